@@ -1,0 +1,68 @@
+/**
+ * Every error Imprint reports has one of these codes. The code is what
+ * programs (the desktop app, scripts reading `--json`) branch on; the message
+ * beside it is for people.
+ *
+ * The kind tells the caller what to do about it:
+ *  - `refused`: a user's mistake or a safety rule; nothing was written (exit 2)
+ *  - `failed`: the operation ran and did not succeed (exit 1)
+ */
+export const ERROR_CODES = {
+  E_BAD_ARGUMENTS: 'refused',
+  E_SOURCE_NOT_FOUND: 'refused',
+  E_SOURCE_UNREADABLE: 'refused',
+  E_SOURCE_EMPTY: 'refused',
+  E_SOURCE_IS_DIRECTORY: 'refused',
+  E_UNSUPPORTED_FORMAT: 'refused',
+  E_ZIP_NO_IMAGE: 'refused',
+  E_ZIP_SEVERAL_IMAGES: 'refused',
+  E_TARGET_NOT_FOUND: 'refused',
+  E_TARGET_NOT_WRITABLE_KIND: 'refused',
+  E_TARGET_SYSTEM: 'refused',
+  E_TARGET_HOLDS_SOURCE: 'refused',
+  E_TARGET_READ_ONLY: 'refused',
+  E_TARGET_TOO_SMALL: 'refused',
+  E_TARGET_DUPLICATE: 'refused',
+  E_TARGET_MOUNTED: 'refused',
+  E_NOT_CONFIRMED: 'refused',
+  E_OUTPUT_EXISTS: 'refused',
+  E_NO_SPACE_FOR_OUTPUT: 'refused',
+  E_CHECKSUM_MISMATCH: 'failed',
+  E_CORRUPT_SOURCE: 'failed',
+  E_SOURCE_CHANGED: 'failed',
+  E_SOURCE_READ: 'failed',
+  E_TARGET_END: 'failed',
+  E_WRITE: 'failed',
+  E_BAD_SECTOR: 'failed',
+  E_DEVICE_GONE: 'failed',
+  E_DEVICE_HUNG: 'failed',
+  E_NO_SPACE: 'failed',
+  E_VERIFY_MISMATCH: 'failed',
+  E_VERIFY_SHORT: 'failed',
+  E_COUNTERFEIT: 'failed',
+  E_CANCELLED: 'failed',
+  E_PERMISSION: 'failed',
+  E_INTERNAL: 'failed',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+export type ErrorKind = (typeof ERROR_CODES)[ErrorCode];
+
+/** An error as data: what crosses IPC, WebSocket and `--json` output. */
+export interface ErrorInfo {
+  code: ErrorCode;
+  message: string;
+  /** Byte offset on the device or in the image the error is about, when there is one. */
+  offset?: number;
+}
+
+/** Process exit codes of the `imprint` command. */
+export const EXIT = { ok: 0, failed: 1, refused: 2 } as const;
+
+export function exitCodeFor(code: ErrorCode): number {
+  return ERROR_CODES[code] === 'refused' ? EXIT.refused : EXIT.failed;
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, value);
+}
