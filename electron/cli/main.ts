@@ -1,0 +1,50 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { EXIT } from '../../shared/error-codes';
+import { ImprintError, toErrorInfo } from '../engine/errors';
+import { exitCodeFor } from '../../shared/error-codes';
+import { createOutput } from './output';
+import { COMMANDS, usage } from './commands';
+
+/**
+ * Entry of the `imprint` command. Returns the exit code: 0 success, 1 the
+ * operation failed, 2 refused or bad input.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const json = rest.includes('--json');
+  const out = createOutput(json);
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? EXIT.ok : EXIT.refused;
+  }
+  if (name === '--version') {
+    process.stdout.write(`${version()}\n`);
+    return EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    out.info(`Unknown command "${name}".\n\n${usage()}`);
+    return EXIT.refused;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command.help + '\n');
+    return EXIT.ok;
+  }
+  try {
+    return await command.run(rest, out);
+  } catch (err) {
+    out.done();
+    const info = toErrorInfo(err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? new ImprintError('E_BAD_ARGUMENTS', `${err.message}. See imprint ${name} --help.`) : err);
+    if (json) out.result(info.message, { type: 'error', error: info });
+    else out.info(`imprint ${name}: ${info.message}`);
+    if (info.code === 'E_INTERNAL' && err instanceof Error && err.stack) out.info(err.stack);
+    return exitCodeFor(info.code);
+  }
+}
+
+/** Imprint's version, from package.json (three folders up from out/electron/cli). */
+export function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}

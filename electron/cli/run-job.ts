@@ -1,0 +1,58 @@
+import type { JobFinishedEvent, TargetProgress } from '../../shared/job-events';
+import { EXIT, exitCodeFor } from '../../shared/error-codes';
+import { formatBytes } from '../../shared/units';
+import type { Output } from './output';
+
+/**
+ * Runs a job with Ctrl-C wired to its AbortSignal: the first Ctrl-C cancels
+ * (workers stop after the current 4 MiB and close the devices); a second one
+ * exits at once.
+ */
+export async function withCancel<T>(out: Output, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let presses = 0;
+  const onSigint = (): void => {
+    presses++;
+    if (presses === 1) {
+      out.info('Cancelling... (press Ctrl-C again to quit at once)');
+      controller.abort();
+    } else process.exit(130);
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}
+
+const STATE_WORDS: Record<TargetProgress['status'], string> = {
+  pending: 'not started',
+  writing: 'writing',
+  written: 'written (not verified)',
+  verifying: 'verifying',
+  verified: 'written and verified',
+  failed: 'FAILED',
+  cancelled: 'cancelled',
+};
+
+/** The closing lines of a write job for people, and its exit code. */
+export function reportFinished(out: Output, result: JobFinishedEvent): number {
+  out.done();
+  if (!out.json) {
+    for (const t of result.targets) {
+      let line = `${t.device}: ${STATE_WORDS[t.status]}`;
+      if (t.error && t.status !== 'cancelled') line += ` - ${t.error.message}`;
+      if (t.status === 'cancelled' || (t.status === 'failed' && t.bytesWritten > 0 && t.bytesVerified === 0)) {
+        line += `\n  ${formatBytes(t.bytesWritten)} were written before it stopped. The drive's old partition table was wiped and the new one not yet written, so it holds no usable filesystem: flash it again before use.`;
+      }
+      out.result(line);
+    }
+    if (result.error && result.targets.every((t) => !t.error)) out.info(result.error.message);
+    if (result.digests?.sha256) out.info(`SHA-256 of the image content: ${result.digests.sha256}`);
+  }
+  if (result.ok) return EXIT.ok;
+  return result.error ? exitCodeFor(result.error.code) === EXIT.refused ? EXIT.refused : EXIT.failed : EXIT.failed;
+}

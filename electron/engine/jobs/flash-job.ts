@@ -1,0 +1,119 @@
+import type { JobFinishedEvent, TargetProgress } from '../../../shared/job-events';
+import { ImprintError, toErrorInfo } from '../errors';
+import { unmountAll } from '../drives/unmount';
+import { inspectSource, type SourceInfo } from '../sources/image-source';
+import { JobReporter, type EventSink } from './job-reporter';
+import { findPublishedChecksum, isSha256Hex, type PublishedChecksum } from './published-checksum';
+import { planTargets, type TargetPlan } from './target-plan';
+import { verifyTargets } from './verify-targets';
+import { CHUNK_SIZE, WritePipeline } from './write-pipeline';
+
+export interface FlashRequest {
+  image: string;
+  targets: string[];
+  /** A SHA-256 the user gave; otherwise one published beside the image is used if present. */
+  sha256?: string | null;
+}
+
+/** Everything checked before a byte is written; shown to the user for confirmation. */
+export interface PreparedFlash {
+  source: SourceInfo;
+  targets: TargetPlan[];
+  checksum: PublishedChecksum | null;
+}
+
+/** Inspects the image and the targets and applies every safety rule. Writes nothing. */
+export async function prepareFlash(req: FlashRequest): Promise<PreparedFlash> {
+  let checksum: PublishedChecksum | null = null;
+  if (req.sha256 != null) {
+    if (!isSha256Hex(req.sha256)) throw new ImprintError('E_BAD_ARGUMENTS', `--sha256 takes 64 hexadecimal digits; got "${req.sha256}".`);
+    checksum = { sha256: req.sha256.toLowerCase(), from: '--sha256' };
+  }
+  const source = await inspectSource(req.image);
+  const targets = await planTargets(req.targets, { path: source.path, size: source.size, isDevice: source.isDevice });
+  checksum ??= source.isDevice ? null : findPublishedChecksum(source.path);
+  return { source, targets, checksum };
+}
+
+export interface RunOptions {
+  verify: boolean;
+  signal?: AbortSignal;
+  onEvent: EventSink;
+  stallTimeoutMs?: number;
+}
+
+/**
+ * Writes a prepared image to its targets, then reads each back from the
+ * device and checks it. Every target's outcome is data in the final event;
+ * one failing drive does not stop the others.
+ */
+export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promise<JobFinishedEvent> {
+  const { source, targets, checksum } = prepared;
+  const reporter = new JobReporter(opts.onEvent, 'flash');
+  reporter.started(source.path, targets.map((t) => t.path), source.size);
+  const finish = (ok: boolean, progress: TargetProgress[], bytes: number, extra: Partial<JobFinishedEvent> = {}): JobFinishedEvent => {
+    reporter.stopSampling();
+    const event: JobFinishedEvent = { type: 'job-finished', jobId: reporter.jobId, ok, targets: progress, bytes, ...extra };
+    reporter.emit(event);
+    return event;
+  };
+
+  reporter.phaseStarted('preparing', () => ({ done: 0, total: source.size, targets: [] }));
+  const pipeline = new WritePipeline(
+    source,
+    targets,
+    {
+      contentHashes: checksum ? ['sha256'] : [],
+      fileHash: checksum !== null && source.format !== 'raw',
+      signal: opts.signal,
+      stallTimeoutMs: opts.stallTimeoutMs,
+      beforeFinish: (end) => {
+        if (!checksum) return null;
+        const matches = end.contentDigests.sha256 === checksum.sha256 || end.fileSha256 === checksum.sha256;
+        return matches
+          ? null
+          : new ImprintError('E_CHECKSUM_MISMATCH', `The image's SHA-256 does not match ${checksum.from} (expected ${checksum.sha256}, got ${end.contentDigests.sha256}). The download is corrupt or incomplete; the drives were left unbootable.`);
+      },
+    },
+    (device, error) => reporter.targetFailed(device, error),
+  );
+  const progress = pipeline.targets.map((t) => t.progress);
+
+  try {
+    for (const t of targets) {
+      if (t.drive && t.drive.mountpoints.length > 0) await unmountAll(t.path, t.drive.mountpoints);
+    }
+  } catch (err) {
+    return finish(false, progress, 0, { error: toErrorInfo(err) });
+  }
+
+  const writing = (): { done: number; total: number | null; targets: TargetProgress[] } => {
+    const live = progress.filter((p) => p.status === 'writing' || p.status === 'written');
+    const done = live.length > 0 ? Math.min(...live.map((p) => p.bytesWritten)) : pipeline.sourceBytes;
+    return { done, total: source.size ?? source.sizeEstimate, targets: progress };
+  };
+  reporter.phaseStarted('writing', writing);
+  const result = await pipeline.run();
+  reporter.flush(writing);
+  const bytes = result.end?.bytes ?? pipeline.sourceBytes;
+  const digests = result.end?.contentDigests;
+  if (result.cancelled || result.error) {
+    return finish(false, progress, bytes, { error: (result.error ?? new ImprintError('E_CANCELLED', 'Cancelled.')).toInfo(), ...(digests ? { digests } : {}) });
+  }
+
+  const written = pipeline.targets.filter((t) => t.progress.status === 'written');
+  if (opts.verify && written.length > 0) {
+    const verifying = (): { done: number; total: number; targets: TargetProgress[] } => {
+      const active = written.map((t) => t.progress.bytesVerified);
+      return { done: Math.min(...active), total: bytes, targets: progress };
+    };
+    reporter.phaseStarted('verifying', verifying);
+    await verifyTargets(source, written.map((t) => ({ progress: t.progress, isBlockDevice: t.plan.isBlockDevice })), result.crcs, bytes, CHUNK_SIZE, opts.signal);
+    reporter.flush(verifying);
+    for (const t of written) if (t.progress.status === 'failed' && t.progress.error) reporter.targetFailed(t.progress.device, t.progress.error);
+  }
+  const ok = progress.every((p) => p.status === (opts.verify ? 'verified' : 'written'));
+  reporter.phaseStarted('done', () => ({ done: bytes, total: bytes, targets: progress }));
+  const firstError = progress.find((p) => p.error)?.error;
+  return finish(ok, progress, bytes, { ...(digests ? { digests } : {}), ...(ok || !firstError ? {} : { error: firstError }) });
+}

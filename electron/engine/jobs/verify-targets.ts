@@ -1,0 +1,66 @@
+import type { TargetProgress } from '../../../shared/job-events';
+import { ImprintError, fromErrorInfo } from '../errors';
+import type { SourceInfo } from '../sources/image-source';
+import type { FromVerify, ToSource } from '../workers/messages';
+import { firstDifference } from './locate-mismatch';
+import { spawnWorker } from './worker-host';
+
+export interface VerifyTask {
+  progress: TargetProgress;
+  isBlockDevice: boolean;
+}
+
+/**
+ * Reads every target back at once, each on its own worker, and compares with
+ * the image's chunk checksums. Each target's result lands in its progress
+ * record: verified, or failed with the reason and the first differing offset.
+ */
+export async function verifyTargets(info: SourceInfo, tasks: VerifyTask[], crcs: number[], totalBytes: number, chunkSize: number, signal?: AbortSignal): Promise<void> {
+  const table = Uint32Array.from(crcs);
+  await Promise.all(tasks.map((task) => verifyOne(info, task, table, totalBytes, chunkSize, signal)));
+}
+
+async function verifyOne(info: SourceInfo, task: VerifyTask, crcs: Uint32Array, totalBytes: number, chunkSize: number, signal?: AbortSignal): Promise<void> {
+  const p = task.progress;
+  p.status = 'verifying';
+  p.bytesVerified = 0;
+  const worker = spawnWorker<ToSource, FromVerify>('verify-worker', {
+    target: p.device,
+    isBlockDevice: task.isBlockDevice,
+    totalBytes,
+    chunkSize,
+    crcs,
+  });
+  const outcome = await new Promise<FromVerify | { type: 'cancelled' }>((resolve) => {
+    const onAbort = (): void => resolve({ type: 'cancelled' });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    worker.onCrash((err) => resolve({ type: 'error', error: { code: 'E_INTERNAL', message: `Verification of ${p.device} crashed: ${err.message}` } }));
+    worker.onMessage((msg) => {
+      if (msg.type === 'progress') p.bytesVerified = msg.bytes;
+      else resolve(msg);
+    });
+  });
+  await worker.terminate();
+  switch (outcome.type) {
+    case 'ok':
+      p.bytesVerified = totalBytes;
+      p.status = 'verified';
+      return;
+    case 'cancelled':
+      p.status = 'cancelled';
+      p.error = new ImprintError('E_CANCELLED', `Verification of ${p.device} was cancelled; the data was written but not checked.`).toInfo();
+      return;
+    case 'error':
+      p.status = 'failed';
+      p.error = fromErrorInfo(outcome.error).toInfo();
+      return;
+    case 'mismatch': {
+      const offset = await firstDifference(info, p.device, outcome.chunk, chunkSize, totalBytes);
+      p.status = 'failed';
+      p.error = new ImprintError('E_VERIFY_MISMATCH', `${p.device} does not hold what was written: the first differing byte is at offset ${offset}. The drive may be failing or counterfeit.`, { offset }).toInfo();
+      return;
+    }
+    case 'progress':
+      return;
+  }
+}

@@ -1,0 +1,44 @@
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+
+/**
+ * Starts one of the engine's worker threads with typed messages. Worker files
+ * sit in ../workers beside this file's compiled output; a packaged app keeps
+ * them unpacked from asar (electron-builder.yml says so).
+ */
+export interface TypedWorker<In, Out> {
+  post(msg: In): void;
+  onMessage(fn: (msg: Out) => void): void;
+  /** Called once if the thread dies without reporting (a bug, or out of memory). */
+  onCrash(fn: (err: Error) => void): void;
+  terminate(): Promise<void>;
+}
+
+export function workerFile(name: string): string {
+  return path.join(__dirname, '..', 'workers', `${name}.js`.replace(/\.asar([\\/])/, '.asar.unpacked$1'));
+}
+
+export function spawnWorker<In, Out>(name: 'source-worker' | 'writer-worker' | 'verify-worker', workerData: unknown): TypedWorker<In, Out> {
+  const worker = new Worker(workerFile(name), { workerData });
+  let exited = false;
+  return {
+    post: (msg) => {
+      if (!exited) worker.postMessage(msg);
+    },
+    onMessage: (fn) => worker.on('message', fn),
+    onCrash: (fn) => {
+      worker.on('error', (err) => fn(err));
+      worker.on('exit', (code) => {
+        const wasStopped = exited;
+        exited = true;
+        if (code !== 0 && !wasStopped) fn(new Error(`${name} stopped with exit code ${code}`));
+      });
+    },
+    terminate: async () => {
+      exited = true;
+      // A thread blocked in a syscall on a hung device cannot be stopped; do not wait for it forever.
+      worker.unref();
+      await Promise.race([worker.terminate(), new Promise((r) => setTimeout(r, 2000).unref())]);
+    },
+  };
+}

@@ -1,0 +1,281 @@
+import type { ErrorInfo } from '../../../shared/error-codes';
+import type { HashAlgorithm, TargetProgress } from '../../../shared/job-events';
+import { ImprintError, fromErrorInfo } from '../errors';
+import { allocAlignedShared } from '../io/aligned-buffer';
+import type { SourceInfo } from '../sources/image-source';
+import type { FromSource, FromWriter, RingSpec, ToSource, ToWriter } from '../workers/messages';
+import { spawnWorker, type TypedWorker } from './worker-host';
+import type { TargetPlan } from './target-plan';
+
+/** 4 MiB chunks: large enough for full device speed, small enough that cancel is quick. */
+export const CHUNK_SIZE = 4 << 20;
+/** Bytes at the start of an image written last (partition table and boot code). */
+export const HEAD_BYTES = 1 << 20;
+const SLOTS = 8;
+
+export interface PipelineOptions {
+  contentHashes: HashAlgorithm[];
+  fileHash: boolean;
+  limit?: number | null;
+  signal?: AbortSignal;
+  /** Decides, once the whole image has been read, whether to complete the write (published checksum). */
+  beforeFinish?: (end: SourceEnd) => ImprintError | null;
+  /** No progress on a target with work queued for this long means the drive stopped responding. */
+  stallTimeoutMs?: number;
+}
+
+export interface SourceEnd {
+  bytes: number;
+  contentDigests: Partial<Record<HashAlgorithm, string>>;
+  fileSha256: string | null;
+}
+
+export interface TargetRun {
+  plan: TargetPlan;
+  progress: TargetProgress;
+  worker: TypedWorker<ToWriter, FromWriter> | null;
+  outstanding: Set<number>;
+  lastProgressAt: number;
+}
+
+export interface PipelineResult {
+  end: SourceEnd | null;
+  crcs: number[];
+  error: ImprintError | null;
+  cancelled: boolean;
+}
+
+/**
+ * Streams one source into any number of targets at once: one read and one
+ * decompression feed them all. A target that fails is dropped and reported;
+ * the others go on. With no targets it only reads (hash, or checksums for verify).
+ */
+export class WritePipeline {
+  readonly targets: TargetRun[];
+  inputBytes = 0;
+  sourceBytes = 0;
+  private readonly crcs: number[] = [];
+  private readonly refs = new Array<number>(SLOTS).fill(0);
+  private source: TypedWorker<ToSource, FromSource> | null = null;
+  private end: SourceEnd | null = null;
+  private error: ImprintError | null = null;
+  private cancelled = false;
+  private settle: (() => void) | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly info: SourceInfo,
+    plans: TargetPlan[],
+    private readonly opts: PipelineOptions,
+    private readonly onTargetFailed: (device: string, error: ErrorInfo) => void = () => {},
+  ) {
+    this.targets = plans.map((plan) => ({
+      plan,
+      progress: { device: plan.path, status: 'pending', bytesWritten: 0, bytesVerified: 0 },
+      worker: null,
+      outstanding: new Set(),
+      lastProgressAt: Date.now(),
+    }));
+  }
+
+  private live(): TargetRun[] {
+    return this.targets.filter((t) => t.progress.status === 'writing');
+  }
+
+  async run(): Promise<PipelineResult> {
+    const ring: RingSpec = { memory: allocAlignedShared(SLOTS * CHUNK_SIZE), slots: SLOTS, slotSize: CHUNK_SIZE };
+    const done = new Promise<void>((resolve) => (this.settle = resolve));
+    const onAbort = (): void => this.cancel();
+    this.opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (this.opts.signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled before starting.');
+      await this.startWriters(ring);
+      if (this.targets.length > 0 && this.live().length === 0) {
+        this.error ??= new ImprintError('E_WRITE', 'No target could be opened for writing.');
+        return this.result();
+      }
+      this.startSource(ring);
+      this.startWatchdog();
+      await done;
+      return this.result();
+    } finally {
+      this.opts.signal?.removeEventListener('abort', onAbort);
+      if (this.watchdog) clearInterval(this.watchdog);
+      await this.source?.terminate();
+      await Promise.all(this.targets.map((t) => t.worker?.terminate()));
+    }
+  }
+
+  private result(): PipelineResult {
+    return { end: this.end, crcs: this.crcs, error: this.error, cancelled: this.cancelled };
+  }
+
+  private async startWriters(ring: RingSpec): Promise<void> {
+    await Promise.all(
+      this.targets.map(
+        (t) =>
+          new Promise<void>((ready) => {
+            const worker = spawnWorker<ToWriter, FromWriter>('writer-worker', {
+              target: t.plan.path,
+              isBlockDevice: t.plan.isBlockDevice,
+              ring,
+              headBytes: HEAD_BYTES,
+            });
+            t.worker = worker;
+            worker.onCrash((err) => {
+              this.failTarget(t, new ImprintError('E_INTERNAL', `The writer for ${t.plan.path} crashed: ${err.message}`).toInfo());
+              ready();
+            });
+            worker.onMessage((msg) => {
+              if (msg.type === 'ready') {
+                t.progress.status = 'writing';
+                ready();
+              } else this.onWriter(t, msg);
+              if (msg.type === 'error') ready();
+            });
+          }),
+      ),
+    );
+  }
+
+  private startSource(ring: RingSpec): void {
+    const source = spawnWorker<ToSource, FromSource>('source-worker', {
+      source: this.info,
+      ring,
+      contentHashes: this.opts.contentHashes,
+      fileHash: this.opts.fileHash,
+      limit: this.opts.limit ?? null,
+    });
+    this.source = source;
+    source.onCrash((err) => this.fail(new ImprintError('E_INTERNAL', `The image reader crashed: ${err.message}`)));
+    source.onMessage((msg) => {
+      switch (msg.type) {
+        case 'input':
+          this.inputBytes += msg.bytes;
+          break;
+        case 'chunk':
+          this.onChunk(msg.slot, msg.offset, msg.length, msg.crc);
+          break;
+        case 'end':
+          this.onEnd(msg);
+          break;
+        case 'error':
+          this.fail(fromErrorInfo(msg.error));
+          break;
+      }
+    });
+  }
+
+  private onChunk(slot: number, offset: number, length: number, crc: number): void {
+    this.crcs.push(crc);
+    this.sourceBytes = offset + length;
+    const live = this.live();
+    this.refs[slot] = live.length;
+    if (live.length === 0) {
+      this.source?.post({ type: 'free', slot });
+      return;
+    }
+    for (const t of live) {
+      t.outstanding.add(slot);
+      t.worker?.post({ type: 'write', slot, offset, length });
+    }
+  }
+
+  private release(slot: number): void {
+    this.refs[slot] = (this.refs[slot] ?? 1) - 1;
+    if (this.refs[slot] === 0) this.source?.post({ type: 'free', slot });
+  }
+
+  private onWriter(t: TargetRun, msg: FromWriter): void {
+    switch (msg.type) {
+      case 'written':
+        t.outstanding.delete(msg.slot);
+        t.progress.bytesWritten += msg.bytes;
+        t.lastProgressAt = Date.now();
+        this.release(msg.slot);
+        break;
+      case 'finished':
+        t.progress.status = 'written';
+        this.maybeSettle();
+        break;
+      case 'abandoned':
+        break;
+      case 'error':
+        this.failTarget(t, msg.error);
+        break;
+    }
+  }
+
+  private failTarget(t: TargetRun, error: ErrorInfo): void {
+    if (t.progress.status === 'failed' || t.progress.status === 'cancelled') return;
+    t.progress.status = 'failed';
+    t.progress.error = error;
+    for (const slot of t.outstanding) this.release(slot);
+    t.outstanding.clear();
+    void t.worker?.terminate();
+    this.onTargetFailed(t.plan.path, error);
+    if (this.targets.length > 0 && this.live().length === 0 && !this.targets.some((x) => x.progress.status === 'written')) {
+      this.source?.post({ type: 'cancel' });
+      this.error ??= fromErrorInfo(error);
+      this.settle?.();
+      return;
+    }
+    this.maybeSettle();
+  }
+
+  private onEnd(end: SourceEnd): void {
+    this.end = end;
+    const veto = this.opts.beforeFinish?.(end) ?? null;
+    if (veto) {
+      this.fail(veto);
+      return;
+    }
+    for (const t of this.live()) t.worker?.post({ type: 'finish', totalBytes: end.bytes });
+    this.maybeSettle();
+  }
+
+  private maybeSettle(): void {
+    if (this.end && this.live().length === 0) this.settle?.();
+  }
+
+  /** Source-side failure or veto: abandon every target without writing its head. */
+  private fail(err: ImprintError): void {
+    this.error ??= err;
+    this.source?.post({ type: 'cancel' });
+    for (const t of this.live()) {
+      t.worker?.post({ type: 'abandon' });
+      t.progress.status = 'failed';
+      t.progress.error = err.toInfo();
+    }
+    this.settle?.();
+  }
+
+  cancel(): void {
+    if (this.cancelled || (this.end && this.live().length === 0)) return;
+    this.cancelled = true;
+    this.error ??= new ImprintError('E_CANCELLED', 'Cancelled.');
+    this.source?.post({ type: 'cancel' });
+    for (const t of this.live()) {
+      t.worker?.post({ type: 'abandon' });
+      t.progress.status = 'cancelled';
+    }
+    this.settle?.();
+  }
+
+  private startWatchdog(): void {
+    const limit = this.opts.stallTimeoutMs ?? 30_000;
+    this.watchdog = setInterval(() => {
+      const now = Date.now();
+      for (const t of this.live()) {
+        if (t.outstanding.size > 0 && now - t.lastProgressAt > limit) {
+          this.failTarget(t, {
+            code: 'E_DEVICE_HUNG',
+            message: `${t.plan.path} stopped responding: no data was accepted for ${Math.round(limit / 1000)} s. Unplug and replug the drive; it may be failing.`,
+            offset: t.progress.bytesWritten,
+          });
+        }
+      }
+    }, Math.min(1000, limit / 2));
+    this.watchdog.unref();
+  }
+}

@@ -1,0 +1,68 @@
+import type { ErrorInfo } from '../../../shared/error-codes';
+import type { HashAlgorithm } from '../../../shared/job-events';
+import type { SourceInfo } from '../sources/image-source';
+
+/**
+ * Messages between the job orchestrator and its worker threads. Image data
+ * never travels in messages: it sits in a shared ring of aligned slots, and
+ * messages name slots.
+ */
+
+export interface RingSpec {
+  /** Shared, page-aligned memory holding `slots` slots of `slotSize` bytes. */
+  memory: SharedArrayBuffer;
+  slots: number;
+  slotSize: number;
+}
+
+// ---- source worker: reads and decompresses the image into slots ----
+export interface SourceWorkerData {
+  source: SourceInfo;
+  ring: RingSpec;
+  /** Digests of the uncompressed content to compute on the way. */
+  contentHashes: HashAlgorithm[];
+  /** Digest of the file as stored (a published checksum may refer to the compressed file). */
+  fileHash: boolean;
+  /** Stop after this many bytes of content (hash of a device's first N bytes). */
+  limit: number | null;
+}
+export type ToSource = { type: 'free'; slot: number } | { type: 'cancel' };
+export type FromSource =
+  | { type: 'chunk'; slot: number; offset: number; length: number; crc: number }
+  | { type: 'input'; bytes: number }
+  | { type: 'end'; bytes: number; contentDigests: Partial<Record<HashAlgorithm, string>>; fileSha256: string | null }
+  | { type: 'error'; error: ErrorInfo };
+
+// ---- writer worker: writes slots to one target ----
+export interface WriterWorkerData {
+  target: string;
+  isBlockDevice: boolean;
+  ring: RingSpec;
+  /** Bytes at the start of the image that are written last (partition table, boot code). */
+  headBytes: number;
+}
+export type ToWriter =
+  | { type: 'write'; slot: number; offset: number; length: number }
+  | { type: 'finish'; totalBytes: number }
+  | { type: 'abandon' };
+export type FromWriter =
+  | { type: 'ready'; deviceSize: number; blockSize: number }
+  | { type: 'written'; slot: number; bytes: number }
+  | { type: 'finished' }
+  | { type: 'abandoned' }
+  | { type: 'error'; error: ErrorInfo };
+
+// ---- verify worker: reads one target back and compares chunk checksums ----
+export interface VerifyWorkerData {
+  target: string;
+  isBlockDevice: boolean;
+  totalBytes: number;
+  chunkSize: number;
+  /** CRC-32 of each chunk of the image, in order. */
+  crcs: Uint32Array;
+}
+export type FromVerify =
+  | { type: 'progress'; bytes: number }
+  | { type: 'mismatch'; chunk: number }
+  | { type: 'ok' }
+  | { type: 'error'; error: ErrorInfo };

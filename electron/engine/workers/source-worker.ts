@@ -1,0 +1,126 @@
+import * as fs from 'fs';
+import * as zlib from 'zlib';
+import * as crypto from 'crypto';
+import { workerData } from 'worker_threads';
+import { ImprintError, classifyReadError, toErrorInfo } from '../errors';
+import { readFully } from '../io/full-io';
+import { openContent } from '../sources/image-source';
+import { createHasher } from '../hash/content-hasher';
+import { workerPort, SlotQueue } from './worker-port';
+import type { FromSource, SourceWorkerData, ToSource } from './messages';
+
+/**
+ * Reads the image, decompresses it, and fills the shared ring slot by slot.
+ * For each full slot it posts the chunk's CRC-32, which verification later
+ * compares with what it reads back from each drive.
+ */
+const data = workerData as SourceWorkerData;
+const port = workerPort<ToSource, FromSource>();
+const { ring, source } = data;
+const slots = new SlotQueue(ring.slots);
+const abort = new AbortController();
+let cancelled = false;
+
+port.onMessage((msg) => {
+  if (msg.type === 'free') slots.release(msg.slot);
+  else if (msg.type === 'cancel') {
+    cancelled = true;
+    abort.abort();
+    slots.interrupt();
+  }
+});
+
+const slotView = (slot: number): Buffer => Buffer.from(ring.memory, slot * ring.slotSize, ring.slotSize);
+
+async function run(): Promise<void> {
+  const hasher = await createHasher(data.contentHashes);
+  const limit = data.limit ?? Infinity;
+  let offset = 0;
+
+  const emit = (slot: number, buf: Buffer, length: number): void => {
+    const chunk = buf.subarray(0, length);
+    hasher.update(chunk);
+    // Zero the slack so a writer padding the last chunk to a whole sector writes zeros.
+    if (length < ring.slotSize) buf.fill(0, length, Math.min(ring.slotSize, length + 65536));
+    port.post({ type: 'chunk', slot, offset, length, crc: zlib.crc32(chunk) >>> 0 });
+    offset += length;
+  };
+
+  if (source.format === 'raw') {
+    // Raw images and drives: read straight into the aligned slots, no copies.
+    // A drive source is opened O_DIRECT so a backup does not evict the user's page cache.
+    const flags = source.isDevice ? fs.constants.O_RDONLY | fs.constants.O_DIRECT : fs.constants.O_RDONLY;
+    const fd = fs.openSync(source.path, flags);
+    const expected = Math.min(source.size ?? Infinity, limit);
+    try {
+      while (offset < expected) {
+        const slot = await slots.take(() => cancelled);
+        if (slot === null) return;
+        const buf = slotView(slot);
+        const want = Math.min(ring.slotSize, expected - offset);
+        let n: number;
+        try {
+          n = readFully(fd, buf, 0, source.isDevice ? Math.ceil(want / 4096) * 4096 : want, offset);
+        } catch (err) {
+          throw classifyReadError(err, source.path, offset);
+        }
+        n = Math.min(n, want);
+        if (n < want) {
+          throw new ImprintError('E_SOURCE_CHANGED', `${source.path} ended after ${offset + n} bytes, but it was ${expected} bytes when the job started: did the file change or the drive shrink?`, { offset: offset + n });
+        }
+        emit(slot, buf, n);
+        port.post({ type: 'input', bytes: n });
+      }
+      if (!source.isDevice && data.limit === null && fs.fstatSync(fd).size !== source.size) {
+        throw new ImprintError('E_SOURCE_CHANGED', `${source.path} changed size while it was being read. Make sure nothing else writes to it, and try again.`);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  } else {
+    let slot: number | null = null;
+    let buf: Buffer | null = null;
+    let fill = 0;
+    for await (const piece of openContent(source, { signal: abort.signal, onInput: (bytes) => port.post({ type: 'input', bytes }) })) {
+      let pos = 0;
+      while (pos < piece.length) {
+        if (offset + fill >= limit) break;
+        if (slot === null) {
+          slot = await slots.take(() => cancelled);
+          if (slot === null) return;
+          buf = slotView(slot);
+          fill = 0;
+        }
+        const n = Math.min(piece.length - pos, ring.slotSize - fill, limit - offset - fill);
+        piece.copy(buf as Buffer, fill, pos, pos + n);
+        fill += n;
+        pos += n;
+        if (fill === ring.slotSize) {
+          emit(slot, buf as Buffer, fill);
+          slot = null;
+        }
+      }
+      if (cancelled) return;
+      if (offset + fill >= limit) break;
+    }
+    if (slot !== null && fill > 0) emit(slot, buf as Buffer, fill);
+    if (offset === 0) throw new ImprintError('E_CORRUPT_SOURCE', `${source.path} decompresses to nothing: the image inside is empty.`);
+    if (source.size !== null && data.limit === null && offset !== source.size) {
+      throw new ImprintError('E_CORRUPT_SOURCE', `${source.path} decompressed to ${offset} bytes, but its header says ${source.size}: the file is corrupt.`);
+    }
+  }
+  if (cancelled) return;
+  const fileSha256 = data.fileHash ? (source.format === 'raw' ? null : await hashFile(source.path)) : null;
+  port.post({ type: 'end', bytes: offset, contentDigests: hasher.digest(), fileSha256 });
+}
+
+async function hashFile(path: string): Promise<string> {
+  const h = crypto.createHash('sha256');
+  for await (const c of fs.createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
+  return h.digest('hex');
+}
+
+run().catch((err: unknown) => {
+  if (cancelled) return;
+  port.post({ type: 'error', error: toErrorInfo(err) });
+});

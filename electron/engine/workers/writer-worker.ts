@@ -1,0 +1,141 @@
+import * as fs from 'fs';
+import { workerData } from 'worker_threads';
+import { ImprintError, classifyWriteError, errnoOf, toErrorInfo } from '../errors';
+import { allocAligned, alignUp } from '../io/aligned-buffer';
+import { blockDeviceSize, logicalBlockSize } from '../io/block-device';
+import { writeFully, fsyncChecked } from '../io/full-io';
+import { workerPort } from './worker-port';
+import type { FromWriter, ToWriter, WriterWorkerData } from './messages';
+
+/**
+ * Writes the ring's slots to one target. Block devices are written with
+ * O_DIRECT, so "written" means on the device, not in the page cache, and
+ * progress is truthful (no minutes-long flush at the end). The image's first
+ * bytes (partition table, boot code) are held back and written last: a flash
+ * that stops half-way never leaves a drive that looks bootable.
+ */
+const data = workerData as WriterWorkerData;
+const port = workerPort<ToWriter, FromWriter>();
+const { ring, target, isBlockDevice } = data;
+const WIPE = 1 << 20;
+
+let fd = -1;
+let blockSize = 512;
+let deviceSize = 0;
+let failed = false;
+const head = allocAligned(Math.max(data.headBytes, 4096));
+let headLength = 0;
+const zeros = Buffer.alloc(ring.slotSize);
+
+function open(): void {
+  if (isBlockDevice) {
+    // O_EXCL on a block device: the kernel refuses if a partition is mounted or the device is in use.
+    try {
+      fd = fs.openSync(target, fs.constants.O_WRONLY | fs.constants.O_DIRECT | fs.constants.O_EXCL);
+    } catch (err) {
+      if (errnoOf(err) === 'EBUSY') {
+        throw new ImprintError('E_TARGET_MOUNTED', `${target} is in use (a partition is mounted or another program has it open). Unmount it and try again.`, { cause: err });
+      }
+      throw classifyWriteError(err, target, 0);
+    }
+    blockSize = logicalBlockSize(target);
+    deviceSize = blockDeviceSize(target);
+    if (deviceSize === 0) throw new ImprintError('E_DEVICE_GONE', `${target} reports a size of 0: no medium, or the drive is gone.`);
+    // Wipe the old partition table at both ends (GPT keeps a backup copy in the last sectors).
+    const wipe = allocAligned(WIPE);
+    writeAt(wipe, 0, Math.min(WIPE, deviceSize));
+    if (deviceSize > 2 * WIPE) writeAt(wipe, deviceSize - WIPE, WIPE);
+  } else {
+    fd = fs.openSync(target, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
+    deviceSize = Number.MAX_SAFE_INTEGER;
+  }
+}
+
+/** One write, padded to whole sectors for O_DIRECT; errors folded into user terms. */
+function writeAt(buf: Buffer, offset: number, length: number): void {
+  const len = isBlockDevice ? alignUp(length, blockSize) : length;
+  if (isBlockDevice && offset + len > deviceSize) {
+    if (offset + length > deviceSize) {
+      throw new ImprintError('E_TARGET_END', `${target} ended at byte ${deviceSize}, before the end of the image: the drive is too small for it.`, { offset: deviceSize });
+    }
+  }
+  try {
+    writeFully(fd, buf.subarray(0, Math.min(len, buf.length)), offset);
+  } catch (err) {
+    throw classifyWriteError(err, target, offset);
+  }
+}
+
+function handleWrite(slot: number, offset: number, length: number): void {
+  let buf = Buffer.from(ring.memory, slot * ring.slotSize, ring.slotSize);
+  let at = offset;
+  let len = length;
+  if (at < data.headBytes) {
+    const n = Math.min(data.headBytes - at, len);
+    buf.copy(head, at, 0, n);
+    headLength = Math.max(headLength, at + n);
+    buf = buf.subarray(n);
+    at += n;
+    len -= n;
+    if (len === 0) return;
+  }
+  // File targets stay sparse: a chunk of zeros becomes a hole (bmaptool's idea).
+  if (!isBlockDevice && buf.subarray(0, len).equals(zeros.subarray(0, len))) return;
+  writeAt(buf, at, len);
+}
+
+function finish(totalBytes: number): void {
+  if (headLength > 0) writeAt(head, 0, headLength);
+  if (!isBlockDevice) fs.ftruncateSync(fd, totalBytes);
+  try {
+    fsyncChecked(fd);
+  } catch (err) {
+    throw classifyWriteError(err, target, 0);
+  }
+  fs.closeSync(fd);
+  fd = -1;
+}
+
+function closeQuietly(): void {
+  if (fd >= 0) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // Closing after a failure: the failure was reported already.
+    }
+    fd = -1;
+  }
+}
+
+port.onMessage((msg) => {
+  if (failed) return;
+  try {
+    switch (msg.type) {
+      case 'write':
+        handleWrite(msg.slot, msg.offset, msg.length);
+        port.post({ type: 'written', slot: msg.slot, bytes: msg.length });
+        break;
+      case 'finish':
+        finish(msg.totalBytes);
+        port.post({ type: 'finished' });
+        break;
+      case 'abandon':
+        closeQuietly();
+        port.post({ type: 'abandoned' });
+        break;
+    }
+  } catch (err) {
+    failed = true;
+    closeQuietly();
+    port.post({ type: 'error', error: toErrorInfo(err) });
+  }
+});
+
+try {
+  open();
+  port.post({ type: 'ready', deviceSize, blockSize });
+} catch (err) {
+  failed = true;
+  closeQuietly();
+  port.post({ type: 'error', error: toErrorInfo(err) });
+}
