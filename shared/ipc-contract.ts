@@ -1,0 +1,117 @@
+import type { Drive } from './drive';
+import type { ErrorInfo } from './error-codes';
+import type { JobEvent } from './job-events';
+
+/**
+ * The one contract between the renderer and the engine service. Electron's
+ * preload exposes exactly these calls (one method each) and main binds them;
+ * browser mode carries the same calls over a WebSocket. The renderer codes
+ * against `ImprintApi` and does not know which transport is behind it.
+ *
+ * Every call resolves to a Result: errors cross as data with their code and
+ * user message (a thrown error would cross IPC with its message only).
+ */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
+
+export type PartitionTableType = 'mbr' | 'gpt' | null;
+
+export interface ImageDetails {
+  path: string;
+  name: string;
+  /** raw, gzip, xz, zstd, bzip2, zip */
+  format: string;
+  /** e.g. "xz", "zip archive (disk.img)" */
+  formatLabel: string;
+  /** Bytes on disk. */
+  fileSize: number;
+  /** Uncompressed size when known exactly, else null ("unknown"). */
+  size: number | null;
+  partitionTable: PartitionTableType;
+}
+
+export interface FlashRequest {
+  image: string;
+  targets: string[];
+  verify: boolean;
+}
+
+export interface BackupRequest {
+  device: string;
+  output: string;
+  compression: 'zstd' | 'gzip' | 'xz' | 'none';
+  force?: boolean;
+}
+
+export interface RestoreRequest {
+  backup: string;
+  targets: string[];
+  verify: boolean;
+}
+
+/** What a backup says about itself (its metadata), shown before a restore erases anything. */
+export interface BackupDetails extends ImageDetails {
+  sha256: string | null;
+  sourceModel: string | null;
+  sourceSerial: string | null;
+  sourceSize: number | null;
+  createdAt: string | null;
+  imprintVersion: string | null;
+}
+
+export interface JobStarted {
+  jobId: string;
+}
+
+/** Request and response of every call, by name. */
+export interface Calls {
+  listDrives: { request: Record<string, never>; response: Drive[] };
+  inspectImage: { request: { path: string }; response: ImageDetails };
+  inspectBackup: { request: { path: string }; response: BackupDetails };
+  /** A native open dialog; resolves null when the user cancels or no dialog exists (browser mode). */
+  chooseImage: { request: Record<string, never>; response: string | null };
+  /** A native save dialog for a backup's destination. */
+  chooseBackupPath: { request: { suggestedName: string }; response: string | null };
+  startFlash: { request: FlashRequest; response: JobStarted };
+  startBackup: { request: BackupRequest; response: JobStarted };
+  startRestore: { request: RestoreRequest; response: JobStarted };
+  cancelJob: { request: { jobId: string }; response: null };
+  /** Shows a file in the OS file manager (Electron only; browser mode says it cannot). */
+  revealFile: { request: { path: string }; response: null };
+}
+
+export type CallName = keyof Calls;
+
+/** Events main sends without being asked. */
+export interface Events {
+  onDrivesChanged: Drive[];
+  onJobEvent: JobEvent;
+}
+
+export type EventName = keyof Events;
+
+export type Unsubscribe = () => void;
+
+/** The API as the renderer sees it (window.imprint in Electron; a WebSocket client in browser mode). */
+export type ImprintApi = {
+  [K in CallName]: (request: Calls[K]['request']) => Promise<Result<Calls[K]['response']>>;
+} & {
+  [E in EventName]: (listener: (payload: Events[E]) => void) => Unsubscribe;
+};
+
+export const CALL_NAMES: readonly CallName[] = [
+  'listDrives',
+  'inspectImage',
+  'inspectBackup',
+  'chooseImage',
+  'chooseBackupPath',
+  'startFlash',
+  'startBackup',
+  'startRestore',
+  'cancelJob',
+  'revealFile',
+];
+
+export const EVENT_NAMES: readonly EventName[] = ['onDrivesChanged', 'onJobEvent'];
+
+/** IPC channel of a call or event: one place that spells them. */
+export const channelOf = (name: CallName | EventName): string => `imprint:${name}`;
