@@ -1,7 +1,7 @@
 import type { TargetProgress } from '../../../shared/job-events';
 import { ImprintError, fromErrorInfo } from '../errors';
 import type { SourceInfo } from '../sources/image-source';
-import type { FromVerify, ToSource } from '../workers/messages';
+import type { FromVerify, ToVerify } from '../workers/messages';
 import { firstDifference } from './locate-mismatch';
 import { spawnWorker } from './worker-host';
 
@@ -24,15 +24,17 @@ async function verifyOne(info: SourceInfo, task: VerifyTask, crcs: Uint32Array, 
   const p = task.progress;
   p.status = 'verifying';
   p.bytesVerified = 0;
-  const worker = spawnWorker<ToSource, FromVerify>('verify-worker', {
+  const worker = spawnWorker<ToVerify, FromVerify>('verify-worker', {
     target: p.device,
     isBlockDevice: task.isBlockDevice,
     totalBytes,
     chunkSize,
     crcs,
   });
-  const outcome = await new Promise<FromVerify | { type: 'cancelled' }>((resolve) => {
-    const onAbort = (): void => resolve({ type: 'cancelled' });
+  if (signal?.aborted) worker.post({ type: 'cancel' });
+  const outcome = await new Promise<FromVerify>((resolve) => {
+    // The worker closes the device itself on cancel; it answers within one chunk read.
+    const onAbort = (): void => worker.post({ type: 'cancel' });
     signal?.addEventListener('abort', onAbort, { once: true });
     worker.onCrash((err) => resolve({ type: 'error', error: { code: 'E_INTERNAL', message: `Verification of ${p.device} crashed: ${err.message}` } }));
     worker.onMessage((msg) => {

@@ -11,6 +11,8 @@ export interface TypedWorker<In, Out> {
   onMessage(fn: (msg: Out) => void): void;
   /** Called once if the thread dies without reporting (a bug, or out of memory). */
   onCrash(fn: (err: Error) => void): void;
+  /** Resolves true when a message matching `pred` arrives, false after `timeoutMs`. */
+  waitFor(pred: (msg: Out) => boolean, timeoutMs: number): Promise<boolean>;
   terminate(): Promise<void>;
 }
 
@@ -34,6 +36,23 @@ export function spawnWorker<In, Out>(name: 'source-worker' | 'writer-worker' | '
         if (code !== 0 && !wasStopped) fn(new Error(`${name} stopped with exit code ${code}`));
       });
     },
+    waitFor: (pred, timeoutMs) =>
+      new Promise<boolean>((resolve) => {
+        if (exited) return resolve(false);
+        const timer = setTimeout(() => done(false), timeoutMs);
+        const listener = (msg: Out): void => {
+          if (pred(msg)) done(true);
+        };
+        const onExit = (): void => done(false);
+        function done(value: boolean): void {
+          clearTimeout(timer);
+          worker.off('message', listener);
+          worker.off('exit', onExit);
+          resolve(value);
+        }
+        worker.on('message', listener);
+        worker.on('exit', onExit);
+      }),
     terminate: async () => {
       exited = true;
       // A thread blocked in a syscall on a hung device cannot be stopped; do not wait for it forever.

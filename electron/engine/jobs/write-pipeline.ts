@@ -36,6 +36,8 @@ export interface TargetRun {
   worker: TypedWorker<ToWriter, FromWriter> | null;
   outstanding: Set<number>;
   lastProgressAt: number;
+  /** The writer closed its descriptor (it reported an error, or finished). */
+  closed: boolean;
 }
 
 export interface PipelineResult {
@@ -75,6 +77,7 @@ export class WritePipeline {
       worker: null,
       outstanding: new Set(),
       lastProgressAt: Date.now(),
+      closed: false,
     }));
   }
 
@@ -101,9 +104,33 @@ export class WritePipeline {
     } finally {
       this.opts.signal?.removeEventListener('abort', onAbort);
       if (this.watchdog) clearInterval(this.watchdog);
-      await this.source?.terminate();
-      await Promise.all(this.targets.map((t) => t.worker?.terminate()));
+      await this.shutDown();
     }
+  }
+
+  /**
+   * Lets every worker close its file descriptors before the thread goes: in
+   * the long-lived desktop process a leaked descriptor would keep a drive
+   * open (and O_EXCL would refuse the next flash). Bounded: a worker stuck on
+   * a hung device is abandoned after the wait.
+   */
+  private async shutDown(): Promise<void> {
+    const source = this.source;
+    const closing: Promise<unknown>[] = [];
+    if (source) {
+      source.post({ type: 'cancel' });
+      closing.push(source.waitFor((m) => m.type === 'closed', 2000).then(() => source.terminate()));
+    }
+    for (const t of this.targets) {
+      const w = t.worker;
+      if (!w) continue;
+      const open = t.progress.status === 'writing' || t.progress.status === 'cancelled' || (t.progress.status === 'failed' && !t.closed);
+      if (open) {
+        w.post({ type: 'abandon' });
+        closing.push(w.waitFor((m) => m.type === 'abandoned' || m.type === 'error', 2000).then(() => w.terminate()));
+      } else closing.push(w.terminate());
+    }
+    await Promise.all(closing);
   }
 
   private result(): PipelineResult {
@@ -195,12 +222,14 @@ export class WritePipeline {
         this.release(msg.slot);
         break;
       case 'finished':
+        t.closed = true;
         t.progress.status = 'written';
         this.maybeSettle();
         break;
       case 'abandoned':
         break;
       case 'error':
+        t.closed = true;
         this.failTarget(t, msg.error);
         break;
     }
@@ -212,7 +241,6 @@ export class WritePipeline {
     t.progress.error = error;
     for (const slot of t.outstanding) this.release(slot);
     t.outstanding.clear();
-    void t.worker?.terminate();
     this.onTargetFailed(t.plan.path, error);
     if (this.targets.length > 0 && this.live().length === 0 && !this.targets.some((x) => x.progress.status === 'written')) {
       this.source?.post({ type: 'cancel' });

@@ -31,7 +31,9 @@ export type FromSource =
   | { type: 'chunk'; slot: number; offset: number; length: number; crc: number }
   | { type: 'input'; bytes: number }
   | { type: 'end'; bytes: number; contentDigests: Partial<Record<HashAlgorithm, string>>; fileSha256: string | null }
-  | { type: 'error'; error: ErrorInfo };
+  | { type: 'error'; error: ErrorInfo }
+  /** The source file is closed; sent last, whatever happened. */
+  | { type: 'closed' };
 
 // ---- writer worker: writes slots to one target ----
 export interface WriterWorkerData {
@@ -61,8 +63,10 @@ export interface VerifyWorkerData {
   /** CRC-32 of each chunk of the image, in order. */
   crcs: Uint32Array;
 }
+export type ToVerify = { type: 'cancel' };
 export type FromVerify =
   | { type: 'progress'; bytes: number }
+  | { type: 'cancelled' }
   | { type: 'mismatch'; chunk: number }
   | { type: 'ok' }
   | { type: 'error'; error: ErrorInfo };

@@ -120,7 +120,8 @@ async function hashFile(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-run().catch((err: unknown) => {
-  if (cancelled) return;
-  port.post({ type: 'error', error: toErrorInfo(err) });
-});
+run()
+  .catch((err: unknown) => {
+    if (!cancelled) port.post({ type: 'error', error: toErrorInfo(err) });
+  })
+  .finally(() => port.post({ type: 'closed' }));

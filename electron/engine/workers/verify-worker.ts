@@ -5,7 +5,7 @@ import { ImprintError, classifyReadError, toErrorInfo } from '../errors';
 import { allocAligned, alignUp } from '../io/aligned-buffer';
 import { blockDeviceSize } from '../io/block-device';
 import { workerPort } from './worker-port';
-import type { FromVerify, ToSource, VerifyWorkerData } from './messages';
+import type { FromVerify, ToVerify, VerifyWorkerData } from './messages';
 
 /**
  * Reads a target back from the medium and compares each chunk's CRC-32 with
@@ -15,8 +15,12 @@ import type { FromVerify, ToSource, VerifyWorkerData } from './messages';
  * which a careless verifier would call a pass.
  */
 const data = workerData as VerifyWorkerData;
-const port = workerPort<ToSource, FromVerify>();
+const port = workerPort<ToVerify, FromVerify>();
 const { target, totalBytes, chunkSize, crcs } = data;
+let cancelled = false;
+port.onMessage((msg) => {
+  if (msg.type === 'cancel') cancelled = true;
+});
 
 function readAsync(fd: number, buf: Buffer, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -70,6 +74,10 @@ async function run(): Promise<void> {
     let pending = chunks > 0 ? readChunk(fd, bufs[0] as Buffer, want(0), 0) : null;
     for (let i = 0; i < chunks; i++) {
       const n = await (pending as Promise<number>);
+      if (cancelled) {
+        port.post({ type: 'cancelled' });
+        return;
+      }
       const buf = bufs[i % 2] as Buffer;
       // Start the next read before checking this chunk: the disk and the CPU work at once.
       pending = i + 1 < chunks ? readChunk(fd, bufs[(i + 1) % 2] as Buffer, want(i + 1), (i + 1) * chunkSize) : null;
