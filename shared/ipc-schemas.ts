@@ -1,0 +1,76 @@
+import { CALL_NAMES, type CallName, type Calls, type Result } from './ipc-contract';
+import { absolutePath, bool, list, object, oneOf, optional, str, type Infer, type Schema } from './schema';
+
+/**
+ * Run-time schemas for every call's request in ipc-contract.ts. Every
+ * transport (Electron IPC, browser mode's WebSocket) passes each payload
+ * through `validateRequest` before the service sees it: the renderer is
+ * treated as untrusted input, like any web page.
+ */
+
+/** At most this many drives are written at once: more is a mistake (or an attack), not a use case. */
+export const MAX_TARGETS = 16;
+
+const path = absolutePath();
+const targets = list(path, { min: 1, max: MAX_TARGETS, unique: true });
+const empty = object({});
+
+/** A file name, not a path: the save dialog puts it in a folder the user picks. */
+const fileName = str({ min: 1, max: 255, pattern: /^[^/\\]+$/, patternHint: 'must be a file name without folders' });
+
+/** Job ids are UUIDs made by the engine; accept their alphabet only. */
+const jobId = str({ min: 1, max: 64, pattern: /^[A-Za-z0-9-]+$/, patternHint: 'is not a job id' });
+
+/**
+ * The schema of each call's request. `satisfies` makes a missing call or a
+ * schema that accepts less than the contract a compile error; `SchemasMatch`
+ * below catches one that accepts more (an extra field).
+ */
+export const REQUEST_SCHEMAS = {
+  listDrives: empty,
+  inspectImage: object({ path }),
+  inspectBackup: object({ path }),
+  chooseImage: empty,
+  chooseBackupPath: object({ suggestedName: fileName }),
+  startFlash: object({ image: path, targets, verify: bool() }),
+  startBackup: object({ device: path, output: path, compression: oneOf(['zstd', 'gzip', 'xz', 'none'] as const), force: optional(bool()) }),
+  startRestore: object({ backup: path, targets, verify: bool() }),
+  cancelJob: object({ jobId }),
+  revealFile: object({ path }),
+} satisfies { [K in CallName]: Schema<Calls[K]['request']> };
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type SchemasMatch = { [K in CallName]: Same<Infer<(typeof REQUEST_SCHEMAS)[K]>, Calls[K]['request']> };
+// Fails to compile when a schema's type and the contract's request type differ in either direction.
+const _schemasMatch: SchemasMatch = {
+  listDrives: true,
+  inspectImage: true,
+  inspectBackup: true,
+  chooseImage: true,
+  chooseBackupPath: true,
+  startFlash: true,
+  startBackup: true,
+  startRestore: true,
+  cancelJob: true,
+  revealFile: true,
+};
+
+/** True for the name of a call in the contract (a string from the wire is untrusted). */
+export function isCallName(name: unknown): name is CallName {
+  return typeof name === 'string' && (CALL_NAMES as readonly string[]).includes(name);
+}
+
+/**
+ * Checks a call's payload. Returns the request (a fresh object with only the
+ * declared fields) or E_BAD_ARGUMENTS saying what is wrong.
+ */
+export function validateRequest<K extends CallName>(name: K, payload: unknown): Result<Calls[K]['request']>;
+export function validateRequest(name: unknown, payload: unknown): Result<unknown>;
+export function validateRequest(name: unknown, payload: unknown): Result<unknown> {
+  if (!isCallName(name)) {
+    const shown = typeof name === 'string' ? JSON.stringify(name.slice(0, 60)) : typeof name;
+    return { ok: false, error: { code: 'E_BAD_ARGUMENTS', message: `Unknown call ${shown}.` } };
+  }
+  const checked = (REQUEST_SCHEMAS[name] as Schema<unknown>)(payload, `${name} request`);
+  return checked.ok ? { ok: true, value: checked.value } : { ok: false, error: { code: 'E_BAD_ARGUMENTS', message: `Invalid ${checked.problem}.` } };
+}
