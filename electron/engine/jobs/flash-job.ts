@@ -40,6 +40,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   onEvent: EventSink;
   stallTimeoutMs?: number;
+  /** The id the job's events carry; a fresh UUID when absent. */
+  jobId?: string;
 }
 
 /**
@@ -49,7 +51,7 @@ export interface RunOptions {
  */
 export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promise<JobFinishedEvent> {
   const { source, targets, checksum } = prepared;
-  const reporter = new JobReporter(opts.onEvent, 'flash');
+  const reporter = new JobReporter(opts.onEvent, 'flash', opts.jobId);
   reporter.started(source.path, targets.map((t) => t.path), source.size);
   const finish = (ok: boolean, progress: TargetProgress[], bytes: number, extra: Partial<JobFinishedEvent> = {}): JobFinishedEvent => {
     reporter.stopSampling();

@@ -11,7 +11,7 @@ export type EventSink = (event: JobEvent) => void;
  * Pi Imager's approach). Workers update counters; nobody blocks on the UI.
  */
 export class JobReporter {
-  readonly jobId = randomUUID();
+  readonly jobId: string;
   private phase: JobPhase = 'preparing';
   private readonly meter = new ProgressMeter();
   private timer: NodeJS.Timeout | null = null;
@@ -20,7 +20,11 @@ export class JobReporter {
   constructor(
     private readonly sink: EventSink,
     private readonly kind: JobKind,
-  ) {}
+    /** A caller that must name the job before it starts (the app's service returns it at once) passes the id. */
+    jobId: string = randomUUID(),
+  ) {
+    this.jobId = jobId;
+  }
 
   started(source: string, targets: string[], totalBytes: number | null): void {
     this.sink({ type: 'job-started', jobId: this.jobId, kind: this.kind, source, targets, totalBytes });
