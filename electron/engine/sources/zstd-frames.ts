@@ -65,7 +65,8 @@ export function readZstdLayout(path: string): ZstdLayout | null {
       }
       if (hasChecksum) pos += 4;
     }
-    return { contentSize, skippable };
+    // A last block or skippable frame that claims more bytes than the file has: truncated.
+    return pos === fileSize ? { contentSize, skippable } : null;
   } finally {
     fs.closeSync(fd);
   }

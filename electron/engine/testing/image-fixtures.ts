@@ -1,0 +1,204 @@
+import { execFileSync } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+/**
+ * Test images made by the real tools, built on first use and cached for the
+ * test process in a temp folder (removed at exit). The base image looks like
+ * a small OS image: boot code, a partition table written by `sfdisk`, a FAT
+ * boot partition, an ext4 root filled with mixed files by `mkfs.ext4 -d`, and
+ * zeros after it. Its compressed forms come from gzip, xz, zstd, bzip2 and zip.
+ */
+
+export const MiB = 1 << 20;
+/** Size of the base image: big enough for several 4 MiB chunks, small enough for quick tests. */
+export const OS_IMAGE_SIZE = 32 * MiB;
+
+export type PartitionLabel = 'dos' | 'gpt';
+
+/**
+ * Forms of the image. `xz-blocks` is a multi-block .xz (what `xz -T` writes);
+ * `zst-frames` is two zstd frames with a skippable frame between them.
+ */
+export type ImageForm = 'raw' | 'gz' | 'xz' | 'xz-blocks' | 'zst' | 'zst-frames' | 'bz2' | 'zip';
+export const IMAGE_FORMS: readonly ImageForm[] = ['raw', 'gz', 'xz', 'xz-blocks', 'zst', 'zst-frames', 'bz2', 'zip'];
+
+let workDir: string | null = null;
+
+/** The per-process temp folder fixtures are built in. */
+export function fixtureDir(): string {
+  if (workDir === null) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imprint-fixtures-'));
+    workDir = dir;
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  return workDir;
+}
+
+/** Deterministic pseudo-random bytes (AES-CTR over zeros): incompressible, reproducible. */
+export function pseudoRandom(length: number, seed: string): Buffer {
+  const key = crypto.createHash('sha256').update(seed).digest().subarray(0, 16);
+  const cipher = crypto.createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
+  return Buffer.concat([cipher.update(Buffer.alloc(length)), cipher.final()]);
+}
+
+const WORDS = 'boot kernel initrd module firmware partition sector block device mount root user config service network driver'.split(' ');
+
+/** Text that compresses like real configuration and documentation files. */
+function text(lines: number, seed: number): string {
+  const out: string[] = [];
+  let x = seed * 2654435761 + 1;
+  for (let i = 0; i < lines; i++) {
+    const n = 4 + (i % 9);
+    const words: string[] = [];
+    for (let w = 0; w < n; w++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      words.push(WORDS[x % WORDS.length] as string);
+    }
+    out.push(`${i}: ${words.join(' ')}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+function fillRootTree(dir: string): void {
+  const mk = (rel: string, data: string | Buffer): void => {
+    const p = path.join(dir, rel);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, data);
+  };
+  for (let i = 0; i < 120; i++) mk(`usr/share/doc/pkg${i}/README`, text(40 + (i % 50), i));
+  for (let i = 0; i < 40; i++) mk(`etc/conf.d/service${i}.conf`, text(8, 1000 + i));
+  mk('usr/lib/firmware/blob-a.bin', pseudoRandom(1536 * 1024, 'blob-a'));
+  mk('usr/lib/firmware/blob-b.bin', pseudoRandom(1024 * 1024, 'blob-b'));
+  mk('boot/vmlinuz', pseudoRandom(2 * MiB, 'kernel'));
+  // Half-compressible: random bytes from a small alphabet, like machine code.
+  mk('usr/lib/libexample.so', Buffer.from(pseudoRandom(MiB, 'lib').map((b) => b & 0x0f)));
+  mk('var/lib/swapfile-reserved', Buffer.alloc(MiB));
+  fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
+  fs.symlinkSync('../usr/lib/libexample.so', path.join(dir, 'etc/libexample.so'));
+}
+
+function run(cmd: string, args: string[], opts: { input?: string | Buffer; cwd?: string } = {}): Buffer {
+  return execFileSync(cmd, args, { input: opts.input, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 * MiB });
+}
+
+function writeAt(file: string, data: Buffer, offset: number): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    fs.writeSync(fd, data, 0, data.length, offset);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Partition layout in 512-byte sectors: FAT boot at 1 MiB (4 MiB), ext4 root at 5 MiB (20 MiB). */
+const BOOT = { start: 2048, sectors: 8192 };
+const ROOT = { start: 10240, sectors: 40960 };
+
+const built = new Map<string, string>();
+
+/** Path of the base OS-like image (built once per process and label). */
+export function osImage(label: PartitionLabel = 'dos'): string {
+  const key = `raw-${label}`;
+  const cached = built.get(key);
+  if (cached) return cached;
+  const dir = fixtureDir();
+  const img = path.join(dir, `os-${label}.img`);
+  fs.writeFileSync(img, '');
+  fs.truncateSync(img, OS_IMAGE_SIZE);
+  // Boot code before the partition table and a "second stage" in the gap, as bootloaders do.
+  writeAt(img, pseudoRandom(440, `mbr-${label}`), 0);
+  writeAt(img, pseudoRandom(64 * 1024, `stage2-${label}`), 32 * 1024 + (label === 'gpt' ? 64 * 1024 : 0));
+  const types = label === 'gpt' ? ['C12A7328-F81F-11D2-BA4B-00A0C93EC93B', '0FC63DAF-8483-4772-8E79-3D69D8477DE4'] : ['c', '83'];
+  const script = [
+    `label: ${label}`,
+    `start=${BOOT.start}, size=${BOOT.sectors}, type=${types[0]}${label === 'dos' ? ', bootable' : ''}`,
+    `start=${ROOT.start}, size=${ROOT.sectors}, type=${types[1]}`,
+    '',
+  ].join('\n');
+  run('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', img], { input: script });
+
+  const boot = path.join(dir, `boot-${label}.part`);
+  run('mkfs.vfat', ['-C', '-n', 'BOOT', boot, String((BOOT.sectors * 512) / 1024)]);
+  writeAt(img, fs.readFileSync(boot), BOOT.start * 512);
+  fs.rmSync(boot);
+
+  const tree = fs.mkdtempSync(path.join(dir, 'rootfs-'));
+  fillRootTree(tree);
+  const root = path.join(dir, `root-${label}.part`);
+  fs.writeFileSync(root, '');
+  fs.truncateSync(root, ROOT.sectors * 512);
+  run('mkfs.ext4', ['-q', '-F', '-b', '4096', '-L', 'rootfs', '-d', tree, root]);
+  writeAt(img, fs.readFileSync(root), ROOT.start * 512);
+  fs.rmSync(root);
+  fs.rmSync(tree, { recursive: true, force: true });
+  built.set(key, img);
+  return img;
+}
+
+/** The image in the given form, made with the real tool (built once per process). */
+export function imageIn(form: ImageForm, label: PartitionLabel = 'dos'): string {
+  const raw = osImage(label);
+  if (form === 'raw') return raw;
+  const key = `${form}-${label}`;
+  const cached = built.get(key);
+  if (cached) return cached;
+  const dir = fixtureDir();
+  const out = path.join(dir, `os-${label}.${form}`);
+  switch (form) {
+    case 'gz':
+      fs.writeFileSync(out, run('gzip', ['-6', '-n', '-c', raw]));
+      break;
+    case 'xz':
+      fs.writeFileSync(out, run('xz', ['-3', '-T1', '-c', raw]));
+      break;
+    case 'xz-blocks':
+      fs.writeFileSync(out, run('xz', ['-3', '-T2', '--block-size=4MiB', '-c', raw]));
+      break;
+    case 'zst':
+      fs.writeFileSync(out, run('zstd', ['-q', '-3', '-c', raw]));
+      break;
+    case 'zst-frames': {
+      const data = fs.readFileSync(raw);
+      const half = 12 * MiB + 4321;
+      const skippable = Buffer.alloc(8 + 24);
+      skippable.writeUInt32LE(0x184d2a5e, 0);
+      skippable.writeUInt32LE(24, 4);
+      skippable.write('imprint test metadata...', 8);
+      const a = run('zstd', ['-q', '-c'], { input: data.subarray(0, half) });
+      const b = run('zstd', ['-q', '-c'], { input: data.subarray(half) });
+      fs.writeFileSync(out, Buffer.concat([a, skippable, b]));
+      break;
+    }
+    case 'bz2':
+      fs.writeFileSync(out, run('bzip2', ['-c', raw]));
+      break;
+    case 'zip': {
+      const stage = fs.mkdtempSync(path.join(dir, 'zip-'));
+      fs.copyFileSync(raw, path.join(stage, 'os.img'));
+      fs.writeFileSync(path.join(stage, 'README.txt'), 'Write os.img to an SD card.\n');
+      run('zip', ['-q', '-6', out, 'os.img', 'README.txt'], { cwd: stage });
+      fs.rmSync(stage, { recursive: true, force: true });
+      break;
+    }
+  }
+  built.set(key, out);
+  return out;
+}
+
+/** SHA-256 (hex) of a file or buffer. */
+export function sha256Of(data: string | Buffer, algorithm = 'sha256'): string {
+  return crypto.createHash(algorithm).update(typeof data === 'string' ? fs.readFileSync(data) : data).digest('hex');
+}
+
+/**
+ * A raw image of `size` bytes in the fixture folder, filled by `fill`
+ * (e.g. pseudo-random data for an incompressible image).
+ */
+export function makeFile(name: string, data: Buffer): string {
+  const p = path.join(fixtureDir(), name);
+  fs.writeFileSync(p, data);
+  return p;
+}
