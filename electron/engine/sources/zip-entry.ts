@@ -6,6 +6,8 @@ import { ImprintError } from '../errors';
  * README or checksum file beside the image; those are not candidates.
  */
 const NOT_IMAGES = /\.(txt|md|rst|html?|pdf|nfo|json|xml|ya?ml|sha\d*|sha256sum|md5|sig|asc|gpg|url|ini|log|png|jpe?g|gif)$/i;
+/** Checksum lists and notes that by custom carry no extension. */
+const NOT_IMAGE_NAMES = /(^|\/)((SHA\d*|MD5|B2|CHECK)SUMS|README|LICEN[CS]E|COPYING|CHANGELOG|AUTHORS|NOTICE)$/i;
 
 export interface ZipImageEntry {
   name: string;
@@ -21,7 +23,7 @@ export interface ZipImageEntry {
 function isCandidate(entry: yauzl.Entry): boolean {
   const name = entry.fileName;
   if (name.endsWith('/') || name.startsWith('__MACOSX/') || /(^|\/)\.DS_Store$/.test(name)) return false;
-  return !NOT_IMAGES.test(name) && entry.uncompressedSize > 0;
+  return !NOT_IMAGES.test(name) && !NOT_IMAGE_NAMES.test(name) && entry.uncompressedSize > 0;
 }
 
 export async function findZipImage(path: string): Promise<ZipImageEntry> {
