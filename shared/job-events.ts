@@ -6,7 +6,8 @@ import type { ErrorInfo } from './error-codes';
  */
 export type JobKind = 'flash' | 'verify' | 'hash' | 'backup' | 'restore' | 'clone' | 'rescue' | 'check';
 
-export type JobPhase = 'preparing' | 'decompressing' | 'writing' | 'verifying' | 'done';
+/** `copying` to `retrying` are a rescue's phases (GNU ddrescue's). */
+export type JobPhase = 'preparing' | 'decompressing' | 'writing' | 'verifying' | 'copying' | 'trimming' | 'scraping' | 'retrying' | 'done';
 
 export type TargetStatus = 'pending' | 'writing' | 'written' | 'verifying' | 'verified' | 'failed' | 'cancelled';
 
@@ -41,6 +42,20 @@ export interface ProgressEvent {
   targets: TargetProgress[];
   /** Output bytes so far divided by input bytes, for jobs that compress. */
   compressionRatio?: number;
+  /** Rescue jobs: where the rescue stands, by ddrescue's block states. */
+  rescue?: RescueProgress;
+}
+
+export interface RescueProgress {
+  rescuedBytes: number;
+  nonTriedBytes: number;
+  nonTrimmedBytes: number;
+  nonScrapedBytes: number;
+  badSectorBytes: number;
+  readErrors: number;
+  pass: number;
+  /** Byte offset being read. */
+  position: number;
 }
 
 export interface TargetFailedEvent {

@@ -3,6 +3,7 @@ import { drivesCommand } from './commands/drives';
 import { flashCommand } from './commands/flash';
 import { verifyCommand } from './commands/verify';
 import { hashCommand } from './commands/hash';
+import { rescueCommand } from './commands/rescue';
 
 export interface Command {
   summary: string;
@@ -16,6 +17,7 @@ export const COMMANDS: Record<string, Command> = {
   flash: flashCommand,
   verify: verifyCommand,
   hash: hashCommand,
+  rescue: rescueCommand,
 };
 
 export function usage(): string {
