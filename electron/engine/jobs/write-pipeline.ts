@@ -59,6 +59,8 @@ export class WritePipeline {
   private readonly crcs: number[] = [];
   private readonly refs = new Array<number>(SLOTS).fill(0);
   private source: TypedWorker<ToSource, FromSource> | null = null;
+  /** The source worker said 'closed' (it does so as soon as it has read to the end, too). */
+  private sourceClosed = false;
   private end: SourceEnd | null = null;
   private error: ImprintError | null = null;
   private cancelled = false;
@@ -117,7 +119,8 @@ export class WritePipeline {
   private async shutDown(): Promise<void> {
     const source = this.source;
     const closing: Promise<unknown>[] = [];
-    if (source) {
+    if (source && this.sourceClosed) closing.push(source.terminate());
+    else if (source) {
       source.post({ type: 'cancel' });
       closing.push(source.waitFor((m) => m.type === 'closed', 2000).then(() => source.terminate()));
     }
@@ -188,6 +191,9 @@ export class WritePipeline {
           break;
         case 'error':
           this.fail(fromErrorInfo(msg.error));
+          break;
+        case 'closed':
+          this.sourceClosed = true;
           break;
       }
     });
