@@ -1,0 +1,23 @@
+import { BackupScreen } from '../backup/backup-screen';
+import { FlashScreen } from '../flash/flash-screen';
+import { RestoreScreen } from '../restore/restore-screen';
+import { useApp } from '../store/store-context';
+import { SectionTabs } from './section-tabs';
+
+/** The window: a title bar with the three sections, and the chosen section below. */
+export function App() {
+  const screen = useApp((s) => s.screen);
+  return (
+    <div className="app">
+      <header className="topbar">
+        <h1 className="brand">Imprint</h1>
+        <SectionTabs />
+      </header>
+      <main className="screen" id={`panel-${screen}`} role="tabpanel" aria-labelledby={`tab-${screen}`}>
+        {screen === 'flash' && <FlashScreen />}
+        {screen === 'backup' && <BackupScreen />}
+        {screen === 'restore' && <RestoreScreen />}
+      </main>
+    </div>
+  );
+}

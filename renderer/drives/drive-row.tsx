@@ -1,0 +1,59 @@
+import { formatBytes } from '../../shared/units';
+import type { DriveOption } from '../store/drive-options';
+import { DriveBadges } from './drive-badges';
+
+interface Props {
+  option: DriveOption;
+  kind: 'checkbox' | 'radio';
+  group: string;
+  checked: boolean;
+  locked: boolean;
+  onToggle(device: string): void;
+}
+
+const idFor = (group: string, device: string) => `${group}-${device.replace(/[^a-zA-Z0-9]/g, '_')}`;
+
+/**
+ * One drive: its control is named by the device path, model and size; the
+ * badges and any reason it is refused describe it (and are shown beside it).
+ */
+export function DriveRow({ option, kind, group, checked, locked, onToggle }: Props) {
+  const { drive, refusals, warnings } = option;
+  const id = idFor(group, drive.device);
+  const refused = refusals.length > 0;
+  return (
+    <li className={`drive${checked ? ' is-checked' : ''}${refused ? ' is-refused' : ''}`}>
+      <label className="drive-row">
+        <input
+          type={kind}
+          name={group}
+          checked={checked}
+          disabled={refused || locked}
+          aria-labelledby={`${id}-name ${id}-size`}
+          aria-describedby={`${id}-facts`}
+          onChange={() => onToggle(drive.device)}
+        />
+        <span className="drive-text">
+          <span id={`${id}-name`} className="drive-name">
+            <span className="device">{drive.device}</span> <span className="model">{drive.description}</span>
+          </span>
+          <span className="drive-meta">
+            <span id={`${id}-size`} className="num">
+              {formatBytes(drive.size)}
+            </span>
+            {drive.bus && <span> · {drive.bus}</span>}
+          </span>
+        </span>
+      </label>
+      <div id={`${id}-facts`} className="drive-facts">
+        <DriveBadges option={option} />
+        {refusals.map((r) => (
+          <p key={r.code} className="reason">
+            {r.reason}
+          </p>
+        ))}
+        {!refused && checked && warnings.map((w) => <p key={w} className="note">{w}</p>)}
+      </div>
+    </li>
+  );
+}

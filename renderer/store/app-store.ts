@@ -1,0 +1,39 @@
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { ImprintApi } from '../../shared/ipc-contract';
+import { createBackupSlice, type BackupSlice } from './backup-slice';
+import { createDrivesSlice, type DrivesSlice } from './drives-slice';
+import { createFlashSlice, type FlashSlice } from './flash-slice';
+import { createImageSlice, type ImageSlice } from './image-slice';
+import { createJobsSlice, type JobsSlice } from './jobs-slice';
+import { createRestoreSlice, type RestoreSlice } from './restore-slice';
+import { createTargetsSlice, type TargetsSlice } from './targets-slice';
+import { createUiSlice, type UiSlice } from './ui-slice';
+
+/**
+ * The one store of the renderer. Each slice keeps its state next to its
+ * actions, and actions are named for what happened (`imageChosen`,
+ * `targetToggled`). Components read with narrow selectors and dispatch
+ * actions; only actions talk to the api, which is handed in here so tests can
+ * give a fake transport.
+ */
+export type AppState = UiSlice & DrivesSlice & ImageSlice & TargetsSlice & FlashSlice & BackupSlice & RestoreSlice & JobsSlice;
+
+export type AppStore = StoreApi<AppState>;
+export type SetState = AppStore['setState'];
+export type GetState = AppStore['getState'];
+
+/** How every slice is made: the store's set/get and the api its actions call. */
+export type SliceCreator<T> = (set: SetState, get: GetState, api: ImprintApi) => T;
+
+export function createAppStore(api: ImprintApi): AppStore {
+  return createStore<AppState>()((set, get) => ({
+    ...createUiSlice(set, get, api),
+    ...createDrivesSlice(set, get, api),
+    ...createImageSlice(set, get, api),
+    ...createTargetsSlice(set, get, api),
+    ...createFlashSlice(set, get, api),
+    ...createBackupSlice(set, get, api),
+    ...createRestoreSlice(set, get, api),
+    ...createJobsSlice(set, get, api),
+  }));
+}

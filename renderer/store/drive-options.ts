@@ -1,0 +1,65 @@
+import type { Drive } from '../../shared/drive';
+import type { ImageFacts, Refusal } from '../../shared/drive-constraints';
+import { compareDrives, holdsImage, isShownByDefault, refusalsFor, warningsFor } from '../../shared/drive-constraints';
+import type { BackupDetails, ImageDetails } from '../../shared/ipc-contract';
+
+/**
+ * What the drive lists show, derived from the store's raw state with the pure
+ * rules of shared/drive-constraints.ts (the same ones the CLI and main apply).
+ */
+export interface DriveOption {
+  drive: Drive;
+  /** Why the drive may not be chosen, most serious first; empty when it may. */
+  refusals: Refusal[];
+  warnings: string[];
+}
+
+export const NO_IMAGE: ImageFacts = { path: null, size: null };
+
+export function flashImageFacts(image: ImageDetails | null): ImageFacts {
+  return image ? { path: image.path, size: image.size } : NO_IMAGE;
+}
+
+/** A restore needs room for the drive the backup was taken from, whichever size is known. */
+export function restoreImageFacts(backup: BackupDetails | null): ImageFacts {
+  return backup ? { path: backup.path, size: backup.sourceSize ?? backup.size } : NO_IMAGE;
+}
+
+/** Drives to list as write targets: all of them with "Show all drives", else those shown by default. */
+export function targetOptions(drives: readonly Drive[], image: ImageFacts, showAll: boolean): DriveOption[] {
+  return drives
+    .filter((d) => showAll || isShownByDefault(d))
+    .slice()
+    .sort(compareDrives)
+    .map((drive) => ({ drive, refusals: refusalsFor(drive, image), warnings: warningsFor(drive) }));
+}
+
+/**
+ * Drives to list as a backup's source. Reading is harmless, so only a drive
+ * with no medium, or one that holds the destination file, is refused.
+ */
+export function sourceOptions(drives: readonly Drive[], outputPath: string, showAll: boolean): DriveOption[] {
+  const output: ImageFacts = { path: outputPath.trim() || null, size: null };
+  return drives
+    .filter((d) => showAll || isShownByDefault(d))
+    .slice()
+    .sort(compareDrives)
+    .map((drive) => {
+      const refusals: Refusal[] = [];
+      if (drive.size <= 0) refusals.push({ code: 'E_SOURCE_EMPTY', reason: `${drive.device} reports a size of 0: no medium inserted?` });
+      if (output.path && !output.path.startsWith('/dev/') && holdsImage(drive, output)) {
+        refusals.push({ code: 'E_TARGET_HOLDS_SOURCE', reason: `${drive.device} holds the backup destination: choose a destination on another drive` });
+      }
+      return { drive, refusals, warnings: drive.mountpoints.length > 0 ? [`${drive.device} has mounted partitions: the backup may be inconsistent unless they are unmounted.`] : [] };
+    });
+}
+
+/** The chosen devices that are still listed and still allowed; order kept. */
+export function stillValid(selected: readonly string[], options: readonly DriveOption[]): string[] {
+  return selected.filter((device) => options.some((o) => o.drive.device === device && o.refusals.length === 0));
+}
+
+/** How many drives "Show all drives" would add. */
+export function hiddenCount(drives: readonly Drive[]): number {
+  return drives.filter((d) => !isShownByDefault(d)).length;
+}

@@ -1,0 +1,70 @@
+import type { Drive } from '../../shared/drive';
+import type { CallName, Calls, Events, ImprintApi, Result } from '../../shared/ipc-contract';
+
+/**
+ * A stand-in for the transport, for the store's unit tests only: it records
+ * every call and answers from a table the test fills. The real service is
+ * exercised by the engine's tests and by the Playwright end-to-end tests.
+ */
+export interface FakeApi extends ImprintApi {
+  calls: { name: CallName; request: unknown }[];
+  answer<K extends CallName>(name: K, result: Result<Calls[K]['response']> | ((req: Calls[K]['request']) => Result<Calls[K]['response']>)): void;
+  emitDrives(drives: Events['onDrivesChanged']): void;
+  emitJob(event: Events['onJobEvent']): void;
+  listenerCount(): number;
+}
+
+export function createFakeApi(): FakeApi {
+  const calls: FakeApi['calls'] = [];
+  const answers = new Map<CallName, unknown>();
+  const driveListeners = new Set<(d: Drive[]) => void>();
+  const jobListeners = new Set<(e: Events['onJobEvent']) => void>();
+  const call = <K extends CallName>(name: K) => async (request: Calls[K]['request']): Promise<Result<Calls[K]['response']>> => {
+    calls.push({ name, request });
+    const a = answers.get(name);
+    if (a === undefined) return { ok: false, error: { code: 'E_INTERNAL', message: `fake api: no answer for ${name}` } };
+    return typeof a === 'function' ? (a as (r: unknown) => Result<Calls[K]['response']>)(request) : (a as Result<Calls[K]['response']>);
+  };
+  return {
+    calls,
+    answer: (name, result) => void answers.set(name, result),
+    emitDrives: (d) => driveListeners.forEach((l) => l(d)),
+    emitJob: (e) => jobListeners.forEach((l) => l(e)),
+    listenerCount: () => driveListeners.size + jobListeners.size,
+    listDrives: call('listDrives'),
+    inspectImage: call('inspectImage'),
+    inspectBackup: call('inspectBackup'),
+    chooseImage: call('chooseImage'),
+    chooseBackupPath: call('chooseBackupPath'),
+    startFlash: call('startFlash'),
+    startBackup: call('startBackup'),
+    startRestore: call('startRestore'),
+    cancelJob: call('cancelJob'),
+    revealFile: call('revealFile'),
+    onDrivesChanged: (l) => {
+      driveListeners.add(l);
+      return () => driveListeners.delete(l);
+    },
+    onJobEvent: (l) => {
+      jobListeners.add(l);
+      return () => jobListeners.delete(l);
+    },
+  };
+}
+
+/** A drive with sensible defaults; a test overrides what it is about. */
+export function drive(device: string, over: Partial<Drive> = {}): Drive {
+  return {
+    device,
+    size: 8e9,
+    description: `Drive ${device}`,
+    bus: 'usb',
+    removable: true,
+    readOnly: false,
+    system: false,
+    virtual: false,
+    mountpoints: [],
+    blockSize: 512,
+    ...over,
+  };
+}

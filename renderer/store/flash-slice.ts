@@ -1,0 +1,58 @@
+import type { AppState, SliceCreator } from './app-store';
+import { flashImageFacts, stillValid, targetOptions } from './drive-options';
+import { IDLE_JOB, failedToStart, startingJob, type JobView } from './job-view';
+import { setJob } from './jobs-slice';
+
+export interface FlashState {
+  /** The confirmation dialog naming every drive to be erased is open. */
+  confirming: boolean;
+  job: JobView;
+}
+
+export interface FlashSlice {
+  flash: FlashState;
+  /** "Flash" pressed: ask for confirmation when there is an image and valid targets. */
+  flashRequested(): void;
+  flashConfirmDismissed(): void;
+  flashConfirmed(): Promise<void>;
+  /** "Flash another" after a result: back to the three steps, image and targets kept. */
+  newFlashRequested(): void;
+}
+
+/** The devices a flash would write now: chosen and still allowed. */
+export function flashTargetsNow(s: AppState): string[] {
+  return stillValid(s.targets.selected, targetOptions(s.drives.list, flashImageFacts(s.image.details), s.drives.showAll));
+}
+
+export const createFlashSlice: SliceCreator<FlashSlice> = (set, get, api) => ({
+  flash: { confirming: false, job: IDLE_JOB },
+
+  flashRequested: () => {
+    const s = get();
+    if (!s.image.details || flashTargetsNow(s).length === 0) return;
+    if (s.flash.job.status === 'starting' || s.flash.job.status === 'running') return;
+    set({ flash: { ...s.flash, confirming: true } });
+  },
+
+  flashConfirmDismissed: () => set((s) => ({ flash: { ...s.flash, confirming: false } })),
+
+  flashConfirmed: async () => {
+    const s = get();
+    const image = s.image.details;
+    const targets = flashTargetsNow(s);
+    set({ flash: { confirming: false, job: startingJob() } });
+    if (!image || targets.length === 0) {
+      setJob(set, 'flash', () => failedToStart({ code: 'E_BAD_ARGUMENTS', message: 'Choose an image and at least one drive first.' }));
+      return;
+    }
+    const result = await api.startFlash({ image: image.path, targets, verify: true });
+    if (result.ok) get().jobStarted('flash', result.value.jobId);
+    else setJob(set, 'flash', () => failedToStart(result.error));
+  },
+
+  newFlashRequested: () => {
+    const s = get();
+    if (s.flash.job.status === 'starting' || s.flash.job.status === 'running') return;
+    set({ flash: { confirming: false, job: IDLE_JOB } });
+  },
+});

@@ -1,0 +1,21 @@
+import type { AppState } from './app-store';
+import { flashImageFacts, restoreImageFacts, sourceOptions, stillValid, targetOptions } from './drive-options';
+
+/**
+ * Choices that no longer hold (the drive vanished, got hidden, or the new
+ * image does not fit on it) are dropped whenever drives, "Show all" or the
+ * image change: what is checked on screen is exactly what would be written.
+ * Jobs already running keep their own target lists.
+ */
+export function prunedSelections(s: AppState): Partial<AppState> {
+  const { list, showAll } = s.drives;
+  const flashTargets = stillValid(s.targets.selected, targetOptions(list, flashImageFacts(s.image.details), showAll));
+  const restoreTargets = stillValid(s.restore.selected, targetOptions(list, restoreImageFacts(s.restore.details), showAll));
+  const source = s.backup.source;
+  const sourceOk = source !== null && stillValid([source], sourceOptions(list, s.backup.pathInput, showAll)).length === 1;
+  const out: Partial<AppState> = {};
+  if (flashTargets.length !== s.targets.selected.length) out.targets = { ...s.targets, selected: flashTargets };
+  if (restoreTargets.length !== s.restore.selected.length) out.restore = { ...s.restore, selected: restoreTargets };
+  if (source !== null && !sourceOk) out.backup = { ...s.backup, source: null };
+  return out;
+}

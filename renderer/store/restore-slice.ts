@@ -1,0 +1,119 @@
+import type { ErrorInfo } from '../../shared/error-codes';
+import type { BackupDetails } from '../../shared/ipc-contract';
+import type { AppState, SliceCreator } from './app-store';
+import { restoreImageFacts, stillValid, targetOptions } from './drive-options';
+import { IDLE_JOB, failedToStart, startingJob, type JobView } from './job-view';
+import { setJob } from './jobs-slice';
+import { prunedSelections } from './prune-selections';
+
+export interface RestoreState {
+  /** What is typed in the "Backup path" field. */
+  pathInput: string;
+  /** What the backup says about itself; shown before anything is erased. */
+  details: BackupDetails | null;
+  inspecting: string | null;
+  error: ErrorInfo | null;
+  selected: string[];
+  confirming: boolean;
+  job: JobView;
+}
+
+export interface RestoreSlice {
+  restore: RestoreState;
+  restorePathTyped(text: string): void;
+  restorePathSubmitted(): Promise<void>;
+  restoreChooseRequested(): Promise<void>;
+  restoreBackupChosen(path: string): Promise<void>;
+  restoreInspected(details: BackupDetails): void;
+  restoreInspectFailed(error: ErrorInfo): void;
+  restoreTargetToggled(device: string): void;
+  restoreRequested(): void;
+  restoreConfirmDismissed(): void;
+  restoreConfirmed(): Promise<void>;
+  newRestoreRequested(): void;
+}
+
+/** The devices a restore would write now: chosen and still allowed. */
+export function restoreTargetsNow(s: AppState): string[] {
+  return stillValid(s.restore.selected, targetOptions(s.drives.list, restoreImageFacts(s.restore.details), s.drives.showAll));
+}
+
+export const createRestoreSlice: SliceCreator<RestoreSlice> = (set, get, api) => {
+  const patch = (p: Partial<RestoreState>) => set((s) => ({ restore: { ...s.restore, ...p } }));
+  const busy = () => ['starting', 'running'].includes(get().restore.job.status);
+  return {
+    restore: { pathInput: '', details: null, inspecting: null, error: null, selected: [], confirming: false, job: IDLE_JOB },
+
+    restorePathTyped: (text) => patch({ pathInput: text }),
+
+    restorePathSubmitted: async () => {
+      const path = get().restore.pathInput.trim();
+      if (!path) {
+        patch({ error: { code: 'E_BAD_ARGUMENTS', message: 'Type the path of a backup file first.' } });
+        return;
+      }
+      await get().restoreBackupChosen(path);
+    },
+
+    restoreChooseRequested: async () => {
+      const result = await api.chooseImage({});
+      if (!result.ok) patch({ error: result.error });
+      else if (result.value !== null) await get().restoreBackupChosen(result.value);
+    },
+
+    restoreBackupChosen: async (path) => {
+      patch({ pathInput: path, inspecting: path, error: null });
+      const result = await api.inspectBackup({ path });
+      if (get().restore.inspecting !== path) return;
+      if (result.ok) get().restoreInspected(result.value);
+      else get().restoreInspectFailed(result.error);
+    },
+
+    restoreInspected: (details) => {
+      patch({ details, inspecting: null, error: null, pathInput: details.path });
+      set(prunedSelections(get()));
+    },
+
+    restoreInspectFailed: (error) => {
+      patch({ details: null, inspecting: null, error });
+      set(prunedSelections(get()));
+    },
+
+    restoreTargetToggled: (device) => {
+      const s = get();
+      const selected = s.restore.selected;
+      if (selected.includes(device)) {
+        patch({ selected: selected.filter((d) => d !== device) });
+        return;
+      }
+      const options = targetOptions(s.drives.list, restoreImageFacts(s.restore.details), s.drives.showAll);
+      if (stillValid([device], options).length === 1) patch({ selected: [...selected, device] });
+    },
+
+    restoreRequested: () => {
+      const s = get();
+      if (!s.restore.details || restoreTargetsNow(s).length === 0 || busy()) return;
+      patch({ confirming: true });
+    },
+
+    restoreConfirmDismissed: () => patch({ confirming: false }),
+
+    restoreConfirmed: async () => {
+      const s = get();
+      const details = s.restore.details;
+      const targets = restoreTargetsNow(s);
+      patch({ confirming: false, job: startingJob() });
+      if (!details || targets.length === 0) {
+        setJob(set, 'restore', () => failedToStart({ code: 'E_BAD_ARGUMENTS', message: 'Choose a backup and at least one drive first.' }));
+        return;
+      }
+      const result = await api.startRestore({ backup: details.path, targets, verify: true });
+      if (result.ok) get().jobStarted('restore', result.value.jobId);
+      else setJob(set, 'restore', () => failedToStart(result.error));
+    },
+
+    newRestoreRequested: () => {
+      if (!busy()) patch({ confirming: false, job: IDLE_JOB });
+    },
+  };
+};

@@ -1,0 +1,29 @@
+import type { SliceCreator } from './app-store';
+import { flashImageFacts, stillValid, targetOptions } from './drive-options';
+
+export interface TargetsState {
+  /** Device paths chosen to be written, in the order chosen. */
+  selected: string[];
+}
+
+export interface TargetsSlice {
+  targets: TargetsState;
+  /** A target's checkbox was clicked: choose it, or unchoose it. Refused drives cannot be chosen. */
+  targetToggled(device: string): void;
+}
+
+export const createTargetsSlice: SliceCreator<TargetsSlice> = (set, get) => ({
+  targets: { selected: [] },
+
+  targetToggled: (device) => {
+    const s = get();
+    const selected = s.targets.selected;
+    if (selected.includes(device)) {
+      set({ targets: { selected: selected.filter((d) => d !== device) } });
+      return;
+    }
+    const options = targetOptions(s.drives.list, flashImageFacts(s.image.details), s.drives.showAll);
+    if (stillValid([device], options).length === 0) return;
+    set({ targets: { selected: [...selected, device] } });
+  },
+});
