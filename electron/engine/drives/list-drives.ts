@@ -31,7 +31,6 @@ interface LsblkDevice {
   rm: boolean;
   mountpoints?: (string | null)[];
   'log-sec'?: number | null;
-  'back-file'?: string | null;
   children?: LsblkDevice[];
 }
 
@@ -73,25 +72,38 @@ function flattenMounts(dev: LsblkDevice): string[] {
 export async function listLoopDevices(): Promise<Drive[]> {
   let out: string;
   try {
-    ({ stdout: out } = await execFileAsync('lsblk', ['--json', '--bytes', '--tree', '-o', 'NAME,PATH,SIZE,TYPE,RO,RM,MOUNTPOINTS,LOG-SEC,BACK-FILE']));
+    // No BACK-FILE column: lsblk before util-linux 2.39 (Debian 12's 2.38) rejects it and prints nothing.
+    ({ stdout: out } = await execFileAsync('lsblk', ['--json', '--bytes', '--tree', '-o', 'NAME,PATH,SIZE,TYPE,RO,RM,MOUNTPOINTS,LOG-SEC']));
   } catch {
     return [];
   }
   const parsed = JSON.parse(out) as { blockdevices: LsblkDevice[] };
   return parsed.blockdevices
     .filter((d) => d.type === 'loop' && (d.size ?? 0) > 0)
-    .map((d) => ({
-      device: d.path,
-      size: d.size ?? 0,
-      description: d['back-file'] ? `Loop device over ${d['back-file']}` : 'Loop device',
-      bus: 'loop',
-      removable: false,
-      readOnly: d.ro,
-      system: false,
-      virtual: true,
-      mountpoints: flattenMounts(d),
-      blockSize: d['log-sec'] ?? 512,
-    }));
+    .map((d) => {
+      const backing = loopBackingFile(d.name);
+      return {
+        device: d.path,
+        size: d.size ?? 0,
+        description: backing ? `Loop device over ${backing}` : 'Loop device',
+        bus: 'loop',
+        removable: false,
+        readOnly: d.ro,
+        system: false,
+        virtual: true,
+        mountpoints: flattenMounts(d),
+        blockSize: d['log-sec'] ?? 512,
+      };
+    });
+}
+
+/** The file behind a loop device, from sysfs (works with every lsblk version). */
+function loopBackingFile(name: string): string | null {
+  try {
+    return fs.readFileSync(`/sys/block/${name}/loop/backing_file`, 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
 }
 
 /** The drive at `device`, looked up fresh, or null when the OS does not list it. */
