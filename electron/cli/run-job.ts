@@ -8,8 +8,17 @@ import type { Output } from './output';
  * (workers stop after the current 4 MiB and close the devices); a second one
  * exits at once.
  */
-export async function withCancel<T>(out: Output, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withCancel<T>(out: Output, fn: (signal: AbortSignal) => Promise<T>, opts: { stdinCancel?: boolean } = {}): Promise<T> {
   const controller = new AbortController();
+  // --stdin-cancel: the desktop app runs this command as root through pkexec
+  // and, as an ordinary user, may not signal it; it closes our stdin instead
+  // (and so does its death: no root job outlives the app).
+  const onStdinEnd = (): void => controller.abort();
+  if (opts.stdinCancel) {
+    process.stdin.on('end', onStdinEnd);
+    process.stdin.on('error', onStdinEnd);
+    process.stdin.resume();
+  }
   let presses = 0;
   const onSigint = (): void => {
     presses++;
@@ -25,6 +34,11 @@ export async function withCancel<T>(out: Output, fn: (signal: AbortSignal) => Pr
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    if (opts.stdinCancel) {
+      process.stdin.off('end', onStdinEnd);
+      process.stdin.off('error', onStdinEnd);
+      process.stdin.pause();
+    }
   }
 }
 

@@ -19,12 +19,14 @@ file to write the uncompressed image to. Several targets are written at once.
   --sha256 HEX   the image's published SHA-256 (of the file or its content);
                  IMAGE.sha256 or SHA256SUMS beside the image are used otherwise
   --yes          do not ask before erasing
-  --json         newline-delimited JSON events on stdout`,
+  --json         newline-delimited JSON events on stdout
+  --stdin-cancel cancel when standard input closes (for a parent process
+                 that cannot send signals, such as the app across pkexec)`,
   async run(args, out) {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { 'no-verify': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' }, sha256: { type: 'string' } },
+      options: { 'no-verify': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' }, sha256: { type: 'string' }, 'stdin-cancel': { type: 'boolean' } },
     });
     const [image, ...targets] = positionals;
     if (!image || targets.length === 0) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint flash IMAGE TARGET... (see imprint flash --help)');
@@ -39,7 +41,7 @@ file to write the uncompressed image to. Several targets are written at once.
       for (const w of t.warnings) if (!w.includes('larger than')) lines.push(`  note: ${w}`);
     }
     await confirmErase(lines, values.yes === true);
-    const result = await withCancel(out, (signal) => runFlash(prepared, { verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }));
+    const result = await withCancel(out, (signal) => runFlash(prepared, { verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }), { stdinCancel: values['stdin-cancel'] === true });
     return reportFinished(out, result);
   },
 };
