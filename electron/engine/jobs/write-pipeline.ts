@@ -95,6 +95,12 @@ export class WritePipeline {
     try {
       if (this.opts.signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled before starting.');
       await this.startWriters(ring);
+      // Cancelled while the writers were opening their targets: nothing was written yet,
+      // and the targets must say so rather than stay "writing".
+      if (this.cancelled) {
+        for (const t of this.live()) t.progress.status = 'cancelled';
+        return this.result();
+      }
       if (this.targets.length > 0 && this.live().length === 0) {
         this.error ??= new ImprintError('E_WRITE', 'No target could be opened for writing.');
         return this.result();
