@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   E_NOT_CONFIRMED: 'refused',
   E_OUTPUT_EXISTS: 'refused',
   E_NO_SPACE_FOR_OUTPUT: 'refused',
+  E_OUTPUT_ON_SOURCE: 'refused',
+  E_NOT_A_BACKUP: 'refused',
   E_CHECKSUM_MISMATCH: 'failed',
   E_CORRUPT_SOURCE: 'failed',
   E_SOURCE_CHANGED: 'failed',

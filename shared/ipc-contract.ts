@@ -1,3 +1,4 @@
+import type { BackupCompression, PartitionInfo } from './backup-metadata';
 import type { Drive } from './drive';
 import type { ErrorInfo } from './error-codes';
 import type { JobEvent } from './job-events';
@@ -56,6 +57,12 @@ export interface BackupDetails extends ImageDetails {
   sourceSize: number | null;
   createdAt: string | null;
   imprintVersion: string | null;
+  /** How the backup was compressed, from its metadata (null: not an Imprint backup). */
+  compression?: BackupCompression | null;
+  /** Where the metadata was found: inside the file, or its sidecar OUTPUT.json. */
+  metadataFrom?: 'embedded' | 'sidecar' | null;
+  /** The partitions (and filesystems) recorded in the backup or found in the image. */
+  partitions?: PartitionInfo[];
 }
 
 export interface JobStarted {

@@ -3,6 +3,10 @@ import { drivesCommand } from './commands/drives';
 import { flashCommand } from './commands/flash';
 import { verifyCommand } from './commands/verify';
 import { hashCommand } from './commands/hash';
+import { backupCommand } from './commands/backup';
+import { restoreCommand } from './commands/restore';
+import { cloneCommand } from './commands/clone';
+import { infoCommand } from './commands/info';
 import { rescueCommand } from './commands/rescue';
 
 export interface Command {
@@ -18,6 +22,10 @@ export const COMMANDS: Record<string, Command> = {
   verify: verifyCommand,
   hash: hashCommand,
   rescue: rescueCommand,
+  backup: backupCommand,
+  restore: restoreCommand,
+  clone: cloneCommand,
+  info: infoCommand,
 };
 
 export function usage(): string {

@@ -1,4 +1,4 @@
-import type { JobFinishedEvent, TargetProgress } from '../../../shared/job-events';
+import type { JobFinishedEvent, JobKind, TargetProgress } from '../../../shared/job-events';
 import { ImprintError, toErrorInfo } from '../errors';
 import { unmountAll } from '../drives/unmount';
 import { inspectSource, type SourceInfo } from '../sources/image-source';
@@ -42,6 +42,10 @@ export interface RunOptions {
   stallTimeoutMs?: number;
   /** The id the job's events carry; a fresh UUID when absent. */
   jobId?: string;
+  /** Restore and clone are flashes too; their events say which. */
+  kind?: JobKind;
+  /** Extra facts for the final event (the backup restored...). */
+  details?: Record<string, unknown>;
 }
 
 /**
@@ -51,11 +55,11 @@ export interface RunOptions {
  */
 export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promise<JobFinishedEvent> {
   const { source, targets, checksum } = prepared;
-  const reporter = new JobReporter(opts.onEvent, 'flash', opts.jobId);
+  const reporter = new JobReporter(opts.onEvent, opts.kind ?? 'flash', opts.jobId);
   reporter.started(source.path, targets.map((t) => t.path), source.size);
   const finish = (ok: boolean, progress: TargetProgress[], bytes: number, extra: Partial<JobFinishedEvent> = {}): JobFinishedEvent => {
     reporter.stopSampling();
-    const event: JobFinishedEvent = { type: 'job-finished', jobId: reporter.jobId, ok, targets: progress, bytes, ...extra };
+    const event: JobFinishedEvent = { type: 'job-finished', jobId: reporter.jobId, ok, targets: progress, bytes, ...(opts.details ? { details: opts.details } : {}), ...extra };
     reporter.emit(event);
     return event;
   };
@@ -66,7 +70,7 @@ export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promi
     targets,
     {
       contentHashes: checksum ? ['sha256'] : [],
-      fileHash: checksum !== null && source.format !== 'raw',
+      fileHash: checksum !== null && !checksum.contentOnly && source.format !== 'raw',
       signal: opts.signal,
       stallTimeoutMs: opts.stallTimeoutMs,
       beforeFinish: (end) => {
@@ -74,7 +78,7 @@ export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promi
         const matches = end.contentDigests.sha256 === checksum.sha256 || end.fileSha256 === checksum.sha256;
         return matches
           ? null
-          : new ImprintError('E_CHECKSUM_MISMATCH', `The image's SHA-256 does not match ${checksum.from} (expected ${checksum.sha256}, got ${end.contentDigests.sha256}). The download is corrupt or incomplete; the drives were left unbootable.`);
+          : new ImprintError('E_CHECKSUM_MISMATCH', `The image's SHA-256 does not match ${checksum.from} (expected ${checksum.sha256}, got ${end.contentDigests.sha256}). ${checksum.whenMismatched ?? 'The download is corrupt or incomplete'}; the drives were left unbootable.`);
       },
     },
     (device, error) => reporter.targetFailed(device, error),

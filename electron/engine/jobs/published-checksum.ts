@@ -9,6 +9,10 @@ export interface PublishedChecksum {
   sha256: string;
   /** Where it came from, to name in messages. */
   from: string;
+  /** The digest is of the uncompressed content only (a backup's record): the file itself need not be hashed. */
+  contentOnly?: boolean;
+  /** What a mismatch means, for the message (default: a corrupt or incomplete download). */
+  whenMismatched?: string;
 }
 
 const HEX64 = /\b([0-9a-fA-F]{64})\b/;

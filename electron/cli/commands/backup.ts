@@ -1,0 +1,100 @@
+import { parseArgs } from 'util';
+import { BACKUP_COMPRESSIONS, type BackupCompression } from '../../../shared/backup-metadata';
+import { EXIT, exitCodeFor } from '../../../shared/error-codes';
+import type { JobFinishedEvent } from '../../../shared/job-events';
+import { formatBytes } from '../../../shared/units';
+import { ImprintError } from '../../engine/errors';
+import { prepareBackup, runBackup } from '../../engine/backup/backup-job';
+import { describeLayout } from '../../engine/backup/image-info';
+import { confirmErase } from '../confirm';
+import { withCancel } from '../run-job';
+import type { Output } from '../output';
+import type { Command } from '../commands';
+
+/**
+ * Asks before reading a drive whose partitions are mounted read-write. Without
+ * a terminal nobody can answer: `--yes` must say so up front.
+ */
+export async function confirmMountedSource(warnings: string[], yes: boolean, out: Output, action: string): Promise<void> {
+  if (warnings.length === 0) return;
+  if (yes) {
+    if (!out.json) for (const w of warnings) out.info(`warning: ${w}`);
+    return;
+  }
+  if (!process.stdin.isTTY) {
+    throw new ImprintError('E_NOT_CONFIRMED', `${warnings.join(' ')} Not confirmed: no terminal to ask. Pass --yes to ${action} anyway.`);
+  }
+  await confirmErase(warnings.map((w) => `warning: ${w}`), false, `${action[0]?.toUpperCase()}${action.slice(1)} anyway?`);
+}
+
+function reportBackup(out: Output, result: JobFinishedEvent): number {
+  out.done();
+  const d = result.details ?? {};
+  if (!out.json) {
+    if (result.ok) {
+      const ratio = typeof d.compressionRatio === 'number' ? `${(d.compressionRatio * 100).toFixed(1)}% of the drive` : '';
+      out.result(`Backup written and verified: ${String(d.output)}`);
+      out.info(`  ${formatBytes(Number(d.size))} drive -> ${formatBytes(Number(d.storedBytes))} on disk (${ratio})`);
+      out.info(`  SHA-256 of the drive: ${String(d.sha256)}`);
+      out.info(`  Description: ${String(d.sidecar)}${d.metadataEmbedded ? ' (also stored inside the backup)' : ''}`);
+    } else if (result.error) {
+      out.info(`imprint backup: ${result.error.message}`);
+      out.info('No backup file was left behind.');
+    }
+  }
+  if (result.ok) return EXIT.ok;
+  return result.error ? exitCodeFor(result.error.code) : EXIT.failed;
+}
+
+export const backupCommand: Command = {
+  summary: 'Back up a whole drive to a compressed, verified image file',
+  help: `Usage: imprint backup DEVICE OUTPUT [--compress zstd|gzip|xz|none] [--level N]
+                      [--yes] [--force] [--no-space-check] [--json]
+
+Reads the whole drive (around the page cache; the drive is only read) and
+writes a standard image that ordinary tools restore, e.g.
+  zstd -dc OUTPUT | dd of=/dev/sdX bs=4M
+Then reads the image back and checks it against the drive's SHA-256 before
+the file appears under its name. OUTPUT.json describes the backup (size,
+SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
+  --compress F      zstd (default: fast, multi-threaded), gzip, xz (smallest,
+                    slow), or none (a raw image; zero blocks become holes)
+  --level N         compression level (zstd 1-19, default 3; gzip 1-9,
+                    default 6; xz 0-9, default 6)
+  --yes             back up even if partitions are mounted read-write
+  --force           replace OUTPUT if it exists
+  --no-space-check  start even if the destination may not hold the worst case
+  --json            newline-delimited JSON events on stdout`,
+  async run(args, out) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        compress: { type: 'string', default: 'zstd' },
+        level: { type: 'string' },
+        yes: { type: 'boolean', short: 'y' },
+        force: { type: 'boolean' },
+        'no-space-check': { type: 'boolean' },
+        json: { type: 'boolean' },
+      },
+    });
+    const [device, output, extra] = positionals;
+    if (!device || !output || extra) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint backup DEVICE OUTPUT (see imprint backup --help)');
+    const compression = values.compress as BackupCompression;
+    if (!BACKUP_COMPRESSIONS.includes(compression)) throw new ImprintError('E_BAD_ARGUMENTS', `--compress takes one of ${BACKUP_COMPRESSIONS.join(', ')}; got "${values.compress}".`);
+    const level = values.level === undefined ? null : Number(values.level);
+    if (level !== null && !Number.isInteger(level)) throw new ImprintError('E_BAD_ARGUMENTS', `--level takes a whole number; got "${values.level}".`);
+
+    const prepared = await prepareBackup({ device, output, compression, level, force: values.force === true, checkFreeSpace: !values['no-space-check'] });
+    const { drive } = prepared;
+    if (!out.json) {
+      const what = [drive.model, drive.serial && `serial ${drive.serial}`].filter(Boolean).join(', ');
+      out.info(`Drive: ${drive.device} (${formatBytes(drive.size)}${what ? `, ${what}` : ''})`);
+      for (const line of describeLayout(prepared.layout)) out.info(`  ${line}`);
+      out.info(`Backup: ${prepared.out.output} (${compression}${prepared.level !== null ? ` level ${prepared.level}` : ''}${prepared.out.replaces ? ', replacing the existing file' : ''})`);
+    }
+    await confirmMountedSource(prepared.warnings, values.yes === true, out, 'back up');
+    const result = await withCancel(out, (signal) => runBackup(prepared, { signal, onEvent: (e) => (e.type === 'warning' && !out.json ? undefined : out.event(e)) }));
+    return reportBackup(out, result);
+  },
+};

@@ -1,0 +1,74 @@
+import { parseArgs } from 'util';
+import { EXIT, exitCodeFor } from '../../../shared/error-codes';
+import type { JobFinishedEvent, TargetProgress } from '../../../shared/job-events';
+import { formatBytes } from '../../../shared/units';
+import { ImprintError } from '../../engine/errors';
+import { prepareRestore, runRestore } from '../../engine/backup/restore-job';
+import { describeLayout } from '../../engine/backup/image-info';
+import { confirmErase } from '../confirm';
+import { withCancel } from '../run-job';
+import type { Output } from '../output';
+import type { Command } from '../commands';
+
+/** One line per target saying plainly whether it holds the source now, and if not, what differs. */
+export function reportCopies(out: Output, result: JobFinishedEvent, verb: { done: string; checked: string }): number {
+  out.done();
+  if (!out.json) {
+    const line = (t: TargetProgress): string => {
+      switch (t.status) {
+        case 'verified':
+          return `${t.device}: ${verb.done} and verified (read back from the drive: every byte matches${verb.checked})`;
+        case 'written':
+          return `${t.device}: ${verb.done}${verb.checked ? `${verb.checked.replace(/^,/, ';')} while writing` : ''}, not read back (--no-verify)`;
+        case 'cancelled':
+          return `${t.device}: cancelled after ${formatBytes(t.bytesWritten)}; its partition table was wiped, so it holds no usable filesystem now.`;
+        default:
+          return `${t.device}: NOT ${verb.done} - ${t.error?.message ?? 'it did not complete'}`;
+      }
+    };
+    for (const t of result.targets) out.result(line(t));
+    if (result.error && result.targets.every((t) => !t.error)) out.info(result.error.message);
+  }
+  if (result.ok) return EXIT.ok;
+  return result.error ? exitCodeFor(result.error.code) : EXIT.failed;
+}
+
+export const restoreCommand: Command = {
+  summary: 'Write a backup back to one or more drives, checked against its recorded SHA-256',
+  help: `Usage: imprint restore BACKUP TARGET... [--no-verify] [--yes] [--json]
+
+BACKUP: a file made by imprint backup (zstd, gzip, xz or raw); its metadata
+is read from inside the file or from BACKUP.json. Refuses a target smaller
+than the backed-up drive. The content's SHA-256 is checked against the
+recorded one while writing (on a mismatch the drive's partition table is
+never written) and every target is read back from the device afterwards.
+  --no-verify  skip reading the targets back
+  --yes        do not ask before erasing
+  --json       newline-delimited JSON events on stdout`,
+  async run(args, out) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { 'no-verify': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' } },
+    });
+    const [backup, ...targets] = positionals;
+    if (!backup || targets.length === 0) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint restore BACKUP TARGET... (see imprint restore --help)');
+    const prepared = await prepareRestore({ backup, targets });
+    const m = prepared.metadata;
+    if (!out.json) {
+      const drive = [m.source.model, m.source.serial && `serial ${m.source.serial}`].filter(Boolean).join(', ');
+      out.info(`Backup: ${backup} (${m.compression}), taken ${m.createdAt} of ${m.source.device}${drive ? ` (${drive})` : ''}, ${formatBytes(m.size)}`);
+      out.info(`  SHA-256: ${m.sha256}`);
+      for (const l of describeLayout({ partitionTable: m.partitionTable, filesystem: m.filesystem })) out.info(`  ${l}`);
+      for (const n of prepared.notes) out.info(`  note: ${n}`);
+    }
+    const lines = ['These will be ERASED:'];
+    for (const t of prepared.flash.targets) {
+      lines.push(t.drive ? `  ${t.path}  ${formatBytes(t.drive.size)}  ${t.drive.description}` : `  ${t.path}  (file)`);
+      for (const w of t.warnings) lines.push(`  note: ${w}`);
+    }
+    await confirmErase(lines, values.yes === true);
+    const result = await withCancel(out, (signal) => runRestore(prepared, { verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }));
+    return reportCopies(out, result, { done: 'restored', checked: `, SHA-256 ${m.sha256} as recorded` });
+  },
+};

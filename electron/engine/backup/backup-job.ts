@@ -1,0 +1,218 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { BackupCompression, BackupMetadata } from '../../../shared/backup-metadata';
+import type { JobFinishedEvent, ProgressEvent, TargetProgress } from '../../../shared/job-events';
+import { ImprintError } from '../errors';
+import type { SourceInfo } from '../sources/image-source';
+import { JobReporter, type EventSink } from '../jobs/job-reporter';
+import { WritePipeline } from '../jobs/write-pipeline';
+import { encodeEmbeddedMetadata, imprintVersion, writeMetadataFile } from './backup-metadata';
+import { fsyncDir, planBackupOutput, removeQuietly, PARTIAL_SUFFIX, type BackupOutputPlan } from './backup-output';
+import { BackupPipeline } from './backup-pipeline';
+import { layoutOfFile, type DriveLayout } from './drive-layout';
+import { inspectSourceDrive, mountedWarning, type SourceDrive } from './source-drive';
+
+export interface BackupJobRequest {
+  device: string;
+  output: string;
+  compression: BackupCompression;
+  /** Compression level; null for the format's usual default. */
+  level?: number | null;
+  /** Replace an existing OUTPUT (and its sidecar). */
+  force?: boolean;
+  /** False skips the up-front free-space check; running out of room still stops cleanly. */
+  checkFreeSpace?: boolean;
+}
+
+/** Everything checked before the drive is read; shown to the user first. */
+export interface PreparedBackup {
+  drive: SourceDrive;
+  out: BackupOutputPlan;
+  compression: BackupCompression;
+  level: number | null;
+  threads: number;
+  layout: DriveLayout;
+  /** Things to tell the user (partitions mounted read-write...). */
+  warnings: string[];
+}
+
+export const DEFAULT_LEVELS: Record<BackupCompression, number | null> = { zstd: 3, gzip: 6, xz: 6, none: null };
+const LEVEL_RANGES: Record<Exclude<BackupCompression, 'none'>, [number, number]> = { zstd: [1, 19], gzip: [1, 9], xz: [0, 9] };
+
+function checkLevel(compression: BackupCompression, level: number | null | undefined): number | null {
+  if (level === null || level === undefined) return DEFAULT_LEVELS[compression];
+  if (compression === 'none') throw new ImprintError('E_BAD_ARGUMENTS', 'A raw backup (--compress none) takes no --level.');
+  const [min, max] = LEVEL_RANGES[compression];
+  if (!Number.isInteger(level) || level < min || level > max) throw new ImprintError('E_BAD_ARGUMENTS', `--level for ${compression} is a whole number from ${min} to ${max}; got ${level}.`);
+  return level;
+}
+
+/** Inspects the drive and the destination and applies every rule. Reads only the drive's partition table; writes nothing. */
+export async function prepareBackup(req: BackupJobRequest): Promise<PreparedBackup> {
+  const level = checkLevel(req.compression, req.level);
+  const drive = await inspectSourceDrive(req.device);
+  const out = planBackupOutput(req.output, drive, req.compression, { force: req.force === true, checkFreeSpace: req.checkFreeSpace !== false });
+  const layout = layoutOfFile(drive.device, drive.size, true);
+  const warnings = drive.writableMounts.length > 0 ? [mountedWarning(drive)] : [];
+  const threads = Math.max(1, Math.min(8, os.availableParallelism()));
+  return { drive, out, compression: req.compression, level, threads, layout, warnings };
+}
+
+export interface BackupRunOptions {
+  signal?: AbortSignal;
+  onEvent: EventSink;
+  stallTimeoutMs?: number;
+  /** The id the job's events carry; a fresh UUID when absent. */
+  jobId?: string;
+}
+
+function metadataOf(p: PreparedBackup, sha256: string, createdAt: string): BackupMetadata {
+  return {
+    kind: 'imprint-backup',
+    schema: 1,
+    imprintVersion: imprintVersion(),
+    createdAt,
+    size: p.drive.size,
+    sha256,
+    compression: p.compression,
+    compressionLevel: p.level,
+    source: { device: p.drive.device, model: p.drive.model, serial: p.drive.serial, logicalBlockSize: p.drive.logicalBlockSize },
+    partitionTable: p.layout.partitionTable,
+    filesystem: p.layout.filesystem,
+  };
+}
+
+/**
+ * Reads the whole drive into a compressed (or sparse raw) image, then reads
+ * the image back and checks that it decompresses to exactly what was read.
+ * Only then are the file and its sidecar renamed into place: a failed,
+ * cancelled or unverified backup leaves no file behind, let alone one that
+ * looks complete.
+ */
+export async function runBackup(p: PreparedBackup, opts: BackupRunOptions): Promise<JobFinishedEvent> {
+  const { drive, out } = p;
+  const reporter = new JobReporter(opts.onEvent, 'backup', opts.jobId);
+  const progress: TargetProgress = { device: out.output, status: 'writing', bytesWritten: 0, bytesVerified: 0 };
+  const sidecarPartial = out.sidecar + PARTIAL_SUFFIX;
+  let completed = false;
+  const finish = (ok: boolean, bytes: number, extra: Partial<JobFinishedEvent>): JobFinishedEvent => {
+    reporter.stopSampling();
+    const event: JobFinishedEvent = { type: 'job-finished', jobId: reporter.jobId, ok, targets: [{ ...progress }], bytes, ...extra };
+    reporter.emit(event);
+    return event;
+  };
+  const failWith = (err: ImprintError, bytes: number): JobFinishedEvent => {
+    progress.status = err.code === 'E_CANCELLED' ? 'cancelled' : 'failed';
+    progress.error = err.toInfo();
+    return finish(false, bytes, { error: err.toInfo() });
+  };
+
+  reporter.started(drive.device, [out.output], drive.size);
+  for (const w of p.warnings) reporter.warning(w);
+  const createdAt = new Date().toISOString();
+  const info: SourceInfo = { path: drive.device, format: 'raw', fileSize: drive.size, size: drive.size, sizeEstimate: null, isDevice: true };
+  const pipeline = new BackupPipeline(info, {
+    output: out.partial,
+    compression: p.compression,
+    level: p.level ?? 0,
+    threads: p.threads,
+    signal: opts.signal,
+    stallTimeoutMs: opts.stallTimeoutMs,
+    trailer: (end) => (end.contentDigests.sha256 ? encodeEmbeddedMetadata(p.compression, metadataOf(p, end.contentDigests.sha256, createdAt)) : null),
+  });
+  const ratio = (): number | undefined => (pipeline.writtenBytes > 0 ? Math.round((pipeline.outputBytes / pipeline.writtenBytes) * 10000) / 10000 : undefined);
+  const writing = (): { done: number; total: number; targets: TargetProgress[]; extra: Partial<ProgressEvent> } => {
+    progress.bytesWritten = pipeline.writtenBytes;
+    const r = ratio();
+    return { done: pipeline.writtenBytes, total: drive.size, targets: [progress], extra: r === undefined ? {} : { compressionRatio: r } };
+  };
+
+  try {
+    reporter.phaseStarted('writing', writing);
+    const result = await pipeline.run();
+    reporter.flush(writing);
+    if (result.error || !result.end) return failWith(result.error ?? new ImprintError('E_INTERNAL', 'The drive was not read to its end.'), pipeline.writtenBytes);
+    const sha256 = result.end.contentDigests.sha256;
+    if (!sha256 || result.end.bytes !== drive.size) {
+      return failWith(new ImprintError('E_SOURCE_CHANGED', `${drive.device} gave ${result.end.bytes} bytes, but it held ${drive.size} when the backup started.`), result.end.bytes);
+    }
+    progress.status = 'written';
+
+    const verified = await verifyBackupFile(p, sha256, reporter, progress, opts.signal);
+    if (verified) return failWith(verified, drive.size);
+    progress.status = 'verified';
+
+    // Sidecar first: whenever the backup file exists under its name, so does its description.
+    const metadata = metadataOf(p, sha256, createdAt);
+    writeMetadataFile(sidecarPartial, metadata);
+    fs.renameSync(sidecarPartial, out.sidecar);
+    fs.renameSync(out.partial, out.output);
+    fsyncDir(path.dirname(out.output));
+    completed = true;
+
+    const st = fs.statSync(out.output);
+    const allocated = st.blocks * 512;
+    const stored = p.compression === 'none' ? Math.min(allocated, st.size) : st.size;
+    reporter.phaseStarted('done', () => ({ done: drive.size, total: drive.size, targets: [progress] }));
+    return finish(true, drive.size, {
+      digests: { sha256 },
+      details: {
+        output: out.output,
+        sidecar: out.sidecar,
+        compression: p.compression,
+        level: p.level,
+        size: drive.size,
+        outputBytes: st.size,
+        storedBytes: stored,
+        compressionRatio: Math.round((stored / drive.size) * 10000) / 10000,
+        sha256,
+        metadataEmbedded: p.compression === 'zstd' || p.compression === 'gzip',
+        createdAt,
+      },
+    });
+  } catch (err) {
+    return failWith(err instanceof ImprintError ? err : new ImprintError('E_INTERNAL', `Unexpected error (a bug in Imprint): ${(err as Error).message}`, { cause: err }), pipeline.writtenBytes);
+  } finally {
+    reporter.stopSampling();
+    if (!completed) {
+      removeQuietly(out.partial);
+      removeQuietly(sidecarPartial);
+    }
+  }
+}
+
+/**
+ * Reads the written backup back from its disk and hashes what it
+ * decompresses to; returns the error to report, or null when it matches the
+ * drive. Writes went around the page cache, so this reads the disk itself.
+ */
+async function verifyBackupFile(p: PreparedBackup, sha256: string, reporter: JobReporter, progress: TargetProgress, signal?: AbortSignal): Promise<ImprintError | null> {
+  const fileSize = fs.statSync(p.out.partial).size;
+  const info: SourceInfo = {
+    path: p.out.partial,
+    format: p.compression === 'none' ? 'raw' : p.compression,
+    fileSize,
+    size: p.drive.size,
+    sizeEstimate: null,
+    isDevice: false,
+  };
+  const check = new WritePipeline(info, [], { contentHashes: ['sha256'], fileHash: false, signal });
+  progress.status = 'verifying';
+  const verifying = (): { done: number; total: number; targets: TargetProgress[] } => {
+    progress.bytesVerified = check.sourceBytes;
+    return { done: check.sourceBytes, total: p.drive.size, targets: [progress] };
+  };
+  reporter.phaseStarted('verifying', verifying);
+  const result = await check.run();
+  reporter.flush(verifying);
+  if (result.cancelled) return new ImprintError('E_CANCELLED', 'Cancelled while checking the backup; the unfinished backup was removed.');
+  if (result.error || !result.end) {
+    return new ImprintError('E_VERIFY_MISMATCH', `The backup file did not read back correctly (${result.error?.message ?? 'it ended early'}). It was removed; the disk it was written to may be failing.`);
+  }
+  const got = result.end.contentDigests.sha256;
+  if (result.end.bytes !== p.drive.size || got !== sha256) {
+    return new ImprintError('E_VERIFY_MISMATCH', `The backup file reads back as ${result.end.bytes} bytes with SHA-256 ${got}, but the drive gave ${p.drive.size} bytes with SHA-256 ${sha256}. It was removed; the disk it was written to may be failing.`);
+  }
+  return null;
+}

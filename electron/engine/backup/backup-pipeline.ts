@@ -1,0 +1,230 @@
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import type { BackupCompression } from '../../../shared/backup-metadata';
+import { ImprintError, fromErrorInfo } from '../errors';
+import { allocAlignedShared } from '../io/aligned-buffer';
+import type { SourceInfo } from '../sources/image-source';
+import type { FromSource, RingSpec, ToSource } from '../workers/messages';
+import { spawnWorker, type TypedWorker } from '../jobs/worker-host';
+import { CHUNK_SIZE, type SourceEnd } from '../jobs/write-pipeline';
+import type { CompressWriterData, FromCompressWriter, ToCompressWriter } from './backup-messages';
+
+const SLOTS = 8;
+/** How long a stopping writer may take to close its file before its thread is ended anyway. */
+const STOP_GRACE_MS = 30_000;
+
+export interface BackupPipelineOptions {
+  output: string;
+  compression: BackupCompression;
+  level: number;
+  threads: number;
+  signal?: AbortSignal;
+  /** Builds the bytes appended after the compressed data (embedded metadata) once the drive's digest is known. */
+  trailer: (end: SourceEnd) => Uint8Array | null;
+  /** No progress on either side for this long means a drive stopped responding. */
+  stallTimeoutMs?: number;
+}
+
+export interface BackupPipelineResult {
+  end: SourceEnd | null;
+  outputBytes: number;
+  error: ImprintError | null;
+  cancelled: boolean;
+}
+
+/** The compress-writer thread; its file sits beside this one (unpacked from asar in a packaged app). */
+function spawnCompressWriter(data: CompressWriterData): { worker: Worker; post(msg: ToCompressWriter): void } {
+  const file = path.join(__dirname, 'compress-writer-worker.js').replace(/\.asar([\\/])/, '.asar.unpacked$1');
+  const worker = new Worker(file, { workerData: data });
+  return { worker, post: (msg) => worker.postMessage(msg) };
+}
+
+/**
+ * Reads a drive on the flash engine's source worker (O_DIRECT, SHA-256 on the
+ * way) and hands each chunk to the compress-writer thread: reading,
+ * compressing and writing all overlap, and the main thread only passes slot
+ * numbers. Counters are read by the job's reporter.
+ */
+export class BackupPipeline {
+  /** Drive bytes read so far. */
+  sourceBytes = 0;
+  /** Drive bytes compressed and written so far. */
+  writtenBytes = 0;
+  /** Size of the backup file so far. */
+  outputBytes = 0;
+  private source: TypedWorker<ToSource, FromSource> | null = null;
+  private writer: ReturnType<typeof spawnCompressWriter> | null = null;
+  private readonly cancelFlag = new Int32Array(new SharedArrayBuffer(4));
+  private outstanding = 0;
+  private lastActivity = Date.now();
+  private end: SourceEnd | null = null;
+  private error: ImprintError | null = null;
+  private cancelled = false;
+  private writerStopped: Promise<void> | null = null;
+  private settle: (() => void) | null = null;
+
+  constructor(
+    private readonly info: SourceInfo,
+    private readonly opts: BackupPipelineOptions,
+  ) {}
+
+  async run(): Promise<BackupPipelineResult> {
+    const ring: RingSpec = { memory: allocAlignedShared(SLOTS * CHUNK_SIZE), slots: SLOTS, slotSize: CHUNK_SIZE };
+    const done = new Promise<void>((resolve) => (this.settle = resolve));
+    const onAbort = (): void => this.cancel();
+    this.opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let watchdog: NodeJS.Timeout | null = null;
+    try {
+      if (this.opts.signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled before starting.');
+      if (!(await this.startWriter(ring))) return this.result();
+      this.startSource(ring);
+      const limit = this.opts.stallTimeoutMs ?? 60_000;
+      watchdog = setInterval(() => this.checkStall(limit), Math.min(1000, limit / 2));
+      watchdog.unref();
+      await done;
+      return this.result();
+    } catch (err) {
+      if (err instanceof ImprintError) {
+        this.error ??= err;
+        if (err.code === 'E_CANCELLED') this.cancelled = true;
+        return this.result();
+      }
+      throw err;
+    } finally {
+      this.opts.signal?.removeEventListener('abort', onAbort);
+      if (watchdog) clearInterval(watchdog);
+      await this.source?.terminate();
+      await this.stopWriter();
+    }
+  }
+
+  private result(): BackupPipelineResult {
+    return { end: this.end, outputBytes: this.outputBytes, error: this.error, cancelled: this.cancelled };
+  }
+
+  private startWriter(ring: RingSpec): Promise<boolean> {
+    const writer = spawnCompressWriter({
+      output: this.opts.output,
+      compression: this.opts.compression,
+      level: this.opts.level,
+      threads: this.opts.threads,
+      totalBytes: this.info.size ?? 0,
+      ring,
+      cancel: this.cancelFlag.buffer as SharedArrayBuffer,
+    });
+    this.writer = writer;
+    let stopped!: () => void;
+    this.writerStopped = new Promise<void>((resolve) => (stopped = resolve));
+    return new Promise<boolean>((ready) => {
+      writer.worker.on('error', (err) => {
+        stopped();
+        this.fail(new ImprintError('E_INTERNAL', `The backup writer crashed: ${err.message}`));
+        ready(false);
+      });
+      writer.worker.on('exit', (code) => {
+        stopped();
+        // Ending before saying ready or finished, without an error message: a bug or out of memory.
+        if (code !== 0 && !this.error && !this.end) this.fail(new ImprintError('E_INTERNAL', `The backup writer stopped with exit code ${code}.`));
+        ready(false);
+      });
+      writer.worker.on('message', (msg: FromCompressWriter) => {
+        switch (msg.type) {
+          case 'ready':
+            ready(true);
+            break;
+          case 'written':
+            this.outstanding--;
+            this.writtenBytes += msg.bytes;
+            this.outputBytes = msg.outputBytes;
+            this.lastActivity = Date.now();
+            this.source?.post({ type: 'free', slot: msg.slot });
+            break;
+          case 'finished':
+            this.outputBytes = msg.outputBytes;
+            stopped();
+            this.settle?.();
+            break;
+          case 'abandoned':
+            stopped();
+            break;
+          case 'error':
+            stopped();
+            this.fail(fromErrorInfo(msg.error));
+            ready(false);
+            break;
+        }
+      });
+    });
+  }
+
+  private startSource(ring: RingSpec): void {
+    const source = spawnWorker<ToSource, FromSource>('source-worker', {
+      source: this.info,
+      ring,
+      contentHashes: ['sha256'],
+      fileHash: false,
+      limit: null,
+    });
+    this.source = source;
+    source.onCrash((err) => this.fail(new ImprintError('E_INTERNAL', `The drive reader crashed: ${err.message}`)));
+    source.onMessage((msg) => {
+      switch (msg.type) {
+        case 'chunk':
+          this.sourceBytes = msg.offset + msg.length;
+          this.outstanding++;
+          this.lastActivity = Date.now();
+          this.writer?.post({ type: 'write', slot: msg.slot, offset: msg.offset, length: msg.length });
+          break;
+        case 'end':
+          this.onEnd(msg);
+          break;
+        case 'error':
+          this.fail(fromErrorInfo(msg.error));
+          break;
+        case 'input':
+          break;
+      }
+    });
+  }
+
+  private onEnd(end: SourceEnd): void {
+    this.end = end;
+    let trailer: Uint8Array | null;
+    try {
+      trailer = this.opts.trailer(end);
+    } catch (err) {
+      this.fail(err instanceof ImprintError ? err : new ImprintError('E_INTERNAL', `The backup's metadata could not be built: ${(err as Error).message}`));
+      return;
+    }
+    this.writer?.post({ type: 'finish', totalBytes: end.bytes, trailer });
+  }
+
+  private checkStall(limit: number): void {
+    if (this.error || Date.now() - this.lastActivity <= limit) return;
+    const side = this.outstanding > 0 ? `${path.dirname(this.opts.output)} (where the backup is written)` : this.info.path;
+    this.fail(new ImprintError('E_DEVICE_HUNG', `${side} stopped responding: nothing moved for ${Math.round(limit / 1000)} s. Check the drive and its connection.`));
+  }
+
+  /** Stops both sides; the writer closes its file (the job removes it). */
+  private fail(err: ImprintError): void {
+    this.error ??= err;
+    Atomics.store(this.cancelFlag, 0, 1);
+    this.source?.post({ type: 'cancel' });
+    this.writer?.post({ type: 'abandon' });
+    this.settle?.();
+  }
+
+  cancel(): void {
+    if (this.cancelled || this.error) return;
+    this.cancelled = true;
+    this.fail(new ImprintError('E_CANCELLED', 'Cancelled.'));
+  }
+
+  /** Waits until the writer has closed its file, then ends its thread. */
+  private async stopWriter(): Promise<void> {
+    if (!this.writer) return;
+    if (this.writerStopped) await Promise.race([this.writerStopped, new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
+    this.writer.worker.unref();
+    await this.writer.worker.terminate();
+  }
+}
