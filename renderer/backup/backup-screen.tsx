@@ -18,6 +18,7 @@ export function BackupScreen() {
       <JobPanel
         slot="backup"
         title={`Backing up ${source ?? 'drive'}`}
+        doneTitle={`Backup of ${source ?? 'drive'}`}
         againLabel="Back up another"
         onAgain={newBackupRequested}
         result={job.result ? <BackupResult result={job.result} /> : null}

@@ -1,4 +1,5 @@
 import { formatBytes } from '../../shared/units';
+import type { Refusal } from '../../shared/drive-constraints';
 import type { DriveOption } from '../store/drive-options';
 import { DriveBadges } from './drive-badges';
 
@@ -9,6 +10,15 @@ interface Props {
   checked: boolean;
   locked: boolean;
   onToggle(device: string): void;
+}
+
+/** The rule's reason, with sizes in units a person reads rather than raw byte counts. */
+export function reasonText(refusal: Refusal, option: DriveOption): string {
+  const { drive, needed } = option;
+  if (refusal.code === 'E_TARGET_TOO_SMALL' && drive.size > 0 && needed !== null) {
+    return `Too small: holds ${formatBytes(drive.size)}, needs ${formatBytes(needed)}.`;
+  }
+  return refusal.reason;
 }
 
 const idFor = (group: string, device: string) => `${group}-${device.replace(/[^a-zA-Z0-9]/g, '_')}`;
@@ -49,7 +59,7 @@ export function DriveRow({ option, kind, group, checked, locked, onToggle }: Pro
         <DriveBadges option={option} />
         {refusals.map((r) => (
           <p key={r.code} className="reason">
-            {r.reason}
+            {reasonText(r, option)}
           </p>
         ))}
         {!refused && checked && warnings.map((w) => <p key={w} className="note">{w}</p>)}

@@ -14,7 +14,7 @@ export function FlashScreen() {
   const dragging = useWindowDrop(imageDropped);
   if (status !== 'idle') {
     return (
-      <JobPanel slot="flash" title={`Flashing ${imageName}`} againLabel="Flash another" onAgain={newFlashRequested} />
+      <JobPanel slot="flash" title={`Flashing ${imageName}`} doneTitle={`Flash of ${imageName}`} againLabel="Flash another" onAgain={newFlashRequested} />
     );
   }
   return (

@@ -29,7 +29,7 @@ export function RestoreScreen() {
   const options = useTargetOptions(restoreImageFacts(details));
   const drives = useMemo(() => list.filter((d) => targets.includes(d.device)), [list, targets]);
   if (status !== 'idle') {
-    return <JobPanel slot="restore" title={`Restoring ${details?.name ?? 'backup'}`} againLabel="Restore another" onAgain={a.newRestoreRequested} />;
+    return <JobPanel slot="restore" title={`Restoring ${details?.name ?? 'backup'}`} doneTitle={`Restore of ${details?.name ?? 'backup'}`} againLabel="Restore another" onAgain={a.newRestoreRequested} />;
   }
   const blocker = !details ? 'Open a backup first.' : targets.length === 0 ? 'Choose at least one drive.' : null;
   return (

@@ -12,6 +12,8 @@ export interface DriveOption {
   /** Why the drive may not be chosen, most serious first; empty when it may. */
   refusals: Refusal[];
   warnings: string[];
+  /** Bytes the image or backup needs, when known (to say how much is missing). */
+  needed: number | null;
 }
 
 export const NO_IMAGE: ImageFacts = { path: null, size: null };
@@ -31,7 +33,7 @@ export function targetOptions(drives: readonly Drive[], image: ImageFacts, showA
     .filter((d) => showAll || isShownByDefault(d))
     .slice()
     .sort(compareDrives)
-    .map((drive) => ({ drive, refusals: refusalsFor(drive, image), warnings: warningsFor(drive) }));
+    .map((drive) => ({ drive, refusals: refusalsFor(drive, image), warnings: warningsFor(drive), needed: image.size }));
 }
 
 /**
@@ -50,7 +52,8 @@ export function sourceOptions(drives: readonly Drive[], outputPath: string, show
       if (output.path && !output.path.startsWith('/dev/') && holdsImage(drive, output)) {
         refusals.push({ code: 'E_TARGET_HOLDS_SOURCE', reason: `${drive.device} holds the backup destination: choose a destination on another drive` });
       }
-      return { drive, refusals, warnings: drive.mountpoints.length > 0 ? [`${drive.device} has mounted partitions: the backup may be inconsistent unless they are unmounted.`] : [] };
+      const warnings = drive.mountpoints.length > 0 ? [`${drive.device} has mounted partitions: the backup may be inconsistent unless they are unmounted.`] : [];
+      return { drive, refusals, warnings, needed: null };
     });
 }
 
