@@ -145,9 +145,17 @@ export function imageIn(form: ImageForm, label: PartitionLabel = 'dos'): string 
   const key = `${form}-${label}`;
   const cached = built.get(key);
   if (cached) return cached;
-  const dir = fixtureDir();
-  const out = path.join(dir, `os-${label}.${form}`);
+  const out = compressTo(form, raw, path.join(fixtureDir(), `os-${label}.${form}`));
+  built.set(key, out);
+  return out;
+}
+
+/** Writes `raw` in `form` to `out` with the real tool; returns `out`. */
+export function compressTo(form: ImageForm, raw: string, out: string): string {
   switch (form) {
+    case 'raw':
+      fs.copyFileSync(raw, out);
+      break;
     case 'gz':
       fs.writeFileSync(out, run('gzip', ['-6', '-n', '-c', raw]));
       break;
@@ -162,29 +170,35 @@ export function imageIn(form: ImageForm, label: PartitionLabel = 'dos'): string 
       break;
     case 'zst-frames': {
       const data = fs.readFileSync(raw);
-      const half = 12 * MiB + 4321;
+      const half = Math.floor(data.length * 0.4) + 4321;
       const skippable = Buffer.alloc(8 + 24);
       skippable.writeUInt32LE(0x184d2a5e, 0);
       skippable.writeUInt32LE(24, 4);
       skippable.write('imprint test metadata...', 8);
-      const a = run('zstd', ['-q', '-c'], { input: data.subarray(0, half) });
-      const b = run('zstd', ['-q', '-c'], { input: data.subarray(half) });
-      fs.writeFileSync(out, Buffer.concat([a, skippable, b]));
+      // Each half from a file, so each frame states its size, as `zstd` writes them.
+      const frames = [data.subarray(0, half), data.subarray(half)].map((part, i) => {
+        const p = `${out}.part${i}`;
+        fs.writeFileSync(p, part);
+        const frame = run('zstd', ['-q', '-c', p]);
+        fs.rmSync(p);
+        return frame;
+      });
+      fs.writeFileSync(out, Buffer.concat([frames[0] as Buffer, skippable, frames[1] as Buffer]));
       break;
     }
     case 'bz2':
       fs.writeFileSync(out, run('bzip2', ['-c', raw]));
       break;
     case 'zip': {
-      const stage = fs.mkdtempSync(path.join(dir, 'zip-'));
+      const stage = fs.mkdtempSync(path.join(fixtureDir(), 'zip-'));
       fs.copyFileSync(raw, path.join(stage, 'os.img'));
       fs.writeFileSync(path.join(stage, 'README.txt'), 'Write os.img to an SD card.\n');
+      fs.rmSync(out, { force: true });
       run('zip', ['-q', '-6', out, 'os.img', 'README.txt'], { cwd: stage });
       fs.rmSync(stage, { recursive: true, force: true });
       break;
     }
   }
-  built.set(key, out);
   return out;
 }
 
@@ -193,10 +207,7 @@ export function sha256Of(data: string | Buffer, algorithm = 'sha256'): string {
   return crypto.createHash(algorithm).update(typeof data === 'string' ? fs.readFileSync(data) : data).digest('hex');
 }
 
-/**
- * A raw image of `size` bytes in the fixture folder, filled by `fill`
- * (e.g. pseudo-random data for an incompressible image).
- */
+/** Writes `data` to a new file `name` in the fixture folder; returns its path. */
 export function makeFile(name: string, data: Buffer): string {
   const p = path.join(fixtureDir(), name);
   fs.writeFileSync(p, data);
