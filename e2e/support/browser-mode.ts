@@ -19,7 +19,8 @@ export interface BrowserMode {
  */
 export function browserModeEntry(): { script: string | null; reason: string } {
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
-  const web = pkg.scripts?.web;
+  // bin/imprint-web.js is what `npm run web` runs; the script's own line wins when it names another.
+  const web = pkg.scripts?.web ?? (fs.existsSync(path.join(REPO, 'bin', 'imprint-web.js')) ? 'node bin/imprint-web.js' : undefined);
   if (!web) return { script: null, reason: 'package.json has no "web" script (browser mode not there yet)' };
   const matches = [...web.matchAll(/\bnode\s+(\S+\.js)\b/g)];
   const script = matches.at(-1)?.[1];

@@ -1,6 +1,6 @@
 import type { JobFinishedEvent } from '../../shared/job-events';
 import { formatBytes } from '../../shared/units';
-import { formatRatio } from '../job/job-panel';
+import { formatRatio } from '../job/verdict';
 import { useApp } from '../store/store-context';
 
 /** What a finished backup produced, read from job-finished (details and digests). */

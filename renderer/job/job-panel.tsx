@@ -1,13 +1,14 @@
 import type { ReactNode } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { formatBytes, formatDuration, formatRate } from '../../shared/units';
-import { percentOf, type JobView } from '../store/job-view';
+import { percentOf } from '../store/job-view';
 import type { JobSlot } from '../store/jobs-slice';
 import { useApp } from '../store/store-context';
 import { PhaseSteps, phaseLabel } from './phase-steps';
 import { ProgressBar } from './progress-bar';
-import { TargetResults, failureText } from './target-results';
+import { TargetResults } from './target-results';
 import { ThroughputGraph } from './throughput-graph';
+import { formatRatio, verdictText } from './verdict';
 
 interface Props {
   slot: JobSlot;
@@ -34,7 +35,7 @@ export function JobPanel({ slot, title, doneTitle, result, againLabel, onAgain }
     <section className="card job-panel" aria-label={heading}>
       <header className="job-head">
         <h2>{heading}</h2>
-        <PhaseSteps kind={job.kind} phase={job.phase} verify={slot !== 'backup' || job.phase === 'verifying'} />
+        {!(finished && job.error) && <PhaseSteps kind={job.kind} phase={job.phase} />}
       </header>
       {!finished && (
         <>
@@ -94,27 +95,4 @@ export function JobPanel({ slot, title, doneTitle, result, againLabel, onAgain }
       </div>
     </section>
   );
-}
-
-/**
- * One line that sums the job up. Per-target reasons are listed below it, so
- * when only some targets failed this counts rather than repeats them.
- */
-export function verdictText(job: JobView): string {
-  const targets = job.targets;
-  const good = targets.filter((t) => t.status === 'verified' || t.status === 'written').length;
-  const verified = targets.filter((t) => t.status === 'verified').length;
-  if (!job.error) {
-    if (targets.length <= 1) return verified === targets.length ? 'Done and verified.' : 'Done.';
-    return verified === targets.length ? `All ${targets.length} drives written and verified.` : `All ${targets.length} drives written.`;
-  }
-  if (job.error.code === 'E_CANCELLED') return `Cancelled. ${job.error.message}`;
-  const jobLevel = job.result?.error !== undefined || job.result === null;
-  if (!jobLevel && targets.length > 1) return `${good} of ${targets.length} drives succeeded; see below.`;
-  return failureText(job.error);
-}
-
-/** "3.2 : 1" style is hard to read; "31% of original" says what a person wants to know. */
-export function formatRatio(ratio: number): string {
-  return `${(ratio * 100).toFixed(ratio < 0.1 ? 1 : 0)}% of original`;
 }

@@ -22,9 +22,9 @@ export function phaseLabel(kind: JobKind | null, phase: JobPhase | null): string
 const ORDER: JobPhase[] = ['preparing', 'writing', 'verifying', 'done'];
 
 /** Preparing → Writing → Verifying → Done, the current one marked. */
-export function PhaseSteps({ kind, phase, verify }: { kind: JobKind | null; phase: JobPhase | null; verify: boolean }) {
+export function PhaseSteps({ kind, phase }: { kind: JobKind | null; phase: JobPhase | null }) {
   const current = phase === 'decompressing' ? 'writing' : (phase ?? 'preparing');
-  const steps = ORDER.filter((p) => verify || p !== 'verifying');
+  const steps = ORDER;
   const at = steps.indexOf(current);
   return (
     <ol className="phases" aria-label="Phases">

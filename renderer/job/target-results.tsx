@@ -1,6 +1,6 @@
-import type { ErrorInfo } from '../../shared/error-codes';
 import type { TargetProgress, TargetStatus } from '../../shared/job-events';
 import { formatBytes } from '../../shared/units';
+import { failureText } from './verdict';
 
 const STATUS: Record<TargetStatus, string> = {
   pending: 'Waiting',
@@ -11,13 +11,6 @@ const STATUS: Record<TargetStatus, string> = {
   failed: 'Failed',
   cancelled: 'Cancelled',
 };
-
-/** "Failed: reason", naming the byte offset when the engine gave one the message does not already state. */
-export function failureText(error: ErrorInfo | undefined): string {
-  if (!error) return 'Failed';
-  const offset = error.offset !== undefined && !error.message.includes(String(error.offset)) ? ` (at byte ${error.offset})` : '';
-  return `Failed: ${error.message}${offset}`;
-}
 
 /** Each target and where it stands: live while the job runs, the verdict after. */
 export function TargetResults({ targets }: { targets: readonly TargetProgress[] }) {
