@@ -7,8 +7,8 @@ const NODE_BUILTINS = ['fs', 'path', 'os', 'child_process', 'worker_threads', 'c
 
 const ban = (groups, message) => groups.map((group) => ({ group: [group].flat(), message }));
 
-function layer(files, patterns) {
-  return { files, rules: { 'no-restricted-imports': ['error', { patterns }] } };
+function layer(files, patterns, ignores = []) {
+  return { files, ignores, rules: { 'no-restricted-imports': ['error', { patterns }] } };
 }
 
 const ENGINE = ['**/electron/engine/**', '**/engine/**'];
@@ -32,6 +32,14 @@ export default tseslint.config(
     ...ban(['electron', 'electron/*'], 'The engine never imports electron: the CLI and tests run it too.'),
     ...ban([...RENDERER, ...MAIN, '**/cli/**', '**/preload/**'], 'The engine imports only shared/ and node.'),
   ]),
+  layer(['electron/service/**/*.ts'], [
+    ...ban(['electron', 'electron/*'], 'The service never imports electron: browser mode and tests run it under plain Node.'),
+    ...ban([...RENDERER, ...MAIN, '**/cli/**', '**/preload/**', '**/browser-mode/**'], 'The service imports only shared/, the engine and node.'),
+  ]),
+  layer(['electron/browser-mode/**/*.ts'], [
+    ...ban(['electron', 'electron/*'], 'Browser mode runs under plain Node, without electron.'),
+    ...ban([...ENGINE, ...RENDERER, ...MAIN, '**/cli/**', '**/preload/**'], 'Browser mode imports only shared/ and the service.'),
+  ], ['**/*.test.ts']), // its tests build images and loop devices with the engine's test fixtures
   layer(['electron/cli/**/*.ts'], [
     ...ban(['electron', 'electron/*'], 'The CLI never imports electron.'),
     ...ban([...RENDERER, ...MAIN, '**/preload/**'], 'The CLI imports only shared/ and the engine.'),

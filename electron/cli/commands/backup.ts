@@ -64,7 +64,8 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
   --yes             back up even if partitions are mounted read-write
   --force           replace OUTPUT if it exists
   --no-space-check  start even if the destination may not hold the worst case
-  --json            newline-delimited JSON events on stdout`,
+  --json            newline-delimited JSON events on stdout
+  --stdin-cancel    cancel when standard input closes (the app across pkexec)`,
   async run(args, out) {
     const { values, positionals } = parseArgs({
       args,
@@ -76,6 +77,7 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
         force: { type: 'boolean' },
         'no-space-check': { type: 'boolean' },
         json: { type: 'boolean' },
+        'stdin-cancel': { type: 'boolean' },
       },
     });
     const [device, output, extra] = positionals;
@@ -94,7 +96,7 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
       out.info(`Backup: ${prepared.out.output} (${compression}${prepared.level !== null ? ` level ${prepared.level}` : ''}${prepared.out.replaces ? ', replacing the existing file' : ''})`);
     }
     await confirmMountedSource(prepared.warnings, values.yes === true, out, 'back up');
-    const result = await withCancel(out, (signal) => runBackup(prepared, { signal, onEvent: (e) => (e.type === 'warning' && !out.json ? undefined : out.event(e)) }));
+    const result = await withCancel(out, (signal) => runBackup(prepared, { signal, onEvent: (e) => (e.type === 'warning' && !out.json ? undefined : out.event(e)) }), { stdinCancel: values['stdin-cancel'] === true });
     return reportBackup(out, result);
   },
 };

@@ -44,12 +44,13 @@ recorded one while writing (on a mismatch the drive's partition table is
 never written) and every target is read back from the device afterwards.
   --no-verify  skip reading the targets back
   --yes        do not ask before erasing
-  --json       newline-delimited JSON events on stdout`,
+  --json       newline-delimited JSON events on stdout
+  --stdin-cancel  cancel when standard input closes (the app across pkexec)`,
   async run(args, out) {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { 'no-verify': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' } },
+      options: { 'no-verify': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' }, 'stdin-cancel': { type: 'boolean' } },
     });
     const [backup, ...targets] = positionals;
     if (!backup || targets.length === 0) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint restore BACKUP TARGET... (see imprint restore --help)');
@@ -68,7 +69,7 @@ never written) and every target is read back from the device afterwards.
       for (const w of t.warnings) lines.push(`  note: ${w}`);
     }
     await confirmErase(lines, values.yes === true);
-    const result = await withCancel(out, (signal) => runRestore(prepared, { verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }));
+    const result = await withCancel(out, (signal) => runRestore(prepared, { verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }), { stdinCancel: values['stdin-cancel'] === true });
     return reportCopies(out, result, { done: 'restored', checked: `, SHA-256 ${m.sha256} as recorded` });
   },
 };

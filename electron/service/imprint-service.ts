@@ -1,0 +1,272 @@
+import { randomUUID } from 'crypto';
+import * as path from 'path';
+import type { Drive } from '../../shared/drive';
+import type { BackupRequest, CallName, Calls, EventName, Events, FlashRequest, JobStarted, RestoreRequest, Result, Unsubscribe } from '../../shared/ipc-contract';
+import type { JobEvent, JobFinishedEvent, JobKind } from '../../shared/job-events';
+import { ImprintError, toErrorInfo } from '../engine/errors';
+import { listDrives as engineListDrives } from '../engine/drives/list-drives';
+import { prepareFlash, runFlash } from '../engine/jobs/flash-job';
+import { inspectBackupDetails, prepareBackupJob, prepareRestoreJob } from './backup-jobs';
+import { canOpenDirectly } from './device-access';
+import { DriveWatcher, DRIVE_POLL_MS } from './drive-watcher';
+import { inspectImageDetails } from './image-details';
+import { backupCliArgs, flashCliArgs, restoreCliArgs, runHelper, type HelperCommand } from './privileged-helper';
+
+/**
+ * The one service behind every transport: Electron's IPC, browser mode's
+ * WebSocket. Transports validate payloads (shared/ipc-schemas.ts) and call
+ * `call`; results are data, never thrown. Events go to every subscriber.
+ */
+
+/** Native dialogs and the file manager: only Electron has them. */
+export interface DialogAdapter {
+  chooseImage(): Promise<string | null>;
+  chooseBackupPath(suggestedName: string): Promise<string | null>;
+  revealFile(path: string): Promise<void>;
+}
+
+/** An event as the service emits it; browser mode sends exactly this object as its push frame. */
+export type ServiceEvent = { [E in EventName]: { event: E; payload: Events[E] } }[EventName];
+
+export interface ServiceOptions {
+  /** Absent in browser mode: chooseImage / chooseBackupPath resolve null, revealFile says it cannot. */
+  dialogs?: DialogAdapter;
+  /** The drive lister; tests pass one that adds nothing, the app uses the engine's. */
+  listDrives?: () => Promise<Drive[]>;
+  drivePollMs?: number;
+  /**
+   * How to run a job as root when this process may not open the device.
+   * Defaults to pkexec and this repository's bin/imprint.js under the
+   * running Node (or Electron as Node).
+   */
+  helper?: HelperCommand;
+  /** Overrides the privilege check (tests exercise the helper path as root this way). */
+  needsHelper?: (devices: readonly string[], mode: 'read' | 'write') => boolean;
+  /** Where a listing failure or a bug in a job gets logged. */
+  log?: (message: string) => void;
+}
+
+interface RunningJob {
+  kind: JobKind;
+  controller: AbortController;
+  devices: string[];
+  done: Promise<JobFinishedEvent>;
+}
+
+/** bin/imprint.js, three folders up from out/electron/service/ (inside app.asar when packaged: Electron as Node reads it there). */
+export function defaultCliScript(): string {
+  return path.resolve(__dirname, '..', '..', '..', 'bin', 'imprint.js');
+}
+
+export function defaultHelperCommand(): HelperCommand {
+  return { elevator: 'pkexec', execPath: process.execPath, runAsNode: process.versions.electron !== undefined, cliScript: defaultCliScript() };
+}
+
+/** How many finished job ids are remembered, so a late cancel of a finished job is a no-op, not an error. */
+const FINISHED_MEMORY = 64;
+
+type Handlers = { [K in CallName]: (request: Calls[K]['request']) => Promise<Calls[K]['response']> };
+
+export class ImprintService {
+  private readonly listeners = new Set<(event: ServiceEvent) => void>();
+  private readonly jobs = new Map<string, RunningJob>();
+  private readonly finished: string[] = [];
+  private readonly watcher: DriveWatcher;
+  private readonly list: () => Promise<Drive[]>;
+  private readonly helper: HelperCommand;
+  private readonly needsHelper: (devices: readonly string[], mode: 'read' | 'write') => boolean;
+  private readonly log: (message: string) => void;
+  private disposed = false;
+
+  constructor(private readonly options: ServiceOptions = {}) {
+    this.list = options.listDrives ?? engineListDrives;
+    this.helper = options.helper ?? defaultHelperCommand();
+    this.needsHelper = options.needsHelper ?? ((devices, mode) => !canOpenDirectly(devices, mode));
+    this.log = options.log ?? ((m) => process.stderr.write(`imprint: ${m}\n`));
+    this.watcher = new DriveWatcher(
+      this.list,
+      (drives) => this.emit({ event: 'onDrivesChanged', payload: drives }),
+      options.drivePollMs ?? DRIVE_POLL_MS,
+      (err) => this.log(`listing drives failed: ${toErrorInfo(err).message}`),
+    );
+    this.watcher.start();
+  }
+
+  /** Runs one call. The request must already have passed its schema. Never throws. */
+  async call<K extends CallName>(name: K, request: Calls[K]['request']): Promise<Result<Calls[K]['response']>> {
+    try {
+      if (this.disposed) throw new ImprintError('E_INTERNAL', 'Imprint is shutting down.');
+      const handler = this.handlers[name] as (r: Calls[K]['request']) => Promise<Calls[K]['response']>;
+      return { ok: true, value: await handler(request) };
+    } catch (err) {
+      const info = toErrorInfo(err);
+      if (info.code === 'E_INTERNAL') this.log(`${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      return { ok: false, error: info };
+    }
+  }
+
+  /** Receives every event until the returned function is called. */
+  subscribe(listener: (event: ServiceEvent) => void): Unsubscribe {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Jobs still running (tests and shutdown). */
+  get runningJobs(): string[] {
+    return [...this.jobs.keys()];
+  }
+
+  /** Resolves when the job has ended; undefined for an unknown id. */
+  jobDone(jobId: string): Promise<JobFinishedEvent> | undefined {
+    return this.jobs.get(jobId)?.done;
+  }
+
+  /** Stops polling, cancels every job and waits for them to close their devices. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.watcher.stop();
+    const running = [...this.jobs.values()];
+    for (const job of running) job.controller.abort();
+    await Promise.allSettled(running.map((j) => j.done));
+    this.listeners.clear();
+  }
+
+  private emit(event: ServiceEvent): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch (err) {
+        // One broken transport (a closed socket) must not starve the others.
+        this.log(`an event listener failed: ${toErrorInfo(err).message}`);
+      }
+    }
+  }
+
+  private readonly handlers: Handlers = {
+    listDrives: async () => {
+      const drives = await this.list();
+      this.watcher.observe(drives);
+      return drives;
+    },
+    inspectImage: async ({ path: file }) => inspectImageDetails(file),
+    inspectBackup: async ({ path: file }) => inspectBackupDetails(file),
+    chooseImage: async () => (this.options.dialogs ? this.options.dialogs.chooseImage() : null),
+    chooseBackupPath: async ({ suggestedName }) => (this.options.dialogs ? this.options.dialogs.chooseBackupPath(suggestedName) : null),
+    revealFile: async ({ path: file }) => {
+      if (!this.options.dialogs) throw new ImprintError('E_BAD_ARGUMENTS', `Showing files is not available in browser mode. The file is at ${file}.`);
+      await this.options.dialogs.revealFile(file);
+      return null;
+    },
+    startFlash: async (req) => this.startFlash(req),
+    startBackup: async (req) => this.startBackup(req),
+    startRestore: async (req) => this.startRestore(req),
+    cancelJob: async ({ jobId }) => {
+      const job = this.jobs.get(jobId);
+      if (job) job.controller.abort();
+      else if (!this.finished.includes(jobId)) throw new ImprintError('E_BAD_ARGUMENTS', `No job ${jobId} is known: it may have ended long ago.`);
+      return null;
+    },
+  };
+
+  /**
+   * Checks the image and targets (refusals come back as this call's error,
+   * before anything is written), then writes in the background: in-process
+   * when this process may open the targets, else through the privileged helper.
+   */
+  private async startFlash(req: FlashRequest): Promise<JobStarted> {
+    const prepared = await prepareFlash({ image: req.image, targets: req.targets });
+    const devices = prepared.targets.filter((t) => t.isBlockDevice).map((t) => t.path);
+    this.refuseBusy(devices);
+    if (this.needsHelper(devices, 'write')) {
+      return this.viaHelper('flash', devices, { source: prepared.source.path, targets: req.targets, totalBytes: prepared.source.size }, flashCliArgs(req));
+    }
+    return this.launch('flash', devices, (jobId, signal, onEvent) => runFlash(prepared, { verify: req.verify, signal, onEvent, jobId }));
+  }
+
+  private async startRestore(req: RestoreRequest): Promise<JobStarted> {
+    const prepared = await prepareRestoreJob(req);
+    this.refuseBusy(prepared.devices);
+    if (this.needsHelper(prepared.devices, 'write')) {
+      return this.viaHelper('restore', prepared.devices, prepared, restoreCliArgs(req));
+    }
+    return this.launch('restore', prepared.devices, (jobId, signal, onEvent) => prepared.run({ jobId, signal, onEvent }));
+  }
+
+  /**
+   * A backup only reads the drive, but reading it may need root too. Then the
+   * helper does the checking as well (this process cannot read the partition
+   * table to check with), and its refusals arrive as the job's end.
+   */
+  private async startBackup(req: BackupRequest): Promise<JobStarted> {
+    this.refuseBusy([req.device]);
+    if (this.needsHelper([req.device], 'read')) {
+      return this.viaHelper('backup', [req.device], { source: req.device, targets: [req.output], totalBytes: null }, backupCliArgs(req));
+    }
+    const prepared = await prepareBackupJob(req);
+    this.refuseBusy(prepared.devices);
+    return this.launch('backup', prepared.devices, (jobId, signal, onEvent) => prepared.run({ jobId, signal, onEvent }));
+  }
+
+  /** Runs the job as root through the elevator (privileged-helper.ts); its events look like an in-process job's. */
+  private viaHelper(kind: JobKind, devices: string[], announce: { source: string; targets: string[]; totalBytes: number | null }, cliArgs: string[]): JobStarted {
+    return this.launch(kind, devices, (jobId, signal, onEvent) => {
+      // The helper starts by asking for a password: the job exists from now on, so say so.
+      onEvent({ type: 'job-started', jobId, kind, source: announce.source, targets: announce.targets, totalBytes: announce.totalBytes });
+      return runHelper({
+        command: this.helper,
+        cliArgs,
+        jobId,
+        targets: announce.targets,
+        action: `${kind === 'backup' ? 'read' : 'write'} ${devices.join(', ')}`,
+        signal,
+        // Our job-started went out already; the helper's would be a duplicate.
+        onEvent: (e) => (e.type === 'job-started' ? undefined : onEvent(e)),
+      });
+    });
+  }
+
+  private refuseBusy(devices: readonly string[]): void {
+    for (const job of this.jobs.values()) {
+      const shared = devices.find((d) => job.devices.includes(d));
+      if (shared) throw new ImprintError('E_TARGET_BUSY', `${shared} is being used by the ${job.kind} that is running: wait for it to finish or cancel it.`);
+    }
+  }
+
+  /**
+   * Registers a job and starts it on the next turn of the event loop, so the
+   * caller's answer ({jobId}) leaves before the job's first event: a
+   * renderer that filters events by job id then sees them all.
+   */
+  private launch(
+    kind: JobKind,
+    devices: string[],
+    run: (jobId: string, signal: AbortSignal, onEvent: (e: JobEvent) => void) => Promise<JobFinishedEvent>,
+  ): JobStarted {
+    const jobId = randomUUID();
+    const controller = new AbortController();
+    const onEvent = (payload: JobEvent): void => {
+      // Forgotten before its last event goes out: a client that starts the
+      // next job on hearing "finished" must not be told the drive is busy.
+      if (payload.type === 'job-finished') this.forget(jobId);
+      this.emit({ event: 'onJobEvent', payload });
+    };
+    const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      run(jobId, controller.signal, onEvent).catch((err: unknown) => {
+        // The engine reports failures as events; reaching here is a bug, reported as data all the same.
+        this.log(`${kind} job ${jobId} threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        const event: JobFinishedEvent = { type: 'job-finished', jobId, ok: false, targets: [], bytes: 0, error: toErrorInfo(err) };
+        onEvent(event);
+        return event;
+      }),
+    );
+    this.jobs.set(jobId, { kind, controller, devices, done });
+    void done.finally(() => this.forget(jobId));
+    return { jobId };
+  }
+
+  private forget(jobId: string): void {
+    if (!this.jobs.delete(jobId)) return;
+    this.finished.push(jobId);
+    if (this.finished.length > FINISHED_MEMORY) this.finished.shift();
+  }
+}
