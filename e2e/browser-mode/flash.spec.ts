@@ -143,3 +143,45 @@ test('a loop device attached while the app is open appears in the list within se
   }
   await expect(driveControl(page, plugged.device)).toHaveCount(0, { timeout: 6_000 });
 });
+
+test('keyboard only: path, drive, Flash, and the dialog opens on Cancel and closes with Escape; every control is named', async ({ page }, info) => {
+  const target = loop(0);
+  await openApp(page, session().server.url);
+  for (const tab of ['Flash', 'Back up', 'Restore']) {
+    await page.getByRole('tab', { name: tab }).click();
+    const controls = page.locator('button, input, select, [role=tab], [role=checkbox], [role=radio]');
+    const count = await controls.count();
+    expect(count).toBeGreaterThan(3);
+    for (let i = 0; i < count; i++) await expect(controls.nth(i), `control ${i} on ${tab}`).toHaveAccessibleName(/\S/);
+  }
+  await page.getByRole('tab', { name: 'Flash' }).click();
+  await page.getByLabel('Image path').focus();
+  await page.keyboard.type(raw);
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('button', { name: 'Use path' })).toBeFocused();
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('definition').filter({ hasText: 'disk.img' })).toBeVisible();
+  await page.getByRole('checkbox', { name: 'Show all drives' }).focus();
+  await page.keyboard.press('Space');
+  const box = driveControl(page, target.device);
+  await box.focus();
+  await page.keyboard.press('Space');
+  await expect(box).toBeChecked();
+  const flash = page.getByRole('button', { name: 'Flash', exact: true });
+  await flash.focus();
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog');
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await screens(page, info, 'flash-12-keyboard-confirm');
+  await page.keyboard.press('Escape');
+  await expect(dialog).toHaveCount(0);
+  await expect(page.getByRole('progressbar')).toHaveCount(0);
+  // Arrow keys move between the sections.
+  await page.getByRole('tab', { name: 'Flash' }).focus();
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByRole('tab', { name: 'Back up' })).toBeFocused();
+  await expect(page.getByRole('tab', { name: 'Back up' })).toHaveAttribute('aria-selected', 'true');
+});
+

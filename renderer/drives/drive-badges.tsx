@@ -21,11 +21,11 @@ export function badgesFor(option: DriveOption): Badge[] {
   return out;
 }
 
-export function DriveBadges({ option }: { option: DriveOption }) {
+/** The badges, in a span with `id` so the drive's control can be described by them. */
+export function DriveBadges({ id, option }: { id: string; option: DriveOption }) {
   const badges = badgesFor(option);
-  if (badges.length === 0) return null;
   return (
-    <span className="badges">
+    <span id={id} className="badges">
       {badges.map((b) => (
         <span key={b.label} className={`badge badge-${b.tone}`}>
           {b.label}

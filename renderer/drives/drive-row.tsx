@@ -40,7 +40,7 @@ export function DriveRow({ option, kind, group, checked, locked, onToggle }: Pro
           checked={checked}
           disabled={refused || locked}
           aria-labelledby={`${id}-name ${id}-size`}
-          aria-describedby={`${id}-facts`}
+          aria-describedby={`${id}-badges ${id}-facts`}
           onChange={() => onToggle(drive.device)}
         />
         <span className="drive-text">
@@ -52,11 +52,11 @@ export function DriveRow({ option, kind, group, checked, locked, onToggle }: Pro
               {formatBytes(drive.size)}
             </span>
             {drive.bus && <span> · {drive.bus}</span>}
+            <DriveBadges id={`${id}-badges`} option={option} />
           </span>
         </span>
       </label>
       <div id={`${id}-facts`} className="drive-facts">
-        <DriveBadges option={option} />
         {refusals.map((r) => (
           <p key={r.code} className="reason">
             {reasonText(r, option)}

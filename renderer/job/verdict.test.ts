@@ -8,7 +8,9 @@ const t = (device: string, status: TargetProgress['status'], extra: Partial<Targ
 });
 
 test('success says whether the drives were verified', () => {
-  assert.equal(verdictText({ kind: 'flash', targets: [t('/dev/a', 'verified')], error: null }), 'Done and verified.');
+  assert.equal(verdictText({ kind: 'flash', targets: [t('/dev/a', 'verified')], error: null }), 'Flashed and verified.');
+  assert.equal(verdictText({ kind: 'restore', targets: [t('/dev/a', 'verified')], error: null }), 'Restored and verified.');
+  assert.equal(verdictText({ kind: 'flash', targets: [t('/dev/a', 'written')], error: null }), 'Flashed.');
   assert.equal(verdictText({ kind: 'flash', targets: [t('/dev/a', 'verified'), t('/dev/b', 'verified')], error: null }), 'All 2 drives written and verified.');
   assert.equal(verdictText({ kind: 'flash', targets: [t('/dev/a', 'written'), t('/dev/b', 'verified')], error: null }), 'All 2 drives written.');
 });

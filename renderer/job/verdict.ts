@@ -3,6 +3,7 @@ import type { JobKind } from '../../shared/job-events';
 import type { JobView } from '../store/job-view';
 
 const KIND: Partial<Record<JobKind, string>> = { flash: 'The flash', backup: 'The backup', restore: 'The restore' };
+const DONE: Partial<Record<JobKind, string>> = { flash: 'Flashed', backup: 'Backed up', restore: 'Restored' };
 
 /** "Failed: reason", naming the byte offset when the engine gave one the message does not already state. */
 export function failureText(error: ErrorInfo | undefined): string {
@@ -21,7 +22,8 @@ export function verdictText(job: Pick<JobView, 'kind' | 'targets' | 'error'>): s
   const verified = targets.filter((t) => t.status === 'verified').length;
   const good = targets.filter((t) => t.status === 'verified' || t.status === 'written').length;
   if (!error) {
-    if (targets.length <= 1) return verified === targets.length ? 'Done and verified.' : 'Done.';
+    const done = (job.kind && DONE[job.kind]) ?? 'Done';
+    if (targets.length <= 1) return verified === targets.length ? `${done} and verified.` : `${done}.`;
     return verified === targets.length ? `All ${targets.length} drives written and verified.` : `All ${targets.length} drives written.`;
   }
   if (error.code === 'E_CANCELLED') {
