@@ -107,9 +107,16 @@ export function describeSource(info: SourceInfo): string {
 }
 
 function corrupt(info: SourceInfo, err: unknown): ImprintError {
-  if (err instanceof ImprintError) return err;
+  if (err instanceof ImprintError) {
+    // A decoder that reports without the path (the .xz one): the user must still learn which file is bad.
+    if (err.code !== 'E_CORRUPT_SOURCE' || err.message.includes(info.path)) return err;
+    return new ImprintError(err.code, `${info.path}: ${err.message}`, { cause: err, ...(err.offset === undefined ? {} : { offset: err.offset }) });
+  }
   const what = info.zipEntry ? `The zip archive` : `The ${FORMAT_LABELS[info.format]} file`;
-  return new ImprintError('E_CORRUPT_SOURCE', `${what} ${info.path} is truncated or corrupt: ${(err as Error).message}`, { cause: err });
+  // A JavaScript decoder (unbzip2-stream) that runs off the end of a truncated file throws a
+  // TypeError ("Cannot read properties of undefined"): that says nothing to a person.
+  const detail = err instanceof TypeError || err instanceof RangeError ? 'the decoder could not read it (it ends early or is damaged)' : (err as Error).message;
+  return new ImprintError('E_CORRUPT_SOURCE', `${what} ${info.path} is truncated or corrupt: ${detail}`, { cause: err });
 }
 
 /**
