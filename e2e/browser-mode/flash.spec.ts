@@ -77,6 +77,19 @@ test('the image step shows what the image is: name, format, sizes, partition tab
   await expect(facts.filter({ hasText: `${fileSize} MB` })).toBeVisible();
 });
 
+test('a file dropped on the window in a browser has no path: the app says so and asks for it', async ({ page }, info) => {
+  await openApp(page, session().server.url);
+  await page.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['not read'], 'dropped.img'));
+    window.dispatchEvent(new DragEvent('dragenter', { dataTransfer: dt }));
+    window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, cancelable: true }));
+  });
+  await expect(page.getByText(/does not tell Imprint where "dropped\.img" is stored.*Image path/)).toBeVisible();
+  await expect(page.getByText('Drop the image to use it')).toHaveCount(0);
+  await screens(page, info, 'flash-13-dropped-without-path');
+});
+
 test('flash the gzip of the image onto a second loop device and see it verified', async ({ page }, info) => {
   const target = loop(1);
   await openApp(page, session().server.url);
