@@ -186,6 +186,7 @@ describe('decodeXzParallel', () => {
     })());
     assert.equal(err.code, 'E_CANCELLED');
     assert.equal(liveXzWorkerCount(), 0);
-    assert.ok(Date.now() - started < 2000, 'cancellation took too long');
+    // Well under the pool's 5 s close timeout: the workers left on their own, none was abandoned.
+    assert.ok(Date.now() - started < 4000, 'cancellation took too long');
   });
 });

@@ -110,6 +110,7 @@ async function* decodeBlocks(
   const inFlight: Array<{ block: XzBlockInfo; result: Promise<ArrayBuffer> }> = [];
   let next = 0;
   let bytesInFlight = 0;
+  let previousRead: Promise<unknown> = Promise.resolve();
   try {
     for (;;) {
       // Keep every worker busy, plus up to two blocks read ahead or waiting to be consumed.
@@ -117,8 +118,11 @@ async function* decodeBlocks(
         const block = index.blocks[next]!;
         if (inFlight.length >= threads && bytesInFlight + block.uncompressedSize > EXTRA_BLOCKS_BUDGET) break;
         const number = ++next;
-        const result = readBlockStream(file, index, block)
-          .then((input) => pool.run(input, block.uncompressedSize))
+        // Reads go one after another, so blocks reach the workers in file order and the file is read sequentially.
+        const input = previousRead.then(() => readBlockStream(file, index, block));
+        previousRead = input.catch(() => undefined);
+        const result = input
+          .then((bytes) => pool.run(bytes, block.uncompressedSize))
           .catch((err: unknown) => {
             if (err instanceof BlockCorruptError) throw locate(err, block, number, index.blocks.length);
             // Anything else not already classified comes from reading the file.
