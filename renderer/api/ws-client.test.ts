@@ -78,3 +78,27 @@ test('pushes reach listeners of their event; a lost connection fails calls in fl
   assert.equal(seen.length, 1, 'unsubscribed');
   (sockets[1] as FakeSocket).onclose = null; // stop the reconnect loop
 });
+
+test('after a reconnect, drive listeners get a fresh list (changes pushed while down were lost)', async () => {
+  const sockets: FakeSocket[] = [];
+  const api = createWsClient('ws://x/api?token=t', (u) => {
+    const s = new FakeSocket(u);
+    sockets.push(s);
+    return s;
+  }, { reconnectDelayMs: 5 });
+  const lists: unknown[] = [];
+  api.onDrivesChanged((d) => lists.push(d));
+  (sockets[0] as FakeSocket).open();
+  assert.deepEqual((sockets[0] as FakeSocket).sent, [], 'the first open asks nothing: the app lists drives itself');
+  (sockets[0] as FakeSocket).close();
+  await new Promise((r) => setTimeout(r, 30));
+  const second = sockets[1] as FakeSocket;
+  second.open();
+  const frame = JSON.parse(second.sent[0] as string);
+  assert.equal(frame.call, 'listDrives');
+  second.receive({ id: frame.id, result: { ok: true, value: [{ device: '/dev/sdz' }] } });
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(lists, [[{ device: '/dev/sdz' }]]);
+  second.onclose = null;
+});
+

@@ -69,11 +69,21 @@ export function createWsClient(url: string, open: SocketFactory = (u) => new Web
     }
   }
 
+  let opened = false;
+
   function connect(): SocketLike {
     const s = open(url);
     socket = s;
     s.onopen = () => {
       while (queue.length > 0 && socket === s) s.send(queue.shift() as string);
+      // Drive changes pushed while the socket was down are lost: after a
+      // reconnect, hand the listeners a fresh list instead.
+      if (opened && listeners.onDrivesChanged.size > 0) {
+        void call('listDrives', {}).then((r) => {
+          if (r.ok) listeners.onDrivesChanged.forEach((l) => l(r.value));
+        });
+      }
+      opened = true;
     };
     s.onmessage = (ev) => {
       if (typeof ev.data !== 'string') return;
