@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import type { JobEvent, ProgressEvent } from '../../shared/job-events';
 import { allocAligned } from '../engine/io/aligned-buffer';
-import { MiB, compressTo, fixtureDir, imageIn, makeFile, osImage, pseudoRandom, type ImageForm } from '../engine/testing/image-fixtures';
+import { MiB, fixtureDir, imageIn, osImage, pseudoRandom, smallImageIn, type ImageForm } from '../engine/testing/image-fixtures';
 import { attachLoop, detachLoop, firstDeviceDifference, isAttached, readDirect, withLoopDevice, withLoopDevices, writeDirect, type LoopDevice } from '../engine/testing/loop-fixture';
 import { collect, describe, guardLog, hasStackTrace, runCli, spawnCli, type CliResult } from './testing/run-cli';
 
@@ -14,17 +14,8 @@ import { collect, describe, guardLog, hasStackTrace, runCli, spawnCli, type CliR
  * failing, a drive changed after writing, Ctrl-C, broken compressed input.
  */
 
-/** A 12 MiB image (the OS image's start: boot code, partition table, boot partition) for the slower cases. */
-const SMALL = 12 * MiB;
-function smallImage(): string {
-  const p = path.join(fixtureDir(), 'small.img');
-  if (!fs.existsSync(p)) makeFile('small.img', fs.readFileSync(osImage()).subarray(0, SMALL));
-  return p;
-}
-function smallIn(form: ImageForm): string {
-  const p = path.join(fixtureDir(), `small.${form}`);
-  return fs.existsSync(p) ? p : compressTo(form, smallImage(), p);
-}
+const smallImage = (): string => smallImageIn('raw');
+const smallIn = smallImageIn;
 
 function noCrash(r: CliResult): void {
   assert.ok(!hasStackTrace(r.stderr), `stack trace on stderr:\n${r.stderr}`);

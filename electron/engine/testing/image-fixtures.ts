@@ -150,6 +150,25 @@ export function imageIn(form: ImageForm, label: PartitionLabel = 'dos'): string 
   return out;
 }
 
+/** Size of the small image: the OS image's first 12 MiB (boot code, partition table, boot partition, part of root). */
+export const SMALL_IMAGE_SIZE = 12 * MiB;
+
+/** The small image in the given form, for tests where a slow decoder (bzip2) would cost too much on the full one. */
+export function smallImageIn(form: ImageForm): string {
+  const key = `small-${form}`;
+  const cached = built.get(key);
+  if (cached) return cached;
+  let raw = built.get('small-raw');
+  if (!raw) {
+    raw = path.join(fixtureDir(), 'small.img');
+    fs.writeFileSync(raw, fs.readFileSync(osImage()).subarray(0, SMALL_IMAGE_SIZE));
+    built.set('small-raw', raw);
+  }
+  const out = form === 'raw' ? raw : compressTo(form, raw, path.join(fixtureDir(), `small.${form}`));
+  built.set(key, out);
+  return out;
+}
+
 /** Writes `raw` in `form` to `out` with the real tool; returns `out`. */
 export function compressTo(form: ImageForm, raw: string, out: string): string {
   switch (form) {
