@@ -31,7 +31,7 @@ export function BackupScreen() {
         <h2 id="step-source">
           <span className="step-number">1</span> Drive to back up
         </h2>
-        <DriveList
+        <DriveList use="read"
           legend="Drive to back up"
           kind="radio"
           group="backup-source"

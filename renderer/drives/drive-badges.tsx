@@ -16,7 +16,7 @@ export function badgesFor(option: DriveOption): Badge[] {
   if (drive.system) out.push({ label: 'system', tone: 'danger' });
   if (drive.readOnly) out.push({ label: 'read-only', tone: 'warn' });
   if (has('E_TARGET_TOO_SMALL')) out.push({ label: 'too small', tone: 'warn' });
-  if (has('E_TARGET_HOLDS_SOURCE')) out.push({ label: 'holds the image', tone: 'danger' });
+  if (has('E_TARGET_HOLDS_SOURCE')) out.push({ label: option.use === 'read' ? 'holds the destination' : 'holds the image', tone: 'danger' });
   if (isLarge(drive)) out.push({ label: 'over 128 GB', tone: 'warn' });
   return out;
 }

@@ -10,12 +10,14 @@ interface Props {
   options: DriveOption[];
   selected: readonly string[];
   onToggle(device: string): void;
+  /** The drives will be written (flash, restore) or read (backup): the warnings differ. */
+  use: 'write' | 'read';
   /** No changes while a job runs. */
   locked?: boolean;
 }
 
 /** A list of drives to choose from, with "Show all drives" below it. */
-export function DriveList({ legend, kind, group, options, selected, onToggle, locked = false }: Props) {
+export function DriveList({ legend, kind, group, options, selected, onToggle, use, locked = false }: Props) {
   const loaded = useApp((s) => s.drives.loaded);
   const error = useApp((s) => s.drives.error);
   return (
@@ -37,7 +39,7 @@ export function DriveList({ legend, kind, group, options, selected, onToggle, lo
           />
         ))}
       </ul>
-      <ShowAllDrives />
+      <ShowAllDrives use={use} />
     </fieldset>
   );
 }

@@ -14,7 +14,7 @@ export function TargetsStep() {
       <h2 id="step-targets">
         <span className="step-number">2</span> Drives
       </h2>
-      <DriveList legend="Drives to write" kind="checkbox" group="flash-target" options={options} selected={selected} onToggle={targetToggled} />
+      <DriveList use="write" legend="Drives to write" kind="checkbox" group="flash-target" options={options} selected={selected} onToggle={targetToggled} />
     </section>
   );
 }

@@ -39,7 +39,7 @@ export function RestoreScreen() {
         <h2 id="step-restore-targets">
           <span className="step-number">2</span> Drives
         </h2>
-        <DriveList legend="Drives to restore to" kind="checkbox" group="restore-target" options={options} selected={selected} onToggle={a.restoreTargetToggled} />
+        <DriveList use="write" legend="Drives to restore to" kind="checkbox" group="restore-target" options={options} selected={selected} onToggle={a.restoreTargetToggled} />
       </section>
       <section className="card step" aria-labelledby="step-restore">
         <h2 id="step-restore">

@@ -14,6 +14,8 @@ export interface DriveOption {
   warnings: string[];
   /** Bytes the image or backup needs, when known (to say how much is missing). */
   needed: number | null;
+  /** Listed to be written (flash, restore) or read (a backup's source). */
+  use: 'write' | 'read';
 }
 
 export const NO_IMAGE: ImageFacts = { path: null, size: null };
@@ -33,7 +35,7 @@ export function targetOptions(drives: readonly Drive[], image: ImageFacts, showA
     .filter((d) => showAll || isShownByDefault(d))
     .slice()
     .sort(compareDrives)
-    .map((drive) => ({ drive, refusals: refusalsFor(drive, image), warnings: warningsFor(drive), needed: image.size }));
+    .map((drive) => ({ drive, refusals: refusalsFor(drive, image), warnings: warningsFor(drive), needed: image.size, use: 'write' }));
 }
 
 /**
@@ -53,7 +55,7 @@ export function sourceOptions(drives: readonly Drive[], outputPath: string, show
         refusals.push({ code: 'E_TARGET_HOLDS_SOURCE', reason: `${drive.device} holds the backup destination: choose a destination on another drive` });
       }
       const warnings = drive.mountpoints.length > 0 ? [`${drive.device} has mounted partitions: the backup may be inconsistent unless they are unmounted.`] : [];
-      return { drive, refusals, warnings, needed: null };
+      return { drive, refusals, warnings, needed: null, use: 'read' };
     });
 }
 
