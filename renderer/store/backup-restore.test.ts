@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BackupDetails } from '../../shared/ipc-contract';
-import { backupOutcome } from '../backup/backup-result';
+import { backupOutcome } from '../backup/backup-outcome';
 import { createAppStore } from './app-store';
 import { backupBlocker, suggestedName, withExtension } from './backup-slice';
 import { createFakeApi, drive } from './fake-api';
