@@ -10,14 +10,20 @@ import { REPO } from '../support/browser-mode';
  * it cannot, and skips.
  */
 function electronBinary(): { path: string | null; reason: string } {
-  let exe: string;
+  const req = createRequire(path.join(REPO, 'package.json'));
   try {
-    // The electron package exports the path of its binary (and throws when the binary was not downloaded).
-    exe = createRequire(path.join(REPO, 'package.json'))('electron') as string;
+    req.resolve('electron');
   } catch {
     return { path: null, reason: 'the electron package is not installed' };
   }
-  if (typeof exe !== 'string' || !fs.existsSync(exe)) return { path: null, reason: 'the Electron binary is not installed (its download is not possible here)' };
+  let exe: unknown;
+  try {
+    // The package exports the path of its binary, and throws when the binary was never downloaded.
+    exe = req('electron');
+  } catch (err) {
+    return { path: null, reason: `the Electron binary is not installed (${(err as Error).message.split('\n')[0]})` };
+  }
+  if (typeof exe !== 'string' || !fs.existsSync(exe)) return { path: null, reason: 'the Electron binary is not installed (ELECTRON_SKIP_BINARY_DOWNLOAD; its download is not possible here)' };
   return { path: exe, reason: '' };
 }
 
