@@ -105,6 +105,19 @@ export type ImprintApi = {
   [E in EventName]: (listener: (payload: Events[E]) => void) => Unsubscribe;
 };
 
+/**
+ * What Electron's preload offers beside the calls, on the same `window.imprint`
+ * object: helpers that need no IPC. Browser mode has none of them, so the
+ * renderer treats each as optional: `(api as ImprintApi & Partial<DesktopExtras>)`.
+ */
+export interface DesktopExtras {
+  /**
+   * The path of a file dropped on the window (Electron's webUtils.getPathForFile:
+   * since Electron 32 a File has no `path`); '' when it has none.
+   */
+  pathForFile(file: Blob): string;
+}
+
 export const CALL_NAMES: readonly CallName[] = [
   'listDrives',
   'inspectImage',

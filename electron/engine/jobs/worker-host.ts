@@ -16,8 +16,21 @@ export interface TypedWorker<In, Out> {
   terminate(): Promise<void>;
 }
 
+/** Threads that did not stop when told to: stuck in the kernel on a drive that does not answer. */
+const stuck = new Set<Worker>();
+
+/**
+ * How many engine threads are still stuck in a system call on a hung drive.
+ * No signal frees such a thread (FIELD-NOTES: D state), and the process
+ * cannot end before it does; a command line says so after its report.
+ */
+export function stuckThreads(): number {
+  return stuck.size;
+}
+
 export function workerFile(name: string): string {
-  return path.join(__dirname, '..', 'workers', `${name}.js`.replace(/\.asar([\\/])/, '.asar.unpacked$1'));
+  // The whole path: inside a packaged app the workers run from app.asar.unpacked (electron-builder.yml).
+  return path.join(__dirname, '..', 'workers', `${name}.js`).replace(/\.asar([\\/])/, '.asar.unpacked$1');
 }
 
 export function spawnWorker<In, Out>(name: 'source-worker' | 'writer-worker' | 'verify-worker', workerData: unknown): TypedWorker<In, Out> {
@@ -57,7 +70,11 @@ export function spawnWorker<In, Out>(name: 'source-worker' | 'writer-worker' | '
       exited = true;
       // A thread blocked in a syscall on a hung device cannot be stopped; do not wait for it forever.
       worker.unref();
-      await Promise.race([worker.terminate(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      const stopped = await Promise.race([worker.terminate().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref())]);
+      if (!stopped) {
+        stuck.add(worker);
+        worker.once('exit', () => stuck.delete(worker));
+      }
     },
   };
 }

@@ -263,7 +263,8 @@ class WorkerPool {
 
   private spawn(): void {
     const workerData: XzWorkerData = { role: 'xz-block-worker', cancel: this.cancel.buffer as SharedArrayBuffer };
-    const worker = new Worker(path.join(__dirname, 'xz-block-worker.js'), { workerData });
+    // Packaged, the worker runs from app.asar.unpacked (electron-builder.yml), as the other engine workers do.
+    const worker = new Worker(path.join(__dirname, 'xz-block-worker.js').replace(/\.asar([\\/])/, '.asar.unpacked$1'), { workerData });
     liveWorkers++;
     this.alive.add(worker);
     worker.on('message', (reply: XzWorkerReply) => {

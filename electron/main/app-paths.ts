@@ -1,0 +1,35 @@
+import * as path from 'path';
+import { pathToFileURL } from 'url';
+
+/**
+ * Where the built app's parts are, relative to this compiled file
+ * (out/electron/main/), inside app.asar when packaged.
+ */
+
+/** The renderer's page (built by renderer/build.mjs). */
+export const INDEX_HTML = path.join(__dirname, '..', '..', 'renderer', 'index.html');
+
+/** Its file:// URL: the only page the window may show, and the only sender IPC answers. */
+export const INDEX_URL = pathToFileURL(INDEX_HTML).href;
+
+/** The preload, bundled into one CommonJS file (sandboxed preloads cannot require our modules). */
+export const PRELOAD_JS = path.join(__dirname, '..', 'preload', 'preload.bundle.js');
+
+/**
+ * The Content-Security-Policy of the window, sent as a response header by the
+ * session (renderer/index.html carries the same in a meta tag). Only the
+ * app's own files; no network at all: the renderer reaches the engine
+ * through the preload, never over a socket.
+ */
+export const WINDOW_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "object-src 'none'",
+].join('; ');
