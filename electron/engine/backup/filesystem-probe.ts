@@ -7,7 +7,11 @@ import type { FilesystemInfo } from '../../../shared/backup-metadata';
  * so it works on the head of a partition taken from a decompressed stream.
  */
 
-/** Bytes from a partition's start that every probe here fits in (btrfs's superblock ends near 68 KiB). */
+/**
+ * Bytes from a partition's start that every signature here fits in (btrfs's
+ * superblock ends near 68 KiB). NTFS and exFAT labels sit further in: they
+ * are read where the caller can reach them (a drive, a raw image).
+ */
 export const PROBE_BYTES = 72 * 1024;
 
 /** Bytes at `offset` from the partition's start, up to `length`; fewer or null when not available. */
@@ -18,9 +22,12 @@ function bytesAt(read: ProbeRead, offset: number, length: number): Buffer | null
   return b && b.length >= length ? Buffer.from(b.buffer, b.byteOffset, length) : null;
 }
 
+/** A NUL-terminated (or padded) string field; null when empty. */
 function text(b: Buffer, encoding: BufferEncoding = 'latin1'): string | null {
-  const nul = b.indexOf(0);
-  const s = (nul >= 0 ? b.subarray(0, nul) : b).toString(encoding).trim();
+  let s = b.toString(encoding);
+  const nul = s.indexOf('\0');
+  if (nul >= 0) s = s.slice(0, nul);
+  s = s.trim();
   return s.length > 0 ? s : null;
 }
 
@@ -78,12 +85,71 @@ function probeFat(read: ProbeRead): FilesystemInfo | null {
   return { type: 'vfat', label: label === 'NO NAME' ? null : label, uuid: serial32(s.readUInt32LE(serialAt)) };
 }
 
+/**
+ * exFAT keeps its label in the root folder: a volume-label entry (type 0x83)
+ * in the root directory's first cluster. Null when those bytes are not available.
+ */
+function exfatLabel(read: ProbeRead, s: Buffer): string | null {
+  const sectorShift = s[108] as number;
+  const clusterShift = s[109] as number;
+  if (sectorShift < 9 || sectorShift > 12 || clusterShift > 16) return null;
+  const clusterSize = 2 ** (sectorShift + clusterShift);
+  const rootCluster = s.readUInt32LE(96);
+  if (rootCluster < 2) return null;
+  const root = read(s.readUInt32LE(88) * 2 ** sectorShift + (rootCluster - 2) * clusterSize, Math.min(clusterSize, 64 * 1024));
+  if (!root) return null;
+  for (let at = 0; at + 32 <= root.length; at += 32) {
+    const type = root[at] as number;
+    if (type === 0) break;
+    if (type === 0x83) {
+      const chars = Math.min(root[at + 1] as number, 11);
+      return text(Buffer.from(root.buffer, root.byteOffset + at + 2, chars * 2), 'utf16le');
+    }
+  }
+  return null;
+}
+
+/**
+ * NTFS keeps its label in the $VOLUME_NAME attribute of MFT record 3 ($Volume).
+ * Null when those bytes are not available or do not parse.
+ */
+function ntfsLabel(read: ProbeRead, s: Buffer): string | null {
+  const sectorSize = s.readUInt16LE(11);
+  const spc = s[13] as number;
+  const clusterSize = sectorSize * (spc > 0x80 ? 2 ** (256 - spc) : spc);
+  const perRecord = s.readInt8(0x40);
+  const recordSize = perRecord < 0 ? 2 ** -perRecord : perRecord * clusterSize;
+  if (!isPow2(sectorSize) || clusterSize === 0 || recordSize < 512 || recordSize > 65536) return null;
+  const mft = Number(s.readBigUInt64LE(0x30)) * clusterSize;
+  const raw = bytesAt(read, mft + 3 * recordSize, recordSize);
+  if (!raw || raw.subarray(0, 4).toString('latin1') !== 'FILE') return null;
+  const rec = Buffer.from(raw);
+  // Update sequence: the last two bytes of every 512-byte stride were swapped out for a check value.
+  const usaOffset = rec.readUInt16LE(4);
+  const usaCount = rec.readUInt16LE(6);
+  for (let i = 1; i < usaCount && usaOffset + 2 * i + 2 <= rec.length && i * 512 <= rec.length; i++) {
+    rec.writeUInt16LE(rec.readUInt16LE(usaOffset + 2 * i), i * 512 - 2);
+  }
+  for (let at = rec.readUInt16LE(0x14); at + 24 <= rec.length; ) {
+    const type = rec.readUInt32LE(at);
+    const length = rec.readUInt32LE(at + 4);
+    if (type === 0xffffffff || length < 24 || at + length > rec.length) break;
+    if (type === 0x60 && rec[at + 8] === 0) {
+      const valueLength = rec.readUInt32LE(at + 0x10);
+      const valueOffset = rec.readUInt16LE(at + 0x14);
+      return text(rec.subarray(at + valueOffset, at + valueOffset + valueLength), 'utf16le');
+    }
+    at += length;
+  }
+  return null;
+}
+
 function probeBootSectorKinds(read: ProbeRead): FilesystemInfo | null {
   const s = bytesAt(read, 0, 512);
   if (!s) return null;
   const oem = s.subarray(3, 11).toString('latin1');
-  if (oem === 'NTFS    ') return { type: 'ntfs', label: null, uuid: s.readBigUInt64LE(0x48).toString(16).toUpperCase().padStart(16, '0') };
-  if (oem === 'EXFAT   ') return { type: 'exfat', label: null, uuid: serial32(s.readUInt32LE(100)) };
+  if (oem === 'NTFS    ') return { type: 'ntfs', label: ntfsLabel(read, s), uuid: s.readBigUInt64LE(0x48).toString(16).toUpperCase().padStart(16, '0') };
+  if (oem === 'EXFAT   ') return { type: 'exfat', label: exfatLabel(read, s), uuid: serial32(s.readUInt32LE(100)) };
   return null;
 }
 

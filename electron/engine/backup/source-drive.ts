@@ -65,12 +65,14 @@ export async function inspectSourceDrive(device: string): Promise<SourceDrive> {
   let mounts: string[] = [];
   try {
     const { stdout } = await execFileAsync('lsblk', ['--json', '-o', 'PATH,MODEL,SERIAL,MOUNTPOINTS', device]);
-    const node = (JSON.parse(stdout) as { blockdevices: LsblkNode[] }).blockdevices[0];
+    // The drive comes first, then its partitions (as children, or as a flat list when no tree is printed).
+    const nodes = (JSON.parse(stdout) as { blockdevices: LsblkNode[] }).blockdevices;
+    const node = nodes[0];
     if (node) {
       model = node.model?.trim() || null;
       serial = node.serial?.trim() || null;
-      mounts = allMounts(node);
     }
+    mounts = nodes.flatMap(allMounts);
   } catch {
     // lsblk missing or unable to describe the device: model and serial stay unknown.
   }
