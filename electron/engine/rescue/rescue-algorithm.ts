@@ -63,6 +63,8 @@ export class Rescuer {
   reads = 0;
   readErrors = 0;
   bytesRequested = 0;
+  /** When set, every read as [pos, length, good bytes] (tests prove from it what was read and written). */
+  trace: [number, number, number][] | null = null;
 
   constructor(
     private readonly map: RescueMap,
@@ -96,6 +98,7 @@ export class Rescuer {
     // A short read's last partial sector is not trusted: the next attempt reads it alone.
     if (good < length) good = this.alignDown(pos + good) - pos;
     if (good < 0) good = 0;
+    this.trace?.push([pos, length, good]);
     if (data !== null && good > 0) {
       this.io.write(pos, data.subarray(0, good));
       this.map.set(pos, good, '+');

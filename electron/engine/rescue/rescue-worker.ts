@@ -31,7 +31,6 @@ map.currentStatus = data.currentStatus;
 map.currentPass = data.currentPass;
 const tuning = defaultTuning(data.size, sec, data.retries);
 const isDevice = fs.statSync(data.source).isBlockDevice();
-const trace: [number, number][] | null = data.traceReads ? [] : null;
 
 function openSource(): number {
   try {
@@ -70,7 +69,6 @@ function sourceGone(): boolean {
 function makeIo(src: number, out: number): RescueIo {
   return {
     read(pos, length) {
-      trace?.push([pos, length]);
       // O_DIRECT needs sector-aligned offsets and lengths; a map from elsewhere may not be aligned.
       const start = Math.floor(pos / sec) * sec;
       const span = Math.ceil((pos + length) / sec) * sec - start;
@@ -165,6 +163,7 @@ function main(): void {
         saveMap(outFd);
       },
     });
+    if (data.traceReads) rescuer.trace = [];
     finished = rescuer.run();
   } catch (err) {
     error = toErrorInfo(err);
@@ -184,7 +183,7 @@ function main(): void {
     blocks: map.blocks,
     cancelled: !finished && error === undefined,
     ...(error ? { error } : {}),
-    ...(trace ? { readTrace: trace } : {}),
+    ...(rescuer?.trace ? { readTrace: rescuer.trace } : {}),
   });
 }
 
