@@ -7,6 +7,7 @@ import type { ProgressEvent } from '../../shared/job-events';
 import { createFaultyDevice, faultToolsAvailable } from '../engine/testing/faulty-device';
 import { pseudoRandom } from '../engine/testing/image-fixtures';
 import { withLoopDevice } from '../engine/testing/loop-device';
+import { parseMapfile } from '../engine/rescue/rescue-map';
 import { collect, describe, guardLog, hasStackTrace, runCli, spawnCli } from './testing/run-cli';
 
 /**
@@ -68,6 +69,42 @@ test('refused: an existing output with no mapfile exits 2 and is left alone', as
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('killed outright (SIGKILL), it leaves a valid map that claims only what the output holds, and resumes from it', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  try {
+    const file = path.join(dir, 'disk.img');
+    fs.writeFileSync(file, CONTENT);
+    await withLoopDevice({ size: SIZE, file }, async ({ device }) => {
+      const out = path.join(dir, 'out.img');
+      const map = `${out}.map`;
+      const child = spawnCli(['rescue', device, out, '--max-read-rate', String(MiB)]);
+      const exited = collect(child, false);
+      // The map is first saved a couple of seconds in; wait for one that records progress, then kill.
+      for (let i = 0; i < 600 && !/\+\s*$/m.test(readOr(map)); i++) await new Promise((r) => setTimeout(r, 50));
+      child.kill('SIGKILL');
+      await exited;
+      const saved = parseMapfile(fs.readFileSync(map, 'utf8'));
+      const done = saved.blocks.filter((b) => b.status === '+');
+      assert.ok(done.length > 0, 'the map recorded progress before the kill');
+      const partial = fs.readFileSync(out);
+      for (const b of done) assert.ok(partial.subarray(b.pos, b.pos + b.size).equals(CONTENT.subarray(b.pos, b.pos + b.size)), `map says ${b.pos}+${b.size} is rescued`);
+      const r = await runCli(['rescue', device, out]);
+      assert.equal(r.code, 0, describe(r));
+      assert.ok(fs.readFileSync(out).equals(CONTENT));
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function readOr(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
 
 test('a failing drive: exit 1, bytes lost and where, JSON details; Ctrl-C then the same command resumes', { skip, timeout: 120_000 }, async () => {
   const dir = tempDir();
