@@ -11,9 +11,11 @@ import * as fs from 'fs';
 import type { Drive } from 'drivelist';
 // Deep imports: the package's index loads its drive scanner, which needs
 // drivelist's native binding (not built here: its install script is denied).
+// The source-destination index must be loaded whole: each decoder (gzip, xz,
+// zip...) registers its mime type there when imported, and without them
+// etcher-sdk silently writes a compressed image as if it were raw.
 import { decompressThenFlash } from 'etcher-sdk/build/multi-write';
-import { BlockDevice } from 'etcher-sdk/build/source-destination/block-device';
-import { File } from 'etcher-sdk/build/source-destination/file';
+import { BlockDevice, File } from 'etcher-sdk/build/source-destination';
 
 /** What the child prints on its last line. */
 export interface EtcherOutcome {
