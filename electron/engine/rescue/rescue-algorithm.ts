@@ -1,3 +1,4 @@
+import { ImprintError } from '../errors';
 import type { BlockStatus, MapBlock, RescueMap } from './rescue-map';
 
 /**
@@ -59,12 +60,31 @@ export function defaultTuning(size: number, sectorSize: number, retries: number)
 
 type Stop = 'cancelled' | 'ok';
 
+/**
+ * Failed reads in a row before checking that the drive still reads a sector
+ * it read well before; then after twice as many, and so on. A disconnected or
+ * dead drive fails every read, and without this check the rescue would mark
+ * the whole rest of it bad, sector by sector. A genuinely bad area of N
+ * sectors costs about log2(N / 32) probe reads.
+ */
+const FIRST_PROBE = 32;
+
 export class Rescuer {
   reads = 0;
   readErrors = 0;
   bytesRequested = 0;
-  /** When set, every read as [pos, length, good bytes] (tests prove from it what was read and written). */
-  trace: [number, number, number][] | null = null;
+  /**
+   * When set, every read as [pos, length, good bytes, probe]: probe is 1 for a
+   * liveness probe (see probeDrive), 0 otherwise. Tests prove from it what was
+   * read and written.
+   */
+  trace: [number, number, number, number][] | null = null;
+  /** Failed reads in a row, and the map changes they made (undone if the drive turns out to be gone). */
+  private streak = 0;
+  private streakMarks: MapBlock[] = [];
+  private nextProbe = FIRST_PROBE;
+  /** A sector read well in this run, for probes. */
+  private lastGood: number | null = null;
 
   constructor(
     private readonly map: RescueMap,
@@ -93,19 +113,88 @@ export class Rescuer {
     this.map.currentPos = pos;
     this.reads++;
     this.bytesRequested += length;
-    const data = this.io.read(pos, length);
+    const data = this.readOrUndo(pos, length);
     let good = data === null ? 0 : Math.min(data.length, length);
     // A short read's last partial sector is not trusted: the next attempt reads it alone.
     if (good < length) good = this.alignDown(pos + good) - pos;
     if (good < 0) good = 0;
-    this.trace?.push([pos, length, good]);
+    this.trace?.push([pos, length, good, 0]);
     if (data !== null && good > 0) {
       this.io.write(pos, data.subarray(0, good));
       this.map.set(pos, good, '+');
+      this.lastGood = this.alignDown(pos + good - 1);
+      this.streak = 0;
+      this.streakMarks = [];
+      this.nextProbe = FIRST_PROBE;
+    } else if (++this.streak >= this.nextProbe) {
+      this.nextProbe *= 2;
+      this.probeDrive();
     }
     if (good < length) this.readErrors++;
     this.hooks.afterRead();
     return good;
+  }
+
+  private readOrUndo(pos: number, length: number): Buffer | null {
+    try {
+      return this.io.read(pos, length);
+    } catch (err) {
+      // The drive is gone: the failures just before were its going, not bad sectors.
+      this.undoStreak();
+      throw err;
+    }
+  }
+
+  /**
+   * After many failed reads in a row: does the drive still read a sector it
+   * read well before? If not, it is gone or dead, not full of bad sectors:
+   * the streak's marks are undone (those areas stay to be tried) and the
+   * rescue stops, its map saved, so that it can resume once the drive is back.
+   * The probe's data is not written: that sector is already in the output.
+   */
+  private probeDrive(): void {
+    const at = this.lastGood ?? this.someFinishedSector();
+    if (at === null) return;
+    this.reads++;
+    this.bytesRequested += this.t.sectorSize;
+    const data = this.readOrUndo(at, this.t.sectorSize);
+    const ok = data !== null && data.length >= this.t.sectorSize;
+    this.trace?.push([at, this.t.sectorSize, 0, 1]);
+    if (ok) return;
+    this.undoStreak();
+    throw new ImprintError(
+      'E_DEVICE_GONE',
+      `The drive stopped answering: after ${this.streak} failed reads in a row it no longer reads byte offset ${at}, which it read well before. It was disconnected or has failed as a whole; the areas it failed on are not marked bad. Reconnect it and run the same command to resume.`,
+      { offset: at },
+    );
+  }
+
+  private someFinishedSector(): number | null {
+    const sec = this.t.sectorSize;
+    for (const b of this.map.blocks) {
+      const start = Math.ceil(b.pos / sec) * sec;
+      if (b.status === '+' && start + sec <= b.pos + b.size) return start;
+    }
+    return null;
+  }
+
+  /** Marks an area that did not read (non-trimmed, non-scraped, bad), remembering what it was while a failure streak lasts. */
+  private markUnread(pos: number, size: number, status: BlockStatus): void {
+    if (this.streak > 0) {
+      const end = pos + size;
+      for (let i = this.map.indexAt(pos); i < this.map.blocks.length; i++) {
+        const b = this.map.blocks[i] as MapBlock;
+        if (b.pos >= end) break;
+        const from = Math.max(b.pos, pos);
+        this.streakMarks.push({ pos: from, size: Math.min(end, b.pos + b.size) - from, status: b.status });
+      }
+    }
+    this.map.set(pos, size, status);
+  }
+
+  private undoStreak(): void {
+    for (const m of this.streakMarks.reverse()) this.map.set(m.pos, m.size, m.status);
+    this.streakMarks = [];
   }
 
   // ---- phase 1: copying ----
@@ -148,7 +237,7 @@ export class Rescuer {
           p = chunkEnd;
           continue;
         }
-        this.map.set(p + good, chunkEnd - p - good, '*');
+        this.markUnread(p + good, chunkEnd - p - good, '*');
         p = chunkEnd;
         if (skipping === 'skip-ahead') {
           p = Math.min(end, p + skip);
@@ -172,7 +261,7 @@ export class Rescuer {
           e = s;
           continue;
         }
-        this.map.set(s + good, e - s - good, '*');
+        this.markUnread(s + good, e - s - good, '*');
         break;
       }
     }
@@ -200,7 +289,7 @@ export class Rescuer {
         const len = Math.min(end - lead, sec - (lead % sec));
         if (this.attempt(lead, len) === len) lead += len;
         else {
-          this.map.set(lead, len, '-');
+          this.markUnread(lead, len, '-');
           leadBad = true;
           lead += len;
         }
@@ -212,12 +301,12 @@ export class Rescuer {
         const s = Math.max(lead, this.alignDown(trail - 1));
         if (this.attempt(s, trail - s) === trail - s) trail = s;
         else {
-          this.map.set(s, trail - s, '-');
+          this.markUnread(s, trail - s, '-');
           trailBad = true;
           trail = s;
         }
       }
-      if (trail > lead) this.map.set(lead, trail - lead, '/');
+      if (trail > lead) this.markUnread(lead, trail - lead, '/');
     }
     this.hooks.passEnded();
     return 'ok';
@@ -234,7 +323,7 @@ export class Rescuer {
       for (let p = block.pos; p < end; ) {
         if (this.hooks.cancelled()) return 'cancelled';
         const len = Math.min(end - p, sec - (p % sec));
-        if (this.attempt(p, len) < len) this.map.set(p, len, '-');
+        if (this.attempt(p, len) < len) this.markUnread(p, len, '-');
         p += len;
       }
     }

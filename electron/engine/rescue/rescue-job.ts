@@ -49,7 +49,7 @@ export interface RescueSummary {
   reads: number;
   readErrors: number;
   error?: ErrorInfo;
-  readTrace?: [number, number, number][];
+  readTrace?: [number, number, number, number][];
 }
 
 const BAD_AREAS_LISTED = 1000;

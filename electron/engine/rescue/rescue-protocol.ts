@@ -56,5 +56,5 @@ export type FromRescueWorker =
       cancelled: boolean;
       error?: ErrorInfo;
       /** Present when `traceReads` was asked. */
-      readTrace?: [number, number, number][];
+      readTrace?: [number, number, number, number][];
     };
