@@ -6,6 +6,8 @@ import { blockDeviceSize } from '../io/block-device';
 import { readFully } from '../io/full-io';
 import { detectFormat, FORMAT_LABELS, type ImageFormat } from './detect-format';
 import { readZstdLayout } from './zstd-frames';
+import { createBzip2Decoder } from './bzip2-decoder';
+import { decodeZstd } from './zstd-decoder';
 import { findZipImage, type ZipImageEntry } from './zip-entry';
 import { decodeXzParallel, xzUncompressedSize } from './xz-parallel-decoder';
 
@@ -129,6 +131,15 @@ export async function* openContent(
   opts: { signal?: AbortSignal; onInput?: (bytes: number) => void } = {},
 ): AsyncGenerator<Buffer> {
   const { signal, onInput } = opts;
+  if (info.format === 'zstd') {
+    try {
+      for await (const chunk of decodeZstd(info.path, { signal, onInput })) yield chunk;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw corrupt(info, err);
+    }
+    return;
+  }
   if (info.format === 'xz') {
     try {
       for await (const chunk of decodeXzParallel(info.path, { signal })) yield chunk;
@@ -145,26 +156,29 @@ export async function* openContent(
   // pipeline() forwards errors and tears every stage down; the PassThrough
   // gives one async-iterable end even for old-style decoders (unbzip2-stream).
   const out = new PassThrough({ highWaterMark: INFLATE_CHUNK });
-  const failed = new Promise<never>((_, reject) => {
+  // pipeline() destroys every stage, `out` included, with the first error, so
+  // iterating `out` throws it. (No Promise.race against a long-lived promise
+  // here: each race leaves a reaction holding its chunk, and memory grows with
+  // the image.)
+  let pipelineError: unknown = null;
+  const finished = new Promise<void>((resolve) => {
     const stages: NodeJS.ReadableStream[] = decoder ? [file, decoder as NodeJS.ReadableStream] : [file];
     pipeline([...stages, out] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
-      if (err) reject(err);
+      pipelineError = err ?? null;
+      resolve();
     });
   });
-  failed.catch(() => {});
   let total = 0;
   let crc = 0;
   const checkZip = info.zipEntry !== undefined;
   try {
-    const it = out[Symbol.asyncIterator]();
-    for (;;) {
-      const next = await Promise.race([it.next(), failed]);
-      if (next.done) break;
-      const chunk = next.value as Buffer;
+    for await (const chunk of out as AsyncIterable<Buffer>) {
       total += chunk.length;
       if (checkZip) crc = zlib.crc32(chunk, crc);
       yield chunk;
     }
+    await finished;
+    if (pipelineError) throw pipelineError;
   } catch (err) {
     if (signal?.aborted) throw err;
     throw corrupt(info, err);
@@ -184,16 +198,10 @@ function makeDecoder(info: SourceInfo): Transform | null {
       return null;
     case 'gzip':
       return zlib.createGunzip({ chunkSize: INFLATE_CHUNK });
-    case 'zstd': {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { DecompressStream } = require('zstd-napi') as typeof import('zstd-napi');
-      return new DecompressStream();
-    }
-    case 'bzip2': {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const unbzip2 = require('unbzip2-stream') as () => Transform;
-      return unbzip2();
-    }
+    case 'zstd':
+      throw new Error('zstd is decoded by decodeZstd');
+    case 'bzip2':
+      return createBzip2Decoder();
     case 'zip':
       return info.zipEntry?.method === 0 ? null : zlib.createInflateRaw({ chunkSize: INFLATE_CHUNK });
     case 'xz':
