@@ -6,7 +6,6 @@ import type { JobFinishedEvent, ProgressEvent, TargetProgress } from '../../../s
 import { ImprintError } from '../errors';
 import type { SourceInfo } from '../sources/image-source';
 import { JobReporter, type EventSink } from '../jobs/job-reporter';
-import { WritePipeline } from '../jobs/write-pipeline';
 import { encodeEmbeddedMetadata, imprintVersion, writeMetadataFile } from './backup-metadata';
 import { fsyncDir, planBackupOutput, removeQuietly, PARTIAL_SUFFIX, type BackupOutputPlan } from './backup-output';
 import { BackupPipeline } from './backup-pipeline';
@@ -84,11 +83,11 @@ function metadataOf(p: PreparedBackup, sha256: string, createdAt: string): Backu
 }
 
 /**
- * Reads the whole drive into a compressed (or sparse raw) image, then reads
- * the image back and checks that it decompresses to exactly what was read.
- * Only then are the file and its sidecar renamed into place: a failed,
- * cancelled or unverified backup leaves no file behind, let alone one that
- * looks complete.
+ * Reads the whole drive into a compressed (or sparse raw) image and reads the
+ * image back from its disk as it is written, checking that it decompresses to
+ * exactly what was read from the drive (same size, same SHA-256). Only then
+ * are the file and its sidecar renamed into place: a failed, cancelled or
+ * unverified backup leaves no file behind, let alone one that looks complete.
  */
 export async function runBackup(p: PreparedBackup, opts: BackupRunOptions): Promise<JobFinishedEvent> {
   const { drive, out } = p;
@@ -120,28 +119,46 @@ export async function runBackup(p: PreparedBackup, opts: BackupRunOptions): Prom
     signal: opts.signal,
     stallTimeoutMs: opts.stallTimeoutMs,
     trailer: (end) => (end.contentDigests.sha256 ? encodeEmbeddedMetadata(p.compression, metadataOf(p, end.contentDigests.sha256, createdAt)) : null),
+    onOutputComplete: () => {
+      reporter.flush(writing);
+      progress.status = 'verifying';
+      reporter.phaseStarted('verifying', verifying);
+    },
   });
   const ratio = (): number | undefined => (pipeline.writtenBytes > 0 ? Math.round((pipeline.outputBytes / pipeline.writtenBytes) * 10000) / 10000 : undefined);
   const writing = (): { done: number; total: number; targets: TargetProgress[]; extra: Partial<ProgressEvent> } => {
     progress.bytesWritten = pipeline.writtenBytes;
+    progress.bytesVerified = pipeline.checkedBytes;
     const r = ratio();
     return { done: pipeline.writtenBytes, total: drive.size, targets: [progress], extra: r === undefined ? {} : { compressionRatio: r } };
+  };
+  // The file is read back while it is written; this phase is its last few MiB.
+  const verifying = (): { done: number; total: number; targets: TargetProgress[] } => {
+    progress.bytesVerified = pipeline.checkedBytes;
+    return { done: pipeline.checkedBytes, total: drive.size, targets: [progress] };
   };
 
   try {
     reporter.phaseStarted('writing', writing);
     const result = await pipeline.run();
-    reporter.flush(writing);
+    reporter.flush(progress.status === 'verifying' ? verifying : writing);
     if (result.error || !result.end) return failWith(result.error ?? new ImprintError('E_INTERNAL', 'The drive was not read to its end.'), pipeline.writtenBytes);
     const sha256 = result.end.contentDigests.sha256;
     if (!sha256 || result.end.bytes !== drive.size) {
       return failWith(new ImprintError('E_SOURCE_CHANGED', `${drive.device} gave ${result.end.bytes} bytes, but it held ${drive.size} when the backup started.`), result.end.bytes);
     }
-    progress.status = 'written';
-
-    const verified = await verifyBackupFile(p, sha256, reporter, progress, opts.signal);
-    if (verified) return failWith(verified, drive.size);
+    const check = result.check;
+    if (!check || check.contentBytes !== drive.size || check.sha256 !== sha256) {
+      return failWith(
+        new ImprintError(
+          'E_VERIFY_MISMATCH',
+          `The backup file reads back as ${check?.contentBytes ?? 0} bytes with SHA-256 ${check?.sha256 ?? '(none)'}, but the drive gave ${drive.size} bytes with SHA-256 ${sha256}. It was removed; the disk it was written to may be failing.`,
+        ),
+        drive.size,
+      );
+    }
     progress.status = 'verified';
+    progress.bytesVerified = drive.size;
 
     // Sidecar first: whenever the backup file exists under its name, so does its description.
     const metadata = metadataOf(p, sha256, createdAt);
@@ -180,39 +197,4 @@ export async function runBackup(p: PreparedBackup, opts: BackupRunOptions): Prom
       removeQuietly(sidecarPartial);
     }
   }
-}
-
-/**
- * Reads the written backup back from its disk and hashes what it
- * decompresses to; returns the error to report, or null when it matches the
- * drive. Writes went around the page cache, so this reads the disk itself.
- */
-async function verifyBackupFile(p: PreparedBackup, sha256: string, reporter: JobReporter, progress: TargetProgress, signal?: AbortSignal): Promise<ImprintError | null> {
-  const fileSize = fs.statSync(p.out.partial).size;
-  const info: SourceInfo = {
-    path: p.out.partial,
-    format: p.compression === 'none' ? 'raw' : p.compression,
-    fileSize,
-    size: p.drive.size,
-    sizeEstimate: null,
-    isDevice: false,
-  };
-  const check = new WritePipeline(info, [], { contentHashes: ['sha256'], fileHash: false, signal });
-  progress.status = 'verifying';
-  const verifying = (): { done: number; total: number; targets: TargetProgress[] } => {
-    progress.bytesVerified = check.sourceBytes;
-    return { done: check.sourceBytes, total: p.drive.size, targets: [progress] };
-  };
-  reporter.phaseStarted('verifying', verifying);
-  const result = await check.run();
-  reporter.flush(verifying);
-  if (result.cancelled) return new ImprintError('E_CANCELLED', 'Cancelled while checking the backup; the unfinished backup was removed.');
-  if (result.error || !result.end) {
-    return new ImprintError('E_VERIFY_MISMATCH', `The backup file did not read back correctly (${result.error?.message ?? 'it ended early'}). It was removed; the disk it was written to may be failing.`);
-  }
-  const got = result.end.contentDigests.sha256;
-  if (result.end.bytes !== p.drive.size || got !== sha256) {
-    return new ImprintError('E_VERIFY_MISMATCH', `The backup file reads back as ${result.end.bytes} bytes with SHA-256 ${got}, but the drive gave ${p.drive.size} bytes with SHA-256 ${sha256}. It was removed; the disk it was written to may be failing.`);
-  }
-  return null;
 }

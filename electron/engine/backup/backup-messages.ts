@@ -30,8 +30,41 @@ export type ToCompressWriter =
 
 export type FromCompressWriter =
   | { type: 'ready' }
-  /** The slot may be reused; `outputBytes` is the backup file's size so far. */
-  | { type: 'written'; slot: number; bytes: number; outputBytes: number }
+  /**
+   * The slot may be reused; `outputBytes` is the backup file's size so far,
+   * `durableBytes` how much of it is on disk (written around the page cache) and may be read back.
+   */
+  | { type: 'written'; slot: number; bytes: number; outputBytes: number; durableBytes: number }
   | { type: 'finished'; outputBytes: number }
   | { type: 'abandoned' }
+  | { type: 'error'; error: ErrorInfo };
+
+/** The thread that reads the drive (drive-reader-worker); it speaks the flash source worker's messages. */
+export interface DriveReaderData {
+  device: string;
+  /** Bytes to read: the drive's size when the backup started. */
+  size: number;
+  ring: RingSpec;
+}
+
+/** The thread that reads the backup file back while it is written (backup-check-worker). */
+export interface CheckWorkerData {
+  file: string;
+  compression: BackupCompression;
+  /** One Int32: set to 1 to stop between reads. */
+  cancel: SharedArrayBuffer;
+}
+
+export type ToCheck =
+  /** The first `bytes` of the file are written and may be read back. */
+  | { type: 'available'; bytes: number }
+  /** The file is complete at `bytes`: check the rest and report. */
+  | { type: 'final'; bytes: number }
+  | { type: 'stop' };
+
+export type FromCheck =
+  /** Content bytes decompressed and hashed so far. */
+  | { type: 'progress'; contentBytes: number }
+  | { type: 'done'; contentBytes: number; sha256: string }
+  | { type: 'stopped' }
   | { type: 'error'; error: ErrorInfo };

@@ -5,9 +5,8 @@ import { ImprintError, fromErrorInfo } from '../errors';
 import { allocAlignedShared } from '../io/aligned-buffer';
 import type { SourceInfo } from '../sources/image-source';
 import type { FromSource, RingSpec, ToSource } from '../workers/messages';
-import { spawnWorker, type TypedWorker } from '../jobs/worker-host';
 import { CHUNK_SIZE, type SourceEnd } from '../jobs/write-pipeline';
-import type { CompressWriterData, FromCompressWriter, ToCompressWriter } from './backup-messages';
+import type { CheckWorkerData, CompressWriterData, DriveReaderData, FromCheck, FromCompressWriter, ToCheck, ToCompressWriter } from './backup-messages';
 
 const SLOTS = 8;
 /** How long a stopping writer may take to close its file before its thread is ended anyway. */
@@ -23,20 +22,44 @@ export interface BackupPipelineOptions {
   trailer: (end: SourceEnd) => Uint8Array | null;
   /** No progress on either side for this long means a drive stopped responding. */
   stallTimeoutMs?: number;
+  /** Called when the file is complete on disk; what remains is checking its last part. */
+  onOutputComplete?: () => void;
 }
 
 export interface BackupPipelineResult {
   end: SourceEnd | null;
   outputBytes: number;
+  /** What the file read back as: its decompressed size and SHA-256. */
+  check: { contentBytes: number; sha256: string } | null;
   error: ImprintError | null;
   cancelled: boolean;
 }
 
-/** The compress-writer thread; its file sits beside this one (unpacked from asar in a packaged app). */
-function spawnCompressWriter(data: CompressWriterData): { worker: Worker; post(msg: ToCompressWriter): void } {
-  const file = path.join(__dirname, 'compress-writer-worker.js').replace(/\.asar([\\/])/, '.asar.unpacked$1');
-  const worker = new Worker(file, { workerData: data });
-  return { worker, post: (msg) => worker.postMessage(msg) };
+interface Thread<In> {
+  worker: Worker;
+  post(msg: In): void;
+  /** Resolves once the thread has closed its files (or ended). */
+  stopped: Promise<void>;
+  markStopped(): void;
+}
+
+/** One of this folder's worker threads; their files sit beside this one (unpacked from asar in a packaged app). */
+function spawnThread<In>(name: 'drive-reader-worker' | 'compress-writer-worker' | 'backup-check-worker', workerData: DriveReaderData | CompressWriterData | CheckWorkerData): Thread<In> {
+  const file = path.join(__dirname, `${name}.js`).replace(/\.asar([\\/])/, '.asar.unpacked$1');
+  const worker = new Worker(file, { workerData });
+  let markStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (markStopped = resolve));
+  worker.on('exit', () => markStopped());
+  return { worker, post: (msg) => worker.postMessage(msg), stopped, markStopped };
+}
+
+/** Waits (boundedly) for a thread to close its files, then ends it. */
+async function endThread(thread: Thread<unknown> | null): Promise<void> {
+  if (!thread) return;
+  await Promise.race([thread.stopped, new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
+  thread.worker.unref();
+  // A thread stuck in the kernel on a hung drive cannot be ended; do not wait for it forever.
+  await Promise.race([thread.worker.terminate(), new Promise((r) => setTimeout(r, 2000).unref())]);
 }
 
 /**
@@ -52,15 +75,18 @@ export class BackupPipeline {
   writtenBytes = 0;
   /** Size of the backup file so far. */
   outputBytes = 0;
-  private source: TypedWorker<ToSource, FromSource> | null = null;
-  private writer: ReturnType<typeof spawnCompressWriter> | null = null;
+  /** Drive bytes read back from the file so far. */
+  checkedBytes = 0;
+  private source: Thread<ToSource> | null = null;
+  private writer: Thread<ToCompressWriter> | null = null;
+  private checker: Thread<ToCheck> | null = null;
+  private check: BackupPipelineResult['check'] = null;
   private readonly cancelFlag = new Int32Array(new SharedArrayBuffer(4));
   private outstanding = 0;
   private lastActivity = Date.now();
   private end: SourceEnd | null = null;
   private error: ImprintError | null = null;
   private cancelled = false;
-  private writerStopped: Promise<void> | null = null;
   private settle: (() => void) | null = null;
 
   constructor(
@@ -77,6 +103,7 @@ export class BackupPipeline {
     try {
       if (this.opts.signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled before starting.');
       if (!(await this.startWriter(ring))) return this.result();
+      this.startChecker();
       this.startSource(ring);
       const limit = this.opts.stallTimeoutMs ?? 60_000;
       watchdog = setInterval(() => this.checkStall(limit), Math.min(1000, limit / 2));
@@ -93,17 +120,16 @@ export class BackupPipeline {
     } finally {
       this.opts.signal?.removeEventListener('abort', onAbort);
       if (watchdog) clearInterval(watchdog);
-      await this.source?.terminate();
-      await this.stopWriter();
+      await Promise.all([this.source, this.writer, this.checker].map((t) => endThread(t as Thread<unknown> | null)));
     }
   }
 
   private result(): BackupPipelineResult {
-    return { end: this.end, outputBytes: this.outputBytes, error: this.error, cancelled: this.cancelled };
+    return { end: this.end, outputBytes: this.outputBytes, check: this.check, error: this.error, cancelled: this.cancelled };
   }
 
   private startWriter(ring: RingSpec): Promise<boolean> {
-    const writer = spawnCompressWriter({
+    const writer = spawnThread<ToCompressWriter>('compress-writer-worker', {
       output: this.opts.output,
       compression: this.opts.compression,
       level: this.opts.level,
@@ -113,16 +139,12 @@ export class BackupPipeline {
       cancel: this.cancelFlag.buffer as SharedArrayBuffer,
     });
     this.writer = writer;
-    let stopped!: () => void;
-    this.writerStopped = new Promise<void>((resolve) => (stopped = resolve));
     return new Promise<boolean>((ready) => {
       writer.worker.on('error', (err) => {
-        stopped();
         this.fail(new ImprintError('E_INTERNAL', `The backup writer crashed: ${err.message}`));
         ready(false);
       });
       writer.worker.on('exit', (code) => {
-        stopped();
         // Ending before saying ready or finished, without an error message: a bug or out of memory.
         if (code !== 0 && !this.error && !this.end) this.fail(new ImprintError('E_INTERNAL', `The backup writer stopped with exit code ${code}.`));
         ready(false);
@@ -138,17 +160,20 @@ export class BackupPipeline {
             this.outputBytes = msg.outputBytes;
             this.lastActivity = Date.now();
             this.source?.post({ type: 'free', slot: msg.slot });
+            this.checker?.post({ type: 'available', bytes: msg.durableBytes });
             break;
           case 'finished':
             this.outputBytes = msg.outputBytes;
-            stopped();
-            this.settle?.();
+            this.lastActivity = Date.now();
+            writer.markStopped();
+            this.opts.onOutputComplete?.();
+            this.checker?.post({ type: 'final', bytes: msg.outputBytes });
             break;
           case 'abandoned':
-            stopped();
+            writer.markStopped();
             break;
           case 'error':
-            stopped();
+            writer.markStopped();
             this.fail(fromErrorInfo(msg.error));
             ready(false);
             break;
@@ -157,17 +182,38 @@ export class BackupPipeline {
     });
   }
 
-  private startSource(ring: RingSpec): void {
-    const source = spawnWorker<ToSource, FromSource>('source-worker', {
-      source: this.info,
-      ring,
-      contentHashes: ['sha256'],
-      fileHash: false,
-      limit: null,
+  private startChecker(): void {
+    const checker = spawnThread<ToCheck>('backup-check-worker', { file: this.opts.output, compression: this.opts.compression, cancel: this.cancelFlag.buffer as SharedArrayBuffer });
+    this.checker = checker;
+    checker.worker.on('error', (err) => this.fail(new ImprintError('E_INTERNAL', `The backup checker crashed: ${err.message}`)));
+    checker.worker.on('message', (msg: FromCheck) => {
+      switch (msg.type) {
+        case 'progress':
+          this.checkedBytes = msg.contentBytes;
+          this.lastActivity = Date.now();
+          break;
+        case 'done':
+          this.checkedBytes = msg.contentBytes;
+          this.check = { contentBytes: msg.contentBytes, sha256: msg.sha256 };
+          checker.markStopped();
+          this.settle?.();
+          break;
+        case 'stopped':
+          checker.markStopped();
+          break;
+        case 'error':
+          checker.markStopped();
+          this.fail(fromErrorInfo(msg.error));
+          break;
+      }
     });
+  }
+
+  private startSource(ring: RingSpec): void {
+    const source = spawnThread<ToSource>('drive-reader-worker', { device: this.info.path, size: this.info.size ?? 0, ring });
     this.source = source;
-    source.onCrash((err) => this.fail(new ImprintError('E_INTERNAL', `The drive reader crashed: ${err.message}`)));
-    source.onMessage((msg) => {
+    source.worker.on('error', (err) => this.fail(new ImprintError('E_INTERNAL', `The drive reader crashed: ${err.message}`)));
+    source.worker.on('message', (msg: FromSource) => {
       switch (msg.type) {
         case 'chunk':
           this.sourceBytes = msg.offset + msg.length;
@@ -176,9 +222,11 @@ export class BackupPipeline {
           this.writer?.post({ type: 'write', slot: msg.slot, offset: msg.offset, length: msg.length });
           break;
         case 'end':
+          source.markStopped();
           this.onEnd(msg);
           break;
         case 'error':
+          source.markStopped();
           this.fail(fromErrorInfo(msg.error));
           break;
         case 'input':
@@ -201,16 +249,17 @@ export class BackupPipeline {
 
   private checkStall(limit: number): void {
     if (this.error || Date.now() - this.lastActivity <= limit) return;
-    const side = this.outstanding > 0 ? `${path.dirname(this.opts.output)} (where the backup is written)` : this.info.path;
+    const side = this.outstanding > 0 || this.end ? `${path.dirname(this.opts.output)} (where the backup is written)` : this.info.path;
     this.fail(new ImprintError('E_DEVICE_HUNG', `${side} stopped responding: nothing moved for ${Math.round(limit / 1000)} s. Check the drive and its connection.`));
   }
 
-  /** Stops both sides; the writer closes its file (the job removes it). */
+  /** Stops every thread; the writer and the checker close the file (the job removes it). */
   private fail(err: ImprintError): void {
     this.error ??= err;
     Atomics.store(this.cancelFlag, 0, 1);
     this.source?.post({ type: 'cancel' });
     this.writer?.post({ type: 'abandon' });
+    this.checker?.post({ type: 'stop' });
     this.settle?.();
   }
 
@@ -218,13 +267,5 @@ export class BackupPipeline {
     if (this.cancelled || this.error) return;
     this.cancelled = true;
     this.fail(new ImprintError('E_CANCELLED', 'Cancelled.'));
-  }
-
-  /** Waits until the writer has closed its file, then ends its thread. */
-  private async stopWriter(): Promise<void> {
-    if (!this.writer) return;
-    if (this.writerStopped) await Promise.race([this.writerStopped, new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
-    this.writer.worker.unref();
-    await this.writer.worker.terminate();
   }
 }

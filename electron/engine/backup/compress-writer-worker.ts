@@ -45,6 +45,8 @@ interface Encoder {
   /** Ends the stream after every write is through, appends `trailer`, makes the file durable; returns its size. */
   finish(totalBytes: number, trailer: Uint8Array | null): Promise<number>;
   outputBytes(): number;
+  /** Bytes at the start of the file that are written out and may be read back. */
+  durableBytes(): number;
   close(): void;
 }
 
@@ -80,6 +82,7 @@ function zstdEncoder(): Encoder {
       return out.finish();
     },
     outputBytes: () => out.bytes,
+    durableBytes: () => out.durable,
     close: () => {
       cctx.reset(z.ResetDirective.sessionOnly);
       out.close();
@@ -114,6 +117,7 @@ function gzipEncoder(): Encoder {
       return out.finish();
     },
     outputBytes: () => out.bytes,
+    durableBytes: () => out.durable,
     close: () => {
       stopped = true;
       out.close();
@@ -170,6 +174,7 @@ function xzEncoder(): Encoder {
       return out.finish();
     },
     outputBytes: () => out.bytes,
+    durableBytes: () => out.durable,
     close: () => {
       stream.resetUnderlying();
       out.close();
@@ -179,9 +184,12 @@ function xzEncoder(): Encoder {
 
 function rawEncoder(): Encoder {
   const out = new SparseOutput(data.output);
+  // Slots arrive in order, so everything before the end of the last one is written (or a hole).
+  let durable = 0;
   return {
     write(buf, length, offset, done) {
       out.write(buf, offset, length);
+      durable = offset + length;
       done();
     },
     async finish(totalBytes) {
@@ -189,6 +197,7 @@ function rawEncoder(): Encoder {
     },
     // Progress counts the bytes the backup stands for, not the holes it saved.
     outputBytes: () => out.stored,
+    durableBytes: () => durable,
     close: () => out.close(),
   };
 }
@@ -199,7 +208,7 @@ async function handle(msg: ToCompressWriter): Promise<void> {
     case 'write': {
       const { slot, length, offset } = msg;
       (encoder as Encoder).write(slotView(slot), length, offset, () =>
-        port.post({ type: 'written', slot, bytes: length, outputBytes: (encoder as Encoder).outputBytes() }),
+        port.post({ type: 'written', slot, bytes: length, outputBytes: (encoder as Encoder).outputBytes(), durableBytes: (encoder as Encoder).durableBytes() }),
       );
       return;
     }

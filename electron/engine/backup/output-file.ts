@@ -58,6 +58,11 @@ export class CompressedOutput {
     return this.flushed + this.fill;
   }
 
+  /** Bytes at the start of the file already written to it (the staged rest is not yet). */
+  get durable(): number {
+    return this.flushed;
+  }
+
   /** Free room in the staging buffer, to compress straight into; never empty. */
   room(): Buffer {
     if (this.fill === STAGE) this.flushStage();

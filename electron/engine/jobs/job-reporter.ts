@@ -77,9 +77,9 @@ export class JobReporter {
   }
 
   /** One final progress sample, so the last event shows where things stopped. */
-  flush(read: () => { done: number; total: number | null; targets: TargetProgress[] }): void {
-    const { done, total, targets } = read();
-    this.sink({ type: 'progress', jobId: this.jobId, phase: this.phase, bytesDone: done, totalBytes: total, bytesPerSecond: Math.round(this.meter.rate()), etaSeconds: null, targets: targets.map((t) => ({ ...t })) });
+  flush(read: () => { done: number; total: number | null; targets: TargetProgress[]; extra?: Partial<ProgressEvent> }): void {
+    const { done, total, targets, extra } = read();
+    this.sink({ type: 'progress', jobId: this.jobId, phase: this.phase, bytesDone: done, totalBytes: total, bytesPerSecond: Math.round(this.meter.rate()), etaSeconds: null, targets: targets.map((t) => ({ ...t })), ...extra });
     this.stopSampling();
   }
 
