@@ -124,3 +124,23 @@ test('info reports the partitions and filesystems blkid and sfdisk see on the dr
     assert.deepEqual([table.partitions[0]?.filesystem?.type, table.partitions[0]?.filesystem?.label], fsType);
   }
 });
+
+test('info finds the same layout in plain images (raw, and compressed by gzip, xz, zstd without any metadata) by reading their content', async () => {
+  const drive = ext4 as LoopDrive;
+  const raw = path.join(t.dir, 'plain.img');
+  await tool('dd', [`if=${drive.device}`, `of=${raw}`, 'bs=4M', 'status=none']);
+  const onDrive = JSON.parse((await imprint('info', drive.device, '--json')).stdout) as { layout: unknown };
+  for (const [cmd, ext] of [['gzip', 'gz'], ['xz', 'xz'], ['zstd', 'zst'], [null, null]] as const) {
+    let file = raw;
+    if (cmd) {
+      await tool(cmd, ['-q', '-k', '-1', '-f', raw]);
+      file = `${raw}.${ext}`;
+    }
+    const info = await imprint('info', file, '--json');
+    assert.equal(info.code, 0, info.stderr);
+    const report = JSON.parse(info.stdout) as { layout: unknown; layoutFrom: string; backup: unknown; size: number | null };
+    assert.equal(report.backup, null, `${file} is not a backup`);
+    assert.equal(report.layoutFrom, 'read');
+    assert.deepEqual(report.layout, onDrive.layout, `${cmd ?? 'raw'}: same partitions and filesystems as the drive`);
+  }
+});
