@@ -179,6 +179,9 @@ test('partitions mounted read-write: refused without --yes when nobody can be as
     const onSource = await imprint('backup', ext4.device, path.join(mnt, 'self.img.zst'), '--yes', '--json');
     assert.equal(onSource.code, 2);
     assert.equal(onSource.error?.code, 'E_OUTPUT_ON_SOURCE');
+    const onPartition = await imprint('backup', part as string, path.join(mnt, 'self.img.zst'), '--yes', '--json');
+    assert.equal(onPartition.error?.code, 'E_OUTPUT_ON_SOURCE', 'a partition is not backed up into itself either');
+    assert.deepEqual(fs.readdirSync(mnt).filter((f) => f.startsWith('self')), []);
 
     const accepted = await imprint('backup', ext4.device, out, '--yes', '--json');
     assert.equal(accepted.code, 0, accepted.stderr);

@@ -67,8 +67,10 @@ export function planBackupOutput(output: string, source: { device: string; size:
   }
 
   // Writing the backup onto the drive being read would read the backup back into itself.
+  // The folder's filesystem may sit on the drive itself or on one of its partitions (or be the partition backed up).
   const holder = diskOfDeviceNumber(dirStat.dev);
-  if (holder && sameDevice(holder, source.device)) {
+  const onSource = (holder !== null && sameDevice(holder, source.device)) || fs.statSync(source.device).rdev === dirStat.dev;
+  if (onSource) {
     throw new ImprintError('E_OUTPUT_ON_SOURCE', `${dir} is on ${source.device}, the drive being backed up. Save the backup on another drive.`);
   }
 
