@@ -13,6 +13,8 @@ export interface Measurement {
   seconds: number;
   /** Seconds until the tool started verifying, when it says. */
   writeSeconds: number | null;
+  /** Imprint only: seconds from its job-started event to job-finished (no Node or CLI start-up). */
+  jobSeconds?: number | null;
   peakRssKiB: number | null;
   error?: string;
 }
@@ -22,6 +24,8 @@ const lastLine = (s: string): string => s.trim().split('\n').pop()?.slice(0, 300
 /** `imprint flash IMAGE DEVICE --yes --json`, with or without verification; peak RSS by time(1). */
 export async function imprintFlash(image: string, device: string, verify: boolean): Promise<Measurement> {
   let writeSeconds: number | null = null;
+  let startedAt: number | null = null;
+  let finishedAt: number | null = null;
   let finished: Extract<JobEvent, { type: 'job-finished' }> | null = null;
   const argv = [process.execPath, IMPRINT_CLI, 'flash', image, device, '--yes', '--json', ...(verify ? [] : ['--no-verify'])];
   const r = await exec(argv, {
@@ -30,7 +34,11 @@ export async function imprintFlash(image: string, device: string, verify: boolea
       if (!line.startsWith('{')) return;
       const e = JSON.parse(line) as JobEvent;
       if (e.type === 'progress' && e.phase === 'verifying' && writeSeconds === null) writeSeconds = at;
-      if (e.type === 'job-finished') finished = e;
+      if (e.type === 'job-started') startedAt = at;
+      if (e.type === 'job-finished') {
+        finished = e;
+        finishedAt = at;
+      }
     },
   });
   const end = finished as Extract<JobEvent, { type: 'job-finished' }> | null;
@@ -39,6 +47,7 @@ export async function imprintFlash(image: string, device: string, verify: boolea
     ok,
     seconds: r.seconds,
     writeSeconds: verify ? writeSeconds : r.seconds,
+    jobSeconds: startedAt !== null && finishedAt !== null ? finishedAt - startedAt : null,
     peakRssKiB: r.peakRssKiB,
     ...(ok ? {} : { error: end?.error?.message ?? lastLine(r.stderr) }),
   };

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { CACHE_ROOT } from './bench-config';
+import { CACHE_ROOT, REPO_ROOT } from './bench-config';
 import { exec, haveTool } from './exec';
 import { runBackupBench } from './backup-bench';
 import { runFlashBench } from './flash-bench';
@@ -45,7 +45,10 @@ async function environment(): Promise<string> {
     const r = await exec(argv);
     return (r.stdout || r.stderr).trim().split('\n')[0] ?? '?';
   };
+  const head = (await exec(['git', '-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'])).stdout.trim();
+  const dirty = (await exec(['git', '-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no'])).stdout.trim() !== '';
   return [
+    `Imprint: ${head || '?'}${dirty ? ' plus uncommitted changes in the work tree (out/ is what the last build compiled)' : ''}`,
     `Machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, Node ${process.version}`,
     `Load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (the CPUs are shared with other engineers' tests: expect noise)`,
     `Tools: ${await first(['dd', '--version'])}; ${await first(['xz', '--version'])}; ${await first(['zstd', '--version'])}; gzip ${(await first(['gzip', '--version'])).replace(/^gzip /, '')}`,
