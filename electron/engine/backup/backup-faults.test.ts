@@ -273,3 +273,27 @@ test('restore refuses a file that is not an Imprint backup (exit 2)', async () =
   assert.equal(r.error?.code, 'E_NOT_A_BACKUP');
   assert.equal(leftovers(t.dir).length, 0);
 });
+
+test('bad arguments are refused (exit 2) before anything is read or written', async () => {
+  const dir = path.join(t.dir, 'args');
+  fs.mkdirSync(dir);
+  const out = path.join(dir, 'b.img');
+  const cases: [string[], string][] = [
+    [['backup', ext4.device, out, '--compress', 'lz4'], 'E_BAD_ARGUMENTS'],
+    [['backup', ext4.device, out, '--level', '99'], 'E_BAD_ARGUMENTS'],
+    [['backup', ext4.device, out, '--compress', 'none', '--level', '3'], 'E_BAD_ARGUMENTS'],
+    [['backup', good, out], 'E_BAD_ARGUMENTS'],
+    [['backup', '/dev/does-not-exist', out], 'E_SOURCE_NOT_FOUND'],
+    [['backup', ext4.device, dir], 'E_BAD_ARGUMENTS'],
+    [['backup', ext4.device, path.join(dir, 'no', 'such', 'folder', 'b.img')], 'E_TARGET_NOT_FOUND'],
+    [['backup', ext4.device, target.device], 'E_TARGET_NOT_WRITABLE_KIND'],
+    [['clone', good, target.device, '--yes'], 'E_BAD_ARGUMENTS'],
+    [['restore', ext4.device, target.device, '--yes'], 'E_BAD_ARGUMENTS'],
+  ];
+  for (const [args, code] of cases) {
+    const r = await imprint(...args, '--json');
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}`);
+    assert.equal(r.error?.code, code, args.join(' '));
+  }
+  assert.deepEqual(fs.readdirSync(dir), []);
+});
