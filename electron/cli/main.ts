@@ -3,6 +3,7 @@ import * as path from 'path';
 import { EXIT } from '../../shared/error-codes';
 import { ImprintError, toErrorInfo } from '../engine/errors';
 import { exitCodeFor } from '../../shared/error-codes';
+import { stuckThreads } from '../engine/jobs/worker-host';
 import { createOutput } from './output';
 import { COMMANDS, usage } from './commands';
 
@@ -32,15 +33,28 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   try {
-    return await command.run(rest, out);
+    const code = await command.run(rest, out);
+    noteStuckThreads(out);
+    return code;
   } catch (err) {
     out.done();
     const info = toErrorInfo(err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? new ImprintError('E_BAD_ARGUMENTS', `${err.message}. See imprint ${name} --help.`) : err);
     if (json) out.result(info.message, { type: 'error', error: info });
     else out.info(`imprint ${name}: ${info.message}`);
     if (info.code === 'E_INTERNAL' && err instanceof Error && err.stack) out.info(err.stack);
+    noteStuckThreads(out);
     return exitCodeFor(info.code);
   }
+}
+
+/**
+ * After a drive stopped responding, a thread of ours may sit in the kernel
+ * waiting for it; no signal frees it, and the process (even process.exit,
+ * measured) cannot end before it. The report is out; say why we linger.
+ */
+function noteStuckThreads(out: ReturnType<typeof createOutput>): void {
+  const n = stuckThreads();
+  if (n > 0) out.info(`imprint: ${n === 1 ? 'a thread is' : `${n} threads are`} still waiting on a drive that stopped responding; the command ends once the drive is unplugged or answers again.`);
 }
 
 /** Imprint's version, from package.json (three folders up from out/electron/cli). */

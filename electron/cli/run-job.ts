@@ -1,6 +1,7 @@
 import type { JobFinishedEvent, TargetProgress } from '../../shared/job-events';
 import { EXIT, exitCodeFor } from '../../shared/error-codes';
 import { formatBytes } from '../../shared/units';
+import { ImprintError } from '../engine/errors';
 import type { Output } from './output';
 
 /**
@@ -40,6 +41,20 @@ export async function withCancel<T>(out: Output, fn: (signal: AbortSignal) => Pr
       process.stdin.pause();
     }
   }
+}
+
+/**
+ * The stall watchdog's limit (ms) for this run, from IMPRINT_STALL_TIMEOUT_MS
+ * when set (tests of hung drives set it low; a slow drive may want it high),
+ * else undefined for the engine's default. Not an option in --help: 30 s
+ * suits every drive a person is likely to have.
+ */
+export function stallTimeoutMs(): number | undefined {
+  const raw = process.env.IMPRINT_STALL_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return undefined;
+  const ms = Number(raw);
+  if (!Number.isSafeInteger(ms) || ms < 100) throw new ImprintError('E_BAD_ARGUMENTS', `IMPRINT_STALL_TIMEOUT_MS takes a whole number of milliseconds, at least 100; got "${raw}".`);
+  return ms;
 }
 
 const STATE_WORDS: Record<TargetProgress['status'], string> = {

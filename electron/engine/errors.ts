@@ -66,7 +66,7 @@ export function classifyWriteError(err: unknown, device: string, offset: number)
   switch (errno) {
     case 'EIO':
     case 'EILSEQ':
-      return new ImprintError('E_BAD_SECTOR', `Write to ${device} failed ${at}: bad sector (the medium refused the data).`, { cause: err, offset });
+      return new ImprintError('E_BAD_SECTOR', `Write to ${device} failed: bad sector at offset ${offset} (the medium refused the data there). The drive is failing; do not trust it with data.`, { cause: err, offset });
     case 'ENOSPC':
     case 'EFBIG':
       return new ImprintError('E_NO_SPACE', `${device} is full ${at}: it holds less than the image needs.`, { cause: err, offset });
@@ -75,7 +75,7 @@ export function classifyWriteError(err: unknown, device: string, offset: number)
     case 'ENOENT':
     case 'ESHUTDOWN':
     case 'ENOTCONN':
-      return new ImprintError('E_DEVICE_GONE', `${device} is gone ${at}: the drive was removed or disconnected.`, { cause: err, offset });
+      return deviceGoneError(device, offset, err);
     case 'EROFS':
     case 'EPERM':
     case 'EACCES':
@@ -85,6 +85,14 @@ export function classifyWriteError(err: unknown, device: string, offset: number)
   }
 }
 
+/**
+ * The drive as a whole stopped answering (unplugged, or its controller died):
+ * not a bad sector, and no retry at this offset will help.
+ */
+export function deviceGoneError(device: string, offset: number, cause?: unknown): ImprintError {
+  return new ImprintError('E_DEVICE_GONE', `${device}: the drive is gone. It stopped answering at byte offset ${offset} and no longer reads anywhere: it was unplugged, or it failed as a whole.`, { cause, offset });
+}
+
 /** The same folding for errors met while reading a device back or as a source. */
 export function classifyReadError(err: unknown, device: string, offset: number): ImprintError {
   const errno = errnoOf(err);
@@ -92,13 +100,13 @@ export function classifyReadError(err: unknown, device: string, offset: number):
   switch (errno) {
     case 'EIO':
     case 'EILSEQ':
-      return new ImprintError('E_BAD_SECTOR', `Read from ${device} failed ${at}: unreadable sector.`, { cause: err, offset });
+      return new ImprintError('E_BAD_SECTOR', `Read from ${device} failed: unreadable sector at offset ${offset}.`, { cause: err, offset });
     case 'ENXIO':
     case 'ENODEV':
     case 'ENOENT':
     case 'ESHUTDOWN':
     case 'ENOTCONN':
-      return new ImprintError('E_DEVICE_GONE', `${device} is gone ${at}: the drive was removed or disconnected.`, { cause: err, offset });
+      return deviceGoneError(device, offset, err);
     default:
       return new ImprintError('E_SOURCE_READ', `Read from ${device} failed ${at}: ${err instanceof Error ? err.message : String(err)}`, { cause: err, offset });
   }

@@ -5,7 +5,7 @@ import { ImprintError } from '../../engine/errors';
 import { describeSource } from '../../engine/sources/image-source';
 import { prepareFlash, runFlash } from '../../engine/jobs/flash-job';
 import { confirmErase } from '../confirm';
-import { reportFinished, withCancel } from '../run-job';
+import { reportFinished, withCancel, stallTimeoutMs } from '../run-job';
 import type { Command } from '../commands';
 
 export const flashCommand: Command = {
@@ -41,7 +41,7 @@ file to write the uncompressed image to. Several targets are written at once.
       for (const w of t.warnings) if (!w.includes('larger than')) lines.push(`  note: ${w}`);
     }
     await confirmErase(lines, values.yes === true);
-    const result = await withCancel(out, (signal) => runFlash(prepared, { verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }), { stdinCancel: values['stdin-cancel'] === true });
+    const result = await withCancel(out, (signal) => runFlash(prepared, { stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }), { stdinCancel: values['stdin-cancel'] === true });
     return reportFinished(out, result);
   },
 };

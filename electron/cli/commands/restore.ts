@@ -6,7 +6,7 @@ import { ImprintError } from '../../engine/errors';
 import { prepareRestore, runRestore } from '../../engine/backup/restore-job';
 import { describeLayout } from '../../engine/backup/image-info';
 import { confirmErase } from '../confirm';
-import { withCancel } from '../run-job';
+import { withCancel, stallTimeoutMs } from '../run-job';
 import type { Output } from '../output';
 import type { Command } from '../commands';
 
@@ -69,7 +69,7 @@ never written) and every target is read back from the device afterwards.
       for (const w of t.warnings) lines.push(`  note: ${w}`);
     }
     await confirmErase(lines, values.yes === true);
-    const result = await withCancel(out, (signal) => runRestore(prepared, { verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }), { stdinCancel: values['stdin-cancel'] === true });
+    const result = await withCancel(out, (signal) => runRestore(prepared, { stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }), { stdinCancel: values['stdin-cancel'] === true });
     return reportCopies(out, result, { done: 'restored', checked: `, SHA-256 ${m.sha256} as recorded` });
   },
 };

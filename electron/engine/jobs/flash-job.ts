@@ -114,7 +114,7 @@ export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promi
       return { done: Math.min(...active), total: bytes, targets: progress };
     };
     reporter.phaseStarted('verifying', verifying);
-    await verifyTargets(source, written.map((t) => ({ progress: t.progress, isBlockDevice: t.plan.isBlockDevice })), result.crcs, bytes, CHUNK_SIZE, opts.signal);
+    await verifyTargets(source, written.map((t) => ({ progress: t.progress, isBlockDevice: t.plan.isBlockDevice })), result.crcs, bytes, CHUNK_SIZE, opts.signal, opts.stallTimeoutMs);
     reporter.flush(verifying);
     for (const t of written) if (t.progress.status === 'failed' && t.progress.error) reporter.targetFailed(t.progress.device, t.progress.error);
   }

@@ -49,7 +49,7 @@ export async function runHash(
 export async function runVerify(
   image: string,
   target: string,
-  opts: { signal?: AbortSignal; onEvent: EventSink },
+  opts: { signal?: AbortSignal; onEvent: EventSink; stallTimeoutMs?: number },
 ): Promise<JobFinishedEvent> {
   const info = await inspectSource(image);
   let stat: fs.Stats;
@@ -75,7 +75,7 @@ export async function runVerify(
   const bytes = result.end.bytes;
   const verifying = (): { done: number; total: number; targets: TargetProgress[] } => ({ done: progress.bytesVerified, total: bytes, targets: [progress] });
   reporter.phaseStarted('verifying', verifying);
-  await verifyTargets(info, [{ progress, isBlockDevice: stat.isBlockDevice() }], result.crcs, bytes, CHUNK_SIZE, opts.signal);
+  await verifyTargets(info, [{ progress, isBlockDevice: stat.isBlockDevice() }], result.crcs, bytes, CHUNK_SIZE, opts.signal, opts.stallTimeoutMs);
   reporter.flush(verifying);
   const ok = progress.status === 'verified';
   if (!ok && progress.error) reporter.targetFailed(target, progress.error);

@@ -12,6 +12,13 @@ export const CHUNK_SIZE = 4 << 20;
 /** Bytes at the start of an image written last (partition table and boot code). */
 export const HEAD_BYTES = 1 << 20;
 const SLOTS = 8;
+/**
+ * How long a target may accept nothing while it has work before the job calls
+ * it hung. Owner: the pipeline's watchdog. 30 s: a healthy drive takes well
+ * under a second per 4 MiB chunk, and a slow USB 2 stick flushing its cache
+ * a few seconds; callers (tests, the CLI's IMPRINT_STALL_TIMEOUT_MS) may set it.
+ */
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 
 export interface PipelineOptions {
   contentHashes: HashAlgorithm[];
@@ -38,6 +45,8 @@ export interface TargetRun {
   lastProgressAt: number;
   /** The writer closed its descriptor (it reported an error, or finished). */
   closed: boolean;
+  /** 'finish' was sent: the head and the final flush are under way. */
+  finishing: boolean;
 }
 
 export interface PipelineResult {
@@ -66,6 +75,8 @@ export class WritePipeline {
   private cancelled = false;
   private settle: (() => void) | null = null;
   private watchdog: NodeJS.Timeout | null = null;
+  /** Per target: ends the wait for its writer to open it (also when it fails or hangs while opening). */
+  private readonly opened = new Map<TargetRun, () => void>();
 
   constructor(
     private readonly info: SourceInfo,
@@ -80,6 +91,7 @@ export class WritePipeline {
       outstanding: new Set(),
       lastProgressAt: Date.now(),
       closed: false,
+      finishing: false,
     }));
   }
 
@@ -94,6 +106,8 @@ export class WritePipeline {
     this.opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (this.opts.signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled before starting.');
+      // Watched from the start: a drive can hang while its writer opens and wipes it.
+      this.startWatchdog();
       await this.startWriters(ring);
       // Cancelled while the writers were opening their targets: nothing was written yet,
       // and the targets must say so rather than stay "writing".
@@ -106,7 +120,6 @@ export class WritePipeline {
         return this.result();
       }
       this.startSource(ring);
-      this.startWatchdog();
       await done;
       return this.result();
     } finally {
@@ -151,6 +164,7 @@ export class WritePipeline {
       this.targets.map(
         (t) =>
           new Promise<void>((ready) => {
+            this.opened.set(t, ready);
             const worker = spawnWorker<ToWriter, FromWriter>('writer-worker', {
               target: t.plan.path,
               isBlockDevice: t.plan.isBlockDevice,
@@ -158,13 +172,18 @@ export class WritePipeline {
               headBytes: HEAD_BYTES,
             });
             t.worker = worker;
+            t.lastProgressAt = Date.now();
             worker.onCrash((err) => {
               this.failTarget(t, new ImprintError('E_INTERNAL', `The writer for ${t.plan.path} crashed: ${err.message}`).toInfo());
               ready();
             });
             worker.onMessage((msg) => {
               if (msg.type === 'ready') {
-                t.progress.status = 'writing';
+                // A target the watchdog gave up on while it opened stays failed.
+                if (t.progress.status === 'pending') {
+                  t.progress.status = 'writing';
+                  t.lastProgressAt = Date.now();
+                }
                 ready();
               } else this.onWriter(t, msg);
               if (msg.type === 'error') ready();
@@ -215,6 +234,8 @@ export class WritePipeline {
       return;
     }
     for (const t of live) {
+      // An idle target's clock starts with its first queued chunk: waiting for the source is not a hang.
+      if (t.outstanding.size === 0) t.lastProgressAt = Date.now();
       t.outstanding.add(slot);
       t.worker?.post({ type: 'write', slot, offset, length });
     }
@@ -249,6 +270,7 @@ export class WritePipeline {
 
   private failTarget(t: TargetRun, error: ErrorInfo): void {
     if (t.progress.status === 'failed' || t.progress.status === 'cancelled') return;
+    this.opened.get(t)?.();
     t.progress.status = 'failed';
     t.progress.error = error;
     for (const slot of t.outstanding) this.release(slot);
@@ -270,7 +292,11 @@ export class WritePipeline {
       this.fail(veto);
       return;
     }
-    for (const t of this.live()) t.worker?.post({ type: 'finish', totalBytes: end.bytes });
+    for (const t of this.live()) {
+      t.finishing = true;
+      t.lastProgressAt = Date.now();
+      t.worker?.post({ type: 'finish', totalBytes: end.bytes });
+    }
     this.maybeSettle();
   }
 
@@ -302,15 +328,24 @@ export class WritePipeline {
     this.settle?.();
   }
 
+  /**
+   * A target that has work (opening, chunks queued, or the final head write
+   * and flush) and accepts nothing for the limit is failed as hung. Its
+   * thread may be stuck in the kernel for good (D state); the job goes on
+   * without it, and shutDown abandons the thread.
+   */
   private startWatchdog(): void {
-    const limit = this.opts.stallTimeoutMs ?? 30_000;
+    const limit = this.opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.watchdog = setInterval(() => {
       const now = Date.now();
-      for (const t of this.live()) {
-        if (t.outstanding.size > 0 && now - t.lastProgressAt > limit) {
+      for (const t of this.targets) {
+        const opening = t.progress.status === 'pending' && t.worker !== null;
+        const busy = t.progress.status === 'writing' && (t.outstanding.size > 0 || t.finishing);
+        if ((opening || busy) && now - t.lastProgressAt > limit) {
+          const secs = limit >= 1000 ? `${Math.round(limit / 1000)} s` : `${limit} ms`;
           this.failTarget(t, {
             code: 'E_DEVICE_HUNG',
-            message: `${t.plan.path} stopped responding: no data was accepted for ${Math.round(limit / 1000)} s. Unplug and replug the drive; it may be failing.`,
+            message: `${t.plan.path}: the drive stopped responding. It accepted nothing for ${secs}${opening ? ' while it was being opened' : t.outstanding.size === 0 ? ' while the last data was being flushed to it' : ''}. Unplug it; it may be failing.`,
             offset: t.progress.bytesWritten,
           });
         }

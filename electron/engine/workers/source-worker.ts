@@ -3,6 +3,8 @@ import * as zlib from 'zlib';
 import * as crypto from 'crypto';
 import { workerData } from 'worker_threads';
 import { ImprintError, classifyReadError, toErrorInfo } from '../errors';
+import { logicalBlockSize } from '../io/block-device';
+import { diagnoseReadFailure } from '../io/device-faults';
 import { readFully } from '../io/full-io';
 import { openContent } from '../sources/image-source';
 import { createHasher } from '../hash/content-hasher';
@@ -58,12 +60,7 @@ async function run(): Promise<void> {
         if (slot === null) return;
         const buf = slotView(slot);
         const want = Math.min(ring.slotSize, expected - offset);
-        let n: number;
-        try {
-          n = readFully(fd, buf, 0, source.isDevice ? Math.ceil(want / 4096) * 4096 : want, offset);
-        } catch (err) {
-          throw classifyReadError(err, source.path, offset);
-        }
+        let n = readSlot(fd, buf, source.isDevice ? Math.ceil(want / 4096) * 4096 : want, offset);
         n = Math.min(n, want);
         if (n < want) {
           throw new ImprintError('E_SOURCE_CHANGED', `${source.path} ended after ${offset + n} bytes, but it was ${expected} bytes when the job started: did the file change or the drive shrink?`, { offset: offset + n });
@@ -112,6 +109,26 @@ async function run(): Promise<void> {
   if (cancelled) return;
   const fileSha256 = data.fileHash ? (source.format === 'raw' ? null : await hashFile(source.path)) : null;
   port.post({ type: 'end', bytes: offset, contentDigests: hasher.digest(), fileSha256 });
+}
+
+/**
+ * One read of a raw source. A drive's read error is examined first: the report
+ * names the exact unreadable sector, or says the drive is gone; a read that
+ * succeeds on a second try is not an error.
+ */
+function readSlot(fd: number, buf: Buffer, length: number, offset: number): number {
+  try {
+    return readFully(fd, buf, 0, length, offset);
+  } catch (err) {
+    if (!source.isDevice) throw classifyReadError(err, source.path, offset);
+    const error = diagnoseReadFailure(fd, source.path, offset, length, logicalBlockSize(source.path), err);
+    if (error) throw error;
+  }
+  try {
+    return readFully(fd, buf, 0, length, offset);
+  } catch (err) {
+    throw classifyReadError(err, source.path, offset);
+  }
 }
 
 async function hashFile(path: string): Promise<string> {

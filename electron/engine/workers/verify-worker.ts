@@ -3,7 +3,8 @@ import * as zlib from 'zlib';
 import { workerData } from 'worker_threads';
 import { ImprintError, classifyReadError, toErrorInfo } from '../errors';
 import { allocAligned, alignUp } from '../io/aligned-buffer';
-import { blockDeviceSize } from '../io/block-device';
+import { blockDeviceSize, logicalBlockSize } from '../io/block-device';
+import { diagnoseReadFailure } from '../io/device-faults';
 import { workerPort } from './worker-port';
 import type { FromVerify, ToVerify, VerifyWorkerData } from './messages';
 
@@ -31,13 +32,20 @@ function readAsync(fd: number, buf: Buffer, length: number, position: number): P
 /** Reads `want` bytes at `position`, looping over short reads; fewer only at the end of the medium. */
 async function readChunk(fd: number, buf: Buffer, want: number, position: number): Promise<number> {
   let done = 0;
+  let examined = false;
   const len = alignUp(want, 4096);
   while (done < want) {
     let n: number;
     try {
       n = await readAsync(fd, buf.subarray(done), len - done, position + done);
     } catch (err) {
-      throw classifyReadError(err, target, position + done);
+      // On a drive, name the exact sector or say it is gone; a read that went
+      // through on a second try is read again, once.
+      if (!data.isBlockDevice || examined) throw classifyReadError(err, target, position + done);
+      examined = true;
+      const error = diagnoseReadFailure(fd, target, position + done, len - done, logicalBlockSize(target), err);
+      if (error) throw error;
+      continue;
     }
     if (n === 0) break;
     done += n;

@@ -1,8 +1,9 @@
 import * as fs from 'fs';
 import { workerData } from 'worker_threads';
-import { ImprintError, classifyWriteError, errnoOf, toErrorInfo } from '../errors';
+import { ImprintError, classifyWriteError, deviceGoneError, errnoOf, toErrorInfo } from '../errors';
 import { allocAligned, alignUp } from '../io/aligned-buffer';
 import { blockDeviceSize, logicalBlockSize } from '../io/block-device';
+import { deviceResponds, diagnoseWriteFailure } from '../io/device-faults';
 import { writeFully, fsyncChecked } from '../io/full-io';
 import { workerPort } from './worker-port';
 import type { FromWriter, ToWriter, WriterWorkerData } from './messages';
@@ -51,7 +52,11 @@ function open(): void {
   }
 }
 
-/** One write, padded to whole sectors for O_DIRECT; errors folded into user terms. */
+/**
+ * One write, padded to whole sectors for O_DIRECT; errors folded into user
+ * terms. On a drive, a failed write is examined (device-faults.ts): gone, or
+ * the exact bad sector; one that goes through on a second try is not an error.
+ */
 function writeAt(buf: Buffer, offset: number, length: number): void {
   const len = isBlockDevice ? alignUp(length, blockSize) : length;
   if (isBlockDevice && offset + len > deviceSize) {
@@ -59,10 +64,12 @@ function writeAt(buf: Buffer, offset: number, length: number): void {
       throw new ImprintError('E_TARGET_END', `${target} ended at byte ${deviceSize}, before the end of the image: the drive is too small for it.`, { offset: deviceSize });
     }
   }
+  const piece = buf.subarray(0, Math.min(len, buf.length));
   try {
-    writeFully(fd, buf.subarray(0, Math.min(len, buf.length)), offset);
+    writeFully(fd, piece, offset);
   } catch (err) {
-    throw classifyWriteError(err, target, offset);
+    const error = isBlockDevice ? diagnoseWriteFailure(fd, target, piece, offset, blockSize, err) : classifyWriteError(err, target, offset);
+    if (error) throw error;
   }
 }
 
@@ -90,6 +97,9 @@ function finish(totalBytes: number): void {
   try {
     fsyncChecked(fd);
   } catch (err) {
+    // Writes were O_DIRECT: a failed flush is about the drive, not a sector.
+    if (isBlockDevice && !deviceResponds(target, blockSize)) throw deviceGoneError(target, totalBytes, err);
+    if (isBlockDevice) throw new ImprintError('E_WRITE', `${target} failed to flush its write cache (${errnoOf(err) ?? String(err)}): the data may not all be on the medium.`, { cause: err });
     throw classifyWriteError(err, target, 0);
   }
   fs.closeSync(fd);
