@@ -8,6 +8,7 @@ import { restoreCommand } from './commands/restore';
 import { cloneCommand } from './commands/clone';
 import { infoCommand } from './commands/info';
 import { rescueCommand } from './commands/rescue';
+import { checkCommand } from './commands/check';
 
 export interface Command {
   summary: string;
@@ -22,6 +23,7 @@ export const COMMANDS: Record<string, Command> = {
   verify: verifyCommand,
   hash: hashCommand,
   rescue: rescueCommand,
+  check: checkCommand,
   backup: backupCommand,
   restore: restoreCommand,
   clone: cloneCommand,

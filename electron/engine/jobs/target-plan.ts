@@ -18,7 +18,8 @@ export interface TargetPlan {
 }
 
 export interface SourceFacts {
-  path: string;
+  /** Null when nothing is read onto the targets (a capacity check). */
+  path: string | null;
   /** Uncompressed size when known exactly. */
   size: number | null;
   isDevice: boolean;
@@ -73,7 +74,7 @@ async function resolveOne(target: string, source: SourceFacts): Promise<TargetPl
   }
   if (stat.isDirectory()) throw new ImprintError('E_TARGET_NOT_WRITABLE_KIND', `${target} is a folder. Give a drive (/dev/...) or an image file name.`);
   if (stat.isFile()) {
-    if (!source.isDevice && sameDevice(target, source.path)) {
+    if (source.path !== null && !source.isDevice && sameDevice(target, source.path)) {
       throw new ImprintError('E_TARGET_HOLDS_SOURCE', `${target} is the image itself: writing it would destroy the source.`);
     }
     return { path: target, isBlockDevice: false, drive: null, warnings: [`${target} exists and will be overwritten.`] };
@@ -83,9 +84,10 @@ async function resolveOne(target: string, source: SourceFacts): Promise<TargetPl
   const drive = (await findDrive(target)) ?? driveFromSysfs(target);
   // Independent of any drive list: the disk holding / is never written.
   if (isSystemDisk(target)) drive.system = true;
-  const refusals = refusalsFor(drive, { path: path.resolve(source.path), size: source.size, sourceDevice: source.isDevice ? source.path : null });
-  const holders = source.isDevice ? [] : disksHoldingFile(source.path);
-  if (holders.some((d) => sameDevice(d, target)) || (source.isDevice && sameDevice(source.path, target))) {
+  const sourcePath = source.path;
+  const refusals = refusalsFor(drive, { path: sourcePath === null ? null : path.resolve(sourcePath), size: source.size, sourceDevice: source.isDevice ? sourcePath : null });
+  const holders = source.isDevice || sourcePath === null ? [] : disksHoldingFile(sourcePath);
+  if (holders.some((d) => sameDevice(d, target)) || (source.isDevice && sourcePath !== null && sameDevice(sourcePath, target))) {
     if (!refusals.some((r) => r.code === 'E_TARGET_HOLDS_SOURCE')) {
       refusals.push({ code: 'E_TARGET_HOLDS_SOURCE', reason: `${target} holds the source being read` });
     }
