@@ -6,8 +6,10 @@ import { formatBytes } from '../../../shared/units';
 import { ImprintError } from '../../engine/errors';
 import { prepareBackup, runBackup } from '../../engine/backup/backup-job';
 import { describeLayout } from '../../engine/backup/image-info';
+import { failedOnUnreadableSectors, rescueInsteadOfBackup, rescueOutputFor } from '../../engine/backup/backup-rescue';
+import { reportRescue } from './rescue';
 import { confirmErase } from '../confirm';
-import { withCancel } from '../run-job';
+import { withCancel, stallTimeoutMs } from '../run-job';
 import type { Output } from '../output';
 import type { Command } from '../commands';
 
@@ -49,7 +51,7 @@ function reportBackup(out: Output, result: JobFinishedEvent): number {
 export const backupCommand: Command = {
   summary: 'Back up a whole drive to a compressed, verified image file',
   help: `Usage: imprint backup DEVICE OUTPUT [--compress zstd|gzip|xz|none] [--level N]
-                      [--yes] [--force] [--no-space-check] [--json]
+                      [--rescue] [--yes] [--force] [--no-space-check] [--json]
 
 Reads the whole drive (around the page cache; the drive is only read) and
 writes a standard image that ordinary tools restore, e.g.
@@ -61,6 +63,10 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
                     slow), or none (a raw image; zero blocks become holes)
   --level N         compression level (zstd 1-19, default 3; gzip 1-9,
                     default 6; xz 0-9, default 6)
+  --rescue          if the drive has unreadable sectors, save what can be
+                    read instead (imprint rescue): a raw image, OUTPUT
+                    without its .zst/.gz/.xz, zeros where nothing could be
+                    read, and a map of those areas (OUTPUT.map)
   --yes             back up even if partitions are mounted read-write
   --force           replace OUTPUT if it exists
   --no-space-check  start even if the destination may not hold the worst case
@@ -74,6 +80,7 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
         compress: { type: 'string', default: 'zstd' },
         level: { type: 'string' },
         yes: { type: 'boolean', short: 'y' },
+        rescue: { type: 'boolean' },
         force: { type: 'boolean' },
         'no-space-check': { type: 'boolean' },
         json: { type: 'boolean' },
@@ -96,7 +103,18 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
       out.info(`Backup: ${prepared.out.output} (${compression}${prepared.level !== null ? ` level ${prepared.level}` : ''}${prepared.out.replaces ? ', replacing the existing file' : ''})`);
     }
     await confirmMountedSource(prepared.warnings, values.yes === true, out, 'back up');
-    const result = await withCancel(out, (signal) => runBackup(prepared, { signal, onEvent: (e) => (e.type === 'warning' && !out.json ? undefined : out.event(e)) }), { stdinCancel: values['stdin-cancel'] === true });
-    return reportBackup(out, result);
+    const stdinCancel = values['stdin-cancel'] === true;
+    const result = await withCancel(out, (signal) => runBackup(prepared, { stallTimeoutMs: stallTimeoutMs(), signal, onEvent: (e) => (e.type === 'warning' && !out.json ? undefined : out.event(e)) }), { stdinCancel });
+    const code = reportBackup(out, result);
+    if (result.ok || !failedOnUnreadableSectors(drive.device, result.error)) return code;
+    const rescueOutput = rescueOutputFor(output);
+    if (!values.rescue) {
+      out.info(`${drive.device} has unreadable sectors, so no complete backup can be made. To save everything that can still be read, run:`);
+      out.info(`  imprint backup --rescue ${drive.device} ${output}    (or: imprint rescue ${drive.device} ${rescueOutput})`);
+      return code;
+    }
+    out.info(`${drive.device} has unreadable sectors: rescuing what can be read into ${rescueOutput} (a raw image; its map is ${rescueOutput}.map).`);
+    const { summary } = await withCancel(out, (signal) => rescueInsteadOfBackup(drive.device, output, { signal, commandLine: ['imprint', 'backup', ...args].join(' '), onEvent: (e) => out.event(e) }), { stdinCancel });
+    return reportRescue(out, summary);
   },
 };

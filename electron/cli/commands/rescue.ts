@@ -2,7 +2,8 @@ import { parseArgs } from 'util';
 import { EXIT, exitCodeFor } from '../../../shared/error-codes';
 import { formatBytes } from '../../../shared/units';
 import { ImprintError } from '../../engine/errors';
-import { runRescue } from '../../engine/rescue/rescue-job';
+import { runRescue, type RescueSummary } from '../../engine/rescue/rescue-job';
+import type { Output } from '../output';
 import { withCancel } from '../run-job';
 import type { Command } from '../commands';
 
@@ -44,23 +45,28 @@ and MAPFILE are kept, the map says where) or the rescue was interrupted;
     const { summary: s } = await withCancel(out, (signal) =>
       runRescue(source, output, { mapfile: values.map, retries, maxReadRate, signal, commandLine, onEvent: (e) => out.event(e) }),
     );
-    out.done();
-    if (!out.json) {
-      const pct = ((100 * s.rescuedBytes) / s.size).toFixed(2);
-      out.result(`Rescued ${formatBytes(s.rescuedBytes)} (${s.rescuedBytes} bytes) of ${formatBytes(s.size)}: ${pct}%.`);
-      if (s.lostBytes > 0) {
-        out.result(`Not rescued: ${formatBytes(s.lostBytes)} (${s.lostBytes} bytes)${s.badAreaCount > 0 ? `, ${s.badAreaCount} bad area${s.badAreaCount === 1 ? '' : 's'}` : ''}${s.pendingBytes > 0 ? `, ${formatBytes(s.pendingBytes)} not yet tried` : ''}.`);
-        for (const a of s.badAreas.slice(0, AREAS_SHOWN)) out.result(`  bad: offset ${a.offset} (0x${a.offset.toString(16)}), ${a.length} bytes`);
-        if (s.badAreaCount > AREAS_SHOWN) out.result(`  ... and ${s.badAreaCount - AREAS_SHOWN} more`);
-      }
-      out.result(`Output: ${s.output}  (unreadable areas hold zeros)`);
-      out.result(`Map:    ${s.mapfile}  (GNU ddrescue format; run the same command again to retry or resume)`);
-      if (s.error && s.error.code !== 'E_BAD_SECTOR') out.info(s.error.message);
-    }
-    if (s.ok) return EXIT.ok;
-    return s.error ? exitCodeFor(s.error.code) : EXIT.failed;
+    return reportRescue(out, s);
   },
 };
+
+/** The closing lines of a rescue (also after \`backup --rescue\`), and its exit code. */
+export function reportRescue(out: Output, s: RescueSummary): number {
+  out.done();
+  if (!out.json) {
+    const pct = ((100 * s.rescuedBytes) / s.size).toFixed(2);
+    out.result(`Rescued ${formatBytes(s.rescuedBytes)} (${s.rescuedBytes} bytes) of ${formatBytes(s.size)}: ${pct}%.`);
+    if (s.lostBytes > 0) {
+      out.result(`Not rescued: ${formatBytes(s.lostBytes)} (${s.lostBytes} bytes)${s.badAreaCount > 0 ? `, ${s.badAreaCount} bad area${s.badAreaCount === 1 ? '' : 's'}` : ''}${s.pendingBytes > 0 ? `, ${formatBytes(s.pendingBytes)} not yet tried` : ''}.`);
+      for (const a of s.badAreas.slice(0, AREAS_SHOWN)) out.result(`  bad: offset ${a.offset} (0x${a.offset.toString(16)}), ${a.length} bytes`);
+      if (s.badAreaCount > AREAS_SHOWN) out.result(`  ... and ${s.badAreaCount - AREAS_SHOWN} more`);
+    }
+    out.result(`Output: ${s.output}  (unreadable areas hold zeros)`);
+    out.result(`Map:    ${s.mapfile}  (GNU ddrescue format; run the same command again to retry or resume)`);
+    if (s.error && s.error.code !== 'E_BAD_SECTOR') out.info(s.error.message);
+  }
+  if (s.ok) return EXIT.ok;
+  return s.error ? exitCodeFor(s.error.code) : EXIT.failed;
+}
 
 function count(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
