@@ -16,7 +16,11 @@ import { writeFully } from './full-io';
  * Runs on the worker thread that met the error, with synchronous I/O.
  */
 
-/** Errnos worth examining; others (EROFS, EACCES, ENXIO...) say what they mean already. */
+/**
+ * Errnos worth locating sector by sector; others (EROFS, EACCES...) say what
+ * they mean already. Whatever the errno, a drive that no longer answers is
+ * gone: a drive torn away mid-write has been seen to give EINVAL, not EIO.
+ */
 const EXAMINED = new Set(['EIO', 'EILSEQ', 'ENOSPC', 'ETIMEDOUT', 'EAGAIN', 'EBUSY', 'EINTR']);
 
 /**
@@ -60,8 +64,8 @@ export function deviceResponds(device: string, sector: number): boolean {
  * through on a second try (it is then all on the medium).
  */
 export function diagnoseWriteFailure(fd: number, device: string, data: Buffer, offset: number, sector: number, err: unknown): ImprintError | null {
-  if (!EXAMINED.has(errnoOf(err) ?? '')) return classifyWriteError(err, device, offset);
   if (!deviceResponds(device, sector)) return deviceGoneError(device, offset, err);
+  if (!EXAMINED.has(errnoOf(err) ?? '')) return classifyWriteError(err, device, offset);
   const fault = locateFault((buf, at) => writeFully(fd, buf, at), data, offset, sector);
   if (!fault) return null;
   // It may have gone while being examined.
@@ -113,8 +117,8 @@ function noSpaceError(device: string, offset: number, sector: number, cause: unk
  * read on a second try (the caller reads the range again).
  */
 export function diagnoseReadFailure(fd: number, device: string, offset: number, length: number, sector: number, err: unknown): ImprintError | null {
-  if (!EXAMINED.has(errnoOf(err) ?? '')) return classifyReadError(err, device, offset);
   if (!deviceResponds(device, sector)) return deviceGoneError(device, offset, err);
+  if (!EXAMINED.has(errnoOf(err) ?? '')) return classifyReadError(err, device, offset);
   const buf = allocAligned(alignUp(length, sector));
   // A short read at the end of the device is not a fault: only an error is.
   const fault = locateFault((piece, at) => void fs.readSync(fd, piece, 0, piece.length, at), buf, offset, sector);

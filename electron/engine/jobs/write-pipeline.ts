@@ -276,7 +276,10 @@ export class WritePipeline {
     for (const slot of t.outstanding) this.release(slot);
     t.outstanding.clear();
     this.onTargetFailed(t.plan.path, error);
-    if (this.targets.length > 0 && this.live().length === 0 && !this.targets.some((x) => x.progress.status === 'written')) {
+    // Every target failed: stop reading. Targets still opening count as alive (one that
+    // fails while it opens must not end the job for the others).
+    const alive = this.targets.some((x) => x.progress.status === 'writing' || x.progress.status === 'pending' || x.progress.status === 'written');
+    if (this.targets.length > 0 && !alive) {
       this.source?.post({ type: 'cancel' });
       this.error ??= fromErrorInfo(error);
       this.settle?.();
