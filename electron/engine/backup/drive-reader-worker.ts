@@ -3,6 +3,8 @@ import * as fs from 'fs';
 import { workerData } from 'worker_threads';
 import { ImprintError, classifyReadError, toErrorInfo } from '../errors';
 import { alignUp } from '../io/aligned-buffer';
+import { logicalBlockSize } from '../io/block-device';
+import { diagnoseReadFailure } from '../io/device-faults';
 import { SlotQueue, workerPort } from '../workers/worker-port';
 import type { FromSource, ToSource } from '../workers/messages';
 import type { DriveReaderData } from './backup-messages';
@@ -57,12 +59,19 @@ async function run(): Promise<void> {
     const buf = slotView(slot);
     // Whole pages for O_DIRECT; a drive ends on a sector, so the last read comes back short by design.
     let done = 0;
+    let examined = false;
     while (done < length) {
       let n: number;
       try {
         n = await readAsync(fd, buf, done, alignUp(length - done), offset + done);
       } catch (err) {
-        throw classifyReadError(err, device, offset + done);
+        // Name the exact unreadable sector, or say the drive is gone (io/device-faults.ts); a
+        // read that went through on a second try is read again, once.
+        if (examined) throw classifyReadError(err, device, offset + done);
+        examined = true;
+        const error = diagnoseReadFailure(fd, device, offset + done, alignUp(length - done), logicalBlockSize(device), err);
+        if (error) throw error;
+        continue;
       }
       if (n === 0) {
         throw new ImprintError('E_SOURCE_CHANGED', `${device} ended at byte ${offset + done}, but it held ${size} bytes when the backup started: was the drive removed or replaced?`, { offset: offset + done });
