@@ -1,0 +1,115 @@
+// A device that reports size 0 (or less than was written) when it is reopened
+// for verification: a detached loop reopens fine, with size 0, and reads
+// nothing. Verification must call that gone or short, never a pass.
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { JobEvent } from '../../../shared/job-events';
+import { blockDeviceSize } from '../io/block-device';
+import { prepareFlash, runFlash } from '../jobs/flash-job';
+import { fixtureDir } from '../testing/image-fixtures';
+import { attachLoop, isAttached } from '../testing/loop-fixture';
+import { MiB, describe, failedWith, faultTest, imprint, noCrash, randomImage } from './fault-bench';
+
+const IMAGE = 12 * MiB;
+
+/**
+ * Detaches `device` only while it is still bound to one of `files`: once
+ * detached, its number may already serve another program's loop.
+ */
+function detachIfOurs(device: string, ...files: string[]): void {
+  try {
+    const backing = fs.readFileSync(`/sys/block/${path.basename(device)}/loop/backing_file`, 'utf8').trim();
+    if (files.includes(backing)) execFileSync('losetup', ['-d', device]);
+  } catch {
+    // Not attached any more.
+  }
+  for (const f of files) fs.rmSync(path.dirname(f), { recursive: true, force: true });
+}
+
+/** Waits (blocking, at most 5 s) until the kernel has let go of a detached loop. */
+function waitDetached(device: string): void {
+  const until = Date.now() + 5_000;
+  while (isAttached(device) || blockDeviceSize(device) !== 0) {
+    if (Date.now() > until) assert.fail(`${device} still attached 5 s after its last close`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
+}
+
+faultTest('flash without verify, the loop detached, then imprint verify: E_DEVICE_GONE, not a pass', async () => {
+  const image = randomImage(IMAGE);
+  const loop = attachLoop(16 * MiB);
+  try {
+    const written = await imprint(['flash', image, loop.device, '--no-verify', '--yes']);
+    noCrash(written);
+    assert.equal(written.code, 0, describe(written));
+    execFileSync('losetup', ['-d', loop.device]);
+    waitDetached(loop.device);
+    const r = await imprint(['verify', image, loop.device]);
+    const err = failedWith(r, 'E_DEVICE_GONE');
+    assert.match(err.message, /size of 0/);
+    assert.equal(r.finished?.targets[0]?.status, 'failed');
+  } finally {
+    detachIfOurs(loop.device, loop.backingFile);
+  }
+});
+
+faultTest('the loop replaced by a smaller one between write and verify: E_VERIFY_SHORT', async (t) => {
+  const image = randomImage(IMAGE);
+  const loop = attachLoop(16 * MiB);
+  const small = path.join(fs.mkdtempSync(path.join(fixtureDir(), 'small-')), 'small.img');
+  try {
+    const written = await imprint(['flash', image, loop.device, '--no-verify', '--yes']);
+    assert.equal(written.code, 0, describe(written));
+    execFileSync('losetup', ['-d', loop.device]);
+    waitDetached(loop.device);
+    // The same /dev/loopN, now over 4 MiB (someone else may have taken the number meanwhile).
+    execFileSync('fallocate', ['-l', String(4 * MiB), small]);
+    try {
+      execFileSync('losetup', ['--direct-io=on', loop.device, small], { stdio: 'ignore' });
+    } catch {
+      t.skip(`${loop.device} was taken by another program before it could be reattached`);
+      return;
+    }
+    const r = await imprint(['verify', image, loop.device]);
+    const err = failedWith(r, 'E_VERIFY_SHORT');
+    assert.equal(err.offset, 4 * MiB, describe(r));
+  } finally {
+    detachIfOurs(loop.device, loop.backingFile, small);
+  }
+});
+
+faultTest('the drive vanishes between the write and the read-back of one flash: the target fails, the job is not ok', async () => {
+  const image = randomImage(IMAGE);
+  const loop = attachLoop(16 * MiB);
+  // Held open here, the loop survives `losetup -d` until this last close: the
+  // flash writes it normally, and it vanishes when the read-back starts.
+  const holder = fs.openSync(loop.device, 'r');
+  let held = true;
+  try {
+    execFileSync('losetup', ['-d', loop.device]);
+    assert.ok(isAttached(loop.device), 'the detach waits for the last close');
+    const prepared = await prepareFlash({ image, targets: [loop.device] });
+    const events: JobEvent[] = [];
+    const result = await runFlash(prepared, {
+      verify: true,
+      onEvent: (e) => {
+        events.push(e);
+        if (held && e.type === 'progress' && e.phase === 'verifying') {
+          held = false;
+          fs.closeSync(holder);
+          waitDetached(loop.device);
+        }
+      },
+    });
+    assert.equal(held, false, 'the verification phase started');
+    assert.equal(result.ok, false);
+    assert.equal(result.targets[0]?.status, 'failed');
+    assert.equal(result.targets[0]?.error?.code, 'E_DEVICE_GONE', JSON.stringify(result));
+    assert.ok(events.some((e) => e.type === 'target-failed' && e.error.code === 'E_DEVICE_GONE'));
+  } finally {
+    if (held) fs.closeSync(holder);
+    detachIfOurs(loop.device, loop.backingFile);
+  }
+});
