@@ -92,7 +92,8 @@ export interface CapacityVerdict {
 
 /**
  * Judges the markers. Markers overwritten by others give the wrap period
- * (the smallest distance between a marker and the one that landed on it).
+ * (the greatest common divisor of the distances between a marker and the
+ * one that landed on it).
  * Failures from some offset to the end mean the drive ends there. Scattered
  * failures with a sound end are bad sectors, not a fake capacity.
  */
@@ -103,7 +104,8 @@ export function judgeMarkers(device: string, claimedBytes: number, results: Mark
 
   const periods = failed.flatMap((r) => (r.state === 'overwritten' ? [Math.abs(r.by - r.offset)] : [])).filter((p) => p > 0);
   if (periods.length > 0) {
-    const period = Math.min(...periods);
+    // Each distance is a whole number of periods (2^40 - 2^39 on a 32 GiB fake): their GCD is the period.
+    const period = periods.reduce(gcd);
     return {
       ok: false,
       realBytesEstimate: period,
@@ -147,6 +149,11 @@ export function judgeMarkers(device: string, claimedBytes: number, results: Mark
       offset: first.offset,
     },
   };
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
 }
 
 function describe(r: MarkerResult): string {

@@ -33,6 +33,14 @@ faultTest('the wrap is found in a compressed image too (its content read in one 
   });
 });
 
+faultTest('an image more than twice what a fake drive holds: the wrap is still its real capacity, not a multiple', async () => {
+  const image = randomImage(20 * MiB, 'twice and a half');
+  await withFaultyDevice({ size: 32 * MiB, backingSize: REAL }, async (d) => {
+    const r = await imprint(['flash', image, d.device, '--yes'], { onStuck: d.kill });
+    assert.equal(failedWith(r, 'E_COUNTERFEIT').offset, REAL, describe(r));
+  });
+});
+
 faultTest('an image that fits in what a fake drive really holds is written and verified: every byte reads back', async () => {
   // 6 MiB, below the real 8 MiB (the wipe of the claimed last MiB lands at 7 MiB, past the image).
   const image = randomImage(6 * MiB, 'fits the fake');

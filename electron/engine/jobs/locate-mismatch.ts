@@ -43,7 +43,8 @@ export async function examineMismatch(info: SourceInfo, target: string, chunk: n
       break;
     }
   }
-  return { offset, wrapsAt: await findWrap(info, expected, actual, start, totalBytes) };
+  const wrap = await findWrap(info, expected, actual, start, totalBytes);
+  return { offset, wrapsAt: wrap && refinePeriod(target, actual, start, wrap) };
 }
 
 /** As examineMismatch, the first differing offset only. */
@@ -73,7 +74,7 @@ function readTarget(target: string, start: number, length: number): Buffer {
  * read wrapped onto earlier data). Blocks of one repeated byte (zeros, 0xff)
  * prove nothing and are skipped.
  */
-async function findWrap(info: SourceInfo, expected: Buffer, actual: Buffer, start: number, totalBytes: number): Promise<number | null> {
+async function findWrap(info: SourceInfo, expected: Buffer, actual: Buffer, start: number, totalBytes: number): Promise<{ block: number; period: number } | null> {
   const blocks: number[] = [];
   for (let at = 0; at + BLOCK <= actual.length && blocks.length < BLOCKS_EXAMINED; at += BLOCK) {
     const got = actual.subarray(at, at + BLOCK);
@@ -90,15 +91,33 @@ async function findWrap(info: SourceInfo, expected: Buffer, actual: Buffer, star
     }
   }
   const image = await readImageBlocks(info, [...wanted.keys()], BLOCK);
-  let best: number | null = null;
+  let best: { block: number; period: number } | null = null;
   for (const [at, asks] of wanted) {
     const data = image.get(at);
     if (!data) continue;
-    for (const { block, period } of asks) {
-      if (data.equals(actual.subarray(block, block + BLOCK)) && (best === null || period < best)) best = period;
+    for (const ask of asks) {
+      if (data.equals(actual.subarray(ask.block, ask.block + BLOCK)) && (best === null || ask.period < best.period)) best = ask;
     }
   }
   return best;
+}
+
+/**
+ * The match says the real capacity divides `wrap.period`, not that it equals
+ * it: with an image more than twice the real capacity, the last write to a
+ * place came from two periods on. On a wrapping drive, reading the target one
+ * real capacity further on returns the same place: halve the period while the
+ * target reads the same block there.
+ */
+function refinePeriod(target: string, actual: Buffer, start: number, wrap: { block: number; period: number }): number {
+  const here = actual.subarray(wrap.block, wrap.block + BLOCK);
+  let period = wrap.period;
+  while (period / 2 >= 2 ** MIN_PERIOD_BITS) {
+    const there = readTarget(target, start + wrap.block + period / 2, BLOCK);
+    if (!there.equals(here)) break;
+    period /= 2;
+  }
+  return period;
 }
 
 function isUniform(b: Buffer): boolean {
