@@ -33,7 +33,7 @@ export function workerFile(name: string): string {
   return path.join(__dirname, '..', 'workers', `${name}.js`).replace(/\.asar([\\/])/, '.asar.unpacked$1');
 }
 
-export function spawnWorker<In, Out>(name: 'source-worker' | 'writer-worker' | 'verify-worker' | 'capacity-check-worker', workerData: unknown): TypedWorker<In, Out> {
+export function spawnWorker<In, Out>(name: 'source-worker' | 'hasher-worker' | 'writer-worker' | 'verify-worker' | 'capacity-check-worker', workerData: unknown): TypedWorker<In, Out> {
   const worker = new Worker(workerFile(name), { workerData });
   let exited = false;
   return {

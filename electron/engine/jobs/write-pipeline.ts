@@ -3,7 +3,7 @@ import type { HashAlgorithm, TargetProgress } from '../../../shared/job-events';
 import { ImprintError, fromErrorInfo } from '../errors';
 import { allocAlignedShared } from '../io/aligned-buffer';
 import type { SourceInfo } from '../sources/image-source';
-import type { FromSource, FromWriter, RingSpec, ToSource, ToWriter } from '../workers/messages';
+import type { FromHasher, FromSource, FromWriter, RingSpec, ToHasher, ToSource, ToWriter } from '../workers/messages';
 import { spawnWorker, type TypedWorker } from './worker-host';
 import type { TargetPlan } from './target-plan';
 
@@ -68,6 +68,9 @@ export class WritePipeline {
   private readonly crcs: number[] = [];
   private readonly refs = new Array<number>(SLOTS).fill(0);
   private source: TypedWorker<ToSource, FromSource> | null = null;
+  private hasher: TypedWorker<ToHasher, FromHasher> | null = null;
+  /** The source's end, held until the hasher has digested every chunk. */
+  private sourceEnd: SourceEnd | null = null;
   /** The source worker said 'closed' (it does so as soon as it has read to the end, too). */
   private sourceClosed = false;
   private end: SourceEnd | null = null;
@@ -138,6 +141,7 @@ export class WritePipeline {
   private async shutDown(): Promise<void> {
     const source = this.source;
     const closing: Promise<unknown>[] = [];
+    if (this.hasher) closing.push(this.hasher.terminate());
     if (source && this.sourceClosed) closing.push(source.terminate());
     else if (source) {
       source.post({ type: 'cancel' });
@@ -194,10 +198,20 @@ export class WritePipeline {
   }
 
   private startSource(ring: RingSpec): void {
+    const hasher = spawnWorker<ToHasher, FromHasher>('hasher-worker', { ring, contentHashes: this.opts.contentHashes });
+    this.hasher = hasher;
+    hasher.onCrash((err) => this.fail(new ImprintError('E_INTERNAL', `The checksum thread crashed: ${err.message}`)));
+    hasher.onMessage((msg) => {
+      if (msg.type === 'hashed') {
+        this.crcs[msg.offset / CHUNK_SIZE] = msg.crc;
+        this.release(msg.slot);
+      } else if (this.sourceEnd && !this.error) {
+        this.onEnd({ ...this.sourceEnd, contentDigests: msg.contentDigests });
+      }
+    });
     const source = spawnWorker<ToSource, FromSource>('source-worker', {
       source: this.info,
       ring,
-      contentHashes: this.opts.contentHashes,
       fileHash: this.opts.fileHash,
       limit: this.opts.limit ?? null,
     });
@@ -209,10 +223,12 @@ export class WritePipeline {
           this.inputBytes += msg.bytes;
           break;
         case 'chunk':
-          this.onChunk(msg.slot, msg.offset, msg.length, msg.crc);
+          this.onChunk(msg.slot, msg.offset, msg.length);
           break;
         case 'end':
-          this.onEnd(msg);
+          // Chunks reach the hasher in order: its digests answer after the last one.
+          this.sourceEnd = msg;
+          hasher.post({ type: 'finish' });
           break;
         case 'error':
           this.fail(fromErrorInfo(msg.error));
@@ -224,15 +240,12 @@ export class WritePipeline {
     });
   }
 
-  private onChunk(slot: number, offset: number, length: number, crc: number): void {
-    this.crcs.push(crc);
+  private onChunk(slot: number, offset: number, length: number): void {
     this.sourceBytes = offset + length;
     const live = this.live();
-    this.refs[slot] = live.length;
-    if (live.length === 0) {
-      this.source?.post({ type: 'free', slot });
-      return;
-    }
+    // The hasher holds the slot too, until it has checksummed it.
+    this.refs[slot] = live.length + 1;
+    this.hasher?.post({ type: 'chunk', slot, offset, length });
     for (const t of live) {
       // An idle target's clock starts with its first queued chunk: waiting for the source is not a hang.
       if (t.outstanding.size === 0) t.lastProgressAt = Date.now();

@@ -38,7 +38,7 @@ export interface XzDecodeOptions {
  */
 const MAX_PARALLEL_BLOCK = 256 * 1024 * 1024;
 /** Blocks beyond `threads` in flight are only started while their outputs fit in this budget. */
-const EXTRA_BLOCKS_BUDGET = 256 * 1024 * 1024;
+const EXTRA_BLOCKS_BUDGET = 32 * 1024 * 1024;
 /** Output is handed out in views of at most this size, so a consumer's progress moves smoothly. */
 const YIELD_CHUNK = 4 * 1024 * 1024;
 
@@ -113,8 +113,8 @@ async function* decodeBlocks(
   let previousRead: Promise<unknown> = Promise.resolve();
   try {
     for (;;) {
-      // Keep every worker busy, plus up to two blocks read ahead or waiting to be consumed.
-      while (next < index.blocks.length && inFlight.length < threads + 2) {
+      // Keep every worker busy, plus one block read ahead or waiting to be consumed (memory: each is up to 3x its size while decoded).
+      while (next < index.blocks.length && inFlight.length < threads + 1) {
         const block = index.blocks[next]!;
         if (inFlight.length >= threads && bytesInFlight + block.uncompressedSize > EXTRA_BLOCKS_BUDGET) break;
         const number = ++next;

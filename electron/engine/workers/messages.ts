@@ -19,8 +19,6 @@ export interface RingSpec {
 export interface SourceWorkerData {
   source: SourceInfo;
   ring: RingSpec;
-  /** Digests of the uncompressed content to compute on the way. */
-  contentHashes: HashAlgorithm[];
   /** Digest of the file as stored (a published checksum may refer to the compressed file). */
   fileHash: boolean;
   /** Stop after this many bytes of content (hash of a device's first N bytes). */
@@ -28,12 +26,23 @@ export interface SourceWorkerData {
 }
 export type ToSource = { type: 'free'; slot: number } | { type: 'cancel' };
 export type FromSource =
-  | { type: 'chunk'; slot: number; offset: number; length: number; crc: number }
+  /** `crc` is set by readers that checksum themselves (backup's drive reader); the flash source leaves it to the hasher. */
+  | { type: 'chunk'; slot: number; offset: number; length: number; crc?: number }
   | { type: 'input'; bytes: number }
   | { type: 'end'; bytes: number; contentDigests: Partial<Record<HashAlgorithm, string>>; fileSha256: string | null }
   | { type: 'error'; error: ErrorInfo }
   /** The source file is closed; sent last, whatever happened. */
   | { type: 'closed' };
+
+// ---- hasher worker: checksums each chunk and digests the content, beside the source ----
+export interface HasherWorkerData {
+  ring: RingSpec;
+  contentHashes: HashAlgorithm[];
+}
+export type ToHasher = { type: 'chunk'; slot: number; offset: number; length: number } | { type: 'finish' };
+export type FromHasher =
+  | { type: 'hashed'; slot: number; offset: number; crc: number }
+  | { type: 'digests'; contentDigests: Partial<Record<HashAlgorithm, string>> };
 
 // ---- writer worker: writes slots to one target ----
 export interface WriterWorkerData {

@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import * as zlib from 'zlib';
 import * as crypto from 'crypto';
 import { workerData } from 'worker_threads';
 import { ImprintError, classifyReadError, toErrorInfo } from '../errors';
@@ -7,14 +6,13 @@ import { logicalBlockSize } from '../io/block-device';
 import { diagnoseReadFailure } from '../io/device-faults';
 import { readFully } from '../io/full-io';
 import { openContent } from '../sources/image-source';
-import { createHasher } from '../hash/content-hasher';
 import { workerPort, SlotQueue } from './worker-port';
 import type { FromSource, SourceWorkerData, ToSource } from './messages';
 
 /**
  * Reads the image, decompresses it, and fills the shared ring slot by slot.
- * For each full slot it posts the chunk's CRC-32, which verification later
- * compares with what it reads back from each drive.
+ * Checksums and digests are the hasher worker's job, on the other core:
+ * decompression alone keeps this thread busy.
  */
 const data = workerData as SourceWorkerData;
 const port = workerPort<ToSource, FromSource>();
@@ -35,16 +33,13 @@ port.onMessage((msg) => {
 const slotView = (slot: number): Buffer => Buffer.from(ring.memory, slot * ring.slotSize, ring.slotSize);
 
 async function run(): Promise<void> {
-  const hasher = await createHasher(data.contentHashes);
   const limit = data.limit ?? Infinity;
   let offset = 0;
 
   const emit = (slot: number, buf: Buffer, length: number): void => {
-    const chunk = buf.subarray(0, length);
-    hasher.update(chunk);
     // Zero the slack so a writer padding the last chunk to a whole sector writes zeros.
     if (length < ring.slotSize) buf.fill(0, length, Math.min(ring.slotSize, length + 65536));
-    port.post({ type: 'chunk', slot, offset, length, crc: zlib.crc32(chunk) >>> 0 });
+    port.post({ type: 'chunk', slot, offset, length });
     offset += length;
   };
 
@@ -108,7 +103,7 @@ async function run(): Promise<void> {
   }
   if (cancelled) return;
   const fileSha256 = data.fileHash ? (source.format === 'raw' ? null : await hashFile(source.path)) : null;
-  port.post({ type: 'end', bytes: offset, contentDigests: hasher.digest(), fileSha256 });
+  port.post({ type: 'end', bytes: offset, contentDigests: {}, fileSha256 });
 }
 
 /**

@@ -1,0 +1,29 @@
+import * as zlib from 'zlib';
+import { workerData } from 'worker_threads';
+import { createHasher } from '../hash/content-hasher';
+import { workerPort } from './worker-port';
+import type { FromHasher, HasherWorkerData, ToHasher } from './messages';
+
+/**
+ * Checksums each chunk of the ring (CRC-32, which verification compares with
+ * what it reads back from each drive) and feeds the content digests
+ * (SHA-256 for a published or recorded checksum). It runs beside the source
+ * worker so decompression and hashing use both cores. Chunks arrive in
+ * order, which the running digests need.
+ */
+const data = workerData as HasherWorkerData;
+const port = workerPort<ToHasher, FromHasher>();
+
+// The port queues messages until the listener is attached, so none is lost
+// while hash-wasm loads.
+void createHasher(data.contentHashes).then((hasher) => {
+  port.onMessage((msg) => {
+    if (msg.type === 'finish') {
+      port.post({ type: 'digests', contentDigests: hasher.digest() });
+      return;
+    }
+    const chunk = Buffer.from(data.ring.memory, msg.slot * data.ring.slotSize, msg.length);
+    if (data.contentHashes.length > 0) hasher.update(chunk);
+    port.post({ type: 'hashed', slot: msg.slot, offset: msg.offset, crc: zlib.crc32(chunk) >>> 0 });
+  });
+});
