@@ -41,6 +41,12 @@ export interface BackupRequest {
   output: string;
   compression: 'zstd' | 'gzip' | 'xz' | 'none';
   force?: boolean;
+  /**
+   * If the drive has unreadable sectors, save what can be read instead
+   * (`imprint backup --rescue`): a raw image at `output` without its
+   * compression suffix, zeros where nothing could be read, and its map.
+   */
+  rescue?: boolean;
 }
 
 export interface RestoreRequest {

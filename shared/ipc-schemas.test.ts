@@ -38,6 +38,7 @@ test('valid requests pass and come back as fresh objects with the declared field
   assert.deepEqual(accepted('inspectImage', { path: 'C:\\Users\\me\\os.img' }), { path: 'C:\\Users\\me\\os.img' });
   assert.deepEqual(accepted('startBackup', { device: '/dev/sdb', output: '/tmp/b.img.zst', compression: 'zstd' }), { device: '/dev/sdb', output: '/tmp/b.img.zst', compression: 'zstd' });
   assert.deepEqual(accepted('startBackup', { device: '/dev/sdb', output: '/tmp/b.img', compression: 'none', force: true }), { device: '/dev/sdb', output: '/tmp/b.img', compression: 'none', force: true });
+  assert.deepEqual(accepted('startBackup', { device: '/dev/sdb', output: '/tmp/b.img.zst', compression: 'zstd', rescue: true }), { device: '/dev/sdb', output: '/tmp/b.img.zst', compression: 'zstd', rescue: true });
   assert.deepEqual(accepted('cancelJob', { jobId: '0b6f2b8e-4c1a-4f3e-9a55-2f1d3c4b5a69' }), { jobId: '0b6f2b8e-4c1a-4f3e-9a55-2f1d3c4b5a69' });
   assert.deepEqual(accepted('chooseBackupPath', { suggestedName: 'sdb-2024.img.zst' }), { suggestedName: 'sdb-2024.img.zst' });
 });
@@ -59,6 +60,7 @@ test('wrong types are refused with the field named', () => {
   assert.match(rejected('startFlash', { image: '/a.img', targets: [null], verify: true }), /targets\[0\] must be text/);
   assert.match(rejected('startBackup', { device: '/dev/sdb', output: '/b.img', compression: 'rar' }), /compression must be one of/);
   assert.match(rejected('startBackup', { device: '/dev/sdb', output: '/b.img', compression: 'zstd', force: 1 }), /force must be true or false/);
+  assert.match(rejected('startBackup', { device: '/dev/sdb', output: '/b.img', compression: 'zstd', rescue: 'yes' }), /rescue must be true or false/);
   for (const payload of [null, undefined, [], 'x', 3, new Date()]) assert.match(rejected('listDrives', payload), /must be a plain object/);
 });
 

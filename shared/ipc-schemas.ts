@@ -33,7 +33,7 @@ export const REQUEST_SCHEMAS = {
   chooseImage: empty,
   chooseBackupPath: object({ suggestedName: fileName }),
   startFlash: object({ image: path, targets, verify: bool() }),
-  startBackup: object({ device: path, output: path, compression: oneOf(['zstd', 'gzip', 'xz', 'none'] as const), force: optional(bool()) }),
+  startBackup: object({ device: path, output: path, compression: oneOf(['zstd', 'gzip', 'xz', 'none'] as const), force: optional(bool()), rescue: optional(bool()) }),
   startRestore: object({ backup: path, targets, verify: bool() }),
   cancelJob: object({ jobId }),
   revealFile: object({ path }),

@@ -45,8 +45,8 @@ export function restoreCliArgs(req: { backup: string; targets: readonly string[]
 }
 
 /** `imprint backup` arguments; `--yes` because the app's user chose the drive (a mounted-partition warning still arrives as an event). */
-export function backupCliArgs(req: { device: string; output: string; compression: string; force?: boolean }): string[] {
-  return ['backup', '--yes', '--json', '--stdin-cancel', '--compress', req.compression, ...(req.force ? ['--force'] : []), '--', req.device, req.output];
+export function backupCliArgs(req: { device: string; output: string; compression: string; force?: boolean; rescue?: boolean }): string[] {
+  return ['backup', '--yes', '--json', '--stdin-cancel', '--compress', req.compression, ...(req.force ? ['--force'] : []), ...(req.rescue ? ['--rescue'] : []), '--', req.device, req.output];
 }
 
 /** Splits a byte stream into lines; a line longer than `maxLine` is dropped (a helper does not print megabytes per event). */
