@@ -20,3 +20,36 @@ export function backupOutcome(result: JobFinishedEvent, requestedPath: string): 
   const sha256 = result.digests?.sha256 ?? str(d.sha256);
   return { file, fileSize, ratio, sha256 };
 }
+
+/** How many bad areas the rescue result lists; the mapfile beside the image has them all. */
+export const BAD_AREAS_SHOWN = 5;
+
+/** What a rescue (a backup of a drive with unreadable sectors) saved and lost, from job-finished's details. */
+export interface RescueOutcome {
+  file: string | null;
+  mapfile: string | null;
+  rescuedBytes: number;
+  lostBytes: number;
+  /** The first BAD_AREAS_SHOWN bad areas, in order. */
+  badAreas: { offset: number; length: number }[];
+  badAreaCount: number;
+}
+
+/** The rescue's figures, or null when the job was no rescue (its details have no rescuedBytes). */
+export function rescueOutcome(result: JobFinishedEvent): RescueOutcome | null {
+  const d = result.details ?? {};
+  const rescuedBytes = num(d.rescuedBytes);
+  if (rescuedBytes === null) return null;
+  const areas = Array.isArray(d.badAreas) ? (d.badAreas as unknown[]) : [];
+  const badAreas = areas
+    .map((a) => (typeof a === 'object' && a !== null ? { offset: num((a as { offset?: unknown }).offset), length: num((a as { length?: unknown }).length) } : null))
+    .filter((a): a is { offset: number; length: number } => a !== null && a.offset !== null && a.length !== null);
+  return {
+    file: str(d.output),
+    mapfile: str(d.mapfile),
+    rescuedBytes,
+    lostBytes: num(d.lostBytes) ?? 0,
+    badAreas: badAreas.slice(0, BAD_AREAS_SHOWN),
+    badAreaCount: num(d.badAreaCount) ?? badAreas.length,
+  };
+}

@@ -1,14 +1,24 @@
 import type { JobFinishedEvent } from '../../shared/job-events';
 import { formatBytes } from '../../shared/units';
 import { formatRatio } from '../job/verdict';
+import { rescueOffered } from '../store/backup-slice';
 import { useApp } from '../store/store-context';
-import { backupOutcome } from './backup-outcome';
+import { backupOutcome, rescueOutcome } from './backup-outcome';
+import { RescueOffer, RescueResult } from './rescue-result';
 
-/** The file, its size, the ratio, the SHA-256, and "Show in folder". */
+/**
+ * The file, its size, the ratio, the SHA-256, and "Show in folder"; after a
+ * failure on unreadable sectors, the offer to rescue; after a rescue, what it
+ * saved and lost.
+ */
 export function BackupResult({ result }: { result: JobFinishedEvent }) {
   const pathInput = useApp((s) => s.backup.pathInput);
   const revealRequested = useApp((s) => s.revealRequested);
   const notice = useApp((s) => s.backup.notice);
+  const offerRescue = useApp((s) => rescueOffered(s.backup.job));
+  const rescue = rescueOutcome(result);
+  if (rescue) return <RescueResult rescue={rescue} />;
+  if (offerRescue) return <RescueOffer />;
   if (!result.ok) return null;
   const o = backupOutcome(result, pathInput.trim());
   return (

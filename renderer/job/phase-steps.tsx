@@ -12,6 +12,14 @@ export function phaseLabel(kind: JobKind | null, phase: JobPhase | null): string
       return kind === 'backup' ? 'Reading the drive' : 'Writing';
     case 'verifying':
       return kind === 'backup' ? 'Checking the backup' : 'Verifying';
+    case 'copying':
+      return 'Copying what reads';
+    case 'trimming':
+      return 'Trimming bad areas';
+    case 'scraping':
+      return 'Scraping bad areas';
+    case 'retrying':
+      return 'Retrying bad sectors';
     case 'done':
       return 'Done';
     default:
@@ -20,11 +28,13 @@ export function phaseLabel(kind: JobKind | null, phase: JobPhase | null): string
 }
 
 const ORDER: JobPhase[] = ['preparing', 'writing', 'verifying', 'done'];
+/** Rescue mode (a backup of a drive with unreadable sectors falls back to it): GNU ddrescue's passes. */
+const RESCUE_ORDER: JobPhase[] = ['copying', 'trimming', 'scraping', 'retrying', 'done'];
 
 /** Preparing → Writing → Verifying → Done, the current one marked. */
 export function PhaseSteps({ kind, phase }: { kind: JobKind | null; phase: JobPhase | null }) {
   const current = phase === 'decompressing' ? 'writing' : (phase ?? 'preparing');
-  const steps = ORDER;
+  const steps = kind === 'rescue' ? RESCUE_ORDER : ORDER;
   const at = steps.indexOf(current);
   return (
     <ol className="phases" aria-label="Phases">

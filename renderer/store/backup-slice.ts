@@ -32,6 +32,8 @@ export interface BackupSlice {
   compressionChosen(compression: Compression): void;
   overwriteToggled(): void;
   backupRequested(): Promise<void>;
+  /** The backup failed on unreadable sectors and the user asked to save what can be read (`startBackup` with `rescue`). */
+  rescueRequested(): Promise<void>;
   newBackupRequested(): void;
   revealRequested(path: string): Promise<void>;
 }
@@ -48,6 +50,15 @@ export function suggestedName(device: string | null, compression: Compression, t
   return `${base}-${today.toISOString().slice(0, 10)}${EXTENSION[compression]}`;
 }
 
+/**
+ * Whether the finished backup failed on the drive's unreadable sectors, so
+ * rescue mode can save what can be read. Not after a rescue itself: its
+ * E_BAD_SECTOR says what was lost, and its result shows where.
+ */
+export function rescueOffered(job: JobView): boolean {
+  return job.status === 'finished' && job.error?.code === 'E_BAD_SECTOR' && job.kind === 'backup' && job.result?.details?.rescuedBytes === undefined;
+}
+
 /** Why the backup cannot start yet, or null when it can. */
 export function backupBlocker(s: AppState): string | null {
   if (!s.backup.source) return 'Choose a drive to back up.';
@@ -60,6 +71,21 @@ export function backupBlocker(s: AppState): string | null {
 
 export const createBackupSlice: SliceCreator<BackupSlice> = (set, get, api) => {
   const patch = (p: Partial<BackupState>) => set((s) => ({ backup: { ...s.backup, ...p } }));
+  /** Starts the backup as chosen; `rescue`: fall back to rescue mode on unreadable sectors. */
+  const start = async (rescue: boolean): Promise<void> => {
+    const s = get();
+    if (s.backup.job.status === 'starting' || s.backup.job.status === 'running') return;
+    const blocker = backupBlocker(s);
+    if (blocker) {
+      setJob(set, 'backup', () => failedToStart({ code: 'E_BAD_ARGUMENTS', message: blocker }));
+      return;
+    }
+    const { source, pathInput, compression, overwrite } = s.backup;
+    patch({ job: startingJob(), notice: null });
+    const result = await api.startBackup({ device: source as string, output: pathInput.trim(), compression, force: overwrite, ...(rescue ? { rescue: true } : {}) });
+    if (result.ok) get().jobStarted('backup', result.value.jobId);
+    else setJob(set, 'backup', () => failedToStart(result.error));
+  };
   return {
     backup: { source: null, pathInput: '', compression: 'zstd', overwrite: false, notice: null, job: IDLE_JOB },
 
@@ -88,19 +114,11 @@ export const createBackupSlice: SliceCreator<BackupSlice> = (set, get, api) => {
 
     overwriteToggled: () => patch({ overwrite: !get().backup.overwrite }),
 
-    backupRequested: async () => {
-      const s = get();
-      if (s.backup.job.status === 'starting' || s.backup.job.status === 'running') return;
-      const blocker = backupBlocker(s);
-      if (blocker) {
-        setJob(set, 'backup', () => failedToStart({ code: 'E_BAD_ARGUMENTS', message: blocker }));
-        return;
-      }
-      const { source, pathInput, compression, overwrite } = s.backup;
-      patch({ job: startingJob(), notice: null });
-      const result = await api.startBackup({ device: source as string, output: pathInput.trim(), compression, force: overwrite });
-      if (result.ok) get().jobStarted('backup', result.value.jobId);
-      else setJob(set, 'backup', () => failedToStart(result.error));
+    backupRequested: async () => start(false),
+
+    rescueRequested: async () => {
+      if (!rescueOffered(get().backup.job)) return;
+      await start(true);
     },
 
     newBackupRequested: () => {
