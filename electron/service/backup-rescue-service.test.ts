@@ -11,7 +11,7 @@ import type { BackupRequest } from '../../shared/ipc-contract';
 import type { JobEvent, JobFinishedEvent } from '../../shared/job-events';
 import { faultToolsAvailable, withFaultyDevice } from '../engine/testing/faulty-device';
 import { pseudoRandom } from '../engine/testing/image-fixtures';
-import { ImprintService } from './imprint-service';
+import { ImprintService, defaultCliScript } from './imprint-service';
 
 const MiB = 1 << 20;
 const SIZE = 16 * MiB;
@@ -53,8 +53,14 @@ async function runBackupJob(s: ImprintService, req: BackupRequest): Promise<{ fi
   }
 }
 
-async function withService<T>(fn: (s: ImprintService) => Promise<T>): Promise<T> {
-  const service = new ImprintService({ log: () => undefined, listDrives: async () => [], needsHelper: () => false });
+/** In-process, or through the privileged helper's route (env(1) standing in for pkexec, running the real CLI). */
+async function withService<T>(fn: (s: ImprintService) => Promise<T>, viaHelper = false): Promise<T> {
+  const service = new ImprintService({
+    log: () => undefined,
+    listDrives: async () => [],
+    needsHelper: () => viaHelper,
+    helper: { elevator: '/usr/bin/env', execPath: process.execPath, runAsNode: false, cliScript: defaultCliScript() },
+  });
   try {
     return await fn(service);
   } finally {
@@ -115,6 +121,26 @@ test('startBackup with rescue on a readable drive is an ordinary verified backup
         assert.equal(finished.details?.lostBytes, undefined);
         assert.ok(fs.existsSync(output));
       });
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('startBackup with rescue through the helper: the CLI\'s backup failure does not end the job; the rescue\'s result does', { timeout: TEST_BOUND_MS }, async (t) => {
+  if (!canRun(t)) return;
+  t.diagnostic('pkexec itself cannot be exercised here; the helper route runs the real CLI through env(1) instead.');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imprint-service-rescue-helper-'));
+  try {
+    await withFaultyDevice({ size: SIZE, initialContent: CONTENT, readErrors: BAD }, async (d) => {
+      await withService(async (s) => {
+        const { finished, events } = await runBackupJob(s, { device: d.device, output: path.join(dir, 'disk.img.zst'), compression: 'zstd', rescue: true });
+        const badBytes = BAD.reduce((n, b) => n + b.length, 0);
+        assert.equal(finished.details?.lostBytes, badBytes, JSON.stringify(finished));
+        assert.deepEqual(finished.details?.badAreas, BAD);
+        assert.deepEqual(events.filter((e) => e.type === 'job-started').map((e) => e.type === 'job-started' && e.kind), ['backup', 'rescue']);
+        assert.deepEqual(fs.readdirSync(dir).sort(), ['disk.img', 'disk.img.map']);
+      }, true);
     });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
