@@ -32,6 +32,8 @@ export function verdictText(job: Pick<JobView, 'kind' | 'targets' | 'error'>): s
       ? `Cancelled. ${touched === 1 ? 'The drive was' : `${touched} drives were`} partly written: write ${touched === 1 ? 'it' : 'them'} again before use.`
       : 'Cancelled.';
   }
+  // A rescue that lost bytes still saved the rest: its result lists what and where.
+  if (job.kind === 'rescue' && error.code === 'E_BAD_SECTOR') return 'Rescued what could be read; some sectors could not be read.';
   const listedBelow = targets.some((t) => t.error?.message === error.message);
   if (listedBelow || (targets.some((t) => t.error) && targets.length > 1)) {
     return targets.length > 1 ? `${what} failed on ${targets.length - good} of ${targets.length} drives.` : `${what} failed.`;
