@@ -37,7 +37,7 @@ const START_TIMEOUT_MS = 20_000;
 export async function startBrowserMode(): Promise<BrowserMode> {
   const { script, reason } = browserModeEntry();
   if (!script) throw new Error(reason);
-  const child: ChildProcess = spawn(process.execPath, [script], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BROWSER: 'none' } });
+  const child: ChildProcess = spawn(process.execPath, [script], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BROWSER: 'none', IMPRINT_BZIP2_DECODER: 'builtin' } });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`browser mode printed no URL within ${START_TIMEOUT_MS} ms:\n${out}`)), START_TIMEOUT_MS);

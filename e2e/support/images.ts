@@ -35,7 +35,9 @@ export function truncatedCopy(file: string, keepFraction: number): string {
 /**
  * An image that takes seconds to decompress, so a test can cancel it
  * mid-way: text-like content (bzip2 cannot skip it as a run) compressed by
- * the real bzip2 tool; the engine's bzip2 decoder runs in JavaScript.
+ * the real bzip2 tool; the browser-mode server under test is started with
+ * IMPRINT_BZIP2_DECODER=builtin, so it decodes in JavaScript (the native
+ * decoder would finish before a click could cancel).
  */
 export function makeSlowImage(dir: string, name: string, mib: number): string {
   const file = path.join(dir, name);

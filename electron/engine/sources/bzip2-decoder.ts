@@ -11,6 +11,9 @@ import { Duplex, PassThrough, type Transform } from 'stream';
  * by the pipe, at native speed): lbzip2 (decodes blocks on all cores), then
  * pbzip2, then bzip2. It is run with an argument vector, never a shell.
  * Only where none exists (Windows, usually) the JavaScript decoder is used.
+ * IMPRINT_BZIP2_DECODER=builtin forces the JavaScript one (a native tool
+ * that misbehaves; the end-to-end tests use it for an image that takes
+ * seconds to decode).
  */
 const NATIVE = ['lbzip2', 'pbzip2', 'bzip2'];
 
@@ -19,6 +22,7 @@ let found: string | null | undefined;
 export function nativeBzip2(): string | null {
   if (found !== undefined) return found;
   found = null;
+  if (process.env.IMPRINT_BZIP2_DECODER === 'builtin') return found;
   const dirs = (process.env.PATH ?? '').split(path.delimiter).concat(['/usr/bin', '/bin', '/usr/local/bin']);
   for (const name of NATIVE) {
     for (const dir of dirs) {

@@ -6,6 +6,7 @@ import { logicalBlockSize } from '../io/block-device';
 import { diagnoseReadFailure } from '../io/device-faults';
 import { readFully } from '../io/full-io';
 import { openContent } from '../sources/image-source';
+import { ZstdReader } from '../sources/zstd-decoder';
 import { workerPort, SlotQueue } from './worker-port';
 import type { FromSource, SourceWorkerData, ToSource } from './messages';
 
@@ -35,6 +36,12 @@ const slotView = (slot: number): Buffer => Buffer.from(ring.memory, slot * ring.
 async function run(): Promise<void> {
   const limit = data.limit ?? Infinity;
   let offset = 0;
+  const checkDecodedSize = (): void => {
+    if (offset === 0) throw new ImprintError('E_CORRUPT_SOURCE', `${source.path} decompresses to nothing: the image inside is empty.`);
+    if (source.size !== null && data.limit === null && offset !== source.size) {
+      throw new ImprintError('E_CORRUPT_SOURCE', `${source.path} decompressed to ${offset} bytes, but its header says ${source.size}: the file is corrupt.`);
+    }
+  };
 
   const emit = (slot: number, buf: Buffer, length: number): void => {
     // Zero the slack so a writer padding the last chunk to a whole sector writes zeros.
@@ -69,6 +76,32 @@ async function run(): Promise<void> {
     } finally {
       fs.closeSync(fd);
     }
+  } else if (source.format === 'zstd') {
+    // zstd decodes straight into the ring's slots: no intermediate buffers.
+    const reader = new ZstdReader(source.path, { signal: abort.signal, onInput: (bytes) => port.post({ type: 'input', bytes }) });
+    try {
+      for (;;) {
+        if (offset >= limit) break;
+        const slot = await slots.take(() => cancelled);
+        if (slot === null) return;
+        const buf = slotView(slot);
+        let n: number;
+        try {
+          n = await reader.read(buf.subarray(0, Math.min(ring.slotSize, limit - offset)));
+        } catch (err) {
+          throw new ImprintError('E_CORRUPT_SOURCE', `The zstd file ${source.path} is truncated or corrupt: ${(err as Error).message}`, { cause: err });
+        }
+        if (n === 0) {
+          slots.release(slot);
+          break;
+        }
+        emit(slot, buf, n);
+        if (n < ring.slotSize) break;
+      }
+    } finally {
+      await reader.close();
+    }
+    checkDecodedSize();
   } else {
     let slot: number | null = null;
     let buf: Buffer | null = null;
@@ -96,10 +129,7 @@ async function run(): Promise<void> {
       if (offset + fill >= limit) break;
     }
     if (slot !== null && fill > 0) emit(slot, buf as Buffer, fill);
-    if (offset === 0) throw new ImprintError('E_CORRUPT_SOURCE', `${source.path} decompresses to nothing: the image inside is empty.`);
-    if (source.size !== null && data.limit === null && offset !== source.size) {
-      throw new ImprintError('E_CORRUPT_SOURCE', `${source.path} decompressed to ${offset} bytes, but its header says ${source.size}: the file is corrupt.`);
-    }
+    checkDecodedSize();
   }
   if (cancelled) return;
   const fileSha256 = data.fileHash ? (source.format === 'raw' ? null : await hashFile(source.path)) : null;
