@@ -63,6 +63,7 @@ export function errnoOf(err: unknown): string | undefined {
 export function classifyWriteError(err: unknown, device: string, offset: number): ImprintError {
   const errno = errnoOf(err);
   const at = `at byte offset ${offset}`;
+  if (isGoneErrno(errno)) return deviceGoneError(device, offset, err);
   switch (errno) {
     case 'EIO':
     case 'EILSEQ':
@@ -70,12 +71,6 @@ export function classifyWriteError(err: unknown, device: string, offset: number)
     case 'ENOSPC':
     case 'EFBIG':
       return new ImprintError('E_NO_SPACE', `${device} is full ${at}: it holds less than the image needs.`, { cause: err, offset });
-    case 'ENXIO':
-    case 'ENODEV':
-    case 'ENOENT':
-    case 'ESHUTDOWN':
-    case 'ENOTCONN':
-      return deviceGoneError(device, offset, err);
     case 'EROFS':
     case 'EPERM':
     case 'EACCES':
@@ -83,6 +78,13 @@ export function classifyWriteError(err: unknown, device: string, offset: number)
     default:
       return new ImprintError('E_WRITE', `Write to ${device} failed ${at}: ${err instanceof Error ? err.message : String(err)}`, { cause: err, offset });
   }
+}
+
+/** Errors that mean the device itself is no longer there, whatever the offset. */
+const GONE_ERRNOS = new Set(['ENXIO', 'ENODEV', 'ENOENT', 'ESHUTDOWN', 'ENOTCONN']);
+
+function isGoneErrno(errno: string | undefined): boolean {
+  return errno !== undefined && GONE_ERRNOS.has(errno);
 }
 
 /**
@@ -97,16 +99,11 @@ export function deviceGoneError(device: string, offset: number, cause?: unknown)
 export function classifyReadError(err: unknown, device: string, offset: number): ImprintError {
   const errno = errnoOf(err);
   const at = `at byte offset ${offset}`;
+  if (isGoneErrno(errno)) return deviceGoneError(device, offset, err);
   switch (errno) {
     case 'EIO':
     case 'EILSEQ':
       return new ImprintError('E_BAD_SECTOR', `Read from ${device} failed: unreadable sector at offset ${offset}.`, { cause: err, offset });
-    case 'ENXIO':
-    case 'ENODEV':
-    case 'ENOENT':
-    case 'ESHUTDOWN':
-    case 'ENOTCONN':
-      return deviceGoneError(device, offset, err);
     default:
       return new ImprintError('E_SOURCE_READ', `Read from ${device} failed ${at}: ${err instanceof Error ? err.message : String(err)}`, { cause: err, offset });
   }
