@@ -63,9 +63,6 @@ function openForVerify(): number {
   }
 }
 
-/** Reads in flight ahead of the chunk being checked. */
-const READ_DEPTH = 2;
-
 async function run(): Promise<void> {
   const size = data.isBlockDevice ? blockDeviceSize(target) : fs.statSync(target).size;
   if (size < totalBytes) {
@@ -79,34 +76,25 @@ async function run(): Promise<void> {
   }
   const fd = openForVerify();
   try {
-    // Two reads in flight while a third chunk is checked: the device sees a
-    // queue, not one request at a time, and the CRC overlaps the reads.
-    const bufs = Array.from({ length: READ_DEPTH + 1 }, () => allocAligned(chunkSize));
+    const bufs = [allocAligned(chunkSize), allocAligned(chunkSize)];
     const chunks = crcs.length;
     const want = (i: number): number => Math.min(chunkSize, totalBytes - i * chunkSize);
-    const start = (i: number): Promise<number> | null =>
-      i < chunks ? readChunk(fd, bufs[i % bufs.length] as Buffer, want(i), i * chunkSize) : null;
-    const pending: (Promise<number> | null)[] = [];
-    for (let k = 0; k < READ_DEPTH; k++) pending.push(start(k));
-    const drain = async (): Promise<void> => {
-      await Promise.all(pending.map((p) => p?.catch(() => 0)));
-    };
+    let pending = chunks > 0 ? readChunk(fd, bufs[0] as Buffer, want(0), 0) : null;
     for (let i = 0; i < chunks; i++) {
-      const n = await (pending.shift() as Promise<number>);
+      const n = await (pending as Promise<number>);
       if (cancelled) {
-        await drain();
         port.post({ type: 'cancelled' });
         return;
       }
-      const buf = bufs[i % bufs.length] as Buffer;
-      // The buffer this read takes was the previous chunk's, already checked.
-      pending.push(start(i + READ_DEPTH));
+      const buf = bufs[i % 2] as Buffer;
+      // Start the next read before checking this chunk: the disk and the CPU work at once.
+      pending = i + 1 < chunks ? readChunk(fd, bufs[(i + 1) % 2] as Buffer, want(i + 1), (i + 1) * chunkSize) : null;
       if (n < want(i)) {
-        await drain();
+        await pending?.catch(() => 0);
         throw new ImprintError('E_VERIFY_SHORT', `${target} ended at byte ${i * chunkSize + n} while reading back; ${totalBytes} bytes were written.`, { offset: i * chunkSize + n });
       }
       if (zlib.crc32(buf.subarray(0, n)) >>> 0 !== crcs[i]) {
-        await drain();
+        await pending?.catch(() => 0);
         port.post({ type: 'mismatch', chunk: i });
         return;
       }
