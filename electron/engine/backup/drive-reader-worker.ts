@@ -1,10 +1,8 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import { workerData } from 'worker_threads';
-import { ImprintError, classifyReadError, toErrorInfo } from '../errors';
-import { alignUp } from '../io/aligned-buffer';
-import { logicalBlockSize } from '../io/block-device';
-import { diagnoseReadFailure } from '../io/device-faults';
+import { ImprintError, toErrorInfo } from '../errors';
+import { ReadAhead, readChunkAt, type ChunkSource } from '../io/chunk-reader';
 import { SlotQueue, workerPort } from '../workers/worker-port';
 import type { FromSource, ToSource } from '../workers/messages';
 import type { DriveReaderData } from './backup-messages';
@@ -13,8 +11,8 @@ import type { DriveReaderData } from './backup-messages';
  * Reads a whole drive into the ring for a backup, and takes its SHA-256 on
  * the way. The drive is opened read-only and O_DIRECT: nothing is ever
  * written to it, and reading it does not push the user's files out of the
- * page cache. The next read is always in flight (in libuv's pool) while this
- * thread hashes the current chunk, so the drive never waits for the hash.
+ * page cache. The next reads are always in flight (in libuv's pool) while
+ * this thread hashes the current chunk, so the drive never waits for the hash.
  * Same messages as the flash engine's source worker; chunk CRCs are not
  * needed here and are sent as 0.
  */
@@ -23,6 +21,8 @@ const port = workerPort<ToSource, FromSource>();
 const { ring, device, size } = data;
 const slots = new SlotQueue(ring.slots);
 let cancelled = false;
+/** Reads kept in flight, each in its own ring slot (io/chunk-reader.ts says why). */
+const READS_IN_FLIGHT = 3;
 
 port.onMessage((msg) => {
   if (msg.type === 'free') slots.release(msg.slot);
@@ -34,10 +34,6 @@ port.onMessage((msg) => {
 
 const slotView = (slot: number): Buffer => Buffer.from(ring.memory, slot * ring.slotSize, ring.slotSize);
 
-function readAsync(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => fs.read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
-}
-
 interface Chunk {
   slot: number;
   offset: number;
@@ -46,47 +42,37 @@ interface Chunk {
 
 async function run(): Promise<void> {
   const fd = fs.openSync(device, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
+  const src: ChunkSource = { fd, path: device, isBlockDevice: true };
   const hash = crypto.createHash('sha256');
   let next = 0;
+  let stopping = false;
   /** Takes a slot and fills it from the drive; null when done or cancelled. */
-  const readNext = async (): Promise<Chunk | null> => {
-    if (next >= size) return null;
-    const slot = await slots.take(() => cancelled);
+  const read = async (offset: number): Promise<Chunk | null> => {
+    const slot = await slots.take(() => cancelled || stopping);
     if (slot === null) return null;
-    const offset = next;
+    // A drive ends on a sector, so the last read comes back short by design.
     const length = Math.min(ring.slotSize, size - offset);
-    next += length;
-    const buf = slotView(slot);
-    // Whole pages for O_DIRECT; a drive ends on a sector, so the last read comes back short by design.
-    let done = 0;
-    let examined = false;
-    while (done < length) {
-      let n: number;
-      try {
-        n = await readAsync(fd, buf, done, alignUp(length - done), offset + done);
-      } catch (err) {
-        // Name the exact unreadable sector, or say the drive is gone (io/device-faults.ts); a
-        // read that went through on a second try is read again, once.
-        if (examined) throw classifyReadError(err, device, offset + done);
-        examined = true;
-        const error = diagnoseReadFailure(fd, device, offset + done, alignUp(length - done), logicalBlockSize(device), err);
-        if (error) throw error;
-        continue;
-      }
-      if (n === 0) {
-        throw new ImprintError('E_SOURCE_CHANGED', `${device} ended at byte ${offset + done}, but it held ${size} bytes when the backup started: was the drive removed or replaced?`, { offset: offset + done });
-      }
-      done += n;
+    const n = await readChunkAt(src, slotView(slot), length, offset);
+    if (n < length) {
+      throw new ImprintError('E_SOURCE_CHANGED', `${device} ended at byte ${offset + n}, but it held ${size} bytes when the backup started: was the drive removed or replaced?`, { offset: offset + n });
     }
     return { slot, offset, length };
   };
-  let pending = readNext();
+  // Each read's offset is fixed when it is started, so chunks come out in drive order
+  // whichever read gets a free slot first.
+  const reads = new ReadAhead<Chunk | null>();
+  const startReads = (): void => {
+    while (reads.pending < READS_IN_FLIGHT && next < size) {
+      reads.push(read(next));
+      next += ring.slotSize;
+    }
+  };
   try {
-    for (;;) {
-      const chunk = await pending;
+    startReads();
+    while (reads.pending > 0) {
+      const chunk = await reads.shift();
       if (!chunk || cancelled) break;
-      pending = readNext();
-      pending.catch(() => {});
+      startReads();
       hash.update(slotView(chunk.slot).subarray(0, chunk.length));
       port.post({ type: 'chunk', slot: chunk.slot, offset: chunk.offset, length: chunk.length, crc: 0 });
       port.post({ type: 'input', bytes: chunk.length });
@@ -95,7 +81,9 @@ async function run(): Promise<void> {
     port.post({ type: 'end', bytes: size, contentDigests: { sha256: hash.digest('hex') }, fileSha256: null });
   } finally {
     // A read still in libuv's pool must not find its descriptor closed (or reused) under it.
-    await pending.catch(() => null);
+    stopping = true;
+    slots.interrupt();
+    await reads.settle();
     fs.closeSync(fd);
   }
 }

@@ -2,9 +2,9 @@ import * as fs from 'fs';
 import * as zlib from 'zlib';
 import { workerData } from 'worker_threads';
 import { ImprintError, classifyReadError, toErrorInfo } from '../errors';
-import { allocAligned, alignUp } from '../io/aligned-buffer';
-import { blockDeviceSize, logicalBlockSize } from '../io/block-device';
-import { diagnoseReadFailure } from '../io/device-faults';
+import { allocAligned } from '../io/aligned-buffer';
+import { blockDeviceSize } from '../io/block-device';
+import { ReadAhead, readChunkAt, type ChunkSource } from '../io/chunk-reader';
 import { workerPort } from './worker-port';
 import type { FromVerify, ToVerify, VerifyWorkerData } from './messages';
 
@@ -19,39 +19,11 @@ const data = workerData as VerifyWorkerData;
 const port = workerPort<ToVerify, FromVerify>();
 const { target, totalBytes, chunkSize, crcs } = data;
 let cancelled = false;
+/** Reads kept in flight (io/chunk-reader.ts says why). */
+const READS_IN_FLIGHT = 4;
 port.onMessage((msg) => {
   if (msg.type === 'cancel') cancelled = true;
 });
-
-function readAsync(fd: number, buf: Buffer, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    fs.read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n)));
-  });
-}
-
-/** Reads `want` bytes at `position`, looping over short reads; fewer only at the end of the medium. */
-async function readChunk(fd: number, buf: Buffer, want: number, position: number): Promise<number> {
-  let done = 0;
-  let examined = false;
-  const len = alignUp(want, 4096);
-  while (done < want) {
-    let n: number;
-    try {
-      n = await readAsync(fd, buf.subarray(done), len - done, position + done);
-    } catch (err) {
-      // On a drive, name the exact sector or say it is gone; a read that went
-      // through on a second try is read again, once.
-      if (!data.isBlockDevice || examined) throw classifyReadError(err, target, position + done);
-      examined = true;
-      const error = diagnoseReadFailure(fd, target, position + done, len - done, logicalBlockSize(target), err);
-      if (error) throw error;
-      continue;
-    }
-    if (n === 0) break;
-    done += n;
-  }
-  return Math.min(done, want);
-}
 
 function openForVerify(): number {
   try {
@@ -75,33 +47,38 @@ async function run(): Promise<void> {
     );
   }
   const fd = openForVerify();
+  const src: ChunkSource = { fd, path: target, isBlockDevice: data.isBlockDevice };
+  const bufs = Array.from({ length: READS_IN_FLIGHT }, () => allocAligned(chunkSize));
+  const chunks = crcs.length;
+  const want = (i: number): number => Math.min(chunkSize, totalBytes - i * chunkSize);
+  const reads = new ReadAhead<number>();
+  let started = 0;
+  const startRead = (): void => {
+    const i = started++;
+    reads.push(readChunkAt(src, bufs[i % READS_IN_FLIGHT] as Buffer, want(i), i * chunkSize));
+  };
   try {
-    const bufs = [allocAligned(chunkSize), allocAligned(chunkSize)];
-    const chunks = crcs.length;
-    const want = (i: number): number => Math.min(chunkSize, totalBytes - i * chunkSize);
-    let pending = chunks > 0 ? readChunk(fd, bufs[0] as Buffer, want(0), 0) : null;
+    while (started < Math.min(READS_IN_FLIGHT, chunks)) startRead();
     for (let i = 0; i < chunks; i++) {
-      const n = await (pending as Promise<number>);
+      const n = await reads.shift();
       if (cancelled) {
         port.post({ type: 'cancelled' });
         return;
       }
-      const buf = bufs[i % 2] as Buffer;
-      // Start the next read before checking this chunk: the disk and the CPU work at once.
-      pending = i + 1 < chunks ? readChunk(fd, bufs[(i + 1) % 2] as Buffer, want(i + 1), (i + 1) * chunkSize) : null;
       if (n < want(i)) {
-        await pending?.catch(() => 0);
         throw new ImprintError('E_VERIFY_SHORT', `${target} ended at byte ${i * chunkSize + n} while reading back; ${totalBytes} bytes were written.`, { offset: i * chunkSize + n });
       }
-      if (zlib.crc32(buf.subarray(0, n)) >>> 0 !== crcs[i]) {
-        await pending?.catch(() => 0);
+      if (zlib.crc32((bufs[i % READS_IN_FLIGHT] as Buffer).subarray(0, n)) >>> 0 !== crcs[i]) {
         port.post({ type: 'mismatch', chunk: i });
         return;
       }
+      // This chunk's buffer is free again: it takes the read READS_IN_FLIGHT chunks ahead.
+      if (started < chunks) startRead();
       port.post({ type: 'progress', bytes: i * chunkSize + n });
     }
     port.post({ type: 'ok' });
   } finally {
+    await reads.settle();
     fs.closeSync(fd);
   }
 }

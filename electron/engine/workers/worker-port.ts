@@ -16,7 +16,8 @@ export function workerPort<In, Out>(): { post(msg: Out, transfer?: ArrayBuffer[]
 /** A queue of free slot numbers that async code can wait on. */
 export class SlotQueue {
   private free: number[];
-  private waiter: (() => void) | null = null;
+  /** Takers waiting for a slot, oldest first (the drive reader keeps several reads waiting). */
+  private waiters: (() => void)[] = [];
 
   constructor(count: number) {
     this.free = Array.from({ length: count }, (_, i) => i);
@@ -24,22 +25,18 @@ export class SlotQueue {
 
   release(slot: number): void {
     this.free.push(slot);
-    const w = this.waiter;
-    this.waiter = null;
-    w?.();
+    this.waiters.shift()?.();
   }
 
-  /** Wakes a waiting `take` without a slot (used on cancel). */
+  /** Wakes every waiting `take` without a slot (used on cancel and on stopping). */
   interrupt(): void {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.();
+    for (const wake of this.waiters.splice(0)) wake();
   }
 
   async take(isCancelled: () => boolean): Promise<number | null> {
     while (this.free.length === 0) {
       if (isCancelled()) return null;
-      await new Promise<void>((resolve) => (this.waiter = resolve));
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
     return isCancelled() ? null : (this.free.shift() as number);
   }
