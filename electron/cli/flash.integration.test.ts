@@ -72,6 +72,27 @@ test('every image format flashes to a loop device, equal byte for byte, verified
   }
 });
 
+test('without the xz or bzip2 programs (the in-process decoders), .xz and .bz2 flash the same', async (t) => {
+  // By default the system's xz (liblzma >= 5.4) and lbzip2 decode; Windows and
+  // older systems use the in-process decoders, forced here.
+  const raw = osImage();
+  const env = { IMPRINT_XZ_DECODER: 'builtin', IMPRINT_BZIP2_DECODER: 'builtin' };
+  for (const form of ['xz', 'xz-blocks', 'bz2'] as ImageForm[]) {
+    await t.test(form, async () => {
+      await withLoopDevice(
+        LOOP_SIZE,
+        async (loop) => {
+          const r = await runCli(['flash', imageIn(form), loop.device, '--yes', '--json'], { env });
+          ok(r);
+          assert.deepEqual(r.finished?.targets.map((x) => [x.status, x.bytesWritten]), [['verified', OS_IMAGE_SIZE]]);
+          assert.equal(firstDeviceDifference(loop.device, raw), -1, 'the device holds the image');
+        },
+        { content: OLD },
+      );
+    });
+  }
+});
+
 test('a GPT image flashes whole, its partition table readable on the device', async () => {
   const gpt = osImage('gpt');
   await withLoopDevice(

@@ -6,9 +6,11 @@ import { blockDeviceSize } from '../io/block-device';
 import { readFully } from '../io/full-io';
 import { detectFormat, FORMAT_LABELS, type ImageFormat } from './detect-format';
 import { readZstdLayout } from './zstd-frames';
-import { createBzip2Decoder } from './bzip2-decoder';
+import { createBuiltinBzip2Decoder, nativeBzip2 } from './bzip2-decoder';
 import { decodeZstd } from './zstd-decoder';
 import { findZipImage, type ZipImageEntry } from './zip-entry';
+import { decodeWithProgram } from './native-decoder';
+import { nativeXz, nativeXzArgs } from './xz-decoder';
 import { decodeXzParallel, xzUncompressedSize } from './xz-parallel-decoder';
 
 /** What Imprint knows about an image before reading it through. */
@@ -140,6 +142,16 @@ export async function* openContent(
     }
     return;
   }
+  const program = nativeProgram(info);
+  if (program) {
+    try {
+      for await (const chunk of decodeWithProgram(program.path, program.args, info.path, { signal, onInput })) yield chunk;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw corrupt(info, err);
+    }
+    return;
+  }
   if (info.format === 'xz') {
     try {
       for await (const chunk of decodeXzParallel(info.path, { signal })) yield chunk;
@@ -192,6 +204,19 @@ export async function* openContent(
   }
 }
 
+/** The decoder program found on the system for this format (bzip2-decoder.ts, xz-decoder.ts say when), if any. */
+function nativeProgram(info: SourceInfo): { path: string; args: string[] } | null {
+  if (info.format === 'xz') {
+    const xz = nativeXz();
+    return xz ? { path: xz, args: nativeXzArgs() } : null;
+  }
+  if (info.format === 'bzip2') {
+    const bzip2 = nativeBzip2();
+    return bzip2 ? { path: bzip2, args: ['-d', '-c'] } : null;
+  }
+  return null;
+}
+
 function makeDecoder(info: SourceInfo): Transform | null {
   switch (info.format) {
     case 'raw':
@@ -201,10 +226,10 @@ function makeDecoder(info: SourceInfo): Transform | null {
     case 'zstd':
       throw new Error('zstd is decoded by decodeZstd');
     case 'bzip2':
-      return createBzip2Decoder();
+      return createBuiltinBzip2Decoder();
     case 'zip':
       return info.zipEntry?.method === 0 ? null : zlib.createInflateRaw({ chunkSize: INFLATE_CHUNK });
     case 'xz':
-      throw new Error('xz is decoded by decodeXzParallel');
+      throw new Error('xz is decoded by the xz program or decodeXzParallel');
   }
 }
