@@ -4,6 +4,8 @@ import * as path from 'path';
 import type { BackupCompression, BackupMetadata } from '../../../shared/backup-metadata';
 import type { JobFinishedEvent, ProgressEvent, TargetProgress } from '../../../shared/job-events';
 import { ImprintError } from '../errors';
+import { firstDifferentChunk } from '../io/chunk-crc';
+import { CHUNK_SIZE } from '../jobs/write-pipeline';
 import type { SourceInfo } from '../sources/image-source';
 import { JobReporter, type EventSink } from '../jobs/job-reporter';
 import { encodeEmbeddedMetadata, imprintVersion, writeMetadataFile } from './backup-metadata';
@@ -45,6 +47,22 @@ function checkLevel(compression: BackupCompression, level: number | null | undef
   const [min, max] = LEVEL_RANGES[compression];
   if (!Number.isInteger(level) || level < min || level > max) throw new ImprintError('E_BAD_ARGUMENTS', `--level for ${compression} is a whole number from ${min} to ${max}; got ${level}.`);
   return level;
+}
+
+/**
+ * The file read back must hold what was read from the drive, chunk by chunk
+ * (io/chunk-crc.ts): null when it does, else the error naming where it first
+ * differs.
+ */
+export function readBackMismatch(driveSize: number, driveCrcs: readonly number[], check: { contentBytes: number; crcs: readonly number[] } | null): ImprintError | null {
+  const differs = check ? firstDifferentChunk(driveCrcs, check.crcs) : 0;
+  if (check && check.contentBytes === driveSize && differs < 0) return null;
+  const where = !check
+    ? 'could not be read back'
+    : differs < 0 || differs * CHUNK_SIZE >= Math.min(driveSize, check.contentBytes)
+      ? `reads back as ${check.contentBytes} bytes, not ${driveSize}`
+      : `reads back differently from the drive from byte ${differs * CHUNK_SIZE} on`;
+  return new ImprintError('E_VERIFY_MISMATCH', `The backup file ${where}. It was removed; the disk it was written to may be failing.`, check && differs >= 0 ? { offset: differs * CHUNK_SIZE } : {});
 }
 
 /** Inspects the drive and the destination and applies every rule. Reads only the drive's partition table; writes nothing. */
@@ -147,16 +165,8 @@ export async function runBackup(p: PreparedBackup, opts: BackupRunOptions): Prom
     if (!sha256 || result.end.bytes !== drive.size) {
       return failWith(new ImprintError('E_SOURCE_CHANGED', `${drive.device} gave ${result.end.bytes} bytes, but it held ${drive.size} when the backup started.`), result.end.bytes);
     }
-    const check = result.check;
-    if (!check || check.contentBytes !== drive.size || check.sha256 !== sha256) {
-      return failWith(
-        new ImprintError(
-          'E_VERIFY_MISMATCH',
-          `The backup file reads back as ${check?.contentBytes ?? 0} bytes with SHA-256 ${check?.sha256 ?? '(none)'}, but the drive gave ${drive.size} bytes with SHA-256 ${sha256}. It was removed; the disk it was written to may be failing.`,
-        ),
-        drive.size,
-      );
-    }
+    const mismatch = readBackMismatch(drive.size, result.driveCrcs, result.check);
+    if (mismatch) return failWith(mismatch, drive.size);
     progress.status = 'verified';
     progress.bytesVerified = drive.size;
 

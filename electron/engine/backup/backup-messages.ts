@@ -51,6 +51,8 @@ export interface DriveReaderData {
 export interface CheckWorkerData {
   file: string;
   compression: BackupCompression;
+  /** The content is compared in chunks of this size (the ring's slot size, as the drive was read). */
+  chunkSize: number;
   /** One Int32: set to 1 to stop between reads. */
   cancel: SharedArrayBuffer;
 }
@@ -63,8 +65,9 @@ export type ToCheck =
   | { type: 'stop' };
 
 export type FromCheck =
-  /** Content bytes decompressed and hashed so far. */
+  /** Content bytes decompressed and checked so far. */
   | { type: 'progress'; contentBytes: number }
-  | { type: 'done'; contentBytes: number; sha256: string }
+  /** The file's content: its size and the CRC-32 of each chunk (io/chunk-crc.ts). */
+  | { type: 'done'; contentBytes: number; crcs: number[] }
   | { type: 'stopped' }
   | { type: 'error'; error: ErrorInfo };

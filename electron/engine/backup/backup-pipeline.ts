@@ -29,8 +29,10 @@ export interface BackupPipelineOptions {
 export interface BackupPipelineResult {
   end: SourceEnd | null;
   outputBytes: number;
-  /** What the file read back as: its decompressed size and SHA-256. */
-  check: { contentBytes: number; sha256: string } | null;
+  /** The CRC-32 of each chunk of the drive as it was read (io/chunk-crc.ts). */
+  driveCrcs: number[];
+  /** What the file read back as: its decompressed size and the CRC-32 of each chunk. */
+  check: { contentBytes: number; crcs: number[] } | null;
   error: ImprintError | null;
   cancelled: boolean;
 }
@@ -81,6 +83,7 @@ export class BackupPipeline {
   private writer: Thread<ToCompressWriter> | null = null;
   private checker: Thread<ToCheck> | null = null;
   private check: BackupPipelineResult['check'] = null;
+  private readonly driveCrcs: number[] = [];
   private readonly cancelFlag = new Int32Array(new SharedArrayBuffer(4));
   private outstanding = 0;
   private lastActivity = Date.now();
@@ -125,7 +128,7 @@ export class BackupPipeline {
   }
 
   private result(): BackupPipelineResult {
-    return { end: this.end, outputBytes: this.outputBytes, check: this.check, error: this.error, cancelled: this.cancelled };
+    return { end: this.end, outputBytes: this.outputBytes, driveCrcs: this.driveCrcs, check: this.check, error: this.error, cancelled: this.cancelled };
   }
 
   private startWriter(ring: RingSpec): Promise<boolean> {
@@ -183,7 +186,7 @@ export class BackupPipeline {
   }
 
   private startChecker(): void {
-    const checker = spawnThread<ToCheck>('backup-check-worker', { file: this.opts.output, compression: this.opts.compression, cancel: this.cancelFlag.buffer as SharedArrayBuffer });
+    const checker = spawnThread<ToCheck>('backup-check-worker', { file: this.opts.output, compression: this.opts.compression, chunkSize: CHUNK_SIZE, cancel: this.cancelFlag.buffer as SharedArrayBuffer });
     this.checker = checker;
     checker.worker.on('error', (err) => this.fail(new ImprintError('E_INTERNAL', `The backup checker crashed: ${err.message}`)));
     checker.worker.on('message', (msg: FromCheck) => {
@@ -194,7 +197,7 @@ export class BackupPipeline {
           break;
         case 'done':
           this.checkedBytes = msg.contentBytes;
-          this.check = { contentBytes: msg.contentBytes, sha256: msg.sha256 };
+          this.check = { contentBytes: msg.contentBytes, crcs: msg.crcs };
           checker.markStopped();
           this.settle?.();
           break;
@@ -217,6 +220,7 @@ export class BackupPipeline {
       switch (msg.type) {
         case 'chunk':
           this.sourceBytes = msg.offset + msg.length;
+          this.driveCrcs[msg.offset / CHUNK_SIZE] = msg.crc ?? 0;
           this.outstanding++;
           this.lastActivity = Date.now();
           this.writer?.post({ type: 'write', slot: msg.slot, offset: msg.offset, length: msg.length });

@@ -2,19 +2,19 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import { workerData } from 'worker_threads';
 import { ImprintError, toErrorInfo } from '../errors';
+import { chunkCrc } from '../io/chunk-crc';
 import { ReadAhead, readChunkAt, type ChunkSource } from '../io/chunk-reader';
 import { SlotQueue, workerPort } from '../workers/worker-port';
 import type { FromSource, ToSource } from '../workers/messages';
 import type { DriveReaderData } from './backup-messages';
 
 /**
- * Reads a whole drive into the ring for a backup, and takes its SHA-256 on
- * the way. The drive is opened read-only and O_DIRECT: nothing is ever
+ * Reads a whole drive into the ring for a backup, and takes its SHA-256 and
+ * each chunk's CRC-32 on the way. The drive is opened read-only and O_DIRECT: nothing is ever
  * written to it, and reading it does not push the user's files out of the
  * page cache. The next reads are always in flight (in libuv's pool) while
  * this thread hashes the current chunk, so the drive never waits for the hash.
- * Same messages as the flash engine's source worker; chunk CRCs are not
- * needed here and are sent as 0.
+ * Same messages as the flash engine's source worker.
  */
 const data = workerData as DriveReaderData;
 const port = workerPort<ToSource, FromSource>();
@@ -73,8 +73,10 @@ async function run(): Promise<void> {
       const chunk = await reads.shift();
       if (!chunk || cancelled) break;
       startReads();
-      hash.update(slotView(chunk.slot).subarray(0, chunk.length));
-      port.post({ type: 'chunk', slot: chunk.slot, offset: chunk.offset, length: chunk.length, crc: 0 });
+      const bytes = slotView(chunk.slot).subarray(0, chunk.length);
+      hash.update(bytes);
+      // The backup file is read back and compared with these, chunk by chunk (backup-check-worker.ts).
+      port.post({ type: 'chunk', slot: chunk.slot, offset: chunk.offset, length: chunk.length, crc: chunkCrc(bytes) });
       port.post({ type: 'input', bytes: chunk.length });
     }
     if (cancelled) return;
