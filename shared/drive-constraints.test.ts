@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { Drive } from './drive';
 import type { ErrorCode } from './error-codes';
+import { fakeDrive } from './testing/drive-fixtures';
 import {
   LARGE_DRIVE_BYTES,
   compareDrives,
@@ -13,23 +14,6 @@ import {
   warningsFor,
   type ImageFacts,
 } from './drive-constraints';
-
-/** A plain, writable 16 GB USB stick; each case changes only what it is about. */
-function drive(over: Partial<Drive> = {}): Drive {
-  return {
-    device: '/dev/sdb',
-    size: 16e9,
-    description: 'SanDisk Ultra',
-    bus: 'usb',
-    removable: true,
-    readOnly: false,
-    system: false,
-    virtual: false,
-    mountpoints: [],
-    blockSize: 512,
-    ...over,
-  };
-}
 
 function image(over: Partial<ImageFacts> = {}): ImageFacts {
   return { path: '/home/ann/Downloads/os.img', size: 4e9, sourceDevice: null, ...over };
@@ -62,13 +46,13 @@ test('refusalsFor: one rule at a time', async (t) => {
   ];
   for (const c of cases) {
     await t.test(c.name, () => {
-      assert.deepEqual(codes(drive(c.drive), image(c.image)), c.expect);
+      assert.deepEqual(codes(fakeDrive(c.drive), image(c.image)), c.expect);
     });
   }
 });
 
 test('refusalsFor: every reason, most serious first, each naming the device', () => {
-  const d = drive({ device: '/dev/nvme0n1', system: true, readOnly: true, size: 1e9, mountpoints: ['/'] });
+  const d = fakeDrive({ device: '/dev/nvme0n1', system: true, readOnly: true, size: 1e9, mountpoints: ['/'] });
   const refusals = refusalsFor(d, image());
   assert.deepEqual(
     refusals.map((r) => r.code),
@@ -80,7 +64,7 @@ test('refusalsFor: every reason, most serious first, each naming the device', ()
 });
 
 test('refusalsFor: size 0 is reported once, as no medium, not also as too small', () => {
-  const refusals = refusalsFor(drive({ size: 0 }), image());
+  const refusals = refusalsFor(fakeDrive({ size: 0 }), image());
   assert.equal(refusals.length, 1);
   assert.match(refusals[0]?.reason ?? '', /size of 0/);
 });
@@ -95,7 +79,7 @@ test('holdsImage and isTooSmall agree with refusalsFor', () => {
     [{}, { sourceDevice: '/dev/sdb', path: null }],
   ];
   for (const [d, i] of grid) {
-    const dr = drive(d);
+    const dr = fakeDrive(d);
     const im = image(i);
     const c = codes(dr, im);
     assert.equal(holdsImage(dr, im), c.includes('E_TARGET_HOLDS_SOURCE'), JSON.stringify([d, i]));
@@ -113,32 +97,32 @@ test('large-drive warning starts just above 128 GB', () => {
     [2e12, true],
   ];
   for (const [size, large] of table) {
-    assert.equal(isLarge(drive({ size })), large, `size ${size}`);
-    const warnings = warningsFor(drive({ size }));
+    assert.equal(isLarge(fakeDrive({ size })), large, `size ${size}`);
+    const warnings = warningsFor(fakeDrive({ size }));
     assert.equal(warnings.some((w) => /larger than 128 GB/.test(w)), large, `size ${size}: ${warnings.join('; ')}`);
   }
   // A large drive is warned about, never refused for its size.
-  assert.deepEqual(codes(drive({ size: 2e12, removable: false }), image()), []);
+  assert.deepEqual(codes(fakeDrive({ size: 2e12, removable: false }), image()), []);
 });
 
 test('warningsFor: a loop device is named as one; a plain stick gets no warning', () => {
-  assert.deepEqual(warningsFor(drive()), []);
-  const loop = warningsFor(drive({ device: '/dev/loop3', virtual: true, bus: 'loop', removable: false }));
+  assert.deepEqual(warningsFor(fakeDrive()), []);
+  const loop = warningsFor(fakeDrive({ device: '/dev/loop3', virtual: true, bus: 'loop', removable: false }));
   assert.equal(loop.length, 1);
   assert.match(loop[0] ?? '', /\/dev\/loop3 is a loop device/);
-  assert.equal(warningsFor(drive({ virtual: true, size: 500e9 })).length, 2);
+  assert.equal(warningsFor(fakeDrive({ virtual: true, size: 500e9 })).length, 2);
 });
 
 test('compareDrives: removable first, system drives last, then by device path in natural order', () => {
   const drives: Drive[] = [
-    drive({ device: '/dev/sda', removable: false, system: true }),
-    drive({ device: '/dev/sdc10', removable: true }),
-    drive({ device: '/dev/nvme0n1', removable: false }),
-    drive({ device: '/dev/loop2', removable: false, virtual: true }),
-    drive({ device: '/dev/sdc2', removable: true }),
-    drive({ device: '/dev/loop10', removable: false, virtual: true }),
-    drive({ device: '/dev/mmcblk0', removable: true }),
-    drive({ device: '/dev/nvme1n1', removable: false, system: true }),
+    fakeDrive({ device: '/dev/sda', removable: false, system: true }),
+    fakeDrive({ device: '/dev/sdc10', removable: true }),
+    fakeDrive({ device: '/dev/nvme0n1', removable: false }),
+    fakeDrive({ device: '/dev/loop2', removable: false, virtual: true }),
+    fakeDrive({ device: '/dev/sdc2', removable: true }),
+    fakeDrive({ device: '/dev/loop10', removable: false, virtual: true }),
+    fakeDrive({ device: '/dev/mmcblk0', removable: true }),
+    fakeDrive({ device: '/dev/nvme1n1', removable: false, system: true }),
   ];
   const order = (list: Drive[]): string[] => [...list].sort(compareDrives).map((d) => d.device);
   const expected = ['/dev/mmcblk0', '/dev/sdc2', '/dev/sdc10', '/dev/loop2', '/dev/loop10', '/dev/nvme0n1', '/dev/nvme1n1', '/dev/sda'];
@@ -157,5 +141,5 @@ test('isShownByDefault hides system drives and loop devices only', () => {
     [{ virtual: true, bus: 'loop' }, false],
     [{ system: true, virtual: true }, false],
   ];
-  for (const [d, shown] of table) assert.equal(isShownByDefault(drive(d)), shown, JSON.stringify(d));
+  for (const [d, shown] of table) assert.equal(isShownByDefault(fakeDrive(d)), shown, JSON.stringify(d));
 });

@@ -1,20 +1,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { Drive } from '../../shared/drive';
+import { fakeDrive } from '../../shared/testing/drive-fixtures';
 import { DriveWatcher } from './drive-watcher';
-
-const drive = (device: string, size = 1e9): Drive => ({
-  device,
-  size,
-  description: 'Test drive',
-  bus: 'usb',
-  removable: true,
-  readOnly: false,
-  system: false,
-  virtual: false,
-  mountpoints: [],
-  blockSize: 512,
-});
 
 /** A watcher over a list the test controls; polls are driven by hand, so nothing here depends on time. */
 function harness(): { watcher: DriveWatcher; changes: Drive[][]; errors: unknown[]; set(d: Drive[] | Error): void } {
@@ -35,15 +23,15 @@ function harness(): { watcher: DriveWatcher; changes: Drive[][]; errors: unknown
 
 test('the first listing is the baseline; later ones are reported only when they differ', async () => {
   const h = harness();
-  h.set([drive('/dev/sdb')]);
+  h.set([fakeDrive({ device: '/dev/sdb' })]);
   await h.watcher.poll();
   assert.equal(h.changes.length, 0);
   await h.watcher.poll();
   assert.equal(h.changes.length, 0, 'same list, no event');
-  h.set([drive('/dev/sdb'), drive('/dev/sdc')]);
+  h.set([fakeDrive({ device: '/dev/sdb' }), fakeDrive({ device: '/dev/sdc' })]);
   await h.watcher.poll();
   assert.deepEqual(h.changes.map((l) => l.map((d) => d.device)), [['/dev/sdb', '/dev/sdc']]);
-  h.set([drive('/dev/sdc')]);
+  h.set([fakeDrive({ device: '/dev/sdc' })]);
   await h.watcher.poll();
   await h.watcher.poll();
   assert.deepEqual(h.changes.map((l) => l.map((d) => d.device)), [['/dev/sdb', '/dev/sdc'], ['/dev/sdc']]);
@@ -51,35 +39,35 @@ test('the first listing is the baseline; later ones are reported only when they 
 
 test('a change in any field (a drive mounted, resized) is a change', async () => {
   const h = harness();
-  h.set([drive('/dev/sdb')]);
+  h.set([fakeDrive({ device: '/dev/sdb' })]);
   await h.watcher.poll();
-  h.set([{ ...drive('/dev/sdb'), mountpoints: ['/media/usb'] }]);
+  h.set([{ ...fakeDrive({ device: '/dev/sdb' }), mountpoints: ['/media/usb'] }]);
   await h.watcher.poll();
-  h.set([drive('/dev/sdb', 2e9)]);
+  h.set([fakeDrive({ device: '/dev/sdb', size: 2e9 })]);
   await h.watcher.poll();
   assert.equal(h.changes.length, 2);
 });
 
 test('a failed listing keeps the last list and is reported as an error, not as "no drives"', async () => {
   const h = harness();
-  h.set([drive('/dev/sdb')]);
+  h.set([fakeDrive({ device: '/dev/sdb' })]);
   await h.watcher.poll();
   h.set(new Error('lsblk failed'));
   await h.watcher.poll();
   assert.equal(h.errors.length, 1);
   assert.equal(h.changes.length, 0);
-  h.set([drive('/dev/sdb')]);
+  h.set([fakeDrive({ device: '/dev/sdb' })]);
   await h.watcher.poll();
   assert.equal(h.changes.length, 0, 'back to the same list: still no change');
 });
 
 test('a listing observed elsewhere (a client asked) updates the baseline and is announced if it differs', async () => {
   const h = harness();
-  h.set([drive('/dev/sdb')]);
+  h.set([fakeDrive({ device: '/dev/sdb' })]);
   await h.watcher.poll();
-  h.watcher.observe([drive('/dev/sdb'), drive('/dev/sdd')]);
+  h.watcher.observe([fakeDrive({ device: '/dev/sdb' }), fakeDrive({ device: '/dev/sdd' })]);
   assert.equal(h.changes.length, 1);
-  h.set([drive('/dev/sdb'), drive('/dev/sdd')]);
+  h.set([fakeDrive({ device: '/dev/sdb' }), fakeDrive({ device: '/dev/sdd' })]);
   await h.watcher.poll();
   assert.equal(h.changes.length, 1, 'the poll finds nothing new');
 });
@@ -101,7 +89,7 @@ test('overlapping polls run one listing; a poll in flight at stop() reports noth
   const b = watcher.poll();
   assert.equal(calls, 1);
   watcher.stop();
-  release([drive('/dev/sdb')]);
+  release([fakeDrive({ device: '/dev/sdb' })]);
   await Promise.all([a, b]);
   assert.deepEqual(changes, []);
 });

@@ -4,7 +4,8 @@ import { BAD_AREAS_SHOWN, rescueOutcome } from '../backup/backup-outcome';
 import { createAppStore } from './app-store';
 import { rescueOffered } from './backup-slice';
 import { bindApi } from './bind-api';
-import { createFakeApi, drive } from './fake-api';
+import { fakeDrive } from '../../shared/testing/drive-fixtures';
+import { createFakeApi } from './fake-api';
 
 const MiB = 1 << 20;
 
@@ -14,7 +15,7 @@ test('a backup that fails on unreadable sectors offers rescue; rescueRequested s
   const unbind = bindApi(store, api);
   const s = () => store.getState();
   try {
-    s().drivesChanged([drive('/dev/sdb', { size: 16 * MiB })]);
+    s().drivesChanged([fakeDrive({ device: '/dev/sdb', size: 16 * MiB })]);
     s().backupPathTyped('/home/me/sdb.img.zst');
     s().backupSourceChosen('/dev/sdb');
     api.answer('startBackup', (req) => ({ ok: true, value: { jobId: req.rescue ? 'r1' : 'b1' } }));

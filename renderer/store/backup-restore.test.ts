@@ -4,7 +4,8 @@ import type { BackupDetails } from '../../shared/ipc-contract';
 import { backupOutcome } from '../backup/backup-outcome';
 import { createAppStore } from './app-store';
 import { backupBlocker, suggestedName, withExtension } from './backup-slice';
-import { createFakeApi, drive } from './fake-api';
+import { fakeDrive } from '../../shared/testing/drive-fixtures';
+import { createFakeApi } from './fake-api';
 
 test('compression changes the extension of a path that has one of ours, and only then', () => {
   assert.equal(withExtension('/b/sd.img.zst', 'gzip'), '/b/sd.img.gz');
@@ -18,7 +19,7 @@ test('backup: needs a drive and a path; a drive that holds the destination is re
   const api = createFakeApi();
   const store = createAppStore(api);
   const s = () => store.getState();
-  s().drivesChanged([drive('/dev/sdb', { mountpoints: ['/media/stick'] }), drive('/dev/sdc')]);
+  s().drivesChanged([fakeDrive({ device: '/dev/sdb', mountpoints: ['/media/stick'] }), fakeDrive({ device: '/dev/sdc' })]);
   assert.match(backupBlocker(s()) ?? '', /drive/);
   s().backupSourceChosen('/dev/sdb');
   s().backupPathTyped('/media/stick/backup.img.zst');
@@ -51,7 +52,7 @@ test('restore: the backup is inspected first; a target smaller than the recorded
   api.answer('startRestore', { ok: true, value: { jobId: 'r1' } });
   const store = createAppStore(api);
   const s = () => store.getState();
-  s().drivesChanged([drive('/dev/sdb', { size: 2e9 }), drive('/dev/sdc', { size: 8e9 })]);
+  s().drivesChanged([fakeDrive({ device: '/dev/sdb', size: 2e9 }), fakeDrive({ device: '/dev/sdc', size: 8e9 })]);
   s().restoreTargetToggled('/dev/sdb');
   assert.deepEqual(s().restore.selected, ['/dev/sdb'], 'before a backup is known nothing is too small');
   s().restorePathTyped('/b/sd.img.zst');

@@ -51,20 +51,3 @@ export function createFakeApi(): FakeApi {
     },
   };
 }
-
-/** A drive with sensible defaults; a test overrides what it is about. */
-export function drive(device: string, over: Partial<Drive> = {}): Drive {
-  return {
-    device,
-    size: 8e9,
-    description: `Drive ${device}`,
-    bus: 'usb',
-    removable: true,
-    readOnly: false,
-    system: false,
-    virtual: false,
-    mountpoints: [],
-    blockSize: 512,
-    ...over,
-  };
-}

@@ -4,7 +4,8 @@ import type { ImageDetails } from '../../shared/ipc-contract';
 import type { JobEvent } from '../../shared/job-events';
 import { createAppStore } from './app-store';
 import { bindApi } from './bind-api';
-import { createFakeApi, drive } from './fake-api';
+import { fakeDrive } from '../../shared/testing/drive-fixtures';
+import { createFakeApi } from './fake-api';
 
 const IMAGE: ImageDetails = {
   path: '/images/os.img.gz',
@@ -20,7 +21,7 @@ const flush = () => new Promise((r) => setImmediate(r));
 
 function setup() {
   const api = createFakeApi();
-  api.answer('listDrives', { ok: true, value: [drive('/dev/sdb'), drive('/dev/sdc', { size: 2e9 }), drive('/dev/loop7', { virtual: true, removable: false, bus: 'loop' })] });
+  api.answer('listDrives', { ok: true, value: [fakeDrive({ device: '/dev/sdb' }), fakeDrive({ device: '/dev/sdc', size: 2e9 }), fakeDrive({ device: '/dev/loop7', virtual: true, removable: false, bus: 'loop' })] });
   api.answer('inspectImage', (r) => (r.path === IMAGE.path ? { ok: true, value: IMAGE } : { ok: false, error: { code: 'E_SOURCE_NOT_FOUND', message: `${r.path} does not exist` } }));
   const store = createAppStore(api);
   const unbind = bindApi(store, api);
@@ -32,7 +33,7 @@ test('bindApi loads drives once and routes pushes to actions; unbinding removes 
   await flush();
   assert.equal(api.calls.filter((c) => c.name === 'listDrives').length, 1);
   assert.deepEqual(store.getState().drives.list.map((d) => d.device), ['/dev/sdb', '/dev/sdc', '/dev/loop7']);
-  api.emitDrives([drive('/dev/sdd')]);
+  api.emitDrives([fakeDrive({ device: '/dev/sdd' })]);
   assert.deepEqual(store.getState().drives.list.map((d) => d.device), ['/dev/sdd']);
   assert.equal(api.listenerCount(), 2);
   unbind();
@@ -81,7 +82,7 @@ test('targets: refused and hidden drives cannot be chosen; a new image or vanish
   assert.deepEqual(s().targets.selected, []);
   s().targetToggled('/dev/sdb');
   assert.deepEqual(s().targets.selected, ['/dev/sdb']);
-  api.emitDrives([drive('/dev/sdc', { size: 2e9 })]); // /dev/sdb unplugged
+  api.emitDrives([fakeDrive({ device: '/dev/sdc', size: 2e9 })]); // /dev/sdb unplugged
   assert.deepEqual(s().targets.selected, []);
 });
 
