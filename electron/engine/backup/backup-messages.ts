@@ -14,8 +14,6 @@ export interface CompressWriterData {
   level: number;
   /** Compression threads the encoder may start (zstd nbWorkers, xz threads, gzip members in flight). */
   threads: number;
-  /** The drive's size: zstd records it in the frame header. */
-  totalBytes: number;
   ring: RingSpec;
   /** One Int32: set to 1 to stop at once. Checked between pieces of native work, which a message could not interrupt. */
   cancel: SharedArrayBuffer;

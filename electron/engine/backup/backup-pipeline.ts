@@ -137,7 +137,6 @@ export class BackupPipeline {
       compression: this.opts.compression,
       level: this.opts.level,
       threads: this.opts.threads,
-      totalBytes: this.info.size ?? 0,
       ring,
       cancel: this.cancelFlag.buffer as SharedArrayBuffer,
     });

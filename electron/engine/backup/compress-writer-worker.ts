@@ -2,6 +2,7 @@ import * as zlib from 'zlib';
 import { workerData } from 'worker_threads';
 import type * as ZstdBinding from 'zstd-napi/binding';
 import { ImprintError, toErrorInfo } from '../errors';
+import { isAllZero } from '../io/chunk-crc';
 import { workerPort } from '../workers/worker-port';
 import type { CompressWriterData, FromCompressWriter, ToCompressWriter } from './backup-messages';
 import { CompressedOutput, SparseOutput } from './output-file';
@@ -12,8 +13,9 @@ import { CompressedOutput, SparseOutput } from './output-file';
  * the source worker goes on reading the drive.
  *
  * - zstd: libzstd's multi-threaded streaming compressor (nbWorkers), writing
- *   straight into the output's staging buffer; the frame records the drive's
- *   size and a checksum, as the zstd tool's own frames do.
+ *   straight into the output's staging buffer, a frame (with a checksum) per
+ *   run of data; each all-zero chunk is a ready-made frame that records its
+ *   size. The drive's size is in the metadata frame at the end.
  * - gzip: each slot becomes one gzip member, compressed in libuv's thread pool
  *   several at a time (pigz's idea); members are written in order. A file of
  *   several members is standard gzip (RFC 1952): gzip -dc concatenates them.
@@ -58,11 +60,45 @@ function zstdEncoder(): Encoder {
   cctx.setParameter(z.CParameter.compressionLevel, data.level);
   cctx.setParameter(z.CParameter.checksumFlag, 1);
   if (data.threads > 0) cctx.setParameter(z.CParameter.nbWorkers, data.threads);
-  cctx.setPledgedSrcSize(data.totalBytes);
   const none = Buffer.alloc(0);
+  /** Whether a frame of drive data is open in cctx. */
+  let inFrame = false;
+  const zeroFrames = new Map<number, Buffer>();
+  /** A whole frame of `length` zeros, made once: it records its size and checksum like any other. */
+  const zeroFrame = (length: number): Buffer => {
+    let frame = zeroFrames.get(length);
+    if (!frame) {
+      const one = new z.CCtx();
+      one.setParameter(z.CParameter.compressionLevel, data.level);
+      one.setParameter(z.CParameter.checksumFlag, 1);
+      const room = Buffer.alloc(length / 64 + 1024);
+      frame = room.subarray(0, one.compress2(room, Buffer.alloc(length)));
+      zeroFrames.set(length, frame);
+    }
+    return frame;
+  };
+  const endFrame = (): void => {
+    for (;;) {
+      const [remaining, produced] = cctx.compressStream2(out.room(), none, z.EndDirective.end);
+      out.commit(produced);
+      if (remaining === 0) break;
+    }
+    inFrame = false;
+  };
   return {
     write(buf, length, _offset, done) {
       let input = buf.subarray(0, length);
+      if (isAllZero(input)) {
+        // Free space: a ready-made frame of zeros instead of 4 MiB through the
+        // compressor (which costs its threads about 0.25 s per GiB of zeros, and
+        // the check as much again). Frames simply follow each other in a .zst
+        // file; zstd -d and every other decoder concatenate them.
+        if (inFrame) endFrame();
+        out.append(zeroFrame(length));
+        done();
+        return;
+      }
+      inFrame = true;
       // libzstd copies input into its own buffers, so the slot is free once consumed.
       // With workers it blocks (not spins) when all of them are busy.
       while (input.length > 0 && !cancelled()) {
@@ -73,11 +109,7 @@ function zstdEncoder(): Encoder {
       done();
     },
     async finish(_totalBytes, trailer) {
-      for (;;) {
-        const [remaining, produced] = cctx.compressStream2(out.room(), none, z.EndDirective.end);
-        out.commit(produced);
-        if (remaining === 0) break;
-      }
+      if (inFrame) endFrame();
       if (trailer) out.append(trailer);
       return out.finish();
     },
@@ -92,14 +124,25 @@ function zstdEncoder(): Encoder {
 
 function gzipEncoder(): Encoder {
   const out = new CompressedOutput(data.output);
+  const zeroMembers = new Map<number, Promise<Buffer>>();
+  const zeroMember = (length: number): Promise<Buffer> => {
+    let member = zeroMembers.get(length);
+    if (!member) {
+      member = Promise.resolve(zlib.gzipSync(Buffer.alloc(length), { level: data.level }));
+      zeroMembers.set(length, member);
+    }
+    return member;
+  };
   let tail: Promise<void> = Promise.resolve();
   let stopped = false;
   return {
     write(buf, length, _offset, done) {
-      // Start compressing now; write results strictly in order.
-      const member = new Promise<Buffer>((resolve, reject) =>
-        zlib.gzip(buf.subarray(0, length), { level: data.level, chunkSize: 1 << 20 }, (err, res) => (err ? reject(err) : resolve(res))),
-      );
+      // Start compressing now; write results strictly in order. Free space (all
+      // zeros) takes a member made once, as the zstd encoder does with frames.
+      const input = buf.subarray(0, length);
+      const member = isAllZero(input)
+        ? zeroMember(length)
+        : new Promise<Buffer>((resolve, reject) => zlib.gzip(input, { level: data.level, chunkSize: 1 << 20 }, (err, res) => (err ? reject(err) : resolve(res))));
       member.catch(() => {});
       tail = tail.then(async () => {
         const bytes = await member;

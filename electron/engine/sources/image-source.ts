@@ -6,6 +6,7 @@ import { blockDeviceSize } from '../io/block-device';
 import { readFully } from '../io/full-io';
 import { detectFormat, FORMAT_LABELS, type ImageFormat } from './detect-format';
 import { readZstdLayout } from './zstd-frames';
+import { readEmbeddedMetadata } from '../backup/backup-metadata';
 import { createBuiltinBzip2Decoder, nativeBzip2 } from './bzip2-decoder';
 import { decodeZstd } from './zstd-decoder';
 import { findZipImage, type ZipImageEntry } from './zip-entry';
@@ -87,7 +88,9 @@ export async function inspectSource(path: string): Promise<SourceInfo> {
         break;
       }
       case 'zstd':
-        info.size = readZstdLayout(path)?.contentSize ?? null;
+        // An Imprint backup's data frames do not declare their sizes (they are
+        // written as the drive is read); its metadata frame records the drive's.
+        info.size = readZstdLayout(path)?.contentSize ?? readEmbeddedMetadata(path)?.size ?? null;
         break;
       case 'xz':
         info.size = await xzUncompressedSize(path);
