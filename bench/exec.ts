@@ -2,6 +2,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { sampleTreeRss } from './tree-rss';
 
 /** What a finished child process left behind. */
 export interface ExecResult {
@@ -10,7 +11,11 @@ export interface ExecResult {
   stderr: string;
   /** Wall time from spawn to exit, seconds. */
   seconds: number;
-  /** Peak resident set size of the process in KiB (from /usr/bin/time), when asked for. */
+  /**
+   * Peak resident set size in KiB, when asked for: the process and the
+   * programs it runs (a decoder) summed (tree-rss.ts), or time(1)'s figure for
+   * the largest single process when that is higher (a peak between samples).
+   */
   peakRssKiB: number | null;
 }
 
@@ -45,6 +50,7 @@ export function exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult
     const stdin = opts.stdinFile ? fs.openSync(opts.stdinFile, 'r') : 'ignore';
     const child = spawn(full[0] as string, full.slice(1), { cwd: opts.cwd, stdio: [stdin, 'pipe', 'pipe'] });
     if (typeof stdin === 'number') fs.closeSync(stdin);
+    const tree = opts.rss && child.pid !== undefined ? sampleTreeRss(child.pid) : null;
     const { stdout: out, stderr: err } = child;
     if (!out || !err) throw new Error('exec: the child has no stdout or stderr pipe');
     let stdout = '';
@@ -64,6 +70,7 @@ export function exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult
     child.on('error', reject);
     child.on('close', (code) => {
       const seconds = since();
+      const treePeak = tree?.stop() ?? 0;
       let peakRssKiB: number | null = null;
       if (rssFile) {
         try {
@@ -74,6 +81,7 @@ export function exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult
           peakRssKiB = null;
         }
         fs.rmSync(rssFile, { force: true });
+        if (peakRssKiB !== null || treePeak > 0) peakRssKiB = Math.max(peakRssKiB ?? 0, treePeak);
       }
       if (opts.onLine && partial) opts.onLine(partial, seconds);
       resolve({ code, stdout, stderr, seconds, peakRssKiB });

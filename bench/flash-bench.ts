@@ -176,6 +176,7 @@ function summarize(image: BenchImage, opts: FlashBenchOptions, runs: Record<stri
     `(job) = Imprint timed from its job-started event to job-finished, without Node's and the CLI's fixed start-up (~0.3 s, a third of a 1 GiB raw write here); Imprint/etcher compares (job) figures, both tools then timed in-process.`,
     `dd w+v = ${ddPipeline('raw')} (or "DECOMPRESSOR IMG | dd ... iflag=fullblock"), then dd iflag=direct | sha256sum of the device.`,
     `etcher-sdk = multiWrite.decompressThenFlash(verify: true, numBuffers: 2, trim: false) on a hand-built BlockDevice (O_DIRECT).`,
+    `Imprint RSS = peak of Imprint's process plus the decoder program it runs (xz, lbzip2), summed, sampled every 20 ms.`,
     '',
     table(header, rows),
     ...(notes.length > 0 ? ['', ...notes] : []),
