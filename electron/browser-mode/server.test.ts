@@ -9,7 +9,7 @@ import type { JobEvent } from '../../shared/job-events';
 import type { WsServerFrame } from '../../shared/ws-protocol';
 import { apiUrlFor, isEventFrame } from '../../shared/ws-protocol';
 import { OS_IMAGE_SIZE, imageIn, osImage } from '../engine/testing/image-fixtures';
-import { firstDeviceDifference, withLoopDevice } from '../engine/testing/loop-fixture';
+import { firstDeviceDifference, withLoopDevice } from '../engine/testing/loop-device';
 import { ImprintService } from '../service/imprint-service';
 import { startWebServer, staticFile, type WebServer } from './server';
 

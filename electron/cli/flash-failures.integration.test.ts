@@ -6,7 +6,7 @@ import * as zlib from 'node:zlib';
 import type { JobEvent, ProgressEvent } from '../../shared/job-events';
 import { allocAligned } from '../engine/io/aligned-buffer';
 import { MiB, fixtureDir, imageIn, osImage, pseudoRandom, smallImageIn, type ImageForm } from '../engine/testing/image-fixtures';
-import { attachLoop, detachLoop, firstDeviceDifference, isAttached, readDirect, withLoopDevice, withLoopDevices, writeDirect, type LoopDevice } from '../engine/testing/loop-fixture';
+import { createLoopDevice, firstDeviceDifference, isLoopAttached, readDirect, removeLoopDevice, withLoopDevice, withLoopDevices, writeDirect, type LoopDevice } from '../engine/testing/loop-device';
 import { collect, describe, guardLog, hasStackTrace, runCli, spawnCli, type CliResult } from './testing/run-cli';
 
 /**
@@ -134,7 +134,7 @@ test('Ctrl-C cancels promptly, closes the drive and says what state it is in', a
   ];
   for (const c of cases) {
     await t.test(c.name, async () => {
-      const loop = attachLoop(image.size + 8 * MiB);
+      const loop = await createLoopDevice(image.size + 8 * MiB);
       try {
         const child = spawnCli(['flash', image.path, loop.device, '--yes', '--json']);
         let signalled = false;
@@ -168,9 +168,9 @@ test('Ctrl-C cancels promptly, closes the drive and says what state it is in', a
         // Nothing holds the device: an exclusive open succeeds, and the detach is immediate, not deferred.
         fs.closeSync(fs.openSync(loop.device, fs.constants.O_RDONLY | fs.constants.O_EXCL));
       } finally {
-        detachLoop(loop);
+        await removeLoopDevice(loop);
       }
-      assert.ok(!isAttached(loop.device), `${loop.device} is still attached: something kept it open`);
+      assert.ok(!isLoopAttached(loop.device), `${loop.device} is still attached: something kept it open`);
     });
   }
 });

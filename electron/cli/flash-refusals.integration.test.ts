@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ErrorCode } from '../../shared/error-codes';
 import { MiB, OS_IMAGE_SIZE, fixtureDir, imageIn, osImage, pseudoRandom, sha256Of, type ImageForm } from '../engine/testing/image-fixtures';
-import { firstDeviceDifference, readDirect, withLoopDevice, withLoopDevices, type LoopDevice } from '../engine/testing/loop-fixture';
+import { firstDeviceDifference, readDirect, withLoopDevice, withLoopDevices, type LoopDevice } from '../engine/testing/loop-device';
 import { describe, guardLog, hasStackTrace, runCli, type CliResult } from './testing/run-cli';
 
 /**

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { JobEvent, JobStartedEvent, ProgressEvent } from '../../shared/job-events';
 import { IMAGE_FORMS, MiB, OS_IMAGE_SIZE, fixtureDir, imageIn, osImage, pseudoRandom, sha256Of, type ImageForm } from '../engine/testing/image-fixtures';
-import { firstDeviceDifference, readDirect, withLoopDevice } from '../engine/testing/loop-fixture';
+import { firstDeviceDifference, readDirect, withLoopDevice } from '../engine/testing/loop-device';
 import { debianIso } from '../engine/testing/debian-iso';
 import { describe, guardLog, runCli, type CliResult } from './testing/run-cli';
 

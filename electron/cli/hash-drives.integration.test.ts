@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Drive } from '../../shared/drive';
 import { IMAGE_FORMS, MiB, SMALL_IMAGE_SIZE, pseudoRandom, sha256Of, smallImageIn } from '../engine/testing/image-fixtures';
-import { withLoopDevice, withLoopDevices, type LoopDevice } from '../engine/testing/loop-fixture';
+import { withLoopDevice, withLoopDevices, type LoopDevice } from '../engine/testing/loop-device';
 import { describe, runCli } from './testing/run-cli';
 
 /**

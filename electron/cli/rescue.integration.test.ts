@@ -38,7 +38,7 @@ test('a healthy drive: exit 0, the output equals the drive', async () => {
   try {
     const file = path.join(dir, 'disk.img');
     fs.writeFileSync(file, CONTENT);
-    await withLoopDevice({ size: SIZE, file }, async ({ device }) => {
+    await withLoopDevice(SIZE, async ({ device }) => {
       const out = path.join(dir, 'out.img');
       const r = await runCli(['rescue', device, out]);
       assert.equal(r.code, 0, describe(r));
@@ -46,7 +46,7 @@ test('a healthy drive: exit 0, the output equals the drive', async () => {
       assert.ok(fs.readFileSync(out).equals(CONTENT));
       assert.match(fs.readFileSync(`${out}.map`, 'utf8'), /^0x00000000 {2}0x00800000 {2}\+$/m);
       assert.equal(guardLog(), '');
-    });
+    }, { file });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -75,7 +75,7 @@ test('killed outright (SIGKILL), it leaves a valid map that claims only what the
   try {
     const file = path.join(dir, 'disk.img');
     fs.writeFileSync(file, CONTENT);
-    await withLoopDevice({ size: SIZE, file }, async ({ device }) => {
+    await withLoopDevice(SIZE, async ({ device }) => {
       const out = path.join(dir, 'out.img');
       const map = `${out}.map`;
       const child = spawnCli(['rescue', device, out, '--max-read-rate', String(MiB)]);
@@ -92,7 +92,7 @@ test('killed outright (SIGKILL), it leaves a valid map that claims only what the
       const r = await runCli(['rescue', device, out]);
       assert.equal(r.code, 0, describe(r));
       assert.ok(fs.readFileSync(out).equals(CONTENT));
-    });
+    }, { file });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { Drive } from '../../shared/drive';
 import type { JobEvent, JobFinishedEvent } from '../../shared/job-events';
 import { OS_IMAGE_SIZE, imageIn, osImage } from '../engine/testing/image-fixtures';
-import { attachLoop, detachLoop, firstDeviceDifference, withLoopDevice, withLoopDevices } from '../engine/testing/loop-fixture';
+import { createLoopDevice, firstDeviceDifference, removeLoopDevice, withLoopDevice, withLoopDevices, type LoopDevice } from '../engine/testing/loop-device';
 import { ImprintService, defaultCliScript, type ServiceEvent } from './imprint-service';
 
 /** Waits for the first event `pick` accepts. The bound only stops a broken test from hanging; it is not a measurement. */
@@ -63,18 +63,18 @@ test('a drive attached or removed is announced by onDrivesChanged', async () => 
   await withService(
     async (s) => {
       await s.call('listDrives', {});
-      let loop: ReturnType<typeof attachLoop> | null = null;
+      let loop: LoopDevice | null = null;
       try {
         const appeared = nextEvent(s, (e) => (e.event === 'onDrivesChanged' && loop && devices(e.payload).includes(loop.device) ? e.payload : undefined));
-        loop = attachLoop(1 << 20);
+        loop = await createLoopDevice(1 << 20);
         await appeared;
         const device = loop.device;
         const gone = nextEvent(s, (e) => (e.event === 'onDrivesChanged' && !devices(e.payload).includes(device) ? e.payload : undefined));
-        detachLoop(loop);
+        await removeLoopDevice(loop);
         loop = null;
         await gone;
       } finally {
-        if (loop) detachLoop(loop);
+        if (loop) await removeLoopDevice(loop);
       }
     },
     { drivePollMs: 300 },

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { JobEvent } from '../../shared/job-events';
 import { OS_IMAGE_SIZE, imageIn, osImage } from '../engine/testing/image-fixtures';
-import { firstDeviceDifference, withLoopDevice } from '../engine/testing/loop-fixture';
+import { firstDeviceDifference, withLoopDevice } from '../engine/testing/loop-device';
 import { LineSplitter, explainHelperFailure, flashCliArgs, helperArgv, parseHelperLine, runHelper, type HelperCommand } from './privileged-helper';
 import { defaultCliScript } from './imprint-service';
 

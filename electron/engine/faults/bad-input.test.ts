@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { ErrorCode } from '../../../shared/error-codes';
 import { withFaultyDevice } from '../testing/faulty-device';
 import { compressTo, fixtureDir, pseudoRandom, smallImageIn } from '../testing/image-fixtures';
-import { readDirect, withLoopDevice, writeDirect, type LoopDevice } from '../testing/loop-fixture';
+import { readDirect, withLoopDevice, writeDirect, type LoopDevice } from '../testing/loop-device';
 import { MiB, canRun, describe, imprint, noCrash, randomImage, startImprint, within, type CliRun } from './fault-bench';
 import { record } from './fault-tally';
 

@@ -7,7 +7,7 @@ import type { ErrorInfo } from '../../../shared/error-codes';
 import type { JobEvent, JobFinishedEvent } from '../../../shared/job-events';
 import { faultToolsAvailable } from '../testing/faulty-device';
 import { fixtureDir, pseudoRandom } from '../testing/image-fixtures';
-import { readDirect } from '../testing/loop-fixture';
+import { readDirect } from '../testing/loop-device';
 import { record } from './fault-tally';
 
 /**

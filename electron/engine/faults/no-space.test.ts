@@ -3,7 +3,7 @@
 // job never succeeds.
 import * as assert from 'node:assert/strict';
 import { withFaultyDevice } from '../testing/faulty-device';
-import { firstDeviceDifference, withLoopDevice } from '../testing/loop-fixture';
+import { firstDeviceDifference, withLoopDevice } from '../testing/loop-device';
 import { MiB, describe, failedWith, faultTest, headAbsent, imprint, randomImage } from './fault-bench';
 
 const IMAGE = 12 * MiB;

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { withFaultyDevice } from '../testing/faulty-device';
 import { fixtureDir, pseudoRandom } from '../testing/image-fixtures';
-import { readDirect, withLoopDevice } from '../testing/loop-fixture';
+import { readDirect, withLoopDevice } from '../testing/loop-device';
 import { MiB, describe, failedWith, faultTest, imprint } from './fault-bench';
 import { record } from './fault-tally';
 

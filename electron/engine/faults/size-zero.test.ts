@@ -9,7 +9,7 @@ import type { JobEvent } from '../../../shared/job-events';
 import { blockDeviceSize } from '../io/block-device';
 import { prepareFlash, runFlash } from '../jobs/flash-job';
 import { fixtureDir } from '../testing/image-fixtures';
-import { attachLoop, isAttached } from '../testing/loop-fixture';
+import { createLoopDevice, isLoopAttached } from '../testing/loop-device';
 import { MiB, describe, failedWith, faultTest, imprint, noCrash, randomImage } from './fault-bench';
 
 const IMAGE = 12 * MiB;
@@ -36,7 +36,7 @@ function detachIfOurs(device: string, ...files: string[]): void {
  * exactly "gone".
  */
 function goneOrTaken(device: string, code: string | undefined, takenBefore: boolean): void {
-  const taken = takenBefore || isAttached(device);
+  const taken = takenBefore || isLoopAttached(device);
   if (!taken) assert.equal(code, 'E_DEVICE_GONE');
   else {
     console.log(`${device} was attached by another program before the read-back; it must still not pass (got ${code})`);
@@ -47,7 +47,7 @@ function goneOrTaken(device: string, code: string | undefined, takenBefore: bool
 /** Waits (blocking, at most 5 s) until the kernel has let go of a detached loop. */
 function waitDetached(device: string): void {
   const until = Date.now() + 5_000;
-  while (isAttached(device) || blockDeviceSize(device) !== 0) {
+  while (isLoopAttached(device) || blockDeviceSize(device) !== 0) {
     if (Date.now() > until) assert.fail(`${device} still attached 5 s after its last close`);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
   }
@@ -55,7 +55,7 @@ function waitDetached(device: string): void {
 
 faultTest('flash without verify, the loop detached, then imprint verify: E_DEVICE_GONE, not a pass', async () => {
   const image = randomImage(IMAGE);
-  const loop = attachLoop(16 * MiB);
+  const loop = await createLoopDevice(16 * MiB);
   try {
     const written = await imprint(['flash', image, loop.device, '--no-verify', '--yes']);
     noCrash(written);
@@ -76,7 +76,7 @@ faultTest('flash without verify, the loop detached, then imprint verify: E_DEVIC
 
 faultTest('the loop replaced by a smaller one between write and verify: E_VERIFY_SHORT', async (t) => {
   const image = randomImage(IMAGE);
-  const loop = attachLoop(16 * MiB);
+  const loop = await createLoopDevice(16 * MiB);
   const small = path.join(fs.mkdtempSync(path.join(fixtureDir(), 'small-')), 'small.img');
   try {
     const written = await imprint(['flash', image, loop.device, '--no-verify', '--yes']);
@@ -101,14 +101,14 @@ faultTest('the loop replaced by a smaller one between write and verify: E_VERIFY
 
 faultTest('the drive vanishes between the write and the read-back of one flash: the target fails, the job is not ok', async () => {
   const image = randomImage(IMAGE);
-  const loop = attachLoop(16 * MiB);
+  const loop = await createLoopDevice(16 * MiB);
   // Held open here, the loop survives `losetup -d` until this last close: the
   // flash writes it normally, and it vanishes when the read-back starts.
   const holder = fs.openSync(loop.device, 'r');
   let held = true;
   try {
     execFileSync('losetup', ['-d', loop.device]);
-    assert.ok(isAttached(loop.device), 'the detach waits for the last close');
+    assert.ok(isLoopAttached(loop.device), 'the detach waits for the last close');
     const prepared = await prepareFlash({ image, targets: [loop.device] });
     const events: JobEvent[] = [];
     const result = await runFlash(prepared, {

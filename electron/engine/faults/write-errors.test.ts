@@ -3,7 +3,7 @@
 // the other targets of the same job finish and verify.
 import * as assert from 'node:assert/strict';
 import { withFaultyDevice } from '../testing/faulty-device';
-import { firstDeviceDifference, withLoopDevices } from '../testing/loop-fixture';
+import { firstDeviceDifference, withLoopDevices } from '../testing/loop-device';
 import { pseudoRandom } from '../testing/image-fixtures';
 import { MiB, describe, failedWith, faultTest, headAbsent, imprint, randomImage } from './fault-bench';
 

@@ -98,7 +98,7 @@ describe('rescue refuses, touching nothing', () => {
 
 describe('rescue of a healthy drive', () => {
   it('copies it whole, exits ok, and a second run reads nothing', async () => {
-    await withLoopDevice({ size: SIZE, file: source }, async ({ device }) => {
+    await withLoopDevice(SIZE, async ({ device }) => {
       const out = path.join(dir, 'healthy.img');
       const first = await rescueToFile(device, out, { traceReads: true });
       assert.equal(first.ok, true);
@@ -112,6 +112,6 @@ describe('rescue of a healthy drive', () => {
       assert.equal(second.ok, true);
       assert.deepEqual(second.readTrace, []);
       assert.equal(hash(out), hash(source));
-    });
+    }, { file: source });
   });
 });

@@ -6,7 +6,6 @@ import { attachLoop } from './loop-device';
 import { NBDKIT_PLUGIN_SOURCE } from './nbdkit-plugin.py';
 import { killDaemon, resolveTool, startDaemon, waitForPidFile } from './run-tool';
 
-export { attachLoop, detachLoop, withLoopDevice } from './loop-device';
 export { FAULTY_DIR_PREFIX } from './faulty-device-teardown';
 
 /**

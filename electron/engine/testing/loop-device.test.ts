@@ -1,11 +1,12 @@
 // Plain loop devices over temp files, with real O_DIRECT I/O. Needs root.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { allocAligned } from '../io/aligned-buffer';
-import { isLoopAttached, loopSysfs, withLoopDevice } from './loop-device';
+import { createLoopDevice, firstDeviceDifference, isLoopAttached, loopSysfs, readDirect, withLoopDevice, withLoopDevices, writeDirect, type LoopDevice } from './loop-device';
 import { resolveTool } from './run-tool';
 
 const MiB = 1 << 20;
@@ -26,11 +27,11 @@ function openDirect(device: string): number {
 test('withLoopDevice: a plain loop device over a sparse or pre-allocated temp file, detached after', { timeout: 60_000 }, async (t) => {
   if (skipReason) return t.skip(skipReason);
   for (const sparse of [true, false]) {
-    let seen = { device: '', file: '' };
-    await withLoopDevice({ size: 8 * MiB, sparse }, async (dev) => {
+    let seen = { device: '', backingFile: '' };
+    await withLoopDevice(8 * MiB, async (dev) => {
       seen = dev;
       assert.equal(Number(loopSysfs(dev.device, 'size')) * 512, 8 * MiB);
-      const allocated = fs.statSync(dev.file).blocks * 512;
+      const allocated = fs.statSync(dev.backingFile).blocks * 512;
       assert.ok(sparse ? allocated < 8 * MiB : allocated >= 8 * MiB, `sparse=${sparse}: ${allocated} bytes allocated`);
       const fd = openDirect(dev.device);
       try {
@@ -39,13 +40,13 @@ test('withLoopDevice: a plain loop device over a sparse or pre-allocated temp fi
         fs.closeSync(fd);
       }
       const onDisk = Buffer.alloc(5);
-      const file = fs.openSync(dev.file, 'r');
+      const file = fs.openSync(dev.backingFile, 'r');
       fs.readSync(file, onDisk, 0, 5, MiB);
       fs.closeSync(file);
       assert.equal(onDisk.toString(), 'plain');
-    });
-    assert.equal(isLoopAttached(seen.device) && loopSysfs(seen.device, 'loop/backing_file') === seen.file, false);
-    assert.equal(fs.existsSync(seen.file), false, 'temp file removed');
+    }, { sparse });
+    assert.equal(isLoopAttached(seen.device) && loopSysfs(seen.device, 'loop/backing_file') === seen.backingFile, false);
+    assert.equal(fs.existsSync(seen.backingFile), false, 'temp file removed');
   }
 });
 
@@ -55,10 +56,10 @@ test('a caller-given file is kept, grown to size, and its content left alone', {
   try {
     const file = path.join(dir, 'mine.img');
     fs.writeFileSync(file, 'keep me');
-    await withLoopDevice({ size: 1 * MiB, file }, async (dev) => {
-      assert.equal(dev.file, file);
+    await withLoopDevice(1 * MiB, async (dev) => {
+      assert.equal(dev.backingFile, file);
       assert.equal(Number(loopSysfs(dev.device, 'size')) * 512, 1 * MiB);
-    });
+    }, { file });
     assert.equal(fs.statSync(file).size, 1 * MiB);
     assert.equal(fs.readFileSync(file).subarray(0, 7).toString(), 'keep me');
   } finally {
@@ -68,7 +69,7 @@ test('a caller-given file is kept, grown to size, and its content left alone', {
 
 test('readOnly: the kernel refuses writes (EPERM; root may still open it O_RDWR)', { timeout: 60_000 }, async (t) => {
   if (skipReason) return t.skip(skipReason);
-  await withLoopDevice({ size: 1 * MiB, readOnly: true }, async (dev) => {
+  await withLoopDevice(1 * MiB, async (dev) => {
     assert.equal(loopSysfs(dev.device, 'ro'), '1');
     const fd = openDirect(dev.device);
     try {
@@ -76,5 +77,50 @@ test('readOnly: the kernel refuses writes (EPERM; root may still open it O_RDWR)
     } finally {
       fs.closeSync(fd);
     }
-  });
+  }, { readOnly: true });
+});
+
+test('direct I/O by default over pre-filled content; readDirect, writeDirect and firstDeviceDifference see the medium', { timeout: 60_000 }, async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const content = randomBytes(300_000); // not a block multiple: the rest of the device stays zero
+  const expected = Buffer.concat([content, Buffer.alloc(MiB - content.length)]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imprint-loop-test-'));
+  try {
+    await withLoopDevice(1 * MiB, async (loop) => {
+      assert.equal(loopSysfs(loop.device, 'loop/dio'), '1');
+      assert.ok(readDirect(loop.device, 1000, 5000).equals(content.subarray(1000, 6000)));
+      assert.equal(firstDeviceDifference(loop.device, expected), -1);
+      const at = 5001;
+      writeDirect(loop.device, at, Buffer.from([(expected[at] as number) ^ 0xff]));
+      assert.equal(readDirect(loop.device, at, 1)[0], (expected[at] as number) ^ 0xff);
+      assert.equal(firstDeviceDifference(loop.device, expected), at);
+      const file = path.join(dir, 'expected.img');
+      fs.writeFileSync(file, expected);
+      assert.equal(firstDeviceDifference(loop.device, file), at, 'the same against a file');
+      assert.equal(firstDeviceDifference(loop.device, expected, at), -1, 'equal up to the given length');
+    }, { content });
+    await withLoopDevice(1 * MiB, (loop) => assert.equal(loopSysfs(loop.device, 'loop/dio'), '0'), { directIo: false });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('withLoopDevices removes every device and temp file when the test throws; a bad size attaches nothing', { timeout: 60_000 }, async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  let seen: LoopDevice[] = [];
+  await assert.rejects(
+    withLoopDevices([{ size: 1 * MiB }, { size: 2 * MiB, opts: { readOnly: true } }], (loops) => {
+      seen = loops;
+      assert.deepEqual(loops.map((l) => Number(loopSysfs(l.device, 'size')) * 512), [1 * MiB, 2 * MiB]);
+      assert.deepEqual(loops.map((l) => loopSysfs(l.device, 'ro')), ['0', '1']);
+      throw new Error('the test failed');
+    }),
+    /the test failed/,
+  );
+  assert.equal(seen.length, 2);
+  for (const l of seen) {
+    assert.equal(isLoopAttached(l.device) && loopSysfs(l.device, 'loop/backing_file') === l.backingFile, false, `${l.device} still attached`);
+    assert.equal(fs.existsSync(l.backingFile), false, `${l.backingFile} left behind`);
+  }
+  await assert.rejects(createLoopDevice(1000), /not a positive multiple of 512/);
 });

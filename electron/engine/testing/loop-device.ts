@@ -1,12 +1,24 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { allocAligned, alignUp } from '../io/aligned-buffer';
+import { readFully, writeFully } from '../io/full-io';
 import { runTool } from './run-tool';
 
 /**
- * Plain loop devices for tests (needs root and /dev/loop-control). The fault
- * harness (faulty-device.ts) uses attachLoop with direct I/O over an nbdfuse
- * file; tests that only need a healthy block device use withLoopDevice.
+ * Real block devices for tests: loop devices over files (needs root and
+ * /dev/loop-control). Tests write only to devices made here, never to any
+ * other.
+ *
+ * - `withLoopDevice` / `withLoopDevices`: the usual way. A fresh file (or the
+ *   caller's), attached with direct I/O, always detached afterwards and its
+ *   temp file deleted, even when the test fails.
+ * - `createLoopDevice` / `removeLoopDevice`: the same, for a test that must
+ *   decide itself when the device goes away.
+ * - `attachLoop` / `detachLoop`: the bare losetup calls over an existing file,
+ *   for the fault harness (faulty-device.ts), whose file is an nbdfuse mount.
+ * - `readDirect`, `writeDirect`, `firstDeviceDifference`: what the medium
+ *   holds, read with O_DIRECT so the page cache cannot answer instead.
  */
 
 export interface AttachOptions {
@@ -84,52 +96,205 @@ export function loopSysfs(device: string, attribute: string): string {
   }
 }
 
-export interface LoopDeviceOptions extends AttachOptions {
-  /** Bytes; a multiple of 512 (the loop's logical block size). */
+/** A loop device made by this module. */
+export interface LoopDevice {
+  /** `/dev/loopN`. */
+  device: string;
+  /** The file behind it. A temp file sits alone in its own folder. */
+  backingFile: string;
+  /** Bytes. */
   size: number;
+}
+
+export interface LoopOptions {
+  /** Attach read-only (`losetup -r`): the kernel refuses writes. */
+  readOnly?: boolean;
   /**
-   * Backing file to use: created (or grown) to `size` if needed and kept
+   * Attach with `--direct-io=on` (the default): writes reach the file, not
+   * just the page cache, as on real media. `false` attaches buffered.
+   */
+  directIo?: boolean;
+  /** Bytes to put in the backing file before attaching (from offset 0). */
+  content?: Buffer;
+  /**
+   * Backing file to use: created (or grown) to the size if needed and kept
    * afterwards. Without it a temp file is made and deleted.
    */
   file?: string;
   /**
    * Leave the file sparse instead of pre-allocating it. Sparse is cheap for
    * large devices, but direct writes into holes are 5-10x slower
-   * (FIELD-NOTES), so benchmarks want the default (pre-allocated).
+   * (FIELD-NOTES), so the default is pre-allocated.
    */
   sparse?: boolean;
 }
 
-/** Runs `fn` with a loop device over a file of `size` bytes; always detaches it and removes temp files. */
-export async function withLoopDevice<T>(opts: LoopDeviceOptions, fn: (dev: { device: string; file: string }) => Promise<T>): Promise<T> {
-  if (!Number.isSafeInteger(opts.size) || opts.size <= 0 || opts.size % 512 !== 0) {
-    throw new Error(`loop size ${opts.size} is not a positive multiple of 512`);
+let scratch: string | null = null;
+
+/**
+ * One temp folder per test process for backing files; removed at exit, so a
+ * test killed before its `finally` still leaves no files behind.
+ */
+function scratchDir(): string {
+  if (scratch === null) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imprint-loops-'));
+    scratch = dir;
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   }
-  const tempDir = opts.file === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'imprint-loop-')) : undefined;
-  const file = opts.file ?? path.join(tempDir as string, 'disk.img');
-  let device: string | undefined;
+  return scratch;
+}
+
+/**
+ * Attaches a loop device of `size` bytes (a positive multiple of 512) over a
+ * new temp file or `opts.file`. Prefer `withLoopDevice`; whoever calls this
+ * calls `removeLoopDevice` in a `finally`.
+ */
+export async function createLoopDevice(size: number, opts: LoopOptions = {}): Promise<LoopDevice> {
+  if (!Number.isSafeInteger(size) || size <= 0 || size % 512 !== 0) {
+    throw new Error(`loop size ${size} is not a positive multiple of 512`);
+  }
+  const backingFile = opts.file ?? path.join(fs.mkdtempSync(path.join(scratchDir(), 'loop-')), 'backing.img');
   try {
-    await prepareFile(file, opts.size, opts.sparse === true);
-    device = await attachLoop(file, opts);
-    return await fn({ device, file });
+    await prepareFile(backingFile, size, opts);
+    const device = await attachLoop(backingFile, { readOnly: opts.readOnly, directIo: opts.directIo ?? true });
+    return { device, backingFile, size };
+  } catch (err) {
+    if (opts.file === undefined) removeTempFile(backingFile);
+    throw err;
+  }
+}
+
+/**
+ * Detaches (deferred by the kernel while something holds the device open)
+ * and deletes the backing file if it was a temp file; a caller's file is kept.
+ */
+export async function removeLoopDevice(loop: LoopDevice): Promise<void> {
+  try {
+    await detachLoop(loop.device);
   } finally {
+    // A temp file is <scratch>/loop-XXXXXX/backing.img; anything else is the caller's.
+    if (scratch !== null && path.dirname(path.dirname(loop.backingFile)) === scratch) removeTempFile(loop.backingFile);
+  }
+}
+
+function removeTempFile(backingFile: string): void {
+  fs.rmSync(path.dirname(backingFile), { recursive: true, force: true });
+}
+
+/** Runs `fn` with a loop device of `size` bytes; always detaches it and deletes its temp file. */
+export async function withLoopDevice<T>(size: number, fn: (loop: LoopDevice) => Promise<T> | T, opts: LoopOptions = {}): Promise<T> {
+  const loop = await createLoopDevice(size, opts);
+  try {
+    return await fn(loop);
+  } finally {
+    await removeLoopDevice(loop);
+  }
+}
+
+/** Runs `fn` with several loop devices at once (a size and options each); always removes them all. */
+export async function withLoopDevices<T>(specs: { size: number; opts?: LoopOptions }[], fn: (loops: LoopDevice[]) => Promise<T> | T): Promise<T> {
+  const loops: LoopDevice[] = [];
+  try {
+    for (const s of specs) loops.push(await createLoopDevice(s.size, s.opts));
+    return await fn(loops);
+  } finally {
+    // Every device is removed even if one removal fails; the first failure is then thrown.
+    const failures: unknown[] = [];
+    for (const l of loops) {
+      try {
+        await removeLoopDevice(l);
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+    if (failures.length > 0) throw failures[0];
+  }
+}
+
+/** Makes `file` at least `size` bytes, sparse or allocated, then writes `content`; never shrinks a caller's file. */
+async function prepareFile(file: string, size: number, opts: LoopOptions): Promise<void> {
+  fs.closeSync(fs.openSync(file, 'a'));
+  if (fs.statSync(file).size < size) fs.truncateSync(file, size);
+  if (!opts.sparse) {
     try {
-      if (device !== undefined) await detachLoop(device);
+      await runTool('fallocate', ['-l', String(size), file]);
+    } catch {
+      // A filesystem without fallocate: stay sparse. Only speed suffers, and
+      // zero-filling here could overwrite a caller's file.
+    }
+  }
+  if (opts.content) {
+    const fd = fs.openSync(file, 'r+');
+    try {
+      writeFully(fd, opts.content, 0);
+      fs.fsyncSync(fd);
     } finally {
-      if (tempDir !== undefined) fs.rmSync(tempDir, { recursive: true, force: true });
+      fs.closeSync(fd);
     }
   }
 }
 
-/** Makes `file` at least `size` bytes, sparse or allocated; never shrinks a caller's file. */
-async function prepareFile(file: string, size: number, sparse: boolean): Promise<void> {
-  fs.closeSync(fs.openSync(file, 'a'));
-  if (fs.statSync(file).size < size) fs.truncateSync(file, size);
-  if (sparse) return;
+function openDirect(device: string, flags: number): number {
+  return fs.openSync(device, flags | fs.constants.O_DIRECT);
+}
+
+/**
+ * Reads `length` bytes at `offset` from the device itself (O_DIRECT, so not
+ * from the page cache): what a test compares is what the medium holds.
+ */
+export function readDirect(device: string, offset: number, length: number): Buffer {
+  const start = Math.floor(offset / 4096) * 4096;
+  const span = alignUp(offset + length) - start;
+  const buf = allocAligned(span);
+  const fd = openDirect(device, fs.constants.O_RDONLY);
   try {
-    await runTool('fallocate', ['-l', String(size), file]);
-  } catch {
-    // A filesystem without fallocate: stay sparse. Only speed suffers, and
-    // zero-filling here could overwrite a caller's file.
+    const n = readFully(fd, buf, 0, span, start);
+    return Buffer.from(buf.subarray(offset - start, Math.min(n, offset - start + length)));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Overwrites bytes on the device with O_DIRECT (read-modify-write of whole 4 KiB blocks). */
+export function writeDirect(device: string, offset: number, data: Buffer): void {
+  const start = Math.floor(offset / 4096) * 4096;
+  const span = alignUp(offset + data.length) - start;
+  const buf = allocAligned(span);
+  const fd = openDirect(device, fs.constants.O_RDWR);
+  try {
+    readFully(fd, buf, 0, span, start);
+    data.copy(buf, offset - start);
+    writeFully(fd, buf, start);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The first offset where the device (read with O_DIRECT) differs from
+ * `expected` (a file or a Buffer), over `length` bytes; -1 when equal.
+ */
+export function firstDeviceDifference(device: string, expected: string | Buffer, length?: number): number {
+  const total = length ?? (typeof expected === 'string' ? fs.statSync(expected).size : expected.length);
+  const CHUNK = 4 << 20;
+  const devBuf = allocAligned(CHUNK);
+  const imgBuf = Buffer.alloc(CHUNK);
+  const dfd = openDirect(device, fs.constants.O_RDONLY);
+  const ifd = typeof expected === 'string' ? fs.openSync(expected, 'r') : -1;
+  try {
+    for (let pos = 0; pos < total; pos += CHUNK) {
+      const want = Math.min(CHUNK, total - pos);
+      const got = readFully(dfd, devBuf, 0, alignUp(want), pos);
+      const ref = typeof expected === 'string' ? (readFully(ifd, imgBuf, 0, want, pos), imgBuf) : expected.subarray(pos, pos + want);
+      if (got >= want && devBuf.subarray(0, want).equals(ref.subarray(0, want))) continue;
+      for (let i = 0; i < want; i++) {
+        if (i >= got || devBuf[i] !== ref[i]) return pos + i;
+      }
+    }
+    return -1;
+  } finally {
+    fs.closeSync(dfd);
+    if (ifd >= 0) fs.closeSync(ifd);
   }
 }
