@@ -136,3 +136,37 @@ test('the app ships the build, not the tests', () => {
   const files = config.files ?? [];
   for (const p of ['package.json', 'bin/**', 'out/**', '!out/**/*.test.js', '!out/e2e/**']) assert.ok(files.includes(p), `files has ${p}`);
 });
+
+test('"dependencies" are exactly the packages the compiled app requires at run time; the renderer\'s are bundled, so dev-only', () => {
+  // electron-builder packs "dependencies" (and their own) into the app, so a
+  // package missing here crashes the installed app, and one too many is dead
+  // weight in app.asar. Entry points: main, the CLI and browser-mode scripts
+  // (the privileged helper runs the CLI), and the worker threads.
+  const pkg = JSON.parse(read('package.json')) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+  const engine = path.join(ROOT, 'out', 'electron', 'engine');
+  const queue = [
+    path.join(ROOT, 'out', 'electron', 'main', 'main.js'),
+    ...fs.readdirSync(path.join(ROOT, 'bin')).map((f) => path.join(ROOT, 'bin', f)),
+    ...fs
+      .readdirSync(engine, { recursive: true, encoding: 'utf8' })
+      .filter((f) => /-worker\.js$/.test(f) && !f.includes('testing'))
+      .map((f) => path.join(engine, f)),
+  ];
+  assert.ok(fs.existsSync(queue[0] as string), 'out/electron/main/main.js exists; run the build first');
+  const seen = new Set<string>();
+  const required = new Set<string>();
+  while (queue.length > 0) {
+    const file = queue.pop() as string;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const r = requiresOf(file);
+    queue.push(...r.files);
+    // electron is the runtime itself, not a package the app ships.
+    for (const name of r.packages) if (name !== 'electron') required.add(name);
+  }
+  assert.ok(seen.has(path.join(ROOT, 'out', 'electron', 'cli', 'main.js')), 'the walk reaches the CLI through bin/imprint.js');
+  assert.deepEqual(Object.keys(pkg.dependencies ?? {}).sort(), [...required].sort());
+  for (const name of ['react', 'react-dom', 'zustand']) {
+    assert.ok(pkg.devDependencies?.[name], `${name} is a devDependency (esbuild bundles it into out/renderer/app.js)`);
+  }
+});
