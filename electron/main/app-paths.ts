@@ -6,7 +6,7 @@ import { pathToFileURL } from 'url';
  * (out/electron/main/), inside app.asar when packaged.
  */
 
-/** The renderer's page (built by renderer/build.mjs). */
+/** The renderer's page (built by scripts/build-renderer.mjs). */
 export const INDEX_HTML = path.join(__dirname, '..', '..', 'renderer', 'index.html');
 
 /** Its file:// URL: the only page the window may show, and the only sender IPC answers. */

@@ -7,8 +7,9 @@ import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
+// Lives in scripts/ (it is Node, not page code); works on renderer/.
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const rendererDir = join(root, 'renderer');
 const outDir = join(root, 'out', 'renderer');
 const testOutDir = join(root, 'out', 'renderer-tests');
 
@@ -27,7 +28,7 @@ await rm(testOutDir, { recursive: true, force: true });
 await mkdir(outDir, { recursive: true });
 
 await esbuild.build({
-  entryPoints: { app: join(here, 'main.tsx') },
+  entryPoints: { app: join(rendererDir, 'main.tsx') },
   outdir: outDir,
   bundle: true,
   format: 'iife',
@@ -39,12 +40,12 @@ await esbuild.build({
   define: { 'process.env.NODE_ENV': '"production"' },
   logLevel: 'warning',
 });
-await copyFile(join(here, 'index.html'), join(outDir, 'index.html'));
+await copyFile(join(rendererDir, 'index.html'), join(outDir, 'index.html'));
 
-const tests = await findTests(here);
+const tests = await findTests(rendererDir);
 if (tests.length > 0) {
   await esbuild.build({
-    entryPoints: tests.map((t) => ({ in: t, out: relative(here, t).replace(/\.ts$/, '') })),
+    entryPoints: tests.map((t) => ({ in: t, out: relative(rendererDir, t).replace(/\.ts$/, '') })),
     outdir: testOutDir,
     bundle: true,
     format: 'cjs',
