@@ -1,4 +1,5 @@
 import { useShallow } from 'zustand/react/shallow';
+import { FilePathStep } from '../app/file-path-step';
 import { useApp } from '../store/store-context';
 import { ImageSummary } from './image-summary';
 
@@ -17,45 +18,25 @@ export function ImageStep() {
   const imagePathTyped = useApp((s) => s.imagePathTyped);
   const imagePathSubmitted = useApp((s) => s.imagePathSubmitted);
   return (
-    <section className="card step" aria-labelledby="step-image">
-      <h2 id="step-image">
-        <span className="step-number">1</span> Image
-      </h2>
-      <button type="button" className="button" onClick={() => void imageChooseRequested()}>
-        Choose image…
-      </button>
-      <p className="muted small">or drop an image file anywhere on this window, or type its path:</p>
-      <form
-        className="path-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void imagePathSubmitted();
-        }}
-      >
-        <label htmlFor="image-path">Image path</label>
-        <div className="path-row">
-          <input
-            id="image-path"
-            type="text"
-            spellCheck={false}
-            autoComplete="off"
-            placeholder="/home/me/Downloads/os.img.xz"
-            value={pathInput}
-            onChange={(e) => imagePathTyped(e.target.value)}
-          />
-          <button type="submit" className="button" disabled={inspecting !== null}>
-            Use path
-          </button>
-        </div>
-      </form>
-      {inspecting && <p className="muted">Reading {inspecting}…</p>}
-      {notice && <p className="note">{notice}</p>}
-      {error && (
-        <p role="alert" className="error">
-          {error.message}
-        </p>
-      )}
+    <FilePathStep
+      number={1}
+      title="Image"
+      headingId="step-image"
+      inputId="image-path"
+      label="Image path"
+      placeholder="/home/me/Downloads/os.img.xz"
+      chooseLabel="Choose image…"
+      hint="or drop an image file anywhere on this window, or type its path:"
+      submitLabel="Use path"
+      pathInput={pathInput}
+      inspecting={inspecting}
+      notice={notice}
+      error={error}
+      onPathTyped={imagePathTyped}
+      onPathSubmitted={() => void imagePathSubmitted()}
+      onChooseRequested={() => void imageChooseRequested()}
+    >
       {details && <ImageSummary image={details} />}
-    </section>
+    </FilePathStep>
   );
 }

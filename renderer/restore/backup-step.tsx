@@ -1,4 +1,5 @@
 import { useShallow } from 'zustand/react/shallow';
+import { FilePathStep } from '../app/file-path-step';
 import { useApp } from '../store/store-context';
 import { BackupSummary } from './backup-summary';
 
@@ -11,43 +12,24 @@ export function BackupStep() {
   const restorePathSubmitted = useApp((s) => s.restorePathSubmitted);
   const restoreChooseRequested = useApp((s) => s.restoreChooseRequested);
   return (
-    <section className="card step" aria-labelledby="step-backup">
-      <h2 id="step-backup">
-        <span className="step-number">1</span> Backup
-      </h2>
-      <form
-        className="path-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void restorePathSubmitted();
-        }}
-      >
-        <label htmlFor="restore-path">Backup path</label>
-        <div className="path-row">
-          <input
-            id="restore-path"
-            type="text"
-            spellCheck={false}
-            autoComplete="off"
-            placeholder="/home/me/backups/sdcard.img.zst"
-            value={pathInput}
-            onChange={(e) => restorePathTyped(e.target.value)}
-          />
-          <button type="submit" className="button" disabled={inspecting !== null}>
-            Open
-          </button>
-          <button type="button" className="button" onClick={() => void restoreChooseRequested()}>
-            Choose…
-          </button>
-        </div>
-      </form>
-      {inspecting && <p className="muted">Reading {inspecting}…</p>}
-      {error && (
-        <p role="alert" className="error">
-          {error.message}
-        </p>
-      )}
+    <FilePathStep
+      number={1}
+      title="Backup"
+      headingId="step-backup"
+      inputId="restore-path"
+      label="Backup path"
+      placeholder="/home/me/backups/sdcard.img.zst"
+      chooseLabel="Choose backup…"
+      hint="or type its path:"
+      submitLabel="Open"
+      pathInput={pathInput}
+      inspecting={inspecting}
+      error={error}
+      onPathTyped={restorePathTyped}
+      onPathSubmitted={() => void restorePathSubmitted()}
+      onChooseRequested={() => void restoreChooseRequested()}
+    >
       {details && <BackupSummary backup={details} />}
-    </section>
+    </FilePathStep>
   );
 }
