@@ -113,7 +113,8 @@ export function describeSource(info: SourceInfo): string {
   return info.zipEntry ? `${FORMAT_LABELS.zip} (${info.zipEntry.name})` : FORMAT_LABELS[info.format];
 }
 
-function corrupt(info: SourceInfo, err: unknown): ImprintError {
+/** A decoder's complaint as the user's error: E_CORRUPT_SOURCE naming the file. */
+export function corrupt(info: SourceInfo, err: unknown): ImprintError {
   if (err instanceof ImprintError) {
     // A decoder that reports without the path (the .xz one): the user must still learn which file is bad.
     if (err.code !== 'E_CORRUPT_SOURCE' || err.message.includes(info.path)) return err;
@@ -208,7 +209,7 @@ export async function* openContent(
 }
 
 /** The decoder program found on the system for this format (bzip2-decoder.ts, xz-decoder.ts say when), if any. */
-function nativeProgram(info: SourceInfo): { path: string; args: string[] } | null {
+export function nativeProgram(info: SourceInfo): { path: string; args: string[] } | null {
   if (info.format === 'xz') {
     const xz = nativeXz();
     return xz ? { path: xz, args: nativeXzArgs() } : null;

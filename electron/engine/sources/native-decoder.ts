@@ -30,6 +30,16 @@ export function findProgram(names: readonly string[]): string | null {
 }
 
 /**
+ * What a decoder program said when it failed, for a person: its first line
+ * (bzip2 follows it with a page of advice), without the "xz: (stdin): "
+ * prefix.
+ */
+export function programComplaint(stderr: string, code: number | null): string {
+  const first = stderr.trim().split('\n').find((l) => l.trim() !== '');
+  return first ? first.trim().replace(/^[^:]*: (\(stdin\): )?/, '') : `it stopped with exit code ${code}`;
+}
+
+/**
  * Runs `program args...` with the compressed file on stdin and yields what it
  * writes to stdout, as it comes (one stream hop: at 400 MB/s the per-chunk
  * cost of stacked Node streams shows). The end comes only once the exit
@@ -64,10 +74,7 @@ export async function* decodeWithProgram(
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) yield chunk;
     const code = await exited;
     if (failure) throw failure;
-    if (code !== 0) {
-      const said = stderr.trim().split('\n').filter(Boolean).pop() ?? `exit code ${code}`;
-      throw new Error(said.replace(/^[^:]*: (\(stdin\): )?/, ''));
-    }
+    if (code !== 0) throw new Error(programComplaint(stderr, code));
   } finally {
     input.destroy();
     if (child.exitCode === null && child.signalCode === null) child.kill();

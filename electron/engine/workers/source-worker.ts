@@ -5,7 +5,8 @@ import { ImprintError, classifyReadError, toErrorInfo } from '../errors';
 import { logicalBlockSize } from '../io/block-device';
 import { diagnoseReadFailure } from '../io/device-faults';
 import { readFully } from '../io/full-io';
-import { openContent } from '../sources/image-source';
+import { corrupt, nativeProgram, openContent } from '../sources/image-source';
+import { ProgramReader } from '../sources/program-reader';
 import { ZstdReader } from '../sources/zstd-decoder';
 import { workerPort, SlotQueue } from './worker-port';
 import type { FromSource, SourceWorkerData, ToSource } from './messages';
@@ -33,8 +34,23 @@ port.onMessage((msg) => {
 
 const slotView = (slot: number): Buffer => Buffer.from(ring.memory, slot * ring.slotSize, ring.slotSize);
 
+/** Something that fills a slot with decoded bytes (fewer only at the end) and can be stopped. */
+interface SlotReader {
+  read(dst: Buffer): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** zstd decodes into the slots itself (libzstd); the xz and bzip2 programs write into them through a named pipe. */
+function openSlotReader(): SlotReader | null {
+  const opts = { signal: abort.signal, onInput: (bytes: number) => port.post({ type: 'input', bytes }) };
+  if (source.format === 'zstd') return new ZstdReader(source.path, opts);
+  const program = nativeProgram(source);
+  return program ? ProgramReader.open(program.path, program.args, source.path, opts) : null;
+}
+
 async function run(): Promise<void> {
   const limit = data.limit ?? Infinity;
+  let reader: SlotReader | null;
   let offset = 0;
   const checkDecodedSize = (): void => {
     if (offset === 0) throw new ImprintError('E_CORRUPT_SOURCE', `${source.path} decompresses to nothing: the image inside is empty.`);
@@ -76,9 +92,8 @@ async function run(): Promise<void> {
     } finally {
       fs.closeSync(fd);
     }
-  } else if (source.format === 'zstd') {
-    // zstd decodes straight into the ring's slots: no intermediate buffers.
-    const reader = new ZstdReader(source.path, { signal: abort.signal, onInput: (bytes) => port.post({ type: 'input', bytes }) });
+  } else if ((reader = openSlotReader()) !== null) {
+    // Decoders that write straight into the ring's slots: no intermediate buffers.
     try {
       for (;;) {
         if (offset >= limit) break;
@@ -89,7 +104,8 @@ async function run(): Promise<void> {
         try {
           n = await reader.read(buf.subarray(0, Math.min(ring.slotSize, limit - offset)));
         } catch (err) {
-          throw new ImprintError('E_CORRUPT_SOURCE', `The zstd file ${source.path} is truncated or corrupt: ${(err as Error).message}`, { cause: err });
+          if (cancelled) return;
+          throw corrupt(source, err);
         }
         if (n === 0) {
           slots.release(slot);
