@@ -1,6 +1,6 @@
-import * as zlib from 'zlib';
 import { workerData } from 'worker_threads';
 import { createHasher } from '../hash/content-hasher';
+import { chunkCrc } from '../io/chunk-crc';
 import { workerPort } from './worker-port';
 import type { FromHasher, HasherWorkerData, ToHasher } from './messages';
 
@@ -24,6 +24,7 @@ void createHasher(data.contentHashes).then((hasher) => {
     }
     const chunk = Buffer.from(data.ring.memory, msg.slot * data.ring.slotSize, msg.length);
     if (data.contentHashes.length > 0) hasher.update(chunk);
-    port.post({ type: 'hashed', slot: msg.slot, offset: msg.offset, crc: zlib.crc32(chunk) >>> 0 });
+    // An OS image is mostly zeros: chunkCrc recognises those by memcmp, several times faster.
+    port.post({ type: 'hashed', slot: msg.slot, offset: msg.offset, crc: chunkCrc(chunk) });
   });
 });

@@ -1,9 +1,9 @@
 import * as fs from 'fs';
-import * as zlib from 'zlib';
 import { workerData } from 'worker_threads';
 import { ImprintError, classifyReadError, toErrorInfo } from '../errors';
 import { allocAligned } from '../io/aligned-buffer';
 import { blockDeviceSize } from '../io/block-device';
+import { chunkCrc } from '../io/chunk-crc';
 import { ReadAhead, readChunkAt, type ChunkSource } from '../io/chunk-reader';
 import { workerPort } from './worker-port';
 import type { FromVerify, ToVerify, VerifyWorkerData } from './messages';
@@ -68,7 +68,7 @@ async function run(): Promise<void> {
       if (n < want(i)) {
         throw new ImprintError('E_VERIFY_SHORT', `${target} ended at byte ${i * chunkSize + n} while reading back; ${totalBytes} bytes were written.`, { offset: i * chunkSize + n });
       }
-      if (zlib.crc32((bufs[i % READS_IN_FLIGHT] as Buffer).subarray(0, n)) >>> 0 !== crcs[i]) {
+      if (chunkCrc((bufs[i % READS_IN_FLIGHT] as Buffer).subarray(0, n)) !== crcs[i]) {
         port.post({ type: 'mismatch', chunk: i });
         return;
       }
