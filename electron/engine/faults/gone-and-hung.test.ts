@@ -3,6 +3,7 @@
 // (its writer sleeps in D state until the device is torn down).
 import * as assert from 'node:assert/strict';
 import { withFaultyDevice, type FaultyDevice } from '../testing/faulty-device';
+import { withLoopDevice } from '../testing/loop-device';
 import { MiB, describe, eventually, failedWith, faultTest, imprint, noCrash, randomImage, startImprint, within, type Imprint } from './fault-bench';
 
 const IMAGE = 12 * MiB;
@@ -126,5 +127,28 @@ faultTest('a drive that hangs while it is read back: verification reports it hun
       await d.kill();
     }
     assert.equal((await exitOf(run, d, 'imprint verify')).code, 1);
+  });
+});
+
+faultTest('an image on a drive that stops answering part-way: "reading the image stopped", reported while it hangs', async () => {
+  const image = randomImage(IMAGE);
+  // The source drive answers the format check and the first chunk, then hangs every read.
+  await withFaultyDevice({ size: 16 * MiB, initialContent: image, hangAfterBytesRead: 6 * MiB }, async (d) => {
+    await withLoopDevice(16 * MiB, async (target) => {
+      const run = startImprint(['flash', d.device, target.device, '--yes'], { IMPRINT_STALL_TIMEOUT_MS: String(STALL_MS) });
+      try {
+        const finished = await within(run.waitForEvent((e) => e.type === 'job-finished'), 60_000, 'the report of the hung source');
+        assert.ok(finished?.type === 'job-finished');
+        assert.equal(finished.ok, false);
+        assert.equal(finished.error?.code, 'E_DEVICE_HUNG', run.stderr());
+        assert.match(finished.error?.message ?? '', new RegExp(`${d.device}: reading the image stopped`));
+        assert.equal(finished.targets[0]?.status, 'failed');
+      } finally {
+        await d.kill();
+      }
+      const r = await exitOf(run, d, 'imprint flash once the hung source was unplugged');
+      noCrash(r);
+      assert.equal(r.code, 1, describe(r));
+    });
   });
 });

@@ -78,6 +78,8 @@ export class WritePipeline {
   private cancelled = false;
   private settle: (() => void) | null = null;
   private watchdog: NodeJS.Timeout | null = null;
+  /** When the source last delivered something or was given room (a freed slot): its clock for the watchdog. */
+  private lastSourceAt = Date.now();
   /** Per target: ends the wait for its writer to open it (also when it fails or hangs while opening). */
   private readonly opened = new Map<TargetRun, () => void>();
 
@@ -209,6 +211,8 @@ export class WritePipeline {
         this.onEnd({ ...this.sourceEnd, contentDigests: msg.contentDigests });
       }
     });
+    // Its clock starts now: opening the targets (wipes, capacity checks) was not its wait.
+    this.lastSourceAt = Date.now();
     const source = spawnWorker<ToSource, FromSource>('source-worker', {
       source: this.info,
       ring,
@@ -221,8 +225,10 @@ export class WritePipeline {
       switch (msg.type) {
         case 'input':
           this.inputBytes += msg.bytes;
+          this.lastSourceAt = Date.now();
           break;
         case 'chunk':
+          this.lastSourceAt = Date.now();
           this.onChunk(msg.slot, msg.offset, msg.length);
           break;
         case 'end':
@@ -256,7 +262,11 @@ export class WritePipeline {
 
   private release(slot: number): void {
     this.refs[slot] = (this.refs[slot] ?? 1) - 1;
-    if (this.refs[slot] === 0) this.source?.post({ type: 'free', slot });
+    if (this.refs[slot] === 0) {
+      // The source had no room until now: waiting for it was not its stall.
+      if (this.refs.filter((r) => r === 0).length === 1) this.lastSourceAt = Date.now();
+      this.source?.post({ type: 'free', slot });
+    }
   }
 
   private onWriter(t: TargetRun, msg: FromWriter): void {
@@ -345,8 +355,10 @@ export class WritePipeline {
   }
 
   /**
-   * A target that has work (opening, chunks queued, or the final head write
-   * and flush) and accepts nothing for the limit is failed as hung. Its
+   * A source that has room in the ring and delivers nothing for the limit
+   * fails the job as hung. A target that has work (opening, chunks queued, or
+   * the final head write and flush) and accepts nothing for the limit is
+   * failed as hung. Its
    * thread may be stuck in the kernel for good (D state); the job goes on
    * without it, and shutDown abandons the thread.
    */
@@ -354,11 +366,18 @@ export class WritePipeline {
     const limit = this.opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.watchdog = setInterval(() => {
       const now = Date.now();
+      const secs = limit >= 1000 ? `${Math.round(limit / 1000)} s` : `${limit} ms`;
+      // The image's drive (or share) that stops answering while the ring has room for it.
+      const sourceOwes = this.source !== null && !this.sourceEnd && !this.sourceClosed && !this.error && this.refs.some((r) => r === 0);
+      if (sourceOwes && now - this.lastSourceAt > limit) {
+        const what = this.info.isDevice ? 'The drive stopped responding; unplug it, it may be failing.' : 'If it is on a failing drive or a network share, check that.';
+        this.fail(new ImprintError('E_DEVICE_HUNG', `${this.info.path}: reading the image stopped: nothing came from it for ${secs}. ${what}`, { offset: this.sourceBytes }));
+        return;
+      }
       for (const t of this.targets) {
         const opening = t.progress.status === 'pending' && t.worker !== null;
         const busy = t.progress.status === 'writing' && (t.outstanding.size > 0 || t.finishing);
         if ((opening || busy) && now - t.lastProgressAt > limit) {
-          const secs = limit >= 1000 ? `${Math.round(limit / 1000)} s` : `${limit} ms`;
           this.failTarget(t, {
             code: 'E_DEVICE_HUNG',
             message: `${t.plan.path}: the drive stopped responding. It accepted nothing for ${secs}${opening ? ' while it was being opened' : t.outstanding.size === 0 ? ' while the last data was being flushed to it' : ''}. Unplug it; it may be failing.`,

@@ -59,6 +59,8 @@ export interface FaultSpec {
    * limit still completes; the next request hangs.
    */
   hangAfterBytesWritten?: number;
+  /** The same, counting bytes read (a source drive that stops answering part-way through). */
+  hangAfterBytesRead?: number;
   /** Content ends here: a write reaching past it fails ENOSPC, a read EIO. */
   shortAfter?: number;
   /** Preloaded content from offset 0: a Buffer, or the path of a file. */
@@ -159,6 +161,7 @@ function validate(spec: FaultSpec): number {
   }
   if (spec.shortAfter !== undefined && !(spec.shortAfter >= 0 && spec.shortAfter <= spec.size)) throw new RangeError(`shortAfter ${spec.shortAfter} outside 0..size`);
   if (spec.hangAfterBytesWritten !== undefined && !(spec.hangAfterBytesWritten >= 0)) throw new RangeError('hangAfterBytesWritten must be >= 0');
+  if (spec.hangAfterBytesRead !== undefined && !(spec.hangAfterBytesRead >= 0)) throw new RangeError('hangAfterBytesRead must be >= 0');
   return backingSize;
 }
 

@@ -22,6 +22,7 @@ API_VERSION = 2
 spec = None
 fd = -1
 written = 0   # bytes written successfully; drives hangAfterBytesWritten
+read = 0      # bytes read once armed; drives hangAfterBytesRead
 armed = False
 
 
@@ -90,7 +91,9 @@ def injected(ranges, offset, count):
 def hang_if_due():
     # Blocks this request, and with it every later one, until nbdkit dies.
     limit = spec.get('hangAfterBytesWritten')
-    if limit is not None and written >= limit and is_armed():
+    read_limit = spec.get('hangAfterBytesRead')
+    due = (limit is not None and written >= limit) or (read_limit is not None and read >= read_limit)
+    if due and is_armed():
         threading.Event().wait()
 
 
@@ -107,6 +110,7 @@ def pieces(offset, count):
 
 
 def pread(h, buf, offset, flags):
+    global read
     hang_if_due()
     code = injected(spec.get('readErrors'), offset, len(buf))
     short = spec.get('shortAfter')
@@ -120,6 +124,8 @@ def pread(h, buf, offset, flags):
         view[pos:pos + len(data)] = data
         if len(data) < n:
             view[pos + len(data):pos + n] = bytes(n - len(data))
+    if is_armed():
+        read += len(buf)
 
 
 def pwrite(h, buf, offset, flags):
