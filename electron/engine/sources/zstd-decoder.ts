@@ -50,7 +50,9 @@ export class ZstdReader {
     while (written < dst.length) {
       if (this.src.length === 0 && !this.eof) {
         if (this.opts.signal?.aborted) throw this.opts.signal.reason ?? new Error('aborted');
-        const { bytesRead } = await this.handle.read(this.input, 0, INPUT_CHUNK, this.position);
+        // A synchronous read: this runs on the source worker's own thread, and a round
+        // trip through libuv's pool per MiB would leave the decoder waiting on it.
+        const bytesRead = fs.readSync(this.handle.fd, this.input, 0, INPUT_CHUNK, this.position);
         this.position += bytesRead;
         if (bytesRead === 0) this.eof = true;
         else this.opts.onInput?.(bytesRead);
