@@ -43,7 +43,9 @@ interface LsblkDevice {
 export async function listDrives(): Promise<Drive[]> {
   const drivelist = (await import('drivelist')) as unknown as { list(): Promise<DrivelistDrive[]> };
   const system = systemDisks();
-  const drives: Drive[] = (await drivelist.list()).map((d) => ({
+  // Both run lsblk: at once, not one after the other (every flash starts with this).
+  const [found, loops] = await Promise.all([drivelist.list(), process.platform === 'linux' ? listLoopDevices() : Promise.resolve([])]);
+  const drives: Drive[] = found.map((d) => ({
     device: d.device,
     size: d.size ?? 0,
     description: d.description?.trim() || 'Unknown drive',
@@ -55,10 +57,8 @@ export async function listDrives(): Promise<Drive[]> {
     mountpoints: d.mountpoints.map((m) => m.path),
     blockSize: d.logicalBlockSize ?? 512,
   }));
-  if (process.platform === 'linux') {
-    for (const loop of await listLoopDevices()) {
-      if (!drives.some((d) => d.device === loop.device)) drives.push({ ...loop, system: loop.system || system.has(loop.device) });
-    }
+  for (const loop of loops) {
+    if (!drives.some((d) => d.device === loop.device)) drives.push({ ...loop, system: loop.system || system.has(loop.device) });
   }
   return drives.sort(compareDrives);
 }
