@@ -1,33 +1,32 @@
 import type { Output } from './output';
-import { drivesCommand } from './commands/drives';
-import { flashCommand } from './commands/flash';
-import { verifyCommand } from './commands/verify';
-import { hashCommand } from './commands/hash';
-import { backupCommand } from './commands/backup';
-import { restoreCommand } from './commands/restore';
-import { cloneCommand } from './commands/clone';
-import { infoCommand } from './commands/info';
-import { rescueCommand } from './commands/rescue';
-import { checkCommand } from './commands/check';
-
 export interface Command {
-  summary: string;
   help: string;
   run(args: string[], out: Output): Promise<number>;
 }
 
-/** Every subcommand, by name. A new command registers here and nowhere else. */
-export const COMMANDS: Record<string, Command> = {
-  drives: drivesCommand,
-  flash: flashCommand,
-  verify: verifyCommand,
-  hash: hashCommand,
-  rescue: rescueCommand,
-  check: checkCommand,
-  backup: backupCommand,
-  restore: restoreCommand,
-  clone: cloneCommand,
-  info: infoCommand,
+/**
+ * Every subcommand, by name: its one-line summary for `imprint --help`, and
+ * its module, loaded only when it runs (a flash does not load backup's or
+ * rescue's code: start-up counts in every wall-clock figure). A new command
+ * registers here and nowhere else.
+ */
+/** A command's module, required when it runs (a plain require: it also works from inside an asar archive). */
+function lazy(file: string, name: string): Command {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require(file) as Record<string, Command>)[name] as Command;
+}
+
+export const COMMANDS: Record<string, { summary: string; load(): Command }> = {
+  drives: { summary: 'List drives (removable first)', load: () => lazy('./commands/drives', 'drivesCommand') },
+  flash: { summary: 'Write an image to one or more drives, then verify by reading back', load: () => lazy('./commands/flash', 'flashCommand') },
+  verify: { summary: 'Check that a drive holds an image, reading the drive itself', load: () => lazy('./commands/verify', 'verifyCommand') },
+  hash: { summary: "Digest of an image's uncompressed content, or of a drive", load: () => lazy('./commands/hash', 'hashCommand') },
+  rescue: { summary: 'Save what can still be read from a failing drive (GNU ddrescue\'s method)', load: () => lazy('./commands/rescue', 'rescueCommand') },
+  check: { summary: 'Test whether a drive really holds what it claims (counterfeit check)', load: () => lazy('./commands/check', 'checkCommand') },
+  backup: { summary: 'Back up a whole drive to a compressed, verified image file', load: () => lazy('./commands/backup', 'backupCommand') },
+  restore: { summary: 'Write a backup back to one or more drives, checked against its recorded SHA-256', load: () => lazy('./commands/restore', 'restoreCommand') },
+  clone: { summary: 'Copy a drive onto one or more other drives, verified', load: () => lazy('./commands/clone', 'cloneCommand') },
+  info: { summary: 'Describe an image, a backup or a drive: format, size, partitions, filesystems', load: () => lazy('./commands/info', 'infoCommand') },
 };
 
 export function usage(): string {

@@ -23,11 +23,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return EXIT.ok;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const entry = COMMANDS[name];
+  if (!entry) {
     out.info(`Unknown command "${name}".\n\n${usage()}`);
     return EXIT.refused;
   }
+  const command = entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(command.help + '\n');
     return EXIT.ok;

@@ -49,7 +49,6 @@ function reportBackup(out: Output, result: JobFinishedEvent): number {
 }
 
 export const backupCommand: Command = {
-  summary: 'Back up a whole drive to a compressed, verified image file',
   help: `Usage: imprint backup DEVICE OUTPUT [--compress zstd|gzip|xz|none] [--level N]
                       [--rescue] [--yes] [--force] [--no-space-check] [--json]
 

@@ -8,7 +8,6 @@ import { stallTimeoutMs, withCancel } from '../run-job';
 import type { Command } from '../commands';
 
 export const checkCommand: Command = {
-  summary: 'Test whether a drive really holds what it claims (counterfeit check)',
   help: `Usage: imprint check DRIVE [--yes] [--json]
 
 Writes a unique marker at about 100 places across DRIVE (every 1/64th of it

@@ -9,7 +9,6 @@ import { reportCopies } from './restore';
 import type { Command } from '../commands';
 
 export const cloneCommand: Command = {
-  summary: 'Copy a drive onto one or more other drives, verified',
   help: `Usage: imprint clone SOURCE_DEVICE TARGET_DEVICE... [--no-verify] [--yes] [--json]
 
 Reads SOURCE_DEVICE once (around the page cache; it is only read) and writes

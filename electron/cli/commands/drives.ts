@@ -5,7 +5,6 @@ import { listDrives } from '../../engine/drives/list-drives';
 import type { Command } from '../commands';
 
 export const drivesCommand: Command = {
-  summary: 'List drives (removable first)',
   help: `Usage: imprint drives [--all] [--json]
 
 Lists drives: device, size, description, bus, and flags.

@@ -9,7 +9,6 @@ import { reportFinished, withCancel, stallTimeoutMs } from '../run-job';
 import type { Command } from '../commands';
 
 export const flashCommand: Command = {
-  summary: 'Write an image to one or more drives, then verify by reading back',
   help: `Usage: imprint flash IMAGE TARGET... [--no-verify] [--sha256 HEX] [--yes] [--json]
 
 IMAGE: raw (.img, .iso, ...), or gzip, xz, bzip2, zstd, or a zip holding one

@@ -8,7 +8,6 @@ import { exitCodeFor } from '../../../shared/error-codes';
 import type { Command } from '../commands';
 
 export const hashCommand: Command = {
-  summary: "Digest of an image's uncompressed content, or of a drive",
   help: `Usage: imprint hash IMAGE_OR_DEVICE [--algo sha256|sha1|md5|xxh3] [--size N] [--json]
 
 Prints the digest of the uncompressed content (what a published checksum of

@@ -6,7 +6,6 @@ import { allocatedBytes, describeLayout, inspectImageOrBackup } from '../../engi
 import type { Command } from '../commands';
 
 export const infoCommand: Command = {
-  summary: 'Describe an image, a backup or a drive: format, size, partitions, filesystems',
   help: `Usage: imprint info IMAGE_OR_BACKUP [--json]
 
 Prints the format and size of an image, what an Imprint backup records about

@@ -11,7 +11,6 @@ import type { Command } from '../commands';
 const AREAS_SHOWN = 10;
 
 export const rescueCommand: Command = {
-  summary: 'Save what can still be read from a failing drive (GNU ddrescue\'s method)',
   help: `Usage: imprint rescue SOURCE_DEVICE OUTPUT [--map MAPFILE] [--retries N] [--max-read-rate BYTES] [--json]
 
 Copies SOURCE_DEVICE into the file OUTPUT, good areas first in large reads,

@@ -34,7 +34,6 @@ export function reportCopies(out: Output, result: JobFinishedEvent, verb: { done
 }
 
 export const restoreCommand: Command = {
-  summary: 'Write a backup back to one or more drives, checked against its recorded SHA-256',
   help: `Usage: imprint restore BACKUP TARGET... [--no-verify] [--yes] [--json]
 
 BACKUP: a file made by imprint backup (zstd, gzip, xz or raw); its metadata

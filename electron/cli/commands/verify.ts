@@ -5,7 +5,6 @@ import { reportFinished, stallTimeoutMs, withCancel } from '../run-job';
 import type { Command } from '../commands';
 
 export const verifyCommand: Command = {
-  summary: 'Check that a drive holds an image, reading the drive itself',
   help: `Usage: imprint verify IMAGE TARGET [--json]
 
 Reads TARGET back (bypassing the page cache) and compares it with IMAGE's
