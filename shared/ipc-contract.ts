@@ -90,6 +90,12 @@ export interface Calls {
   cancelJob: { request: { jobId: string }; response: null };
   /** Shows a file in the OS file manager (Electron only; browser mode says it cannot). */
   revealFile: { request: { path: string }; response: null };
+  /**
+   * What a client that lost its connection missed (browser mode's WebSocket
+   * can drop mid-job): for each running or recently finished job, its
+   * job-started event, its latest progress, and its job-finished if it ended.
+   */
+  jobSnapshots: { request: Record<string, never>; response: JobEvent[] };
 }
 
 export type CallName = keyof Calls;
@@ -135,6 +141,7 @@ export const CALL_NAMES: readonly CallName[] = [
   'startRestore',
   'cancelJob',
   'revealFile',
+  'jobSnapshots',
 ];
 
 export const EVENT_NAMES: readonly EventName[] = ['onDrivesChanged', 'onJobEvent'];

@@ -37,6 +37,7 @@ export const REQUEST_SCHEMAS = {
   startRestore: object({ backup: path, targets, verify: bool() }),
   cancelJob: object({ jobId }),
   revealFile: object({ path }),
+  jobSnapshots: empty,
 } satisfies { [K in CallName]: Schema<Calls[K]['request']> };
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -53,6 +54,7 @@ const _schemasMatch: SchemasMatch = {
   startRestore: true,
   cancelJob: true,
   revealFile: true,
+  jobSnapshots: true,
 };
 
 /** True for the name of a call in the contract (a string from the wire is untrusted). */

@@ -38,6 +38,7 @@ const api: ImprintApi & DesktopExtras = {
   startRestore: call('startRestore'),
   cancelJob: call('cancelJob'),
   revealFile: call('revealFile'),
+  jobSnapshots: call('jobSnapshots'),
   onDrivesChanged: on('onDrivesChanged'),
   onJobEvent: on('onJobEvent'),
   pathForFile: (file) => webUtils.getPathForFile(file as Parameters<typeof webUtils.getPathForFile>[0]),

@@ -120,6 +120,13 @@ test('startFlash answers a job id at once; every event carries it, ending in a v
       assert.deepEqual(done.targets.map((t) => [t.device, t.status]), [[loop.device, 'verified']]);
       assert.equal(firstDeviceDifference(loop.device, osImage()), -1);
       assert.deepEqual(s.runningJobs, []);
+      // A client that reconnects now learns the job's start, last progress and end.
+      const snap = await s.call('jobSnapshots', {});
+      assert.ok(snap.ok);
+      const mine = snap.value.filter((e) => e.jobId === jobId);
+      assert.deepEqual(mine.map((e) => e.type), ['job-started', 'progress', 'job-finished']);
+      assert.deepEqual(mine[1], job.events.filter((e) => e.type === 'progress').at(-1), 'the latest progress');
+      assert.deepEqual(mine[2], done);
     });
   });
 });

@@ -71,6 +71,8 @@ export class ImprintService {
   private readonly listeners = new Set<(event: ServiceEvent) => void>();
   private readonly jobs = new Map<string, RunningJob>();
   private readonly finished: string[] = [];
+  /** Per job (running, or among the last FINISHED_MEMORY finished): started, latest progress, finished. */
+  private readonly snapshots = new Map<string, { started?: JobEvent; progress?: JobEvent; finished?: JobEvent }>();
   private readonly watcher: DriveWatcher;
   private readonly list: () => Promise<Drive[]>;
   private readonly helper: HelperCommand;
@@ -157,6 +159,7 @@ export class ImprintService {
       await this.options.dialogs.revealFile(file);
       return null;
     },
+    jobSnapshots: async () => [...this.snapshots.values()].flatMap((s) => [s.started, s.progress, s.finished].filter((e): e is JobEvent => e !== undefined)),
     startFlash: async (req) => this.startFlash(req),
     startBackup: async (req) => this.startBackup(req),
     startRestore: async (req) => this.startRestore(req),
@@ -251,6 +254,7 @@ export class ImprintService {
       // Forgotten before its last event goes out: a client that starts the
       // next job on hearing "finished" must not be told the drive is busy.
       if (payload.type === 'job-finished') this.forget(jobId);
+      this.remember(payload);
       this.emit({ event: 'onJobEvent', payload });
     };
     const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
@@ -270,6 +274,15 @@ export class ImprintService {
   private forget(jobId: string): void {
     if (!this.jobs.delete(jobId)) return;
     this.finished.push(jobId);
-    if (this.finished.length > FINISHED_MEMORY) this.finished.shift();
+    if (this.finished.length > FINISHED_MEMORY) this.snapshots.delete(this.finished.shift() as string);
+  }
+
+  /** Keeps what jobSnapshots answers: a reconnecting client's view of every job. */
+  private remember(event: JobEvent): void {
+    const snap = this.snapshots.get(event.jobId) ?? {};
+    if (event.type === 'job-started') snap.started = event;
+    else if (event.type === 'progress') snap.progress = event;
+    else if (event.type === 'job-finished') snap.finished = event;
+    this.snapshots.set(event.jobId, snap);
   }
 }

@@ -102,3 +102,30 @@ test('after a reconnect, drive listeners get a fresh list (changes pushed while 
   second.onclose = null;
 });
 
+
+test('after a reconnect, job listeners get each job\'s latest state (events pushed while down were lost)', async () => {
+  const sockets: FakeSocket[] = [];
+  const api = createWsClient('ws://x/api?token=t', (u) => {
+    const s = new FakeSocket(u);
+    sockets.push(s);
+    return s;
+  }, { reconnectDelayMs: 5 });
+  const events: { type: string }[] = [];
+  api.onJobEvent((e) => events.push(e));
+  (sockets[0] as FakeSocket).open();
+  assert.deepEqual((sockets[0] as FakeSocket).sent, [], 'the first open asks nothing');
+  (sockets[0] as FakeSocket).close();
+  await new Promise((r) => setTimeout(r, 30));
+  const second = sockets[1] as FakeSocket;
+  second.open();
+  const frame = JSON.parse(second.sent[0] as string);
+  assert.equal(frame.call, 'jobSnapshots');
+  const snapshot = [
+    { type: 'job-started', jobId: 'j1', kind: 'flash', source: '/a.img', targets: ['/dev/sdz'], totalBytes: 10 },
+    { type: 'job-finished', jobId: 'j1', ok: true, targets: [], bytes: 10 },
+  ];
+  second.receive({ id: frame.id, result: { ok: true, value: snapshot } });
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(events.map((e) => e.type), ['job-started', 'job-finished']);
+  second.onclose = null;
+});

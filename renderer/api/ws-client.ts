@@ -83,6 +83,13 @@ export function createWsClient(url: string, open: SocketFactory = (u) => new Web
           if (r.ok) listeners.onDrivesChanged.forEach((l) => l(r.value));
         });
       }
+      // So are job events: replay each job's latest state (a job that ended
+      // meanwhile arrives finished).
+      if (opened && listeners.onJobEvent.size > 0) {
+        void call('jobSnapshots', {}).then((r) => {
+          if (r.ok) for (const event of r.value) listeners.onJobEvent.forEach((l) => l(event));
+        });
+      }
       opened = true;
     };
     s.onmessage = (ev) => {
@@ -141,6 +148,7 @@ export function createWsClient(url: string, open: SocketFactory = (u) => new Web
     startRestore: (r) => call('startRestore', r),
     cancelJob: (r) => call('cancelJob', r),
     revealFile: (r) => call('revealFile', r),
+    jobSnapshots: (r) => call('jobSnapshots', r),
     onDrivesChanged: (l) => on('onDrivesChanged', l),
     onJobEvent: (l) => on('onJobEvent', l),
   };

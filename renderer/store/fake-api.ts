@@ -41,6 +41,7 @@ export function createFakeApi(): FakeApi {
     startRestore: call('startRestore'),
     cancelJob: call('cancelJob'),
     revealFile: call('revealFile'),
+    jobSnapshots: call('jobSnapshots'),
     onDrivesChanged: (l) => {
       driveListeners.add(l);
       return () => driveListeners.delete(l);

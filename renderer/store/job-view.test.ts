@@ -51,3 +51,13 @@ test('a finished job ignores late progress samples', () => {
   assert.equal(after.status, 'finished');
   assert.equal(percentOf(after), 100);
 });
+
+test('a job-started heard again (a reconnect replay) keeps what followed it', () => {
+  let v = applyJobEvent(startingJob(), started);
+  v = applyJobEvent(v, { type: 'target-failed', jobId: 'a', device: '/dev/sdc', error: { code: 'E_WRITE', message: 'no' } });
+  v = applyJobEvent(v, { type: 'progress', jobId: 'a', phase: 'verifying', bytesDone: 500, totalBytes: 1000, bytesPerSecond: 1, etaSeconds: 1, targets: [] });
+  const again = applyJobEvent(v, started);
+  assert.equal(again, v);
+  assert.equal(again.phase, 'verifying');
+  assert.equal(again.targets.find((t) => t.device === '/dev/sdc')?.status, 'failed');
+});

@@ -55,6 +55,8 @@ export const failedToStart = (error: ErrorInfo): JobView => ({ ...IDLE_JOB, stat
 export function applyJobEvent(view: JobView, event: JobEvent): JobView {
   switch (event.type) {
     case 'job-started':
+      // Heard again (a reconnecting client's replay): what followed it stands.
+      if (view.jobId === event.jobId && view.targets.length > 0) return view;
       return {
         ...view,
         status: 'running',
