@@ -27,6 +27,28 @@ class FakeSocket implements SocketLike {
   }
 }
 
+/** A client over fake sockets that reconnects 5 ms after a close; `sockets` lists every socket it opened. */
+function reconnectingClient() {
+  const sockets: FakeSocket[] = [];
+  const api = createWsClient('ws://x/api?token=t', (u) => {
+    const s = new FakeSocket(u);
+    sockets.push(s);
+    return s;
+  }, { reconnectDelayMs: 5 });
+  return { api, sockets };
+}
+
+/** Opens the first socket (which must ask nothing), drops it, opens the one the client reconnects with; its first frame. */
+async function dropAndReconnect(sockets: FakeSocket[]): Promise<{ second: FakeSocket; frame: { id: number; call: string } }> {
+  (sockets[0] as FakeSocket).open();
+  assert.deepEqual((sockets[0] as FakeSocket).sent, [], 'the first open asks nothing: the app asks for itself');
+  (sockets[0] as FakeSocket).close();
+  await new Promise((r) => setTimeout(r, 30));
+  const second = sockets[1] as FakeSocket;
+  second.open();
+  return { second, frame: JSON.parse(second.sent[0] as string) };
+}
+
 test('calls queue until the socket opens, then go as {id, call, request}; answers resolve by id', async () => {
   const sockets: FakeSocket[] = [];
   const api = createWsClient('ws://127.0.0.1:1/api?token=t', (u) => {
@@ -52,12 +74,7 @@ test('calls queue until the socket opens, then go as {id, call, request}; answer
 });
 
 test('pushes reach listeners of their event; a lost connection fails calls in flight and reconnects', async () => {
-  const sockets: FakeSocket[] = [];
-  const api = createWsClient('ws://x/api?token=t', (u) => {
-    const s = new FakeSocket(u);
-    sockets.push(s);
-    return s;
-  }, { reconnectDelayMs: 5 });
+  const { api, sockets } = reconnectingClient();
   const seen: unknown[] = [];
   const off = api.onJobEvent((e) => seen.push(e));
   const s = sockets[0] as FakeSocket;
@@ -80,21 +97,10 @@ test('pushes reach listeners of their event; a lost connection fails calls in fl
 });
 
 test('after a reconnect, drive listeners get a fresh list (changes pushed while down were lost)', async () => {
-  const sockets: FakeSocket[] = [];
-  const api = createWsClient('ws://x/api?token=t', (u) => {
-    const s = new FakeSocket(u);
-    sockets.push(s);
-    return s;
-  }, { reconnectDelayMs: 5 });
+  const { api, sockets } = reconnectingClient();
   const lists: unknown[] = [];
   api.onDrivesChanged((d) => lists.push(d));
-  (sockets[0] as FakeSocket).open();
-  assert.deepEqual((sockets[0] as FakeSocket).sent, [], 'the first open asks nothing: the app lists drives itself');
-  (sockets[0] as FakeSocket).close();
-  await new Promise((r) => setTimeout(r, 30));
-  const second = sockets[1] as FakeSocket;
-  second.open();
-  const frame = JSON.parse(second.sent[0] as string);
+  const { second, frame } = await dropAndReconnect(sockets);
   assert.equal(frame.call, 'listDrives');
   second.receive({ id: frame.id, result: { ok: true, value: [{ device: '/dev/sdz' }] } });
   await new Promise((r) => setImmediate(r));
@@ -104,21 +110,10 @@ test('after a reconnect, drive listeners get a fresh list (changes pushed while 
 
 
 test('after a reconnect, job listeners get each job\'s latest state (events pushed while down were lost)', async () => {
-  const sockets: FakeSocket[] = [];
-  const api = createWsClient('ws://x/api?token=t', (u) => {
-    const s = new FakeSocket(u);
-    sockets.push(s);
-    return s;
-  }, { reconnectDelayMs: 5 });
+  const { api, sockets } = reconnectingClient();
   const events: { type: string }[] = [];
   api.onJobEvent((e) => events.push(e));
-  (sockets[0] as FakeSocket).open();
-  assert.deepEqual((sockets[0] as FakeSocket).sent, [], 'the first open asks nothing');
-  (sockets[0] as FakeSocket).close();
-  await new Promise((r) => setTimeout(r, 30));
-  const second = sockets[1] as FakeSocket;
-  second.open();
-  const frame = JSON.parse(second.sent[0] as string);
+  const { second, frame } = await dropAndReconnect(sockets);
   assert.equal(frame.call, 'jobSnapshots');
   const snapshot = [
     { type: 'job-started', jobId: 'j1', kind: 'flash', source: '/a.img', targets: ['/dev/sdz'], totalBytes: 10 },
