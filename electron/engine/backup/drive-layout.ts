@@ -62,28 +62,40 @@ export function layoutOfFile(file: string, size: number, isDevice: boolean): Dri
  * gives the partition table; then the stream is read on to each partition's
  * start, keeping PROBE_BYTES there, and stops after the last one.
  */
-export async function layoutOfStream(info: SourceInfo, signal?: AbortSignal): Promise<DriveLayout> {
+export function layoutOfStream(info: SourceInfo, signal?: AbortSignal): Promise<DriveLayout> {
+  return layoutOfPieces(openContent(info, { signal }));
+}
+
+/** layoutOfStream's pass over the content, whatever sizes its pieces come in. */
+export async function layoutOfPieces(pieces: AsyncIterable<Buffer>): Promise<DriveLayout> {
   const ranges: { start: number; end: number; bytes: Buffer; filled: number }[] = [];
   const head = { start: 0, end: HEAD_BYTES, bytes: Buffer.alloc(HEAD_BYTES), filled: 0 };
   let pos = 0;
   let table: PartitionTableInfo | null | undefined;
   const wanted = (): typeof ranges => [head, ...ranges];
-  for await (const piece of openContent(info, { signal })) {
-    for (const r of wanted()) {
-      const from = Math.max(r.start, pos);
-      const to = Math.min(r.end, pos + piece.length);
+  /** Copies what `piece` (at stream offset `at`) holds of each range. */
+  const keep = (piece: Buffer, at: number, into: typeof ranges): void => {
+    for (const r of into) {
+      const from = Math.max(r.start, at);
+      const to = Math.min(r.end, at + piece.length);
       if (to > from) {
-        piece.copy(r.bytes, from - r.start, from - pos, to - pos);
+        piece.copy(r.bytes, from - r.start, from - at, to - at);
         r.filled = Math.max(r.filled, to - r.start);
       }
     }
-    pos += piece.length;
-    if (table === undefined && pos >= HEAD_BYTES) {
+  };
+  for await (const piece of pieces) {
+    keep(piece, pos, wanted());
+    if (table === undefined && pos + piece.length >= HEAD_BYTES) {
       table = parsePartitionTable(readFromBuffer(head.bytes.subarray(0, head.filled)));
       for (const p of table?.partitions ?? []) {
         if (p.size > 0) ranges.push({ start: p.start, end: p.start + Math.min(p.size, PROBE_BYTES), bytes: Buffer.alloc(Math.min(p.size, PROBE_BYTES)), filled: 0 });
       }
+      // The piece that completed the head may already hold a partition's start
+      // (a decoder's pieces have any size: a pipe's straddle the 1 MiB mark).
+      keep(piece, pos, ranges);
     }
+    pos += piece.length;
     if (table !== undefined && ranges.every((r) => pos >= r.end)) break;
   }
   const read: ReadAt = (offset, length) => {
