@@ -2,7 +2,7 @@ import { TARGET_SIZE } from './bench-config';
 import { mustBash } from './exec';
 import type { BenchFormat, BenchImage } from './image-builder';
 import { attachLoopTarget, hashDevice, scrambleDevice } from './loop-target';
-import { ddPipeline, ddReadBackHash, ddWrite, etcherFlash, imprintFlash, type Measurement } from './peers';
+import { ddPipeline, ddReadBackHash, ddWrite, ensureEtcherLoads, etcherFlash, imprintFlash, type Measurement } from './peers';
 import { atLeast, fmtRate, fmtRatio, okSeconds, rate, ratio, table, type TargetCheck } from './report';
 
 /** The tools measured per format; one run of each per round. */
@@ -49,6 +49,10 @@ export async function runFlashBench(image: BenchImage, opts: FlashBenchOptions):
   const tools: Tool[] = ['imprint', 'imprint-write', 'dd', ...(opts.etcher ? (['etcher'] as Tool[]) : [])];
   const runs: Record<string, FormatRuns> = {};
   for (const f of opts.formats) runs[f] = { imprint: [], imprintWrite: [], dd: [], ddVerify: [], etcher: [], content: {} };
+  if (opts.etcher) {
+    const fixed = await ensureEtcherLoads();
+    if (fixed) opts.log(fixed);
+  }
   const target = await attachLoopTarget('flash-target', TARGET_SIZE);
   opts.log(`Target: ${target.device} over ${target.backingFile} (${TARGET_SIZE} bytes, pre-allocated, --direct-io=on)`);
   try {

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import type { JobEvent } from '../shared/job-events';
-import { IMPRINT_CLI } from './bench-config';
+import { IMPRINT_CLI, REPO_ROOT } from './bench-config';
 import { bash, exec } from './exec';
 import type { BenchFormat } from './image-builder';
 import type { EtcherOutcome } from './etcher-flash';
@@ -84,6 +84,25 @@ export async function ddWrite(format: BenchFormat, image: string, device: string
 export async function ddReadBackHash(device: string, bytes: number): Promise<{ seconds: number; sha256: string; ok: boolean }> {
   const r = await bash(`dd if="$1" iflag=direct,count_bytes bs=4M count="$2" status=none | sha256sum`, [device, String(bytes)]);
   return { seconds: r.seconds, sha256: r.stdout.trim().split(/\s+/)[0] ?? '', ok: r.code === 0 };
+}
+
+/**
+ * Makes etcher-sdk loadable before it is timed. Its `mountutils` ships a
+ * prebuilt binary linked against a newer libstdc++ than some systems have
+ * (Debian 12: "GLIBCXX_3.4.32 not found"), and node-gyp-build picks that
+ * prebuild whatever the C++ runtime is; a local build in build/Release is
+ * preferred over it. Returns what was done, for the log.
+ */
+export async function ensureEtcherLoads(): Promise<string | null> {
+  const probe = (): Promise<{ code: number | null; stderr: string }> => exec([process.execPath, '-e', "require('mountutils')"], { cwd: REPO_ROOT });
+  const first = await probe();
+  if (first.code === 0) return null;
+  const dir = path.join(REPO_ROOT, 'node_modules', 'mountutils');
+  // Through npm, so its configuration applies (here: nodedir, the local Node headers; nothing is downloaded).
+  const build = await exec(['npm', 'exec', '--', 'node-gyp', 'rebuild'], { cwd: dir });
+  const again = await probe();
+  if (again.code === 0) return `etcher-sdk: mountutils's prebuilt binary does not load here (${lastLine(first.stderr)}); built it from source with node-gyp.`;
+  throw new Error(`etcher-sdk cannot load mountutils (${lastLine(again.stderr)}); node-gyp rebuild said: ${lastLine(build.stderr)}. Run with --no-etcher to skip it.`);
 }
 
 /** etcher-sdk's decompressThenFlash with verify, in its own process (out/bench/etcher-flash.js). */

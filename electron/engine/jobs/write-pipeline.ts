@@ -47,6 +47,8 @@ export interface TargetRun {
   closed: boolean;
   /** 'finish' was sent: the head and the final flush are under way. */
   finishing: boolean;
+  /** Bytes of zeros the drive zeroed with its own command instead of being written (io/zero-runs.ts). */
+  zeroedBytes: number;
 }
 
 export interface PipelineResult {
@@ -97,6 +99,7 @@ export class WritePipeline {
       lastProgressAt: Date.now(),
       closed: false,
       finishing: false,
+      zeroedBytes: 0,
     }));
   }
 
@@ -278,6 +281,8 @@ export class WritePipeline {
         this.release(msg.slot);
         break;
       case 'finished':
+        t.progress.bytesWritten += msg.bytes;
+        t.zeroedBytes = msg.zeroedBytes;
         t.closed = true;
         t.progress.status = 'written';
         this.maybeSettle();

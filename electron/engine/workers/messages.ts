@@ -58,8 +58,10 @@ export type ToWriter =
   | { type: 'abandon' };
 export type FromWriter =
   | { type: 'ready'; deviceSize: number; blockSize: number }
+  /** `bytes` reached the target (a run of zeros held back counts when it is zeroed, maybe with a later slot). */
   | { type: 'written'; slot: number; bytes: number }
-  | { type: 'finished' }
+  /** `bytes`: the last held-back zeros; `zeroedBytes`: all bytes the drive zeroed itself instead of being written. */
+  | { type: 'finished'; bytes: number; zeroedBytes: number }
   | { type: 'abandoned' }
   | { type: 'error'; error: ErrorInfo };
 

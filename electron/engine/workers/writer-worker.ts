@@ -5,6 +5,7 @@ import { allocAligned, alignUp } from '../io/aligned-buffer';
 import { blockDeviceSize, logicalBlockSize } from '../io/block-device';
 import { deviceResponds, diagnoseWriteFailure } from '../io/device-faults';
 import { writeFully, fsyncChecked } from '../io/full-io';
+import { ZeroRuns, deviceZeroOut } from '../io/zero-runs';
 import { workerPort } from './worker-port';
 import type { FromWriter, ToWriter, WriterWorkerData } from './messages';
 
@@ -26,7 +27,10 @@ let deviceSize = 0;
 let failed = false;
 const head = allocAligned(Math.max(data.headBytes, 4096));
 let headLength = 0;
-const zeros = Buffer.alloc(ring.slotSize);
+/** Aligned, so runs of zeros can be written from it with O_DIRECT. */
+const zeros = allocAligned(ring.slotSize);
+/** Runs of zeros held back to be zeroed by the drive itself (block devices only). */
+let zeroRuns: ZeroRuns | null = null;
 
 function open(): void {
   if (isBlockDevice) {
@@ -46,6 +50,7 @@ function open(): void {
     const wipe = allocAligned(WIPE);
     writeAt(wipe, 0, Math.min(WIPE, deviceSize));
     if (deviceSize > 2 * WIPE) writeAt(wipe, deviceSize - WIPE, WIPE);
+    zeroRuns = new ZeroRuns(deviceZeroOut(target), writeZerosAt, blockSize);
   } else {
     fd = fs.openSync(target, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
     deviceSize = Number.MAX_SAFE_INTEGER;
@@ -59,11 +64,7 @@ function open(): void {
  */
 function writeAt(buf: Buffer, offset: number, length: number): void {
   const len = isBlockDevice ? alignUp(length, blockSize) : length;
-  if (isBlockDevice && offset + len > deviceSize) {
-    if (offset + length > deviceSize) {
-      throw new ImprintError('E_TARGET_END', `${target} ended at byte ${deviceSize}, before the end of the image: the drive is too small for it.`, { offset: deviceSize });
-    }
-  }
+  checkFits(offset, length);
   const piece = buf.subarray(0, Math.min(len, buf.length));
   try {
     writeFully(fd, piece, offset);
@@ -73,7 +74,23 @@ function writeAt(buf: Buffer, offset: number, length: number): void {
   }
 }
 
-function handleWrite(slot: number, offset: number, length: number): void {
+/** A drive that ends before the image does is too small, whatever would be written there. */
+function checkFits(offset: number, length: number): void {
+  if (isBlockDevice && offset + length > deviceSize) {
+    throw new ImprintError('E_TARGET_END', `${target} ended at byte ${deviceSize}, before the end of the image: the drive is too small for it.`, { offset: deviceSize });
+  }
+}
+
+/** Zero-filled writes: the fallback for a run of zeros the drive did not zero itself. */
+function writeZerosAt(offset: number, length: number): void {
+  for (let done = 0; done < length; done += zeros.length) writeAt(zeros, offset + done, Math.min(zeros.length, length - done));
+}
+
+/**
+ * Writes one slot, or holds it back when it is all zeros. Returns the bytes
+ * now on the target, for progress: a held-back run counts once it is zeroed.
+ */
+function handleWrite(slot: number, offset: number, length: number): number {
   let buf = Buffer.from(ring.memory, slot * ring.slotSize, ring.slotSize);
   let at = offset;
   let len = length;
@@ -84,14 +101,23 @@ function handleWrite(slot: number, offset: number, length: number): void {
     buf = buf.subarray(n);
     at += n;
     len -= n;
-    if (len === 0) return;
+    if (len === 0) return length;
   }
+  const allZero = buf.subarray(0, len).equals(zeros.subarray(0, len));
   // File targets stay sparse: a chunk of zeros becomes a hole (bmaptool's idea).
-  if (!isBlockDevice && buf.subarray(0, len).equals(zeros.subarray(0, len))) return;
+  if (!isBlockDevice && allZero) return length;
+  if (zeroRuns?.enabled && allZero) {
+    checkFits(at, len);
+    return length - len + zeroRuns.add(at, len);
+  }
+  const flushed = zeroRuns?.flush() ?? 0;
   writeAt(buf, at, len);
+  return length + flushed;
 }
 
-function finish(totalBytes: number): void {
+/** Puts what was held back on the target, then flushes it. Returns the bytes of zeros that went last. */
+function finish(totalBytes: number): number {
+  const zeroed = zeroRuns?.flush() ?? 0;
   if (headLength > 0) writeAt(head, 0, headLength);
   if (!isBlockDevice) fs.ftruncateSync(fd, totalBytes);
   try {
@@ -104,6 +130,7 @@ function finish(totalBytes: number): void {
   }
   fs.closeSync(fd);
   fd = -1;
+  return zeroed;
 }
 
 function closeQuietly(): void {
@@ -122,12 +149,10 @@ port.onMessage((msg) => {
   try {
     switch (msg.type) {
       case 'write':
-        handleWrite(msg.slot, msg.offset, msg.length);
-        port.post({ type: 'written', slot: msg.slot, bytes: msg.length });
+        port.post({ type: 'written', slot: msg.slot, bytes: handleWrite(msg.slot, msg.offset, msg.length) });
         break;
       case 'finish':
-        finish(msg.totalBytes);
-        port.post({ type: 'finished' });
+        port.post({ type: 'finished', bytes: finish(msg.totalBytes), zeroedBytes: zeroRuns?.zeroedBytes ?? 0 });
         break;
       case 'abandon':
         closeQuietly();
