@@ -28,6 +28,8 @@ export type ZeroOut = (offset: number, length: number) => boolean;
  * without O_EXCL, so it works beside the writer's exclusive descriptor; it
  * returns only once the range is zeroed (blkdev_issue_zeroout waits), and the
  * writer's closing fsync flushes it to the medium with everything else.
+ * The kernel clamps a range that runs past the device's end instead of
+ * refusing it: the writer checks the drive's size first (E_TARGET_END).
  * Null off Linux, or when IMPRINT_ZERO_OUT=write asks for plain writes.
  */
 export function deviceZeroOut(device: string): ZeroOut | null {
