@@ -47,8 +47,6 @@ export interface TargetRun {
   closed: boolean;
   /** 'finish' was sent: the head and the final flush are under way. */
   finishing: boolean;
-  /** Bytes of zeros the drive zeroed with its own command instead of being written (io/zero-runs.ts). */
-  zeroedBytes: number;
 }
 
 export interface PipelineResult {
@@ -99,7 +97,6 @@ export class WritePipeline {
       lastProgressAt: Date.now(),
       closed: false,
       finishing: false,
-      zeroedBytes: 0,
     }));
   }
 
@@ -282,7 +279,6 @@ export class WritePipeline {
         break;
       case 'finished':
         t.progress.bytesWritten += msg.bytes;
-        t.zeroedBytes = msg.zeroedBytes;
         t.closed = true;
         t.progress.status = 'written';
         this.maybeSettle();

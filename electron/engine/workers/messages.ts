@@ -60,8 +60,8 @@ export type FromWriter =
   | { type: 'ready'; deviceSize: number; blockSize: number }
   /** `bytes` reached the target (a run of zeros held back counts when it is zeroed, maybe with a later slot). */
   | { type: 'written'; slot: number; bytes: number }
-  /** `bytes`: the last held-back zeros; `zeroedBytes`: all bytes the drive zeroed itself instead of being written. */
-  | { type: 'finished'; bytes: number; zeroedBytes: number }
+  /** `bytes`: the last held-back run of zeros, which went on the target with the head. */
+  | { type: 'finished'; bytes: number }
   | { type: 'abandoned' }
   | { type: 'error'; error: ErrorInfo };
 

@@ -103,10 +103,11 @@ function handleWrite(slot: number, offset: number, length: number): number {
     len -= n;
     if (len === 0) return length;
   }
-  const allZero = buf.subarray(0, len).equals(zeros.subarray(0, len));
+  // Only compared where zeros are treated apart: a file's holes, or a drive that zeroes runs itself.
+  const allZero = (!isBlockDevice || zeroRuns?.enabled === true) && buf.subarray(0, len).equals(zeros.subarray(0, len));
   // File targets stay sparse: a chunk of zeros becomes a hole (bmaptool's idea).
   if (!isBlockDevice && allZero) return length;
-  if (zeroRuns?.enabled && allZero) {
+  if (zeroRuns && allZero) {
     checkFits(at, len);
     return length - len + zeroRuns.add(at, len);
   }
@@ -152,7 +153,7 @@ port.onMessage((msg) => {
         port.post({ type: 'written', slot: msg.slot, bytes: handleWrite(msg.slot, msg.offset, msg.length) });
         break;
       case 'finish':
-        port.post({ type: 'finished', bytes: finish(msg.totalBytes), zeroedBytes: zeroRuns?.zeroedBytes ?? 0 });
+        port.post({ type: 'finished', bytes: finish(msg.totalBytes) });
         break;
       case 'abandon':
         closeQuietly();
