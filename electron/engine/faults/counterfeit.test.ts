@@ -1,6 +1,8 @@
 // A counterfeit drive reports twice the capacity it has, and writes past its
-// real end wrap around to the start. Verification catches it and says so;
-// `imprint check` finds it in seconds, before a long write.
+// real end wrap around to the start. When the image's size is known, flash
+// finds the wrap before writing it (check/wrap-probe.ts); otherwise the
+// verification after the write catches it and says so. `imprint check`
+// finds it in seconds, before a long write.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -14,14 +16,27 @@ import { record } from './fault-tally';
 const CLAIMED = 16 * MiB;
 const REAL = 8 * MiB;
 
-faultTest('flashing more than a fake drive holds: verification reports it counterfeit, with where data wraps', async () => {
+faultTest('flashing more than a fake drive holds: found before the image is written, with where data wraps', async () => {
   const image = randomImage(12 * MiB);
   await withFaultyDevice({ size: CLAIMED, backingSize: REAL }, async (d) => {
     const r = await imprint(['flash', image, d.device, '--yes'], { onStuck: d.kill });
     const err = failedWith(r, 'E_COUNTERFEIT');
     assert.equal(err.offset, REAL, describe(r));
     assert.match(err.message, /holds less than it claims; data wraps at about 8\.39 MB/);
+    assert.match(err.message, /so it was not written/);
     assert.equal(r.finished?.targets[0]?.status, 'failed');
+    assert.equal(r.finished?.targets[0]?.bytesWritten, 0, 'no byte of the image was written');
+  });
+});
+
+faultTest('the same fake drive with the read-back after the write: verification finds the wrap', async () => {
+  const image = randomImage(12 * MiB);
+  await withFaultyDevice({ size: CLAIMED, backingSize: REAL }, async (d) => {
+    const r = await imprint(['flash', image, d.device, '--yes'], { onStuck: d.kill, env: { IMPRINT_VERIFY_WHILE_WRITING: 'off' } });
+    const err = failedWith(r, 'E_COUNTERFEIT');
+    assert.equal(err.offset, REAL, describe(r));
+    assert.match(err.message, /what was written there landed back at the start/);
+    assert.equal(r.finished?.targets[0]?.bytesWritten, 12 * MiB);
   });
 });
 

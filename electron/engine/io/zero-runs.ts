@@ -64,6 +64,8 @@ export class ZeroRuns {
     private readonly writeZeros: (offset: number, length: number) => void,
     private readonly blockSize: number,
     private readonly minRun = MIN_ZERO_RUN,
+    /** Told of each run once it is on the device (zeroed or written). */
+    private readonly onLanded: (offset: number, length: number) => void = () => {},
   ) {
     this.zeroOut = zeroOut;
   }
@@ -100,11 +102,13 @@ export class ZeroRuns {
     if (this.zeroOut && aligned && length >= this.minRun) {
       if (this.zeroOut(start, length)) {
         this.zeroedBytes += length;
+        this.onLanded(start, length);
         return length;
       }
       this.zeroOut = null;
     }
     this.writeZeros(start, length);
+    this.onLanded(start, length);
     return length;
   }
 }

@@ -6,7 +6,7 @@ import { JobReporter, type EventSink } from './job-reporter';
 import { findPublishedChecksum, isSha256Hex, type PublishedChecksum } from './published-checksum';
 import { planTargets, type TargetPlan } from './target-plan';
 import { verifyTargets } from './verify-targets';
-import { CHUNK_SIZE, WritePipeline } from './write-pipeline';
+import { CHUNK_SIZE, WritePipeline, type VerifyWhileWriting } from './write-pipeline';
 
 export interface FlashRequest {
   image: string;
@@ -44,6 +44,8 @@ export interface RunOptions {
   jobId?: string;
   /** Restore and clone are flashes too; their events say which. */
   kind?: JobKind;
+  /** When chunks may be read back before the write ends; by default IMPRINT_VERIFY_WHILE_WRITING, else 'when-idle'. */
+  verifyWhileWriting?: VerifyWhileWriting;
   /** Extra facts for the final event (the backup restored...). */
   details?: Record<string, unknown>;
 }
@@ -73,6 +75,7 @@ export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promi
       fileHash: checksum !== null && !checksum.contentOnly && source.format !== 'raw',
       signal: opts.signal,
       stallTimeoutMs: opts.stallTimeoutMs,
+      verifyWhileWriting: opts.verify ? (opts.verifyWhileWriting ?? verifyWhileWriting()) : 'off',
       beforeFinish: (end) => {
         if (!checksum) return null;
         const matches = end.contentDigests.sha256 === checksum.sha256 || end.fileSha256 === checksum.sha256;
@@ -99,27 +102,43 @@ export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promi
     return { done, total: source.size ?? source.sizeEstimate, targets: progress };
   };
   reporter.phaseStarted('writing', writing);
-  const result = await pipeline.run();
-  reporter.flush(writing);
-  const bytes = result.end?.bytes ?? pipeline.sourceBytes;
-  const digests = result.end?.contentDigests;
-  if (result.cancelled || result.error) {
-    return finish(false, progress, bytes, { error: (result.error ?? new ImprintError('E_CANCELLED', 'Cancelled.')).toInfo(), ...(digests ? { digests } : {}) });
-  }
+  try {
+    const result = await pipeline.run();
+    reporter.flush(writing);
+    const bytes = result.end?.bytes ?? pipeline.sourceBytes;
+    const digests = result.end?.contentDigests;
+    if (result.cancelled || result.error) {
+      return finish(false, progress, bytes, { error: (result.error ?? new ImprintError('E_CANCELLED', 'Cancelled.')).toInfo(), ...(digests ? { digests } : {}) });
+    }
 
-  const written = pipeline.targets.filter((t) => t.progress.status === 'written');
-  if (opts.verify && written.length > 0) {
-    const verifying = (): { done: number; total: number; targets: TargetProgress[] } => {
-      const active = written.map((t) => t.progress.bytesVerified);
-      return { done: Math.min(...active), total: bytes, targets: progress };
-    };
-    reporter.phaseStarted('verifying', verifying);
-    await verifyTargets(source, written.map((t) => ({ progress: t.progress, isBlockDevice: t.plan.isBlockDevice })), result.crcs, bytes, CHUNK_SIZE, opts.signal, opts.stallTimeoutMs);
-    reporter.flush(verifying);
-    for (const t of written) if (t.progress.status === 'failed' && t.progress.error) reporter.targetFailed(t.progress.device, t.progress.error);
+    const written = pipeline.targets.filter((t) => t.progress.status === 'written');
+    if (opts.verify && written.length > 0) {
+      const verifying = (): { done: number; total: number; targets: TargetProgress[] } => {
+        const active = written.map((t) => t.progress.bytesVerified);
+        return { done: Math.min(...active), total: bytes, targets: progress };
+      };
+      reporter.phaseStarted('verifying', verifying);
+      const tasks = written.map((t) => ({ progress: t.progress, isBlockDevice: t.plan.isBlockDevice, verifier: t.verifier, checked: t.checked }));
+      await verifyTargets(source, tasks, result.crcs, bytes, CHUNK_SIZE, opts.signal, opts.stallTimeoutMs);
+      reporter.flush(verifying);
+      for (const t of written) if (t.progress.status === 'failed' && t.progress.error) reporter.targetFailed(t.progress.device, t.progress.error);
+    }
+    const ok = progress.every((p) => p.status === (opts.verify ? 'verified' : 'written'));
+    reporter.phaseStarted('done', () => ({ done: bytes, total: bytes, targets: progress }));
+    const firstError = progress.find((p) => p.error)?.error;
+    return finish(ok, progress, bytes, { ...(digests ? { digests } : {}), ...(ok || !firstError ? {} : { error: firstError }) });
+  } finally {
+    // Targets the job did not get to verify keep their read-back threads until here.
+    await Promise.all(pipeline.targets.map((t) => t.verifier?.stop()));
   }
-  const ok = progress.every((p) => p.status === (opts.verify ? 'verified' : 'written'));
-  reporter.phaseStarted('done', () => ({ done: bytes, total: bytes, targets: progress }));
-  const firstError = progress.find((p) => p.error)?.error;
-  return finish(ok, progress, bytes, { ...(digests ? { digests } : {}), ...(ok || !firstError ? {} : { error: firstError }) });
+}
+
+/**
+ * IMPRINT_VERIFY_WHILE_WRITING: 'always' or 'off' overrides the default,
+ * which reads chunks back during the write only while the decoder is the
+ * slow part (write-pipeline.ts, VerifyWhileWriting).
+ */
+function verifyWhileWriting(): VerifyWhileWriting {
+  const v = process.env.IMPRINT_VERIFY_WHILE_WRITING;
+  return v === 'always' || v === 'off' ? v : 'when-idle';
 }

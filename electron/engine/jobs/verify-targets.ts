@@ -1,15 +1,26 @@
 import type { TargetProgress } from '../../../shared/job-events';
-import { ImprintError, fromErrorInfo } from '../errors';
 import type { SourceInfo } from '../sources/image-source';
-import type { FromVerify, ToVerify } from '../workers/messages';
-import { formatBytes } from '../../../shared/units';
-import { examineMismatch } from './locate-mismatch';
-import { spawnWorker } from './worker-host';
+import type { ChunkCheck } from '../workers/messages';
+import { TargetVerifier } from './target-verifier';
 import { DEFAULT_STALL_TIMEOUT_MS } from './write-pipeline';
 
 export interface VerifyTask {
   progress: TargetProgress;
   isBlockDevice: boolean;
+  /** A verifier that already read back chunks while the flash wrote them; it checks the rest. */
+  verifier?: TargetVerifier | null;
+  /** Chunks that verifier was given already. */
+  checked?: ReadonlySet<number>;
+}
+
+/** The checks for every chunk of an image of `totalBytes`, but those in `skip`. */
+export function chunkChecks(crcs: number[], totalBytes: number, chunkSize: number, skip?: ReadonlySet<number>): ChunkCheck[] {
+  const checks: ChunkCheck[] = [];
+  for (let chunk = 0; chunk < crcs.length; chunk++) {
+    if (skip?.has(chunk)) continue;
+    checks.push({ chunk, length: Math.min(chunkSize, totalBytes - chunk * chunkSize), crc: crcs[chunk] as number });
+  }
+  return checks;
 }
 
 /**
@@ -26,71 +37,26 @@ export async function verifyTargets(
   signal?: AbortSignal,
   stallTimeoutMs: number = DEFAULT_STALL_TIMEOUT_MS,
 ): Promise<void> {
-  const table = Uint32Array.from(crcs);
-  await Promise.all(tasks.map((task) => verifyOne(info, task, table, totalBytes, chunkSize, stallTimeoutMs, signal)));
-}
-
-async function verifyOne(info: SourceInfo, task: VerifyTask, crcs: Uint32Array, totalBytes: number, chunkSize: number, stallTimeoutMs: number, signal?: AbortSignal): Promise<void> {
-  const p = task.progress;
-  p.status = 'verifying';
-  p.bytesVerified = 0;
-  const worker = spawnWorker<ToVerify, FromVerify>('verify-worker', {
-    target: p.device,
-    isBlockDevice: task.isBlockDevice,
-    totalBytes,
-    chunkSize,
-    crcs,
-  });
-  if (signal?.aborted) worker.post({ type: 'cancel' });
-  let lastMessageAt = Date.now();
-  let watchdog: NodeJS.Timeout | null = null;
-  const outcome = await new Promise<FromVerify>((resolve) => {
-    // The worker closes the device itself on cancel; it answers within one chunk read.
-    const onAbort = (): void => worker.post({ type: 'cancel' });
-    signal?.addEventListener('abort', onAbort, { once: true });
-    worker.onCrash((err) => resolve({ type: 'error', error: { code: 'E_INTERNAL', message: `Verification of ${p.device} crashed: ${err.message}` } }));
-    worker.onMessage((msg) => {
-      lastMessageAt = Date.now();
-      if (msg.type === 'progress') p.bytesVerified = msg.bytes;
-      else resolve(msg);
-    });
-    // A read that never returns (a hung drive) leaves the worker silent: give up on it after the limit.
-    watchdog = setInterval(() => {
-      if (Date.now() - lastMessageAt <= stallTimeoutMs) return;
-      const secs = stallTimeoutMs >= 1000 ? `${Math.round(stallTimeoutMs / 1000)} s` : `${stallTimeoutMs} ms`;
-      resolve({ type: 'error', error: { code: 'E_DEVICE_HUNG', message: `${p.device}: the drive stopped responding. Reading it back gave nothing for ${secs}. Unplug it; it may be failing.`, offset: p.bytesVerified } });
-    }, Math.min(1000, stallTimeoutMs / 2));
-    watchdog.unref();
-  });
-  if (watchdog) clearInterval(watchdog);
-  await worker.terminate();
-  switch (outcome.type) {
-    case 'ok':
-      p.bytesVerified = totalBytes;
-      p.status = 'verified';
-      return;
-    case 'cancelled':
-      p.status = 'cancelled';
-      p.error = new ImprintError('E_CANCELLED', `Verification of ${p.device} was cancelled; the data was written but not checked.`).toInfo();
-      return;
-    case 'error':
-      p.status = 'failed';
-      p.error = fromErrorInfo(outcome.error).toInfo();
-      return;
-    case 'mismatch': {
-      const { offset, wrapsAt } = await examineMismatch(info, p.device, outcome.chunk, chunkSize, totalBytes);
-      p.status = 'failed';
-      p.error =
-        wrapsAt !== null
-          ? new ImprintError(
-              'E_COUNTERFEIT',
-              `${p.device} is counterfeit: the drive holds less than it claims; data wraps at about ${formatBytes(wrapsAt)} (${wrapsAt} bytes): what was written there landed back at the start, over earlier data (first differing byte at offset ${offset}). Use \`imprint check\` on a drive before trusting it.`,
-              { offset: wrapsAt },
-            ).toInfo()
-          : new ImprintError('E_VERIFY_MISMATCH', `${p.device} does not hold what was written: the first differing byte is at offset ${offset}. The drive may be failing or counterfeit.`, { offset }).toInfo();
-      return;
-    }
-    case 'progress':
-      return;
-  }
+  await Promise.all(
+    tasks.map(async (task) => {
+      const p = task.progress;
+      p.status = 'verifying';
+      const verifier =
+        task.verifier ??
+        new TargetVerifier({ info, device: p.device, isBlockDevice: task.isBlockDevice, chunkSize, stallTimeoutMs, signal, onProgress: (bytes) => (p.bytesVerified = bytes) });
+      if (!task.verifier) p.bytesVerified = 0;
+      try {
+        const outcome = await verifier.final(totalBytes, chunkChecks(crcs, totalBytes, chunkSize, task.verifier ? task.checked : undefined));
+        if (outcome.status === 'verified') {
+          p.bytesVerified = totalBytes;
+          p.status = 'verified';
+        } else {
+          p.status = outcome.status;
+          p.error = outcome.error;
+        }
+      } finally {
+        await verifier.stop();
+      }
+    }),
+  );
 }

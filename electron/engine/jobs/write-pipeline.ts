@@ -6,12 +6,25 @@ import type { SourceInfo } from '../sources/image-source';
 import type { FromHasher, FromSource, FromWriter, RingSpec, ToHasher, ToSource, ToWriter } from '../workers/messages';
 import { spawnWorker, type TypedWorker } from './worker-host';
 import type { TargetPlan } from './target-plan';
+import { TargetVerifier } from './target-verifier';
 
 /** 4 MiB chunks: large enough for full device speed, small enough that cancel is quick. */
 export const CHUNK_SIZE = 4 << 20;
 /** Bytes at the start of an image written last (partition table and boot code). */
 export const HEAD_BYTES = 1 << 20;
 const SLOTS = 8;
+/** Chunks handed to a target's verifier while writing and not yet read back: enough to keep its reads in flight. */
+const EARLY_BACKLOG = 4;
+
+/**
+ * Reading chunks back while the rest of the image is written. 'when-idle':
+ * only while the image's decoder is the slow part (the ring has room), so
+ * the read-back uses time the drive would spend waiting for data and never
+ * slows a write the drive itself limits. 'always': whatever the pace (tests,
+ * to exercise it on any image). 'off': everything is read back after the
+ * write.
+ */
+export type VerifyWhileWriting = 'when-idle' | 'always' | 'off';
 /**
  * How long a target may accept nothing while it has work before the job calls
  * it hung. Owner: the pipeline's watchdog. 30 s: a healthy drive takes well
@@ -29,6 +42,8 @@ export interface PipelineOptions {
   beforeFinish?: (end: SourceEnd) => ImprintError | null;
   /** No progress on a target with work queued for this long means the drive stopped responding. */
   stallTimeoutMs?: number;
+  /** Set when the job verifies: which chunks may be read back before writing ends. */
+  verifyWhileWriting?: VerifyWhileWriting;
 }
 
 export interface SourceEnd {
@@ -47,6 +62,13 @@ export interface TargetRun {
   closed: boolean;
   /** 'finish' was sent: the head and the final flush are under way. */
   finishing: boolean;
+  /** Reads chunks back while writing goes on (block devices, when the job verifies and the image's size is known). */
+  verifier: TargetVerifier | null;
+  /** Chunks wholly on the target (never chunk 0, which holds the head), in order; `landedAt` is the next to hand over. */
+  landed: number[];
+  landedAt: number;
+  /** Chunks handed to the verifier while writing. */
+  checked: Set<number>;
 }
 
 export interface PipelineResult {
@@ -97,7 +119,16 @@ export class WritePipeline {
       lastProgressAt: Date.now(),
       closed: false,
       finishing: false,
+      verifier: null,
+      landed: [],
+      landedAt: 0,
+      checked: new Set(),
     }));
+  }
+
+  private get earlyVerify(): VerifyWhileWriting {
+    // The wrap probe needs the image's extent up front (check/wrap-probe.ts).
+    return this.info.size === null ? 'off' : (this.opts.verifyWhileWriting ?? 'off');
   }
 
   private live(): TargetRun[] {
@@ -150,6 +181,8 @@ export class WritePipeline {
       closing.push(source.waitFor((m) => m.type === 'closed', 2000).then(() => source.terminate()));
     }
     for (const t of this.targets) {
+      // A written target's verifier goes on to the final pass (flash-job.ts), which stops it.
+      if (t.verifier && t.progress.status !== 'written') closing.push(t.verifier.stop());
       const w = t.worker;
       if (!w) continue;
       const open = t.progress.status === 'writing' || t.progress.status === 'cancelled' || (t.progress.status === 'failed' && !t.closed);
@@ -176,6 +209,7 @@ export class WritePipeline {
               isBlockDevice: t.plan.isBlockDevice,
               ring,
               headBytes: HEAD_BYTES,
+              wrapProbeExtent: this.earlyVerify !== 'off' && t.plan.isBlockDevice ? this.info.size : null,
             });
             t.worker = worker;
             t.lastProgressAt = Date.now();
@@ -189,6 +223,7 @@ export class WritePipeline {
                 if (t.progress.status === 'pending') {
                   t.progress.status = 'writing';
                   t.lastProgressAt = Date.now();
+                  if (this.earlyVerify !== 'off' && t.plan.isBlockDevice) this.startVerifier(t);
                 }
                 ready();
               } else this.onWriter(t, msg);
@@ -207,6 +242,7 @@ export class WritePipeline {
       if (msg.type === 'hashed') {
         this.crcs[msg.offset / CHUNK_SIZE] = msg.crc;
         this.release(msg.slot);
+        for (const t of this.targets) this.offerChecks(t);
       } else if (this.sourceEnd && !this.error) {
         this.onEnd({ ...this.sourceEnd, contentDigests: msg.contentDigests });
       }
@@ -276,6 +312,12 @@ export class WritePipeline {
         t.progress.bytesWritten += msg.bytes;
         t.lastProgressAt = Date.now();
         this.release(msg.slot);
+        if (t.verifier) {
+          for (const [offset, length] of msg.landed) {
+            for (let chunk = Math.max(1, Math.ceil(offset / CHUNK_SIZE)); (chunk + 1) * CHUNK_SIZE <= offset + length; chunk++) t.landed.push(chunk);
+          }
+          this.offerChecks(t);
+        }
         break;
       case 'finished':
         t.progress.bytesWritten += msg.bytes;
@@ -290,6 +332,53 @@ export class WritePipeline {
         this.failTarget(t, msg.error);
         break;
     }
+  }
+
+  /**
+   * Reads the target back as it is written (see VerifyWhileWriting). A
+   * mismatch found early fails the target at once: the rest of the image
+   * would go to a drive already known not to keep it.
+   */
+  private startVerifier(t: TargetRun): void {
+    const verifier = new TargetVerifier({
+      info: this.info,
+      device: t.plan.path,
+      isBlockDevice: true,
+      chunkSize: CHUNK_SIZE,
+      stallTimeoutMs: this.opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+      signal: this.opts.signal,
+      onProgress: (bytes) => {
+        t.progress.bytesVerified = bytes;
+        this.offerChecks(t);
+      },
+    });
+    t.verifier = verifier;
+    void verifier.outcome.then((outcome) => {
+      if (outcome.status === 'failed' && t.progress.status === 'writing') {
+        t.worker?.post({ type: 'abandon' });
+        this.failTarget(t, outcome.error);
+      }
+    });
+  }
+
+  /** Hands the verifier the chunks that are on the target and whose checksums are known, while the pace allows. */
+  private offerChecks(t: TargetRun): void {
+    const v = t.verifier;
+    if (!v || t.progress.status !== 'writing') return;
+    while (t.landedAt < t.landed.length && v.backlog < EARLY_BACKLOG && this.mayReadBack()) {
+      const chunk = t.landed[t.landedAt] as number;
+      const crc = this.crcs[chunk];
+      if (crc === undefined) return;
+      t.landedAt++;
+      t.checked.add(chunk);
+      v.check({ chunk, length: CHUNK_SIZE, crc });
+    }
+  }
+
+  /** The decoder is the slow part when the ring has room: writers wait for it, and the drive has time to spare. */
+  private mayReadBack(): boolean {
+    if (this.earlyVerify === 'always' || this.sourceEnd !== null) return true;
+    return this.refs.filter((r) => r === 0).length >= SLOTS / 2;
   }
 
   private failTarget(t: TargetRun, error: ErrorInfo): void {

@@ -53,6 +53,8 @@ export interface FaultSpec {
   readErrors?: FaultRange[];
   /** Writes overlapping a range fail, whole, with its errno. */
   writeErrors?: FaultRange[];
+  /** Writes over a range report success but leave the old bytes there (a drive that lies; errno unused). */
+  lostWrites?: FaultRange[];
   /**
    * Once this many bytes have been written, every request (read, write or
    * flush) blocks until the device is torn down. The write that crosses the
@@ -156,7 +158,7 @@ function validate(spec: FaultSpec): number {
   const sector = (n: number) => Number.isSafeInteger(n) && n > 0 && n % 512 === 0;
   if (!sector(spec.size)) throw new RangeError(`size ${spec.size} is not a positive multiple of 512`);
   if (!sector(backingSize) || backingSize > spec.size) throw new RangeError(`backingSize ${backingSize} must be a multiple of 512 in 512..size`);
-  for (const r of [...(spec.readErrors ?? []), ...(spec.writeErrors ?? [])]) {
+  for (const r of [...(spec.readErrors ?? []), ...(spec.writeErrors ?? []), ...(spec.lostWrites ?? [])]) {
     if (!(r.offset >= 0 && r.length > 0)) throw new RangeError(`bad fault range ${JSON.stringify(r)}`);
   }
   if (spec.shortAfter !== undefined && !(spec.shortAfter >= 0 && spec.shortAfter <= spec.size)) throw new RangeError(`shortAfter ${spec.shortAfter} outside 0..size`);

@@ -128,6 +128,22 @@ def pread(h, buf, offset, flags):
         read += len(buf)
 
 
+def keep_old_where_lost(buf, offset):
+    # A drive that lies: a write over a lostWrites range reports success, and
+    # the old bytes stay there.
+    if not is_armed():
+        return buf
+    for r in spec.get('lostWrites') or []:
+        lo = max(offset, r['offset'])
+        hi = min(offset + len(buf), r['offset'] + r['length'])
+        if lo < hi:
+            buf = bytearray(buf)
+            for at, pos, n in pieces(lo, hi - lo):
+                old = os.pread(fd, n, at)
+                buf[lo - offset + pos:lo - offset + pos + n] = old + bytes(n - len(old))
+    return buf
+
+
 def pwrite(h, buf, offset, flags):
     global written
     hang_if_due()
@@ -137,7 +153,7 @@ def pwrite(h, buf, offset, flags):
         code = errno.ENOSPC
     if code:
         fail(code)
-    view = memoryview(buf)
+    view = memoryview(keep_old_where_lost(buf, offset))
     for at, pos, n in pieces(offset, len(buf)):
         while n > 0:
             k = os.pwrite(fd, view[pos:pos + n], at)

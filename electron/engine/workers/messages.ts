@@ -51,6 +51,13 @@ export interface WriterWorkerData {
   ring: RingSpec;
   /** Bytes at the start of the image that are written last (partition table, boot code). */
   headBytes: number;
+  /**
+   * Set when chunks will be verified while the rest is written: the image's
+   * size. Before writing, the writer checks that no address below it lands
+   * on another (check/wrap-probe.ts): on a drive that wraps, a chunk read
+   * back early would be overwritten later by one written past the wrap.
+   */
+  wrapProbeExtent: number | null;
 }
 export type ToWriter =
   | { type: 'write'; slot: number; offset: number; length: number }
@@ -58,8 +65,12 @@ export type ToWriter =
   | { type: 'abandon' };
 export type FromWriter =
   | { type: 'ready'; deviceSize: number; blockSize: number }
-  /** `bytes` reached the target (a run of zeros held back counts when it is zeroed, maybe with a later slot). */
-  | { type: 'written'; slot: number; bytes: number }
+  /**
+   * `bytes` reached the target (a run of zeros held back counts when it is
+   * zeroed, maybe with a later slot). `landed`: the [offset, length] ranges of
+   * the image now on the target, in order (never the held-back head).
+   */
+  | { type: 'written'; slot: number; bytes: number; landed: [number, number][] }
   /** `bytes`: the last held-back run of zeros, which went on the target with the head. */
   | { type: 'finished'; bytes: number }
   | { type: 'abandoned' }
@@ -69,15 +80,28 @@ export type FromWriter =
 export interface VerifyWorkerData {
   target: string;
   isBlockDevice: boolean;
-  totalBytes: number;
   chunkSize: number;
-  /** CRC-32 of each chunk of the image, in order. */
-  crcs: Uint32Array;
 }
-export type ToVerify = { type: 'cancel' };
+/** One chunk to read back: where it is, and the CRC-32 the image's content has there. */
+export interface ChunkCheck {
+  chunk: number;
+  length: number;
+  crc: number;
+}
+export type ToVerify =
+  /** A chunk already on the drive, read back while the rest is still being written. */
+  | { type: 'check'; check: ChunkCheck }
+  /**
+   * Writing is over: the drive is reopened (it may have gone, or shrunk
+   * below `totalBytes`), and these chunks are the last to check.
+   */
+  | { type: 'final'; totalBytes: number; checks: ChunkCheck[] }
+  | { type: 'cancel' };
 export type FromVerify =
-  | { type: 'progress'; bytes: number }
+  /** A chunk matched; `bytes` verified so far, in all. */
+  | { type: 'checked'; chunk: number; bytes: number }
   | { type: 'cancelled' }
   | { type: 'mismatch'; chunk: number }
+  /** Every chunk of the final pass matched. */
   | { type: 'ok' }
   | { type: 'error'; error: ErrorInfo };

@@ -1,11 +1,12 @@
 import * as fs from 'fs';
 import { workerData } from 'worker_threads';
-import { ImprintError, classifyWriteError, deviceGoneError, errnoOf, toErrorInfo } from '../errors';
+import { ImprintError, classifyWriteError, fromErrorInfo, deviceGoneError, errnoOf, toErrorInfo } from '../errors';
 import { allocAligned, alignUp } from '../io/aligned-buffer';
 import { blockDeviceSize, logicalBlockSize } from '../io/block-device';
 import { deviceResponds, diagnoseWriteFailure } from '../io/device-faults';
 import { writeFully, fsyncChecked } from '../io/full-io';
 import { ZeroRuns, deviceZeroOut } from '../io/zero-runs';
+import { probeWrap } from '../check/wrap-probe';
 import { workerPort } from './worker-port';
 import type { FromWriter, ToWriter, WriterWorkerData } from './messages';
 
@@ -31,6 +32,8 @@ let headLength = 0;
 const zeros = allocAligned(ring.slotSize);
 /** Runs of zeros held back to be zeroed by the drive itself (block devices only). */
 let zeroRuns: ZeroRuns | null = null;
+/** Ranges of the image that reached the target since the last message: the verifier may read them back. */
+let landed: [number, number][] = [];
 
 function open(): void {
   if (isBlockDevice) {
@@ -50,7 +53,11 @@ function open(): void {
     const wipe = allocAligned(WIPE);
     writeAt(wipe, 0, Math.min(WIPE, deviceSize));
     if (deviceSize > 2 * WIPE) writeAt(wipe, deviceSize - WIPE, WIPE);
-    zeroRuns = new ZeroRuns(deviceZeroOut(target), writeZerosAt, blockSize);
+    if (data.wrapProbeExtent !== null) {
+      const wraps = probeWrap(fd, target, Math.min(data.wrapProbeExtent, deviceSize), deviceSize);
+      if (wraps) throw fromErrorInfo(wraps);
+    }
+    zeroRuns = new ZeroRuns(deviceZeroOut(target), writeZerosAt, blockSize, undefined, (offset, length) => landed.push([offset, length]));
   } else {
     fd = fs.openSync(target, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
     deviceSize = Number.MAX_SAFE_INTEGER;
@@ -113,6 +120,7 @@ function handleWrite(slot: number, offset: number, length: number): number {
   }
   const flushed = zeroRuns?.flush() ?? 0;
   writeAt(buf, at, len);
+  landed.push([at, len]);
   return length + flushed;
 }
 
@@ -149,9 +157,12 @@ port.onMessage((msg) => {
   if (failed) return;
   try {
     switch (msg.type) {
-      case 'write':
-        port.post({ type: 'written', slot: msg.slot, bytes: handleWrite(msg.slot, msg.offset, msg.length) });
+      case 'write': {
+        const bytes = handleWrite(msg.slot, msg.offset, msg.length);
+        port.post({ type: 'written', slot: msg.slot, bytes, landed });
+        landed = [];
         break;
+      }
       case 'finish':
         port.post({ type: 'finished', bytes: finish(msg.totalBytes) });
         break;
