@@ -95,6 +95,8 @@ export class WritePipeline {
   private sourceEnd: SourceEnd | null = null;
   /** The source worker said 'closed' (it does so as soon as it has read to the end, too). */
   private sourceClosed = false;
+  /** The source was told to read (the targets are open). */
+  private sourceStarted = false;
   private end: SourceEnd | null = null;
   private error: ImprintError | null = null;
   private cancelled = false;
@@ -144,6 +146,8 @@ export class WritePipeline {
       if (this.opts.signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled before starting.');
       // Watched from the start: a drive can hang while its writer opens and wipes it.
       this.startWatchdog();
+      // The image's threads start up while the targets open; they read once told to.
+      this.startSource(ring);
       await this.startWriters(ring);
       // Cancelled while the writers were opening their targets: nothing was written yet,
       // and the targets must say so rather than stay "writing".
@@ -155,7 +159,10 @@ export class WritePipeline {
         this.error ??= new ImprintError('E_WRITE', 'No target could be opened for writing.');
         return this.result();
       }
-      this.startSource(ring);
+      // Its clock starts now: opening the targets (wipes, capacity checks) was not its wait.
+      this.lastSourceAt = Date.now();
+      this.sourceStarted = true;
+      this.source?.post({ type: 'start' });
       await done;
       return this.result();
     } finally {
@@ -247,8 +254,6 @@ export class WritePipeline {
         this.onEnd({ ...this.sourceEnd, contentDigests: msg.contentDigests });
       }
     });
-    // Its clock starts now: opening the targets (wipes, capacity checks) was not its wait.
-    this.lastSourceAt = Date.now();
     const source = spawnWorker<ToSource, FromSource>('source-worker', {
       source: this.info,
       ring,
@@ -458,7 +463,7 @@ export class WritePipeline {
       const now = Date.now();
       const secs = limit >= 1000 ? `${Math.round(limit / 1000)} s` : `${limit} ms`;
       // The image's drive (or share) that stops answering while the ring has room for it.
-      const sourceOwes = this.source !== null && !this.sourceEnd && !this.sourceClosed && !this.error && this.refs.some((r) => r === 0);
+      const sourceOwes = this.sourceStarted && this.source !== null && !this.sourceEnd && !this.sourceClosed && !this.error && this.refs.some((r) => r === 0);
       if (sourceOwes && now - this.lastSourceAt > limit) {
         const what = this.info.isDevice ? 'The drive stopped responding; unplug it, it may be failing.' : 'If it is on a failing drive or a network share, check that.';
         this.fail(new ImprintError('E_DEVICE_HUNG', `${this.info.path}: reading the image stopped: nothing came from it for ${secs}. ${what}`, { offset: this.sourceBytes }));

@@ -24,7 +24,8 @@ export interface SourceWorkerData {
   /** Stop after this many bytes of content (hash of a device's first N bytes). */
   limit: number | null;
 }
-export type ToSource = { type: 'free'; slot: number } | { type: 'cancel' };
+/** 'start': read from now on. The worker is spawned while the targets open, so its start-up is not on the job's clock. */
+export type ToSource = { type: 'start' } | { type: 'free'; slot: number } | { type: 'cancel' };
 export type FromSource =
   /** `crc` is set by readers that checksum themselves (backup's drive reader); the flash source leaves it to the hasher. */
   | { type: 'chunk'; slot: number; offset: number; length: number; crc?: number }

@@ -22,13 +22,17 @@ const { ring, source } = data;
 const slots = new SlotQueue(ring.slots);
 const abort = new AbortController();
 let cancelled = false;
+let startReading = (): void => {};
+const started = new Promise<void>((resolve) => (startReading = resolve));
 
 port.onMessage((msg) => {
-  if (msg.type === 'free') slots.release(msg.slot);
+  if (msg.type === 'start') startReading();
+  else if (msg.type === 'free') slots.release(msg.slot);
   else if (msg.type === 'cancel') {
     cancelled = true;
     abort.abort();
     slots.interrupt();
+    startReading();
   }
 });
 
@@ -49,6 +53,8 @@ function openSlotReader(): SlotReader | null {
 }
 
 async function run(): Promise<void> {
+  await started;
+  if (cancelled) return;
   const limit = data.limit ?? Infinity;
   let reader: SlotReader | null;
   let offset = 0;
