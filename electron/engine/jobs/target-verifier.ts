@@ -6,6 +6,9 @@ import type { ChunkCheck, FromVerify, ToVerify } from '../workers/messages';
 import { examineMismatch } from './locate-mismatch';
 import { spawnWorker, type TypedWorker } from './worker-host';
 
+/** What the worker ends with (every message but per-chunk progress). */
+type VerifyEnd = Exclude<FromVerify, { type: 'checked' }>;
+
 /** How one target's read-back ended. */
 export type VerifyOutcome = { status: 'verified' } | { status: 'failed' | 'cancelled'; error: ErrorInfo };
 
@@ -48,7 +51,7 @@ export class TargetVerifier {
     // The worker closes the device itself on cancel; it answers within one chunk read.
     if (opts.signal?.aborted) this.onAbort();
     opts.signal?.addEventListener('abort', this.onAbort, { once: true });
-    this.outcome = new Promise<FromVerify>((resolve) => {
+    this.outcome = new Promise<VerifyEnd>((resolve) => {
       this.worker.onCrash((err) => resolve({ type: 'error', error: { code: 'E_INTERNAL', message: `Verification of ${opts.device} crashed: ${err.message}` } }));
       this.worker.onMessage((msg) => {
         this.lastHeardAt = Date.now();
@@ -98,7 +101,7 @@ export class TargetVerifier {
   }
 
   /** A read that never returns (a hung drive) leaves the worker silent: give up on it after the limit. */
-  private checkStall(resolve: (msg: FromVerify) => void): void {
+  private checkStall(resolve: (msg: VerifyEnd) => void): void {
     const waiting = this.backlog > 0 || this.finalSent;
     const limit = this.opts.stallTimeoutMs;
     if (!waiting || Date.now() - this.lastHeardAt <= limit) return;
@@ -106,13 +109,12 @@ export class TargetVerifier {
     resolve({ type: 'error', error: { code: 'E_DEVICE_HUNG', message: `${this.opts.device}: the drive stopped responding. Reading it back gave nothing for ${secs}. Unplug it; it may be failing.`, offset: this.verifiedBytes } });
   }
 
-  private async settle(msg: FromVerify): Promise<VerifyOutcome> {
+  private async settle(msg: VerifyEnd): Promise<VerifyOutcome> {
     this.settled = true;
     if (this.watchdog) clearInterval(this.watchdog);
     const { device, info, chunkSize } = this.opts;
     switch (msg.type) {
       case 'ok':
-      case 'checked':
         return { status: 'verified' };
       case 'cancelled':
         return { status: 'cancelled', error: new ImprintError('E_CANCELLED', `Verification of ${device} was cancelled; the data was written but not checked.`).toInfo() };
