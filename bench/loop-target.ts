@@ -77,6 +77,16 @@ export async function scrambleDevice(device: string, bytes: number): Promise<voi
   );
 }
 
+/**
+ * fsync()s the device (coreutils `sync FILE`), which makes the kernel flush
+ * the drive's write cache; for a loop device, the backing file's. Returns the
+ * seconds it took: near 0 after a tool that flushed its own writes.
+ */
+export async function flushDevice(device: string): Promise<number> {
+  const r = await mustExec(['sync', device]);
+  return r.seconds;
+}
+
 /** SHA-256 of a device's first `bytes`, read with O_DIRECT (never from the page cache). */
 export async function hashDevice(device: string, bytes: number): Promise<string> {
   const r = await mustBash(`dd if="$1" iflag=direct,count_bytes bs=4M count="$2" status=none | openssl sha256 -r`, [device, String(bytes)]);
