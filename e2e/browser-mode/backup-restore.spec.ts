@@ -13,15 +13,15 @@ const MiB = 1024 * 1024;
 const SOURCE_MIB = 16;
 
 let content: Buffer = Buffer.alloc(0);
-const session = useSession('backup', (dir, loops) => {
+const session = useSession('backup', async (dir, loops) => {
   // The source drive: a loop device over a file with a partition table and random data, half zeros.
   const img = makeRawImage(dir, 'source-content.img', SOURCE_MIB / 2);
   const source = path.join(dir, 'source.bin');
   fs.writeFileSync(source, Buffer.concat([fs.readFileSync(img), Buffer.alloc((SOURCE_MIB / 2) * MiB)]));
   content = fs.readFileSync(source);
-  loops.push(attachLoop(dir, 'restore-target.bin', 24 * MiB)); // 0: restore target
-  loops.push(attachLoop(dir, 'too-small.bin', 4 * MiB)); // 1: cannot hold the backup
-  loops.push(attachLoopOver(source)); // 2: the drive to back up
+  loops.push(await attachLoop(dir, 'restore-target.bin', 24 * MiB)); // 0: restore target
+  loops.push(await attachLoop(dir, 'too-small.bin', 4 * MiB)); // 1: cannot hold the backup
+  loops.push(await attachLoopOver(source)); // 2: the drive to back up
 });
 const loop = (i: number) => session().loops[i] as LoopDevice;
 

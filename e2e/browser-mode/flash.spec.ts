@@ -13,14 +13,14 @@ let raw = '';
 let gz = '';
 let corrupt = '';
 let slow = '';
-const session = useSession('flash', (dir, loops) => {
+const session = useSession('flash', async (dir, loops) => {
   raw = makeRawImage(dir, 'disk.img', IMAGE_MIB);
   gz = gzipOf(raw);
   corrupt = truncatedCopy(gz, 0.5);
   slow = makeSlowImage(dir, 'slow.img', 16);
-  loops.push(attachLoop(dir, 'target-a.bin', 32 * MiB)); // 0
-  loops.push(attachLoop(dir, 'target-b.bin', 32 * MiB)); // 1
-  loops.push(attachLoop(dir, 'small.bin', 8 * MiB)); // 2: smaller than the image
+  loops.push(await attachLoop(dir, 'target-a.bin', 32 * MiB)); // 0
+  loops.push(await attachLoop(dir, 'target-b.bin', 32 * MiB)); // 1
+  loops.push(await attachLoop(dir, 'small.bin', 8 * MiB)); // 2: smaller than the image
 });
 const loop = (i: number) => session().loops[i] as LoopDevice;
 
@@ -146,13 +146,13 @@ test('a loop device attached while the app is open appears in the list within se
   const { dir } = session();
   await openApp(page, session().server.url);
   await page.getByRole('checkbox', { name: 'Show all drives' }).check();
-  const plugged = attachLoop(dir, 'plugged.bin', 16 * MiB);
+  const plugged = await attachLoop(dir, 'plugged.bin', 16 * MiB);
   try {
     // The service polls the drive list every 1.5 s; "a few seconds" is the promise.
     await expect(driveControl(page, plugged.device)).toBeVisible({ timeout: 6_000 });
     await screens(page, info, 'flash-11-hotplug');
   } finally {
-    detachLoop(plugged);
+    await detachLoop(plugged);
   }
   await expect(driveControl(page, plugged.device)).toHaveCount(0, { timeout: 6_000 });
 });

@@ -1,41 +1,29 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-
-/** A loop device this test attached over a file it made: the only devices e2e tests ever write. */
-export interface LoopDevice {
-  device: string;
-  file: string;
-}
+import { createLoopDevice, readDirect, removeLoopDevice, type LoopDevice } from '../../electron/engine/testing/loop-device';
 
 /**
- * Attaches a loop device (direct I/O, as the engine's own tests do) over a
- * pre-allocated file of `bytes` in `dir`. The caller detaches it in a
- * finally / afterAll with `detachLoop`.
+ * The e2e specs' loop devices are the engine tests' (`electron/engine/testing/loop-device.ts`):
+ * pre-allocated backing files, `--direct-io=on`, read back with O_DIRECT. Only what a spec
+ * needs on top lives here: files named inside the spec's own folder, and the reason a machine
+ * cannot run them. These are the only devices e2e tests ever write.
  */
-export function attachLoop(dir: string, name: string, bytes: number): LoopDevice {
-  const file = path.join(dir, name);
-  execFileSync('fallocate', ['-l', String(bytes), file]);
-  const device = execFileSync('losetup', ['-f', '--show', '--direct-io=on', file], { encoding: 'utf8' }).trim();
-  if (!/^\/dev\/loop\d+$/.test(device)) throw new Error(`losetup printed ${JSON.stringify(device)}`);
-  return { device, file };
+export type { LoopDevice };
+
+/** A loop device of `bytes` over a new file `name` in `dir`; the caller removes it with `detachLoop` in a finally / afterAll. */
+export function attachLoop(dir: string, name: string, bytes: number): Promise<LoopDevice> {
+  return createLoopDevice(bytes, { file: path.join(dir, name) });
 }
 
-/** Attaches a loop device over an existing file (whose content the test made). */
-export function attachLoopOver(file: string): LoopDevice {
-  const device = execFileSync('losetup', ['-f', '--show', '--direct-io=on', file], { encoding: 'utf8' }).trim();
-  if (!/^\/dev\/loop\d+$/.test(device)) throw new Error(`losetup printed ${JSON.stringify(device)}`);
-  return { device, file };
+/** A loop device over an existing file whose content the spec made (a drive to back up). */
+export function attachLoopOver(file: string): Promise<LoopDevice> {
+  return createLoopDevice(fs.statSync(file).size, { file });
 }
 
-export function detachLoop(loop: LoopDevice | undefined): void {
-  if (!loop) return;
-  try {
-    execFileSync('losetup', ['-d', loop.device]);
-  } catch {
-    // Already gone: a test may detach it itself.
-  }
-  fs.rmSync(loop.file, { force: true });
+/** Detaches; the backing file stays in the spec's folder, which the session deletes. */
+export async function detachLoop(loop: LoopDevice | undefined): Promise<void> {
+  if (loop) await removeLoopDevice(loop);
 }
 
 /** True when this process may attach loop devices (root with losetup). */
@@ -50,19 +38,7 @@ export function canUseLoopDevices(): string | null {
   return null;
 }
 
-/** The first `bytes` of a file or device, to compare what was written. */
-export function readHead(file: string, bytes: number): Buffer {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(bytes);
-    let done = 0;
-    while (done < bytes) {
-      const n = fs.readSync(fd, buf, done, bytes - done, done);
-      if (n === 0) break;
-      done += n;
-    }
-    return buf.subarray(0, done);
-  } finally {
-    fs.closeSync(fd);
-  }
+/** The first `bytes` of a device as the medium holds them (O_DIRECT: never the page cache's copy). */
+export function readHead(device: string, bytes: number): Buffer {
+  return readDirect(device, 0, bytes);
 }

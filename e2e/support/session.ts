@@ -24,7 +24,7 @@ export function whyNotRunnable(): string | null {
 }
 
 /** Registers beforeAll/afterAll for a spec file; `setup` makes its images and loop devices before the server starts. */
-export function useSession(name: string, setup: (dir: string, loops: LoopDevice[]) => void): () => Session {
+export function useSession(name: string, setup: (dir: string, loops: LoopDevice[]) => Promise<void>): () => Session {
   let session: Session | null = null;
   const loops: LoopDevice[] = [];
   let dir = '';
@@ -36,12 +36,12 @@ export function useSession(name: string, setup: (dir: string, loops: LoopDevice[
       return;
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), `imprint-e2e-${name}-`));
-    setup(dir, loops);
+    await setup(dir, loops);
     session = { dir, loops, server: await startBrowserMode() };
   });
   test.afterAll(async () => {
     await session?.server.stop();
-    for (const loop of loops) detachLoop(loop);
+    for (const loop of loops) await detachLoop(loop);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
   return () => {
