@@ -8,6 +8,7 @@ import { readFully } from '../io/full-io';
 import { corrupt, nativeProgram, openContent } from '../sources/image-source';
 import { ProgramReader } from '../sources/program-reader';
 import { ZstdReader } from '../sources/zstd-decoder';
+import { canInflateInPlace, InflateReader } from '../sources/inflate-reader';
 import { workerPort, SlotQueue } from './worker-port';
 import type { FromSource, SourceWorkerData, ToSource } from './messages';
 
@@ -44,10 +45,18 @@ interface SlotReader {
   close(): Promise<void>;
 }
 
-/** zstd decodes into the slots itself (libzstd); the xz and bzip2 programs write into them through a named pipe. */
+/**
+ * zstd and deflate (gzip, zip) decode into the slots themselves (libzstd,
+ * zlib); the xz and bzip2 programs write into them through a named pipe.
+ */
 function openSlotReader(): SlotReader | null {
   const opts = { signal: abort.signal, onInput: (bytes: number) => port.post({ type: 'input', bytes }) };
   if (source.format === 'zstd') return new ZstdReader(source.path, opts);
+  if (source.format === 'gzip' && canInflateInPlace()) return new InflateReader(source.path, { ...opts, mode: 'gzip' });
+  const entry = source.zipEntry;
+  if (source.format === 'zip' && entry?.method === 8 && canInflateInPlace()) {
+    return new InflateReader(source.path, { ...opts, mode: 'raw', start: entry.dataOffset, length: entry.compressedSize, expect: { size: entry.uncompressedSize, crc32: entry.crc32 } });
+  }
   const program = nativeProgram(source);
   return program ? ProgramReader.open(program.path, program.args, source.path, opts) : null;
 }
