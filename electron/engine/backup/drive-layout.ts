@@ -63,7 +63,8 @@ export function layoutOfFile(file: string, size: number, isDevice: boolean): Dri
  * start, keeping PROBE_BYTES there, and stops after the last one.
  */
 export function layoutOfStream(info: SourceInfo, signal?: AbortSignal): Promise<DriveLayout> {
-  return layoutOfPieces(openContent(info, { signal }));
+  // layoutOfPieces copies what it keeps of each piece before taking the next.
+  return layoutOfPieces(openContent(info, { signal, transient: true }));
 }
 
 /** layoutOfStream's pass over the content, whatever sizes its pieces come in. */

@@ -154,7 +154,8 @@ export async function readImageBlocks(info: SourceInfo, offsets: number[], lengt
   const pending = [...new Set(offsets)].sort((a, b) => a - b).map((at) => ({ at, buf: Buffer.alloc(length), filled: 0 }));
   const last = pending.length > 0 ? (pending[pending.length - 1] as { at: number }).at + length : 0;
   let pos = 0;
-  for await (const piece of openContent(info)) {
+  // Pieces are copied out before the next is asked for.
+  for await (const piece of openContent(info, { transient: true })) {
     const end = pos + piece.length;
     for (const p of pending) {
       if (p.at + length <= pos || p.at >= end) continue;

@@ -131,10 +131,13 @@ export function corrupt(info: SourceInfo, err: unknown): ImprintError {
  * The image's uncompressed content as a stream of Buffers. Decoder errors
  * (truncated or corrupt input) come out as E_CORRUPT_SOURCE.
  * `onInput` counts compressed bytes read, for progress when the size is unknown.
+ * `transient`: the caller copies each piece before asking for the next, so a
+ * decoder may reuse the memory (the in-process .xz decoder does: 570 -> 400
+ * MiB peak RSS on a 1 GiB image). Callers that keep pieces leave it out.
  */
 export async function* openContent(
   info: SourceInfo,
-  opts: { signal?: AbortSignal; onInput?: (bytes: number) => void } = {},
+  opts: { signal?: AbortSignal; onInput?: (bytes: number) => void; transient?: boolean } = {},
 ): AsyncGenerator<Buffer> {
   const { signal, onInput } = opts;
   if (info.format === 'zstd') {
@@ -158,7 +161,7 @@ export async function* openContent(
   }
   if (info.format === 'xz') {
     try {
-      for await (const chunk of decodeXzParallel(info.path, { signal })) yield chunk;
+      for await (const chunk of decodeXzParallel(info.path, { signal, transient: opts.transient === true })) yield chunk;
     } catch (err) {
       throw corrupt(info, err);
     }

@@ -13,15 +13,19 @@ export type XzWorkerRequest =
   | {
     type: 'decode';
     id: number;
+    /** The stream is its first `inputLength` bytes (buffers are reused, so they may be longer). */
     input: ArrayBuffer;
+    inputLength: number;
     /** Uncompressed size from the original Index: the output must be exactly this long. */
     expectedSize: number;
+    /** Memory to decode into when it is large enough: a block's output the main thread is done with. */
+    output?: ArrayBuffer;
   }
   | { type: 'close' };
 
 /** Worker to main thread, keyed by the request's id. `output` is transferred. */
 export type XzWorkerReply =
-  | { type: 'done'; id: number; output: ArrayBuffer }
+  | { type: 'done'; id: number; output: ArrayBuffer; length: number; input: ArrayBuffer; reused: boolean }
   | { type: 'error'; id: number; message: string; kind: 'corrupt' | 'cancelled' | 'failed' };
 
 /** liblzma's names for its results that are not about the data but about this machine or program. */
@@ -80,9 +84,12 @@ export function describeLzmaError(err: Error): string {
  * main thread's file reads also need. Throws on any decode error and on a size
  * different from `expectedSize`.
  */
-function decodeBlock(lzma: LzmaNative, input: ArrayBuffer, expectedSize: number, cancel: Int32Array): ArrayBuffer {
-  const output = new ArrayBuffer(expectedSize);
-  const view = new Uint8Array(output);
+function decodeBlock(lzma: LzmaNative, input: ArrayBuffer, inputLength: number, expectedSize: number, reuse: ArrayBuffer | undefined, cancel: Int32Array): ArrayBuffer {
+  // Blocks are all the same size but the last: passed back and forth, one
+  // buffer per block in flight serves the whole file, instead of a fresh
+  // 24 MiB per block for malloc to fragment (each thread has its own arena).
+  const output = reuse !== undefined && reuse.byteLength >= expectedSize ? reuse : new ArrayBuffer(expectedSize);
+  const view = new Uint8Array(output, 0, expectedSize);
   let written = 0;
   let ended = false;
   let failure: Error | null = null;
@@ -105,9 +112,9 @@ function decodeBlock(lzma: LzmaNative, input: ArrayBuffer, expectedSize: number,
     }
   };
   try {
-    for (let pos = 0; pos < input.byteLength && !failure && !ended; pos += FEED_SIZE) {
+    for (let pos = 0; pos < inputLength && !failure && !ended; pos += FEED_SIZE) {
       if (Atomics.load(cancel, 0) !== 0) throw new CancelledError();
-      stream.code(new Uint8Array(input, pos, Math.min(FEED_SIZE, input.byteLength - pos)), false);
+      stream.code(new Uint8Array(input, pos, Math.min(FEED_SIZE, inputLength - pos)), false);
     }
     // LZMA_FINISH: liblzma reports a stream that stops short instead of waiting for more.
     if (!failure && !ended) stream.code(null, false);
@@ -131,9 +138,10 @@ if (parentPort && data?.role === 'xz-block-worker' && data.cancel) {
     if (msg.type === 'close') return port.close();
     let reply: XzWorkerReply;
     try {
-      const output = decodeBlock(lzma, msg.input, msg.expectedSize, cancel);
-      reply = { type: 'done', id: msg.id, output };
-      port.postMessage(reply, [output]);
+      const output = decodeBlock(lzma, msg.input, msg.inputLength, msg.expectedSize, msg.output, cancel);
+      // The input goes back too, to carry the next block's bytes.
+      reply = { type: 'done', id: msg.id, output, length: msg.expectedSize, input: msg.input, reused: output === msg.output };
+      port.postMessage(reply, [output, msg.input]);
       return;
     } catch (e) {
       // lzma-native names its errors after liblzma's results (LZMA_DATA_ERROR...).

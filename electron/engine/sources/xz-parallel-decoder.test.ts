@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeXzParallel, liveXzWorkerCount, xzUncompressedSize } from './xz-parallel-decoder';
+import { decodeXzParallel, liveXzWorkerCount, xzReusedOutputCount, xzUncompressedSize } from './xz-parallel-decoder';
 import { decodeIndex, readXzIndex } from './xz-index';
 import { crc32 } from 'node:zlib';
 
@@ -90,6 +90,21 @@ describe('decodeXzParallel', () => {
     assert.equal(sawWorkers, 2, 'the parallel path ran');
     assert.ok(Buffer.concat(chunks).equals(original));
     assert.equal(liveXzWorkerCount(), 0);
+  });
+
+  it('transient: a consumer that copies each chunk gets the same bytes, and block memory is reused', async () => {
+    const blocks = (await readXzIndex(file('multi-block.xz'))).blocks.length;
+    const copies: Buffer[] = [];
+    const before = xzReusedOutputCount();
+    for await (const chunk of decodeXzParallel(file('multi-block.xz'), { threads: 2, transient: true })) copies.push(Buffer.from(chunk));
+    assert.ok(Buffer.concat(copies).equals(original));
+    // Fresh memory only for the first blocks in flight (threads + 1) and the one being handed out.
+    const reused = xzReusedOutputCount() - before;
+    assert.ok(blocks > 6 && reused >= blocks - 4, `${reused} of ${blocks} blocks reused memory`);
+    // Without transient (a consumer that keeps chunks), nothing is reused: the first test's chunks stayed intact.
+    const kept = xzReusedOutputCount();
+    await collect(decodeXzParallel(file('multi-block.xz'), { threads: 2 }));
+    assert.equal(xzReusedOutputCount(), kept);
   });
 
   it('decodes a single-block file on the stream path', async () => {

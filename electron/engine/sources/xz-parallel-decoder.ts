@@ -28,6 +28,12 @@ function decoderFailed(detail: string, cause?: unknown): ImprintError {
 export interface XzDecodeOptions {
   /** Worker threads; defaults to the number of CPUs the process may use. */
   threads?: number;
+  /**
+   * The consumer copies each chunk before it asks for the next one, so a
+   * block's memory may carry a later block once all its chunks are out.
+   * Without it every block gets fresh memory (a consumer may keep chunks).
+   */
+  transient?: boolean;
   signal?: AbortSignal;
 }
 
@@ -46,6 +52,12 @@ let liveWorkers = 0;
 /** Number of decoder worker threads currently alive in this process (for tests and diagnostics). */
 export function liveXzWorkerCount(): number {
   return liveWorkers;
+}
+
+let reusedOutputs = 0;
+/** Blocks decoded into memory an earlier block had used, in this process so far (for tests and diagnostics). */
+export function xzReusedOutputCount(): number {
+  return reusedOutputs;
 }
 
 /**
@@ -107,7 +119,10 @@ async function* decodeBlocks(
   // Cancelling must stop the workers even while the consumer is busy with a chunk.
   const onAbort = () => void pool.destroy(cancelled(signal));
   signal?.addEventListener('abort', onAbort, { once: true });
-  const inFlight: Array<{ block: XzBlockInfo; result: Promise<ArrayBuffer> }> = [];
+  const inFlight: Array<{ block: XzBlockInfo; result: Promise<Decoded> }> = [];
+  // Buffers handed back and forth between this thread and the workers (see decodeBlock in xz-block-worker.ts).
+  const spareOutputs: ArrayBuffer[] = [];
+  const spareInputs: ArrayBuffer[] = [];
   let next = 0;
   let bytesInFlight = 0;
   let previousRead: Promise<unknown> = Promise.resolve();
@@ -119,10 +134,10 @@ async function* decodeBlocks(
         if (inFlight.length >= threads && bytesInFlight + block.uncompressedSize > EXTRA_BLOCKS_BUDGET) break;
         const number = ++next;
         // Reads go one after another, so blocks reach the workers in file order and the file is read sequentially.
-        const input = previousRead.then(() => readBlockStream(file, index, block));
+        const input = previousRead.then(() => readBlockStream(file, index, block, spareInputs.pop()));
         previousRead = input.catch(() => undefined);
         const result = input
-          .then((bytes) => pool.run(bytes, block.uncompressedSize))
+          .then((stream) => pool.run(stream.memory, stream.length, block.uncompressedSize, spareOutputs.pop()))
           .catch((err: unknown) => {
             if (err instanceof BlockCorruptError) throw locate(err, block, number, index.blocks.length);
             // Anything else not already classified comes from reading the file.
@@ -134,13 +149,16 @@ async function* decodeBlocks(
       }
       const head = inFlight.shift();
       if (!head) return;
-      const output = await withAbort(head.result, signal);
+      const { output, length, input } = await withAbort(head.result, signal);
       bytesInFlight -= head.block.uncompressedSize;
+      spareInputs.push(input);
       // The worker checks this too; checked again here because a wrong length would shift the whole image.
-      if (output.byteLength !== head.block.uncompressedSize) throw decoderFailed('a block came back with the wrong size');
-      for (let pos = 0; pos < output.byteLength; pos += YIELD_CHUNK) {
-        yield Buffer.from(output, pos, Math.min(YIELD_CHUNK, output.byteLength - pos));
+      if (length !== head.block.uncompressedSize || output.byteLength < length) throw decoderFailed('a block came back with the wrong size');
+      for (let pos = 0; pos < length; pos += YIELD_CHUNK) {
+        yield Buffer.from(output, pos, Math.min(YIELD_CHUNK, length - pos));
       }
+      // The consumer has copied every view (it said so): the memory can carry another block.
+      if (opts.transient) spareOutputs.push(output);
       throwIfAborted(signal);
     }
   } finally {
@@ -160,15 +178,24 @@ function locate(err: BlockCorruptError, block: XzBlockInfo, number: number, coun
   );
 }
 
-/** One block wrapped as a complete single-block stream, in one buffer ready to transfer. */
-async function readBlockStream(file: fs.promises.FileHandle, index: XzIndex, block: XzBlockInfo): Promise<ArrayBuffer> {
+/** A decoded block, in memory that may be longer than it (reused). */
+interface Decoded {
+  output: ArrayBuffer;
+  length: number;
+  /** The input memory, back from the worker for the next block. */
+  input: ArrayBuffer;
+}
+
+/** One block wrapped as a complete single-block stream, in one buffer ready to transfer (`spare` when it is large enough). */
+async function readBlockStream(file: fs.promises.FileHandle, index: XzIndex, block: XzBlockInfo, spare: ArrayBuffer | undefined): Promise<{ memory: ArrayBuffer; length: number }> {
   const { header, trailer } = singleBlockStreamParts(block, index.streams[block.streamIndex]!.flags);
-  const memory = new ArrayBuffer(header.length + block.totalSize + trailer.length);
-  const whole = Buffer.from(memory);
+  const length = header.length + block.totalSize + trailer.length;
+  const memory = spare !== undefined && spare.byteLength >= length ? spare : new ArrayBuffer(length);
+  const whole = Buffer.from(memory, 0, length);
   header.copy(whole, 0);
   await readExactly(file, block.compressedOffset, block.totalSize, whole, header.length);
   trailer.copy(whole, header.length + block.totalSize);
-  return memory;
+  return { memory, length };
 }
 
 /**
@@ -205,7 +232,7 @@ async function* decodeAsStream(
   if (indexProblem) throw indexProblem;
 }
 
-type Task = { input: ArrayBuffer; expectedSize: number; resolve(output: ArrayBuffer): void; reject(err: Error): void };
+type Task = { input: ArrayBuffer; inputLength: number; expectedSize: number; output: ArrayBuffer | undefined; resolve(decoded: Decoded): void; reject(err: Error): void };
 
 /*
  * How long destroy() waits for a worker to leave its current native call and
@@ -230,10 +257,10 @@ class WorkerPool {
     for (let i = 0; i < size; i++) this.spawn();
   }
 
-  run(input: ArrayBuffer, expectedSize: number): Promise<ArrayBuffer> {
-    return new Promise<ArrayBuffer>((resolve, reject) => {
+  run(input: ArrayBuffer, inputLength: number, expectedSize: number, output: ArrayBuffer | undefined): Promise<Decoded> {
+    return new Promise<Decoded>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
-      const task: Task = { input, expectedSize, resolve, reject };
+      const task: Task = { input, inputLength, expectedSize, output, resolve, reject };
       const worker = this.idle.pop();
       if (worker) this.start(worker, task);
       else this.waiting.push(task);
@@ -270,7 +297,10 @@ class WorkerPool {
     worker.on('message', (reply: XzWorkerReply) => {
       const task = this.tasks.get(worker);
       this.tasks.delete(worker);
-      if (reply.type === 'done') task?.resolve(reply.output);
+      if (reply.type === 'done') {
+        if (reply.reused) reusedOutputs++;
+        task?.resolve({ output: reply.output, length: reply.length, input: reply.input });
+      }
       else if (reply.kind === 'corrupt') task?.reject(new BlockCorruptError(reply.message));
       else task?.reject(decoderFailed(reply.message));
       this.release(worker);
@@ -290,8 +320,9 @@ class WorkerPool {
     this.tasks.set(worker, task);
     // A busy worker keeps the process alive until its answer arrives; an idle one must not.
     worker.ref();
-    const { input, expectedSize } = task;
-    worker.postMessage({ type: 'decode', id: this.nextId++, input, expectedSize } satisfies XzWorkerRequest, [input]);
+    const { input, inputLength, expectedSize, output } = task;
+    const transfer = output ? [input, output] : [input];
+    worker.postMessage({ type: 'decode', id: this.nextId++, input, inputLength, expectedSize, ...(output ? { output } : {}) } satisfies XzWorkerRequest, transfer);
   }
 
   private release(worker: Worker): void {

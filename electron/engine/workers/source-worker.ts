@@ -137,7 +137,8 @@ async function run(): Promise<void> {
     let slot: number | null = null;
     let buf: Buffer | null = null;
     let fill = 0;
-    for await (const piece of openContent(source, { signal: abort.signal, onInput: (bytes) => port.post({ type: 'input', bytes }) })) {
+    // Each piece is copied into a slot before the next is asked for.
+    for await (const piece of openContent(source, { signal: abort.signal, transient: true, onInput: (bytes) => port.post({ type: 'input', bytes }) })) {
       let pos = 0;
       while (pos < piece.length) {
         if (offset + fill >= limit) break;
