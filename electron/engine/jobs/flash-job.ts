@@ -118,7 +118,7 @@ export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promi
         return { done: Math.min(...active), total: bytes, targets: progress };
       };
       reporter.phaseStarted('verifying', verifying);
-      const tasks = written.map((t) => ({ progress: t.progress, isBlockDevice: t.plan.isBlockDevice, verifier: t.verifier, checked: t.checked }));
+      const tasks = written.map((t) => ({ progress: t.progress, isBlockDevice: t.plan.isBlockDevice, verifier: t.readback?.verifier ?? null, checked: t.readback?.checked }));
       await verifyTargets(source, tasks, result.crcs, bytes, CHUNK_SIZE, opts.signal, opts.stallTimeoutMs);
       reporter.flush(verifying);
       for (const t of written) if (t.progress.status === 'failed' && t.progress.error) reporter.targetFailed(t.progress.device, t.progress.error);
@@ -129,7 +129,7 @@ export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promi
     return finish(ok, progress, bytes, { ...(digests ? { digests } : {}), ...(ok || !firstError ? {} : { error: firstError }) });
   } finally {
     // Targets the job did not get to verify keep their read-back threads until here.
-    await Promise.all(pipeline.targets.map((t) => t.verifier?.stop()));
+    await Promise.all(pipeline.targets.map((t) => t.readback?.verifier.stop()));
   }
 }
 

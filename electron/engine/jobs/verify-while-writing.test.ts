@@ -39,11 +39,11 @@ for (const form of ['zst', 'raw'] as const) {
       const t = pipeline.targets[0];
       assert.ok(t && result.end && !result.error, JSON.stringify(result.error));
       assert.equal(t.progress.status, 'written');
-      assert.ok(t.checked.size > 0, 'chunks were handed to the verifier while the image was being written');
-      assert.ok(!t.checked.has(0), 'never the chunk holding the head, which is written last');
-      await verifyTargets(prepared.source, [{ progress: t.progress, isBlockDevice: true, verifier: t.verifier, checked: t.checked }], result.crcs, result.end.bytes, CHUNK_SIZE);
+      assert.ok((t.readback?.checked.size ?? 0) > 0, 'chunks were handed to the verifier while the image was being written');
+      assert.ok(!t.readback?.checked.has(0), 'never the chunk holding the head, which is written last');
+      await verifyTargets(prepared.source, [{ progress: t.progress, isBlockDevice: true, verifier: t.readback?.verifier, checked: t.readback?.checked }], result.crcs, result.end.bytes, CHUNK_SIZE);
       assert.equal(t.progress.status, 'verified', JSON.stringify(t.progress.error));
-      assert.equal(t.verifier?.verifiedBytes, result.end.bytes, 'every byte read back once: early and final passes together');
+      assert.equal(t.readback?.verifier.verifiedBytes, result.end.bytes, 'every byte read back once: early and final passes together');
       assert.equal(firstDeviceDifference(loop.device, osImage()), -1, 'the drive holds the image');
     });
   });

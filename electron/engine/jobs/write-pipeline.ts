@@ -6,15 +6,14 @@ import type { SourceInfo } from '../sources/image-source';
 import type { FromHasher, FromSource, FromWriter, RingSpec, ToHasher, ToSource, ToWriter } from '../workers/messages';
 import { spawnWorker, type TypedWorker } from './worker-host';
 import type { TargetPlan } from './target-plan';
-import { TargetVerifier } from './target-verifier';
+import { EarlyReadback } from './early-readback';
+import { hungSource, hungTarget } from './stall-rules';
 
 /** 4 MiB chunks: large enough for full device speed, small enough that cancel is quick. */
 export const CHUNK_SIZE = 4 << 20;
 /** Bytes at the start of an image written last (partition table and boot code). */
 export const HEAD_BYTES = 1 << 20;
 const SLOTS = 8;
-/** Chunks handed to a target's verifier while writing and not yet read back: enough to keep its reads in flight. */
-const EARLY_BACKLOG = 4;
 
 /**
  * Reading chunks back while the rest of the image is written. 'when-idle':
@@ -63,12 +62,7 @@ export interface TargetRun {
   /** 'finish' was sent: the head and the final flush are under way. */
   finishing: boolean;
   /** Reads chunks back while writing goes on (block devices, when the job verifies and the image's size is known). */
-  verifier: TargetVerifier | null;
-  /** Chunks wholly on the target (never chunk 0, which holds the head), in order; `landedAt` is the next to hand over. */
-  landed: number[];
-  landedAt: number;
-  /** Chunks handed to the verifier while writing. */
-  checked: Set<number>;
+  readback: EarlyReadback | null;
 }
 
 export interface PipelineResult {
@@ -121,10 +115,7 @@ export class WritePipeline {
       lastProgressAt: Date.now(),
       closed: false,
       finishing: false,
-      verifier: null,
-      landed: [],
-      landedAt: 0,
-      checked: new Set(),
+      readback: null,
     }));
   }
 
@@ -189,7 +180,7 @@ export class WritePipeline {
     }
     for (const t of this.targets) {
       // A written target's verifier goes on to the final pass (flash-job.ts), which stops it.
-      if (t.verifier && t.progress.status !== 'written') closing.push(t.verifier.stop());
+      if (t.readback && t.progress.status !== 'written') closing.push(t.readback.verifier.stop());
       const w = t.worker;
       if (!w) continue;
       const open = t.progress.status === 'writing' || t.progress.status === 'cancelled' || (t.progress.status === 'failed' && !t.closed);
@@ -230,7 +221,7 @@ export class WritePipeline {
                 if (t.progress.status === 'pending') {
                   t.progress.status = 'writing';
                   t.lastProgressAt = Date.now();
-                  if (this.earlyVerify !== 'off' && t.plan.isBlockDevice) this.startVerifier(t);
+                  if (this.earlyVerify !== 'off' && t.plan.isBlockDevice) this.startReadback(t);
                 }
                 ready();
               } else this.onWriter(t, msg);
@@ -249,7 +240,7 @@ export class WritePipeline {
       if (msg.type === 'hashed') {
         this.crcs[msg.offset / CHUNK_SIZE] = msg.crc;
         this.release(msg.slot);
-        for (const t of this.targets) this.offerChecks(t);
+        for (const t of this.targets) t.readback?.offer();
       } else if (this.sourceEnd && !this.error) {
         this.onEnd({ ...this.sourceEnd, contentDigests: msg.contentDigests });
       }
@@ -317,12 +308,7 @@ export class WritePipeline {
         t.progress.bytesWritten += msg.bytes;
         t.lastProgressAt = Date.now();
         this.release(msg.slot);
-        if (t.verifier) {
-          for (const [offset, length] of msg.landed) {
-            for (let chunk = Math.max(1, Math.ceil(offset / CHUNK_SIZE)); (chunk + 1) * CHUNK_SIZE <= offset + length; chunk++) t.landed.push(chunk);
-          }
-          this.offerChecks(t);
-        }
+        t.readback?.landedRanges(msg.landed);
         break;
       case 'finished':
         t.progress.bytesWritten += msg.bytes;
@@ -344,40 +330,22 @@ export class WritePipeline {
    * mismatch found early fails the target at once: the rest of the image
    * would go to a drive already known not to keep it.
    */
-  private startVerifier(t: TargetRun): void {
-    const verifier = new TargetVerifier({
+  private startReadback(t: TargetRun): void {
+    t.readback = new EarlyReadback({
       info: this.info,
       device: t.plan.path,
-      isBlockDevice: true,
       chunkSize: CHUNK_SIZE,
       stallTimeoutMs: this.opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
       signal: this.opts.signal,
-      onProgress: (bytes) => {
-        t.progress.bytesVerified = bytes;
-        this.offerChecks(t);
+      crcOf: (chunk) => this.crcs[chunk],
+      mayOffer: () => t.progress.status === 'writing' && this.mayReadBack(),
+      onProgress: (bytes) => (t.progress.bytesVerified = bytes),
+      onFailed: (error) => {
+        if (t.progress.status !== 'writing') return;
+        t.worker?.post({ type: 'abandon' });
+        this.failTarget(t, error);
       },
     });
-    t.verifier = verifier;
-    void verifier.outcome.then((outcome) => {
-      if (outcome.status === 'failed' && t.progress.status === 'writing') {
-        t.worker?.post({ type: 'abandon' });
-        this.failTarget(t, outcome.error);
-      }
-    });
-  }
-
-  /** Hands the verifier the chunks that are on the target and whose checksums are known, while the pace allows. */
-  private offerChecks(t: TargetRun): void {
-    const v = t.verifier;
-    if (!v || t.progress.status !== 'writing') return;
-    while (t.landedAt < t.landed.length && v.backlog < EARLY_BACKLOG && this.mayReadBack()) {
-      const chunk = t.landed[t.landedAt] as number;
-      const crc = this.crcs[chunk];
-      if (crc === undefined) return;
-      t.landedAt++;
-      t.checked.add(chunk);
-      v.check({ chunk, length: CHUNK_SIZE, crc });
-    }
   }
 
   /** The decoder is the slow part when the ring has room: writers wait for it, and the drive has time to spare. */
@@ -453,32 +421,22 @@ export class WritePipeline {
    * A source that has room in the ring and delivers nothing for the limit
    * fails the job as hung. A target that has work (opening, chunks queued, or
    * the final head write and flush) and accepts nothing for the limit is
-   * failed as hung. Its
-   * thread may be stuck in the kernel for good (D state); the job goes on
-   * without it, and shutDown abandons the thread.
+   * failed as hung (stall-rules.ts). Its thread may be stuck in the kernel
+   * for good (D state); the job goes on without it, and shutDown abandons
+   * the thread.
    */
   private startWatchdog(): void {
     const limit = this.opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.watchdog = setInterval(() => {
       const now = Date.now();
-      const secs = limit >= 1000 ? `${Math.round(limit / 1000)} s` : `${limit} ms`;
-      // The image's drive (or share) that stops answering while the ring has room for it.
       const sourceOwes = this.sourceStarted && this.source !== null && !this.sourceEnd && !this.sourceClosed && !this.error && this.refs.some((r) => r === 0);
       if (sourceOwes && now - this.lastSourceAt > limit) {
-        const what = this.info.isDevice ? 'The drive stopped responding; unplug it, it may be failing.' : 'If it is on a failing drive or a network share, check that.';
-        this.fail(new ImprintError('E_DEVICE_HUNG', `${this.info.path}: reading the image stopped: nothing came from it for ${secs}. ${what}`, { offset: this.sourceBytes }));
+        this.fail(fromErrorInfo(hungSource(this.info, this.sourceBytes, limit)));
         return;
       }
       for (const t of this.targets) {
-        const opening = t.progress.status === 'pending' && t.worker !== null;
-        const busy = t.progress.status === 'writing' && (t.outstanding.size > 0 || t.finishing);
-        if ((opening || busy) && now - t.lastProgressAt > limit) {
-          this.failTarget(t, {
-            code: 'E_DEVICE_HUNG',
-            message: `${t.plan.path}: the drive stopped responding. It accepted nothing for ${secs}${opening ? ' while it was being opened' : t.outstanding.size === 0 ? ' while the last data was being flushed to it' : ''}. Unplug it; it may be failing.`,
-            offset: t.progress.bytesWritten,
-          });
-        }
+        const hung = hungTarget(t, now, limit);
+        if (hung) this.failTarget(t, hung);
       }
     }, Math.min(1000, limit / 2));
     this.watchdog.unref();

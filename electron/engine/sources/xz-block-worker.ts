@@ -23,10 +23,20 @@ export type XzWorkerRequest =
   }
   | { type: 'close' };
 
-/** Worker to main thread, keyed by the request's id. `output` is transferred. */
+/** Worker to main thread, keyed by the request's id. `output` (holding `expectedSize` bytes at its start) and `input` are transferred. */
 export type XzWorkerReply =
-  | { type: 'done'; id: number; output: ArrayBuffer; length: number; input: ArrayBuffer; reused: boolean }
+  | { type: 'done'; id: number; output: ArrayBuffer; input: ArrayBuffer; reused: boolean }
   | { type: 'error'; id: number; message: string; kind: 'corrupt' | 'cancelled' | 'failed' };
+
+/**
+ * `spare` when it holds `length` bytes, else new memory. Blocks are all the
+ * same size but the last, so buffers passed back and forth between the
+ * reader and the workers serve the whole file, instead of 24 MiB of fresh
+ * memory per block for malloc to fragment (each thread has its own arena).
+ */
+export function memoryFor(spare: ArrayBuffer | undefined, length: number): ArrayBuffer {
+  return spare !== undefined && spare.byteLength >= length ? spare : new ArrayBuffer(length);
+}
 
 /** liblzma's names for its results that are not about the data but about this machine or program. */
 export const LZMA_FAULTS_NOT_DATA = ['LZMA_MEM_ERROR', 'LZMA_MEMLIMIT_ERROR', 'LZMA_PROG_ERROR'];
@@ -85,10 +95,7 @@ export function describeLzmaError(err: Error): string {
  * different from `expectedSize`.
  */
 function decodeBlock(lzma: LzmaNative, input: ArrayBuffer, inputLength: number, expectedSize: number, reuse: ArrayBuffer | undefined, cancel: Int32Array): ArrayBuffer {
-  // Blocks are all the same size but the last: passed back and forth, one
-  // buffer per block in flight serves the whole file, instead of a fresh
-  // 24 MiB per block for malloc to fragment (each thread has its own arena).
-  const output = reuse !== undefined && reuse.byteLength >= expectedSize ? reuse : new ArrayBuffer(expectedSize);
+  const output = memoryFor(reuse, expectedSize);
   const view = new Uint8Array(output, 0, expectedSize);
   let written = 0;
   let ended = false;
@@ -140,7 +147,7 @@ if (parentPort && data?.role === 'xz-block-worker' && data.cancel) {
     try {
       const output = decodeBlock(lzma, msg.input, msg.inputLength, msg.expectedSize, msg.output, cancel);
       // The input goes back too, to carry the next block's bytes.
-      reply = { type: 'done', id: msg.id, output, length: msg.expectedSize, input: msg.input, reused: output === msg.output };
+      reply = { type: 'done', id: msg.id, output, input: msg.input, reused: output === msg.output };
       port.postMessage(reply, [output, msg.input]);
       return;
     } catch (e) {

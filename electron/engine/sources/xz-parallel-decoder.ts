@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { classifyReadError, ImprintError } from '../errors';
-import { describeLzmaError, LZMA_FAULTS_NOT_DATA, type XzWorkerData, type XzWorkerReply, type XzWorkerRequest } from './xz-block-worker';
+import { describeLzmaError, LZMA_FAULTS_NOT_DATA, memoryFor, type XzWorkerData, type XzWorkerReply, type XzWorkerRequest } from './xz-block-worker';
 import { readExactly, readXzIndex, singleBlockStreamParts, XzCorruptSourceError, type XzBlockInfo, type XzIndex } from './xz-index';
 
 export { XzCorruptSourceError } from './xz-index';
@@ -149,11 +149,12 @@ async function* decodeBlocks(
       }
       const head = inFlight.shift();
       if (!head) return;
-      const { output, length, input } = await withAbort(head.result, signal);
-      bytesInFlight -= head.block.uncompressedSize;
+      const { output, input } = await withAbort(head.result, signal);
+      const length = head.block.uncompressedSize;
+      bytesInFlight -= length;
       spareInputs.push(input);
-      // The worker checks this too; checked again here because a wrong length would shift the whole image.
-      if (length !== head.block.uncompressedSize || output.byteLength < length) throw decoderFailed('a block came back with the wrong size');
+      // The worker checks the decoded size exactly; checked here too because memory too short would shift the whole image.
+      if (output.byteLength < length) throw decoderFailed('a block came back with the wrong size');
       for (let pos = 0; pos < length; pos += YIELD_CHUNK) {
         yield Buffer.from(output, pos, Math.min(YIELD_CHUNK, length - pos));
       }
@@ -178,10 +179,9 @@ function locate(err: BlockCorruptError, block: XzBlockInfo, number: number, coun
   );
 }
 
-/** A decoded block, in memory that may be longer than it (reused). */
+/** A decoded block, at the start of memory that may be longer than it (reused). */
 interface Decoded {
   output: ArrayBuffer;
-  length: number;
   /** The input memory, back from the worker for the next block. */
   input: ArrayBuffer;
 }
@@ -190,7 +190,7 @@ interface Decoded {
 async function readBlockStream(file: fs.promises.FileHandle, index: XzIndex, block: XzBlockInfo, spare: ArrayBuffer | undefined): Promise<{ memory: ArrayBuffer; length: number }> {
   const { header, trailer } = singleBlockStreamParts(block, index.streams[block.streamIndex]!.flags);
   const length = header.length + block.totalSize + trailer.length;
-  const memory = spare !== undefined && spare.byteLength >= length ? spare : new ArrayBuffer(length);
+  const memory = memoryFor(spare, length);
   const whole = Buffer.from(memory, 0, length);
   header.copy(whole, 0);
   await readExactly(file, block.compressedOffset, block.totalSize, whole, header.length);
@@ -299,7 +299,7 @@ class WorkerPool {
       this.tasks.delete(worker);
       if (reply.type === 'done') {
         if (reply.reused) reusedOutputs++;
-        task?.resolve({ output: reply.output, length: reply.length, input: reply.input });
+        task?.resolve({ output: reply.output, input: reply.input });
       }
       else if (reply.kind === 'corrupt') task?.reject(new BlockCorruptError(reply.message));
       else task?.reject(decoderFailed(reply.message));
