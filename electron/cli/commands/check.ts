@@ -1,11 +1,11 @@
 import { parseArgs } from 'util';
 import { EXIT, exitCodeFor } from '../../../shared/error-codes';
 import { formatBytes } from '../../../shared/units';
-import { ImprintError } from '../../engine/errors';
 import { prepareCheck, runCapacityCheck } from '../../engine/check/capacity-check';
 import { confirmErase } from '../confirm';
 import { stallTimeoutMs, withCancel } from '../run-job';
 import type { Command } from '../commands';
+import { positionalArgs } from '../arguments';
 
 export const checkCommand: Command = {
   help: `Usage: imprint check DRIVE [--yes] [--json]
@@ -26,8 +26,7 @@ Exit status: 0 every marker came back; 1 the drive failed the check;
 2 refused.`,
   async run(args, out) {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' } } });
-    const [target, extra] = positionals;
-    if (!target || extra) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint check DRIVE (see imprint check --help)');
+    const [target] = positionalArgs('check', positionals, 'DRIVE') as [string];
     const prepared = await prepareCheck(target);
     const drive = prepared.plan.drive;
     out.info(`Checking ${prepared.plan.path}: it reports ${formatBytes(prepared.size)} (${prepared.size} bytes)${drive ? `, ${drive.description}` : ''}.`);
