@@ -46,7 +46,8 @@ function whyMissing() {
   const r = installRecord();
   if (!r) {
     return [
-      "npm's install step that downloads it did not run (was `npm ci` run with --ignore-scripts, or before Imprint fetched Electron itself?).",
+      'The step of `npm ci` that downloads it did not run (--ignore-scripts?), or node_modules was installed by an older Imprint.',
+      '`npm run install-electron` downloads it now.',
     ];
   }
   if (r.state === 'skipped') return [`npm ci did not download it: ${r.reason}.`, 'Unset it and run `npm run install-electron` to download it now.'];
@@ -68,7 +69,7 @@ if (typeof binary !== 'string' || !existsSync(binary)) {
     [
       'The desktop app cannot start here: the Electron binary is not installed.',
       ...whyMissing(),
-      'Without it: `npm run web` serves the same app to a browser on this machine.',
+      'Without Electron, `npm run web` serves the same app to a browser on this machine.',
       '',
     ].join('\n'),
   );
@@ -79,7 +80,7 @@ if (checkOnly) process.exit(0);
 
 const child = spawn(binary, [root, ...process.argv.slice(2)], { stdio: 'inherit' });
 child.on('error', (err) => {
-  process.stderr.write(`Electron (${binary}) could not be started: ${err.message}\nWithout it: \`npm run web\` serves the same app to a browser on this machine.\n`);
+  process.stderr.write(`Electron (${binary}) could not be started: ${err.message}\nWithout Electron, \`npm run web\` serves the same app to a browser on this machine.\n`);
   process.exit(1);
 });
 child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));
