@@ -10,8 +10,8 @@
 // (AVAILABLE_SECURITY_FIXES_GLOBAL_CHECK, which downloads the list) is left
 // out (keeping Electron current is dependency upkeep: `npm outdated`), and the
 // HTTP client electronegativity would fetch its translations with is replaced
-// by one that refuses at once, so its English messages are used and nothing
-// waits on a timeout. Its CSV report goes to a new temporary folder, kept only
+// by one that answers at once without the network, so its English messages
+// are used and nothing waits on a timeout. Its CSV report goes to a new temporary folder, kept only
 // when something fails.
 //
 // The one exception: a finding the tool marks for manual review, that is
@@ -27,14 +27,16 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
 
-// electronegativity fetches with `got` (its translations at start-up, with a 1 s
-// timeout; the release list in the check left out below). Its `got`, resolved
-// from its own folder, is put in the module cache as a client that fails at
-// once, before electronegativity loads it.
+// electronegativity fetches with `got`: its translations at start-up (with a
+// 1 s timeout), and the release list in the check left out below. Its `got`,
+// resolved from its own folder, is put in the module cache before it loads:
+// a GET answers "404 Not Found" at once, so it keeps the English messages it
+// ships (and prints no "could not retrieve" line); anything else fails at once.
 const enegRequire = createRequire(require.resolve('@doyensec/electronegativity'));
-const offline = () => Promise.reject(new Error('npm test does not use the network'));
+const refuse = () => Promise.reject(new Error('npm test does not use the network'));
+const notFound = () => Promise.resolve({ statusCode: 404, headers: {}, body: '' });
 const gotPath = enegRequire.resolve('got');
-require.cache[gotPath] = { id: gotPath, filename: gotPath, loaded: true, exports: Object.assign(offline, { default: offline, head: offline, get: offline, stream: offline }) };
+require.cache[gotPath] = { id: gotPath, filename: gotPath, loaded: true, exports: Object.assign(notFound, { default: notFound, get: notFound, head: refuse, stream: refuse }) };
 const run = require('@doyensec/electronegativity');
 
 const electronVersion = require('electron/package.json').version;

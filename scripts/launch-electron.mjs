@@ -80,7 +80,7 @@ if (checkOnly) process.exit(0);
 
 const child = spawn(binary, [root, ...process.argv.slice(2)], { stdio: 'inherit' });
 child.on('error', (err) => {
-  process.stderr.write(`Electron (${binary}) could not be started: ${err.message}\nWithout Electron, \`npm run web\` serves the same app to a browser on this machine.\n`);
+  process.stderr.write(`Electron (${binary}) could not be started: ${err.message}\nInstead, \`npm run web\` serves the same app to a browser on this machine.\n`);
   process.exit(1);
 });
 child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));

@@ -91,20 +91,23 @@ test('verify: a drive holding another image is told apart, once, at the first di
   });
 });
 
-test('flash --yes of a mounted drive says what it unmounted', async () => {
+test('flash --yes and check --yes of a mounted drive say what they unmounted', async () => {
   const img = image();
   const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'imprint-mnt-'));
+  const mounted = (): boolean => fs.readFileSync('/proc/self/mounts', 'utf8').includes(` ${mnt} `);
   try {
     await withLoopDevice(LOOP_SIZE, async (loop) => {
-      execFileSync('mkfs.ext4', ['-q', '-F', loop.device]);
-      execFileSync('mount', [loop.device, mnt]);
-      try {
-        const r = await runCli(['flash', img, loop.device, '--yes']);
-        assert.equal(r.code, 0, describe(r));
-        assert.ok(r.stderr.includes(`Unmounted ${mnt} (${loop.device}) before writing.`), describe(r));
-        assert.ok(!fs.readFileSync('/proc/self/mounts', 'utf8').includes(` ${mnt} `), 'it was unmounted');
-      } finally {
-        if (fs.readFileSync('/proc/self/mounts', 'utf8').includes(` ${mnt} `)) execFileSync('umount', [mnt]);
+      for (const args of [['flash', img, loop.device, '--yes'], ['check', loop.device, '--yes']]) {
+        execFileSync('mkfs.ext4', ['-q', '-F', loop.device]);
+        execFileSync('mount', [loop.device, mnt]);
+        try {
+          const r = await runCli(args);
+          assert.equal(r.code, 0, describe(r));
+          assert.ok(r.stderr.includes(`Unmounted ${mnt} (${loop.device}) before writing.`), describe(r));
+          assert.ok(!mounted(), 'it was unmounted');
+        } finally {
+          if (mounted()) execFileSync('umount', [mnt]);
+        }
       }
     });
   } finally {

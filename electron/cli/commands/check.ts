@@ -6,6 +6,7 @@ import { confirmErase } from '../confirm';
 import { stallTimeoutMs, withCancel } from '../run-job';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
+import { mountedNotes, reportingUnmounts } from '../unmount-notice';
 
 export const checkCommand: Command = {
   help: `Usage: imprint check DRIVE [--yes] [--json]
@@ -31,12 +32,12 @@ Exit status: 0 every marker came back; 1 the drive failed the check;
     const drive = prepared.plan.drive;
     out.info(`Checking ${prepared.plan.path}: it reports ${formatBytes(prepared.size)} (${prepared.size} bytes)${drive ? `, ${drive.description}` : ''}.`);
     await confirmErase(
-      [`${prepared.offsets.length} places on ${prepared.plan.path} will be overwritten for a moment, then put back (on a counterfeit or failing drive their data may be lost).`],
+      [`${prepared.offsets.length} places on ${prepared.plan.path} will be overwritten for a moment, then put back (on a counterfeit or failing drive their data may be lost).`, ...mountedNotes(prepared.plan)],
       values.yes === true,
       'Check it?',
     );
     const stall = stallTimeoutMs();
-    const result = await withCancel(out, (signal) => runCapacityCheck(prepared, { signal, stallTimeoutMs: stall, onEvent: (e) => out.event(e) }));
+    const result = await withCancel(out, (signal) => runCapacityCheck(prepared, { signal, stallTimeoutMs: stall, onEvent: reportingUnmounts(out, [prepared.plan], (e) => out.event(e)) }));
     out.done();
     const d = result.details ?? {};
     if (!out.json) {
