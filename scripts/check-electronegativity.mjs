@@ -4,17 +4,42 @@
 // itself classes as "review required") and fails on any finding above
 // informational.
 //
+// It runs offline, like all of `npm test`: it is told the Electron version
+// (from node_modules/electron/package.json) rather than looking for it, the one
+// check that compares that version with Electron's live release list
+// (AVAILABLE_SECURITY_FIXES_GLOBAL_CHECK, which downloads the list) is left
+// out (keeping Electron current is dependency upkeep: `npm outdated`), and the
+// HTTP client electronegativity would fetch its translations with is replaced
+// by one that answers at once without the network, so its English messages
+// are used and nothing waits on a timeout. Its CSV report goes to a new temporary folder, kept only
+// when something fails.
+//
 // The one exception: a finding the tool marks for manual review, that is
 // listed in REVIEWED below with the reviewer's reasoning. A manual-review
 // finding not listed fails like any other, so a new preload, a new CSP or a
 // weakened one cannot slip through.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
+
+// electronegativity fetches with `got`: its translations at start-up (with a
+// 1 s timeout), and the release list in the check left out below. Its `got`,
+// resolved from its own folder, is put in the module cache before it loads:
+// a GET answers "404 Not Found" at once, so it keeps the English messages it
+// ships (and prints no "could not retrieve" line); anything else fails at once.
+const enegRequire = createRequire(require.resolve('@doyensec/electronegativity'));
+const refuse = () => Promise.reject(new Error('npm test does not use the network'));
+const notFound = () => Promise.resolve({ statusCode: 404, headers: {}, body: '' });
+const gotPath = enegRequire.resolve('got');
+require.cache[gotPath] = { id: gotPath, filename: gotPath, loaded: true, exports: Object.assign(notFound, { default: notFound, get: notFound, head: refuse, stream: refuse }) };
 const run = require('@doyensec/electronegativity');
+
+const electronVersion = require('electron/package.json').version;
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'";
 const WHY_SELF =
@@ -31,8 +56,18 @@ const REVIEWED = [
   { id: 'CSP_GLOBAL_CHECK', files: ['renderer/index.html', 'out/renderer/index.html'], why: WHY_SELF },
 ];
 
-const output = process.env.ENEG_OUTPUT ?? '/tmp/eneg.csv';
-const result = await run({ input: root, output, isRelative: true, isSarif: false, severitySet: 'INFORMATIONAL', confidenceSet: 'TENTATIVE' });
+const reportDir = mkdtempSync(join(tmpdir(), 'imprint-eneg-'));
+const output = join(reportDir, 'electronegativity.csv');
+const result = await run({
+  input: root,
+  output,
+  isRelative: true,
+  isSarif: false,
+  severitySet: 'INFORMATIONAL',
+  confidenceSet: 'TENTATIVE',
+  electronVersionOverride: electronVersion,
+  excludeFromScan: ['AvailableSecurityFixesGlobalCheck'],
+});
 
 const reviewed = (issue) =>
   issue.manualReview === true &&
@@ -49,12 +84,17 @@ for (const issue of result.issues) {
 const where = (i) => `${i.file}:${i.location.line}:${i.location.column}`;
 const fatalErrors = result.errors.filter((e) => !e.tolerable);
 
-console.log(`electronegativity: ${result.globalChecks + result.atomicChecks} checks, ${result.issues.length} findings (CSV: ${output})`);
+console.log(`electronegativity: ${result.globalChecks + result.atomicChecks} checks against Electron ${electronVersion}, ${result.issues.length} findings`);
 for (const [i, entry] of accepted) console.log(`  reviewed  ${i.id} ${i.severity.name} ${where(i)}: ${entry.why.slice(0, 100)}...`);
 for (const e of fatalErrors) console.log(`  could not analyse ${e.file}: ${e.message}`);
 for (const i of failures) console.log(`  FINDING   ${i.id} ${i.severity.name}/${i.confidence.name}${i.manualReview ? ' (review required, not reviewed)' : ''} ${where(i)}: ${i.description} ${i.shortenedURL}`);
 if (failures.length > 0) {
   console.log(`electronegativity: ${failures.length} finding(s) above informational. Fix them (or, for a review-required finding, review it and record why in scripts/check-electronegativity.mjs).`);
-  process.exit(1);
+  console.log(`electronegativity: the full report is ${output}`);
+  // exitCode, not exit(): electronegativity writes the report without waiting for it.
+  process.exitCode = 1;
+} else {
+  console.log('electronegativity: nothing above informational beyond the reviewed items.');
+  // Once the report's pending write is done (the process ends when nothing is left to do).
+  process.on('exit', () => rmSync(reportDir, { recursive: true, force: true }));
 }
-console.log('electronegativity: nothing above informational beyond the reviewed items.');

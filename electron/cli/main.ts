@@ -6,6 +6,7 @@ import { exitCodeFor } from '../../shared/error-codes';
 import { stuckThreads } from '../engine/jobs/worker-host';
 import { createOutput } from './output';
 import { COMMANDS, usage } from './commands';
+import { isParseArgsError, parseArgsErrorMessage, unknownCommandMessage } from './arguments';
 
 /**
  * Entry of the `imprint` command. Returns the exit code: 0 success, 1 the
@@ -25,7 +26,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const entry = COMMANDS[name];
   if (!entry) {
-    out.info(`Unknown command "${name}".\n\n${usage()}`);
+    out.info(`imprint: ${unknownCommandMessage(name, Object.keys(COMMANDS))}`);
     return EXIT.refused;
   }
   const command = entry.load();
@@ -39,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     return code;
   } catch (err) {
     out.done();
-    const info = toErrorInfo(err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? new ImprintError('E_BAD_ARGUMENTS', `${err.message}. See imprint ${name} --help.`) : err);
+    const info = toErrorInfo(isParseArgsError(err) ? new ImprintError('E_BAD_ARGUMENTS', parseArgsErrorMessage(name, err, command.help)) : err);
     if (json) out.result(info.message, { type: 'error', error: info });
     else out.info(`imprint ${name}: ${info.message}`);
     if (info.code === 'E_INTERNAL' && err instanceof Error && err.stack) out.info(err.stack);

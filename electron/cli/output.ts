@@ -1,4 +1,4 @@
-import type { JobEvent } from '../../shared/job-events';
+import type { JobEvent, JobPhase, ProgressEvent } from '../../shared/job-events';
 import { formatBytes, formatDuration, formatRate } from '../../shared/units';
 
 /**
@@ -13,8 +13,24 @@ export interface Output {
   /** Informational text for people; stderr so it never mixes with results. */
   info(text: string): void;
   event(e: JobEvent): void;
+  /**
+   * What to call a job's phases in progress lines, where the engine's names
+   * do not say what this command does (a hash "decompressing" a drive).
+   */
+  namePhases(names: Partial<Record<JobPhase, string>>): void;
   done(): void;
 }
+
+/** A phase as the output saw it: when it began, from where, and its latest event. */
+interface PhaseSeen {
+  phase: JobPhase;
+  startedAt: number;
+  startBytes: number;
+  last: ProgressEvent;
+}
+
+/** Off a terminal, a progress line every this many ms (a log, not ten lines a second). */
+const LOG_LINE_MS = 5000;
 
 const BAR = 30;
 
@@ -22,9 +38,38 @@ export function createOutput(json: boolean, stream: NodeJS.WriteStream = process
   const tty = stream.isTTY === true;
   let barShown = false;
   let lastLine = 0;
+  let names: Partial<Record<JobPhase, string>> = {};
+  let seen: PhaseSeen | null = null;
+  /** Targets of the running job: a failure is reported as it happens only when others go on. */
+  let targetCount: number | null = null;
   const clearBar = (): void => {
     if (barShown) stream.write('\r\x1b[2K');
     barShown = false;
+  };
+  /** Bytes a second: the engine's recent rate, else the phase's average so far, else unknown (never a made-up 0). */
+  const rateOf = (p: PhaseSeen): number | null => {
+    if (p.last.bytesPerSecond > 0) return p.last.bytesPerSecond;
+    const seconds = (Date.now() - p.startedAt) / 1000;
+    const bytes = p.last.bytesDone - p.startBytes;
+    return seconds >= 0.2 && bytes > 0 ? bytes / seconds : null;
+  };
+  const progressLine = (p: PhaseSeen): string => {
+    const e = p.last;
+    const pct = e.totalBytes ? Math.min(100, (100 * e.bytesDone) / e.totalBytes) : null;
+    const fill = pct === null ? 0 : Math.round((pct / 100) * BAR);
+    const bar = pct === null ? '' : `[${'#'.repeat(fill)}${'.'.repeat(BAR - fill)}] ${pct.toFixed(0).padStart(3)}% `;
+    const total = e.totalBytes ? formatBytes(e.totalBytes) : 'unknown total';
+    const rate = rateOf(p);
+    return `${(names[e.phase] ?? e.phase).padEnd(10)} ${bar}${formatBytes(e.bytesDone)} of ${total}${rate !== null ? `  ${formatRate(rate)}` : ''}${e.etaSeconds !== null ? `  ETA ${formatDuration(e.etaSeconds)}` : ''}`;
+  };
+  /** Off a terminal, a finished phase gets one line: what it did, how long it took, how fast. */
+  const closePhase = (): void => {
+    const p = seen;
+    seen = null;
+    if (tty || !p || p.phase === 'preparing' || p.phase === 'done' || p.last.bytesDone <= p.startBytes) return;
+    const seconds = (Date.now() - p.startedAt) / 1000;
+    const rate = rateOf(p);
+    stream.write(`${(names[p.phase] ?? p.phase).padEnd(10)} ${formatBytes(p.last.bytesDone)} in ${seconds.toFixed(1)} s${rate !== null ? `, ${formatRate(rate)}` : ''}\n`);
   };
   return {
     json,
@@ -36,28 +81,35 @@ export function createOutput(json: boolean, stream: NodeJS.WriteStream = process
       clearBar();
       stream.write(text + '\n');
     },
+    namePhases(more) {
+      names = { ...names, ...more };
+    },
     event(e) {
       if (json) {
         process.stdout.write(JSON.stringify(e) + '\n');
         return;
       }
-      if (e.type === 'progress') {
-        const pct = e.totalBytes ? Math.min(100, (100 * e.bytesDone) / e.totalBytes) : null;
-        const fill = pct === null ? 0 : Math.round((pct / 100) * BAR);
-        const bar = pct === null ? '' : `[${'#'.repeat(fill)}${'.'.repeat(BAR - fill)}] ${pct.toFixed(0).padStart(3)}% `;
-        const total = e.totalBytes ? formatBytes(e.totalBytes) : 'unknown total';
-        const line = `${e.phase.padEnd(10)} ${bar}${formatBytes(e.bytesDone)} of ${total}  ${formatRate(e.bytesPerSecond)}  ETA ${formatDuration(e.etaSeconds)}`;
-        if (tty) {
-          stream.write('\r\x1b[2K' + line);
-          barShown = true;
-        } else if (Date.now() - lastLine > 5000 || e.phase === 'done') {
-          // Not a terminal (a log file): a line every few seconds, not ten a second.
+      if (e.type === 'job-started') targetCount = e.targets.length;
+      else if (e.type === 'progress') {
+        if (seen?.phase !== e.phase) {
+          closePhase();
+          seen = { phase: e.phase, startedAt: Date.now(), startBytes: e.bytesDone, last: e };
           lastLine = Date.now();
-          stream.write(line + '\n');
+        }
+        seen.last = e;
+        if (tty) {
+          stream.write('\r\x1b[2K' + progressLine(seen));
+          barShown = true;
+        } else if (Date.now() - lastLine >= LOG_LINE_MS && e.bytesDone > seen.startBytes) {
+          lastLine = Date.now();
+          stream.write(progressLine(seen) + '\n');
         }
       } else if (e.type === 'target-failed') {
-        clearBar();
-        stream.write(`${e.device}: failed: ${e.error.message}\n`);
+        // With one target the closing report says it; with several, the others go on and this one is dropped now.
+        if (targetCount !== 1) {
+          clearBar();
+          stream.write(`${e.device}: failed: ${e.error.message}\n`);
+        }
       } else if (e.type === 'warning') {
         clearBar();
         stream.write(`warning: ${e.message}\n`);
@@ -65,6 +117,7 @@ export function createOutput(json: boolean, stream: NodeJS.WriteStream = process
     },
     done() {
       clearBar();
+      closePhase();
     },
   };
 }

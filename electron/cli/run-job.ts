@@ -67,12 +67,16 @@ const STATE_WORDS: Record<TargetProgress['status'], string> = {
   cancelled: 'cancelled',
 };
 
-/** The closing lines of a write job for people, and its exit code. */
-export function reportFinished(out: Output, result: JobFinishedEvent): number {
+/**
+ * The closing lines of a write job for people, and its exit code. `words`
+ * replaces how a status is said (a verify job wrote nothing: its drives are
+ * "verified", not "written and verified").
+ */
+export function reportFinished(out: Output, result: JobFinishedEvent, words: Partial<Record<TargetProgress['status'], string>> = {}): number {
   out.done();
   if (!out.json) {
     for (const t of result.targets) {
-      let line = `${t.device}: ${STATE_WORDS[t.status]}`;
+      let line = `${t.device}: ${words[t.status] ?? STATE_WORDS[t.status]}`;
       if (t.error && t.status !== 'cancelled') line += ` - ${t.error.message}`;
       if (t.status === 'cancelled' || (t.status === 'failed' && t.bytesWritten > 0 && t.bytesVerified === 0)) {
         line += `\n  ${formatBytes(t.bytesWritten)} were written before it stopped. The drive's old partition table was wiped and the new one not yet written, so it holds no usable filesystem: flash it again before use.`;

@@ -12,6 +12,7 @@ import { confirmErase } from '../confirm';
 import { withCancel, stallTimeoutMs } from '../run-job';
 import type { Output } from '../output';
 import type { Command } from '../commands';
+import { positionalArgs } from '../arguments';
 
 /**
  * Asks before reading a drive whose partitions are mounted read-write. Without
@@ -86,8 +87,7 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
         'stdin-cancel': { type: 'boolean' },
       },
     });
-    const [device, output, extra] = positionals;
-    if (!device || !output || extra) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint backup DEVICE OUTPUT (see imprint backup --help)');
+    const [device, output] = positionalArgs('backup', positionals, 'DEVICE OUTPUT') as [string, string];
     const compression = values.compress as BackupCompression;
     if (!BACKUP_COMPRESSIONS.includes(compression)) throw new ImprintError('E_BAD_ARGUMENTS', `--compress takes one of ${BACKUP_COMPRESSIONS.join(', ')}; got "${values.compress}".`);
     const level = values.level === undefined ? null : Number(values.level);
@@ -102,6 +102,8 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
       out.info(`Backup: ${prepared.out.output} (${compression}${prepared.level !== null ? ` level ${prepared.level}` : ''}${prepared.out.replaces ? ', replacing the existing file' : ''})`);
     }
     await confirmMountedSource(prepared.warnings, values.yes === true, out, 'back up');
+    // The engine calls reading the drive into the compressed file "writing" (the file is written); people see a drive being read.
+    out.namePhases({ writing: 'reading' });
     const stdinCancel = values['stdin-cancel'] === true;
     const result = await withCancel(out, (signal) => runBackup(prepared, { stallTimeoutMs: stallTimeoutMs(), signal, onEvent: (e) => (e.type === 'warning' && !out.json ? undefined : out.event(e)) }), { stdinCancel });
     const code = reportBackup(out, result);

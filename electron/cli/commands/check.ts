@@ -1,11 +1,12 @@
 import { parseArgs } from 'util';
 import { EXIT, exitCodeFor } from '../../../shared/error-codes';
 import { formatBytes } from '../../../shared/units';
-import { ImprintError } from '../../engine/errors';
 import { prepareCheck, runCapacityCheck } from '../../engine/check/capacity-check';
 import { confirmErase } from '../confirm';
 import { stallTimeoutMs, withCancel } from '../run-job';
 import type { Command } from '../commands';
+import { positionalArgs } from '../arguments';
+import { mountedNotes, reportingUnmounts } from '../unmount-notice';
 
 export const checkCommand: Command = {
   help: `Usage: imprint check DRIVE [--yes] [--json]
@@ -26,18 +27,17 @@ Exit status: 0 every marker came back; 1 the drive failed the check;
 2 refused.`,
   async run(args, out) {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' } } });
-    const [target, extra] = positionals;
-    if (!target || extra) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint check DRIVE (see imprint check --help)');
+    const [target] = positionalArgs('check', positionals, 'DRIVE') as [string];
     const prepared = await prepareCheck(target);
     const drive = prepared.plan.drive;
     out.info(`Checking ${prepared.plan.path}: it reports ${formatBytes(prepared.size)} (${prepared.size} bytes)${drive ? `, ${drive.description}` : ''}.`);
     await confirmErase(
-      [`${prepared.offsets.length} places on ${prepared.plan.path} will be overwritten for a moment, then put back (on a counterfeit or failing drive their data may be lost).`],
+      [`${prepared.offsets.length} places on ${prepared.plan.path} will be overwritten for a moment, then put back (on a counterfeit or failing drive their data may be lost).`, ...mountedNotes(prepared.plan)],
       values.yes === true,
       'Check it?',
     );
     const stall = stallTimeoutMs();
-    const result = await withCancel(out, (signal) => runCapacityCheck(prepared, { signal, stallTimeoutMs: stall, onEvent: (e) => out.event(e) }));
+    const result = await withCancel(out, (signal) => runCapacityCheck(prepared, { signal, stallTimeoutMs: stall, onEvent: reportingUnmounts(out, [prepared.plan], (e) => out.event(e)) }));
     out.done();
     const d = result.details ?? {};
     if (!out.json) {

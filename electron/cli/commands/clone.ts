@@ -1,12 +1,13 @@
 import { parseArgs } from 'util';
 import { formatBytes } from '../../../shared/units';
-import { ImprintError } from '../../engine/errors';
 import { prepareClone, runClone } from '../../engine/backup/clone-job';
 import { confirmErase } from '../confirm';
 import { withCancel, stallTimeoutMs } from '../run-job';
 import { confirmMountedSource } from './backup';
 import { reportCopies } from './restore';
 import type { Command } from '../commands';
+import { positionalArgs } from '../arguments';
+import { mountedNotes, reportingUnmounts } from '../unmount-notice';
 
 export const cloneCommand: Command = {
   help: `Usage: imprint clone SOURCE_DEVICE TARGET_DEVICE... [--no-verify] [--yes] [--json]
@@ -23,8 +24,7 @@ A target must be at least as large as the source and must not be the source.
       allowPositionals: true,
       options: { 'no-verify': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' } },
     });
-    const [source, ...targets] = positionals;
-    if (!source || targets.length === 0) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint clone SOURCE_DEVICE TARGET_DEVICE... (see imprint clone --help)');
+    const [source, ...targets] = positionalArgs('clone', positionals, 'SOURCE_DEVICE TARGET_DEVICE...') as [string, ...string[]];
     const prepared = await prepareClone({ source, targets });
     const { drive } = prepared;
     if (!out.json) {
@@ -36,9 +36,10 @@ A target must be at least as large as the source and must not be the source.
     for (const t of prepared.flash.targets) {
       lines.push(t.drive ? `  ${t.path}  ${formatBytes(t.drive.size)}  ${t.drive.description}` : `  ${t.path}  (file)`);
       for (const w of t.warnings) lines.push(`  note: ${w}`);
+      lines.push(...mountedNotes(t));
     }
     await confirmErase(lines, values.yes === true);
-    const result = await withCancel(out, (signal) => runClone(prepared, { stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }));
+    const result = await withCancel(out, (signal) => runClone(prepared, { stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: reportingUnmounts(out, prepared.flash.targets, (e) => out.event(e)) }));
     return reportCopies(out, result, { done: 'cloned', checked: '' });
   },
 };

@@ -1,12 +1,13 @@
 import { parseArgs } from 'util';
 import { formatBytes } from '../../../shared/units';
 import { isLarge } from '../../../shared/drive-constraints';
-import { ImprintError } from '../../engine/errors';
 import { describeSource } from '../../engine/sources/image-source';
 import { prepareFlash, runFlash } from '../../engine/jobs/flash-job';
 import { confirmErase } from '../confirm';
 import { reportFinished, withCancel, stallTimeoutMs } from '../run-job';
 import type { Command } from '../commands';
+import { positionalArgs } from '../arguments';
+import { mountedNotes, reportingUnmounts } from '../unmount-notice';
 
 export const flashCommand: Command = {
   help: `Usage: imprint flash IMAGE TARGET... [--no-verify] [--sha256 HEX] [--yes] [--json]
@@ -27,8 +28,7 @@ file to write the uncompressed image to. Several targets are written at once.
       allowPositionals: true,
       options: { 'no-verify': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' }, sha256: { type: 'string' }, 'stdin-cancel': { type: 'boolean' } },
     });
-    const [image, ...targets] = positionals;
-    if (!image || targets.length === 0) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint flash IMAGE TARGET... (see imprint flash --help)');
+    const [image, ...targets] = positionalArgs('flash', positionals, 'IMAGE TARGET...') as [string, ...string[]];
     const prepared = await prepareFlash({ image, targets, sha256: values.sha256 ?? null });
     const { source } = prepared;
     out.info(`Image: ${source.path} (${describeSource(source)}, ${source.size !== null ? formatBytes(source.size) : 'size unknown until decompressed'})`);
@@ -38,9 +38,10 @@ file to write the uncompressed image to. Several targets are written at once.
       lines.push(t.drive ? `  ${t.path}  ${formatBytes(t.drive.size)}  ${t.drive.description}` : `  ${t.path}  (file)`);
       if (t.drive && isLarge(t.drive)) lines.push(`  WARNING: ${t.path} is ${formatBytes(t.drive.size)}: that is rarely a USB stick or SD card. Is it really the drive you mean?`);
       for (const w of t.warnings) if (!w.includes('larger than')) lines.push(`  note: ${w}`);
+      lines.push(...mountedNotes(t));
     }
     await confirmErase(lines, values.yes === true);
-    const result = await withCancel(out, (signal) => runFlash(prepared, { stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }), { stdinCancel: values['stdin-cancel'] === true });
+    const result = await withCancel(out, (signal) => runFlash(prepared, { stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: reportingUnmounts(out, prepared.targets, (e) => out.event(e)) }), { stdinCancel: values['stdin-cancel'] === true });
     return reportFinished(out, result);
   },
 };

@@ -6,6 +6,7 @@ import { runHash } from '../../engine/jobs/read-jobs';
 import { withCancel } from '../run-job';
 import { exitCodeFor } from '../../../shared/error-codes';
 import type { Command } from '../commands';
+import { positionalArgs } from '../arguments';
 
 export const hashCommand: Command = {
   help: `Usage: imprint hash IMAGE_OR_DEVICE [--algo sha256|sha1|md5|xxh3] [--size N] [--json]
@@ -18,12 +19,12 @@ the .img or .iso refers to), or of a drive's first N bytes with --size.`,
       allowPositionals: true,
       options: { algo: { type: 'string', default: 'sha256' }, size: { type: 'string' }, json: { type: 'boolean' } },
     });
-    const [path, extra] = positionals;
-    if (!path || extra) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint hash IMAGE_OR_DEVICE [--algo ...]');
+    const [path] = positionalArgs('hash', positionals, 'IMAGE_OR_DEVICE') as [string];
     const algorithm = values.algo as HashAlgorithm;
     if (!HASH_ALGORITHMS.includes(algorithm)) throw new ImprintError('E_BAD_ARGUMENTS', `--algo takes one of ${HASH_ALGORITHMS.join(', ')}; got "${values.algo}".`);
     const size = values.size === undefined ? null : Number(values.size);
     if (size !== null && !(Number.isSafeInteger(size) && size > 0)) throw new ImprintError('E_BAD_ARGUMENTS', `--size takes a positive number of bytes; got "${values.size}".`);
+    out.namePhases({ decompressing: 'hashing' }); // reading (and decompressing, for an image) is what a digest takes
     const result = await withCancel(out, (signal) => runHash(path, { algorithm, size, signal, onEvent: (e) => (out.json ? out.event(e) : e.type === 'progress' && out.event(e)) }));
     out.done();
     if (!result.ok || !result.digests?.[algorithm]) {

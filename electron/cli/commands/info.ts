@@ -1,9 +1,9 @@
 import { parseArgs } from 'util';
 import { sidecarPathOf } from '../../../shared/backup-metadata';
 import { formatBytes } from '../../../shared/units';
-import { ImprintError } from '../../engine/errors';
 import { allocatedBytes, describeLayout, inspectImageOrBackup } from '../../engine/backup/image-info';
 import type { Command } from '../commands';
+import { positionalArgs } from '../arguments';
 
 export const infoCommand: Command = {
   help: `Usage: imprint info IMAGE_OR_BACKUP [--json]
@@ -14,8 +14,7 @@ filesystems in it. A backup's partitions come from its metadata; other
 compressed images are decompressed as far as their last partition's start.`,
   async run(args, out) {
     const { positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
-    const [file, extra] = positionals;
-    if (!file || extra) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint info IMAGE_OR_BACKUP');
+    const [file] = positionalArgs('info', positionals, 'IMAGE_OR_BACKUP') as [string];
     const r = await inspectImageOrBackup(file);
     if (out.json) {
       out.result('', { type: 'info', ...r, backup: r.backup ? { ...r.backup.metadata, metadataFrom: r.backup.from, notes: r.backup.notes } : null });

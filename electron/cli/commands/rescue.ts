@@ -6,6 +6,7 @@ import { runRescue, type RescueSummary } from '../../engine/rescue/rescue-job';
 import type { Output } from '../output';
 import { withCancel } from '../run-job';
 import type { Command } from '../commands';
+import { positionalArgs } from '../arguments';
 
 /** How many bad areas the closing lines name; the mapfile lists them all. */
 const AREAS_SHOWN = 10;
@@ -36,8 +37,7 @@ and MAPFILE are kept, the map says where) or the rescue was interrupted;
       allowPositionals: true,
       options: { map: { type: 'string' }, retries: { type: 'string' }, 'max-read-rate': { type: 'string' }, json: { type: 'boolean' } },
     });
-    const [source, output, extra] = positionals;
-    if (!source || !output || extra) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint rescue SOURCE_DEVICE OUTPUT [--map MAPFILE] [--retries N]');
+    const [source, output] = positionalArgs('rescue', positionals, 'SOURCE_DEVICE OUTPUT') as [string, string];
     const retries = count(values.retries, '--retries', 1);
     const maxReadRate = count(values['max-read-rate'], '--max-read-rate', 0);
     const commandLine = ['imprint', 'rescue', ...args].join(' ');

@@ -2,13 +2,14 @@ import { parseArgs } from 'util';
 import { EXIT, exitCodeFor } from '../../../shared/error-codes';
 import type { JobFinishedEvent, TargetProgress } from '../../../shared/job-events';
 import { formatBytes } from '../../../shared/units';
-import { ImprintError } from '../../engine/errors';
 import { prepareRestore, runRestore } from '../../engine/backup/restore-job';
 import { describeLayout } from '../../engine/backup/image-info';
 import { confirmErase } from '../confirm';
 import { withCancel, stallTimeoutMs } from '../run-job';
 import type { Output } from '../output';
 import type { Command } from '../commands';
+import { positionalArgs } from '../arguments';
+import { mountedNotes, reportingUnmounts } from '../unmount-notice';
 
 /** One line per target saying plainly whether it holds the source now, and if not, what differs. */
 export function reportCopies(out: Output, result: JobFinishedEvent, verb: { done: string; checked: string }): number {
@@ -51,8 +52,7 @@ never written) and every target is read back from the device afterwards.
       allowPositionals: true,
       options: { 'no-verify': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' }, 'stdin-cancel': { type: 'boolean' } },
     });
-    const [backup, ...targets] = positionals;
-    if (!backup || targets.length === 0) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint restore BACKUP TARGET... (see imprint restore --help)');
+    const [backup, ...targets] = positionalArgs('restore', positionals, 'BACKUP TARGET...') as [string, ...string[]];
     const prepared = await prepareRestore({ backup, targets });
     const m = prepared.metadata;
     if (!out.json) {
@@ -66,9 +66,10 @@ never written) and every target is read back from the device afterwards.
     for (const t of prepared.flash.targets) {
       lines.push(t.drive ? `  ${t.path}  ${formatBytes(t.drive.size)}  ${t.drive.description}` : `  ${t.path}  (file)`);
       for (const w of t.warnings) lines.push(`  note: ${w}`);
+      lines.push(...mountedNotes(t));
     }
     await confirmErase(lines, values.yes === true);
-    const result = await withCancel(out, (signal) => runRestore(prepared, { stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }), { stdinCancel: values['stdin-cancel'] === true });
+    const result = await withCancel(out, (signal) => runRestore(prepared, { stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: reportingUnmounts(out, prepared.flash.targets, (e) => out.event(e)) }), { stdinCancel: values['stdin-cancel'] === true });
     return reportCopies(out, result, { done: 'restored', checked: `, SHA-256 ${m.sha256} as recorded` });
   },
 };

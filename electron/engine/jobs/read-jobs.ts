@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import type { HashAlgorithm, JobFinishedEvent, TargetProgress } from '../../../shared/job-events';
+import { formatBytes } from '../../../shared/units';
 import { ImprintError } from '../errors';
 import { inspectSource } from '../sources/image-source';
 import { JobReporter, type EventSink } from './job-reporter';
@@ -77,6 +78,11 @@ export async function runVerify(
   reporter.phaseStarted('verifying', verifying);
   await verifyTargets(info, [{ progress, isBlockDevice: stat.isBlockDevice() }], result.crcs, bytes, CHUNK_SIZE, opts.signal, opts.stallTimeoutMs);
   reporter.flush(verifying);
+  // Nothing was written here: a difference means the drive holds something else, not that a write failed.
+  const offset = progress.error?.offset;
+  if (progress.error?.code === 'E_VERIFY_MISMATCH' && offset !== undefined) {
+    progress.error = { ...progress.error, message: `${target} does not hold this image: the first differing byte is at offset ${offset}${offset > 0 ? ` (${formatBytes(offset)} in)` : ' (the very start)'}.` };
+  }
   const ok = progress.status === 'verified';
   if (!ok && progress.error) reporter.targetFailed(target, progress.error);
   const event: JobFinishedEvent = { type: 'job-finished', jobId: reporter.jobId, ok, targets: [progress], bytes, digests: result.end.contentDigests, ...(progress.error ? { error: progress.error } : {}) };
