@@ -7,10 +7,9 @@
  */
 import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
-import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { classifyReadError, ImprintError } from '../errors';
-import { describeLzmaError, LZMA_FAULTS_NOT_DATA, memoryFor, type XzWorkerData, type XzWorkerReply, type XzWorkerRequest } from './xz-block-worker';
+import { spawnWorker, type TypedWorker } from '../worker-host';
+import { describeLzmaError, LZMA_FAULTS_NOT_DATA, memoryFor, XZ_BLOCK_WORKER, type XzWorkerReply, type XzWorkerRequest } from './xz-block-protocol';
 import { readExactly, readXzIndex, singleBlockStreamParts, XzCorruptSourceError, type XzBlockInfo, type XzIndex } from './xz-index';
 
 export { XzCorruptSourceError } from './xz-index';
@@ -120,7 +119,7 @@ async function* decodeBlocks(
   const onAbort = () => void pool.destroy(cancelled(signal));
   signal?.addEventListener('abort', onAbort, { once: true });
   const inFlight: Array<{ block: XzBlockInfo; result: Promise<Decoded> }> = [];
-  // Buffers handed back and forth between this thread and the workers (see decodeBlock in xz-block-worker.ts).
+  // Buffers handed back and forth between this thread and the workers (see decodeBlock in workers/xz-block-worker.ts).
   const spareOutputs: ArrayBuffer[] = [];
   const spareInputs: ArrayBuffer[] = [];
   let next = 0;
@@ -238,17 +237,20 @@ type Task = { input: ArrayBuffer; inputLength: number; expectedSize: number; out
  * How long destroy() waits for a worker to leave its current native call and
  * exit. A slice of input takes tens of ms; a worker slower than this is stuck,
  * and is then left to exit by itself, unref'd, rather than terminated (which
- * would abort the process, see XzWorkerData).
+ * would abort the process, see XZ_BLOCK_WORKER).
  */
 const CLOSE_TIMEOUT_MS = 5000;
 
 /** A fixed set of workers, one task each at a time; tasks beyond that wait in order. */
+type XzWorker = TypedWorker<XzWorkerRequest, XzWorkerReply>;
+
 class WorkerPool {
-  private readonly idle: Worker[] = [];
+  private readonly idle: XzWorker[] = [];
   private readonly waiting: Task[] = [];
-  private readonly tasks = new Map<Worker, Task>();
-  private readonly alive = new Set<Worker>();
-  private readonly cancel = new Int32Array(new SharedArrayBuffer(4));
+  private readonly tasks = new Map<XzWorker, Task>();
+  private readonly alive = new Map<XzWorker, Promise<void>>();
+  /** Raises every thread's cancel flag: they check it between native calls. */
+  private readonly cancel = new AbortController();
   private failure: Error | null = null;
   private closing: Promise<void> | null = null;
   private nextId = 0;
@@ -270,31 +272,30 @@ class WorkerPool {
   /** Fails every task, now and from now on, with `reason`; resolves once the workers have exited. */
   destroy(reason: Error): Promise<void> {
     this.failure ??= reason;
-    Atomics.store(this.cancel, 0, 1);
+    this.cancel.abort();
     for (const task of [...this.tasks.values(), ...this.waiting]) task.reject(this.failure);
     this.tasks.clear();
     this.waiting.length = 0;
-    this.closing ??= Promise.all([...this.alive].map((w) => this.close(w))).then(() => undefined);
+    this.closing ??= Promise.all([...this.alive].map(([w, exited]) => this.close(w, exited))).then(() => undefined);
     return this.closing;
   }
 
-  private close(worker: Worker): Promise<void> {
+  private close(worker: XzWorker, exited: Promise<void>): Promise<void> {
     return new Promise((resolve) => {
       // Keep the process up until the worker is out of native code: exiting would terminate it there.
       worker.ref();
       const timer = setTimeout(() => resolve(void worker.unref()), CLOSE_TIMEOUT_MS).unref();
-      worker.once('exit', () => resolve(clearTimeout(timer)));
-      worker.postMessage({ type: 'close' } satisfies XzWorkerRequest);
+      void exited.then(() => resolve(clearTimeout(timer)));
+      worker.post({ type: 'close' });
     });
   }
 
   private spawn(): void {
-    const workerData: XzWorkerData = { role: 'xz-block-worker', cancel: this.cancel.buffer as SharedArrayBuffer };
-    // Packaged, the worker runs from app.asar.unpacked (electron-builder.yml), as the other engine workers do.
-    const worker = new Worker(path.join(__dirname, 'xz-block-worker.js').replace(/\.asar([\\/])/, '.asar.unpacked$1'), { workerData });
+    const worker = spawnWorker(XZ_BLOCK_WORKER, null, { signal: this.cancel.signal });
     liveWorkers++;
-    this.alive.add(worker);
-    worker.on('message', (reply: XzWorkerReply) => {
+    let exited!: () => void;
+    this.alive.set(worker, new Promise<void>((resolve) => (exited = resolve)));
+    worker.onMessage((reply) => {
       const task = this.tasks.get(worker);
       this.tasks.delete(worker);
       if (reply.type === 'done') {
@@ -306,26 +307,27 @@ class WorkerPool {
       this.release(worker);
     });
     // An exception escaping the worker, or its death, is a bug or a resource limit: fail everything.
-    worker.on('error', (err) => void this.destroy(decoderFailed(err.message, err)));
-    worker.on('exit', () => {
+    worker.onError((err) => void this.destroy(decoderFailed(err.message, err)));
+    worker.onExit(() => {
       liveWorkers--;
       this.alive.delete(worker);
+      exited();
       if (!this.failure) void this.destroy(decoderFailed('a worker thread exited unexpectedly'));
     });
     worker.unref();
     this.idle.push(worker);
   }
 
-  private start(worker: Worker, task: Task): void {
+  private start(worker: XzWorker, task: Task): void {
     this.tasks.set(worker, task);
     // A busy worker keeps the process alive until its answer arrives; an idle one must not.
     worker.ref();
     const { input, inputLength, expectedSize, output } = task;
     const transfer = output ? [input, output] : [input];
-    worker.postMessage({ type: 'decode', id: this.nextId++, input, inputLength, expectedSize, ...(output ? { output } : {}) } satisfies XzWorkerRequest, transfer);
+    worker.post({ type: 'decode', id: this.nextId++, input, inputLength, expectedSize, ...(output ? { output } : {}) }, transfer);
   }
 
-  private release(worker: Worker): void {
+  private release(worker: XzWorker): void {
     if (this.failure) return;
     const task = this.waiting.shift();
     if (task) return this.start(worker, task);

@@ -7,7 +7,7 @@ import { JobReporter, type EventSink } from './job-reporter';
 import { planTargets, type TargetPlan } from '../pipelines/target-plan';
 import { spawnWorker } from '../worker-host';
 import { DEFAULT_STALL_TIMEOUT_MS } from '../pipelines/write-pipeline';
-import type { CapacityWorkerData, FromCapacityWorker } from '../workers/capacity-check-protocol';
+import { CAPACITY_CHECK_WORKER, type CapacityWorkerData, type FromCapacityWorker } from '../workers/capacity-check-protocol';
 import { MARKER_BYTES, judgeMarkers, markerOffsets } from '../drives/capacity-markers';
 
 /**
@@ -111,15 +111,10 @@ export async function runCapacityCheck(p: PreparedCheck, opts: CheckOptions): Pr
 type Outcome = Extract<FromCapacityWorker, { type: 'done' | 'error' }>;
 
 function runWorker(p: PreparedCheck, opts: CheckOptions, onProgress: (msg: Extract<FromCapacityWorker, { type: 'progress' }>) => void): Promise<Outcome> {
-  const control = new SharedArrayBuffer(4);
-  const data: CapacityWorkerData = { target: p.plan.path, offsets: p.offsets, nonce: randomBytes(16).toString('hex'), control };
-  const worker = spawnWorker<never, FromCapacityWorker>('capacity-check-worker', data);
+  const data: CapacityWorkerData = { target: p.plan.path, offsets: p.offsets, nonce: randomBytes(16).toString('hex') };
+  // On the job's cancel the worker stops, and still puts back the data under the markers it wrote.
+  const worker = spawnWorker(CAPACITY_CHECK_WORKER, data, { signal: opts.signal });
   const limit = opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
-  const stop = (): void => {
-    Atomics.store(new Int32Array(control), 0, 1);
-  };
-  if (opts.signal?.aborted) stop();
-  opts.signal?.addEventListener('abort', stop, { once: true });
   let last = Date.now();
   let watchdog: NodeJS.Timeout | null = null;
   return new Promise<Outcome>((resolve) => {
@@ -138,7 +133,6 @@ function runWorker(p: PreparedCheck, opts: CheckOptions, onProgress: (msg: Extra
     watchdog.unref();
   }).finally(async () => {
     if (watchdog) clearInterval(watchdog);
-    opts.signal?.removeEventListener('abort', stop);
     await worker.terminate();
   });
 }

@@ -1,13 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Worker } from 'worker_threads';
 import type { ErrorInfo } from '../../../shared/error-codes';
 import type { JobFinishedEvent, JobPhase, ProgressEvent, TargetProgress } from '../../../shared/job-events';
 import { formatBytes } from '../../../shared/units';
 import { ImprintError, toErrorInfo } from '../errors';
+import { spawnWorker } from '../worker-host';
 import { JobReporter, type EventSink } from './job-reporter';
 import type { MapBlock, MapPhase } from '../formats/rescue-map';
-import type { FromRescueWorker, RescueCounters, RescueWorkerData } from '../workers/rescue-protocol';
+import { RESCUE_WORKER, type FromRescueWorker, type RescueCounters, type RescueWorkerData } from '../workers/rescue-protocol';
 import { prepareRescue, type PreparedRescue } from './rescue-plan';
 
 /**
@@ -145,8 +145,6 @@ export async function runRescue(source: string, output: string, opts: RescueOpti
 type Done = Extract<FromRescueWorker, { type: 'done' }>;
 
 function runWorker(plan: PreparedRescue, opts: RescueOptions, onCounters: (c: RescueCounters) => void): Promise<Done> {
-  const control = new SharedArrayBuffer(4);
-  const flag = new Int32Array(control);
   const workerData: RescueWorkerData = {
     source: plan.source,
     output: plan.output,
@@ -159,31 +157,21 @@ function runWorker(plan: PreparedRescue, opts: RescueOptions, onCounters: (c: Re
     sectorSize: plan.sectorSize,
     retries: opts.retries ?? 1,
     maxReadRate: opts.maxReadRate ?? 0,
-    control,
     commandLine: opts.commandLine ?? `imprint rescue ${plan.source} ${plan.output} --map ${plan.mapfile}`,
     startTime: Date.now(),
     version: imprintVersion(),
     traceReads: opts.traceReads === true,
   };
-  const cancel = (): void => {
-    Atomics.store(flag, 0, 1);
-    // Wakes the worker if it sleeps under --max-read-rate.
-    Atomics.notify(flag, 0);
-  };
-  if (opts.signal?.aborted) cancel();
-  opts.signal?.addEventListener('abort', cancel, { once: true });
-  // A packaged app keeps worker files unpacked from asar.
-  const file = path.join(__dirname, '..', 'workers', 'rescue-worker.js').replace(/\.asar([\\/])/, '.asar.unpacked$1');
-  const worker = new Worker(file, { workerData });
+  // On cancel the host raises the worker's flag and notifies it, which also wakes it from a --max-read-rate sleep.
+  const worker = spawnWorker(RESCUE_WORKER, workerData, { signal: opts.signal });
   return new Promise<Done>((resolve) => {
     let settled = false;
     const finish = (d: Done): void => {
       if (settled) return;
       settled = true;
-      opts.signal?.removeEventListener('abort', cancel);
       resolve(d);
     };
-    worker.on('message', (msg: FromRescueWorker) => {
+    worker.onMessage((msg) => {
       if (msg.type === 'progress') onCounters(msg.counters);
       else finish(msg);
     });
@@ -196,8 +184,8 @@ function runWorker(plan: PreparedRescue, opts: RescueOptions, onCounters: (c: Re
         cancelled: false,
         error: toErrorInfo(new ImprintError('E_INTERNAL', `The rescue thread stopped unexpectedly (${err.message}); the mapfile ${plan.mapfile} holds the state last saved.`)),
       });
-    worker.on('error', crashed);
-    worker.on('exit', (code) => crashed(new Error(`exit code ${code}`)));
+    worker.onError(crashed);
+    worker.onExit((code) => crashed(new Error(`exit code ${code}`)));
   });
 }
 

@@ -1,12 +1,12 @@
 import * as path from 'path';
-import { Worker } from 'worker_threads';
 import type { BackupCompression } from '../../../shared/backup-metadata';
 import { ImprintError, fromErrorInfo } from '../errors';
 import { allocAlignedShared } from '../io/aligned-buffer';
 import type { SourceInfo } from '../formats/image-source';
 import type { FromSource, RingSpec, ToSource } from '../workers/messages';
+import { spawnWorker, type TypedWorker, type WorkerKind } from '../worker-host';
 import { CHUNK_SIZE, type SourceEnd } from './write-pipeline';
-import type { CheckWorkerData, CompressWriterData, DriveReaderData, FromCheck, FromCompressWriter, ToCheck, ToCompressWriter } from '../workers/backup-messages';
+import { BACKUP_CHECK_WORKER, COMPRESS_WRITER_WORKER, DRIVE_READER_WORKER, type FromCheck, type FromCompressWriter, type ToCheck, type ToCompressWriter } from '../workers/backup-messages';
 
 const SLOTS = 8;
 /** How long a stopping writer may take to close its file before its thread is ended anyway. */
@@ -37,31 +37,29 @@ export interface BackupPipelineResult {
   cancelled: boolean;
 }
 
-interface Thread<In> {
-  worker: Worker;
+/** A backup thread, and when it has closed its files. */
+interface Thread<In, Out> {
+  worker: TypedWorker<In, Out>;
   post(msg: In): void;
   /** Resolves once the thread has closed its files (or ended). */
   stopped: Promise<void>;
   markStopped(): void;
 }
 
-/** One of this folder's worker threads; their files sit beside this one (unpacked from asar in a packaged app). */
-function spawnThread<In>(name: 'drive-reader-worker' | 'compress-writer-worker' | 'backup-check-worker', workerData: DriveReaderData | CompressWriterData | CheckWorkerData): Thread<In> {
-  const file = path.join(__dirname, '..', 'workers', `${name}.js`).replace(/\.asar([\\/])/, '.asar.unpacked$1');
-  const worker = new Worker(file, { workerData });
+/** Starts one of the backup's threads; all stop when `signal` fires (the pipeline's stop). */
+function spawnThread<In, Out, Data>(kind: WorkerKind<In, Out, Data>, data: Data, signal: AbortSignal): Thread<In, Out> {
+  const worker = spawnWorker(kind, data, { signal });
   let markStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (markStopped = resolve));
-  worker.on('exit', () => markStopped());
-  return { worker, post: (msg) => worker.postMessage(msg), stopped, markStopped };
+  worker.onExit(() => markStopped());
+  return { worker, post: (msg) => worker.post(msg), stopped, markStopped };
 }
 
-/** Waits (boundedly) for a thread to close its files, then ends it. */
-async function endThread(thread: Thread<unknown> | null): Promise<void> {
+/** Waits (boundedly) for a thread to close its files, then ends it (the host gives up on one stuck in the kernel on a hung drive). */
+async function endThread(thread: Thread<unknown, unknown> | null): Promise<void> {
   if (!thread) return;
   await Promise.race([thread.stopped, new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
-  thread.worker.unref();
-  // A thread stuck in the kernel on a hung drive cannot be ended; do not wait for it forever.
-  await Promise.race([thread.worker.terminate(), new Promise((r) => setTimeout(r, 2000).unref())]);
+  await thread.worker.terminate();
 }
 
 /**
@@ -79,12 +77,13 @@ export class BackupPipeline {
   outputBytes = 0;
   /** Drive bytes read back from the file so far. */
   checkedBytes = 0;
-  private source: Thread<ToSource> | null = null;
-  private writer: Thread<ToCompressWriter> | null = null;
-  private checker: Thread<ToCheck> | null = null;
+  private source: Thread<ToSource, FromSource> | null = null;
+  private writer: Thread<ToCompressWriter, FromCompressWriter> | null = null;
+  private checker: Thread<ToCheck, FromCheck> | null = null;
   private check: BackupPipelineResult['check'] = null;
   private readonly driveCrcs: number[] = [];
-  private readonly cancelFlag = new Int32Array(new SharedArrayBuffer(4));
+  /** Stops every thread at once: the writer and the checker at their cancel flags, the reader by its message. */
+  private readonly stop = new AbortController();
   private outstanding = 0;
   private lastActivity = Date.now();
   private end: SourceEnd | null = null;
@@ -123,7 +122,7 @@ export class BackupPipeline {
     } finally {
       this.opts.signal?.removeEventListener('abort', onAbort);
       if (watchdog) clearInterval(watchdog);
-      await Promise.all([this.source, this.writer, this.checker].map((t) => endThread(t as Thread<unknown> | null)));
+      await Promise.all([this.source, this.writer, this.checker].map((t) => endThread(t as Thread<unknown, unknown> | null)));
     }
   }
 
@@ -132,26 +131,25 @@ export class BackupPipeline {
   }
 
   private startWriter(ring: RingSpec): Promise<boolean> {
-    const writer = spawnThread<ToCompressWriter>('compress-writer-worker', {
+    const writer = spawnThread(COMPRESS_WRITER_WORKER, {
       output: this.opts.output,
       compression: this.opts.compression,
       level: this.opts.level,
       threads: this.opts.threads,
       ring,
-      cancel: this.cancelFlag.buffer as SharedArrayBuffer,
-    });
+    }, this.stop.signal);
     this.writer = writer;
     return new Promise<boolean>((ready) => {
-      writer.worker.on('error', (err) => {
+      writer.worker.onError((err) => {
         this.fail(new ImprintError('E_INTERNAL', `The backup writer crashed: ${err.message}`));
         ready(false);
       });
-      writer.worker.on('exit', (code) => {
+      writer.worker.onExit((code) => {
         // Ending before saying ready or finished, without an error message: a bug or out of memory.
         if (code !== 0 && !this.error && !this.end) this.fail(new ImprintError('E_INTERNAL', `The backup writer stopped with exit code ${code}.`));
         ready(false);
       });
-      writer.worker.on('message', (msg: FromCompressWriter) => {
+      writer.worker.onMessage((msg) => {
         switch (msg.type) {
           case 'ready':
             ready(true);
@@ -185,10 +183,10 @@ export class BackupPipeline {
   }
 
   private startChecker(): void {
-    const checker = spawnThread<ToCheck>('backup-check-worker', { file: this.opts.output, compression: this.opts.compression, chunkSize: CHUNK_SIZE, cancel: this.cancelFlag.buffer as SharedArrayBuffer });
+    const checker = spawnThread(BACKUP_CHECK_WORKER, { file: this.opts.output, compression: this.opts.compression, chunkSize: CHUNK_SIZE }, this.stop.signal);
     this.checker = checker;
-    checker.worker.on('error', (err) => this.fail(new ImprintError('E_INTERNAL', `The backup checker crashed: ${err.message}`)));
-    checker.worker.on('message', (msg: FromCheck) => {
+    checker.worker.onError((err) => this.fail(new ImprintError('E_INTERNAL', `The backup checker crashed: ${err.message}`)));
+    checker.worker.onMessage((msg) => {
       switch (msg.type) {
         case 'progress':
           this.checkedBytes = msg.contentBytes;
@@ -212,10 +210,10 @@ export class BackupPipeline {
   }
 
   private startSource(ring: RingSpec): void {
-    const source = spawnThread<ToSource>('drive-reader-worker', { device: this.info.path, size: this.info.size ?? 0, ring });
+    const source = spawnThread(DRIVE_READER_WORKER, { device: this.info.path, size: this.info.size ?? 0, ring }, this.stop.signal);
     this.source = source;
-    source.worker.on('error', (err) => this.fail(new ImprintError('E_INTERNAL', `The drive reader crashed: ${err.message}`)));
-    source.worker.on('message', (msg: FromSource) => {
+    source.worker.onError((err) => this.fail(new ImprintError('E_INTERNAL', `The drive reader crashed: ${err.message}`)));
+    source.worker.onMessage((msg) => {
       switch (msg.type) {
         case 'chunk':
           this.sourceBytes = msg.offset + msg.length;
@@ -259,8 +257,7 @@ export class BackupPipeline {
   /** Stops every thread; the writer and the checker close the file (the job removes it). */
   private fail(err: ImprintError): void {
     this.error ??= err;
-    Atomics.store(this.cancelFlag, 0, 1);
-    this.source?.post({ type: 'cancel' });
+    this.stop.abort();
     this.writer?.post({ type: 'abandon' });
     this.checker?.post({ type: 'stop' });
     this.settle?.();

@@ -2,7 +2,7 @@ import type { ErrorInfo } from '../../../shared/error-codes';
 import { formatBytes } from '../../../shared/units';
 import { ImprintError, fromErrorInfo } from '../errors';
 import type { SourceInfo } from '../formats/image-source';
-import type { ChunkCheck, FromVerify, ToVerify } from '../workers/messages';
+import { VERIFY_WORKER, type ChunkCheck, type FromVerify, type ToVerify } from '../workers/messages';
 import { examineMismatch } from './locate-mismatch';
 import { spawnWorker, type TypedWorker } from '../worker-host';
 
@@ -43,14 +43,11 @@ export class TargetVerifier {
   private stopped: Promise<void> | null = null;
   private lastHeardAt = Date.now();
   private watchdog: NodeJS.Timeout | null = null;
-  private readonly onAbort = (): void => this.worker.post({ type: 'cancel' });
 
   constructor(private readonly opts: TargetVerifierOptions) {
     this.totalBytes = opts.info.size;
-    this.worker = spawnWorker<ToVerify, FromVerify>('verify-worker', { target: opts.device, isBlockDevice: opts.isBlockDevice, chunkSize: opts.chunkSize });
-    // The worker closes the device itself on cancel; it answers within one chunk read.
-    if (opts.signal?.aborted) this.onAbort();
-    opts.signal?.addEventListener('abort', this.onAbort, { once: true });
+    // On the job's cancel the worker closes the device itself; it answers within one chunk read.
+    this.worker = spawnWorker(VERIFY_WORKER, { target: opts.device, isBlockDevice: opts.isBlockDevice, chunkSize: opts.chunkSize }, { signal: opts.signal });
     this.outcome = new Promise<VerifyEnd>((resolve) => {
       this.worker.onCrash((err) => resolve({ type: 'error', error: { code: 'E_INTERNAL', message: `Verification of ${opts.device} crashed: ${err.message}` } }));
       this.worker.onMessage((msg) => {
@@ -93,7 +90,6 @@ export class TargetVerifier {
   /** Ends the worker, whatever it was doing (again: a no-op). */
   stop(): Promise<void> {
     this.stopped ??= (async () => {
-      this.opts.signal?.removeEventListener('abort', this.onAbort);
       if (this.watchdog) clearInterval(this.watchdog);
       await this.worker.terminate();
     })();

@@ -3,7 +3,7 @@ import type { HashAlgorithm, TargetProgress } from '../../../shared/job-events';
 import { ImprintError, fromErrorInfo } from '../errors';
 import { allocAlignedShared } from '../io/aligned-buffer';
 import type { SourceInfo } from '../formats/image-source';
-import type { FromHasher, FromSource, FromWriter, RingSpec, ToHasher, ToSource, ToWriter } from '../workers/messages';
+import { HASHER_WORKER, SOURCE_WORKER, WRITER_WORKER, type FromHasher, type FromSource, type FromWriter, type RingSpec, type ToHasher, type ToSource, type ToWriter } from '../workers/messages';
 import { spawnWorker, type TypedWorker } from '../worker-host';
 import type { TargetPlan } from './target-plan';
 import { EarlyReadback } from './early-readback';
@@ -85,6 +85,8 @@ export class WritePipeline {
   private readonly refs = new Array<number>(SLOTS).fill(0);
   private source: TypedWorker<ToSource, FromSource> | null = null;
   private hasher: TypedWorker<ToHasher, FromHasher> | null = null;
+  /** Stops the source worker: on cancel, on a failure, when no target is left, and at shutdown. */
+  private readonly sourceStop = new AbortController();
   /** The source's end, held until the hasher has digested every chunk. */
   private sourceEnd: SourceEnd | null = null;
   /** The source worker said 'closed' (it does so as soon as it has read to the end, too). */
@@ -175,7 +177,7 @@ export class WritePipeline {
     if (this.hasher) closing.push(this.hasher.terminate());
     if (source && this.sourceClosed) closing.push(source.terminate());
     else if (source) {
-      source.post({ type: 'cancel' });
+      this.sourceStop.abort();
       closing.push(source.waitFor((m) => m.type === 'closed', 2000).then(() => source.terminate()));
     }
     for (const t of this.targets) {
@@ -202,7 +204,7 @@ export class WritePipeline {
         (t) =>
           new Promise<void>((ready) => {
             this.opened.set(t, ready);
-            const worker = spawnWorker<ToWriter, FromWriter>('writer-worker', {
+            const worker = spawnWorker(WRITER_WORKER, {
               target: t.plan.path,
               isBlockDevice: t.plan.isBlockDevice,
               ring,
@@ -233,7 +235,7 @@ export class WritePipeline {
   }
 
   private startSource(ring: RingSpec): void {
-    const hasher = spawnWorker<ToHasher, FromHasher>('hasher-worker', { ring, contentHashes: this.opts.contentHashes });
+    const hasher = spawnWorker(HASHER_WORKER, { ring, contentHashes: this.opts.contentHashes });
     this.hasher = hasher;
     hasher.onCrash((err) => this.fail(new ImprintError('E_INTERNAL', `The checksum thread crashed: ${err.message}`)));
     hasher.onMessage((msg) => {
@@ -245,12 +247,12 @@ export class WritePipeline {
         this.onEnd({ ...this.sourceEnd, contentDigests: msg.contentDigests });
       }
     });
-    const source = spawnWorker<ToSource, FromSource>('source-worker', {
+    const source = spawnWorker(SOURCE_WORKER, {
       source: this.info,
       ring,
       fileHash: this.opts.fileHash,
       limit: this.opts.limit ?? null,
-    });
+    }, { signal: this.sourceStop.signal });
     this.source = source;
     source.onCrash((err) => this.fail(new ImprintError('E_INTERNAL', `The image reader crashed: ${err.message}`)));
     source.onMessage((msg) => {
@@ -366,7 +368,7 @@ export class WritePipeline {
     // fails while it opens must not end the job for the others).
     const alive = this.targets.some((x) => x.progress.status === 'writing' || x.progress.status === 'pending' || x.progress.status === 'written');
     if (this.targets.length > 0 && !alive) {
-      this.source?.post({ type: 'cancel' });
+      this.sourceStop.abort();
       this.error ??= fromErrorInfo(error);
       this.settle?.();
       return;
@@ -396,7 +398,7 @@ export class WritePipeline {
   /** Source-side failure or veto: abandon every target without writing its head. */
   private fail(err: ImprintError): void {
     this.error ??= err;
-    this.source?.post({ type: 'cancel' });
+    this.sourceStop.abort();
     for (const t of this.live()) {
       t.worker?.post({ type: 'abandon' });
       t.progress.status = 'failed';
@@ -409,7 +411,7 @@ export class WritePipeline {
     if (this.cancelled || (this.end && this.live().length === 0)) return;
     this.cancelled = true;
     this.error ??= new ImprintError('E_CANCELLED', 'Cancelled.');
-    this.source?.post({ type: 'cancel' });
+    this.sourceStop.abort();
     for (const t of this.live()) {
       t.worker?.post({ type: 'abandon' });
       t.progress.status = 'cancelled';

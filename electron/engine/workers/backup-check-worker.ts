@@ -1,14 +1,13 @@
 import * as fs from 'fs';
 import * as zlib from 'zlib';
-import { workerData } from 'worker_threads';
 import type * as ZstdBinding from 'zstd-napi/binding';
 import { ImprintError, classifyReadError, errnoOf } from '../errors';
 import { allocAligned, alignUp } from '../io/aligned-buffer';
 import { ChunkCrcStream } from '../io/chunk-crc';
 import { readFully } from '../io/full-io';
 import { workerPort } from './worker-port';
-import { describeLzmaError } from '../formats/xz-block-worker';
-import type { CheckWorkerData, FromCheck, ToCheck } from './backup-messages';
+import { describeLzmaError } from '../formats/xz-block-protocol';
+import { BACKUP_CHECK_WORKER } from './backup-messages';
 
 /**
  * Reads the backup file back while it is being written, a little behind the
@@ -21,8 +20,8 @@ import type { CheckWorkerData, FromCheck, ToCheck } from './backup-messages';
  * remain to check, so the verification costs little wall time yet is a real
  * second read of the file.
  */
-const data = workerData as CheckWorkerData;
-const port = workerPort<ToCheck, FromCheck>();
+const port = workerPort(BACKUP_CHECK_WORKER);
+const data = port.data;
 const READ = 4 << 20;
 
 interface Decoder {
@@ -137,8 +136,7 @@ function openForCheck(file: string): number {
   }
 }
 
-const cancelFlag = new Int32Array(data.cancel);
-const cancelled = (): boolean => Atomics.load(cancelFlag, 0) !== 0;
+const { cancelFlag, cancelled } = port;
 let available = 0;
 let finalSize: number | null = null;
 let pos = 0;

@@ -3,11 +3,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { Worker } from 'worker_threads';
 import type { BackupCompression } from '../../../shared/backup-metadata';
 import type { ErrorInfo } from '../../../shared/error-codes';
 import { firstDifferentChunk } from '../io/chunk-crc';
-import type { CheckWorkerData, FromCheck, ToCheck } from './backup-messages';
+import { spawnWorker } from '../worker-host';
+import { BACKUP_CHECK_WORKER, type CheckWorkerData } from './backup-messages';
 import { noise, tempDir, tool } from '../testing/test-drives';
 
 /**
@@ -21,18 +21,18 @@ type Outcome = { ok: true; contentBytes: number; crcs: number[] } | { ok: false;
 
 /** Runs the check worker over `file`, announcing it in `step`-byte pieces, then as final. */
 async function check(file: string, compression: BackupCompression, step: number): Promise<Outcome> {
-  const data: CheckWorkerData = { file, compression, chunkSize: CHUNK, cancel: new SharedArrayBuffer(4) };
-  const worker = new Worker(path.join(__dirname, 'backup-check-worker.js'), { workerData: data });
+  const data: CheckWorkerData = { file, compression, chunkSize: CHUNK };
+  const worker = spawnWorker(BACKUP_CHECK_WORKER, data);
   try {
     return await new Promise<Outcome>((resolve, reject) => {
-      worker.on('error', reject);
-      worker.on('message', (msg: FromCheck) => {
+      worker.onError(reject);
+      worker.onMessage((msg) => {
         if (msg.type === 'done') resolve({ ok: true, contentBytes: msg.contentBytes, crcs: msg.crcs });
         else if (msg.type === 'error') resolve({ ok: false, error: msg.error });
       });
       const size = fs.statSync(file).size;
-      for (let at = step; at < size; at += step) worker.postMessage({ type: 'available', bytes: at } satisfies ToCheck);
-      worker.postMessage({ type: 'final', bytes: size } satisfies ToCheck);
+      for (let at = step; at < size; at += step) worker.post({ type: 'available', bytes: at });
+      worker.post({ type: 'final', bytes: size });
     });
   } finally {
     await worker.terminate();

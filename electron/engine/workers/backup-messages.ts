@@ -1,6 +1,7 @@
 import type { BackupCompression } from '../../../shared/backup-metadata';
 import type { ErrorInfo } from '../../../shared/error-codes';
-import type { RingSpec } from './messages';
+import { workerKind } from '../worker-host';
+import type { FromSource, RingSpec, ToSource } from './messages';
 
 /**
  * Messages between a backup's orchestrator and its compress-writer thread.
@@ -15,8 +16,6 @@ export interface CompressWriterData {
   /** Compression threads the encoder may start (zstd nbWorkers, xz threads, gzip members in flight). */
   threads: number;
   ring: RingSpec;
-  /** One Int32: set to 1 to stop at once. Checked between pieces of native work, which a message could not interrupt. */
-  cancel: SharedArrayBuffer;
 }
 
 export type ToCompressWriter =
@@ -51,8 +50,6 @@ export interface CheckWorkerData {
   compression: BackupCompression;
   /** The content is compared in chunks of this size (the ring's slot size, as the drive was read). */
   chunkSize: number;
-  /** One Int32: set to 1 to stop between reads. */
-  cancel: SharedArrayBuffer;
 }
 
 export type ToCheck =
@@ -69,3 +66,12 @@ export type FromCheck =
   | { type: 'done'; contentBytes: number; crcs: number[] }
   | { type: 'stopped' }
   | { type: 'error'; error: ErrorInfo };
+
+/*
+ * The kinds the host spawns (worker-host.ts). The compress-writer stops at its
+ * cancel flag, checked between pieces of native work that a message could not
+ * interrupt; the checker between reads; the drive reader on its message.
+ */
+export const COMPRESS_WRITER_WORKER = workerKind<ToCompressWriter, FromCompressWriter, CompressWriterData>('compress-writer-worker');
+export const BACKUP_CHECK_WORKER = workerKind<ToCheck, FromCheck, CheckWorkerData>('backup-check-worker');
+export const DRIVE_READER_WORKER = workerKind<ToSource, FromSource, DriveReaderData>('drive-reader-worker', { cancelMessage: { type: 'cancel' } });

@@ -1,10 +1,9 @@
 import * as zlib from 'zlib';
-import { workerData } from 'worker_threads';
 import type * as ZstdBinding from 'zstd-napi/binding';
 import { ImprintError, toErrorInfo } from '../errors';
 import { isAllZero } from '../io/chunk-crc';
 import { workerPort } from './worker-port';
-import type { CompressWriterData, FromCompressWriter, ToCompressWriter } from './backup-messages';
+import { COMPRESS_WRITER_WORKER, type ToCompressWriter } from './backup-messages';
 import { CompressedOutput, SparseOutput } from '../io/output-file';
 
 /**
@@ -22,11 +21,10 @@ import { CompressedOutput, SparseOutput } from '../io/output-file';
  * - xz: liblzma's multi-threaded encoder, run synchronously on this thread.
  * - none: a sparse raw file.
  */
-const data = workerData as CompressWriterData;
-const port = workerPort<ToCompressWriter, FromCompressWriter>();
+const port = workerPort(COMPRESS_WRITER_WORKER);
+const data = port.data;
 const { ring } = data;
-const cancelFlag = new Int32Array(data.cancel);
-const cancelled = (): boolean => Atomics.load(cancelFlag, 0) !== 0;
+const { cancelled } = port;
 const slotView = (slot: number): Buffer => Buffer.from(ring.memory, slot * ring.slotSize, ring.slotSize);
 
 let encoder: Encoder | null = null;

@@ -1,12 +1,10 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import { workerData } from 'worker_threads';
 import { ImprintError, toErrorInfo } from '../errors';
 import { chunkCrc } from '../io/chunk-crc';
 import { ReadAhead, readChunkAt, type ChunkSource } from '../io/chunk-reader';
 import { SlotQueue, workerPort } from './worker-port';
-import type { FromSource, ToSource } from './messages';
-import type { DriveReaderData } from './backup-messages';
+import { DRIVE_READER_WORKER } from './backup-messages';
 
 /**
  * Reads a whole drive into the ring for a backup, and takes its SHA-256 and
@@ -16,8 +14,8 @@ import type { DriveReaderData } from './backup-messages';
  * this thread hashes the current chunk, so the drive never waits for the hash.
  * Same messages as the flash engine's source worker.
  */
-const data = workerData as DriveReaderData;
-const port = workerPort<ToSource, FromSource>();
+const port = workerPort(DRIVE_READER_WORKER);
+const data = port.data;
 const { ring, device, size } = data;
 const slots = new SlotQueue(ring.slots);
 let cancelled = false;

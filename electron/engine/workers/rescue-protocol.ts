@@ -1,11 +1,12 @@
 import type { ErrorInfo } from '../../../shared/error-codes';
 import type { BlockStatus, MapBlock, MapPhase } from '../formats/rescue-map';
+import { workerKind } from '../worker-host';
 
 /**
  * Messages between the rescue job and its worker thread. The worker runs a
  * blocking loop of O_DIRECT reads, so it never sees incoming messages:
- * cancellation is a flag in shared memory instead (index 0 of `control`, set
- * to 1 and notified with Atomics), which it checks between reads.
+ * cancellation is the host's shared flag (worker-host.ts: raised and notified
+ * with Atomics when the job's signal fires), which it checks between reads.
  */
 export interface RescueWorkerData {
   source: string;
@@ -22,8 +23,6 @@ export interface RescueWorkerData {
   retries: number;
   /** Reads per second cap in bytes (ddrescue's --max-read-rate), 0 for none. */
   maxReadRate: number;
-  /** Shared Int32Array memory; [0] = 1 means cancel. */
-  control: SharedArrayBuffer;
   /** Heading of the mapfile we write. */
   commandLine: string;
   startTime: number;
@@ -58,3 +57,5 @@ export type FromRescueWorker =
       /** Present when `traceReads` was asked. */
       readTrace?: [number, number, number, number][];
     };
+
+export const RESCUE_WORKER = workerKind<never, FromRescueWorker, RescueWorkerData>('rescue-worker');

@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import { workerData } from 'worker_threads';
 import { ImprintError, classifyReadError, classifyWriteError, errnoOf, toErrorInfo } from '../errors';
 import { allocAligned } from '../io/aligned-buffer';
 import { blockDeviceSize } from '../io/block-device';
@@ -7,7 +6,7 @@ import { writeFully } from '../io/full-io';
 import { workerPort } from './worker-port';
 import { Rescuer, defaultTuning, type RescueIo } from './rescue-algorithm';
 import { RescueMap, formatMapfile, writeFileAtomic } from '../formats/rescue-map';
-import type { FromRescueWorker, RescueCounters, RescueWorkerData } from './rescue-protocol';
+import { RESCUE_WORKER, type RescueCounters } from './rescue-protocol';
 
 /**
  * The rescue's thread: blocking O_DIRECT reads of the source (the page cache
@@ -16,9 +15,9 @@ import type { FromRescueWorker, RescueCounters, RescueWorkerData } from './rescu
  * The output is fsynced before each map save, so a saved map never calls
  * finished what is not yet on disk.
  */
-const data = workerData as RescueWorkerData;
-const port = workerPort<never, FromRescueWorker>();
-const control = new Int32Array(data.control);
+const port = workerPort(RESCUE_WORKER);
+const data = port.data;
+const control = port.cancelFlag;
 const sec = data.sectorSize;
 const PROGRESS_MS = 100;
 // The map is cheap to write and a crash loses at most this much work; ddrescue waits 30 s or more, for huge maps.
