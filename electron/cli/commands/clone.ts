@@ -1,8 +1,8 @@
 import { parseArgs } from 'util';
 import { formatBytes } from '../../../shared/units';
-import { prepareClone, runClone } from '../../engine/backup/clone-job';
+import { prepareClone, runClone } from '../../engine/jobs/clone-job';
 import { confirmErase } from '../confirm';
-import { withCancel, stallTimeoutMs } from '../run-job';
+import { withCancel, stallTimeoutMs, writeSettings } from '../run-job';
 import { confirmMountedSource } from './backup';
 import { reportCopies } from './restore';
 import type { Command } from '../commands';
@@ -39,7 +39,7 @@ A target must be at least as large as the source and must not be the source.
       lines.push(...mountedNotes(t));
     }
     await confirmErase(lines, values.yes === true);
-    const result = await withCancel(out, (signal) => runClone(prepared, { stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: reportingUnmounts(out, prepared.flash.targets, (e) => out.event(e)) }));
+    const result = await withCancel(out, (signal) => runClone(prepared, { ...writeSettings(), stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: reportingUnmounts(out, prepared.flash.targets, (e) => out.event(e)) }));
     return reportCopies(out, result, { done: 'cloned', checked: '' });
   },
 };

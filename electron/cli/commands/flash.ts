@@ -1,10 +1,10 @@
 import { parseArgs } from 'util';
 import { formatBytes } from '../../../shared/units';
 import { isLarge } from '../../../shared/drive-constraints';
-import { describeSource } from '../../engine/sources/image-source';
+import { describeSource } from '../../engine/formats/image-source';
 import { prepareFlash, runFlash } from '../../engine/jobs/flash-job';
 import { confirmErase } from '../confirm';
-import { reportFinished, withCancel, stallTimeoutMs } from '../run-job';
+import { engineSettings, reportFinished, withCancel, stallTimeoutMs, writeSettings } from '../run-job';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
 import { mountedNotes, reportingUnmounts } from '../unmount-notice';
@@ -29,7 +29,7 @@ file to write the uncompressed image to. Several targets are written at once.
       options: { 'no-verify': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' }, sha256: { type: 'string' }, 'stdin-cancel': { type: 'boolean' } },
     });
     const [image, ...targets] = positionalArgs('flash', positionals, 'IMAGE TARGET...') as [string, ...string[]];
-    const prepared = await prepareFlash({ image, targets, sha256: values.sha256 ?? null });
+    const prepared = await prepareFlash({ image, targets, sha256: values.sha256 ?? null, decoders: engineSettings().decoders });
     const { source } = prepared;
     out.info(`Image: ${source.path} (${describeSource(source)}, ${source.size !== null ? formatBytes(source.size) : 'size unknown until decompressed'})`);
     if (prepared.checksum) out.info(`Checking the image against the SHA-256 from ${prepared.checksum.from}.`);
@@ -41,7 +41,7 @@ file to write the uncompressed image to. Several targets are written at once.
       lines.push(...mountedNotes(t));
     }
     await confirmErase(lines, values.yes === true);
-    const result = await withCancel(out, (signal) => runFlash(prepared, { stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: reportingUnmounts(out, prepared.targets, (e) => out.event(e)) }), { stdinCancel: values['stdin-cancel'] === true });
+    const result = await withCancel(out, (signal) => runFlash(prepared, { ...writeSettings(), stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: reportingUnmounts(out, prepared.targets, (e) => out.event(e)) }), { stdinCancel: values['stdin-cancel'] === true });
     return reportFinished(out, result);
   },
 };

@@ -1,9 +1,10 @@
 import { parseArgs } from 'util';
 import { sidecarPathOf } from '../../../shared/backup-metadata';
 import { formatBytes } from '../../../shared/units';
-import { allocatedBytes, describeLayout, inspectImageOrBackup } from '../../engine/backup/image-info';
+import { allocatedBytes, describeLayout, inspectImageOrBackup } from '../../engine/jobs/image-info';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
+import { engineSettings } from '../run-job';
 
 export const infoCommand: Command = {
   help: `Usage: imprint info IMAGE_OR_BACKUP [--json]
@@ -15,7 +16,7 @@ compressed images are decompressed as far as their last partition's start.`,
   async run(args, out) {
     const { positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
     const [file] = positionalArgs('info', positionals, 'IMAGE_OR_BACKUP') as [string];
-    const r = await inspectImageOrBackup(file);
+    const r = await inspectImageOrBackup(file, undefined, engineSettings().decoders);
     if (out.json) {
       out.result('', { type: 'info', ...r, backup: r.backup ? { ...r.backup.metadata, metadataFrom: r.backup.from, notes: r.backup.notes } : null });
       return 0;

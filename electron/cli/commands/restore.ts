@@ -2,10 +2,10 @@ import { parseArgs } from 'util';
 import { EXIT, exitCodeFor } from '../../../shared/error-codes';
 import type { JobFinishedEvent, TargetProgress } from '../../../shared/job-events';
 import { formatBytes } from '../../../shared/units';
-import { prepareRestore, runRestore } from '../../engine/backup/restore-job';
-import { describeLayout } from '../../engine/backup/image-info';
+import { prepareRestore, runRestore } from '../../engine/jobs/restore-job';
+import { describeLayout } from '../../engine/jobs/image-info';
 import { confirmErase } from '../confirm';
-import { withCancel, stallTimeoutMs } from '../run-job';
+import { engineSettings, withCancel, stallTimeoutMs, writeSettings } from '../run-job';
 import type { Output } from '../output';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
@@ -53,7 +53,7 @@ never written) and every target is read back from the device afterwards.
       options: { 'no-verify': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' }, 'stdin-cancel': { type: 'boolean' } },
     });
     const [backup, ...targets] = positionalArgs('restore', positionals, 'BACKUP TARGET...') as [string, ...string[]];
-    const prepared = await prepareRestore({ backup, targets });
+    const prepared = await prepareRestore({ backup, targets, decoders: engineSettings().decoders });
     const m = prepared.metadata;
     if (!out.json) {
       const drive = [m.source.model, m.source.serial && `serial ${m.source.serial}`].filter(Boolean).join(', ');
@@ -69,7 +69,7 @@ never written) and every target is read back from the device afterwards.
       lines.push(...mountedNotes(t));
     }
     await confirmErase(lines, values.yes === true);
-    const result = await withCancel(out, (signal) => runRestore(prepared, { stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: reportingUnmounts(out, prepared.flash.targets, (e) => out.event(e)) }), { stdinCancel: values['stdin-cancel'] === true });
+    const result = await withCancel(out, (signal) => runRestore(prepared, { ...writeSettings(), stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: reportingUnmounts(out, prepared.flash.targets, (e) => out.event(e)) }), { stdinCancel: values['stdin-cancel'] === true });
     return reportCopies(out, result, { done: 'restored', checked: `, SHA-256 ${m.sha256} as recorded` });
   },
 };

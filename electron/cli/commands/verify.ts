@@ -1,6 +1,6 @@
 import { parseArgs } from 'util';
 import { runVerify } from '../../engine/jobs/read-jobs';
-import { reportFinished, stallTimeoutMs, withCancel } from '../run-job';
+import { engineSettings, reportFinished, stallTimeoutMs, withCancel } from '../run-job';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
 
@@ -14,7 +14,7 @@ uncompressed content. A mismatch names the first differing byte offset.`,
     const [image, target] = positionalArgs('verify', positionals, 'IMAGE TARGET') as [string, string];
     // The first phase reads (and decompresses) the image; the second reads the drive back and compares.
     out.namePhases({ decompressing: 'reading image' });
-    const result = await withCancel(out, (signal) => runVerify(image, target, { stallTimeoutMs: stallTimeoutMs(), signal, onEvent: (e) => out.event(e) }));
+    const result = await withCancel(out, (signal) => runVerify(image, target, { decoders: engineSettings().decoders, stallTimeoutMs: stallTimeoutMs(), signal, onEvent: (e) => out.event(e) }));
     return reportFinished(out, result, { verified: 'verified: it holds this image' });
   },
 };

@@ -1,6 +1,8 @@
 import type { ErrorInfo } from '../../../shared/error-codes';
 import type { HashAlgorithm } from '../../../shared/job-events';
-import type { SourceInfo } from '../sources/image-source';
+import type { SourceInfo } from '../formats/image-source';
+import { workerKind } from '../worker-host';
+import type { ZeroOutMode } from '../io/zero-runs';
 
 /**
  * Messages between the job orchestrator and its worker threads. Image data
@@ -55,10 +57,12 @@ export interface WriterWorkerData {
   /**
    * Set when chunks will be verified while the rest is written: the image's
    * size. Before writing, the writer checks that no address below it lands
-   * on another (check/wrap-probe.ts): on a drive that wraps, a chunk read
+   * on another (drives/wrap-probe.ts): on a drive that wraps, a chunk read
    * back early would be overwritten later by one written past the wrap.
    */
   wrapProbeExtent: number | null;
+  /** How runs of zeros reach a block device (io/zero-runs.ts). */
+  zeroOut: ZeroOutMode;
 }
 export type ToWriter =
   | { type: 'write'; slot: number; offset: number; length: number }
@@ -106,3 +110,9 @@ export type FromVerify =
   /** Every chunk of the final pass matched. */
   | { type: 'ok' }
   | { type: 'error'; error: ErrorInfo };
+
+// ---- the kinds the host spawns (worker-host.ts): each entry file's name fixes its messages ----
+export const SOURCE_WORKER = workerKind<ToSource, FromSource, SourceWorkerData>('source-worker', { cancelMessage: { type: 'cancel' } });
+export const HASHER_WORKER = workerKind<ToHasher, FromHasher, HasherWorkerData>('hasher-worker');
+export const WRITER_WORKER = workerKind<ToWriter, FromWriter, WriterWorkerData>('writer-worker');
+export const VERIFY_WORKER = workerKind<ToVerify, FromVerify, VerifyWorkerData>('verify-worker', { cancelMessage: { type: 'cancel' } });
