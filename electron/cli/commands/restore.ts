@@ -4,7 +4,7 @@ import type { JobFinishedEvent, TargetProgress } from '../../../shared/job-event
 import { formatBytes } from '../../../shared/units';
 import { ImprintError } from '../../engine/errors';
 import { prepareRestore, runRestore } from '../../engine/backup/restore-job';
-import { describeLayout } from '../../engine/backup/image-info';
+import { describeLayout, describeStorage } from '../../engine/backup/image-info';
 import { confirmErase } from '../confirm';
 import { withCancel, stallTimeoutMs } from '../run-job';
 import type { Output } from '../output';
@@ -34,14 +34,20 @@ export function reportCopies(out: Output, result: JobFinishedEvent, verb: { done
 }
 
 export const restoreCommand: Command = {
-  help: `Usage: imprint restore BACKUP TARGET... [--no-verify] [--yes] [--json]
+  help: `Usage: imprint restore BACKUP TARGET... [--no-verify] [--wipe-free-space] [--yes] [--json]
 
 BACKUP: a file made by imprint backup (zstd, gzip, xz or raw); its metadata
 is read from inside the file or from BACKUP.json. Refuses a target smaller
 than the backed-up drive. The content's SHA-256 is checked against the
 recorded one while writing (on a mismatch the drive's partition table is
 never written) and every target is read back from the device afterwards.
+A smart backup (the default of imprint backup) writes only what it stored,
+each 4 MiB checked against the CRC-32 it recorded before and after writing;
+the target's free space keeps what it held. A larger target's GPT is moved to
+its new end.
   --no-verify  skip reading the targets back
+  --wipe-free-space  zero what a smart backup does not write (discard or
+               write-zeroes where the drive can, zeros otherwise)
   --yes        do not ask before erasing
   --json       newline-delimited JSON events on stdout
   --stdin-cancel  cancel when standard input closes (the app across pkexec)`,
@@ -49,7 +55,7 @@ never written) and every target is read back from the device afterwards.
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { 'no-verify': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' }, 'stdin-cancel': { type: 'boolean' } },
+      options: { 'no-verify': { type: 'boolean' }, 'wipe-free-space': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' }, 'stdin-cancel': { type: 'boolean' } },
     });
     const [backup, ...targets] = positionals;
     if (!backup || targets.length === 0) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint restore BACKUP TARGET... (see imprint restore --help)');
@@ -60,6 +66,7 @@ never written) and every target is read back from the device afterwards.
       out.info(`Backup: ${backup} (${m.compression}), taken ${m.createdAt} of ${m.source.device}${drive ? ` (${drive})` : ''}, ${formatBytes(m.size)}`);
       out.info(`  SHA-256: ${m.sha256}`);
       for (const l of describeLayout({ partitionTable: m.partitionTable, filesystem: m.filesystem })) out.info(`  ${l}`);
+      if (m.storage) for (const l of describeStorage(m.storage)) out.info(`  ${l}`);
       for (const n of prepared.notes) out.info(`  note: ${n}`);
     }
     const lines = ['These will be ERASED:'];
@@ -68,7 +75,9 @@ never written) and every target is read back from the device afterwards.
       for (const w of t.warnings) lines.push(`  note: ${w}`);
     }
     await confirmErase(lines, values.yes === true);
-    const result = await withCancel(out, (signal) => runRestore(prepared, { stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }), { stdinCancel: values['stdin-cancel'] === true });
-    return reportCopies(out, result, { done: 'restored', checked: `, SHA-256 ${m.sha256} as recorded` });
+    const result = await withCancel(out, (signal) => runRestore(prepared, { stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], wipeFreeSpace: values['wipe-free-space'] === true, signal, onEvent: (e) => out.event(e) }), { stdinCancel: values['stdin-cancel'] === true });
+    const checked = m.storage?.mode === 'used-blocks' ? `, the ${formatBytes(m.storage.storedBytes)} stored, against the recorded checksums` : `, SHA-256 ${m.sha256} as recorded`;
+    if (!out.json) for (const n of (result.details?.notes as string[] | undefined) ?? []) out.info(n);
+    return reportCopies(out, result, { done: 'restored', checked });
   },
 };

@@ -1,0 +1,12 @@
+import type { FilesystemDriver } from './filesystem-driver';
+
+/**
+ * Every filesystem reader Imprint has, one line each. A reader is found by
+ * its magic bytes; the first that recognises a volume's head reads it.
+ */
+export const FILESYSTEM_DRIVERS: readonly FilesystemDriver[] = [];
+
+/** The driver that recognises a volume by its first bytes, or null. */
+export function driverForHead(head: Uint8Array): FilesystemDriver | null {
+  return FILESYSTEM_DRIVERS.find((d) => d.detect(head)) ?? null;
+}
