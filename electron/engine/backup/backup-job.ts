@@ -39,8 +39,10 @@ export interface PreparedBackup {
   layout: DriveLayout;
   /** What will be read and stored, per partition. */
   storage: StoragePlan;
-  /** Things to tell the user (partitions mounted read-write...). */
+  /** Things to confirm before reading (partitions mounted read-write...). */
   warnings: string[];
+  /** Things to tell the user that need no answer (partitions stored whole, and why). */
+  notes: string[];
 }
 
 export const DEFAULT_LEVELS: Record<BackupCompression, number | null> = { zstd: 3, gzip: 6, xz: 6, none: null };
@@ -78,9 +80,8 @@ export async function prepareBackup(req: BackupJobRequest): Promise<PreparedBack
   const layout = layoutOfFile(drive.device, drive.size, true);
   const storage = await planDriveStorage(drive.device, drive.size, layout, req.sectorBySector === true);
   const warnings = drive.writableMounts.length > 0 ? [mountedWarning(drive, storage.mode === 'used-blocks')] : [];
-  warnings.push(...storageWarnings(storage));
   const threads = Math.max(1, Math.min(8, os.availableParallelism()));
-  return { drive, out, compression: req.compression, level, threads, layout, storage, warnings };
+  return { drive, out, compression: req.compression, level, threads, layout, storage, warnings, notes: storageWarnings(storage) };
 }
 
 export interface BackupRunOptions {
@@ -149,7 +150,7 @@ export async function runBackup(p: PreparedBackup, opts: BackupRunOptions): Prom
   };
 
   reporter.started(drive.device, [out.output], drive.size);
-  for (const w of p.warnings) reporter.warning(w);
+  for (const w of [...p.warnings, ...p.notes]) reporter.warning(w);
   const createdAt = new Date().toISOString();
   const info: SourceInfo = { path: drive.device, format: 'raw', fileSize: drive.size, size: drive.size, sizeEstimate: null, isDevice: true };
   const pipeline = new BackupPipeline(info, {

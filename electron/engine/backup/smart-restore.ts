@@ -215,7 +215,12 @@ async function writeStored(info: SourceInfo, storage: BackupStorage, crcs: Uint3
       if (chunkCrc(slot.buf.subarray(0, length)) !== crcs[index]) {
         throw new ImprintError('E_CORRUPT_SOURCE', `${info.path} is damaged: its data between bytes ${at} and ${at + length} does not match the checksum the backup recorded. The drive's partition table was not written.`, { offset: at });
       }
-      if (index === 0) first = { buf: Buffer.from(slot.buf.subarray(0, length)), parts };
+      if (index === 0) {
+        // Held back in its own page-aligned copy (O_DIRECT writes need aligned memory).
+        const held = allocAligned(length);
+        slot.buf.copy(held, 0, 0, length);
+        first = { buf: held, parts };
+      }
       else slot.writes = writeChunk(targets, slot.buf, at, parts, reporter);
     }
     index++;
