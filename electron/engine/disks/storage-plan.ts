@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import type { PartitionStorage, StorageSummary } from '../../../shared/backup-metadata';
-import type { DriveLayout } from '../backup/drive-layout';
+import type { DriveLayout } from './drive-layout';
 import { alignRanges, complementWithin, normalizeRanges, shiftRanges, totalLength } from './byte-ranges';
 import type { AllocationMap, ByteRange } from './filesystem-driver';
 import { driverForHead } from './filesystem-registry';

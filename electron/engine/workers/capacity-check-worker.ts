@@ -4,8 +4,8 @@ import { ImprintError, deviceGoneError, errnoOf, toErrorInfo } from '../errors';
 import { allocAligned } from '../io/aligned-buffer';
 import { blockDeviceSize, logicalBlockSize } from '../io/block-device';
 import { deviceResponds } from '../io/device-faults';
-import type { CapacityWorkerData, FromCapacityWorker } from '../check/capacity-check-protocol';
-import { MARKER_BYTES, decodeMarker, encodeMarker, type MarkerResult } from '../check/capacity-markers';
+import type { CapacityWorkerData, FromCapacityWorker } from './capacity-check-protocol';
+import { MARKER_BYTES, decodeMarker, encodeMarker, type MarkerResult } from '../drives/capacity-markers';
 import { workerPort } from './worker-port';
 
 /**

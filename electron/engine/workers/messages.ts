@@ -1,6 +1,6 @@
 import type { ErrorInfo } from '../../../shared/error-codes';
 import type { HashAlgorithm } from '../../../shared/job-events';
-import type { SourceInfo } from '../sources/image-source';
+import type { SourceInfo } from '../formats/image-source';
 
 /**
  * Messages between the job orchestrator and its worker threads. Image data

@@ -5,10 +5,10 @@ import { ImprintError, classifyReadError, toErrorInfo } from '../errors';
 import { logicalBlockSize } from '../io/block-device';
 import { diagnoseReadFailure } from '../io/device-faults';
 import { readFully } from '../io/full-io';
-import { corrupt, nativeProgram, openContent } from '../sources/image-source';
-import { ProgramReader } from '../sources/program-reader';
-import { ZstdReader } from '../sources/zstd-decoder';
-import { canInflateInPlace, InflateReader } from '../sources/inflate-reader';
+import { corrupt, nativeProgram, openContent } from '../formats/image-source';
+import { ProgramReader } from '../formats/program-reader';
+import { ZstdReader } from '../formats/zstd-decoder';
+import { canInflateInPlace, InflateReader } from '../formats/inflate-reader';
 import { workerPort, SlotQueue } from './worker-port';
 import type { FromSource, SourceWorkerData, ToSource } from './messages';
 

@@ -6,7 +6,7 @@ import { blockDeviceSize, logicalBlockSize } from '../io/block-device';
 import { deviceResponds, diagnoseWriteFailure } from '../io/device-faults';
 import { writeFully, fsyncChecked } from '../io/full-io';
 import { ZeroRuns, deviceZeroOut } from '../io/zero-runs';
-import { probeWrap } from '../check/wrap-probe';
+import { probeWrap } from '../drives/wrap-probe';
 import { workerPort } from './worker-port';
 import type { FromWriter, ToWriter, WriterWorkerData } from './messages';
 

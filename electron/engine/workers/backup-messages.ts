@@ -1,0 +1,77 @@
+import type { BackupCompression } from '../../../shared/backup-metadata';
+import type { ErrorInfo } from '../../../shared/error-codes';
+import type { ByteRange } from '../disks/filesystem-driver';
+import type { RingSpec } from './messages';
+
+/**
+ * Messages between a backup's orchestrator and its compress-writer thread.
+ * As in the flash pipeline, drive data stays in the shared ring; messages name
+ * slots. The source side is the flash engine's own source worker.
+ */
+export interface CompressWriterData {
+  /** The temporary file the backup is written to. */
+  output: string;
+  compression: BackupCompression;
+  level: number;
+  /** Compression threads the encoder may start (zstd nbWorkers, xz threads, gzip members in flight). */
+  threads: number;
+  ring: RingSpec;
+  /** One Int32: set to 1 to stop at once. Checked between pieces of native work, which a message could not interrupt. */
+  cancel: SharedArrayBuffer;
+}
+
+export type ToCompressWriter =
+  | { type: 'write'; slot: number; offset: number; length: number }
+  /** End the stream; `trailer` (embedded metadata) is appended after the compressed data. */
+  | { type: 'finish'; totalBytes: number; trailer: Uint8Array | null }
+  /** Stop, close the file, write nothing more. The orchestrator removes the file. */
+  | { type: 'abandon' };
+
+export type FromCompressWriter =
+  | { type: 'ready' }
+  /**
+   * The slot may be reused; `outputBytes` is the backup file's size so far,
+   * `durableBytes` how much of it is on disk (written around the page cache) and may be read back.
+   */
+  | { type: 'written'; slot: number; bytes: number; outputBytes: number; durableBytes: number }
+  | { type: 'finished'; outputBytes: number }
+  | { type: 'abandoned' }
+  | { type: 'error'; error: ErrorInfo };
+
+/** The thread that reads the drive (drive-reader-worker); it speaks the flash source worker's messages. */
+export interface DriveReaderData {
+  device: string;
+  /** Bytes to read: the drive's size when the backup started. */
+  size: number;
+  ring: RingSpec;
+  /**
+   * A smart backup's stored ranges (disks/storage-plan.ts), aligned to 4 KiB:
+   * only these are read, the rest of each chunk is zeros. Absent: every byte.
+   */
+  keep?: ByteRange[];
+}
+
+/** The thread that reads the backup file back while it is written (backup-check-worker). */
+export interface CheckWorkerData {
+  file: string;
+  compression: BackupCompression;
+  /** The content is compared in chunks of this size (the ring's slot size, as the drive was read). */
+  chunkSize: number;
+  /** One Int32: set to 1 to stop between reads. */
+  cancel: SharedArrayBuffer;
+}
+
+export type ToCheck =
+  /** The first `bytes` of the file are written and may be read back. */
+  | { type: 'available'; bytes: number }
+  /** The file is complete at `bytes`: check the rest and report. */
+  | { type: 'final'; bytes: number }
+  | { type: 'stop' };
+
+export type FromCheck =
+  /** Content bytes decompressed and checked so far. */
+  | { type: 'progress'; contentBytes: number }
+  /** The file's content: its size and the CRC-32 of each chunk (io/chunk-crc.ts). */
+  | { type: 'done'; contentBytes: number; crcs: number[] }
+  | { type: 'stopped' }
+  | { type: 'error'; error: ErrorInfo };
