@@ -5,7 +5,36 @@ import { before, describe, test } from 'node:test';
 import { fixtureDir } from '../../testing/image-fixtures';
 import { runTool } from '../../testing/run-tool';
 import { ntfsDriver } from './ntfs-driver';
-import { makeNtfs, mapOf, MiB, patchRecord, recordOffset, usedBlocks, withNtfsMount } from './ntfs-test-volume';
+import { makeNtfs, mapOf, MiB, ntfsinfoRuns, patchRecord, recordOffset, usedBlocks, withNtfsMount } from './ntfs-test-volume';
+
+/**
+ * A $LogFile restart page (logfile.h: RESTART_PAGE_HEADER, RESTART_AREA) as
+ * Windows leaves it, with its update sequence applied. No tool here writes
+ * one (mkntfs and ntfs-3g leave the log wiped to 0xFF), so the test makes it.
+ */
+function restartPage(lsn: bigint, clientInUse: number, flags: number): Buffer {
+  const page = Buffer.alloc(4096);
+  page.write('RSTR', 0, 'latin1');
+  page.writeUInt16LE(0x1e, 4); // update sequence array offset
+  page.writeUInt16LE(9, 6); // 1 + 4096/512 entries
+  page.writeUInt32LE(4096, 0x10); // system page size
+  page.writeUInt32LE(4096, 0x14); // log page size
+  page.writeUInt16LE(0x30, 0x18); // restart area offset
+  page.writeInt16LE(1, 0x1a);
+  page.writeInt16LE(1, 0x1c);
+  page.writeBigUInt64LE(lsn, 0x30); // current LSN
+  page.writeUInt16LE(1, 0x38); // log clients
+  page.writeUInt16LE(0xffff, 0x3a); // client free list
+  page.writeUInt16LE(clientInUse, 0x3c);
+  page.writeUInt16LE(flags, 0x3e);
+  const usn = 7;
+  page.writeUInt16LE(usn, 0x1e);
+  for (let i = 0; i < 8; i++) {
+    page.writeUInt16LE(page.readUInt16LE(i * 512 + 510), 0x20 + i * 2);
+    page.writeUInt16LE(usn, i * 512 + 510);
+  }
+  return page;
+}
 
 /** The NTFS allocation map falls back to `whole`, with a reason, when the volume cannot be trusted. */
 
@@ -99,5 +128,25 @@ describe('NTFS allocation map refuses what it cannot trust', () => {
     const m = await mapOf(p);
     assert.equal(m.kind, 'whole');
     assert.match((m as { reason: string }).reason, /Windows is hibernated/);
+  });
+
+  test('a journal with changes not yet applied ($LogFile restart area open, not marked clean)', async () => {
+    const p = copy('logfile.img');
+    const [run] = await ntfsinfoRuns(p, 2);
+    assert.ok(run);
+    const write = (pages: Buffer[]) => {
+      const fd = fs.openSync(p, 'r+');
+      pages.forEach((pg, i) => fs.writeSync(fd, pg, 0, pg.length, run.lcn * 4096 + i * 4096));
+      fs.closeSync(fd);
+    };
+    // Two restart pages; the later LSN decides.
+    write([restartPage(100n, 0, 0), restartPage(90n, 0xffff, 2)]);
+    const m = await mapOf(p);
+    assert.equal(m.kind, 'whole');
+    assert.match((m as { reason: string }).reason, /journal \(\$LogFile\) has changes not yet applied/);
+    write([restartPage(100n, 0, 0), restartPage(110n, 0, 2)]);
+    usedBlocks(await mapOf(p));
+    write([restartPage(100n, 0xffff, 0), restartPage(90n, 0, 0)]);
+    usedBlocks(await mapOf(p));
   });
 });

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fixtureDir } from '../../testing/image-fixtures';
 import { runTool } from '../../testing/run-tool';
 import type { ByteRange } from '../filesystem-driver';
-import { makePopulatedNtfs, mapOf, MiB, usedBlocks, walkTree, withNtfsMount, type TreeEntry } from './ntfs-test-volume';
+import { junkOutside, makePopulatedNtfs, mapOf, partcloneRanges, usedBlocks, walkTree, withNtfsMount, type TreeEntry } from './ntfs-test-volume';
 
 /**
  * The NTFS allocation map against volumes made by mkntfs and filled by
@@ -15,39 +12,6 @@ import { makePopulatedNtfs, mapOf, MiB, usedBlocks, walkTree, withNtfsMount, typ
  * else overwritten with random bytes) must leave a filesystem that ntfsfix
  * and ntfsresize accept and whose every file reads back the same.
  */
-
-/** partclone's ddrescue domain log: the byte ranges it would copy ('+' lines). */
-async function partcloneRanges(image: string): Promise<ByteRange[]> {
-  const log = path.join(fixtureDir(), `${path.basename(image)}.domain`);
-  await runTool('partclone.ntfs', ['-q', '-D', '-s', image, '-o', log], 60_000);
-  const out: ByteRange[] = [];
-  for (const line of fs.readFileSync(log, 'utf8').split('\n')) {
-    const m = /^0x([0-9A-Fa-f]+)\s+0x([0-9A-Fa-f]+)\s+\+/.exec(line);
-    if (m) out.push({ start: parseInt(m[1] as string, 16), length: parseInt(m[2] as string, 16) });
-  }
-  return out;
-}
-
-/** A copy of `image` where every byte outside `ranges` is random. */
-function junkOutside(image: string, ranges: ByteRange[], name: string): string {
-  const copy = path.join(fixtureDir(), name);
-  fs.copyFileSync(image, copy);
-  const fd = fs.openSync(copy, 'r+');
-  try {
-    let pos = 0;
-    const size = fs.fstatSync(fd).size;
-    for (const r of [...ranges, { start: size, length: 0 }]) {
-      for (let at = pos; at < r.start; at += MiB) {
-        const n = Math.min(MiB, r.start - at);
-        fs.writeSync(fd, crypto.randomBytes(n), 0, n, at);
-      }
-      pos = r.start + r.length;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return copy;
-}
 
 // The 4 KiB case has the big folder (2,000 files); the others keep to 300 to keep this file under a minute.
 const CASES = [

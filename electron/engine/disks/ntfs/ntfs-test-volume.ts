@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fixtureDir, pseudoRandom } from '../../testing/image-fixtures';
 import { killDaemon, runTool, startDaemon } from '../../testing/run-tool';
-import type { AllocationMap } from '../filesystem-driver';
+import type { AllocationMap, ByteRange } from '../filesystem-driver';
 import { volumeFromFd } from '../volume';
 import { ntfsDriver } from './ntfs-driver';
 
@@ -172,4 +172,75 @@ export function patchRecord(image: string, n: number, patch: (rec: Buffer, set: 
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** partclone's ddrescue domain log: the byte ranges it would copy ('+' lines). */
+export async function partcloneRanges(image: string): Promise<ByteRange[]> {
+  const log = path.join(fixtureDir(), `${path.basename(image)}.domain`);
+  await runTool('partclone.ntfs', ['-q', '-D', '-s', image, '-o', log], 60_000);
+  const out: ByteRange[] = [];
+  for (const line of fs.readFileSync(log, 'utf8').split('\n')) {
+    const m = /^0x([0-9A-Fa-f]+)\s+0x([0-9A-Fa-f]+)\s+\+/.exec(line);
+    if (m) out.push({ start: parseInt(m[1] as string, 16), length: parseInt(m[2] as string, 16) });
+  }
+  return out;
+}
+
+/** A copy of `image` where every byte outside `ranges` is random. */
+export function junkOutside(image: string, ranges: ByteRange[], name: string): string {
+  const copy = path.join(fixtureDir(), name);
+  fs.copyFileSync(image, copy);
+  const fd = fs.openSync(copy, 'r+');
+  try {
+    let pos = 0;
+    const size = fs.fstatSync(fd).size;
+    for (const r of [...ranges, { start: size, length: 0 }]) {
+      for (let at = pos; at < r.start; at += MiB) {
+        const n = Math.min(MiB, r.start - at);
+        fs.writeSync(fd, crypto.randomBytes(n), 0, n, at);
+      }
+      pos = r.start + r.length;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return copy;
+}
+
+/**
+ * A volume whose MFT is in several runs: fill the volume, free every other
+ * 256 KiB file, then create 3,000 empty files; the MFT grows into the holes.
+ */
+export async function makeFragmentedMftNtfs(name: string): Promise<string> {
+  const file = path.join(fixtureDir(), name);
+  await makeNtfs(file, { sizeMiB: 32, clusterSize: 4096 });
+  await withNtfsMount(file, false, async (dir) => {
+    const buf = pseudoRandom(256 * 1024, name);
+    let n = 0;
+    // Bounded by the volume's size: 32 MiB holds fewer than 128 such files.
+    for (; n < 200; n++) {
+      try {
+        fs.writeFileSync(path.join(dir, `fill${n}`), buf);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
+        throw err;
+      }
+    }
+    for (let i = 0; i < n; i += 2) fs.rmSync(path.join(dir, `fill${i}`));
+    fs.mkdirSync(path.join(dir, 'lots'));
+    for (let i = 0; i < 3000; i++) fs.writeFileSync(path.join(dir, 'lots', `n${i}`), '');
+  });
+  return file;
+}
+
+/** The runs (LCN, length) of an MFT record's unnamed $DATA as ntfsinfo lists them (the first extent's runlist). */
+export async function ntfsinfoRuns(image: string, record: number): Promise<Array<{ vcn: number; lcn: number; length: number }>> {
+  const out = (await runTool('ntfsinfo', ['-f', '-v', '-i', String(record), image])).stdout;
+  const data = out.slice(out.indexOf('Dumping attribute $DATA'));
+  const runlist = data.slice(data.indexOf('Runlist:'), data.indexOf('Dumping attribute', 10) > 0 ? data.indexOf('Dumping attribute', 10) : undefined);
+  return [...runlist.matchAll(/^\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)$/gm)].map((m) => ({
+    vcn: parseInt(m[1] as string, 16),
+    lcn: parseInt(m[2] as string, 16),
+    length: parseInt(m[3] as string, 16),
+  }));
 }
