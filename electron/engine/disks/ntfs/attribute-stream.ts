@@ -1,5 +1,6 @@
 import type { Volume } from '../volume';
 import { ATTR_COMPRESSION_MASK, ATTR_IS_ENCRYPTED, type Attribute } from './mft-record';
+import { lznt1Decompress } from './lznt1';
 import { NtfsFormatError, type Run } from './runlist';
 
 /**
@@ -16,6 +17,8 @@ export interface AttributeStream {
   runs: Run[];
   initializedSize: number;
   compressed: boolean;
+  /** Clusters per compression unit (compressed streams only). */
+  unitClusters?: number;
   encrypted: boolean;
 }
 
@@ -43,7 +46,15 @@ export function streamFromExtents(extents: readonly Attribute[], where: string, 
   if (next * clusterSize < first.dataSize) {
     throw new NtfsFormatError(`${where}: the attribute's runlist covers ${next * clusterSize} bytes, less than its size ${first.dataSize}`);
   }
-  return { size: first.dataSize, runs, initializedSize: first.initializedSize, compressed, encrypted };
+  const stream: AttributeStream = { size: first.dataSize, runs, initializedSize: first.initializedSize, compressed, encrypted };
+  if (compressed) {
+    // Units of 2^n clusters; Windows uses n = 4 and compresses only with clusters up to 4 KiB.
+    if (first.compressionUnit === 0 || first.compressionUnit > 8 || clusterSize << first.compressionUnit > 1024 * 1024) {
+      throw new NtfsFormatError(`${where}: invalid compression unit (${first.compressionUnit})`);
+    }
+    stream.unitClusters = 1 << first.compressionUnit;
+  }
+  return stream;
 }
 
 /** Index of the run holding virtual cluster `vcn`, or -1 (binary search; runs are sorted and contiguous). */
@@ -70,7 +81,7 @@ export async function readStream(volume: Volume, clusterSize: number, s: Attribu
   const end = Math.min(s.size, offset + length);
   if (end <= offset) return Buffer.alloc(0);
   if (s.resident !== undefined) return Buffer.from(s.resident.subarray(offset, end));
-  if (s.compressed) throw new NtfsFormatError('compressed NTFS files are not supported yet');
+  if (s.compressed) return readCompressed(volume, clusterSize, s, offset, end);
   if (s.encrypted) throw new NtfsFormatError('encrypted NTFS files cannot be read without the owner\'s Windows key');
   const out = Buffer.alloc(end - offset);
   // Bytes past the initialized size read as zeros (Windows never wrote them).
@@ -87,6 +98,47 @@ export async function readStream(volume: Volume, clusterSize: number, s: Attribu
     }
     pos = runEnd;
     i++;
+  }
+  return out;
+}
+
+/**
+ * One compression unit expanded. Its clusters are all stored (the unit was
+ * not worth compressing), none (a hole: zeros), or some followed by a sparse
+ * tail (LZNT1 data in the stored ones).
+ */
+async function readUnit(volume: Volume, clusterSize: number, s: AttributeStream, unit: number, unitClusters: number): Promise<Buffer> {
+  const out = Buffer.alloc(unitClusters * clusterSize);
+  const first = unit * unitClusters;
+  const pieces: Buffer[] = [];
+  let stored = 0;
+  let i = runIndex(s.runs, first);
+  for (let vcn = first; vcn < first + unitClusters && i >= 0 && i < s.runs.length; i++) {
+    const run = s.runs[i] as Run;
+    const n = Math.min(run.vcn + run.length, first + unitClusters) - vcn;
+    if (run.lcn !== null) {
+      if (stored !== vcn - first) throw new NtfsFormatError('a compression unit has a hole before its data');
+      pieces.push(await volume.read((run.lcn + (vcn - run.vcn)) * clusterSize, n * clusterSize));
+      stored += n;
+    }
+    vcn += n;
+  }
+  if (stored === unitClusters) return Buffer.concat(pieces);
+  if (stored > 0) lznt1Decompress(Buffer.concat(pieces), out);
+  return out;
+}
+
+async function readCompressed(volume: Volume, clusterSize: number, s: AttributeStream, offset: number, end: number): Promise<Buffer> {
+  const unitClusters = s.unitClusters as number;
+  const unitSize = unitClusters * clusterSize;
+  const out = Buffer.alloc(end - offset);
+  const dataEnd = Math.min(end, s.initializedSize);
+  for (let pos = offset; pos < dataEnd; ) {
+    const unit = Math.floor(pos / unitSize);
+    const data = await readUnit(volume, clusterSize, s, unit, unitClusters);
+    const upTo = Math.min(dataEnd, (unit + 1) * unitSize);
+    data.copy(out, pos - offset, pos - unit * unitSize, upTo - unit * unitSize);
+    pos = upTo;
   }
   return out;
 }

@@ -19,7 +19,8 @@ export const MiB = 1024 * 1024;
 /** Mounts `image` with ntfs-3g at a fresh folder, runs `fn`, and unmounts, waiting for ntfs-3g to exit (its writes are then in the file). */
 export async function withNtfsMount<T>(image: string, readOnly: boolean, fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(fixtureDir(), 'mnt-'));
-  const opts = readOnly ? 'ro,no_detach' : 'no_detach';
+  // Windows-style stream names (file:stream) and compression of folders marked compressed, for populate().
+  const opts = readOnly ? 'ro,no_detach' : 'no_detach,streams_interface=windows,compression';
   const d = startDaemon('ntfs-3g', ['-o', opts, image, dir]);
   try {
     // ntfs-3g mounts in well under a second; 10 s is margin for a loaded, shared machine.
@@ -88,8 +89,54 @@ export async function populate(dir: string, seed: string, manyFiles = 2000): Pro
   fs.mkdirSync(frag);
   for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(frag, `f${i}`), data(12_000));
   for (let i = 0; i < 200; i += 2) fs.rmSync(path.join(frag, `f${i}`));
+  await windowsFeatures(dir, data);
   fs.writeFileSync(path.join(dir, 'deleted-later.bin'), data(4 * MiB));
   fs.rmSync(path.join(dir, 'deleted-later.bin'));
+}
+
+/**
+ * Python sets the ntfs-3g extended attributes Node has no call for: a DOS
+ * 8.3 alias, a Windows symlink reparse point, the compressed flag.
+ */
+const SET_XATTR = 'import os, sys; os.setxattr(sys.argv[1], sys.argv[2], bytes.fromhex(sys.argv[3]))';
+async function setXattr(file: string, name: string, value: Buffer): Promise<void> {
+  await runTool('python3', ['-c', SET_XATTR, file, name, value.toString('hex')]);
+}
+
+/** A Windows symlink reparse point (IO_REPARSE_TAG_SYMLINK) to a relative target. */
+function symlinkReparse(target: string): Buffer {
+  const name = Buffer.from(target.replace(/\//g, '\\'), 'utf16le');
+  const data = Buffer.alloc(12 + name.length * 2);
+  data.writeUInt16LE(0, 0); // substitute name offset
+  data.writeUInt16LE(name.length, 2);
+  data.writeUInt16LE(name.length, 4); // print name offset
+  data.writeUInt16LE(name.length, 6);
+  data.writeUInt32LE(1, 8); // relative
+  name.copy(data, 12);
+  name.copy(data, 12 + name.length);
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(0xa000000c, 0);
+  head.writeUInt16LE(data.length, 4);
+  return Buffer.concat([head, data]);
+}
+
+/** What Windows volumes have and plain Linux files do not: 8.3 aliases, streams, symlinks of both kinds, compressed files. */
+async function windowsFeatures(dir: string, data: (len: number) => Buffer): Promise<void> {
+  const long = path.join(dir, 'Program Files Long Name.txt');
+  fs.writeFileSync(long, data(3000));
+  await setXattr(long, 'system.ntfs_dos_name', Buffer.from('PROGRA~1.TXT', 'latin1'));
+  fs.writeFileSync(`${path.join(dir, 'a', 'top.txt')}:secret`, 'an alternate data stream');
+  fs.symlinkSync('a/b/c/deep.bin', path.join(dir, 'interix-link'));
+  const win = path.join(dir, 'windows-link');
+  fs.writeFileSync(win, '');
+  await setXattr(win, 'system.ntfs_reparse_data', symlinkReparse('a/top.txt'));
+  const comp = path.join(dir, 'compressed');
+  fs.mkdirSync(comp);
+  await setXattr(comp, 'system.ntfs_attrib', Buffer.from([0x10, 0x08, 0, 0])); // directory + compressed
+  fs.writeFileSync(path.join(comp, 'text.txt'), 'compressible text, repeated. '.repeat(20_000));
+  fs.writeFileSync(path.join(comp, 'random.bin'), data(100_000));
+  const mixed = Buffer.concat([Buffer.alloc(70_000), data(50_000), Buffer.from('abc'.repeat(30_000))]);
+  fs.writeFileSync(path.join(comp, 'mixed.bin'), mixed);
 }
 
 /** Builds a populated NTFS image and returns its path. */
@@ -105,6 +152,7 @@ export interface TreeEntry {
   kind: 'file' | 'directory' | 'symlink' | 'other';
   size: number;
   sha256?: string;
+  target?: string;
   mtimeMs: number;
 }
 
@@ -117,6 +165,7 @@ export function walkTree(root: string): TreeEntry[] {
       const st = fs.lstatSync(path.join(root, p));
       const kind = st.isDirectory() ? 'directory' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
       const e: TreeEntry = { path: p, kind, size: st.isFile() ? st.size : 0, mtimeMs: st.mtimeMs };
+      if (st.isSymbolicLink()) e.target = fs.readlinkSync(path.join(root, p));
       if (st.isFile()) e.sha256 = crypto.createHash('sha256').update(fs.readFileSync(path.join(root, p))).digest('hex');
       out.push(e);
       if (st.isDirectory()) walk(p);
