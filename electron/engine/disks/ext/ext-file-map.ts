@@ -112,6 +112,20 @@ export function fileExtents(cache: MetadataCache, sb: ExtSuperblock, inode: Inod
   return inode.flags & INODE_FLAGS.EXTENTS ? extentTree(cache, sb, inode) : blockMap(cache, sb, inode);
 }
 
+/** Whether logical block `logical` holds written data (not a hole, not unwritten). */
+export function isMapped(extents: Extent[], logical: number): boolean {
+  let lo = 0;
+  let hi = extents.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const e = extents[mid]!;
+    if (e.logical + e.length <= logical) lo = mid + 1;
+    else hi = mid;
+  }
+  const e = extents[lo];
+  return e !== undefined && e.logical <= logical && !e.unwritten;
+}
+
 /** Inline data (the inline_data feature): the first 60 bytes in i_block, the rest in `system.data`. */
 export function inlineContent(inode: Inode): Buffer {
   const all = inode.inlineTail ? Buffer.concat([inode.iBlock, inode.inlineTail]) : inode.iBlock;

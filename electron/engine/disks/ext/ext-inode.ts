@@ -1,6 +1,6 @@
 import type { GroupDesc } from './ext-groups';
 import { BG_INODE_UNINIT } from './ext-groups';
-import { hasGroupDescCsum, type ExtSuperblock } from './ext-superblock';
+import { INCOMPAT, hasGroupDescCsum, type ExtSuperblock } from './ext-superblock';
 import type { MetadataCache } from './metadata-cache';
 
 /**
@@ -91,7 +91,9 @@ export async function readInode(cache: MetadataCache, sb: ExtSuperblock, groups:
   const mode = raw.readUInt16LE(0x0);
   const linksCount = raw.readUInt16LE(0x1a);
   if (mode === 0 || linksCount === 0) throw new ExtCorruptError(`inode ${ino} is not in use (a deleted file?)`);
-  const size = raw.readUInt32LE(0x4) + raw.readUInt32LE(0x6c) * 2 ** 32;
+  // i_size_high is i_dir_acl for folders of filesystems without largedir (ext4_isize).
+  const sizeHigh = (mode & S_IFMT) === S_IFREG || sb.incompat & INCOMPAT.LARGEDIR ? raw.readUInt32LE(0x6c) : 0;
+  const size = raw.readUInt32LE(0x4) + sizeHigh * 2 ** 32;
   const flags = raw.readUInt32LE(0x20);
   const extraIsize = sb.inodeSize > 128 ? raw.readUInt16LE(0x80) : 0;
   if (sb.inodeSize > 128 && (extraIsize & 3 || 128 + extraIsize > sb.inodeSize)) throw new ExtCorruptError(`inode ${ino}: extra size ${extraIsize}`);

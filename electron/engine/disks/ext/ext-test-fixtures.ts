@@ -6,6 +6,7 @@ import { attachLoop, detachLoop } from '../../testing/loop-device';
 import { runTool } from '../../testing/run-tool';
 import type { ByteRange } from '../filesystem-driver';
 import { volumeFromFd, type Volume } from '../volume';
+import { crc32c } from './checksums';
 
 /**
  * Test fixtures for the ext reader: real filesystems made by mke2fs on image
@@ -166,4 +167,18 @@ export function treeHashes(dir: string): Map<string, string> {
   };
   walk('');
   return out;
+}
+
+/** Rewrites the superblock of `img` with `edit`, keeping its metadata_csum checksum valid when `fixCsum`. */
+export function editSuperblock(img: string, edit: (sb: Buffer) => void, fixCsum: boolean): void {
+  const fd = fs.openSync(img, 'r+');
+  try {
+    const sb = Buffer.alloc(1024);
+    fs.readSync(fd, sb, 0, 1024, 1024);
+    edit(sb);
+    if (fixCsum) sb.writeUInt32LE(crc32c(0xffffffff, sb.subarray(0, 0x3fc)), 0x3fc);
+    fs.writeSync(fd, sb, 0, 1024, 1024);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

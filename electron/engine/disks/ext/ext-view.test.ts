@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { runTool } from '../../testing/run-tool';
 import type { FileEntry, FilesystemView } from '../filesystem-driver';
 import { extDriver } from './ext-driver';
-import { debugfs, fsckClean, makeImage, openVolume, tempDir, withMounted } from './ext-test-fixtures';
+import { debugfs, editSuperblock, fsckClean, makeImage, openVolume, tempDir, withMounted } from './ext-test-fixtures';
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
@@ -21,12 +21,16 @@ interface Spec {
   bigDir: number;
   sparseAt: number;
   filesystem: string;
+  /** The big folder gets an htree index (dir_index). */
+  htree: boolean;
 }
 
 const SPECS: Spec[] = [
-  { name: 'ext4 (extents, htree, metadata_csum), 4 KiB blocks', mkfs: 'mkfs.ext4', size: 256 * MiB, args: [], bigDir: 10_000, sparseAt: 5 * GiB, filesystem: 'ext4' },
-  { name: 'ext3 (block maps up to triple indirect), 1 KiB blocks', mkfs: 'mkfs.ext3', size: 128 * MiB, args: ['-b', '1024'], bigDir: 2_000, sparseAt: 3 * GiB, filesystem: 'ext3' },
-  { name: 'ext4 with inline_data', mkfs: 'mkfs.ext4', size: 64 * MiB, args: ['-O', 'inline_data', '-I', '512'], bigDir: 300, sparseAt: 2 * GiB, filesystem: 'ext4' },
+  { name: 'ext4 (extents, htree, metadata_csum), 4 KiB blocks', mkfs: 'mkfs.ext4', size: 256 * MiB, args: [], bigDir: 10_000, sparseAt: 5 * GiB, filesystem: 'ext4', htree: true },
+  { name: 'ext3 (block maps up to triple indirect), 1 KiB blocks', mkfs: 'mkfs.ext3', size: 128 * MiB, args: ['-b', '1024'], bigDir: 2_000, sparseAt: 3 * GiB, filesystem: 'ext3', htree: true },
+  { name: 'ext4 with inline_data', mkfs: 'mkfs.ext4', size: 64 * MiB, args: ['-O', 'inline_data', '-I', '512'], bigDir: 300, sparseAt: 2 * GiB, filesystem: 'ext4', htree: true },
+  // Revision 0: no feature flags at all, so no file type in folder entries and 128-byte inodes.
+  { name: 'ext2 revision 0 (no file types, 128-byte inodes)', mkfs: 'mkfs.ext2', size: 64 * MiB, args: ['-r', '0'], bigDir: 300, sparseAt: 1 * GiB, filesystem: 'ext2', htree: false },
 ];
 
 const LONG = 'L'.repeat(251) + '.txt';
@@ -186,7 +190,7 @@ describe('ext file views against a read-only kernel mount', () => {
 
       // The fixture really has what it claims (checked with debugfs, not with the reader).
       const bigFlags = Number(/Flags: (0x[0-9a-f]+)/.exec(await debugfs(img, ['stat /big']))![1]);
-      assert.ok(bigFlags & 0x1000, 'big folder is hashed (htree, INDEX_FL)');
+      assert.equal((bigFlags & 0x1000) !== 0, s.htree, 'big folder is hashed (htree, INDEX_FL)');
       const stat = await debugfs(img, ['stat /holes', 'stat /inline-size', 'stat /sparse']);
       if (s.filesystem === 'ext4' && !s.args.includes('inline_data')) assert.match(stat, /\(ETB0\)/, 'holes has an extent tree of depth >= 1');
       if (s.args.includes('inline_data')) assert.match(stat, /Size of inline data: \d+/);
@@ -240,11 +244,39 @@ describe('ext damage stays in its folder', () => {
   it('an entry pointing at a free inode is left out with a warning', async () => {
     const p = path.join(work, 'free.img');
     fs.copyFileSync(img, p);
-    // debugfs unlink removes the name only; clri then frees the inode behind another name: "link" keeps a name to it.
+    // Two names for one inode, then the inode cleared (clri): both names now point at nothing.
     await debugfs(p, ['ln /sibling/y /sibling/z', 'clri /sibling/y'], true);
     await withView(p, async (view) => {
       assert.deepEqual((await view.list(await find(view, 'sibling'))).map((e) => e.name), []);
       assert.equal(view.warnings.filter((w) => /not in use/.test(w)).length, 2, view.warnings.join('\n'));
     });
+  });
+
+  it('an extent tree deeper than the kernel allows is an error for that file', async () => {
+    const p = path.join(work, 'depth.img');
+    fs.copyFileSync(img, p);
+    // i_block[1] is the root header's max (low 16 bits) and depth (high 16 bits).
+    await debugfs(p, ['sif /sibling/y block[1] 0x60004'], true);
+    await withView(p, async (view) => {
+      const y = await find(view, 'sibling/y');
+      await assert.rejects(view.read(y, 0, 10), /extent tree depth 6/);
+      assert.equal((await view.read(await find(view, 'nested/a/x'), 0, 10)).toString(), 'x');
+    });
+  });
+
+  it('an unreplayed journal still opens, with a warning', async () => {
+    const p = path.join(work, 'recover.img');
+    fs.copyFileSync(img, p);
+    editSuperblock(p, (sb) => sb.writeUInt32LE(sb.readUInt32LE(0x60) | 0x4, 0x60), true);
+    await withView(p, async (view) => {
+      assert.match(view.warnings.join('\n'), /journal was not replayed/);
+      assert.deepEqual((await view.list(await find(view, 'sibling'))).map((e) => e.name), ['y']);
+    });
+    const { volume, close } = openVolume(p);
+    try {
+      assert.equal((await extDriver.allocation!(volume)).kind, 'whole');
+    } finally {
+      close();
+    }
   });
 });

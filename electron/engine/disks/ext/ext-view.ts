@@ -1,7 +1,7 @@
 import type { FileEntry, FilesystemView } from '../filesystem-driver';
 import type { Volume } from '../volume';
 import { parseDirBlock, type RawDirent } from './ext-directory';
-import { fileExtents, inlineContent, readExtents, type Extent } from './ext-file-map';
+import { fileExtents, inlineContent, isMapped, readExtents, type Extent } from './ext-file-map';
 import { readGroupDescriptors, type GroupDesc } from './ext-groups';
 import { ExtCorruptError, INODE_FLAGS, ROOT_INO, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, readInode, type Inode } from './ext-inode';
 import { INCOMPAT, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, parseSuperblock, type ExtSuperblock } from './ext-superblock';
@@ -107,6 +107,8 @@ class ExtView implements FilesystemView {
     for (let at = 0; at < dir.size; at += DIR_CHUNK) {
       const chunk = await readExtents(this.volume, this.sb, extents, dir.size, at, DIR_CHUNK);
       for (let b = 0; b < chunk.length; b += bs) {
+        // A hole in a folder holds no entries; the kernel's readdir skips it too.
+        if (!isMapped(extents, (at + b) / bs)) continue;
         out.push(...parseDirBlock(chunk.subarray(b, b + bs), bs, hasFileType, this.sb.inodesCount, where(`block ${(at + b) / bs}`)));
       }
     }
@@ -140,8 +142,9 @@ class ExtView implements FilesystemView {
     const inode = await this.inode(inoOf(file));
     if ((inode.mode & S_IFMT) === S_IFDIR) throw new Error(`"${file.name}" is a folder`);
     if (inode.flags & INODE_FLAGS.ENCRYPT) throw new Error(`"${file.name}" is encrypted (fscrypt); its contents cannot be read without the key`);
-    if (inode.flags & INODE_FLAGS.INLINE_DATA) {
-      const all = inlineContent(inode);
+    if ((inode.mode & S_IFMT) === S_IFLNK || inode.flags & INODE_FLAGS.INLINE_DATA) {
+      // A link's bytes are its target (i_block of a fast link is text, not block numbers).
+      const all = (inode.mode & S_IFMT) === S_IFLNK ? await this.linkBytes(inode, file.name) : inlineContent(inode);
       return Buffer.from(all.subarray(Math.min(offset, all.length), Math.min(all.length, offset + length)));
     }
     return readExtents(this.volume, this.sb, await this.extentsOf(inode), inode.size, offset, length);
@@ -150,18 +153,18 @@ class ExtView implements FilesystemView {
   async readlink(link: FileEntry): Promise<string> {
     const inode = await this.inode(inoOf(link));
     if ((inode.mode & S_IFMT) !== S_IFLNK) throw new Error(`"${link.name}" is not a symbolic link`);
-    if (inode.flags & INODE_FLAGS.ENCRYPT) throw new Error(`"${link.name}" is an encrypted link (fscrypt)`);
+    return utf8.decode(await this.linkBytes(inode, link.name));
+  }
+
+  private async linkBytes(inode: Inode, name: string): Promise<Buffer> {
+    if (inode.flags & INODE_FLAGS.ENCRYPT) throw new Error(`"${name}" is an encrypted link (fscrypt)`);
     if (inode.size > MAX_LINK) throw new ExtCorruptError(`symbolic link inode ${inode.ino} is ${inode.size} bytes long`);
-    let target: Buffer;
-    if (inode.flags & INODE_FLAGS.INLINE_DATA) {
-      target = inlineContent(inode);
-    } else if (this.isFastSymlink(inode)) {
+    if (inode.flags & INODE_FLAGS.INLINE_DATA) return inlineContent(inode);
+    if (this.isFastSymlink(inode)) {
       if (inode.size > 60) throw new ExtCorruptError(`symbolic link inode ${inode.ino}: ${inode.size} bytes cannot fit in the inode`);
-      target = inode.iBlock.subarray(0, inode.size);
-    } else {
-      target = await readExtents(this.volume, this.sb, await this.extentsOf(inode), inode.size, 0, inode.size);
+      return inode.iBlock.subarray(0, inode.size);
     }
-    return utf8.decode(target);
+    return readExtents(this.volume, this.sb, await this.extentsOf(inode), inode.size, 0, inode.size);
   }
 
   /** A target stored in i_block itself: no blocks besides an extended-attribute block (ext4_inode_is_fast_symlink). */
