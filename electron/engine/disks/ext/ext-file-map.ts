@@ -137,7 +137,6 @@ export function inlineContent(inode: Inode): Buffer {
 export async function readExtents(volume: Volume, sb: ExtSuperblock, extents: Extent[], size: number, offset: number, length: number): Promise<Buffer> {
   const end = Math.min(size, offset + length);
   if (offset >= end) return Buffer.alloc(0);
-  const out = Buffer.alloc(end - offset);
   const bs = sb.blockSize;
   // First extent that ends after `offset`.
   let lo = 0;
@@ -148,6 +147,12 @@ export async function readExtents(volume: Volume, sb: ExtSuperblock, extents: Ex
     if ((e.logical + e.length) * bs <= offset) lo = mid + 1;
     else hi = mid;
   }
+  const first = extents[lo];
+  if (first && !first.unwritten && first.logical * bs <= offset && (first.logical + first.length) * bs >= end) {
+    // One extent holds the whole range (the usual case): no zero-filled copy.
+    return volume.read(first.physical * bs + (offset - first.logical * bs), end - offset);
+  }
+  const out = Buffer.alloc(end - offset);
   for (let i = lo; i < extents.length; i++) {
     const e = extents[i]!;
     const eStart = e.logical * bs;

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { attachLoop, detachLoop } from '../../testing/loop-device';
-import { runTool } from '../../testing/run-tool';
+import { resolveTool, runTool } from '../../testing/run-tool';
 import type { ByteRange } from '../filesystem-driver';
 import { volumeFromFd, type Volume } from '../volume';
 import { crc32c } from './checksums';
@@ -14,6 +14,15 @@ import { crc32c } from './checksums';
  * independent references the tests compare with (dumpe2fs, e2fsck, debugfs
  * rdump). Test-only; never imported by the engine.
  */
+
+/**
+ * Why the tests that fill a filesystem through the kernel (a loop mount)
+ * cannot run here, or false when they can: node:test prints the reason.
+ */
+export const MOUNT_SKIP: string | false =
+  process.getuid?.() !== 0 || !fs.existsSync('/dev/loop-control') || !resolveTool('losetup') || !resolveTool('mount')
+    ? 'mounting a loop device needs root, /dev/loop-control, losetup and mount'
+    : false;
 
 /** mke2fs, e2fsck and debugfs on images of up to 512 MiB: seconds; 120 s is for a loaded shared machine. */
 export const SLOW_TOOL_MS = 120_000;
