@@ -98,10 +98,11 @@ export type GroupsResult = { ok: true; groups: GroupDesc[]; descriptorBlocks: nu
 
 /**
  * Reads every group descriptor and checks it the way the kernel does before
- * mounting: checksums, and bitmaps and inode table inside the filesystem
+ * mounting: checksums (mismatches go to `checksumWarnings` when given,
+ * instead of failing), and bitmaps and inode table inside the filesystem
  * (inside their own group unless flex_bg lets them live anywhere).
  */
-export async function readGroupDescriptors(volume: Volume, sb: ExtSuperblock): Promise<GroupsResult> {
+export async function readGroupDescriptors(volume: Volume, sb: ExtSuperblock, checksumWarnings?: string[]): Promise<GroupsResult> {
   const fail = (reason: string): GroupsResult => ({ ok: false, reason });
   const groups: GroupDesc[] = [];
   const descriptorBlocks: number[] = [];
@@ -116,7 +117,12 @@ export async function readGroupDescriptors(volume: Volume, sb: ExtSuperblock): P
     for (let i = 0; i < sb.descPerBlock && groups.length < sb.groupCount; i++) {
       const g = groups.length;
       const d = block.subarray(i * sb.descSize, (i + 1) * sb.descSize);
-      if (hasGroupDescCsum(sb) && !descChecksumOk(sb, g, d)) return fail(`${sb.flavour}: group ${g}'s descriptor checksum does not match`);
+      if (hasGroupDescCsum(sb) && !descChecksumOk(sb, g, d)) {
+        const msg = `${sb.flavour}: group ${g}'s descriptor checksum does not match`;
+        // A reader may go on (the pointers are still range-checked below); a used-block map may not.
+        if (!checksumWarnings) return fail(msg);
+        if (checksumWarnings.length < 20) checksumWarnings.push(msg);
+      }
       const hi = (off: number) => (wide ? d.readUInt32LE(off) * 2 ** 32 : 0);
       const desc: GroupDesc = {
         blockBitmap: d.readUInt32LE(0x0) + hi(0x20),

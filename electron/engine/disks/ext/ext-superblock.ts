@@ -110,7 +110,16 @@ export interface ExtSuperblock {
   raw: Buffer;
 }
 
-export type SuperblockResult = { ok: true; sb: ExtSuperblock } | { ok: false; reason: string };
+export type SuperblockResult = { ok: true; sb: ExtSuperblock; warnings: string[] } | { ok: false; reason: string };
+
+/**
+ * What the superblock is checked for. `allocation` refuses anything that
+ * could make a bitmap-only copy lose data; `reading` (listing and reading
+ * files) tolerates what a read-only mount tolerates and turns it into
+ * warnings: an unreplayed journal, an unclean state, bigalloc, unknown
+ * read-only-compatible features.
+ */
+export type SuperblockPurpose = 'allocation' | 'reading';
 
 export function hasGroupDescCsum(sb: ExtSuperblock): boolean {
   return (sb.roCompat & (RO_COMPAT.GDT_CSUM | RO_COMPAT.METADATA_CSUM)) !== 0;
@@ -144,8 +153,15 @@ export function hasExtMagic(head: Uint8Array): boolean {
  * that this reader does not understand, is a `reason` (the caller copies
  * the volume whole and shows it), never an exception.
  */
-export function parseSuperblock(raw: Buffer, volumeSize: number): SuperblockResult {
+export function parseSuperblock(raw: Buffer, volumeSize: number, purpose: SuperblockPurpose = 'allocation'): SuperblockResult {
   const fail = (reason: string): SuperblockResult => ({ ok: false, reason });
+  const warnings: string[] = [];
+  // A condition that stops a used-block map but only deserves a warning when reading files.
+  const refuse = (reason: string): boolean => {
+    if (purpose === 'allocation') return true;
+    warnings.push(reason);
+    return false;
+  };
   if (raw.length < SUPERBLOCK_SIZE) return fail('the volume is too small to hold an ext superblock');
   if (raw.readUInt16LE(0x38) !== EXT_MAGIC) return fail('no ext2/3/4 superblock magic');
   const logBlock = raw.readUInt32LE(0x18);
@@ -162,10 +178,16 @@ export function parseSuperblock(raw: Buffer, volumeSize: number): SuperblockResu
   if (incompat & INCOMPAT.JOURNAL_DEV) return fail('this is an external ext journal device, not a filesystem');
   const unknownIncompat = incompat & ~KNOWN_INCOMPAT;
   if (unknownIncompat) return fail(`${flavour} uses incompatible features this reader does not know (${hex(unknownIncompat)})`);
-  if (roCompat & RO_COMPAT.BIGALLOC) return fail(`${flavour} uses bigalloc (a bitmap bit per cluster), which this reader does not map`);
-  const unknownRo = roCompat & ~KNOWN_RO_COMPAT;
-  if (unknownRo) return fail(`${flavour} uses read-only features this reader does not know (${hex(unknownRo)})`);
-  if (incompat & INCOMPAT.RECOVER) {
+  const bigalloc = (roCompat & RO_COMPAT.BIGALLOC) !== 0;
+  if (bigalloc && purpose === 'allocation') return fail(`${flavour} uses bigalloc (a bitmap bit per cluster), which this reader does not map`);
+  const unknownRo = roCompat & ~KNOWN_RO_COMPAT & ~RO_COMPAT.BIGALLOC;
+  if (unknownRo) {
+    const msg = `${flavour} uses read-only features this reader does not know (${hex(unknownRo)})`;
+    if (refuse(msg)) return fail(msg);
+  }
+  if (incompat & INCOMPAT.RECOVER && purpose === 'reading') {
+    warnings.push(`${flavour} journal was not replayed (not cleanly unmounted): recent changes may be missing`);
+  } else if (incompat & INCOMPAT.RECOVER) {
     // Blocks allocated by committed transactions may still be free in the
     // on-disk bitmaps until the journal is replayed (data=ordered writes the
     // data in place, the bitmap only in the journal), so a bitmap-only copy
@@ -173,8 +195,14 @@ export function parseSuperblock(raw: Buffer, volumeSize: number): SuperblockResu
     return fail(`${flavour} journal needs recovery (not cleanly unmounted); mount it once or run e2fsck to replay it`);
   }
   const state = raw.readUInt16LE(0x3a);
-  if (!(state & 1)) return fail(`${flavour} was not cleanly unmounted; its bitmaps may be out of date (run e2fsck)`);
-  if (state & 2) return fail(`${flavour} has recorded errors; its bitmaps may be wrong (run e2fsck)`);
+  if (!(state & 1) && !(incompat & INCOMPAT.RECOVER)) {
+    const msg = `${flavour} was not cleanly unmounted; its bitmaps may be out of date (run e2fsck)`;
+    if (refuse(msg)) return fail(msg);
+  }
+  if (state & 2) {
+    const msg = `${flavour} has recorded errors; its bitmaps and files may be damaged (run e2fsck)`;
+    if (refuse(msg)) return fail(msg);
+  }
 
   const metadataCsum = (roCompat & RO_COMPAT.METADATA_CSUM) !== 0;
   if (metadataCsum) {
@@ -193,9 +221,10 @@ export function parseSuperblock(raw: Buffer, volumeSize: number): SuperblockResu
   if (!Number.isSafeInteger(blocksCount * blockSize) || blocksCount === 0) return fail(`${flavour} superblock: bad block count ${blocksCount}`);
   const fsBytes = blocksCount * blockSize;
   if (fsBytes > volumeSize) return fail(`${flavour} says it is ${fsBytes} bytes but the volume holds only ${volumeSize}`);
-  if (firstDataBlock !== (blockSize === 1024 ? 1 : 0)) return fail(`${flavour} superblock: first data block ${firstDataBlock} is wrong for ${blockSize}-byte blocks`);
-  if (blocksPerGroup === 0 || blocksPerGroup > 8 * blockSize) return fail(`${flavour} superblock: ${blocksPerGroup} blocks per group`);
-  if (clustersPerGroup !== blocksPerGroup) return fail(`${flavour} superblock: clusters per group (${clustersPerGroup}) differ from blocks per group (${blocksPerGroup}) without bigalloc`);
+  if (firstDataBlock !== (blockSize === 1024 && !bigalloc ? 1 : 0)) return fail(`${flavour} superblock: first data block ${firstDataBlock} is wrong for ${blockSize}-byte blocks`);
+  const clusterRatio = bigalloc ? 2 ** Math.max(0, Math.min(30, raw.readUInt32LE(0x1c) - logBlock)) : 1;
+  if (blocksPerGroup === 0 || blocksPerGroup > 8 * blockSize * clusterRatio) return fail(`${flavour} superblock: ${blocksPerGroup} blocks per group`);
+  if (!bigalloc && clustersPerGroup !== blocksPerGroup) return fail(`${flavour} superblock: clusters per group (${clustersPerGroup}) differ from blocks per group (${blocksPerGroup}) without bigalloc`);
   if (inodesPerGroup === 0 || inodesPerGroup > 8 * blockSize) return fail(`${flavour} superblock: ${inodesPerGroup} inodes per group`);
   const groupCount = Math.ceil((blocksCount - firstDataBlock) / blocksPerGroup);
   if (groupCount * inodesPerGroup !== inodesCount) return fail(`${flavour} superblock: inode count ${inodesCount} is not ${groupCount} groups x ${inodesPerGroup}`);
@@ -232,5 +261,6 @@ export function parseSuperblock(raw: Buffer, volumeSize: number): SuperblockResu
       groupCount, descSize, descPerBlock, gdtBlocks, reservedGdtBlocks, firstMetaBg, backupBgs, compat, incompat, roCompat,
       state, uuid, label, csumSeed, journalInum: raw.readUInt32LE(0xe0), raw,
     },
+    warnings,
   };
 }

@@ -3,9 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { attachLoop, detachLoop } from '../../testing/loop-device';
-import { runTool } from '../../testing/run-tool';
+import { resolveTool, runTool } from '../../testing/run-tool';
 import type { ByteRange } from '../filesystem-driver';
 import { volumeFromFd, type Volume } from '../volume';
+import { crc32c } from './checksums';
 
 /**
  * Test fixtures for the ext reader: real filesystems made by mke2fs on image
@@ -13,6 +14,15 @@ import { volumeFromFd, type Volume } from '../volume';
  * independent references the tests compare with (dumpe2fs, e2fsck, debugfs
  * rdump). Test-only; never imported by the engine.
  */
+
+/**
+ * Why the tests that fill a filesystem through the kernel (a loop mount)
+ * cannot run here, or false when they can: node:test prints the reason.
+ */
+export const MOUNT_SKIP: string | false =
+  process.getuid?.() !== 0 || !fs.existsSync('/dev/loop-control') || !resolveTool('losetup') || !resolveTool('mount')
+    ? 'mounting a loop device needs root, /dev/loop-control, losetup and mount'
+    : false;
 
 /** mke2fs, e2fsck and debugfs on images of up to 512 MiB: seconds; 120 s is for a loaded shared machine. */
 export const SLOW_TOOL_MS = 120_000;
@@ -166,4 +176,18 @@ export function treeHashes(dir: string): Map<string, string> {
   };
   walk('');
   return out;
+}
+
+/** Rewrites the superblock of `img` with `edit`, keeping its metadata_csum checksum valid when `fixCsum`. */
+export function editSuperblock(img: string, edit: (sb: Buffer) => void, fixCsum: boolean): void {
+  const fd = fs.openSync(img, 'r+');
+  try {
+    const sb = Buffer.alloc(1024);
+    fs.readSync(fd, sb, 0, 1024, 1024);
+    edit(sb);
+    if (fixCsum) sb.writeUInt32LE(crc32c(0xffffffff, sb.subarray(0, 0x3fc)), 0x3fc);
+    fs.writeSync(fd, sb, 0, 1024, 1024);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -43,12 +43,8 @@ export async function fatAllocation(volume: Volume): Promise<AllocationMap> {
   const used = new Uint8Array(Math.ceil((g.clusterCount + 2) / 8));
   for (let copy = 0; copy < g.fatCount; copy++) {
     const table = new FatTable(volume, g.fatOffset + copy * g.fatSectors * g.bytesPerSector, fatWidth(g), g.clusterCount);
-    const bad = table.bad;
-    // Any other value, even one out of range (damage fsck would repair), keeps the cluster.
-    await table.scan((cluster, value) => {
-      if (value === 0 || value === bad) return;
-      used[cluster >> 3] = (used[cluster >> 3] as number) | (1 << (cluster & 7));
-    });
+    // Any value but free and bad, even one out of range (damage fsck would repair), keeps the cluster.
+    await table.markUsed(used);
   }
 
   const ranges = new RangeBuilder();
