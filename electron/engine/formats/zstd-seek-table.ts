@@ -214,3 +214,21 @@ export function readSeekTable(fd: number, fileSize: number, file = 'The file'): 
   if (readFully(fd, table, 0, tableBytes, fileSize - tableBytes) !== tableBytes) throw corrupt(file, 'it could not be read whole (the file shrank?)');
   return parseSeekTable(table, fileSize, file);
 }
+
+/**
+ * Bytes of the seek table frame that ends an open file, or 0 when it does
+ * not end with one whose header and footer agree. For readers that only need
+ * to look past the table (at the frame before it, e.g. Imprint's metadata),
+ * without reading or checking its entries.
+ */
+export function seekTableFrameLength(fd: number, fileSize: number): number {
+  if (fileSize < SKIPPABLE_HEADER_SIZE + SEEK_TABLE_FOOTER_SIZE) return 0;
+  const footer = Buffer.alloc(SEEK_TABLE_FOOTER_SIZE);
+  if (readFully(fd, footer, 0, footer.length, fileSize - footer.length) !== footer.length || !endsWithSeekTable(footer, fileSize)) return 0;
+  const frameSize = footer.readUInt32LE(0) * (footer.readUInt8(4) & CHECKSUM_FLAG ? 12 : 8) + SEEK_TABLE_FOOTER_SIZE;
+  const length = SKIPPABLE_HEADER_SIZE + frameSize;
+  if (length > fileSize) return 0;
+  const head = Buffer.alloc(SKIPPABLE_HEADER_SIZE);
+  if (readFully(fd, head, 0, head.length, fileSize - length) !== head.length) return 0;
+  return head.readUInt32LE(0) === SEEK_TABLE_MAGIC && head.readUInt32LE(4) === frameSize ? length : 0;
+}

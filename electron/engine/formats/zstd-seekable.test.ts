@@ -7,7 +7,8 @@ import { fixtureDir, osImage, pseudoRandom } from '../testing/image-fixtures';
 import { ImprintError } from '../errors';
 import { SeekableFrameEncoder, SeekableZstdWriter, type SeekableSummary } from './zstd-seekable-writer';
 import { SeekableZstdReader } from './zstd-seekable-reader';
-import { EMPTY_CONTENT_CHECKSUM, readSeekTable } from './zstd-seek-table';
+import { EMPTY_CONTENT_CHECKSUM, readSeekTable, seekTableFrameLength } from './zstd-seek-table';
+import { ZstdFramePool } from './zstd-frame-pool';
 
 const MiB = 1 << 20;
 let counter = 0;
@@ -156,6 +157,37 @@ test('frames compressed by separate encoders (as workers would) and appended in 
   writer.appendSkippable(metadata);
   writer.finish();
   assert.ok(Buffer.concat(parts).equals(written.bytes));
+});
+
+test('frames compressed by a pool of threads from shared memory make the same file, in order', async () => {
+  const memory = new SharedArrayBuffer(image.length);
+  Buffer.from(memory).set(image);
+  const pool = new ZstdFramePool(2, 3, memory);
+  try {
+    const frames = [];
+    for (let at = 0; at < image.length; at += 2 * MiB) frames.push(pool.encode(at, Math.min(2 * MiB, image.length - at)));
+    const parts: Buffer[] = [];
+    const writer = new SeekableZstdWriter((b) => parts.push(Buffer.from(b)), { level: 3 });
+    for (const frame of frames) writer.appendFrame(await frame);
+    writer.appendSkippable(metadata);
+    writer.finish();
+    assert.ok(Buffer.concat(parts).equals(written.bytes));
+  } finally {
+    await pool.close();
+  }
+  await assert.rejects(pool.encode(0, 10), /stopped/);
+});
+
+test("the seek table frame's length is found from the end, to look at the frame before it", () => {
+  const fd = fs.openSync(seekableFile, 'r');
+  try {
+    const length = seekTableFrameLength(fd, written.bytes.length);
+    assert.equal(length, 8 + written.summary.frames * 12 + 9);
+    const before = written.bytes.subarray(written.bytes.length - length - metadata.length, written.bytes.length - length);
+    assert.ok(before.equals(metadata));
+  } finally {
+    fs.closeSync(fd);
+  }
 });
 
 test('odd sizes: 1 MiB frames fed in 4 KiB pieces, and a last frame shorter than the rest', () => {
