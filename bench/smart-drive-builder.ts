@@ -26,7 +26,11 @@ export const SMART_PARTITIONS = [
 const copySystemFiles = (from: string, to: string, bytes: number): Promise<unknown> =>
   mustBash(`cd "$1" && find . -type f -size -8M 2>/dev/null | head -n 200000 | tar -cf - --files-from=- --no-recursion 2>/dev/null | head -c "$3" | tar -xf - -C "$2" 2>/dev/null || true`, [from, to, String(bytes)]);
 
-const randomFile = (file: string, bytes: number): Promise<unknown> => mustBash('openssl enc -aes-128-ctr -pass pass:imprint -nosalt -pbkdf2 < /dev/zero 2>/dev/null | head -c "$2" > "$1"', [file, String(bytes)]);
+/** Random bytes (AES-CTR over zeros). openssl dies of SIGPIPE when head has enough: the size is checked instead. */
+async function randomFile(file: string, bytes: number): Promise<void> {
+  await mustBash('set +o pipefail; openssl enc -aes-128-ctr -pass pass:imprint -nosalt -pbkdf2 < /dev/zero 2>/dev/null | head -c "$2" > "$1"', [file, String(bytes)]);
+  if (fs.statSync(file).size !== bytes) throw new Error(`${file}: wrote ${fs.statSync(file).size} bytes, wanted ${bytes}`);
+}
 
 export async function ensureSmartDrive(log: (s: string) => void): Promise<string> {
   const done = path.join(DIR, 'complete');
