@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { BackupCompression, BackupMetadata, BackupStorage } from '../../../shared/backup-metadata';
+import type { BackupCompression, BackupMetadata, BackupStorage, StorageSummary } from '../../../shared/backup-metadata';
 import type { JobFinishedEvent, ProgressEvent, TargetProgress } from '../../../shared/job-events';
 import { ImprintError } from '../errors';
 import { firstDifferentChunk } from '../io/chunk-crc';
@@ -70,6 +70,14 @@ export function readBackMismatch(driveSize: number, driveCrcs: readonly number[]
       ? `reads back as ${check.contentBytes} bytes, not ${driveSize}`
       : `reads back differently from the drive from byte ${differs * CHUNK_SIZE} on`;
   return new ImprintError('E_VERIFY_MISMATCH', `The backup file ${where}. It was removed; the disk it was written to may be failing.`, check && differs >= 0 ? { offset: differs * CHUNK_SIZE } : {});
+}
+
+/** What a backup of `device` would store, per partition (the app shows it before the user starts). Reads the drive's metadata only. */
+export async function planBackupStorage(device: string, sectorBySector: boolean): Promise<StorageSummary> {
+  const drive = await inspectSourceDrive(device);
+  const layout = layoutOfFile(drive.device, drive.size, true);
+  const { mode, storedBytes, partitions } = await planDriveStorage(drive.device, drive.size, layout, sectorBySector);
+  return { mode, storedBytes, partitions };
 }
 
 /** Inspects the drive and the destination and applies every rule. Reads only the drive's partition table; writes nothing. */
