@@ -48,7 +48,8 @@ const engineLevelsRule = {
     const file = context.filename;
     const from = engineFolder(file);
     if (from === null) return {};
-    const isTest = /\.test\.tsx?$/.test(file);
+    // Test code: test files, and helpers that only tests use (a testing/ folder anywhere, or a *-test-*.ts file).
+    const isTest = /\.test\.tsx?$/.test(file) || /[\\/]testing[\\/]/.test(path.relative(path.resolve(ENGINE_ROOT), path.resolve(file))) || /-test-[\w-]+\.ts$/.test(file);
     const check = (node) => {
       const spec = node?.value;
       if (typeof spec !== 'string' || !spec.startsWith('.')) return;

@@ -62,7 +62,8 @@ export async function runBackupBench(image: BenchImage, opts: BackupBenchOptions
     for (let round = 0; round < opts.runs; round++) {
       for (const p of [imprintOut, `${imprintOut}.json`]) fs.rmSync(p, { force: true });
       const steps: [string, () => Promise<Measurement>, (m: Measurement) => void][] = [
-        ['imprint backup', () => imprintJob(['backup', source.device, imprintOut]), (m) => backup.imprint.push({ ...m, bytes: sizeOf(imprintOut) })],
+        // Sector by sector: this section compares whole-drive backups (the smart one has its own section).
+        ['imprint backup', () => imprintJob(['backup', source.device, imprintOut, '--sector-by-sector']), (m) => backup.imprint.push({ ...m, bytes: sizeOf(imprintOut) })],
         ['dd | zstd -T0', () => pipe('dd if="$1" iflag=direct bs=4M status=none | zstd -q -T0 -c > "$2"', [source.device, zstdOut]), (m) => backup.zstd.push({ ...m, bytes: sizeOf(zstdOut) })],
         ['dd | gzip', () => pipe('dd if="$1" iflag=direct bs=4M status=none | gzip -c > "$2"', [source.device, gzipOut]), (m) => backup.gzip.push({ ...m, bytes: sizeOf(gzipOut) })],
       ];

@@ -4,7 +4,7 @@
  * exists. Not a test: it prints figures, ratios and PASS/MISS per target.
  *
  *   npm run bench -- [--only raw,gz,xz,zst,zip] [--runs N] [--no-etcher]
- *                    [--no-flash] [--no-backup]
+ *                    [--no-flash] [--no-backup] [--no-smart]
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -14,13 +14,14 @@ import { CACHE_ROOT, REPO_ROOT } from './bench-config';
 import { exec, haveTool } from './exec';
 import { runBackupBench } from './backup-bench';
 import { runFlashBench } from './flash-bench';
+import { runSmartBackupBench } from './smart-backup-bench';
 import { ALL_FORMATS, ensureBenchImage, type BenchFormat } from './image-builder';
 import { imprintHasCommand } from './peers';
 import { targetsTable, type TargetCheck } from './report';
 
 const REQUIRED_TOOLS = ['losetup', 'fallocate', 'sfdisk', 'mkfs.ext4', 'mkfs.vfat', 'dumpe2fs', 'gzip', 'xz', 'zstd', 'zip', 'unzip', 'openssl', 'sha256sum'];
 
-function options(): { formats: BenchFormat[]; runs: number; etcher: boolean; flash: boolean; backup: boolean } {
+function options(): { formats: BenchFormat[]; runs: number; etcher: boolean; flash: boolean; backup: boolean; smart: boolean } {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     options: {
@@ -29,6 +30,7 @@ function options(): { formats: BenchFormat[]; runs: number; etcher: boolean; fla
       'no-etcher': { type: 'boolean' },
       'no-flash': { type: 'boolean' },
       'no-backup': { type: 'boolean' },
+      'no-smart': { type: 'boolean' },
     },
   });
   const formats = values.only ? values.only.split(',').map((s) => s.trim()) : ALL_FORMATS;
@@ -36,7 +38,7 @@ function options(): { formats: BenchFormat[]; runs: number; etcher: boolean; fla
   if (unknown.length > 0) throw new Error(`--only takes ${ALL_FORMATS.join(',')}; got ${unknown.join(',')}`);
   const runs = values.runs ? Number(values.runs) : 3;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs takes a whole number >= 1; got ${values.runs}`);
-  return { formats: formats as BenchFormat[], runs, etcher: !values['no-etcher'], flash: !values['no-flash'], backup: !values['no-backup'] };
+  return { formats: formats as BenchFormat[], runs, etcher: !values['no-etcher'], flash: !values['no-flash'], backup: !values['no-backup'], smart: !values['no-smart'] };
 }
 
 /** Load, tool versions: the figures are only as good as the machine was quiet. */
@@ -86,6 +88,12 @@ async function main(): Promise<void> {
     } else {
       sections.push('', '## Backup and restore (issue 4)', '', 'Skipped: `imprint backup --help` does not exit 0 (the command does not exist yet).');
     }
+  }
+  if (opts.smart) {
+    log(`\nSmart backup (issue 14): ${opts.runs} round(s)`);
+    const smart = await runSmartBackupBench({ runs: opts.runs, log });
+    sections.push('', '## Smart backup and restore (issue 14)', '', smart.text);
+    checks.push(...smart.checks);
   }
   sections.push('', '## Targets', '', targetsTable(checks), '', `Load average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; took ${((Date.now() - started) / 1000).toFixed(0)} s.`);
   const report = sections.join('\n');

@@ -48,6 +48,47 @@ export interface PartitionTableInfo {
   notes: string[];
 }
 
+/** How one partition was stored by a backup. */
+export interface PartitionStorage {
+  number: number;
+  /** Byte offset on the drive, and bytes. */
+  start: number;
+  size: number;
+  /** The filesystem found there (blkid's names), or null. */
+  filesystem: string | null;
+  /** Bytes the filesystem uses, where Imprint read its allocation map; null when stored whole. */
+  usedBytes: number | null;
+  /** `used-blocks`: only what the filesystem uses (the rest reads as zeros); `whole`: every byte. */
+  stored: 'used-blocks' | 'whole';
+  /** Why the partition was stored whole (unknown filesystem, metadata that does not check out...). */
+  reason: string | null;
+  /** Bytes of this partition the backup holds. */
+  storedBytes: number;
+}
+
+/** What a backup keeps of a drive, per partition: shown before it starts and recorded after. */
+export interface StorageSummary {
+  /** `used-blocks`: a smart backup; `sector-by-sector`: every byte of the drive. */
+  mode: 'used-blocks' | 'sector-by-sector';
+  /** Drive bytes read and stored (partition tables and gaps included). */
+  storedBytes: number;
+  partitions: PartitionStorage[];
+}
+
+/**
+ * A smart backup's record of what it holds. The image is still the whole
+ * drive, with zeros where nothing was stored, so `zstd -dc` gives a drive
+ * back; `sha256` is then the SHA-256 of that image, not of the drive.
+ */
+export interface BackupStorage extends StorageSummary {
+  /** Stored drive ranges as [start, length] pairs, sorted; restore writes only these. */
+  ranges: [number, number][];
+  /** Bytes per checksummed chunk of the image. */
+  chunkSize: number;
+  /** CRC-32 of each chunk of the image as stored: base64 of little-endian 32-bit words. */
+  chunkCrc32: string;
+}
+
 export interface BackupMetadata {
   /** Fixed marker, so a stray JSON file is not mistaken for a backup's metadata. */
   kind: 'imprint-backup';
@@ -71,6 +112,8 @@ export interface BackupMetadata {
   partitionTable: PartitionTableInfo | null;
   /** A filesystem on the whole drive, without a partition table (a "superfloppy" or an ISO). */
   filesystem: FilesystemInfo | null;
+  /** Present on smart backups (used blocks only); absent on a whole-drive backup. */
+  storage?: BackupStorage;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -105,6 +148,36 @@ function checkTable(v: unknown): boolean {
   );
 }
 
+function checkPartitionStorage(p: unknown): boolean {
+  return (
+    isObject(p) &&
+    isSize(p.number) &&
+    isSize(p.start) &&
+    isSize(p.size) &&
+    strOrNull(p.filesystem) &&
+    (p.usedBytes === null || isSize(p.usedBytes)) &&
+    (p.stored === 'used-blocks' || p.stored === 'whole') &&
+    strOrNull(p.reason) &&
+    isSize(p.storedBytes)
+  );
+}
+
+/** A storage record whose ranges are sorted, inside the drive, and add up to what it says. */
+function checkStorage(v: unknown, driveSize: number): boolean {
+  if (!isObject(v) || (v.mode !== 'used-blocks' && v.mode !== 'sector-by-sector') || !isSize(v.storedBytes)) return false;
+  if (!Array.isArray(v.partitions) || !v.partitions.every(checkPartitionStorage)) return false;
+  if (!isSize(v.chunkSize) || v.chunkSize === 0 || typeof v.chunkCrc32 !== 'string' || !Array.isArray(v.ranges)) return false;
+  let end = 0;
+  let total = 0;
+  for (const r of v.ranges as unknown[]) {
+    if (!Array.isArray(r) || r.length !== 2 || !isSize(r[0]) || !isSize(r[1]) || r[1] === 0) return false;
+    if (r[0] < end || r[0] + r[1] > driveSize) return false;
+    end = r[0] + r[1];
+    total += r[1];
+  }
+  return total === v.storedBytes;
+}
+
 /**
  * Checks that parsed JSON is backup metadata Imprint can rely on, and returns
  * it typed; null when it is not (another program's JSON, a damaged file, a
@@ -119,6 +192,7 @@ export function asBackupMetadata(v: unknown): BackupMetadata | null {
   const s = v.source;
   if (!isObject(s) || typeof s.device !== 'string' || !strOrNull(s.model) || !strOrNull(s.serial) || !isSize(s.logicalBlockSize)) return null;
   if (!checkTable(v.partitionTable) || !checkFilesystem(v.filesystem)) return null;
+  if (v.storage !== undefined && !checkStorage(v.storage, v.size)) return null;
   return v as unknown as BackupMetadata;
 }
 

@@ -1,4 +1,4 @@
-import type { BackupCompression, PartitionInfo } from './backup-metadata';
+import type { BackupCompression, PartitionInfo, StorageSummary } from './backup-metadata';
 import type { Drive } from './drive';
 import type { ErrorInfo } from './error-codes';
 import type { JobEvent } from './job-events';
@@ -47,12 +47,16 @@ export interface BackupRequest {
    * compression suffix, zeros where nothing could be read, and its map.
    */
   rescue?: boolean;
+  /** Store every sector instead of only what the filesystems use (a smart backup is the default). */
+  sectorBySector?: boolean;
 }
 
 export interface RestoreRequest {
   backup: string;
   targets: string[];
   verify: boolean;
+  /** A smart backup leaves the target's free space as it was; this zeroes it. */
+  wipeFreeSpace?: boolean;
 }
 
 /** What a backup says about itself (its metadata), shown before a restore erases anything. */
@@ -86,6 +90,12 @@ export interface Calls {
   chooseBackupPath: { request: { suggestedName: string }; response: string | null };
   startFlash: { request: FlashRequest; response: JobStarted };
   startBackup: { request: BackupRequest; response: JobStarted };
+  /**
+   * What a backup of the drive would store, per partition (filesystem, size,
+   * used, stored whole and why), before it starts; null when reading the
+   * drive needs administrator rights this process does not have.
+   */
+  planBackup: { request: { device: string; sectorBySector?: boolean }; response: StorageSummary | null };
   startRestore: { request: RestoreRequest; response: JobStarted };
   cancelJob: { request: { jobId: string }; response: null };
   /** Shows a file in the OS file manager (Electron only; browser mode says it cannot). */
@@ -138,6 +148,7 @@ export const CALL_NAMES: readonly CallName[] = [
   'chooseBackupPath',
   'startFlash',
   'startBackup',
+  'planBackup',
   'startRestore',
   'cancelJob',
   'revealFile',

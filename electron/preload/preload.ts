@@ -35,6 +35,7 @@ const api: ImprintApi & DesktopExtras = {
   chooseBackupPath: call('chooseBackupPath'),
   startFlash: call('startFlash'),
   startBackup: call('startBackup'),
+  planBackup: call('planBackup'),
   startRestore: call('startRestore'),
   cancelJob: call('cancelJob'),
   revealFile: call('revealFile'),

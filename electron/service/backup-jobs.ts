@@ -25,7 +25,7 @@ export interface PreparedJob {
 
 /** Reads the drive's size and partition table; refuses a bad destination before anything is read. */
 export async function prepareBackupJob(req: BackupRequest): Promise<PreparedJob> {
-  const prepared = await prepareBackup({ device: req.device, output: req.output, compression: req.compression, force: req.force === true });
+  const prepared = await prepareBackup({ device: req.device, output: req.output, compression: req.compression, force: req.force === true, sectorBySector: req.sectorBySector === true });
   return {
     devices: [prepared.drive.device],
     source: prepared.drive.device,
@@ -78,7 +78,7 @@ export async function prepareRestoreJob(req: RestoreRequest, settings: EngineSet
     source: prepared.flash.source.path,
     targets: prepared.flash.targets.map((t) => t.path),
     totalBytes: prepared.metadata.size,
-    run: ({ jobId, signal, onEvent }) => runRestore(prepared, { verify: req.verify, jobId, signal, onEvent, verifyWhileWriting: settings.verifyWhileWriting, zeroOut: settings.zeroOut }),
+    run: ({ jobId, signal, onEvent }) => runRestore(prepared, { verify: req.verify, wipeFreeSpace: req.wipeFreeSpace === true, jobId, signal, onEvent, verifyWhileWriting: settings.verifyWhileWriting, zeroOut: settings.zeroOut }),
   };
 }
 

@@ -213,6 +213,13 @@ test('backup, inspectBackup and restore run the engine\'s jobs: the restored dri
     await withService(async (s) => {
       await withLoopDevices([{ size: OS_IMAGE_SIZE, opts: { content: fs.readFileSync(osImage()) } }, { size: OS_IMAGE_SIZE }], async ([source, target]) => {
         if (!source || !target) throw new Error('two loops expected');
+        // What the backup will store, per partition, before it starts.
+        const plan = await s.call('planBackup', { device: source.device });
+        assert.ok(plan.ok && plan.value, JSON.stringify(plan));
+        assert.equal(plan.value.mode, 'used-blocks');
+        assert.ok(plan.value.partitions.length > 0 && plan.value.storedBytes < OS_IMAGE_SIZE, JSON.stringify(plan.value.partitions));
+        const whole = await s.call('planBackup', { device: source.device, sectorBySector: true });
+        assert.equal(whole.ok && whole.value?.storedBytes, OS_IMAGE_SIZE);
         const output = path.join(dir, 'drive.img.zst');
         const { backup, restore } = await backupAndRestore(s, source.device, output, target.device);
         assert.equal(backup.ok, true, JSON.stringify(backup.error));

@@ -8,6 +8,7 @@ import { listDrives as engineListDrives } from '../engine/drives/list-drives';
 import { prepareFlash, runFlash } from '../engine/jobs/flash-job';
 import { engineSettingsFromEnv, type EngineSettings } from '../engine/jobs/engine-settings';
 import { inspectBackupDetails, prepareBackupJob, prepareRestoreJob } from './backup-jobs';
+import { planBackupStorage } from '../engine/jobs/backup-job';
 import { canOpenDirectly } from './device-access';
 import { DriveWatcher, DRIVE_POLL_MS } from './drive-watcher';
 import { inspectImageDetails } from './image-details';
@@ -168,6 +169,7 @@ export class ImprintService {
     jobSnapshots: async () => [...this.snapshots.values()].flatMap((s) => [s.started, s.progress, s.finished].filter((e): e is JobEvent => e !== undefined)),
     startFlash: async (req) => this.startFlash(req),
     startBackup: async (req) => this.startBackup(req),
+    planBackup: async ({ device, sectorBySector }) => (this.needsHelper([device], 'read') ? null : planBackupStorage(device, sectorBySector === true)),
     startRestore: async (req) => this.startRestore(req),
     cancelJob: async ({ jobId }) => {
       const job = this.jobs.get(jobId);

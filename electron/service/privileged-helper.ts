@@ -40,13 +40,13 @@ export function flashCliArgs(req: { image: string; targets: readonly string[]; v
 }
 
 /** `imprint restore` arguments for a restore request. */
-export function restoreCliArgs(req: { backup: string; targets: readonly string[]; verify: boolean }): string[] {
-  return ['restore', '--yes', '--json', '--stdin-cancel', ...(req.verify ? [] : ['--no-verify']), '--', req.backup, ...req.targets];
+export function restoreCliArgs(req: { backup: string; targets: readonly string[]; verify: boolean; wipeFreeSpace?: boolean }): string[] {
+  return ['restore', '--yes', '--json', '--stdin-cancel', ...(req.verify ? [] : ['--no-verify']), ...(req.wipeFreeSpace ? ['--wipe-free-space'] : []), '--', req.backup, ...req.targets];
 }
 
 /** `imprint backup` arguments; `--yes` because the app's user chose the drive (a mounted-partition warning still arrives as an event). */
-export function backupCliArgs(req: { device: string; output: string; compression: string; force?: boolean; rescue?: boolean }): string[] {
-  return ['backup', '--yes', '--json', '--stdin-cancel', '--compress', req.compression, ...(req.force ? ['--force'] : []), ...(req.rescue ? ['--rescue'] : []), '--', req.device, req.output];
+export function backupCliArgs(req: { device: string; output: string; compression: string; force?: boolean; rescue?: boolean; sectorBySector?: boolean }): string[] {
+  return ['backup', '--yes', '--json', '--stdin-cancel', '--compress', req.compression, ...(req.force ? ['--force'] : []), ...(req.rescue ? ['--rescue'] : []), ...(req.sectorBySector ? ['--sector-by-sector'] : []), '--', req.device, req.output];
 }
 
 /** Splits a byte stream into lines; a line longer than `maxLine` is dropped (a helper does not print megabytes per event). */

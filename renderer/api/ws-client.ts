@@ -145,6 +145,7 @@ export function createWsClient(url: string, open: SocketFactory = (u) => new Web
     chooseBackupPath: (r) => call('chooseBackupPath', r),
     startFlash: (r) => call('startFlash', r),
     startBackup: (r) => call('startBackup', r),
+    planBackup: (r) => call('planBackup', r),
     startRestore: (r) => call('startRestore', r),
     cancelJob: (r) => call('cancelJob', r),
     revealFile: (r) => call('revealFile', r),

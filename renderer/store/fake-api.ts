@@ -38,6 +38,7 @@ export function createFakeApi(): FakeApi {
     chooseBackupPath: call('chooseBackupPath'),
     startFlash: call('startFlash'),
     startBackup: call('startBackup'),
+    planBackup: call('planBackup'),
     startRestore: call('startRestore'),
     cancelJob: call('cancelJob'),
     revealFile: call('revealFile'),

@@ -5,7 +5,7 @@ import type { JobFinishedEvent } from '../../../shared/job-events';
 import { formatBytes } from '../../../shared/units';
 import { ImprintError } from '../../engine/errors';
 import { prepareBackup, runBackup } from '../../engine/jobs/backup-job';
-import { describeLayout } from '../../engine/jobs/image-info';
+import { describeLayout, describeStorage } from '../../engine/jobs/image-info';
 import { failedOnUnreadableSectors, rescueInsteadOfBackup, rescueOutputFor } from '../../engine/jobs/backup-rescue';
 import { reportRescue } from './rescue';
 import { confirmErase } from '../confirm';
@@ -38,7 +38,8 @@ function reportBackup(out: Output, result: JobFinishedEvent): number {
       const ratio = typeof d.compressionRatio === 'number' ? `${(d.compressionRatio * 100).toFixed(1)}% of the drive` : '';
       out.result(`Backup written and verified: ${String(d.output)}`);
       out.info(`  ${formatBytes(Number(d.size))} drive -> ${formatBytes(Number(d.storedBytes))} on disk (${ratio})`);
-      out.info(`  SHA-256 of the drive: ${String(d.sha256)}`);
+      const smart = (d.storage as { mode?: string } | undefined)?.mode === 'used-blocks';
+      out.info(`  SHA-256 ${smart ? 'of the image as stored (used blocks, free space as zeros)' : 'of the drive'}: ${String(d.sha256)}`);
       out.info(`  Description: ${String(d.sidecar)}${d.metadataEmbedded ? ' (also stored inside the backup)' : ''}`);
     } else if (result.error) {
       out.info(`imprint backup: ${result.error.message}`);
@@ -51,13 +52,17 @@ function reportBackup(out: Output, result: JobFinishedEvent): number {
 
 export const backupCommand: Command = {
   help: `Usage: imprint backup DEVICE OUTPUT [--compress zstd|gzip|xz|none] [--level N]
-                      [--rescue] [--yes] [--force] [--no-space-check] [--json]
+                      [--sector-by-sector] [--rescue] [--yes] [--force] [--no-space-check] [--json]
 
-Reads the whole drive (around the page cache; the drive is only read) and
-writes a standard image that ordinary tools restore, e.g.
+Reads the drive (around the page cache; the drive is only read) and writes a
+standard image that ordinary tools restore, e.g.
   zstd -dc OUTPUT | dd of=/dev/sdX bs=4M
-Then reads the image back and checks it against the drive's SHA-256 before
-the file appears under its name. OUTPUT.json describes the backup (size,
+By default only what the filesystems use is read (ext2/3/4, FAT, exFAT, NTFS,
+swap); free space is stored as zeros, and partitions Imprint cannot read are
+stored whole, with the reason. Then the image is read back and checked, chunk
+by chunk, before the file appears under its name.
+  --sector-by-sector  store every sector, free space included (forensics, or
+                    a filesystem you do not trust) OUTPUT.json describes the backup (size,
 SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
   --compress F      zstd (default: fast, multi-threaded), gzip, xz (smallest,
                     slow), or none (a raw image; zero blocks become holes)
@@ -82,6 +87,7 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
         yes: { type: 'boolean', short: 'y' },
         rescue: { type: 'boolean' },
         force: { type: 'boolean' },
+        'sector-by-sector': { type: 'boolean' },
         'no-space-check': { type: 'boolean' },
         json: { type: 'boolean' },
         'stdin-cancel': { type: 'boolean' },
@@ -93,12 +99,13 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
     const level = values.level === undefined ? null : Number(values.level);
     if (level !== null && !Number.isInteger(level)) throw new ImprintError('E_BAD_ARGUMENTS', `--level takes a whole number; got "${values.level}".`);
 
-    const prepared = await prepareBackup({ device, output, compression, level, force: values.force === true, checkFreeSpace: !values['no-space-check'] });
+    const prepared = await prepareBackup({ device, output, compression, level, force: values.force === true, checkFreeSpace: !values['no-space-check'], sectorBySector: values['sector-by-sector'] === true });
     const { drive } = prepared;
     if (!out.json) {
       const what = [drive.model, drive.serial && `serial ${drive.serial}`].filter(Boolean).join(', ');
       out.info(`Drive: ${drive.device} (${formatBytes(drive.size)}${what ? `, ${what}` : ''})`);
       for (const line of describeLayout(prepared.layout)) out.info(`  ${line}`);
+      for (const line of describeStorage(prepared.storage)) out.info(`  ${line}`);
       out.info(`Backup: ${prepared.out.output} (${compression}${prepared.level !== null ? ` level ${prepared.level}` : ''}${prepared.out.replaces ? ', replacing the existing file' : ''})`);
     }
     await confirmMountedSource(prepared.warnings, values.yes === true, out, 'back up');

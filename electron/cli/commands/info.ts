@@ -1,7 +1,7 @@
 import { parseArgs } from 'util';
 import { sidecarPathOf } from '../../../shared/backup-metadata';
 import { formatBytes } from '../../../shared/units';
-import { allocatedBytes, describeLayout, inspectImageOrBackup } from '../../engine/jobs/image-info';
+import { allocatedBytes, describeLayout, describeStorage, inspectImageOrBackup } from '../../engine/jobs/image-info';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
 import { engineSettings } from '../run-job';
@@ -31,7 +31,7 @@ compressed images are decompressed as far as their last partition's start.`,
       out.result(`  Taken:        ${m.createdAt} by Imprint ${m.imprintVersion}`);
       out.result(`  Drive:        ${m.source.device}${m.source.model ? `, ${m.source.model}` : ''}${m.source.serial ? `, serial ${m.source.serial}` : ''}`);
       out.result(`  Drive size:   ${formatBytes(m.size)} (${m.size} bytes)`);
-      out.result(`  SHA-256:      ${m.sha256}`);
+      out.result(`  SHA-256:      ${m.sha256}${m.storage?.mode === 'used-blocks' ? ' (of the image as stored: free space as zeros)' : ' (of the drive)'}`);
       out.result(`  Compression:  ${m.compression}${m.compressionLevel !== null ? ` level ${m.compressionLevel}` : ''}`);
       for (const n of b.notes) out.result(`  note: ${n}`);
     } else if (r.format !== 'device') {
@@ -39,6 +39,7 @@ compressed images are decompressed as far as their last partition's start.`,
     }
     out.result(r.layoutFrom === 'recorded' ? 'Layout (recorded when the backup was taken):' : 'Layout:');
     for (const line of describeLayout(r.layout)) out.result(`  ${line}`);
+    if (b?.metadata.storage) for (const line of describeStorage(b.metadata.storage)) out.result(`  ${line}`);
     return 0;
   },
 };

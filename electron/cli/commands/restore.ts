@@ -3,7 +3,7 @@ import { EXIT, exitCodeFor } from '../../../shared/error-codes';
 import type { JobFinishedEvent, TargetProgress } from '../../../shared/job-events';
 import { formatBytes } from '../../../shared/units';
 import { prepareRestore, runRestore } from '../../engine/jobs/restore-job';
-import { describeLayout } from '../../engine/jobs/image-info';
+import { describeLayout, describeStorage } from '../../engine/jobs/image-info';
 import { confirmErase } from '../confirm';
 import { engineSettings, withCancel, stallTimeoutMs, writeSettings } from '../run-job';
 import type { Output } from '../output';
@@ -35,14 +35,20 @@ export function reportCopies(out: Output, result: JobFinishedEvent, verb: { done
 }
 
 export const restoreCommand: Command = {
-  help: `Usage: imprint restore BACKUP TARGET... [--no-verify] [--yes] [--json]
+  help: `Usage: imprint restore BACKUP TARGET... [--no-verify] [--wipe-free-space] [--yes] [--json]
 
 BACKUP: a file made by imprint backup (zstd, gzip, xz or raw); its metadata
 is read from inside the file or from BACKUP.json. Refuses a target smaller
 than the backed-up drive. The content's SHA-256 is checked against the
 recorded one while writing (on a mismatch the drive's partition table is
 never written) and every target is read back from the device afterwards.
+A smart backup (the default of imprint backup) writes only what it stored,
+each 4 MiB checked against the CRC-32 it recorded before and after writing;
+the target's free space keeps what it held. A larger target's GPT is moved to
+its new end.
   --no-verify  skip reading the targets back
+  --wipe-free-space  zero what a smart backup does not write (discard or
+               write-zeroes where the drive can, zeros otherwise)
   --yes        do not ask before erasing
   --json       newline-delimited JSON events on stdout
   --stdin-cancel  cancel when standard input closes (the app across pkexec)`,
@@ -50,7 +56,7 @@ never written) and every target is read back from the device afterwards.
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { 'no-verify': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' }, 'stdin-cancel': { type: 'boolean' } },
+      options: { 'no-verify': { type: 'boolean' }, 'wipe-free-space': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' }, 'stdin-cancel': { type: 'boolean' } },
     });
     const [backup, ...targets] = positionalArgs('restore', positionals, 'BACKUP TARGET...') as [string, ...string[]];
     const prepared = await prepareRestore({ backup, targets, decoders: engineSettings().decoders });
@@ -60,6 +66,7 @@ never written) and every target is read back from the device afterwards.
       out.info(`Backup: ${backup} (${m.compression}), taken ${m.createdAt} of ${m.source.device}${drive ? ` (${drive})` : ''}, ${formatBytes(m.size)}`);
       out.info(`  SHA-256: ${m.sha256}`);
       for (const l of describeLayout({ partitionTable: m.partitionTable, filesystem: m.filesystem })) out.info(`  ${l}`);
+      if (m.storage) for (const l of describeStorage(m.storage)) out.info(`  ${l}`);
       for (const n of prepared.notes) out.info(`  note: ${n}`);
     }
     const lines = ['These will be ERASED:'];
@@ -69,7 +76,9 @@ never written) and every target is read back from the device afterwards.
       lines.push(...mountedNotes(t));
     }
     await confirmErase(lines, values.yes === true);
-    const result = await withCancel(out, (signal) => runRestore(prepared, { ...writeSettings(), stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: reportingUnmounts(out, prepared.flash.targets, (e) => out.event(e)) }), { stdinCancel: values['stdin-cancel'] === true });
-    return reportCopies(out, result, { done: 'restored', checked: `, SHA-256 ${m.sha256} as recorded` });
+    const result = await withCancel(out, (signal) => runRestore(prepared, { ...writeSettings(), stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], wipeFreeSpace: values['wipe-free-space'] === true, signal, onEvent: reportingUnmounts(out, prepared.flash.targets, (e) => out.event(e)) }), { stdinCancel: values['stdin-cancel'] === true });
+    const checked = m.storage?.mode === 'used-blocks' ? `, the ${formatBytes(m.storage.storedBytes)} stored, against the recorded checksums` : `, SHA-256 ${m.sha256} as recorded`;
+    if (!out.json) for (const n of (result.details?.notes as string[] | undefined) ?? []) out.info(n);
+    return reportCopies(out, result, { done: 'restored', checked });
   },
 };

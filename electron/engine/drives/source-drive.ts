@@ -82,6 +82,9 @@ export async function inspectSourceDrive(device: string): Promise<SourceDrive> {
 }
 
 /** The warning shown before reading a drive with partitions mounted read-write. */
-export function mountedWarning(drive: SourceDrive): string {
-  return `${drive.device} has partitions mounted read-write (${drive.writableMounts.join(', ')}): files may change while it is read, so the image may be inconsistent. Unmount them first (umount ${drive.writableMounts.join(' ')}) for a clean copy.`;
+export function mountedWarning(drive: SourceDrive, smart = false): string {
+  const risk = smart
+    ? 'files may change while it is read, and blocks a filesystem allocates after its map was read are stored as zeros, so the image may be inconsistent'
+    : 'files may change while it is read, so the image may be inconsistent';
+  return `${drive.device} has partitions mounted read-write (${drive.writableMounts.join(', ')}): ${risk}. Unmount them first (umount ${drive.writableMounts.join(' ')}) or mount them read-only for a clean copy.`;
 }

@@ -1,15 +1,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { asBackupMetadata, sidecarPathOf, type BackupCompression, type BackupMetadata } from '../../../shared/backup-metadata';
+import { seekTableFrameLength } from '../formats/zstd-seek-table';
 import { fsyncChecked, readFully, writeFully } from '../io/full-io';
 
 /**
  * Keeping a backup's metadata inside the image without breaking ordinary
  * tools, and beside it in a sidecar file.
  *
- * - zstd: a skippable frame at the end of the file. Decoders skip it, so
- *   `zstd -dc` gives exactly the drive's bytes; it goes last because the
- *   SHA-256 is known only once the whole drive has been read.
+ * - zstd: a skippable frame at the end of the file (before the seek table,
+ *   which must end a seekable file). Decoders skip it, so `zstd -dc` gives
+ *   exactly the drive's bytes; it goes last because the SHA-256 is known
+ *   only once the whole drive has been read.
  * - gzip: an extra gzip member that holds no data, its header's extra field
  *   carrying the metadata (RFC 1952 allows both); `gzip -dc` outputs nothing for it.
  * - xz and raw have no such place: the sidecar alone.
@@ -87,7 +89,9 @@ export function decodeEmbeddedMetadata(tail: Buffer): BackupMetadata | null {
 export function readEmbeddedMetadata(file: string): BackupMetadata | null {
   const fd = fs.openSync(file, 'r');
   try {
-    const size = fs.fstatSync(fd).size;
+    // A seekable .zst ends with its seek table; the metadata frame is just before it.
+    const fileSize = fs.fstatSync(fd).size;
+    const size = fileSize - seekTableFrameLength(fd, fileSize);
     const length = Math.min(size, TAIL_WINDOW);
     const tail = Buffer.alloc(length);
     const n = readFully(fd, tail, 0, length, size - length);

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { BackupCompression, BackupMetadata } from '../../../shared/backup-metadata';
+import type { BackupCompression, BackupMetadata, BackupStorage, StorageSummary } from '../../../shared/backup-metadata';
 import type { JobFinishedEvent, ProgressEvent, TargetProgress } from '../../../shared/job-events';
 import { ImprintError } from '../errors';
 import { firstDifferentChunk } from '../io/chunk-crc';
@@ -13,6 +13,7 @@ import { fsyncDir, planBackupOutput, removeQuietly, PARTIAL_SUFFIX, type BackupO
 import { BackupPipeline } from '../pipelines/backup-pipeline';
 import { layoutOfFile, type DriveLayout } from '../disks/drive-layout';
 import { inspectSourceDrive, mountedWarning, type SourceDrive } from '../drives/source-drive';
+import { planDriveStorage, storageWarnings, type StoragePlan } from '../disks/storage-plan';
 
 export interface BackupJobRequest {
   device: string;
@@ -24,6 +25,8 @@ export interface BackupJobRequest {
   force?: boolean;
   /** False skips the up-front free-space check; running out of room still stops cleanly. */
   checkFreeSpace?: boolean;
+  /** Store every byte of the drive, as dd would, instead of only what the filesystems use. */
+  sectorBySector?: boolean;
 }
 
 /** Everything checked before the drive is read; shown to the user first. */
@@ -34,8 +37,12 @@ export interface PreparedBackup {
   level: number | null;
   threads: number;
   layout: DriveLayout;
-  /** Things to tell the user (partitions mounted read-write...). */
+  /** What will be read and stored, per partition. */
+  storage: StoragePlan;
+  /** Things to confirm before reading (partitions mounted read-write...). */
   warnings: string[];
+  /** Things to tell the user that need no answer (partitions stored whole, and why). */
+  notes: string[];
 }
 
 export const DEFAULT_LEVELS: Record<BackupCompression, number | null> = { zstd: 3, gzip: 6, xz: 6, none: null };
@@ -65,15 +72,24 @@ export function readBackMismatch(driveSize: number, driveCrcs: readonly number[]
   return new ImprintError('E_VERIFY_MISMATCH', `The backup file ${where}. It was removed; the disk it was written to may be failing.`, check && differs >= 0 ? { offset: differs * CHUNK_SIZE } : {});
 }
 
+/** What a backup of `device` would store, per partition (the app shows it before the user starts). Reads the drive's metadata only. */
+export async function planBackupStorage(device: string, sectorBySector: boolean): Promise<StorageSummary> {
+  const drive = await inspectSourceDrive(device);
+  const layout = layoutOfFile(drive.device, drive.size, true);
+  const { mode, storedBytes, partitions } = await planDriveStorage(drive.device, drive.size, layout, sectorBySector);
+  return { mode, storedBytes, partitions };
+}
+
 /** Inspects the drive and the destination and applies every rule. Reads only the drive's partition table; writes nothing. */
 export async function prepareBackup(req: BackupJobRequest): Promise<PreparedBackup> {
   const level = checkLevel(req.compression, req.level);
   const drive = await inspectSourceDrive(req.device);
   const out = planBackupOutput(req.output, drive, req.compression, { force: req.force === true, checkFreeSpace: req.checkFreeSpace !== false });
   const layout = layoutOfFile(drive.device, drive.size, true);
-  const warnings = drive.writableMounts.length > 0 ? [mountedWarning(drive)] : [];
+  const storage = await planDriveStorage(drive.device, drive.size, layout, req.sectorBySector === true);
+  const warnings = drive.writableMounts.length > 0 ? [mountedWarning(drive, storage.mode === 'used-blocks')] : [];
   const threads = Math.max(1, Math.min(8, os.availableParallelism()));
-  return { drive, out, compression: req.compression, level, threads, layout, warnings };
+  return { drive, out, compression: req.compression, level, threads, layout, storage, warnings, notes: storageWarnings(storage) };
 }
 
 export interface BackupRunOptions {
@@ -84,7 +100,22 @@ export interface BackupRunOptions {
   jobId?: string;
 }
 
-function metadataOf(p: PreparedBackup, sha256: string, createdAt: string): BackupMetadata {
+/** The storage record of a backup: its ranges and the CRC-32 of each chunk of the image as stored. */
+function storageRecord(p: PreparedBackup, driveCrcs: readonly number[]): BackupStorage {
+  const { storage } = p;
+  const crcs = Buffer.alloc(driveCrcs.length * 4);
+  driveCrcs.forEach((c, i) => crcs.writeUInt32LE(c >>> 0, i * 4));
+  return {
+    mode: storage.mode,
+    storedBytes: storage.storedBytes,
+    partitions: storage.partitions,
+    ranges: storage.ranges.map((r) => [r.start, r.length]),
+    chunkSize: CHUNK_SIZE,
+    chunkCrc32: crcs.toString('base64'),
+  };
+}
+
+function metadataOf(p: PreparedBackup, sha256: string, createdAt: string, driveCrcs: readonly number[]): BackupMetadata {
   return {
     kind: 'imprint-backup',
     schema: 1,
@@ -97,6 +128,7 @@ function metadataOf(p: PreparedBackup, sha256: string, createdAt: string): Backu
     source: { device: p.drive.device, model: p.drive.model, serial: p.drive.serial, logicalBlockSize: p.drive.logicalBlockSize },
     partitionTable: p.layout.partitionTable,
     filesystem: p.layout.filesystem,
+    storage: storageRecord(p, driveCrcs),
   };
 }
 
@@ -126,7 +158,7 @@ export async function runBackup(p: PreparedBackup, opts: BackupRunOptions): Prom
   };
 
   reporter.started(drive.device, [out.output], drive.size);
-  for (const w of p.warnings) reporter.warning(w);
+  for (const w of [...p.warnings, ...p.notes]) reporter.warning(w);
   const createdAt = new Date().toISOString();
   const info: SourceInfo = { path: drive.device, format: 'raw', fileSize: drive.size, size: drive.size, sizeEstimate: null, isDevice: true };
   const pipeline = new BackupPipeline(info, {
@@ -136,7 +168,8 @@ export async function runBackup(p: PreparedBackup, opts: BackupRunOptions): Prom
     threads: p.threads,
     signal: opts.signal,
     stallTimeoutMs: opts.stallTimeoutMs,
-    trailer: (end) => (end.contentDigests.sha256 ? encodeEmbeddedMetadata(p.compression, metadataOf(p, end.contentDigests.sha256, createdAt)) : null),
+    trailer: (end, driveCrcs) => (end.contentDigests.sha256 ? encodeEmbeddedMetadata(p.compression, metadataOf(p, end.contentDigests.sha256, createdAt, driveCrcs)) : null),
+    ...(p.storage.mode === 'used-blocks' ? { keep: p.storage.ranges } : {}),
     onOutputComplete: () => {
       reporter.flush(writing);
       progress.status = 'verifying';
@@ -148,7 +181,9 @@ export async function runBackup(p: PreparedBackup, opts: BackupRunOptions): Prom
     progress.bytesWritten = pipeline.writtenBytes;
     progress.bytesVerified = pipeline.checkedBytes;
     const r = ratio();
-    return { done: pipeline.writtenBytes, total: drive.size, targets: [progress], extra: r === undefined ? {} : { compressionRatio: r } };
+    // A smart backup's progress counts what is really read: the used blocks.
+    const done = p.storage.mode === 'used-blocks' ? Math.min(pipeline.readBytes, p.storage.storedBytes) : pipeline.writtenBytes;
+    return { done, total: p.storage.storedBytes, targets: [progress], extra: r === undefined ? {} : { compressionRatio: r } };
   };
   // The file is read back while it is written; this phase is its last few MiB.
   const verifying = (): { done: number; total: number; targets: TargetProgress[] } => {
@@ -171,7 +206,7 @@ export async function runBackup(p: PreparedBackup, opts: BackupRunOptions): Prom
     progress.bytesVerified = drive.size;
 
     // Sidecar first: whenever the backup file exists under its name, so does its description.
-    const metadata = metadataOf(p, sha256, createdAt);
+    const metadata = metadataOf(p, sha256, createdAt, result.driveCrcs);
     writeMetadataFile(sidecarPartial, metadata);
     fs.renameSync(sidecarPartial, out.sidecar);
     fs.renameSync(out.partial, out.output);
@@ -196,6 +231,7 @@ export async function runBackup(p: PreparedBackup, opts: BackupRunOptions): Prom
         sha256,
         metadataEmbedded: p.compression === 'zstd' || p.compression === 'gzip',
         createdAt,
+        storage: { mode: p.storage.mode, storedBytes: p.storage.storedBytes, partitions: p.storage.partitions },
       },
     });
   } catch (err) {

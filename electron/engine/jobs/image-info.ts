@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import type { FilesystemInfo, PartitionTableInfo } from '../../../shared/backup-metadata';
+import type { FilesystemInfo, PartitionTableInfo, StorageSummary } from '../../../shared/backup-metadata';
 import type { BackupDetails } from '../../../shared/ipc-contract';
 import { formatBytes } from '../../../shared/units';
 import { blockDeviceSize } from '../io/block-device';
@@ -68,6 +68,17 @@ export function describeLayout(layout: DriveLayout): string[] {
     lines.push(`  ${String(p.number).padStart(2)}  at ${formatBytes(p.start).padStart(8)}  ${formatBytes(p.size).padStart(8)}  ${kind}${name}${p.bootable ? ' (boot)' : ''}: ${describeFs(p.filesystem)}`);
   }
   for (const n of t.notes) lines.push(`  note: ${n}`);
+  return lines;
+}
+
+/** Lines for people saying what a backup stores (or will store) of each partition. */
+export function describeStorage(s: StorageSummary): string[] {
+  if (s.mode === 'sector-by-sector') return [`Stored: every sector (${formatBytes(s.storedBytes)}); the SHA-256 is the drive's.`];
+  const lines = [`Stored: used blocks only, ${formatBytes(s.storedBytes)} (free space reads as zeros; the SHA-256 is of the image as stored)`];
+  for (const p of s.partitions) {
+    const what = p.stored === 'used-blocks' ? `${formatBytes(p.usedBytes ?? 0)} used of ${formatBytes(p.size)}: used blocks stored` : `${formatBytes(p.size)}: stored whole (${p.reason ?? 'no reason given'})`;
+    lines.push(`  ${String(p.number).padStart(2)}  ${(p.filesystem ?? 'unknown').padEnd(6)}  ${what}`);
+  }
   return lines;
 }
 

@@ -10,6 +10,7 @@ import { runFlash, type PreparedFlash } from './flash-job';
 import type { EventSink } from './job-reporter';
 import { planTargets } from '../pipelines/target-plan';
 import { findBackupMetadata, type MetadataSource } from '../formats/backup-metadata';
+import { runSmartRestore } from './smart-restore';
 
 export interface RestoreJobRequest {
   backup: string;
@@ -68,6 +69,8 @@ export async function prepareRestore(req: RestoreJobRequest): Promise<PreparedRe
 
 export interface RestoreRunOptions {
   verify: boolean;
+  /** A smart backup leaves the target's free space as it was; this zeroes it. */
+  wipeFreeSpace?: boolean;
   signal?: AbortSignal;
   onEvent: EventSink;
   jobId?: string;
@@ -83,6 +86,11 @@ export interface RestoreRunOptions {
  */
 export function runRestore(p: PreparedRestore, opts: RestoreRunOptions): Promise<JobFinishedEvent> {
   const m = p.metadata;
+  const details = { backup: p.flash.source.path, sha256: m.sha256, size: m.size, createdAt: m.createdAt, sourceModel: m.source.model, sourceSerial: m.source.serial, metadataFrom: p.metadataFrom };
+  if (m.storage?.mode === 'used-blocks') {
+    // A smart backup: only what it stored is written and checked (smart-restore.ts).
+    return runSmartRestore(p.flash.source, m, p.flash.targets, { verify: opts.verify, wipeFreeSpace: opts.wipeFreeSpace === true, signal: opts.signal, onEvent: opts.onEvent, jobId: opts.jobId, details });
+  }
   return runFlash(p.flash, {
     verify: opts.verify,
     signal: opts.signal,
@@ -92,6 +100,6 @@ export function runRestore(p: PreparedRestore, opts: RestoreRunOptions): Promise
     verifyWhileWriting: opts.verifyWhileWriting,
     zeroOut: opts.zeroOut,
     kind: 'restore',
-    details: { backup: p.flash.source.path, sha256: m.sha256, size: m.size, createdAt: m.createdAt, sourceModel: m.source.model, sourceSerial: m.source.serial, metadataFrom: p.metadataFrom },
+    details,
   });
 }

@@ -2,6 +2,7 @@ import * as path from 'path';
 import type { BackupCompression } from '../../../shared/backup-metadata';
 import { ImprintError, fromErrorInfo } from '../errors';
 import { allocAlignedShared } from '../io/aligned-buffer';
+import type { ByteRange } from '../disks/filesystem-driver';
 import type { SourceInfo } from '../formats/image-source';
 import type { FromSource, RingSpec, ToSource } from '../workers/messages';
 import { spawnWorker, type TypedWorker, type WorkerKind } from '../worker-host';
@@ -18,8 +19,10 @@ export interface BackupPipelineOptions {
   level: number;
   threads: number;
   signal?: AbortSignal;
-  /** Builds the bytes appended after the compressed data (embedded metadata) once the drive's digest is known. */
-  trailer: (end: SourceEnd) => Uint8Array | null;
+  /** Builds the bytes appended after the compressed data (embedded metadata) once the drive's digest and chunk CRCs are known. */
+  trailer: (end: SourceEnd, driveCrcs: readonly number[]) => Uint8Array | null;
+  /** A smart backup's ranges (4 KiB aligned): only these are read, the rest is stored as zeros. */
+  keep?: ByteRange[];
   /** No progress on either side for this long means a drive stopped responding. */
   stallTimeoutMs?: number;
   /** Called when the file is complete on disk; what remains is checking its last part. */
@@ -69,8 +72,10 @@ async function endThread(thread: Thread<unknown, unknown> | null): Promise<void>
  * numbers. Counters are read by the job's reporter.
  */
 export class BackupPipeline {
-  /** Drive bytes read so far. */
+  /** Drive bytes handed on so far (stored zeros included). */
   sourceBytes = 0;
+  /** Bytes really read from the drive so far (a smart backup skips free space). */
+  readBytes = 0;
   /** Drive bytes compressed and written so far. */
   writtenBytes = 0;
   /** Size of the backup file so far. */
@@ -210,7 +215,7 @@ export class BackupPipeline {
   }
 
   private startSource(ring: RingSpec): void {
-    const source = spawnThread(DRIVE_READER_WORKER, { device: this.info.path, size: this.info.size ?? 0, ring }, this.stop.signal);
+    const source = spawnThread(DRIVE_READER_WORKER, { device: this.info.path, size: this.info.size ?? 0, ring, ...(this.opts.keep ? { keep: this.opts.keep } : {}) }, this.stop.signal);
     this.source = source;
     source.worker.onError((err) => this.fail(new ImprintError('E_INTERNAL', `The drive reader crashed: ${err.message}`)));
     source.worker.onMessage((msg) => {
@@ -231,6 +236,7 @@ export class BackupPipeline {
           this.fail(fromErrorInfo(msg.error));
           break;
         case 'input':
+          this.readBytes += msg.bytes;
           break;
       }
     });
@@ -240,7 +246,7 @@ export class BackupPipeline {
     this.end = end;
     let trailer: Uint8Array | null;
     try {
-      trailer = this.opts.trailer(end);
+      trailer = this.opts.trailer(end, this.driveCrcs);
     } catch (err) {
       this.fail(err instanceof ImprintError ? err : new ImprintError('E_INTERNAL', `The backup's metadata could not be built: ${(err as Error).message}`));
       return;

@@ -1,5 +1,6 @@
 import type { BackupCompression } from '../../../shared/backup-metadata';
 import type { ErrorInfo } from '../../../shared/error-codes';
+import type { ByteRange } from '../disks/filesystem-driver';
 import { workerKind } from '../worker-host';
 import type { FromSource, RingSpec, ToSource } from './messages';
 
@@ -42,6 +43,11 @@ export interface DriveReaderData {
   /** Bytes to read: the drive's size when the backup started. */
   size: number;
   ring: RingSpec;
+  /**
+   * A smart backup's stored ranges (disks/storage-plan.ts), aligned to 4 KiB:
+   * only these are read, the rest of each chunk is zeros. Absent: every byte.
+   */
+  keep?: ByteRange[];
 }
 
 /** The thread that reads the backup file back while it is written (backup-check-worker). */

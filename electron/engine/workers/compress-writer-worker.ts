@@ -1,7 +1,8 @@
 import * as zlib from 'zlib';
-import type * as ZstdBinding from 'zstd-napi/binding';
 import { ImprintError, toErrorInfo } from '../errors';
 import { isAllZero } from '../io/chunk-crc';
+import { ZstdFramePool } from '../formats/zstd-frame-pool';
+import { SEEKABLE_FRAME_SIZE, SeekableZstdWriter, type EncodedFrame } from '../formats/zstd-seekable-writer';
 import { workerPort } from './worker-port';
 import { COMPRESS_WRITER_WORKER, type ToCompressWriter } from './backup-messages';
 import { CompressedOutput, SparseOutput } from '../io/output-file';
@@ -11,10 +12,11 @@ import { CompressedOutput, SparseOutput } from '../io/output-file';
  * (the encoders' own threads do the heavy work where they have them), while
  * the source worker goes on reading the drive.
  *
- * - zstd: libzstd's multi-threaded streaming compressor (nbWorkers), writing
- *   straight into the output's staging buffer, a frame (with a checksum) per
- *   run of data; each all-zero chunk is a ready-made frame that records its
- *   size. The drive's size is in the metadata frame at the end.
+ * - zstd: zstd's seekable format (formats/zstd-seekable-writer.ts):
+ *   independent 2 MiB frames with checksums, compressed on `threads` threads
+ *   straight from the ring (formats/zstd-frame-pool.ts), then the metadata
+ *   frame and the seek table, so a range of the drive can later be read
+ *   without decoding what comes before it. All-zero frames are ready-made.
  * - gzip: each slot becomes one gzip member, compressed in libuv's thread pool
  *   several at a time (pigz's idea); members are written in order. A file of
  *   several members is standard gzip (RFC 1952): gzip -dc concatenates them.
@@ -51,70 +53,51 @@ interface Encoder {
 }
 
 function zstdEncoder(): Encoder {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- native binding, loaded on this thread only
-  const z = require('zstd-napi/binding') as typeof ZstdBinding;
   const out = new CompressedOutput(data.output);
-  const cctx = new z.CCtx();
-  cctx.setParameter(z.CParameter.compressionLevel, data.level);
-  cctx.setParameter(z.CParameter.checksumFlag, 1);
-  if (data.threads > 0) cctx.setParameter(z.CParameter.nbWorkers, data.threads);
-  const none = Buffer.alloc(0);
-  /** Whether a frame of drive data is open in cctx. */
-  let inFrame = false;
-  const zeroFrames = new Map<number, Buffer>();
-  /** A whole frame of `length` zeros, made once: it records its size and checksum like any other. */
-  const zeroFrame = (length: number): Buffer => {
-    let frame = zeroFrames.get(length);
-    if (!frame) {
-      const one = new z.CCtx();
-      one.setParameter(z.CParameter.compressionLevel, data.level);
-      one.setParameter(z.CParameter.checksumFlag, 1);
-      const room = Buffer.alloc(length / 64 + 1024);
-      frame = room.subarray(0, one.compress2(room, Buffer.alloc(length)));
-      zeroFrames.set(length, frame);
-    }
-    return frame;
-  };
-  const endFrame = (): void => {
-    for (;;) {
-      const [remaining, produced] = cctx.compressStream2(out.room(), none, z.EndDirective.end);
-      out.commit(produced);
-      if (remaining === 0) break;
-    }
-    inFrame = false;
-  };
+  const writer = new SeekableZstdWriter((bytes) => out.append(bytes), { level: data.level });
+  // Frames of a slot compress on the pool's threads, straight from the ring; they are written in order.
+  const pool = data.threads > 1 ? new ZstdFramePool(data.threads, data.level, ring.memory) : null;
+  let tail: Promise<void> = Promise.resolve();
+  let stopped = false;
   return {
     write(buf, length, _offset, done) {
-      let input = buf.subarray(0, length);
-      if (isAllZero(input)) {
-        // Free space: a ready-made frame of zeros instead of 4 MiB through the
-        // compressor (which costs its threads about 0.25 s per GiB of zeros, and
-        // the check as much again). Frames simply follow each other in a .zst
-        // file; zstd -d and every other decoder concatenate them.
-        if (inFrame) endFrame();
-        out.append(zeroFrame(length));
+      if (!pool) {
+        // One thread: compressed here, all-zero frames (free space) taken ready-made.
+        writer.write(buf.subarray(0, length));
         done();
         return;
       }
-      inFrame = true;
-      // libzstd copies input into its own buffers, so the slot is free once consumed.
-      // With workers it blocks (not spins) when all of them are busy.
-      while (input.length > 0 && !cancelled()) {
-        const [, produced, consumed] = cctx.compressStream2(out.room(), input, z.EndDirective.continue);
-        out.commit(produced);
-        input = input.subarray(consumed);
+      const frames: Promise<EncodedFrame>[] = [];
+      for (let at = 0; at < length; at += SEEKABLE_FRAME_SIZE) {
+        const frame = pool.encode(buf.byteOffset + at, Math.min(SEEKABLE_FRAME_SIZE, length - at));
+        frame.catch(() => {});
+        frames.push(frame);
       }
-      done();
+      tail = tail.then(async () => {
+        for (const frame of frames) {
+          const encoded = await frame;
+          if (stopped) return;
+          writer.appendFrame(encoded);
+        }
+        done();
+      });
+      tail.catch((err: unknown) => {
+        if (!stopped) fail(err);
+      });
     },
     async finish(_totalBytes, trailer) {
-      if (inFrame) endFrame();
-      if (trailer) out.append(trailer);
+      await tail;
+      // The metadata frame goes before the seek table, which must end the file; the table lists it.
+      if (trailer) writer.appendSkippable(trailer);
+      writer.finish();
+      void pool?.close();
       return out.finish();
     },
     outputBytes: () => out.bytes,
     durableBytes: () => out.durable,
     close: () => {
-      cctx.reset(z.ResetDirective.sessionOnly);
+      stopped = true;
+      void pool?.close();
       out.close();
     },
   };

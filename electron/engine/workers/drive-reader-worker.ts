@@ -3,6 +3,8 @@ import * as fs from 'fs';
 import { ImprintError, toErrorInfo } from '../errors';
 import { chunkCrc } from '../io/chunk-crc';
 import { ReadAhead, readChunkAt, type ChunkSource } from '../io/chunk-reader';
+import { RangeCursor } from '../disks/byte-ranges';
+import type { ByteRange } from '../disks/filesystem-driver';
 import { SlotQueue, workerPort } from './worker-port';
 import { DRIVE_READER_WORKER } from './backup-messages';
 
@@ -17,6 +19,8 @@ import { DRIVE_READER_WORKER } from './backup-messages';
 const port = workerPort(DRIVE_READER_WORKER);
 const data = port.data;
 const { ring, device, size } = data;
+/** A smart backup's ranges to read; null reads every byte. */
+const keep = data.keep ? new RangeCursor(data.keep) : null;
 const slots = new SlotQueue(ring.slots);
 let cancelled = false;
 /** Reads kept in flight, each in its own ring slot (io/chunk-reader.ts says why). */
@@ -36,6 +40,24 @@ interface Chunk {
   slot: number;
   offset: number;
   length: number;
+  /** Bytes of it read from the drive (the rest are zeros in a smart backup). */
+  read: number;
+}
+
+const driveChanged = (at: number): ImprintError =>
+  new ImprintError('E_SOURCE_CHANGED', `${device} ended at byte ${at}, but it held ${size} bytes when the backup started: was the drive removed or replaced?`, { offset: at });
+
+/** Fills a slot with the parts of [offset, offset+length) in `parts`, zeros elsewhere. */
+async function readParts(src: ChunkSource, view: Buffer, offset: number, length: number, parts: ByteRange[]): Promise<number> {
+  const whole = parts.length === 1 && parts[0]?.start === offset && parts[0].length === length;
+  if (!whole) view.fill(0, 0, length);
+  let read = 0;
+  for (const part of parts) {
+    const n = await readChunkAt(src, view.subarray(part.start - offset), part.length, part.start);
+    if (n < part.length) throw driveChanged(part.start + n);
+    read += n;
+  }
+  return read;
 }
 
 async function run(): Promise<void> {
@@ -46,15 +68,16 @@ async function run(): Promise<void> {
   let stopping = false;
   /** Takes a slot and fills it from the drive; null when done or cancelled. */
   const read = async (offset: number): Promise<Chunk | null> => {
-    const slot = await slots.take(() => cancelled || stopping);
-    if (slot === null) return null;
     // A drive ends on a sector, so the last read comes back short by design.
     const length = Math.min(ring.slotSize, size - offset);
+    // Clipped before the first await: reads start in drive order, as the cursor needs.
+    const parts = keep ? keep.clip(offset, offset + length) : null;
+    const slot = await slots.take(() => cancelled || stopping);
+    if (slot === null) return null;
+    if (parts) return { slot, offset, length, read: await readParts(src, slotView(slot), offset, length, parts) };
     const n = await readChunkAt(src, slotView(slot), length, offset);
-    if (n < length) {
-      throw new ImprintError('E_SOURCE_CHANGED', `${device} ended at byte ${offset + n}, but it held ${size} bytes when the backup started: was the drive removed or replaced?`, { offset: offset + n });
-    }
-    return { slot, offset, length };
+    if (n < length) throw driveChanged(offset + n);
+    return { slot, offset, length, read: n };
   };
   // Each read's offset is fixed when it is started, so chunks come out in drive order
   // whichever read gets a free slot first.
@@ -75,7 +98,7 @@ async function run(): Promise<void> {
       hash.update(bytes);
       // The backup file is read back and compared with these, chunk by chunk (backup-check-worker.ts).
       port.post({ type: 'chunk', slot: chunk.slot, offset: chunk.offset, length: chunk.length, crc: chunkCrc(bytes) });
-      port.post({ type: 'input', bytes: chunk.length });
+      port.post({ type: 'input', bytes: chunk.read });
     }
     if (cancelled) return;
     port.post({ type: 'end', bytes: size, contentDigests: { sha256: hash.digest('hex') }, fileSha256: null });

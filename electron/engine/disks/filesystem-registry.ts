@@ -1,0 +1,17 @@
+import { exfatDriver } from './exfat/exfat-driver';
+import { extDriver } from './ext/ext-driver';
+import { fatDriver } from './fat/fat-driver';
+import type { FilesystemDriver } from './filesystem-driver';
+import { ntfsDriver } from './ntfs/ntfs-driver';
+import { swapDriver } from './swap-driver';
+
+/**
+ * Every filesystem reader Imprint has, one line each. A reader is found by
+ * its magic bytes; the first that recognises a volume's head reads it.
+ */
+export const FILESYSTEM_DRIVERS: readonly FilesystemDriver[] = [extDriver, fatDriver, exfatDriver, ntfsDriver, swapDriver];
+
+/** The driver that recognises a volume by its first bytes, or null. */
+export function driverForHead(head: Uint8Array): FilesystemDriver | null {
+  return FILESYSTEM_DRIVERS.find((d) => d.detect(head)) ?? null;
+}

@@ -1,0 +1,277 @@
+import * as fs from 'fs';
+import type { BackupMetadata, BackupStorage } from '../../../shared/backup-metadata';
+import type { JobFinishedEvent, TargetProgress } from '../../../shared/job-events';
+import { ImprintError, classifyWriteError, fromErrorInfo, toErrorInfo } from '../errors';
+import { allocAligned } from '../io/aligned-buffer';
+import { blockDeviceSize } from '../io/block-device';
+import { chunkCrc } from '../io/chunk-crc';
+import { readChunkAt } from '../io/chunk-reader';
+import { unmountAll } from '../drives/unmount';
+import { RangeCursor, complementWithin } from '../disks/byte-ranges';
+import type { ByteRange } from '../disks/filesystem-driver';
+import { relocateBackupGpt } from '../disks/gpt-relocate';
+import { openContent, type SourceInfo } from '../formats/image-source';
+import { JobReporter, type EventSink } from './job-reporter';
+import type { TargetPlan } from '../pipelines/target-plan';
+import { wipeRanges } from '../pipelines/wipe-free-space';
+
+/**
+ * Restores a smart backup: only the ranges it stored are written, each chunk
+ * checked against the CRC-32 the backup recorded before it reaches a drive,
+ * then read back from the drive and checked again. The rest of the target
+ * (free space in the backed-up filesystems) keeps what it held, unless the
+ * user asked to wipe it. As with every write, the first chunk (partition
+ * table, boot code) is written last, so a restore that stops never leaves a
+ * drive that looks valid.
+ */
+
+export interface SmartRestoreOptions {
+  verify: boolean;
+  wipeFreeSpace: boolean;
+  signal?: AbortSignal;
+  onEvent: EventSink;
+  jobId?: string;
+  details?: Record<string, unknown>;
+}
+
+interface Target {
+  plan: TargetPlan;
+  progress: TargetProgress;
+  fd: number | null;
+  /** Writes still in libuv's pool; awaited before a buffer is reused and before closing. */
+  pending: Promise<void>[];
+}
+
+/** Chunk buffers in rotation: one being decoded into while the others are written. */
+const BUFFERS = 3;
+
+export function recordedCrcs(storage: BackupStorage): Uint32Array {
+  const bytes = Buffer.from(storage.chunkCrc32, 'base64');
+  const out = new Uint32Array(bytes.length >> 2);
+  for (let i = 0; i < out.length; i++) out[i] = bytes.readUInt32LE(i * 4);
+  return out;
+}
+
+function writeAll(t: Target, buf: Buffer, position: number): Promise<void> {
+  const fd = t.fd as number;
+  return new Promise((resolve, reject) => {
+    let done = 0;
+    const step = (): void => {
+      fs.write(fd, buf, done, buf.length - done, position + done, (err, n) => {
+        if (err) return reject(classifyWriteError(err, t.plan.path, position + done));
+        if (n <= 0) return reject(classifyWriteError(Object.assign(new Error('no progress'), { code: 'ENOSPC' }), t.plan.path, position + done));
+        done += n;
+        t.progress.bytesWritten += n;
+        if (done < buf.length) step();
+        else resolve();
+      });
+    };
+    step();
+  });
+}
+
+function fail(t: Target, err: unknown, reporter: JobReporter): void {
+  if (t.progress.status === 'failed') return;
+  t.progress.status = 'failed';
+  t.progress.error = toErrorInfo(err);
+  reporter.targetFailed(t.plan.path, t.progress.error);
+}
+
+const live = (targets: Target[]): Target[] => targets.filter((t) => t.progress.status !== 'failed');
+
+function openTarget(t: Target, size: number): void {
+  if (t.plan.isBlockDevice) {
+    t.fd = fs.openSync(t.plan.path, fs.constants.O_WRONLY | fs.constants.O_DIRECT | fs.constants.O_EXCL);
+    return;
+  }
+  t.fd = fs.openSync(t.plan.path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
+  fs.ftruncateSync(t.fd, size);
+}
+
+/** Writes the parts of one chunk to every live target. */
+function writeChunk(targets: Target[], buf: Buffer, chunkStart: number, parts: ByteRange[], reporter: JobReporter): Promise<void>[] {
+  return live(targets).map((t) => {
+    const p = (async () => {
+      for (const part of parts) await writeAll(t, buf.subarray(part.start - chunkStart, part.start - chunkStart + part.length), part.start);
+    })().catch((err) => fail(t, err, reporter));
+    t.pending.push(p);
+    return p;
+  });
+}
+
+/** Reads a target's stored ranges back and compares each chunk's CRC-32 with the backup's record. */
+async function verifyTarget(t: Target, storage: BackupStorage, crcs: Uint32Array, size: number, signal?: AbortSignal): Promise<void> {
+  const fd = fs.openSync(t.plan.path, fs.constants.O_RDONLY | (t.plan.isBlockDevice ? fs.constants.O_DIRECT : 0));
+  try {
+    const src = { fd, path: t.plan.path, isBlockDevice: t.plan.isBlockDevice };
+    const buf = allocAligned(storage.chunkSize);
+    const cursor = new RangeCursor(storage.ranges.map(([start, length]) => ({ start, length })));
+    for (let at = 0, i = 0; at < size; at += storage.chunkSize, i++) {
+      if (signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled.');
+      const length = Math.min(storage.chunkSize, size - at);
+      const parts = cursor.clip(at, at + length);
+      if (parts.length === 0) continue;
+      buf.fill(0, 0, length);
+      for (const part of parts) {
+        const n = await readChunkAt(src, buf.subarray(part.start - at), part.length, part.start);
+        if (n < part.length) throw new ImprintError('E_VERIFY_MISMATCH', `${t.plan.path} ended at byte ${part.start + n} while it was read back.`, { offset: part.start + n });
+        t.progress.bytesVerified += n;
+      }
+      if (chunkCrc(buf.subarray(0, length)) !== crcs[i]) {
+        throw new ImprintError('E_VERIFY_MISMATCH', `${t.plan.path} does not read back what was restored, between bytes ${at} and ${at + length}: the drive may be failing or counterfeit.`, { offset: at });
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Runs a smart restore of `info` (the backup file) described by `metadata` onto prepared targets. */
+export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata, plans: TargetPlan[], opts: SmartRestoreOptions): Promise<JobFinishedEvent> {
+  const storage = metadata.storage as BackupStorage;
+  const size = metadata.size;
+  const crcs = recordedCrcs(storage);
+  const reporter = new JobReporter(opts.onEvent, 'restore', opts.jobId);
+  const targets: Target[] = plans.map((plan) => ({ plan, fd: null, pending: [], progress: { device: plan.path, status: 'writing', bytesWritten: 0, bytesVerified: 0 } }));
+  const progress = targets.map((t) => t.progress);
+  const notes: string[] = [];
+  const finish = (ok: boolean, extra: Partial<JobFinishedEvent> = {}): JobFinishedEvent => {
+    reporter.stopSampling();
+    const event: JobFinishedEvent = { type: 'job-finished', jobId: reporter.jobId, ok, targets: progress, bytes: storage.storedBytes, details: { ...opts.details, storedBytes: storage.storedBytes, notes }, ...extra };
+    reporter.emit(event);
+    return event;
+  };
+  reporter.started(info.path, plans.map((p) => p.path), storage.storedBytes);
+  const ranges = storage.ranges.map(([start, length]) => ({ start, length }));
+  try {
+    for (const t of targets) {
+      if (t.plan.drive && t.plan.drive.mountpoints.length > 0) await unmountAll(t.plan.path, t.plan.drive.mountpoints);
+    }
+    for (const t of targets) {
+      try {
+        openTarget(t, size);
+      } catch (err) {
+        fail(t, classifyWriteError(err, t.plan.path, 0), reporter);
+      }
+    }
+    const writing = () => ({ done: Math.min(...live(targets).map((t) => t.progress.bytesWritten), storage.storedBytes), total: storage.storedBytes, targets: progress });
+    reporter.phaseStarted('writing', writing);
+    if (opts.wipeFreeSpace) {
+      for (const t of live(targets)) {
+        const end = t.plan.isBlockDevice ? blockDeviceSize(t.plan.path) : size;
+        await wipeRanges(t.plan.path, t.fd as number, complementWithin(ranges, 0, end), t.plan.isBlockDevice).catch((err) => fail(t, err, reporter));
+      }
+    }
+    const first = await writeStored(info, storage, crcs, targets, reporter, opts.signal);
+    for (const t of live(targets)) await Promise.all(t.pending.splice(0));
+    for (const t of live(targets)) syncTarget(t, reporter);
+    // The head last: until now the drive holds no partition table that points at half-written data.
+    if (first) {
+      await Promise.all(writeChunk(targets, first.buf, 0, first.parts, reporter));
+      for (const t of live(targets)) syncTarget(t, reporter);
+    }
+    reporter.flush(writing);
+    closeAll(targets);
+    if (opts.verify) {
+      for (const t of live(targets)) t.progress.status = 'verifying';
+      const verifying = () => ({ done: Math.min(...live(targets).map((t) => t.progress.bytesVerified), storage.storedBytes), total: storage.storedBytes, targets: progress });
+      reporter.phaseStarted('verifying', verifying);
+      await Promise.all(live(targets).map((t) => verifyTarget(t, storage, crcs, size, opts.signal).then(() => (t.progress.status = 'verified'), (err) => fail(t, err, reporter))));
+      reporter.flush(verifying);
+    } else for (const t of live(targets)) t.progress.status = 'written';
+    if (metadata.partitionTable?.type === 'gpt') {
+      for (const t of live(targets).filter((x) => x.plan.isBlockDevice)) notes.push(...moveGpt(t, size, metadata.partitionTable.sectorSize));
+    }
+    for (const n of notes) reporter.warning(n);
+    const ok = progress.every((p) => p.status === (opts.verify ? 'verified' : 'written'));
+    reporter.phaseStarted('done', () => ({ done: storage.storedBytes, total: storage.storedBytes, targets: progress }));
+    const firstError = progress.find((p) => p.error)?.error;
+    return finish(ok, ok || !firstError ? {} : { error: firstError });
+  } catch (err) {
+    for (const t of live(targets)) t.progress.status = err instanceof ImprintError && err.code === 'E_CANCELLED' ? 'cancelled' : 'failed';
+    return finish(false, { error: toErrorInfo(err) });
+  } finally {
+    for (const t of targets) await Promise.allSettled(t.pending.splice(0));
+    closeAll(targets);
+  }
+}
+
+/**
+ * Decodes the backup and writes its stored ranges, checking each chunk's
+ * CRC-32 first. Returns the first chunk's stored parts, held back.
+ */
+async function writeStored(info: SourceInfo, storage: BackupStorage, crcs: Uint32Array, targets: Target[], reporter: JobReporter, signal?: AbortSignal): Promise<{ buf: Buffer; parts: ByteRange[] } | null> {
+  const size = crcs.length > 0 ? Math.min(storage.chunkSize * crcs.length, Number.MAX_SAFE_INTEGER) : 0;
+  const cursor = new RangeCursor(storage.ranges.map(([start, length]) => ({ start, length })));
+  const buffers = Array.from({ length: BUFFERS }, () => ({ buf: allocAligned(storage.chunkSize), writes: [] as Promise<void>[] }));
+  let first: { buf: Buffer; parts: ByteRange[] } | null = null;
+  let index = 0;
+  let filled = 0;
+  let slot = buffers[0] as (typeof buffers)[number];
+  const flushChunk = async (length: number): Promise<void> => {
+    const at = index * storage.chunkSize;
+    const parts = cursor.clip(at, at + length);
+    if (parts.length > 0) {
+      if (chunkCrc(slot.buf.subarray(0, length)) !== crcs[index]) {
+        throw new ImprintError('E_CORRUPT_SOURCE', `${info.path} is damaged: its data between bytes ${at} and ${at + length} does not match the checksum the backup recorded. The drive's partition table was not written.`, { offset: at });
+      }
+      if (index === 0) {
+        // Held back in its own page-aligned copy (O_DIRECT writes need aligned memory).
+        const held = allocAligned(length);
+        slot.buf.copy(held, 0, 0, length);
+        first = { buf: held, parts };
+      }
+      else slot.writes = writeChunk(targets, slot.buf, at, parts, reporter);
+    }
+    index++;
+    filled = 0;
+    slot = buffers[index % BUFFERS] as (typeof buffers)[number];
+    await Promise.all(slot.writes.splice(0));
+    // Every drive failed: stop decoding, and report the first drive's error.
+    if (live(targets).length === 0) throw fromErrorInfo(targets[0]?.progress.error ?? { code: 'E_WRITE', message: 'Every target failed.' });
+  };
+  for await (const piece of openContent(info, { signal, transient: true })) {
+    let from = 0;
+    while (from < piece.length) {
+      const n = Math.min(piece.length - from, storage.chunkSize - filled);
+      piece.copy(slot.buf, filled, from, from + n);
+      filled += n;
+      from += n;
+      if (filled === storage.chunkSize) await flushChunk(filled);
+    }
+  }
+  if (filled > 0) await flushChunk(filled);
+  if (index * storage.chunkSize < size && index < crcs.length) {
+    throw new ImprintError('E_CORRUPT_SOURCE', `${info.path} ends after ${index} chunks; the backup recorded ${crcs.length}. It is truncated. The drive's partition table was not written.`);
+  }
+  return first;
+}
+
+function syncTarget(t: Target, reporter: JobReporter): void {
+  try {
+    fs.fsyncSync(t.fd as number);
+  } catch (err) {
+    fail(t, classifyWriteError(err, t.plan.path, 0), reporter);
+  }
+}
+
+function closeAll(targets: Target[]): void {
+  for (const t of targets) {
+    if (t.fd !== null) fs.closeSync(t.fd);
+    t.fd = null;
+  }
+}
+
+/** Moves a GPT's backup header to the end of a larger drive; returns what to tell the user. */
+function moveGpt(t: Target, imageSize: number, sector: number): string[] {
+  const driveSize = blockDeviceSize(t.plan.path);
+  if (driveSize <= imageSize) return [];
+  const fd = fs.openSync(t.plan.path, fs.constants.O_RDWR);
+  try {
+    const moved = relocateBackupGpt(fd, driveSize, sector);
+    fs.fsyncSync(fd);
+    return moved ? [`${t.plan.path} is larger than the backed-up drive: its backup GPT was moved from sector ${moved.fromLastLba} to the new last sector ${moved.toLastLba}, so the space after the last partition can be used.`] : [];
+  } finally {
+    fs.closeSync(fd);
+  }
+}
