@@ -20,6 +20,8 @@ interface Case {
   args: string[];
   /** Fill through a kernel mount instead of mke2fs -d + debugfs rm. */
   kernel?: boolean;
+  /** Run on the image after it is filled. */
+  post?: (img: string) => Promise<unknown>;
   /** dumpe2fs must show at least one BLOCK_UNINIT group. */
   expectUninit?: boolean;
   filesystem: string;
@@ -43,6 +45,16 @@ const CASES: Case[] = [
   {
     name: 'ext4 sparse_super2, 1 KiB blocks', mkfs: 'mkfs.ext4', size: 64 * MiB,
     args: ['-b', '1024', '-O', 'sparse_super2', '-E', 'num_backup_sb=1'], filesystem: 'ext4',
+  },
+  {
+    // Descriptor and bitmap checksums seeded from s_checksum_seed, not from the (changed) UUID.
+    name: 'ext4 metadata_csum_seed after a UUID change', mkfs: 'mkfs.ext4', size: 64 * MiB,
+    args: ['-b', '4096', '-g', '4096', '-O', 'metadata_csum_seed'], filesystem: 'ext4', expectUninit: true,
+    post: (img) => runTool('tune2fs', ['-U', 'random', img]),
+  },
+  {
+    // No journal: its minimum of 1024 blocks would be half of this small image.
+    name: 'ext4 with 64 KiB blocks', mkfs: 'mkfs.ext4', size: 128 * MiB, args: ['-b', '65536', '-O', '^has_journal'], filesystem: 'ext4',
   },
   {
     // Default features; 16 groups rather than 4, because the kernel's Orlov
@@ -78,6 +90,7 @@ async function buildCase(c: Case, img: string): Promise<void> {
     // debugfs rm frees the blocks in the bitmaps and leaves their data in place.
     await debugfs(img, names.filter((_, i) => i % 4 === 1).map((n) => `rm /${n}`), true);
   }
+  await c.post?.(img);
 }
 
 async function allocationOf(img: string): Promise<AllocationMap> {
@@ -177,6 +190,16 @@ describe('ext metadata that does not check out is copied whole', () => {
     const p = variant('recover.img');
     editSuperblock(p, (sb) => sb.writeUInt32LE(sb.readUInt32LE(0x60) | 0x4, 0x60), true);
     await expectWhole(p, /journal needs recovery/);
+  });
+  it('bigalloc', async () => {
+    const p = path.join(work, 'bigalloc.img');
+    await makeImage(p, 16 * MiB, 'mkfs.ext4', ['-O', 'bigalloc', '-C', '16384']);
+    await expectWhole(p, /uses bigalloc/);
+  });
+  it('an unknown read-only feature', async () => {
+    const p = variant('rocompat.img');
+    editSuperblock(p, (sb) => sb.writeUInt32LE(sb.readUInt32LE(0x64) | 0x80000, 0x64), true);
+    await expectWhole(p, /read-only features this reader does not know \(0x80000\)/);
   });
   it('a filesystem larger than its volume', async () => {
     const fd = fs.openSync(img, 'r');
