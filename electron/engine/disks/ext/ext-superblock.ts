@@ -144,8 +144,10 @@ function flavourOf(compat: number, incompat: number, roCompat: number): ExtSuper
 
 /** True when `head` (the volume's first bytes) holds the ext superblock magic. */
 export function hasExtMagic(head: Uint8Array): boolean {
-  const at = SUPERBLOCK_OFFSET + 0x38;
-  return head.length >= SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE && head[at] === 0x53 && head[at + 1] === 0xef;
+  if (head.length < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE) return false;
+  const sb = Buffer.from(head.buffer, head.byteOffset + SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE);
+  // Two magic bytes alone match by chance too easily; a block size and revision that exist make it an ext superblock.
+  return sb.readUInt16LE(0x38) === EXT_MAGIC && sb.readUInt32LE(0x18) <= 6 && sb.readUInt32LE(0x4c) <= 1 && sb.readUInt32LE(0x20) !== 0;
 }
 
 /**
