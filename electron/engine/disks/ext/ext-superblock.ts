@@ -189,13 +189,8 @@ export function parseSuperblock(raw: Buffer, volumeSize: number, purpose: Superb
   }
   if (incompat & INCOMPAT.RECOVER && purpose === 'reading') {
     warnings.push(`${flavour} journal was not replayed (not cleanly unmounted): recent changes may be missing`);
-  } else if (incompat & INCOMPAT.RECOVER) {
-    // Blocks allocated by committed transactions may still be free in the
-    // on-disk bitmaps until the journal is replayed (data=ordered writes the
-    // data in place, the bitmap only in the journal), so a bitmap-only copy
-    // could lose them.
-    return fail(`${flavour} journal needs recovery (not cleanly unmounted); mount it once or run e2fsck to replay it`);
   }
+  // For a used-block map an unreplayed journal is read too (ext-journal.ts).
   const state = raw.readUInt16LE(0x3a);
   if (!(state & 1) && !(incompat & INCOMPAT.RECOVER)) {
     const msg = `${flavour} was not cleanly unmounted; its bitmaps may be out of date (run e2fsck)`;

@@ -302,7 +302,7 @@ describe('ext damage stays in its folder', { skip: MOUNT_SKIP }, () => {
     });
   });
 
-  it('an unreplayed journal still opens, with a warning', async () => {
+  it('a filesystem marked as needing recovery still opens, with a warning', async () => {
     const p = path.join(work, 'recover.img');
     fs.copyFileSync(img, p);
     editSuperblock(p, (sb) => sb.writeUInt32LE(sb.readUInt32LE(0x60) | 0x4, 0x60), true);
@@ -310,11 +310,5 @@ describe('ext damage stays in its folder', { skip: MOUNT_SKIP }, () => {
       assert.match(view.warnings.join('\n'), /journal was not replayed/);
       assert.deepEqual((await view.list(await find(view, 'sibling'))).map((e) => e.name), ['y']);
     });
-    const { volume, close } = openVolume(p);
-    try {
-      assert.equal((await extDriver.allocation!(volume)).kind, 'whole');
-    } finally {
-      close();
-    }
   });
 });
