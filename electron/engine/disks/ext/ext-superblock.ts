@@ -58,7 +58,8 @@ export const RO_COMPAT = {
 
 /**
  * Incompatible features whose meaning for block allocation and file layout
- * this reader knows. RECOVER and JOURNAL_DEV are known but refused below;
+ * this reader knows. JOURNAL_DEV is known but refused below, RECOVER sends the
+ * map through the journal (ext-journal.ts);
  * COMPRESSION (never merged into Linux) and DIRDATA (Lustre) are not read.
  */
 const KNOWN_INCOMPAT =
