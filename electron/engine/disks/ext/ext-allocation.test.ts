@@ -179,7 +179,8 @@ describe('ext with a journal that was never replayed', { skip: MOUNT_SKIP }, () 
   let want: Map<string, string>;
   before(async () => {
     snap = path.join(work, 'snap.img');
-    await crashSnapshot(snap, []);
+    // 4 groups, so that groups uninitialised on disk get their first bitmap in the log.
+    await crashSnapshot(snap, ['-g', '8192']);
     ref = path.join(work, 'replayed.img');
     fs.copyFileSync(snap, ref);
     fsckFix(ref);

@@ -138,7 +138,10 @@ export async function extAllocation(volume: Volume): Promise<AllocationMap> {
     const wanted: number[] = [];
     for (let g = w; g < end; g++) {
       const desc = gd.groups[g]!;
-      if (!(csums && desc.flags & BG_BLOCK_UNINIT)) wanted.push(desc.blockBitmap);
+      // While recovering, the descriptor on disk may be older than the bitmap
+      // on disk (each goes home on its own): an "uninitialised" group's bitmap
+      // block is read and added too, which can only add used blocks.
+      if (!(csums && desc.flags & BG_BLOCK_UNINIT) || recovering) wanted.push(desc.blockBitmap);
     }
     const bitmaps = await readBitmaps(volume, sb, wanted);
     for (let g = w; g < end; g++) {
@@ -152,8 +155,9 @@ export async function extAllocation(volume: Volume): Promise<AllocationMap> {
         if (bitmapCsums && !bitmapChecksumOk(sb, desc, read)) return whole(`${sb.flavour}: group ${g}'s block bitmap checksum does not match`);
         bits = read;
       }
-      const copies = logged.get(g);
-      if (copies) {
+      const copies = [...(logged.get(g) ?? [])];
+      if (recovering && csums && desc.flags & BG_BLOCK_UNINIT) copies.push(bitmaps.get(desc.blockBitmap)!);
+      if (copies.length > 0) {
         const merged = Uint8Array.from(bits);
         for (const c of copies) for (let i = 0; i < merged.length; i++) merged[i]! |= c[i]!;
         bits = merged;
