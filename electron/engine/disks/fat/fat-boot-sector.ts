@@ -80,6 +80,8 @@ export function parseFatBootSector(s: Buffer, volumeSize: number): BootSectorRes
   if (fatCount > 4) return fail(`${fatCount} FAT copies (at most 4 are plausible)`);
   if (totalSectors === 0) return fail('the total sector count is 0');
   if (fatSectors === 0) return fail('the FAT size is 0');
+  const size = totalSectors * bytesPerSector;
+  if (size > volumeSize) return fail(`the filesystem (${size} bytes) is larger than its volume (${volumeSize} bytes): the partition was cut short or the boot sector is wrong`);
   if (fat32Layout && rootEntries !== 0) return fail('a FAT32 layout with a fixed root directory');
   if (!fat32Layout && rootEntries === 0) return fail('a FAT12/16 layout without root directory entries');
   const rootDirSectors = Math.ceil((rootEntries * 32) / bytesPerSector);
@@ -97,8 +99,6 @@ export function parseFatBootSector(s: Buffer, volumeSize: number): BootSectorRes
   if (fatSectors * bytesPerSector < fatBytesNeeded) {
     return fail(`each FAT holds ${fatSectors * bytesPerSector} bytes, too few for ${clusterCount} clusters (${fatBytesNeeded} bytes)`);
   }
-  const size = totalSectors * bytesPerSector;
-  if (size > volumeSize) return fail(`the filesystem (${size} bytes) is larger than its volume (${volumeSize} bytes): the partition was cut short or the boot sector is wrong`);
 
   let rootCluster = 0;
   let activeFat: number | null = null;
