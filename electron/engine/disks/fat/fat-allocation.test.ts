@@ -128,6 +128,35 @@ describe('FAT boot sectors that do not check out: copied whole, with the reason'
     if (map.kind === 'whole') assert.match(map.reason, /larger than its volume/);
   });
 
+  /** Sets FAT16 entry `cluster` to `value` in FAT copy `copy` of `file`. */
+  function setEntry(file: string, copy: number, cluster: number, value: number): void {
+    const s = fs.readFileSync(file).subarray(0, 512);
+    const fatStart = s.readUInt16LE(14) * 512 + copy * s.readUInt16LE(22) * 512;
+    const fd = fs.openSync(file, 'r+');
+    const b = Buffer.alloc(2);
+    b.writeUInt16LE(value);
+    fs.writeSync(fd, b, 0, 2, fatStart + cluster * 2);
+    fs.closeSync(fd);
+  }
+
+  test('a cluster marked bad is left out; one only the second FAT marks in use is kept', async () => {
+    const marked = path.join(work, 'marked.img');
+    fs.copyFileSync(image, marked);
+    const bpb = original;
+    const dataStart = (bpb.readUInt16LE(14) + 2 * bpb.readUInt16LE(22)) * 512 + bpb.readUInt16LE(17) * 32;
+    const clusterSize = (bpb[13] as number) * 512;
+    const at = (c: number) => dataStart + (c - 2) * clusterSize;
+    const before = await withVolume(marked, (v) => fatDriver.allocation!(v));
+    // Clusters 100 and 101 are free on the fresh volume.
+    assert.equal(mappedBytesIn(before, at(100), at(102)), 0);
+    for (const copy of [0, 1]) setEntry(marked, copy, 100, 0xfff7);
+    setEntry(marked, 1, 101, 0xffff);
+    const after = await withVolume(marked, (v) => fatDriver.allocation!(v));
+    assert.equal(mappedBytesIn(after, at(100), at(101)), 0);
+    assert.equal(mappedBytesIn(after, at(101), at(102)), clusterSize);
+    assert.equal(after.kind === 'used-blocks' && before.kind === 'used-blocks' && after.usedBytes - before.usedBytes, clusterSize);
+  });
+
   test('the unchanged image maps, and the part of a larger partition past the filesystem is kept', async () => {
     const grown = path.join(work, 'grown.img');
     fs.copyFileSync(image, grown);
