@@ -50,7 +50,7 @@ const FAT32_MAX_CLUSTERS = 0x0ffffff5;
 /** Cheap test: could `s` (the volume's first bytes) be a FAT boot sector? */
 export function looksLikeFatBootSector(s: Uint8Array): boolean {
   if (s.length < 512 || s[510] !== 0x55 || s[511] !== 0xaa) return false;
-  if (!(s[0] === 0xeb && s[2] === 0x90) && s[0] !== 0xe9) return false;
+  if (s[0] !== 0xeb && s[0] !== 0xe9) return false; // a short or near jump to the boot code
   const b = Buffer.from(s.buffer, s.byteOffset, 512);
   // exFAT and NTFS share the jump and signature; their BPB fields are zero where FAT's must not be.
   const oem = b.toString('latin1', 3, 11);
