@@ -143,6 +143,19 @@ for (const spec of SPECS) {
       });
     });
 
+    if (spec.fatBits !== 12) {
+      test('a volume not cleanly unmounted (FAT[1] clean bit clear) lists with a warning', async () => {
+        const dirty = path.join(work, 'dirty.img');
+        fs.copyFileSync(image, dirty);
+        setFatEntry(dirty, 1, spec.fatBits === 16 ? 0x7fff : 0x07ffffff);
+        await withVolume(dirty, async (v) => {
+          const view = await fatDriver.open!(v);
+          assert.deepEqual(await walkView(view), reference);
+          assert.ok(view.warnings.some((w) => /not cleanly unmounted/.test(w)), view.warnings.join('\n'));
+        });
+      });
+    }
+
     test('a long name whose checksum does not match its short entry is ignored: the short name lists', async () => {
       const broken = path.join(work, 'lfn.img');
       fs.copyFileSync(image, broken);

@@ -34,7 +34,7 @@ export async function withExfatMount<T>(image: string, readOnly: boolean, fn: (d
     mounted = true;
     return await fn(mnt);
   } finally {
-    if (mounted) must('fusermount', ['-u', mnt]);
+    if (mounted) must('fusermount3', ['-u', mnt]);
     await detachLoop(dev);
     fs.rmdirSync(mnt);
   }
