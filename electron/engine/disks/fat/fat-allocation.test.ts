@@ -20,6 +20,7 @@ const SPECS: FatImageSpec[] = [
   { fatBits: 12, sizeMiB: 4, waveBytes: 1 << 20 },
   { fatBits: 16, sizeMiB: 64, waveBytes: 12 << 20 },
   { fatBits: 32, sizeMiB: 300, waveBytes: 24 << 20 },
+  { fatBits: 16, sizeMiB: 64, waveBytes: 8 << 20, sectorSize: 4096 },
 ];
 
 /** fsck.fat -v's geometry and its "N/M clusters" in-use count. */
@@ -37,8 +38,8 @@ function fsckFigures(image: string): { dataStart: number; clusterSize: number; u
 }
 
 for (const spec of SPECS) {
-  describe(`FAT${spec.fatBits} on ${spec.sizeMiB} MiB`, () => {
-    const work = path.join(dir, `fat${spec.fatBits}`);
+  describe(`FAT${spec.fatBits} on ${spec.sizeMiB} MiB, ${spec.sectorSize ?? 512}-byte sectors`, () => {
+    const work = path.join(dir, `fat${spec.fatBits}-${spec.sectorSize ?? 512}`);
     fs.mkdirSync(work);
     const image = makeFatImage(work, spec);
     const size = fs.statSync(image.file).size;
