@@ -19,7 +19,7 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const SPECS: FatImageSpec[] = [
   { fatBits: 12, sizeMiB: 4, waveBytes: 1 << 20 },
   { fatBits: 16, sizeMiB: 64, waveBytes: 12 << 20 },
-  { fatBits: 32, sizeMiB: 300, waveBytes: 24 << 20 },
+  { fatBits: 32, sizeMiB: 300, waveBytes: 12 << 20 },
   { fatBits: 16, sizeMiB: 64, waveBytes: 8 << 20, sectorSize: 4096 },
 ];
 

@@ -79,7 +79,7 @@ function setFatEntry(image: string, cluster: number, value: number): void {
 
 const SPECS = [
   { fatBits: 12, sizeMiB: 4, many: 150 },
-  { fatBits: 16, sizeMiB: 64, many: 2000 },
+  { fatBits: 16, sizeMiB: 64, many: 300 },
   { fatBits: 32, sizeMiB: 64, many: 2000 },
 ];
 
