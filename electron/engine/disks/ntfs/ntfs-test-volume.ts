@@ -153,6 +153,7 @@ export interface TreeEntry {
   size: number;
   sha256?: string;
   target?: string;
+  /** Whole milliseconds (truncated). */
   mtimeMs: number;
 }
 
@@ -162,9 +163,10 @@ export function walkTree(root: string): TreeEntry[] {
   const walk = (rel: string) => {
     for (const name of fs.readdirSync(path.join(root, rel)).sort()) {
       const p = path.join(rel, name);
-      const st = fs.lstatSync(path.join(root, p));
+      // BigInt times: mtimeMs as a double rounds x.9999 ms up to the next millisecond.
+      const st = fs.lstatSync(path.join(root, p), { bigint: true });
       const kind = st.isDirectory() ? 'directory' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
-      const e: TreeEntry = { path: p, kind, size: st.isFile() ? st.size : 0, mtimeMs: st.mtimeMs };
+      const e: TreeEntry = { path: p, kind, size: st.isFile() ? Number(st.size) : 0, mtimeMs: Number(st.mtimeNs / 1_000_000n) };
       if (st.isSymbolicLink()) e.target = fs.readlinkSync(path.join(root, p));
       if (st.isFile()) e.sha256 = crypto.createHash('sha256').update(fs.readFileSync(path.join(root, p))).digest('hex');
       out.push(e);

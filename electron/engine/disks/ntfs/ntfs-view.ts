@@ -70,7 +70,8 @@ class NtfsView implements FilesystemView {
       seen.add(id);
       out.push(await this.entryFor(key, rec.number));
     }
-    return out;
+    // By UTF-16 code unit, close to NTFS's own (upcase) collation and stable across calls.
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   private async entryFor(key: FileNameKey, parent: number): Promise<FileEntry> {
