@@ -99,12 +99,12 @@ export async function populate(dir: string, seed: string, manyFiles = 2000): Pro
  * 8.3 alias, a Windows symlink reparse point, the compressed flag.
  */
 const SET_XATTR = 'import os, sys; os.setxattr(sys.argv[1], sys.argv[2], bytes.fromhex(sys.argv[3]))';
-async function setXattr(file: string, name: string, value: Buffer): Promise<void> {
+export async function setXattr(file: string, name: string, value: Buffer): Promise<void> {
   await runTool('python3', ['-c', SET_XATTR, file, name, value.toString('hex')]);
 }
 
 /** A Windows symlink reparse point (IO_REPARSE_TAG_SYMLINK) to a relative target. */
-function symlinkReparse(target: string): Buffer {
+export function symlinkReparse(target: string): Buffer {
   const name = Buffer.from(target.replace(/\//g, '\\'), 'utf16le');
   const data = Buffer.alloc(12 + name.length * 2);
   data.writeUInt16LE(0, 0); // substitute name offset

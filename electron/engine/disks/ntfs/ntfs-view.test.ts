@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { fixtureDir } from '../../testing/image-fixtures';
 import { runTool } from '../../testing/run-tool';
 import type { FileEntry } from '../filesystem-driver';
-import { makePopulatedNtfs, ntfsinfoRuns, patchRecord, walkTree, withNtfsMount, type TreeEntry } from './ntfs-test-volume';
+import { makeNtfs, makePopulatedNtfs, ntfsinfoRuns, patchRecord, setXattr, walkTree, withNtfsMount, type TreeEntry } from './ntfs-test-volume';
 import { find, viewTree, withView } from './ntfs-test-view';
 
 /**
@@ -87,5 +87,36 @@ describe('NTFS view', () => {
     fs.writeFileSync(p, Buffer.alloc(1024 * 1024));
     await assert.rejects(withView(p, async () => undefined), /This NTFS volume cannot be opened: the boot sector has no NTFS signature/);
     fs.rmSync(p);
+  });
+
+  test('reparse points whose data lies elsewhere (WOF-compressed, cloud placeholders) list but do not read as plain files', async () => {
+    const p = path.join(fixtureDir(), 'reparse.img');
+    await makeNtfs(p, { sizeMiB: 16, clusterSize: 4096 });
+    const reparse = (tag: number, data: Buffer) => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32LE(tag, 0);
+      head.writeUInt16LE(data.length, 4);
+      return Buffer.concat([head, data]);
+    };
+    await withNtfsMount(p, false, async (dir) => {
+      for (const name of ['wof.exe', 'cloud.docx', 'plain.txt']) fs.writeFileSync(path.join(dir, name), `content of ${name}`);
+      // WOF_EXTERNAL_INFO (version 1, file provider 2) + FILE_PROVIDER_EXTERNAL_INFO (version 1, LZX 1).
+      await setXattr(path.join(dir, 'wof.exe'), 'system.ntfs_reparse_data', reparse(0x80000017, Buffer.from([1, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0])));
+      await setXattr(path.join(dir, 'cloud.docx'), 'system.ntfs_reparse_data', reparse(0x9000001a, Buffer.alloc(8, 1)));
+    });
+    try {
+      await withView(p, async (v) => {
+        const byName = new Map((await v.list(v.root())).map((e) => [e.name, e]));
+        const wof = byName.get('wof.exe') as FileEntry;
+        assert.equal(wof.kind, 'file');
+        await assert.rejects(v.read(wof, 0, 10), /"wof\.exe" cannot be read: it is compressed by Windows \(WOF\/CompactOS\)/);
+        const cloud = byName.get('cloud.docx') as FileEntry;
+        assert.equal(cloud.kind, 'other');
+        await assert.rejects(v.read(cloud, 0, 10), /reparse point \(tag 0x9000001a\)/);
+        assert.equal((await v.read(byName.get('plain.txt') as FileEntry, 0, 100)).toString(), 'content of plain.txt');
+      });
+    } finally {
+      fs.rmSync(p, { force: true });
+    }
   });
 });

@@ -47,7 +47,7 @@ class NtfsView implements FilesystemView {
 
   private async record(entry: FileEntry): Promise<MftRecord> {
     const ref = entry.ref as NtfsRef;
-    if (ref.damage !== undefined) throw new NtfsFormatError(`"${entry.name}" cannot be read: ${ref.damage}`);
+    if (ref.unreadable !== undefined) throw new NtfsFormatError(`"${entry.name}" cannot be read: ${ref.unreadable}`);
     const rec = await this.reader.readRecord(ref.record);
     if (!rec.inUse || (ref.sequence !== 0 && rec.sequence !== ref.sequence)) {
       throw new NtfsFormatError(`"${entry.name}" is no longer in MFT record ${ref.record}`);
@@ -92,6 +92,7 @@ class NtfsView implements FilesystemView {
 
   async read(file: FileEntry, offset: number, length: number): Promise<Buffer> {
     const ref = file.ref as NtfsRef;
+    if (ref.unreadable !== undefined) throw new NtfsFormatError(`"${file.name}" cannot be read: ${ref.unreadable}`);
     let s = this.streams.get(ref.record);
     if (s === undefined) {
       const rec = await this.record(file);
