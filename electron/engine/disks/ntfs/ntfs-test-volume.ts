@@ -16,8 +16,8 @@ import { ntfsDriver } from './ntfs-driver';
 
 export const MiB = 1024 * 1024;
 
-/** Mounts `image` with ntfs-3g at a fresh folder, runs `fn`, and unmounts, waiting for ntfs-3g to exit (its writes are then in the file). */
-export async function withNtfsMount<T>(image: string, readOnly: boolean, fn: (dir: string) => Promise<T>): Promise<T> {
+/** Mounts `image` with ntfs-3g at a fresh folder, runs `fn` (given what ntfs-3g printed), and unmounts, waiting for ntfs-3g to exit (its writes are then in the file). */
+export async function withNtfsMount<T>(image: string, readOnly: boolean, fn: (dir: string, log: () => string) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(fixtureDir(), 'mnt-'));
   // Windows-style stream names (file:stream) and compression of folders marked compressed, for populate().
   const opts = readOnly ? 'ro,no_detach' : 'no_detach,streams_interface=windows,compression';
@@ -30,7 +30,7 @@ export async function withNtfsMount<T>(image: string, readOnly: boolean, fn: (di
       if (Date.now() > deadline) throw new Error(`ntfs-3g did not mount ${image}: ${d.stderrTail()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    return await fn(dir);
+    return await fn(dir, () => d.stderrTail());
   } finally {
     await runTool('umount', [dir]).catch(() => runTool('umount', ['-l', dir]));
     await Promise.race([d.exited, new Promise((r) => setTimeout(r, 15_000).unref())]);
