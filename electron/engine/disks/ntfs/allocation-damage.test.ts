@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fixtureDir } from '../../testing/image-fixtures';
 import { runTool } from '../../testing/run-tool';
+import { volumeFromFd } from '../volume';
 import { ntfsDriver } from './ntfs-driver';
 import { makeNtfs, mapOf, MiB, ntfsinfoRuns, patchRecord, recordOffset, usedBlocks, withNtfsMount } from './ntfs-test-volume';
 
@@ -138,6 +139,13 @@ describe('NTFS allocation map refuses what it cannot trust', () => {
     const m = await mapOf(p);
     assert.equal(m.kind, 'whole');
     assert.match((m as { reason: string }).reason, /Windows is hibernated/);
+    const fd = fs.openSync(p, 'r');
+    try {
+      const view = await ntfsDriver.open!(volumeFromFd(fd, 0, fs.fstatSync(fd).size));
+      assert.ok(view.warnings.some((w) => /Windows is hibernated.*recent changes may be missing/.test(w)), view.warnings.join('\n'));
+    } finally {
+      fs.closeSync(fd);
+    }
   });
 
   test('a journal with changes not yet applied ($LogFile restart area open, not clean), as ntfs-3g judges it', async () => {
