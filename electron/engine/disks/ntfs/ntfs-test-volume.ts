@@ -16,6 +16,8 @@ import { ntfsDriver } from './ntfs-driver';
 
 export const MiB = 1024 * 1024;
 
+const isMounted = (dir: string) => fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${dir} `);
+
 /** Mounts `image` with ntfs-3g at a fresh folder, runs `fn` (given what ntfs-3g printed), and unmounts, waiting for ntfs-3g to exit (its writes are then in the file). */
 export async function withNtfsMount<T>(image: string, readOnly: boolean, fn: (dir: string, log: () => string) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(fixtureDir(), 'mnt-'));
@@ -25,14 +27,15 @@ export async function withNtfsMount<T>(image: string, readOnly: boolean, fn: (di
   try {
     // ntfs-3g mounts in well under a second; 10 s is margin for a loaded, shared machine.
     const deadline = Date.now() + 10_000;
-    while (!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${dir} `)) {
+    while (!isMounted(dir)) {
       if (d.child.exitCode !== null) throw new Error(`ntfs-3g ${image} failed: ${d.stderrTail()}`);
       if (Date.now() > deadline) throw new Error(`ntfs-3g did not mount ${image}: ${d.stderrTail()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     return await fn(dir, () => d.stderrTail());
   } finally {
-    await runTool('umount', [dir]).catch(() => runTool('umount', ['-l', dir]));
+    // Only what is mounted: a failed mount must surface its own error, not umount's.
+    if (isMounted(dir)) await runTool('umount', [dir]).catch(() => runTool('umount', ['-l', dir]));
     await Promise.race([d.exited, new Promise((r) => setTimeout(r, 15_000).unref())]);
     await killDaemon(d);
     fs.rmSync(dir, { recursive: true, force: true });
