@@ -40,9 +40,13 @@ class NtfsView implements FilesystemView {
   }
 
   private warn(message: string): void {
-    if (this.warnings.length < MAX_WARNINGS) this.warnings.push(message);
-    else this.dropped++;
-    if (this.dropped > 0) this.warnings[MAX_WARNINGS - 1] = `... and ${this.dropped + 1} more warnings`;
+    if (this.warnings.length < MAX_WARNINGS - 1) {
+      this.warnings.push(message);
+      return;
+    }
+    // The last slot counts what did not fit.
+    this.dropped++;
+    this.warnings[MAX_WARNINGS - 1] = `... and ${this.dropped} more warnings`;
   }
 
   private async record(entry: FileEntry): Promise<MftRecord> {
