@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runTool } from '../testing/run-tool';
+import { extDriver } from './ext/ext-driver';
 import { swapDriver } from './swap-driver';
 import { volumeFromFd } from './volume';
 
@@ -35,6 +36,7 @@ describe('Linux swap', () => {
   it('keeps only the header page of a mkswap area', async () => {
     const file = await mkswap('swap.img', 8 << 20, ['-L', 'myswap']);
     assert.equal(swapDriver.detect(head(file)), true);
+    assert.equal(extDriver.detect(head(file)), false);
     const map = await allocationOf(file);
     assert.deepEqual(map, { kind: 'used-blocks', filesystem: 'swap', blockSize: 4096, usedBytes: 4096, ranges: [{ start: 0, length: 4096 }] });
     // The label and UUID mkswap wrote lie inside the kept page.

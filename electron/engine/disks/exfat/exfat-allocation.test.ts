@@ -26,6 +26,7 @@ function dumpFigures(image: string) {
   };
   const sectorBits = num(/Sector Size Bits:\s+(\d+)/);
   return {
+    sectorSize: 2 ** sectorBits,
     heapStart: num(/Cluster Heap Offset \(sector offset\):\s+(\d+)/) * 2 ** sectorBits,
     clusterSize: num(/Cluster size:\s+(\d+)/),
     total: num(/Total Clusters:\s+(\d+)/),
@@ -33,8 +34,8 @@ function dumpFigures(image: string) {
   };
 }
 
-describe('exFAT on 128 MiB, filled through exfat-fuse', async () => {
-  const image = await makeExfatImage(dir, { sizeMiB: 128, waveBytes: 16 << 20 });
+for (const sectorSize of [512, 4096]) describe(`exFAT on 128 MiB, ${sectorSize}-byte sectors, filled through exfat-fuse`, async () => {
+  const image = await makeExfatImage(dir, { sizeMiB: 128, waveBytes: 16 << 20, sectorSize: sectorSize === 512 ? undefined : sectorSize });
   const size = fs.statSync(image.file).size;
 
   test('detect() recognises it, and not a FAT boot sector', () => {
@@ -58,6 +59,7 @@ describe('exFAT on 128 MiB, filled through exfat-fuse', async () => {
     const map = await withVolume(image.file, (v) => exfatDriver.allocation!(v));
     assert.equal(checkMapShape(map, size), null);
     const d = dumpFigures(image.file);
+    assert.equal(d.sectorSize, sectorSize);
     const mapped = mappedBytesIn(map, d.heapStart, d.heapStart + d.total * d.clusterSize);
     assert.equal(mapped % d.clusterSize, 0);
     assert.equal(mapped / d.clusterSize, d.total - d.free);
@@ -66,7 +68,7 @@ describe('exFAT on 128 MiB, filled through exfat-fuse', async () => {
 
   test('junk outside the map: fsck.exfat is clean and every file reads the same', async () => {
     const map = await withVolume(image.file, (v) => exfatDriver.allocation!(v));
-    const junked = path.join(dir, 'junked.img');
+    const junked = path.join(dir, `junked-${sectorSize}.img`);
     const overwritten = scrambleOutside(image.file, junked, map);
     assert.ok(overwritten > size / 2, `only ${overwritten} bytes were outside the map`);
     const r = run('fsck.exfat', ['-n', junked]);
@@ -77,7 +79,7 @@ describe('exFAT on 128 MiB, filled through exfat-fuse', async () => {
   });
 
   describe('what is copied whole, with the reason', () => {
-    const broken = path.join(dir, 'broken.img');
+    const broken = path.join(dir, `broken-${sectorSize}.img`);
     async function mapPatched(patch: (b: Buffer) => void, volumeSize?: number) {
       fs.copyFileSync(image.file, broken);
       const fd = fs.openSync(broken, 'r+');

@@ -28,6 +28,33 @@ function dumpNumber(image: string, re: RegExp): number {
   return Number(m[1]);
 }
 
+/** Reads the root folder's first cluster of `image`, lets `patch` change it, writes it back. */
+function patchRoot(image: string, patch: (root: Buffer, rootCluster: number) => void): void {
+  const sectorSize = 2 ** dumpNumber(image, /Sector Size Bits:\s+(\d+)/);
+  const clusterSize = dumpNumber(image, /Cluster size:\s+(\d+)/);
+  const heap = dumpNumber(image, /Cluster Heap Offset \(sector offset\):\s+(\d+)/) * sectorSize;
+  const rootCluster = dumpNumber(image, /Root Cluster \(cluster offset\):\s+(\d+)/);
+  const fd = fs.openSync(image, 'r+');
+  try {
+    const root = Buffer.alloc(clusterSize);
+    fs.readSync(fd, root, 0, root.length, heap + (rootCluster - 2) * clusterSize);
+    patch(root, rootCluster);
+    fs.writeSync(fd, root, 0, root.length, heap + (rootCluster - 2) * clusterSize);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Where the entry set (file entry) of the root's `name` (one name entry) starts. */
+function setOf(root: Buffer, name: string): number {
+  const nameAt = root.indexOf(Buffer.from(name, 'utf16le'));
+  assert.ok(nameAt > 0, name);
+  const set = nameAt - 2 - 64; // name entry - stream entry - file entry
+  assert.equal(root[set], 0x85);
+  assert.equal(root[set + 32], 0xc0);
+  return set;
+}
+
 describe('exFAT file view', async () => {
   const src = path.join(dir, 'src');
   fs.mkdirSync(src);
@@ -74,34 +101,22 @@ describe('exFAT file view', async () => {
   test('a loop in one file\'s FAT chain fails that file; everything else still lists and reads', async () => {
     const broken = path.join(dir, 'loop.img');
     fs.copyFileSync(image, broken);
-    const sectorSize = 2 ** dumpNumber(broken, /Sector Size Bits:\s+(\d+)/);
-    const clusterSize = dumpNumber(broken, /Cluster size:\s+(\d+)/);
-    const heap = dumpNumber(broken, /Cluster Heap Offset \(sector offset\):\s+(\d+)/) * sectorSize;
-    const fat = dumpNumber(broken, /FAT Offset\(sector offset\):\s+(\d+)/) * sectorSize;
-    const rootCluster = dumpNumber(broken, /Root Cluster \(cluster offset\):\s+(\d+)/);
-    const fd = fs.openSync(broken, 'r+');
-    try {
-      // The root folder fits in its first cluster here; find loop.bin's entry set in it.
-      const root = Buffer.alloc(clusterSize);
-      fs.readSync(fd, root, 0, root.length, heap + (rootCluster - 2) * clusterSize);
-      const nameAt = root.indexOf(Buffer.from('loop.bin', 'utf16le'));
-      assert.ok(nameAt > 0);
-      const set = nameAt - 2 - 64; // name entry - stream entry - file entry
-      assert.equal(root[set], 0x85);
-      assert.equal(root[set + 32], 0xc0);
-      const first = root.readUInt32LE(set + 32 + 20);
+    let first = 0;
+    patchRoot(broken, (root) => {
+      const set = setOf(root, 'loop.bin');
+      first = root.readUInt32LE(set + 32 + 20);
       // Make it a FAT-chained file (clear NoFatChain) whose third cluster leads back to its first.
       root[set + 33] = (root[set + 33] as number) & ~2;
       root.writeUInt16LE(entrySetChecksum(root, set, 1 + (root[set + 1] as number)), set + 2);
-      fs.writeSync(fd, root, 0, root.length, heap + (rootCluster - 2) * clusterSize);
-      const links = Buffer.alloc(12);
-      links.writeUInt32LE(first + 1, 0);
-      links.writeUInt32LE(first + 2, 4);
-      links.writeUInt32LE(first, 8);
-      fs.writeSync(fd, links, 0, 12, fat + first * 4);
-    } finally {
-      fs.closeSync(fd);
-    }
+    });
+    const fat = dumpNumber(broken, /FAT Offset\(sector offset\):\s+(\d+)/) * 2 ** dumpNumber(broken, /Sector Size Bits:\s+(\d+)/);
+    const links = Buffer.alloc(12);
+    links.writeUInt32LE(first + 1, 0);
+    links.writeUInt32LE(first + 2, 4);
+    links.writeUInt32LE(first, 8);
+    const fd = fs.openSync(broken, 'r+');
+    fs.writeSync(fd, links, 0, 12, fat + first * 4);
+    fs.closeSync(fd);
     await withVolume(broken, async (v) => {
       const view = await exfatDriver.open!(v);
       const errors = new Map<string, string>();
@@ -111,6 +126,56 @@ describe('exFAT file view', async () => {
       const expected = new Map<string, TreeEntry>(reference);
       expected.delete('/loop.bin');
       assert.deepEqual(listed, expected);
+    });
+  });
+
+  test('an entry set whose checksum fails is skipped and reported; the rest lists', async () => {
+    const broken = path.join(dir, 'checksum.img');
+    fs.copyFileSync(image, broken);
+    patchRoot(broken, (root) => {
+      const set = setOf(root, 'lower.txt');
+      root[set + 2] = (root[set + 2] as number) ^ 0x55;
+    });
+    await withVolume(broken, async (v) => {
+      const view = await exfatDriver.open!(v);
+      const listed = await walkView(view);
+      const expected = new Map<string, TreeEntry>(reference);
+      expected.delete('/lower.txt');
+      assert.deepEqual(listed, expected);
+      assert.ok(view.warnings.some((w) => /checksum does not match/.test(w)), view.warnings.join('\n'));
+    });
+  });
+
+  test('a folder entry pointing at the root is reported, not followed', async () => {
+    const broken = path.join(dir, 'self.img');
+    fs.copyFileSync(image, broken);
+    patchRoot(broken, (root, rootCluster) => {
+      const set = setOf(root, 'empty.txt');
+      root.writeUInt16LE(root.readUInt16LE(set + 4) | 0x10, set + 4);
+      root[set + 33] = 1; // AllocationPossible, FAT chain
+      root.writeUInt32LE(rootCluster, set + 32 + 20);
+      root.writeBigUInt64LE(4096n, set + 32 + 24);
+      root.writeBigUInt64LE(4096n, set + 32 + 8);
+      root.writeUInt16LE(entrySetChecksum(root, set, 1 + (root[set + 1] as number)), set + 2);
+    });
+    await withVolume(broken, async (v) => {
+      const view = await exfatDriver.open!(v);
+      const listed = await walkView(view);
+      const expected = new Map<string, TreeEntry>(reference);
+      expected.delete('/empty.txt');
+      assert.deepEqual(listed, expected);
+      assert.ok(view.warnings.some((w) => /empty\.txt.*points back/.test(w)), view.warnings.join('\n'));
+    });
+  });
+
+  test('open() on a damaged boot sector says why', async () => {
+    const broken = path.join(dir, 'boot.img');
+    fs.copyFileSync(image, broken);
+    const fd = fs.openSync(broken, 'r+');
+    fs.writeSync(fd, Buffer.from([0x42]), 0, 1, 300);
+    fs.closeSync(fd);
+    await withVolume(broken, async (v) => {
+      await assert.rejects(exfatDriver.open!(v), /cannot read this exFAT volume: .*checksum/);
     });
   });
 });

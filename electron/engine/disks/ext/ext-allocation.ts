@@ -4,7 +4,8 @@ import { crc32c } from './checksums';
 import {
   BG_BLOCK_UNINIT, groupBaseMetaBlocks, groupBlocks, groupFirstBlock, inodeTableBlocks, readGroupDescriptors, type GroupDesc,
 } from './ext-groups';
-import { RO_COMPAT, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, hasGroupDescCsum, parseSuperblock, type ExtSuperblock } from './ext-superblock';
+import { journalBitmaps } from './ext-journal';
+import { INCOMPAT, RO_COMPAT, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, hasGroupDescCsum, parseSuperblock, type ExtSuperblock } from './ext-superblock';
 
 /**
  * The used-block map of an ext2/3/4 volume, read from its block bitmaps.
@@ -12,7 +13,8 @@ import { RO_COMPAT, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, hasGroupDescCsum, parseS
  * the kernel computes it on first use (fs/ext4/balloc.c,
  * ext4_init_block_bitmap): its fixed metadata at the start, plus its
  * bitmaps and inode table where they lie inside it. Block 0's boot area is
- * always kept. Anything that does not check out gives `whole`.
+ * always kept. A journal that needs recovery adds the bitmaps it would
+ * write (ext-journal.ts). Anything that does not check out gives `whole`.
  */
 
 /** Appends block runs in ascending order, merging neighbours. */
@@ -119,7 +121,13 @@ export async function extAllocation(volume: Volume): Promise<AllocationMap> {
   const gd = await readGroupDescriptors(volume, sb);
   if (!gd.ok) return whole(gd.reason);
   const csums = hasGroupDescCsum(sb);
-  const bitmapCsums = (sb.roCompat & RO_COMPAT.METADATA_CSUM) !== 0;
+  // Until the journal is replayed, bitmaps, their checksums and the free
+  // counts may disagree: the logged bitmaps are added instead of checking.
+  const recovering = (sb.incompat & INCOMPAT.RECOVER) !== 0;
+  const journal = recovering ? await journalBitmaps(volume, sb, gd.groups) : null;
+  if (journal && !journal.ok) return whole(journal.reason);
+  const logged = journal?.ok ? journal.bitmaps : new Map<number, Buffer[]>();
+  const bitmapCsums = (sb.roCompat & RO_COMPAT.METADATA_CSUM) !== 0 && !recovering;
 
   const runs = new RunBuilder();
   // The boot area (block 0 with 1 KiB blocks, which belongs to no group).
@@ -130,7 +138,10 @@ export async function extAllocation(volume: Volume): Promise<AllocationMap> {
     const wanted: number[] = [];
     for (let g = w; g < end; g++) {
       const desc = gd.groups[g]!;
-      if (!(csums && desc.flags & BG_BLOCK_UNINIT)) wanted.push(desc.blockBitmap);
+      // While recovering, the descriptor on disk may be older than the bitmap
+      // on disk (each goes home on its own): an "uninitialised" group's bitmap
+      // block is read and added too, which can only add used blocks.
+      if (!(csums && desc.flags & BG_BLOCK_UNINIT) || recovering) wanted.push(desc.blockBitmap);
     }
     const bitmaps = await readBitmaps(volume, sb, wanted);
     for (let g = w; g < end; g++) {
@@ -144,8 +155,15 @@ export async function extAllocation(volume: Volume): Promise<AllocationMap> {
         if (bitmapCsums && !bitmapChecksumOk(sb, desc, read)) return whole(`${sb.flavour}: group ${g}'s block bitmap checksum does not match`);
         bits = read;
       }
+      const copies = [...(logged.get(g) ?? [])];
+      if (recovering && csums && desc.flags & BG_BLOCK_UNINIT) copies.push(bitmaps.get(desc.blockBitmap)!);
+      if (copies.length > 0) {
+        const merged = Uint8Array.from(bits);
+        for (const c of copies) for (let i = 0; i < merged.length; i++) merged[i]! |= c[i]!;
+        bits = merged;
+      }
       const used = addSetBits(bits, n, groupFirstBlock(sb, g), runs);
-      if (n - used !== desc.freeBlocks) {
+      if (!recovering && n - used !== desc.freeBlocks) {
         return whole(`${sb.flavour}: group ${g}'s bitmap has ${n - used} free blocks but its descriptor says ${desc.freeBlocks} (run e2fsck)`);
       }
       usedBlocks += used;

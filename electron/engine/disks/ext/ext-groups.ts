@@ -70,9 +70,14 @@ export function groupBaseMetaBlocks(sb: ExtSuperblock, g: number): number {
 
 /** Block number of descriptor block `nr` (descriptor_loc). */
 export function descriptorBlock(sb: ExtSuperblock, nr: number): number {
-  if (!(sb.incompat & INCOMPAT.META_BG) || nr < sb.firstMetaBg) return sb.firstDataBlock + 1 + nr;
+  // The block holding the superblock (byte 1024): 1 with 1 KiB blocks even
+  // when bigalloc makes the first data block 0.
+  const sbBlock = sb.blockSize === 1024 ? 1 : 0;
+  if (!(sb.incompat & INCOMPAT.META_BG) || nr < sb.firstMetaBg) return sbBlock + 1 + nr;
   const g = nr * sb.descPerBlock;
-  return groupFirstBlock(sb, g) + (groupHasSuper(sb, g) ? 1 : 0);
+  let skip = groupHasSuper(sb, g) ? 1 : 0;
+  if (sb.blockSize === 1024 && nr === 0 && sb.firstDataBlock === 0) skip++;
+  return groupFirstBlock(sb, g) + skip;
 }
 
 function descChecksumOk(sb: ExtSuperblock, g: number, d: Buffer): boolean {

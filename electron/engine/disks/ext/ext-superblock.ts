@@ -58,7 +58,8 @@ export const RO_COMPAT = {
 
 /**
  * Incompatible features whose meaning for block allocation and file layout
- * this reader knows. RECOVER and JOURNAL_DEV are known but refused below;
+ * this reader knows. JOURNAL_DEV is known but refused below, RECOVER sends the
+ * map through the journal (ext-journal.ts);
  * COMPRESSION (never merged into Linux) and DIRDATA (Lustre) are not read.
  */
 const KNOWN_INCOMPAT =
@@ -144,8 +145,10 @@ function flavourOf(compat: number, incompat: number, roCompat: number): ExtSuper
 
 /** True when `head` (the volume's first bytes) holds the ext superblock magic. */
 export function hasExtMagic(head: Uint8Array): boolean {
-  const at = SUPERBLOCK_OFFSET + 0x38;
-  return head.length >= SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE && head[at] === 0x53 && head[at + 1] === 0xef;
+  if (head.length < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE) return false;
+  const sb = Buffer.from(head.buffer, head.byteOffset + SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE);
+  // Two magic bytes alone match by chance too easily; a block size and revision that exist make it an ext superblock.
+  return sb.readUInt16LE(0x38) === EXT_MAGIC && sb.readUInt32LE(0x18) <= 6 && sb.readUInt32LE(0x4c) <= 1 && sb.readUInt32LE(0x20) !== 0;
 }
 
 /**
@@ -187,13 +190,8 @@ export function parseSuperblock(raw: Buffer, volumeSize: number, purpose: Superb
   }
   if (incompat & INCOMPAT.RECOVER && purpose === 'reading') {
     warnings.push(`${flavour} journal was not replayed (not cleanly unmounted): recent changes may be missing`);
-  } else if (incompat & INCOMPAT.RECOVER) {
-    // Blocks allocated by committed transactions may still be free in the
-    // on-disk bitmaps until the journal is replayed (data=ordered writes the
-    // data in place, the bitmap only in the journal), so a bitmap-only copy
-    // could lose them.
-    return fail(`${flavour} journal needs recovery (not cleanly unmounted); mount it once or run e2fsck to replay it`);
   }
+  // For a used-block map an unreplayed journal is read too (ext-journal.ts).
   const state = raw.readUInt16LE(0x3a);
   if (!(state & 1) && !(incompat & INCOMPAT.RECOVER)) {
     const msg = `${flavour} was not cleanly unmounted; its bitmaps may be out of date (run e2fsck)`;

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -146,6 +147,12 @@ export function junkCopy(file: string, ranges: ByteRange[], dest: string): void 
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** e2fsck -fy (replays the journal, fixes counts): exit 0 or 1 (corrected) is success. */
+export function fsckFix(file: string): void {
+  const r = spawnSync(resolveTool('e2fsck') ?? 'e2fsck', ['-fy', file], { encoding: 'utf8', timeout: SLOW_TOOL_MS });
+  if (r.status !== 0 && r.status !== 1) throw new Error(`e2fsck -fy ${file}: exit ${r.status}: ${r.stdout}${r.stderr}`);
 }
 
 /** e2fsck -fn: resolves with its output when clean, rejects (non-zero exit) otherwise. */

@@ -6,7 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import { runTool } from '../../testing/run-tool';
 import type { FileEntry, FilesystemView } from '../filesystem-driver';
 import { extDriver } from './ext-driver';
-import { MOUNT_SKIP, debugfs, editSuperblock, fsckClean, makeImage, openVolume, tempDir, withMounted } from './ext-test-fixtures';
+import {
+  MOUNT_SKIP, debugfs, editSuperblock, fsckClean, imageFileHashes, makeImage, openVolume, tempDir, withMounted, writeTree,
+} from './ext-test-fixtures';
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
@@ -171,6 +173,41 @@ async function find(view: FilesystemView, rel: string): Promise<FileEntry> {
   return cur;
 }
 
+describe('ext file views of images only libext2fs can write here', () => {
+  // The kernel here (4 KiB pages) cannot mount 64 KiB blocks, and bigalloc is
+  // refused for maps but readable: compared with debugfs (libext2fs) instead.
+  const cases = [
+    { name: '64 KiB blocks (rec_len encoding of 64 KiB folder blocks)', args: ['-b', '65536'] },
+    { name: 'bigalloc, 16 KiB clusters', args: ['-O', 'bigalloc', '-C', '16384'] },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const src = path.join(work, 'src');
+      fs.rmSync(src, { recursive: true, force: true });
+      fs.mkdirSync(src);
+      writeTree(src, 40, 200_000);
+      const img = path.join(work, 'lib.img');
+      await makeImage(img, 128 * MiB, 'mkfs.ext4', c.args, src);
+      await fsckClean(img);
+      const want = await imageFileHashes(img);
+      const got = new Map<string, string>();
+      await withView(img, async (view) => {
+        const walk = async (dir: FileEntry, rel: string) => {
+          for (const e of await view.list(dir)) {
+            const p = path.join(rel, e.name);
+            if (e.kind === 'directory') await walk(e, p);
+            else got.set(p, hashChunks([await view.read(e, 0, e.size + 1)]));
+          }
+        };
+        await walk(view.root(), '');
+      });
+      assert.equal(want.size, 40);
+      assert.deepEqual(got, want);
+      fs.rmSync(img, { force: true });
+    });
+  }
+});
+
 // Both suites fill their filesystems through the kernel, and the first compares with a mount.
 describe('ext file views against a read-only kernel mount', { skip: MOUNT_SKIP }, () => {
   for (const s of SPECS) {
@@ -265,19 +302,13 @@ describe('ext damage stays in its folder', { skip: MOUNT_SKIP }, () => {
     });
   });
 
-  it('an unreplayed journal still opens, with a warning', async () => {
+  it('a filesystem marked as needing recovery still opens, with a warning', async () => {
     const p = path.join(work, 'recover.img');
     fs.copyFileSync(img, p);
     editSuperblock(p, (sb) => sb.writeUInt32LE(sb.readUInt32LE(0x60) | 0x4, 0x60), true);
     await withView(p, async (view) => {
-      assert.match(view.warnings.join('\n'), /journal was not replayed/);
+      assert.match(view.warnings.join('\n'), /marked as needing recovery, but its journal holds nothing to replay/);
       assert.deepEqual((await view.list(await find(view, 'sibling'))).map((e) => e.name), ['y']);
     });
-    const { volume, close } = openVolume(p);
-    try {
-      assert.equal((await extDriver.allocation!(volume)).kind, 'whole');
-    } finally {
-      close();
-    }
   });
 });

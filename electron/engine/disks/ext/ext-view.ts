@@ -3,6 +3,7 @@ import type { Volume } from '../volume';
 import { parseDirBlock, type RawDirent } from './ext-directory';
 import { fileExtents, inlineContent, isMapped, readExtents, type Extent } from './ext-file-map';
 import { readGroupDescriptors, type GroupDesc } from './ext-groups';
+import { journalReplay } from './ext-journal';
 import { ExtCorruptError, INODE_FLAGS, ROOT_INO, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, readInode, type Inode } from './ext-inode';
 import { INCOMPAT, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, parseSuperblock, type ExtSuperblock } from './ext-superblock';
 import { MetadataCache } from './metadata-cache';
@@ -174,21 +175,41 @@ class ExtView implements FilesystemView {
   }
 }
 
-/** Opens an ext2/3/4 volume for listing and reading; throws an Error with a user-facing message when it cannot. */
-export async function openExt(volume: Volume): Promise<FilesystemView> {
-  if (volume.size < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE) throw new Error('the volume is too small to hold ext2/3/4');
+async function load(volume: Volume): Promise<{ sb: ExtSuperblock; groups: GroupDesc[]; warnings: string[] }> {
   const parsed = parseSuperblock(await volume.read(SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE), volume.size, 'reading');
   if (!parsed.ok) throw new Error(`cannot read this ext filesystem: ${parsed.reason}`);
   const warnings = [...parsed.warnings];
   const gd = await readGroupDescriptors(volume, parsed.sb, warnings);
   if (!gd.ok) throw new Error(`cannot read this ext filesystem: ${gd.reason}`);
+  return { sb: parsed.sb, groups: gd.groups, warnings };
+}
+
+/** Opens an ext2/3/4 volume for listing and reading; throws an Error with a user-facing message when it cannot. */
+export async function openExt(disk: Volume): Promise<FilesystemView> {
+  if (disk.size < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE) throw new Error('the volume is too small to hold ext2/3/4');
+  let volume = disk;
+  let { sb, groups, warnings } = await load(disk);
+  if (sb.incompat & INCOMPAT.RECOVER) {
+    // Read the filesystem as the replay will leave it, as a mount would.
+    const replay = await journalReplay(disk, sb, groups);
+    if (replay.ok) {
+      volume = replay.volume;
+      ({ sb, groups, warnings } = await load(volume));
+      warnings = warnings.filter((w) => !/journal was not replayed/.test(w));
+      warnings.push(replay.transactions === 0
+        ? `${sb.flavour} is marked as needing recovery, but its journal holds nothing to replay`
+        : `${sb.flavour} was not cleanly unmounted: its journal (${replay.blocks} blocks from ${replay.transactions} transactions) is applied in memory; nothing is written`);
+    } else {
+      warnings.push(replay.reason);
+    }
+  }
   const cache = new MetadataCache(volume);
   let root: Inode;
   try {
-    root = await readInode(cache, parsed.sb, gd.groups, ROOT_INO);
+    root = await readInode(cache, sb, groups, ROOT_INO);
   } catch (err) {
     throw new Error(`cannot read this ext filesystem's root folder: ${(err as Error).message}`);
   }
   if ((root.mode & S_IFMT) !== S_IFDIR) throw new Error(`cannot read this ext filesystem: its root (inode 2) is not a folder`);
-  return new ExtView(volume, cache, parsed.sb, gd.groups, root, warnings);
+  return new ExtView(volume, cache, sb, groups, root, warnings);
 }

@@ -19,7 +19,8 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const SPECS: FatImageSpec[] = [
   { fatBits: 12, sizeMiB: 4, waveBytes: 1 << 20 },
   { fatBits: 16, sizeMiB: 64, waveBytes: 12 << 20 },
-  { fatBits: 32, sizeMiB: 300, waveBytes: 24 << 20 },
+  { fatBits: 32, sizeMiB: 300, waveBytes: 12 << 20 },
+  { fatBits: 16, sizeMiB: 64, waveBytes: 8 << 20, sectorSize: 4096 },
 ];
 
 /** fsck.fat -v's geometry and its "N/M clusters" in-use count. */
@@ -37,8 +38,8 @@ function fsckFigures(image: string): { dataStart: number; clusterSize: number; u
 }
 
 for (const spec of SPECS) {
-  describe(`FAT${spec.fatBits} on ${spec.sizeMiB} MiB`, () => {
-    const work = path.join(dir, `fat${spec.fatBits}`);
+  describe(`FAT${spec.fatBits} on ${spec.sizeMiB} MiB, ${spec.sectorSize ?? 512}-byte sectors`, () => {
+    const work = path.join(dir, `fat${spec.fatBits}-${spec.sectorSize ?? 512}`);
     fs.mkdirSync(work);
     const image = makeFatImage(work, spec);
     const size = fs.statSync(image.file).size;
@@ -126,6 +127,35 @@ describe('FAT boot sectors that do not check out: copied whole, with the reason'
     const map = await mapWith(() => {}, 15 << 20);
     assert.equal(map.kind, 'whole');
     if (map.kind === 'whole') assert.match(map.reason, /larger than its volume/);
+  });
+
+  /** Sets FAT16 entry `cluster` to `value` in FAT copy `copy` of `file`. */
+  function setEntry(file: string, copy: number, cluster: number, value: number): void {
+    const s = fs.readFileSync(file).subarray(0, 512);
+    const fatStart = s.readUInt16LE(14) * 512 + copy * s.readUInt16LE(22) * 512;
+    const fd = fs.openSync(file, 'r+');
+    const b = Buffer.alloc(2);
+    b.writeUInt16LE(value);
+    fs.writeSync(fd, b, 0, 2, fatStart + cluster * 2);
+    fs.closeSync(fd);
+  }
+
+  test('a cluster marked bad is left out; one only the second FAT marks in use is kept', async () => {
+    const marked = path.join(work, 'marked.img');
+    fs.copyFileSync(image, marked);
+    const bpb = original;
+    const dataStart = (bpb.readUInt16LE(14) + 2 * bpb.readUInt16LE(22)) * 512 + bpb.readUInt16LE(17) * 32;
+    const clusterSize = (bpb[13] as number) * 512;
+    const at = (c: number) => dataStart + (c - 2) * clusterSize;
+    const before = await withVolume(marked, (v) => fatDriver.allocation!(v));
+    // Clusters 100 and 101 are free on the fresh volume.
+    assert.equal(mappedBytesIn(before, at(100), at(102)), 0);
+    for (const copy of [0, 1]) setEntry(marked, copy, 100, 0xfff7);
+    setEntry(marked, 1, 101, 0xffff);
+    const after = await withVolume(marked, (v) => fatDriver.allocation!(v));
+    assert.equal(mappedBytesIn(after, at(100), at(101)), 0);
+    assert.equal(mappedBytesIn(after, at(101), at(102)), clusterSize);
+    assert.equal(after.kind === 'used-blocks' && before.kind === 'used-blocks' && after.usedBytes - before.usedBytes, clusterSize);
   });
 
   test('the unchanged image maps, and the part of a larger partition past the filesystem is kept', async () => {

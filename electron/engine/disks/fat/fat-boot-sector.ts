@@ -50,7 +50,7 @@ const FAT32_MAX_CLUSTERS = 0x0ffffff5;
 /** Cheap test: could `s` (the volume's first bytes) be a FAT boot sector? */
 export function looksLikeFatBootSector(s: Uint8Array): boolean {
   if (s.length < 512 || s[510] !== 0x55 || s[511] !== 0xaa) return false;
-  if (!(s[0] === 0xeb && s[2] === 0x90) && s[0] !== 0xe9) return false;
+  if (s[0] !== 0xeb && s[0] !== 0xe9) return false; // a short or near jump to the boot code
   const b = Buffer.from(s.buffer, s.byteOffset, 512);
   // exFAT and NTFS share the jump and signature; their BPB fields are zero where FAT's must not be.
   const oem = b.toString('latin1', 3, 11);
@@ -80,6 +80,8 @@ export function parseFatBootSector(s: Buffer, volumeSize: number): BootSectorRes
   if (fatCount > 4) return fail(`${fatCount} FAT copies (at most 4 are plausible)`);
   if (totalSectors === 0) return fail('the total sector count is 0');
   if (fatSectors === 0) return fail('the FAT size is 0');
+  const size = totalSectors * bytesPerSector;
+  if (size > volumeSize) return fail(`the filesystem (${size} bytes) is larger than its volume (${volumeSize} bytes): the partition was cut short or the boot sector is wrong`);
   if (fat32Layout && rootEntries !== 0) return fail('a FAT32 layout with a fixed root directory');
   if (!fat32Layout && rootEntries === 0) return fail('a FAT12/16 layout without root directory entries');
   const rootDirSectors = Math.ceil((rootEntries * 32) / bytesPerSector);
@@ -97,8 +99,6 @@ export function parseFatBootSector(s: Buffer, volumeSize: number): BootSectorRes
   if (fatSectors * bytesPerSector < fatBytesNeeded) {
     return fail(`each FAT holds ${fatSectors * bytesPerSector} bytes, too few for ${clusterCount} clusters (${fatBytesNeeded} bytes)`);
   }
-  const size = totalSectors * bytesPerSector;
-  if (size > volumeSize) return fail(`the filesystem (${size} bytes) is larger than its volume (${volumeSize} bytes): the partition was cut short or the boot sector is wrong`);
 
   let rootCluster = 0;
   let activeFat: number | null = null;

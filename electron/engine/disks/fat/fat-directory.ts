@@ -32,15 +32,20 @@ const ATTR_LONG_NAME = 0x0f;
 const NT_LOWER_BASE = 0x08;
 const NT_LOWER_EXT = 0x10;
 
-/** Code page 437's upper half: what DOS and mtools store short names in by default. */
-const CP437_HIGH =
-  'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
+/**
+ * Code page 850's upper half. Short names are stored in an OEM code page the
+ * volume does not record; 850 (Western European DOS/Windows, and mtools'
+ * default) is taken. Linux mounts with 437 by default: the two differ only
+ * in accented capitals and symbols, and long names (UTF-16) are unaffected.
+ */
+const OEM_HIGH =
+  'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜø£Ø×ƒáíóúñÑªº¿®¬½¼¡«»░▒▓│┤ÁÂÀ©╣║╗╝¢¥┐└┴┬├─┼ãÃ╚╔╩╦╠═╬¤ðÐÊËÈıÍÎÏ┘┌█▄¦Ì▀ÓßÔÒõÕµþÞÚÛÙýÝ¯´\u00ad±‗¾¶§÷¸°¨·¹³²■\u00a0';
 
 function oemText(b: Buffer, start: number, end: number): string {
   let s = '';
   for (let i = start; i < end; i++) {
     const c = b[i] as number;
-    s += c < 0x80 ? String.fromCharCode(c) : CP437_HIGH[c - 0x80];
+    s += c < 0x80 ? String.fromCharCode(c) : OEM_HIGH[c - 0x80];
   }
   return s;
 }

@@ -79,7 +79,7 @@ function setFatEntry(image: string, cluster: number, value: number): void {
 
 const SPECS = [
   { fatBits: 12, sizeMiB: 4, many: 150 },
-  { fatBits: 16, sizeMiB: 64, many: 2000 },
+  { fatBits: 16, sizeMiB: 64, many: 300 },
   { fatBits: 32, sizeMiB: 64, many: 2000 },
 ];
 
@@ -143,6 +143,41 @@ for (const spec of SPECS) {
       });
     });
 
+    if (spec.fatBits !== 12) {
+      test('a volume not cleanly unmounted (FAT[1] clean bit clear) lists with a warning', async () => {
+        const dirty = path.join(work, 'dirty.img');
+        fs.copyFileSync(image, dirty);
+        setFatEntry(dirty, 1, spec.fatBits === 16 ? 0x7fff : 0x07ffffff);
+        await withVolume(dirty, async (v) => {
+          const view = await fatDriver.open!(v);
+          assert.deepEqual(await walkView(view), reference);
+          assert.ok(view.warnings.some((w) => /not cleanly unmounted/.test(w)), view.warnings.join('\n'));
+        });
+      });
+    }
+
+    test('a long name whose checksum does not match its short entry is ignored: the short name lists', async () => {
+      const broken = path.join(work, 'lfn.img');
+      fs.copyFileSync(image, broken);
+      const data = fs.readFileSync(broken);
+      // The long-name entry holding the name's first 5 characters (part 1); its checksum byte is at +13.
+      const part1 = data.indexOf(Buffer.from('Ünïcö', 'utf16le')) - 1;
+      assert.ok(part1 > 0 && part1 % 32 === 0 && ((data[part1 + 11] as number) & 0x3f) === 0x0f);
+      data[part1 + 13] = (data[part1 + 13] as number) ^ 0xff;
+      fs.writeFileSync(broken, data);
+      const longName = '/Ünïcödé ñame – 文件.txt';
+      await withVolume(broken, async (v) => {
+        const view = await fatDriver.open!(v);
+        const listed = await walkView(view);
+        const added = [...listed.keys()].filter((k) => !reference.has(k));
+        assert.equal(added.length, 1);
+        assert.match(added[0] as string, /^\/ÜNÏCÖ.*~1\.TXT$/);
+        assert.deepEqual(listed.get(added[0] as string), reference.get(longName));
+        assert.deepEqual(without(listed, added[0] as string), without(reference, longName));
+        assert.ok(view.warnings.some((w) => /long name/.test(w)), view.warnings.join('\n'));
+      });
+    });
+
     test('a folder entry pointing back at a folder above it is reported, not followed', async () => {
       const broken = path.join(work, 'self.img');
       fs.copyFileSync(image, broken);
@@ -171,3 +206,19 @@ for (const spec of SPECS) {
     });
   });
 }
+
+test('open() on a damaged boot sector says why', async () => {
+  const image = path.join(dir, 'damaged.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 16 << 20);
+  must('mkfs.vfat', ['-F', '16', image]);
+  const fd = fs.openSync(image, 'r+');
+  const total = Buffer.alloc(4);
+  total.writeUInt32LE(64 << 11); // 64 MiB of sectors on a 16 MiB volume
+  fs.writeSync(fd, Buffer.from([0, 0]), 0, 2, 19);
+  fs.writeSync(fd, total, 0, 4, 32);
+  fs.closeSync(fd);
+  await withVolume(image, async (v) => {
+    await assert.rejects(fatDriver.open!(v), /cannot read this FAT volume: .*larger than its volume/);
+  });
+});

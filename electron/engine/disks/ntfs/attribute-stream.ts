@@ -37,7 +37,8 @@ export function streamFromExtents(extents: readonly Attribute[], where: string, 
   for (const ext of extents) {
     if (ext.value !== undefined || ext.lowestVcn !== next) throw new NtfsFormatError(`${where}: the attribute's extents do not follow each other`);
     runs.push(...ext.runs);
-    next = ext.runs.length > 0 ? ext.highestVcn + 1 : next;
+    const last = ext.runs.at(-1);
+    if (last !== undefined) next = last.vcn + last.length;
   }
   if (first.dataSize > first.allocatedSize || first.initializedSize > first.dataSize) {
     throw new NtfsFormatError(`${where}: the attribute's sizes are inconsistent`);

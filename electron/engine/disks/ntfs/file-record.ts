@@ -15,6 +15,8 @@ import { NtfsFormatError } from './runlist';
 const FILE_ATTR_SYSTEM = 0x0004;
 const IO_REPARSE_TAG_MOUNT_POINT = 0xa0000003;
 const IO_REPARSE_TAG_SYMLINK = 0xa000000c;
+/** Windows Overlay Filter: the file's data is compressed into a named stream (CompactOS, `compact /exe`). */
+const IO_REPARSE_TAG_WOF = 0x80000017;
 const INTERIX_SYMLINK = Buffer.from('IntxLNK\u0001', 'latin1');
 /** Longest symlink target read (Windows paths are at most 32,767 UTF-16 units). */
 const MAX_LINK_BYTES = 65_536 + 8;
@@ -23,8 +25,8 @@ const MAX_LINK_BYTES = 65_536 + 8;
 export interface NtfsRef {
   record: number;
   sequence: number;
-  /** Why the entry's record could not be read (the listing shows what its index key says). */
-  damage?: string;
+  /** Why the entry cannot be read: its record is damaged (the listing shows what its index key says), or its data is not where a plain file's is. */
+  unreadable?: string;
   /** Where the link target lies, for symlinks. */
   link?: 'reparse' | 'interix';
 }
@@ -54,19 +56,23 @@ export async function fileDetails(reader: NtfsReader, key: FileNameKey): Promise
   const fileAttributes = siValue !== undefined && siValue.length >= 0x24 ? siValue.readUInt32LE(0x20) : key.fileAttributes;
   const namedStreams = rec.attributes.filter((a) => a.type === AT_DATA && a.name !== '').map((a) => a.name);
   const entry: FileEntry = { name: key.name, kind: 'file', size: 0, mtimeMs, ref };
-  if (rec.isDirectory) {
+  const isReparse = (fileAttributes & FILE_ATTR_REPARSE_POINT) !== 0 || findAttributes(rec.attributes, AT_REPARSE_POINT).length > 0;
+  const tag = isReparse ? await reparseTag(reader, rec) : null;
+  if (tag === IO_REPARSE_TAG_SYMLINK || tag === IO_REPARSE_TAG_MOUNT_POINT) {
+    // Symlinks and junctions (directories that point elsewhere) alike.
+    entry.kind = 'symlink';
+    ref.link = 'reparse';
+  } else if (rec.isDirectory) {
     entry.kind = 'directory';
   } else {
     const data = await dataStream(reader, rec);
     entry.size = data?.size ?? 0;
-    if ((fileAttributes & FILE_ATTR_REPARSE_POINT) !== 0 || findAttributes(rec.attributes, AT_REPARSE_POINT).length > 0) {
-      const tag = await reparseTag(reader, rec);
-      if (tag === IO_REPARSE_TAG_SYMLINK || tag === IO_REPARSE_TAG_MOUNT_POINT) {
-        entry.kind = 'symlink';
-        ref.link = 'reparse';
-      } else {
-        entry.kind = 'other';
-      }
+    if (tag === IO_REPARSE_TAG_WOF) {
+      ref.unreadable = 'it is compressed by Windows (WOF/CompactOS), which this reader does not decode yet';
+    } else if (isReparse) {
+      // OneDrive placeholders, deduplicated files...: the unnamed stream is not (all of) the content.
+      entry.kind = 'other';
+      ref.unreadable = `it is a Windows reparse point (tag 0x${(tag ?? 0).toString(16)}), not a plain file`;
     } else if ((fileAttributes & FILE_ATTR_SYSTEM) !== 0 && data !== null && data.size >= 8 && data.size <= MAX_LINK_BYTES) {
       const head = await reader.read(data, 0, 8);
       if (head.equals(INTERIX_SYMLINK)) {
@@ -82,7 +88,7 @@ export async function fileDetails(reader: NtfsReader, key: FileNameKey): Promise
 
 /** The entry for a key whose MFT record is damaged: what the index says, marked so reads fail with `damage`. */
 export function entryFromKey(key: FileNameKey, damage: string): FileEntry {
-  const ref: NtfsRef = { record: key.record, sequence: key.sequence, damage };
+  const ref: NtfsRef = { record: key.record, sequence: key.sequence, unreadable: damage };
   const isDir = (key.fileAttributes & FILE_ATTR_DIRECTORY) !== 0;
   return { name: key.name, kind: isDir ? 'directory' : 'file', size: isDir ? 0 : key.dataSize, mtimeMs: ntTimeToMs(key.mtime), ref };
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { runTool } from '../../testing/run-tool';
+import { viewTree, withView } from './ntfs-test-view';
 import { junkOutside, makeFragmentedMftNtfs, mapOf, ntfsinfoRuns, partcloneRanges, usedBlocks, walkTree, withNtfsMount, type TreeEntry } from './ntfs-test-volume';
 
 /** An MFT in several runs: records past the first run are found through $MFT's own runlist. */
@@ -29,5 +30,11 @@ describe('NTFS with a fragmented MFT', () => {
     } finally {
       fs.rmSync(junked, { force: true });
     }
+  });
+
+  test('lists and reads every file, records past the MFT\'s first run included', async () => {
+    const mine = await withView(image, viewTree);
+    assert.equal(mine.filter((t) => t.path.startsWith('lots/')).length, 3000);
+    assert.deepEqual(mine, tree);
   });
 });

@@ -75,6 +75,10 @@ export function parseMftRecord(buf: Buffer, number: number, totalClusters: numbe
   if (bytesAllocated !== buf.length || bytesInUse > buf.length || bytesInUse < 0x30) {
     throw new NtfsFormatError(`${where} is damaged: its sizes do not match the record size`);
   }
+  // NTFS 3.1 records (update sequence array at 0x30) carry their own number: a record read from the wrong place shows.
+  if (buf.readUInt16LE(4) >= 0x30 && buf.readUInt32LE(0x2c) !== number % 2 ** 32) {
+    throw new NtfsFormatError(`${where} is damaged: it says it is record ${buf.readUInt32LE(0x2c)}`);
+  }
   const record: MftRecord = {
     number,
     sequence: buf.readUInt16LE(0x10),

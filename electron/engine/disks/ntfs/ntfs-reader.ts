@@ -12,6 +12,14 @@ export const FILE_VOLUME = 3;
 export const FILE_ROOT = 5;
 export const FILE_BITMAP = 6;
 
+/**
+ * Records are read this many at a time and the last few windows kept: a
+ * directory's files were mostly created together, so their records sit
+ * together, and listing 2,000 of them takes ~60 reads instead of 2,000.
+ */
+const RECORD_WINDOW = 32;
+const WINDOWS_KEPT = 8;
+
 /** An attribute list of a file scattered over more records than this is treated as damage. */
 const MAX_EXTENSION_RECORDS = 4096;
 
@@ -35,6 +43,9 @@ export class NtfsReader {
     private mft: AttributeStream,
   ) {}
 
+  /** Raw (not yet fixed-up) record windows by window number, oldest first. */
+  private readonly windows = new Map<number, Buffer>();
+
   /** Reads and checks the boot sector and $MFT. Throws NtfsFormatError when they do not check out. */
   static async open(volume: Volume): Promise<NtfsReader> {
     if (volume.size < 512) throw new NtfsFormatError('the volume is too small to hold NTFS');
@@ -54,6 +65,7 @@ export class NtfsReader {
     const rec0 = await reader.readRecord(FILE_MFT);
     if (!rec0.inUse || rec0.baseRecord !== 0) throw new NtfsFormatError('MFT record 0 ($MFT) is not in use');
     reader.mft = await reader.mftStreamFrom(rec0);
+    reader.windows.clear(); // read through the bootstrap runlist, which stops early
     return reader;
   }
 
@@ -73,9 +85,17 @@ export class NtfsReader {
       throw new NtfsFormatError(`MFT record ${n} lies outside the MFT (${this.recordCount} records)`);
     }
     const size = this.geo.mftRecordSize;
-    const buf = await readStream(this.volume, this.geo.clusterSize, this.mft, n * size, size);
-    if (buf.length !== size) throw new NtfsFormatError(`MFT record ${n} lies outside the MFT`);
-    return parseMftRecord(buf, n, this.geo.totalClusters);
+    const w = Math.floor(n / RECORD_WINDOW);
+    let window = this.windows.get(w);
+    if (window === undefined) {
+      window = await readStream(this.volume, this.geo.clusterSize, this.mft, w * RECORD_WINDOW * size, RECORD_WINDOW * size);
+      if (this.windows.size >= WINDOWS_KEPT) this.windows.delete(this.windows.keys().next().value as number);
+      this.windows.set(w, window);
+    }
+    const at = (n - w * RECORD_WINDOW) * size;
+    if (at + size > window.length) throw new NtfsFormatError(`MFT record ${n} lies outside the MFT`);
+    // A copy: the fix-ups are applied in place.
+    return parseMftRecord(Buffer.from(window.subarray(at, at + size)), n, this.geo.totalClusters);
   }
 
   /**
@@ -149,6 +169,7 @@ export class NtfsReader {
       done.add(e.record);
       extents.sort((a, b) => a.lowestVcn - b.lowestVcn);
       this.mft = streamFromPrefix(extents, this.geo.clusterSize);
+      this.windows.clear();
       const rec = await this.readExtension(rec0, e.record);
       extents.push(...findAttributes(rec.attributes, AT_DATA));
     }

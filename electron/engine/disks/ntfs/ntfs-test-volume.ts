@@ -16,8 +16,10 @@ import { ntfsDriver } from './ntfs-driver';
 
 export const MiB = 1024 * 1024;
 
-/** Mounts `image` with ntfs-3g at a fresh folder, runs `fn`, and unmounts, waiting for ntfs-3g to exit (its writes are then in the file). */
-export async function withNtfsMount<T>(image: string, readOnly: boolean, fn: (dir: string) => Promise<T>): Promise<T> {
+const isMounted = (dir: string) => fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${dir} `);
+
+/** Mounts `image` with ntfs-3g at a fresh folder, runs `fn` (given what ntfs-3g printed), and unmounts, waiting for ntfs-3g to exit (its writes are then in the file). */
+export async function withNtfsMount<T>(image: string, readOnly: boolean, fn: (dir: string, log: () => string) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(fixtureDir(), 'mnt-'));
   // Windows-style stream names (file:stream) and compression of folders marked compressed, for populate().
   const opts = readOnly ? 'ro,no_detach' : 'no_detach,streams_interface=windows,compression';
@@ -25,14 +27,15 @@ export async function withNtfsMount<T>(image: string, readOnly: boolean, fn: (di
   try {
     // ntfs-3g mounts in well under a second; 10 s is margin for a loaded, shared machine.
     const deadline = Date.now() + 10_000;
-    while (!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${dir} `)) {
+    while (!isMounted(dir)) {
       if (d.child.exitCode !== null) throw new Error(`ntfs-3g ${image} failed: ${d.stderrTail()}`);
       if (Date.now() > deadline) throw new Error(`ntfs-3g did not mount ${image}: ${d.stderrTail()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    return await fn(dir);
+    return await fn(dir, () => d.stderrTail());
   } finally {
-    await runTool('umount', [dir]).catch(() => runTool('umount', ['-l', dir]));
+    // Only what is mounted: a failed mount must surface its own error, not umount's.
+    if (isMounted(dir)) await runTool('umount', [dir]).catch(() => runTool('umount', ['-l', dir]));
     await Promise.race([d.exited, new Promise((r) => setTimeout(r, 15_000).unref())]);
     await killDaemon(d);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -99,12 +102,12 @@ export async function populate(dir: string, seed: string, manyFiles = 2000): Pro
  * 8.3 alias, a Windows symlink reparse point, the compressed flag.
  */
 const SET_XATTR = 'import os, sys; os.setxattr(sys.argv[1], sys.argv[2], bytes.fromhex(sys.argv[3]))';
-async function setXattr(file: string, name: string, value: Buffer): Promise<void> {
+export async function setXattr(file: string, name: string, value: Buffer): Promise<void> {
   await runTool('python3', ['-c', SET_XATTR, file, name, value.toString('hex')]);
 }
 
 /** A Windows symlink reparse point (IO_REPARSE_TAG_SYMLINK) to a relative target. */
-function symlinkReparse(target: string): Buffer {
+export function symlinkReparse(target: string): Buffer {
   const name = Buffer.from(target.replace(/\//g, '\\'), 'utf16le');
   const data = Buffer.alloc(12 + name.length * 2);
   data.writeUInt16LE(0, 0); // substitute name offset
@@ -153,6 +156,7 @@ export interface TreeEntry {
   size: number;
   sha256?: string;
   target?: string;
+  /** Whole milliseconds (truncated). */
   mtimeMs: number;
 }
 
@@ -162,9 +166,10 @@ export function walkTree(root: string): TreeEntry[] {
   const walk = (rel: string) => {
     for (const name of fs.readdirSync(path.join(root, rel)).sort()) {
       const p = path.join(rel, name);
-      const st = fs.lstatSync(path.join(root, p));
+      // BigInt times: mtimeMs as a double rounds x.9999 ms up to the next millisecond.
+      const st = fs.lstatSync(path.join(root, p), { bigint: true });
       const kind = st.isDirectory() ? 'directory' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
-      const e: TreeEntry = { path: p, kind, size: st.isFile() ? st.size : 0, mtimeMs: st.mtimeMs };
+      const e: TreeEntry = { path: p, kind, size: st.isFile() ? Number(st.size) : 0, mtimeMs: Number(st.mtimeNs / 1_000_000n) };
       if (st.isSymbolicLink()) e.target = fs.readlinkSync(path.join(root, p));
       if (st.isFile()) e.sha256 = crypto.createHash('sha256').update(fs.readFileSync(path.join(root, p))).digest('hex');
       out.push(e);

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fixtureDir } from '../../testing/image-fixtures';
 import { runTool } from '../../testing/run-tool';
-import type { FileEntry, FilesystemView } from '../filesystem-driver';
-import { volumeFromFd } from '../volume';
-import { ntfsDriver } from './ntfs-driver';
-import { makePopulatedNtfs, ntfsinfoRuns, patchRecord, walkTree, withNtfsMount, type TreeEntry } from './ntfs-test-volume';
+import type { FileEntry } from '../filesystem-driver';
+import { makeNtfs, makePopulatedNtfs, ntfsinfoRuns, patchRecord, setXattr, walkTree, withNtfsMount, type TreeEntry } from './ntfs-test-volume';
+import { find, viewTree, withView } from './ntfs-test-view';
 
 /**
  * Browsing NTFS against ntfs-3g's own view of the same volume (a read-only
@@ -16,62 +14,12 @@ import { makePopulatedNtfs, ntfsinfoRuns, patchRecord, walkTree, withNtfsMount, 
  * content hash must match.
  */
 
-async function withView<T>(image: string, fn: (v: FilesystemView) => Promise<T>): Promise<T> {
-  const fd = fs.openSync(image, 'r');
-  try {
-    return await fn(await ntfsDriver.open!(volumeFromFd(fd, 0, fs.fstatSync(fd).size)));
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Reads a whole file through the view in 256 KiB pieces. */
-async function hashOf(v: FilesystemView, e: FileEntry): Promise<string> {
-  const h = crypto.createHash('sha256');
-  const piece = 256 * 1024;
-  for (let off = 0; off < e.size; off += piece) {
-    const b = await v.read(e, off, piece);
-    assert.equal(b.length, Math.min(piece, e.size - off));
-    h.update(b);
-  }
-  assert.equal((await v.read(e, e.size, 10)).length, 0, 'nothing past the end');
-  return h.digest('hex');
-}
-
-/** The view's tree in walkTree's shape and order (names sorted, depth first). */
-async function viewTree(v: FilesystemView): Promise<TreeEntry[]> {
-  const out: TreeEntry[] = [];
-  const walk = async (dir: FileEntry, rel: string) => {
-    const entries = (await v.list(dir)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
-      const p = path.join(rel, e.name);
-      const t: TreeEntry = { path: p, kind: e.kind, size: e.kind === 'file' ? e.size : 0, mtimeMs: e.mtimeMs ?? -1 };
-      if (e.kind === 'symlink') t.target = await v.readlink(e);
-      if (e.kind === 'file') t.sha256 = await hashOf(v, e);
-      out.push(t);
-      if (e.kind === 'directory') await walk(e, p);
-    }
-  };
-  await walk(v.root(), '');
-  return out;
-}
-
-async function find(v: FilesystemView, rel: string): Promise<FileEntry> {
-  let e = v.root();
-  for (const part of rel.split('/')) {
-    const next = (await v.list(e)).find((x) => x.name === part);
-    assert.ok(next, `${rel}: ${part} not found`);
-    e = next;
-  }
-  return e;
-}
-
 describe('NTFS view', () => {
   let image = '';
   let tree: TreeEntry[] = [];
   before(async () => {
     image = await makePopulatedNtfs('view.img', { sizeMiB: 64, clusterSize: 4096, label: 'Ünïcode Vol' });
-    tree = (await withNtfsMount(image, true, async (dir) => walkTree(dir))).map((t) => ({ ...t, mtimeMs: Math.floor(t.mtimeMs) }));
+    tree = await withNtfsMount(image, true, async (dir) => walkTree(dir));
   });
   after(() => fs.rmSync(image, { force: true }));
 
@@ -90,10 +38,14 @@ describe('NTFS view', () => {
     });
   });
 
-  test('the compressed files really are compressed on disk', async () => {
-    const info = (await runTool('ntfsinfo', ['-v', '-F', '/compressed/text.txt', image])).stdout;
-    assert.match(info, /Attribute flags:\s+0x0001/);
-    assert.match(info, /<HOLE>/);
+  test('the fixture has the structures the listing test is meant to cover (per ntfsinfo)', async () => {
+    const info = async (file: string) => (await runTool('ntfsinfo', ['-v', '-F', file, image])).stdout;
+    const compressed = await info('/compressed/text.txt');
+    assert.match(compressed, /Attribute flags:\s+0x0001/);
+    assert.match(compressed, /<HOLE>/);
+    assert.match(await info('/sparse.bin'), /<HOLE>/);
+    assert.match(await info('/backwards.bin'), /Dumping attribute \$ATTRIBUTE_LIST/);
+    assert.match(await info('/many'), /Dumping attribute \$INDEX_ALLOCATION/);
   });
 
   test('reads at any offset, and short only at the end', async () => {
@@ -139,5 +91,36 @@ describe('NTFS view', () => {
     fs.writeFileSync(p, Buffer.alloc(1024 * 1024));
     await assert.rejects(withView(p, async () => undefined), /This NTFS volume cannot be opened: the boot sector has no NTFS signature/);
     fs.rmSync(p);
+  });
+
+  test('reparse points whose data lies elsewhere (WOF-compressed, cloud placeholders) list but do not read as plain files', async () => {
+    const p = path.join(fixtureDir(), 'reparse.img');
+    await makeNtfs(p, { sizeMiB: 16, clusterSize: 4096 });
+    const reparse = (tag: number, data: Buffer) => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32LE(tag, 0);
+      head.writeUInt16LE(data.length, 4);
+      return Buffer.concat([head, data]);
+    };
+    await withNtfsMount(p, false, async (dir) => {
+      for (const name of ['wof.exe', 'cloud.docx', 'plain.txt']) fs.writeFileSync(path.join(dir, name), `content of ${name}`);
+      // WOF_EXTERNAL_INFO (version 1, file provider 2) + FILE_PROVIDER_EXTERNAL_INFO (version 1, LZX 1).
+      await setXattr(path.join(dir, 'wof.exe'), 'system.ntfs_reparse_data', reparse(0x80000017, Buffer.from([1, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0])));
+      await setXattr(path.join(dir, 'cloud.docx'), 'system.ntfs_reparse_data', reparse(0x9000001a, Buffer.alloc(8, 1)));
+    });
+    try {
+      await withView(p, async (v) => {
+        const byName = new Map((await v.list(v.root())).map((e) => [e.name, e]));
+        const wof = byName.get('wof.exe') as FileEntry;
+        assert.equal(wof.kind, 'file');
+        await assert.rejects(v.read(wof, 0, 10), /"wof\.exe" cannot be read: it is compressed by Windows \(WOF\/CompactOS\)/);
+        const cloud = byName.get('cloud.docx') as FileEntry;
+        assert.equal(cloud.kind, 'other');
+        await assert.rejects(v.read(cloud, 0, 10), /reparse point \(tag 0x9000001a\)/);
+        assert.equal((await v.read(byName.get('plain.txt') as FileEntry, 0, 100)).toString(), 'content of plain.txt');
+      });
+    } finally {
+      fs.rmSync(p, { force: true });
+    }
   });
 });

@@ -40,14 +40,18 @@ class NtfsView implements FilesystemView {
   }
 
   private warn(message: string): void {
-    if (this.warnings.length < MAX_WARNINGS) this.warnings.push(message);
-    else this.dropped++;
-    if (this.dropped > 0) this.warnings[MAX_WARNINGS - 1] = `... and ${this.dropped + 1} more warnings`;
+    if (this.warnings.length < MAX_WARNINGS - 1) {
+      this.warnings.push(message);
+      return;
+    }
+    // The last slot counts what did not fit.
+    this.dropped++;
+    this.warnings[MAX_WARNINGS - 1] = `... and ${this.dropped} more warnings`;
   }
 
   private async record(entry: FileEntry): Promise<MftRecord> {
     const ref = entry.ref as NtfsRef;
-    if (ref.damage !== undefined) throw new NtfsFormatError(`"${entry.name}" cannot be read: ${ref.damage}`);
+    if (ref.unreadable !== undefined) throw new NtfsFormatError(`"${entry.name}" cannot be read: ${ref.unreadable}`);
     const rec = await this.reader.readRecord(ref.record);
     if (!rec.inUse || (ref.sequence !== 0 && rec.sequence !== ref.sequence)) {
       throw new NtfsFormatError(`"${entry.name}" is no longer in MFT record ${ref.record}`);
@@ -70,7 +74,8 @@ class NtfsView implements FilesystemView {
       seen.add(id);
       out.push(await this.entryFor(key, rec.number));
     }
-    return out;
+    // By UTF-16 code unit, close to NTFS's own (upcase) collation and stable across calls.
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   private async entryFor(key: FileNameKey, parent: number): Promise<FileEntry> {
@@ -91,6 +96,7 @@ class NtfsView implements FilesystemView {
 
   async read(file: FileEntry, offset: number, length: number): Promise<Buffer> {
     const ref = file.ref as NtfsRef;
+    if (ref.unreadable !== undefined) throw new NtfsFormatError(`"${file.name}" cannot be read: ${ref.unreadable}`);
     let s = this.streams.get(ref.record);
     if (s === undefined) {
       const rec = await this.record(file);

@@ -22,6 +22,8 @@ export interface ExfatImageSpec {
   waveBytes: number;
   label?: string;
   clusterSize?: string;
+  /** Logical sector size: formats through a loop device with that sector size (mkfs.exfat takes the device's). */
+  sectorSize?: number;
 }
 
 /** Mounts `image` with exfat-fuse over a loop device for `fn`, then unmounts and detaches. */
@@ -34,7 +36,7 @@ export async function withExfatMount<T>(image: string, readOnly: boolean, fn: (d
     mounted = true;
     return await fn(mnt);
   } finally {
-    if (mounted) must('fusermount', ['-u', mnt]);
+    if (mounted) must('fusermount3', ['-u', mnt]);
     await detachLoop(dev);
     fs.rmdirSync(mnt);
   }
@@ -58,11 +60,21 @@ function writeWave(root: string, wave: string, total: number, files: Map<string,
 }
 
 export async function makeExfatImage(dir: string, spec: ExfatImageSpec): Promise<ExfatImage> {
-  const file = path.join(dir, 'exfat.img');
+  const file = path.join(dir, `exfat-${spec.sectorSize ?? 512}.img`);
   fs.rmSync(file, { force: true });
   fs.writeFileSync(file, '');
   fs.truncateSync(file, spec.sizeMiB << 20);
-  must('mkfs.exfat', ['-L', spec.label ?? 'IMPRINTX', ...(spec.clusterSize ? ['-c', spec.clusterSize] : []), file]);
+  const mkfs = (target: string) => must('mkfs.exfat', ['-L', spec.label ?? 'IMPRINTX', ...(spec.clusterSize ? ['-c', spec.clusterSize] : []), target]);
+  if (spec.sectorSize) {
+    const dev = must('losetup', ['-f', '--show', '--sector-size', String(spec.sectorSize), file]).trim();
+    try {
+      mkfs(dev);
+    } finally {
+      await detachLoop(dev);
+    }
+  } else {
+    mkfs(file);
+  }
   const files = new Map<string, string>();
   await withExfatMount(file, false, (mnt) => {
     for (const wave of ['keep', 'gone', 'late']) {

@@ -21,6 +21,8 @@ export interface FatImageSpec {
   /** Bytes of file data in each of the three waves (kept, deleted, written after the delete). */
   waveBytes: number;
   label?: string;
+  /** Logical sector size (mkfs.vfat -S); 512 when left out. */
+  sectorSize?: number;
 }
 
 function writeTree(root: string, wave: string, total: number, files: Map<string, string>, prefix: string): void {
@@ -39,11 +41,12 @@ function writeTree(root: string, wave: string, total: number, files: Map<string,
 
 /** Builds the image in `dir`. */
 export function makeFatImage(dir: string, spec: FatImageSpec): FatImage {
-  const file = path.join(dir, `fat${spec.fatBits}.img`);
+  const file = path.join(dir, `fat${spec.fatBits}-${spec.sectorSize ?? 512}.img`);
   fs.rmSync(file, { force: true });
   fs.writeFileSync(file, '');
   fs.truncateSync(file, spec.sizeMiB << 20);
-  must('mkfs.vfat', ['-F', String(spec.fatBits), '-n', spec.label ?? `IMPRINT${spec.fatBits}`, file]);
+  const sector = spec.sectorSize ? ['-S', String(spec.sectorSize)] : [];
+  must('mkfs.vfat', ['-F', String(spec.fatBits), ...sector, '-n', spec.label ?? `IMPRINT${spec.fatBits}`, file]);
   const files = new Map<string, string>();
   for (const wave of ['keep', 'gone', 'late']) {
     const src = path.join(dir, `src-${wave}`);

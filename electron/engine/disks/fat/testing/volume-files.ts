@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { AllocationMap } from '../../filesystem-driver';
 import { volumeFromFd, type Volume } from '../../volume';
+import { resolveTool } from '../../../testing/run-tool';
 
 /**
  * Test support for the FAT and exFAT readers: tools run from argv arrays,
@@ -20,7 +21,8 @@ export interface Run {
 
 /** Runs `cmd args` (no shell); never throws on a non-zero exit: the test looks at `status`. */
 export function run(cmd: string, args: string[], input?: Buffer): Run {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', input, maxBuffer: 64 << 20, timeout: 120_000, env: { ...process.env, MTOOLS_SKIP_CHECK: '1', LC_ALL: 'C.UTF-8' } });
+  // mkfs.*, fsck.* and mount.exfat-fuse live in sbin dirs a non-login PATH may lack.
+  const r = spawnSync(resolveTool(cmd) ?? cmd, args, { encoding: 'utf8', input, maxBuffer: 64 << 20, timeout: 120_000, env: { ...process.env, MTOOLS_SKIP_CHECK: '1', LC_ALL: 'C.UTF-8' } });
   if (r.error) throw r.error;
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
