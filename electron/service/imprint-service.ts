@@ -62,6 +62,13 @@ export function defaultHelperCommand(): HelperCommand {
   return { elevator: 'pkexec', execPath: process.execPath, runAsNode: process.versions.electron !== undefined, cliScript: defaultCliScript() };
 }
 
+/** A job's start and end with the time they happened (kept when the engine gave one). */
+function stamped(event: JobEvent): JobEvent {
+  if (event.type === 'job-started') return { ...event, startedAt: event.startedAt ?? new Date().toISOString() };
+  if (event.type === 'job-finished') return { ...event, finishedAt: event.finishedAt ?? new Date().toISOString() };
+  return event;
+}
+
 /** How many finished job ids are remembered, so a late cancel of a finished job is a no-op, not an error. */
 const FINISHED_MEMORY = 64;
 
@@ -250,7 +257,9 @@ export class ImprintService {
   ): JobStarted {
     const jobId = randomUUID();
     const controller = new AbortController();
-    const onEvent = (payload: JobEvent): void => {
+    const onEvent = (event: JobEvent): void => {
+      // Stamped here, so every transport (and a window opened mid-job) can say how long the job took.
+      const payload = stamped(event);
       // Forgotten before its last event goes out: a client that starts the
       // next job on hearing "finished" must not be told the drive is busy.
       if (payload.type === 'job-finished') this.forget(jobId);

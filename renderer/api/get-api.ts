@@ -12,3 +12,8 @@ export function getApi(win: Window = window): ImprintApi {
   if (exposed) return exposed;
   return createWsClient(apiUrlFor(win.location.href));
 }
+
+/** Whether the page runs in the desktop app (Electron's preload exposed the API), where native dialogs exist. */
+export function hasNativeDialogs(win: Window = window): boolean {
+  return Boolean((win as Window & { imprint?: ImprintApi }).imprint);
+}

@@ -13,10 +13,13 @@ export function App() {
         <h1 className="brand">Imprint</h1>
         <SectionTabs />
       </header>
-      <main className="screen" id={`panel-${screen}`} role="tabpanel" aria-labelledby={`tab-${screen}`}>
-        {screen === 'flash' && <FlashScreen />}
-        {screen === 'backup' && <BackupScreen />}
-        {screen === 'restore' && <RestoreScreen />}
+      {/* The tab panel sits inside <main>: a role on <main> itself would take its landmark away. */}
+      <main className="screen">
+        <div className="panel" id={`panel-${screen}`} role="tabpanel" aria-labelledby={`tab-${screen}`}>
+          {screen === 'flash' && <FlashScreen />}
+          {screen === 'backup' && <BackupScreen />}
+          {screen === 'restore' && <RestoreScreen />}
+        </div>
       </main>
     </div>
   );

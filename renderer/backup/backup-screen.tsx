@@ -9,6 +9,7 @@ import { BackupResult } from './backup-result';
 export function BackupScreen() {
   const job = useApp((s) => s.backup.job);
   const source = useApp((s) => s.backup.source);
+  const reading = job.source ?? source ?? 'drive';
   const pathInput = useApp((s) => s.backup.pathInput);
   const backupSourceChosen = useApp((s) => s.backupSourceChosen);
   const newBackupRequested = useApp((s) => s.newBackupRequested);
@@ -17,8 +18,8 @@ export function BackupScreen() {
     return (
       <JobPanel
         slot="backup"
-        title={`Backing up ${source ?? 'drive'}`}
-        doneTitle={`Backup of ${source ?? 'drive'}`}
+        title={`Backing up ${reading}`}
+        doneTitle={`Backup of ${reading}`}
         againLabel="Back up another"
         onAgain={newBackupRequested}
         result={job.result ? <BackupResult result={job.result} /> : null}

@@ -14,6 +14,7 @@ export function ImageStep() {
       notice: s.image.notice,
     })),
   );
+  const nativeDialogs = useApp((s) => s.nativeDialogs);
   const imageChooseRequested = useApp((s) => s.imageChooseRequested);
   const imagePathTyped = useApp((s) => s.imagePathTyped);
   const imagePathSubmitted = useApp((s) => s.imagePathSubmitted);
@@ -25,8 +26,8 @@ export function ImageStep() {
       inputId="image-path"
       label="Image path"
       placeholder="/home/me/Downloads/os.img.xz"
-      chooseLabel="Choose image…"
-      hint="or drop an image file anywhere on this window, or type its path:"
+      chooseLabel={nativeDialogs ? 'Choose image…' : undefined}
+      hint={nativeDialogs ? 'or drop an image file anywhere on this window, or type its path:' : 'Type the full path of the image file on this computer:'}
       submitLabel="Use path"
       pathInput={pathInput}
       inspecting={inspecting}

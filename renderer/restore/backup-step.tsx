@@ -11,6 +11,7 @@ export function BackupStep() {
   const restorePathTyped = useApp((s) => s.restorePathTyped);
   const restorePathSubmitted = useApp((s) => s.restorePathSubmitted);
   const restoreChooseRequested = useApp((s) => s.restoreChooseRequested);
+  const nativeDialogs = useApp((s) => s.nativeDialogs);
   return (
     <FilePathStep
       number={1}
@@ -19,8 +20,8 @@ export function BackupStep() {
       inputId="restore-path"
       label="Backup path"
       placeholder="/home/me/backups/sdcard.img.zst"
-      chooseLabel="Choose backup…"
-      hint="or type its path:"
+      chooseLabel={nativeDialogs ? 'Choose backup…' : undefined}
+      hint={nativeDialogs ? 'or type its path:' : 'Type the full path of the backup file on this computer:'}
       submitLabel="Open"
       pathInput={pathInput}
       inspecting={inspecting}

@@ -4,6 +4,7 @@ import { ConfirmEraseDialog } from '../drives/confirm-erase-dialog';
 import { DriveList } from '../drives/drive-list';
 import { useTargetOptions } from '../drives/use-drive-options';
 import { JobPanel } from '../job/job-panel';
+import { baseName } from '../job/job-facts';
 import { restoreImageFacts } from '../store/drive-options';
 import { restoreTargetsNow } from '../store/restore-slice';
 import { useApp } from '../store/store-context';
@@ -13,6 +14,7 @@ import { BackupStep } from './backup-step';
 export function RestoreScreen() {
   const status = useApp((s) => s.restore.job.status);
   const details = useApp((s) => s.restore.details);
+  const backupName = useApp((s) => baseName(s.restore.job.source) ?? s.restore.details?.name ?? 'backup');
   const selected = useApp((s) => s.restore.selected);
   const confirming = useApp((s) => s.restore.confirming);
   const targets = useApp(useShallow(restoreTargetsNow));
@@ -29,7 +31,7 @@ export function RestoreScreen() {
   const options = useTargetOptions(restoreImageFacts(details));
   const drives = useMemo(() => list.filter((d) => targets.includes(d.device)), [list, targets]);
   if (status !== 'idle') {
-    return <JobPanel slot="restore" title={`Restoring ${details?.name ?? 'backup'}`} doneTitle={`Restore of ${details?.name ?? 'backup'}`} againLabel="Restore another" onAgain={a.newRestoreRequested} />;
+    return <JobPanel slot="restore" title={`Restoring ${backupName}`} doneTitle={`Restore of ${backupName}`} againLabel="Restore another" onAgain={a.newRestoreRequested} />;
   }
   const blocker = !details ? 'Open a backup first.' : targets.length === 0 ? 'Choose at least one drive.' : null;
   return (

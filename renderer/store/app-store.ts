@@ -25,8 +25,14 @@ export type GetState = AppStore['getState'];
 /** How every slice is made: the store's set/get and the api its actions call. */
 export type SliceCreator<T> = (set: SetState, get: GetState, api: ImprintApi) => T;
 
-export function createAppStore(api: ImprintApi): AppStore {
-  return createStore<AppState>()((set, get) => ({
+/** What the page knows about where it runs, at start-up. */
+export interface AppStoreOptions {
+  /** Electron's preload is there: native dialogs and "Show in folder" work. */
+  nativeDialogs?: boolean;
+}
+
+export function createAppStore(api: ImprintApi, options: AppStoreOptions = {}): AppStore {
+  const store = createStore<AppState>()((set, get) => ({
     ...createUiSlice(set, get, api),
     ...createDrivesSlice(set, get, api),
     ...createImageSlice(set, get, api),
@@ -36,4 +42,6 @@ export function createAppStore(api: ImprintApi): AppStore {
     ...createRestoreSlice(set, get, api),
     ...createJobsSlice(set, get, api),
   }));
+  store.setState({ nativeDialogs: options.nativeDialogs === true });
+  return store;
 }

@@ -2,7 +2,7 @@ import type { BackupRequest } from '../../shared/ipc-contract';
 import type { AppState, SliceCreator } from './app-store';
 import { sourceOptions, stillValid } from './drive-options';
 import { IDLE_JOB, failedToStart, startingJob, type JobView } from './job-view';
-import { setJob } from './jobs-slice';
+import { busyDevices, setJob } from './jobs-slice';
 import { prunedSelections } from './prune-selections';
 
 export type Compression = BackupRequest['compression'];
@@ -63,7 +63,7 @@ export function rescueOffered(job: JobView): boolean {
 export function backupBlocker(s: AppState): string | null {
   if (!s.backup.source) return 'Choose a drive to back up.';
   if (!s.backup.pathInput.trim()) return 'Choose where to save the backup.';
-  if (stillValid([s.backup.source], sourceOptions(s.drives.list, s.backup.pathInput, s.drives.showAll)).length === 0) {
+  if (stillValid([s.backup.source], sourceOptions(s.drives.list, s.backup.pathInput, s.drives.showAll, busyDevices(s))).length === 0) {
     return 'That drive cannot be backed up to this path.';
   }
   return null;
@@ -91,7 +91,7 @@ export const createBackupSlice: SliceCreator<BackupSlice> = (set, get, api) => {
 
     backupSourceChosen: (device) => {
       const s = get();
-      if (stillValid([device], sourceOptions(s.drives.list, s.backup.pathInput, s.drives.showAll)).length === 0) return;
+      if (stillValid([device], sourceOptions(s.drives.list, s.backup.pathInput, s.drives.showAll, busyDevices(s))).length === 0) return;
       patch({ source: device });
     },
 
