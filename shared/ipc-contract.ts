@@ -71,6 +71,16 @@ export interface BackupDetails extends ImageDetails {
   partitions?: PartitionInfo[];
 }
 
+/** What is at a backup's destination now: checked while the form is filled in, before Back up is enabled. */
+export interface BackupOutputCheck {
+  /** The folder it would go in exists (and is a folder). */
+  folderExists: boolean;
+  /** A file, or its metadata file (OUTPUT.json), is there already: replacing it needs the user's say-so. */
+  exists: boolean;
+  /** The path names a folder, a drive or something else that is not a file. */
+  notAFile: boolean;
+}
+
 export interface JobStarted {
   jobId: string;
 }
@@ -90,6 +100,8 @@ export interface Calls {
   cancelJob: { request: { jobId: string }; response: null };
   /** Shows a file in the OS file manager (Electron only; browser mode says it cannot). */
   revealFile: { request: { path: string }; response: null };
+  /** What is at a backup's destination (the form checks as the path is typed). */
+  checkBackupOutput: { request: { path: string }; response: BackupOutputCheck };
   /**
    * What a client that lost its connection missed (browser mode's WebSocket
    * can drop mid-job): for each running or recently finished job, its
@@ -142,6 +154,7 @@ export const CALL_NAMES: readonly CallName[] = [
   'cancelJob',
   'revealFile',
   'jobSnapshots',
+  'checkBackupOutput',
 ];
 
 export const EVENT_NAMES: readonly EventName[] = ['onDrivesChanged', 'onJobEvent'];

@@ -38,6 +38,7 @@ export const REQUEST_SCHEMAS = {
   cancelJob: object({ jobId }),
   revealFile: object({ path }),
   jobSnapshots: empty,
+  checkBackupOutput: object({ path }),
 } satisfies { [K in CallName]: Schema<Calls[K]['request']> };
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -55,6 +56,7 @@ const _schemasMatch: SchemasMatch = {
   cancelJob: true,
   revealFile: true,
   jobSnapshots: true,
+  checkBackupOutput: true,
 };
 
 /** True for the name of a call in the contract (a string from the wire is untrusted). */

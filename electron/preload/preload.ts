@@ -39,6 +39,7 @@ const api: ImprintApi & DesktopExtras = {
   cancelJob: call('cancelJob'),
   revealFile: call('revealFile'),
   jobSnapshots: call('jobSnapshots'),
+  checkBackupOutput: call('checkBackupOutput'),
   onDrivesChanged: on('onDrivesChanged'),
   onJobEvent: on('onJobEvent'),
   pathForFile: (file) => webUtils.getPathForFile(file as Parameters<typeof webUtils.getPathForFile>[0]),

@@ -149,6 +149,7 @@ export function createWsClient(url: string, open: SocketFactory = (u) => new Web
     cancelJob: (r) => call('cancelJob', r),
     revealFile: (r) => call('revealFile', r),
     jobSnapshots: (r) => call('jobSnapshots', r),
+    checkBackupOutput: (r) => call('checkBackupOutput', r),
     onDrivesChanged: (l) => on('onDrivesChanged', l),
     onJobEvent: (l) => on('onJobEvent', l),
   };

@@ -2,7 +2,7 @@ import { DriveList } from '../drives/drive-list';
 import { useSourceOptions } from '../drives/use-drive-options';
 import { JobPanel } from '../job/job-panel';
 import { useApp } from '../store/store-context';
-import { BackupForm } from './backup-form';
+import { BackupActionBar, BackupForm } from './backup-form';
 import { BackupResult } from './backup-result';
 
 /** Back up: the drive to read, where the image goes and how compressed; then progress and the result. */
@@ -27,21 +27,24 @@ export function BackupScreen() {
     );
   }
   return (
-    <div className="steps two">
-      <section className="card step" aria-labelledby="step-source">
-        <h2 id="step-source">
-          <span className="step-number">1</span> Drive to back up
-        </h2>
-        <DriveList use="read"
-          legend="Drive to back up"
-          kind="radio"
-          group="backup-source"
-          options={options}
-          selected={source ? [source] : []}
-          onToggle={backupSourceChosen}
-        />
-      </section>
-      <BackupForm />
-    </div>
+    <>
+      <div className="steps two">
+        <section className="card step" aria-labelledby="step-source">
+          <h2 id="step-source">
+            <span className="step-number">1</span> Drive to back up
+          </h2>
+          <DriveList use="read"
+            legend="Drive to back up"
+            kind="radio"
+            group="backup-source"
+            options={options}
+            selected={source ? [source] : []}
+            onToggle={backupSourceChosen}
+          />
+        </section>
+        <BackupForm />
+      </div>
+      <BackupActionBar />
+    </>
   );
 }

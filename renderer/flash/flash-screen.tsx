@@ -20,15 +20,17 @@ export function FlashScreen() {
     );
   }
   return (
-    <div className={`steps${dragging ? ' is-dragging' : ''}`}>
-      <ImageStep />
-      <TargetsStep />
+    <>
+      <div className={`steps${dragging ? ' is-dragging' : ''}`}>
+        <ImageStep />
+        <TargetsStep />
+        {dragging && (
+          <div className="drop-hint" aria-hidden="true">
+            Drop the image to use it
+          </div>
+        )}
+      </div>
       <FlashStep />
-      {dragging && (
-        <div className="drop-hint" aria-hidden="true">
-          Drop the image to use it
-        </div>
-      )}
-    </div>
+    </>
   );
 }

@@ -35,19 +35,21 @@ export function RestoreScreen() {
   }
   const blocker = !details ? 'Open a backup first.' : targets.length === 0 ? 'Choose at least one drive.' : null;
   return (
-    <div className="steps">
-      <BackupStep />
-      <section className="card step" aria-labelledby="step-restore-targets">
-        <h2 id="step-restore-targets">
-          <span className="step-number">2</span> Drives
-        </h2>
-        <DriveList use="write" legend="Drives to restore to" kind="checkbox" group="restore-target" options={options} selected={selected} onToggle={a.restoreTargetToggled} />
-      </section>
-      <section className="card step" aria-labelledby="step-restore">
+    <>
+      <div className="steps">
+        <BackupStep />
+        <section className="card step" aria-labelledby="step-restore-targets">
+          <h2 id="step-restore-targets">
+            <span className="step-number">2</span> Drives
+          </h2>
+          <DriveList use="write" legend="Drives to restore to" kind="checkbox" group="restore-target" options={options} selected={selected} onToggle={a.restoreTargetToggled} />
+        </section>
+      </div>
+      <section className="action-bar" aria-labelledby="step-restore">
         <h2 id="step-restore">
           <span className="step-number">3</span> Restore
         </h2>
-        <p className="muted">{blocker ?? 'Writes the backup, then reads every drive back and compares it with the recorded SHA-256.'}</p>
+        <p className="muted action-text">{blocker ?? 'Writes the backup, then reads every drive back and compares it with the recorded SHA-256.'}</p>
         <button type="button" className="button primary big" disabled={blocker !== null} onClick={a.restoreRequested}>
           Restore
         </button>
@@ -62,6 +64,6 @@ export function RestoreScreen() {
           />
         )}
       </section>
-    </div>
+    </>
   );
 }

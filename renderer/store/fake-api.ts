@@ -42,6 +42,7 @@ export function createFakeApi(): FakeApi {
     cancelJob: call('cancelJob'),
     revealFile: call('revealFile'),
     jobSnapshots: call('jobSnapshots'),
+    checkBackupOutput: call('checkBackupOutput'),
     onDrivesChanged: (l) => {
       driveListeners.add(l);
       return () => driveListeners.delete(l);

@@ -1,0 +1,123 @@
+import { test, expect, type Page, type TestInfo } from '@playwright/test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { lowContrastTexts } from '../support/contrast';
+import { makeRawImage } from '../support/images';
+import { attachLoop, type LoopDevice } from '../support/loop-devices';
+import { driveControl, openApp, useSession } from '../support/session';
+
+const MiB = 1024 * 1024;
+const SCHEMES = ['light', 'dark'] as const;
+const SMALL = { width: 800, height: 600 };
+const LARGE = { width: 1920, height: 1080 };
+
+let image = '';
+const session = useSession('layout', async (dir, loops) => {
+  image = makeRawImage(dir, 'disk.img', 8);
+  loops.push(await attachLoop(dir, 'target.bin', 16 * MiB)); // 0: flash target, then the drive backed up
+});
+const loop = (i: number) => session().loops[i] as LoopDevice;
+
+test.describe.configure({ mode: 'serial' });
+
+/**
+ * One screen at both sizes in one colour scheme: the primary action is in
+ * view at 800x600, nothing scrolls sideways, the page uses a large window's
+ * width, every text meets AA contrast; a screenshot of each is attached.
+ */
+async function checkScreen(page: Page, info: TestInfo, name: string, scheme: (typeof SCHEMES)[number], action: string) {
+  await page.emulateMedia({ colorScheme: scheme });
+  for (const size of [SMALL, LARGE]) {
+    await page.setViewportSize(size);
+    const button = page.getByRole('button', { name: action, exact: true });
+    await expect(button, `${action} in view on ${name} at ${size.width}x${size.height} (${scheme})`).toBeInViewport({ ratio: 1 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, `${name} at ${size.width}x${size.height} scrolls sideways`).toBeLessThanOrEqual(0);
+    if (size === LARGE) {
+      const used = await page.evaluate(() => document.querySelector('main')?.getBoundingClientRect().width ?? 0);
+      expect(used, `${name} uses a large window's width`).toBeGreaterThan(0.8 * size.width);
+    }
+    expect(await lowContrastTexts(page), `${name} (${scheme}) text below AA contrast`).toEqual([]);
+    const file = info.outputPath(`${name}-${scheme}-${size.width}x${size.height}.png`);
+    await page.screenshot({ path: file });
+    await info.attach(`${name}-${scheme}-${size.width}x${size.height}`, { path: file, contentType: 'image/png' });
+  }
+}
+
+test('each screen at 800x600 and 1920x1080, light and dark: action in view, no sideways scroll, AA contrast; <main> is a landmark; a favicon', async ({ page }, info) => {
+  const { server, dir } = session();
+  await openApp(page, server.url);
+  await expect(page.getByRole('main')).toHaveCount(1);
+  const icon = await page.evaluate(async () => {
+    const href = document.querySelector<HTMLLinkElement>('link[rel=icon]')?.href;
+    return href ? (await fetch(href)).status : 0;
+  });
+  expect(icon, 'the favicon is served').toBe(200);
+  // Browser mode has no open dialog: the path field takes its place.
+  await expect(page.getByRole('button', { name: 'Choose image…' })).toHaveCount(0);
+  await page.getByLabel('Image path').fill(image);
+  await page.getByRole('button', { name: 'Use path' }).click();
+  await page.getByRole('checkbox', { name: 'Show all drives' }).check();
+  await driveControl(page, loop(0).device).check();
+  for (const scheme of SCHEMES) await checkScreen(page, info, 'flash-form', scheme, 'Flash');
+
+  await page.getByRole('tab', { name: 'Back up' }).click();
+  await driveControl(page, loop(0).device, 'radio').check();
+  await page.getByLabel('Backup path').fill(path.join(dir, 'layout.img.zst'));
+  for (const scheme of SCHEMES) await checkScreen(page, info, 'backup-form', scheme, 'Back up');
+
+  await page.getByRole('tab', { name: 'Restore' }).click();
+  for (const scheme of SCHEMES) await checkScreen(page, info, 'restore-form', scheme, 'Restore');
+});
+
+test('a flash result says how long, how fast, which drive, how it was verified, and that the drive can be removed; focus follows the job', async ({ page }, info) => {
+  const { server } = session();
+  await openApp(page, server.url);
+  await page.getByLabel('Image path').fill(image);
+  await page.getByRole('button', { name: 'Use path' }).click();
+  await page.getByRole('checkbox', { name: 'Show all drives' }).check();
+  await driveControl(page, loop(0).device).check();
+  await page.getByRole('button', { name: 'Flash', exact: true }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Erase and flash' }).click();
+  const status = page.getByRole('status');
+  await expect(status).toContainText('verified', { timeout: 60_000 });
+  await expect(status).toBeFocused();
+  const summary = page.locator('dl[aria-label=Summary]');
+  await expect(summary).toContainText(/Took\s*(\d+:\d\d|under a second)/);
+  await expect(summary).toContainText(/Average speed\s*[\d.]+ MB\/s/);
+  await expect(summary).toContainText(/Written\s*8\.39 MB/);
+  await expect(summary).toContainText(`Loop device over ${loop(0).backingFile}, 16.8 MB`);
+  await expect(summary).toContainText(/read back from the device/);
+  await expect(page.getByText(/you can remove it now/)).toBeVisible();
+  for (const scheme of SCHEMES) await checkScreen(page, info, 'flash-result', scheme, 'Flash another');
+});
+
+test('Back up checks its destination before it is enabled: a missing folder, an existing file and "Replace the existing file"', async ({ page }, info) => {
+  const { server, dir } = session();
+  const taken = path.join(dir, 'taken.img.zst');
+  fs.writeFileSync(taken, 'an older backup');
+  await openApp(page, server.url);
+  await page.getByRole('tab', { name: 'Back up' }).click();
+  await page.getByRole('checkbox', { name: 'Show all drives' }).check();
+  await driveControl(page, loop(0).device, 'radio').check();
+  const backUp = page.getByRole('button', { name: 'Back up', exact: true });
+  await page.getByLabel('Backup path').fill(path.join(dir, 'no-such-folder', 'b.img.zst'));
+  await expect(page.getByText(`The folder ${path.join(dir, 'no-such-folder')} does not exist`)).toBeVisible();
+  await expect(backUp).toBeDisabled();
+  await page.getByLabel('Backup path').fill(taken);
+  const replace = page.getByRole('checkbox', { name: 'Replace the existing file' });
+  await expect(replace).toBeVisible();
+  await expect(backUp).toBeDisabled();
+  await expect(page.getByText(/tick "Replace the existing file"/)).toBeVisible();
+  await page.emulateMedia({ colorScheme: 'light' });
+  const file = info.outputPath('backup-existing-file-800x600.png');
+  await page.setViewportSize(SMALL);
+  await page.screenshot({ path: file });
+  await info.attach('backup-existing-file-800x600', { path: file, contentType: 'image/png' });
+  await replace.check();
+  await expect(backUp).toBeEnabled();
+  await page.getByLabel('Backup path').fill(path.join(dir, 'fresh.img.zst'));
+  await expect(replace).toHaveCount(0);
+  await expect(backUp).toBeEnabled();
+  expect(fs.readFileSync(taken, 'utf8'), 'nothing was replaced').toBe('an older backup');
+});
