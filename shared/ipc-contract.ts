@@ -1,4 +1,4 @@
-import type { BackupCompression, PartitionInfo } from './backup-metadata';
+import type { BackupCompression, FilesystemInfo, PartitionInfo } from './backup-metadata';
 import type { Drive } from './drive';
 import type { ErrorInfo } from './error-codes';
 import type { JobEvent } from './job-events';
@@ -81,6 +81,17 @@ export interface BackupOutputCheck {
   notAFile: boolean;
 }
 
+/** What is on a drive or in an image, for its drive map: partitions to scale, their filesystems and labels. */
+export interface LayoutDetails {
+  path: string;
+  /** Bytes the map spans: the drive's or the image content's size (null when the format cannot say). */
+  size: number | null;
+  partitionTable: PartitionTableType;
+  partitions: PartitionInfo[];
+  /** A filesystem on the whole drive or image, when there is no partition table. */
+  filesystem: FilesystemInfo | null;
+}
+
 export interface JobStarted {
   jobId: string;
 }
@@ -100,6 +111,8 @@ export interface Calls {
   cancelJob: { request: { jobId: string }; response: null };
   /** Shows a file in the OS file manager (Electron only; browser mode says it cannot). */
   revealFile: { request: { path: string }; response: null };
+  /** Partitions and filesystems of a drive or an image (its drive map); may read a compressed image up to its last partition. */
+  inspectLayout: { request: { path: string }; response: LayoutDetails };
   /** What is at a backup's destination (the form checks as the path is typed). */
   checkBackupOutput: { request: { path: string }; response: BackupOutputCheck };
   /**
@@ -155,6 +168,7 @@ export const CALL_NAMES: readonly CallName[] = [
   'revealFile',
   'jobSnapshots',
   'checkBackupOutput',
+  'inspectLayout',
 ];
 
 export const EVENT_NAMES: readonly EventName[] = ['onDrivesChanged', 'onJobEvent'];

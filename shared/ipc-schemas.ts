@@ -39,6 +39,7 @@ export const REQUEST_SCHEMAS = {
   revealFile: object({ path }),
   jobSnapshots: empty,
   checkBackupOutput: object({ path }),
+  inspectLayout: object({ path }),
 } satisfies { [K in CallName]: Schema<Calls[K]['request']> };
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -57,6 +58,7 @@ const _schemasMatch: SchemasMatch = {
   revealFile: true,
   jobSnapshots: true,
   checkBackupOutput: true,
+  inspectLayout: true,
 };
 
 /** True for the name of a call in the contract (a string from the wire is untrusted). */

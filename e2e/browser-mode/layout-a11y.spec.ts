@@ -1,4 +1,5 @@
 import { test, expect, type Page, type TestInfo } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { lowContrastTexts } from '../support/contrast';
@@ -14,6 +15,8 @@ const LARGE = { width: 1920, height: 1080 };
 let image = '';
 const session = useSession('layout', async (dir, loops) => {
   image = makeRawImage(dir, 'disk.img', 8);
+  // A real FAT filesystem in its partition (sector 2048), so the drive map has a filesystem and label to show.
+  execFileSync('mkfs.vfat', ['--offset', '2048', '-n', 'IMPRINT', image, String(((8 * MiB) - 2048 * 512) / 1024)], { stdio: 'ignore' });
   loops.push(await attachLoop(dir, 'target.bin', 16 * MiB)); // 0: flash target, then the drive backed up
 });
 const loop = (i: number) => session().loops[i] as LoopDevice;
@@ -59,6 +62,9 @@ test('each screen at 800x600 and 1920x1080, light and dark: action in view, no s
   await page.getByRole('button', { name: 'Use path' }).click();
   await page.getByRole('checkbox', { name: 'Show all drives' }).check();
   await driveControl(page, loop(0).device).check();
+  // The image's drive map: its partition to scale, with filesystem and label in words.
+  const map = page.getByRole('figure', { name: 'What the image holds' });
+  await expect(map).toContainText('1: vfat "IMPRINT"');
   for (const scheme of SCHEMES) await checkScreen(page, info, 'flash-form', scheme, 'Flash');
 
   await page.getByRole('tab', { name: 'Back up' }).click();
@@ -100,6 +106,8 @@ test('Back up checks its destination before it is enabled: a missing folder, an 
   await page.getByRole('tab', { name: 'Back up' }).click();
   await page.getByRole('checkbox', { name: 'Show all drives' }).check();
   await driveControl(page, loop(0).device, 'radio').check();
+  // The drive about to be backed up holds what the previous test flashed: its map says so.
+  await expect(page.getByRole('figure', { name: `On ${loop(0).device} now` })).toContainText('1: vfat "IMPRINT"');
   const backUp = page.getByRole('button', { name: 'Back up', exact: true });
   await page.getByLabel('Backup path').fill(path.join(dir, 'no-such-folder', 'b.img.zst'));
   await expect(page.getByText(`The folder ${path.join(dir, 'no-such-folder')} does not exist`)).toBeVisible();

@@ -40,6 +40,7 @@ const api: ImprintApi & DesktopExtras = {
   revealFile: call('revealFile'),
   jobSnapshots: call('jobSnapshots'),
   checkBackupOutput: call('checkBackupOutput'),
+  inspectLayout: call('inspectLayout'),
   onDrivesChanged: on('onDrivesChanged'),
   onJobEvent: on('onJobEvent'),
   pathForFile: (file) => webUtils.getPathForFile(file as Parameters<typeof webUtils.getPathForFile>[0]),

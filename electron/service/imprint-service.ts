@@ -10,6 +10,7 @@ import { inspectBackupDetails, prepareBackupJob, prepareRestoreJob } from './bac
 import { canOpenDirectly } from './device-access';
 import { DriveWatcher, DRIVE_POLL_MS } from './drive-watcher';
 import { inspectImageDetails } from './image-details';
+import { inspectLayoutDetails } from './layout-details';
 import { checkBackupOutput } from './output-check';
 import { backupCliArgs, flashCliArgs, restoreCliArgs, runHelper, type HelperCommand } from './privileged-helper';
 
@@ -168,6 +169,7 @@ export class ImprintService {
       return null;
     },
     checkBackupOutput: async ({ path: file }) => checkBackupOutput(file),
+    inspectLayout: async ({ path: file }) => inspectLayoutDetails(file),
     jobSnapshots: async () => [...this.snapshots.values()].flatMap((s) => [s.started, s.progress, s.finished].filter((e): e is JobEvent => e !== undefined)),
     startFlash: async (req) => this.startFlash(req),
     startBackup: async (req) => this.startBackup(req),

@@ -150,6 +150,7 @@ export function createWsClient(url: string, open: SocketFactory = (u) => new Web
     revealFile: (r) => call('revealFile', r),
     jobSnapshots: (r) => call('jobSnapshots', r),
     checkBackupOutput: (r) => call('checkBackupOutput', r),
+    inspectLayout: (r) => call('inspectLayout', r),
     onDrivesChanged: (l) => on('onDrivesChanged', l),
     onJobEvent: (l) => on('onJobEvent', l),
   };

@@ -1,4 +1,5 @@
 import { DriveList } from '../drives/drive-list';
+import { LayoutMap } from '../drives/layout-map';
 import { useSourceOptions } from '../drives/use-drive-options';
 import { JobPanel } from '../job/job-panel';
 import { useApp } from '../store/store-context';
@@ -41,6 +42,7 @@ export function BackupScreen() {
             selected={source ? [source] : []}
             onToggle={backupSourceChosen}
           />
+          {source && <LayoutMap path={source} title={`On ${source} now`} />}
         </section>
         <BackupForm />
       </div>

@@ -1,5 +1,6 @@
 import { useShallow } from 'zustand/react/shallow';
 import { FilePathStep } from '../app/file-path-step';
+import { LayoutMap } from '../drives/layout-map';
 import { useApp } from '../store/store-context';
 import { ImageSummary } from './image-summary';
 
@@ -38,6 +39,7 @@ export function ImageStep() {
       onChooseRequested={() => void imageChooseRequested()}
     >
       {details && <ImageSummary image={details} />}
+      {details && <LayoutMap path={details.path} title="What the image holds" />}
     </FilePathStep>
   );
 }

@@ -1,5 +1,6 @@
 import type { JobView } from '../store/job-view';
-import { averageRate, bytesMoved, bytesText, driveLabel, durationText, verificationText } from './job-facts';
+import { driveLabel } from '../drives/drive-names';
+import { averageRate, bytesMoved, bytesText, durationText, verificationText } from './job-facts';
 
 /**
  * What a finished job did, in the figures a person asks for: how long it

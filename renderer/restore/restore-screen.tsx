@@ -2,6 +2,7 @@ import { useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { ConfirmEraseDialog } from '../drives/confirm-erase-dialog';
 import { DriveList } from '../drives/drive-list';
+import { LayoutMap } from '../drives/layout-map';
 import { useTargetOptions } from '../drives/use-drive-options';
 import { JobPanel } from '../job/job-panel';
 import { baseName } from '../job/job-facts';
@@ -43,6 +44,9 @@ export function RestoreScreen() {
             <span className="step-number">2</span> Drives
           </h2>
           <DriveList use="write" legend="Drives to restore to" kind="checkbox" group="restore-target" options={options} selected={selected} onToggle={a.restoreTargetToggled} />
+          {targets.map((device) => (
+            <LayoutMap key={device} path={device} title={`On ${device} now (erased by the restore)`} />
+          ))}
         </section>
       </div>
       <section className="action-bar" aria-labelledby="step-restore">

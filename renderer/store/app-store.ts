@@ -5,6 +5,7 @@ import { createDrivesSlice, type DrivesSlice } from './drives-slice';
 import { createFlashSlice, type FlashSlice } from './flash-slice';
 import { createImageSlice, type ImageSlice } from './image-slice';
 import { createJobsSlice, type JobsSlice } from './jobs-slice';
+import { createLayoutsSlice, type LayoutsSlice } from './layouts-slice';
 import { createRestoreSlice, type RestoreSlice } from './restore-slice';
 import { createTargetsSlice, type TargetsSlice } from './targets-slice';
 import { createUiSlice, type UiSlice } from './ui-slice';
@@ -16,7 +17,7 @@ import { createUiSlice, type UiSlice } from './ui-slice';
  * actions; only actions talk to the api, which is handed in here so tests can
  * give a fake transport.
  */
-export type AppState = UiSlice & DrivesSlice & ImageSlice & TargetsSlice & FlashSlice & BackupSlice & RestoreSlice & JobsSlice;
+export type AppState = UiSlice & DrivesSlice & ImageSlice & TargetsSlice & FlashSlice & BackupSlice & RestoreSlice & JobsSlice & LayoutsSlice;
 
 export type AppStore = StoreApi<AppState>;
 export type SetState = AppStore['setState'];
@@ -41,6 +42,7 @@ export function createAppStore(api: ImprintApi, options: AppStoreOptions = {}): 
     ...createBackupSlice(set, get, api),
     ...createRestoreSlice(set, get, api),
     ...createJobsSlice(set, get, api),
+    ...createLayoutsSlice(set, get, api),
   }));
   store.setState({ nativeDialogs: options.nativeDialogs === true });
   return store;

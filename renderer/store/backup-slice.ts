@@ -112,6 +112,7 @@ export const createBackupSlice: SliceCreator<BackupSlice> = (set, get, api) => {
       const s = get();
       if (stillValid([device], sourceOptions(s.drives.list, s.backup.pathInput, s.drives.showAll, busyDevices(s))).length === 0) return;
       patch({ source: device });
+      void get().layoutRequested(device);
     },
 
     backupPathTyped: (text) => {

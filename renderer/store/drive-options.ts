@@ -44,13 +44,21 @@ export function restoreImageFacts(backup: BackupDetails | null): ImageFacts {
   return backup ? { path: backup.path, size: backup.sourceSize ?? backup.size } : NO_IMAGE;
 }
 
+/**
+ * The rules' warnings, less the loop-device note: its "loop device" badge
+ * says that already, and the note repeated under every loop device.
+ */
+function screenWarnings(drive: Drive): string[] {
+  return warningsFor({ ...drive, virtual: false });
+}
+
 /** Drives to list as write targets: all of them with "Show all drives", else those shown by default. */
 export function targetOptions(drives: readonly Drive[], image: ImageFacts, showAll: boolean, busy: BusyDevices = NOT_BUSY): DriveOption[] {
   return drives
     .filter((d) => showAll || isShownByDefault(d))
     .slice()
     .sort(compareDrives)
-    .map((drive) => ({ drive, refusals: [...busyRefusal(drive, busy), ...refusalsFor(drive, image)], warnings: warningsFor(drive), needed: image.size, use: 'write' }));
+    .map((drive) => ({ drive, refusals: [...busyRefusal(drive, busy), ...refusalsFor(drive, image)], warnings: screenWarnings(drive), needed: image.size, use: 'write' }));
 }
 
 /**

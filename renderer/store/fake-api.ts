@@ -43,6 +43,7 @@ export function createFakeApi(): FakeApi {
     revealFile: call('revealFile'),
     jobSnapshots: call('jobSnapshots'),
     checkBackupOutput: call('checkBackupOutput'),
+    inspectLayout: call('inspectLayout'),
     onDrivesChanged: (l) => {
       driveListeners.add(l);
       return () => driveListeners.delete(l);

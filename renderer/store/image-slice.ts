@@ -72,6 +72,7 @@ export const createImageSlice: SliceCreator<ImageSlice> = (set, get, api) => {
     imageInspected: (details) => {
       patch({ details, inspecting: null, error: null, pathInput: details.path });
       set(prunedSelections(get()));
+      void get().layoutRequested(details.path);
     },
 
     imageInspectFailed: (_path, error) => {

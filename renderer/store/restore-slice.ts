@@ -87,7 +87,10 @@ export const createRestoreSlice: SliceCreator<RestoreSlice> = (set, get, api) =>
         return;
       }
       const options = targetOptions(s.drives.list, restoreImageFacts(s.restore.details), s.drives.showAll, busyDevices(s));
-      if (stillValid([device], options).length === 1) patch({ selected: [...selected, device] });
+      if (stillValid([device], options).length === 1) {
+        patch({ selected: [...selected, device] });
+        void get().layoutRequested(device);
+      }
     },
 
     restoreRequested: () => {

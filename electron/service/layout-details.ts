@@ -1,0 +1,20 @@
+import type { LayoutDetails } from '../../shared/ipc-contract';
+import { inspectImageOrBackup } from '../engine/backup/image-info';
+
+/**
+ * A drive's or an image's partitions and filesystems, for the drive map: the
+ * engine's `imprint info` (a drive is read with O_DIRECT, a raw image by
+ * random access, a backup from its recorded layout, another compressed image
+ * up to its last partition's start).
+ */
+export async function inspectLayoutDetails(file: string): Promise<LayoutDetails> {
+  const report = await inspectImageOrBackup(file);
+  const table = report.layout.partitionTable;
+  return {
+    path: report.path,
+    size: report.size,
+    partitionTable: table?.type ?? null,
+    partitions: table?.partitions ?? [],
+    filesystem: report.layout.filesystem,
+  };
+}
