@@ -1,16 +1,13 @@
-import { test, expect, type Page, type TestInfo } from '@playwright/test';
+import { test, expect } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { lowContrastTexts } from '../support/contrast';
 import { makeRawImage } from '../support/images';
 import { attachLoop, type LoopDevice } from '../support/loop-devices';
+import { checkScreen, SCHEMES, SMALL } from '../support/screen-checks';
 import { driveControl, openApp, useSession } from '../support/session';
 
 const MiB = 1024 * 1024;
-const SCHEMES = ['light', 'dark'] as const;
-const SMALL = { width: 800, height: 600 };
-const LARGE = { width: 1920, height: 1080 };
 
 let image = '';
 const session = useSession('layout', async (dir, loops) => {
@@ -22,30 +19,6 @@ const session = useSession('layout', async (dir, loops) => {
 const loop = (i: number) => session().loops[i] as LoopDevice;
 
 test.describe.configure({ mode: 'serial' });
-
-/**
- * One screen at both sizes in one colour scheme: the primary action is in
- * view at 800x600, nothing scrolls sideways, the page uses a large window's
- * width, every text meets AA contrast; a screenshot of each is attached.
- */
-async function checkScreen(page: Page, info: TestInfo, name: string, scheme: (typeof SCHEMES)[number], action: string) {
-  await page.emulateMedia({ colorScheme: scheme });
-  for (const size of [SMALL, LARGE]) {
-    await page.setViewportSize(size);
-    const button = page.getByRole('button', { name: action, exact: true });
-    await expect(button, `${action} in view on ${name} at ${size.width}x${size.height} (${scheme})`).toBeInViewport({ ratio: 1 });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    expect(overflow, `${name} at ${size.width}x${size.height} scrolls sideways`).toBeLessThanOrEqual(0);
-    if (size === LARGE) {
-      const used = await page.evaluate(() => document.querySelector('main')?.getBoundingClientRect().width ?? 0);
-      expect(used, `${name} uses a large window's width`).toBeGreaterThan(0.8 * size.width);
-    }
-    expect(await lowContrastTexts(page), `${name} (${scheme}) text below AA contrast`).toEqual([]);
-    const file = info.outputPath(`${name}-${scheme}-${size.width}x${size.height}.png`);
-    await page.screenshot({ path: file });
-    await info.attach(`${name}-${scheme}-${size.width}x${size.height}`, { path: file, contentType: 'image/png' });
-  }
-}
 
 test('each screen at 800x600 and 1920x1080, light and dark: action in view, no sideways scroll, AA contrast; <main> is a landmark; a favicon', async ({ page }, info) => {
   const { server, dir } = session();

@@ -1,6 +1,7 @@
 import { test, expect } from '@playwright/test';
 import * as path from 'node:path';
 import { makeRawImage } from '../support/images';
+import { checkScreen, SCHEMES } from '../support/screen-checks';
 import { screens } from '../support/screens';
 import { driveControl, openApp, useSession } from '../support/session';
 import { createSlowDrive, slowDriveUnavailable, type SlowDrive } from '../support/slow-drive';
@@ -11,7 +12,7 @@ const MiB = 1024 * 1024;
  * A reload never loses the job: a page opened while a flash runs shows it
  * (progress, Cancel), Cancel still reaches it, and its drive is marked busy
  * on every screen that lists drives. The drive is a real block device slowed
- * to 1 MB/s (nbdkit's rate filter), so the flash of 24 MiB takes long enough
+ * to 1 MB/s (nbdkit's rate filter), so the flash of 40 MiB (about 40 s to write, as long to verify) takes long enough
  * to reload in the middle of it.
  */
 let image = '';
@@ -23,8 +24,8 @@ const session = useSession('reload', async (dir) => {
     test.skip(true, why);
     return;
   }
-  image = makeRawImage(dir, 'disk.img', 24);
-  slow = await createSlowDrive(32 * MiB, '8M');
+  image = makeRawImage(dir, 'disk.img', 40);
+  slow = await createSlowDrive(48 * MiB, '8M');
 });
 test.afterAll(async () => {
   await slow?.close();
@@ -53,6 +54,9 @@ test('reload mid-flash: the job panel comes back with progress and Cancel, the d
   await expect(page.getByText(/^\d{1,3}%$/)).toBeVisible();
   await expect(page.getByRole('button', { name: 'Cancel' })).toBeVisible();
   await screens(page, info, 'reload-01-job-after-reload');
+  // The running job's panel: Cancel in view at 800x600, AA contrast, light and dark (screenshots attached).
+  for (const scheme of SCHEMES) await checkScreen(page, info, 'job-running', scheme, 'Cancel');
+  await page.emulateMedia({ colorScheme: 'light' });
 
   // Another tab: the drive is marked busy on the screens that list drives.
   const other = await context.newPage();
