@@ -92,6 +92,26 @@ export interface LayoutDetails {
   filesystem: FilesystemInfo | null;
 }
 
+/** One entry of a folder as browser mode's file browser lists it. */
+export interface FolderEntry {
+  name: string;
+  folder: boolean;
+  /** Bytes, for files. */
+  size: number | null;
+}
+
+/** A folder's readable contents, for browser mode's file browser (which stands in for the native open dialog). */
+export interface FolderListing {
+  /** The folder, absolute, symlinks resolved. */
+  path: string;
+  /** Its parent, or null at the root. */
+  parent: string | null;
+  /** Folders first, then files, by name; hidden entries and what the user may not read are left out. */
+  entries: FolderEntry[];
+  /** More entries than are listed. */
+  truncated: boolean;
+}
+
 export interface JobStarted {
   jobId: string;
 }
@@ -113,6 +133,8 @@ export interface Calls {
   revealFile: { request: { path: string }; response: null };
   /** Partitions and filesystems of a drive or an image (its drive map); may read a compressed image up to its last partition. */
   inspectLayout: { request: { path: string }; response: LayoutDetails };
+  /** A folder's contents, for browser mode's file browser: only what the user who started Imprint may read. */
+  listFolder: { request: { path: string }; response: FolderListing };
   /** What is at a backup's destination (the form checks as the path is typed). */
   checkBackupOutput: { request: { path: string }; response: BackupOutputCheck };
   /**
@@ -169,6 +191,7 @@ export const CALL_NAMES: readonly CallName[] = [
   'jobSnapshots',
   'checkBackupOutput',
   'inspectLayout',
+  'listFolder',
 ];
 
 export const EVENT_NAMES: readonly EventName[] = ['onDrivesChanged', 'onJobEvent'];

@@ -40,6 +40,7 @@ export const REQUEST_SCHEMAS = {
   jobSnapshots: empty,
   checkBackupOutput: object({ path }),
   inspectLayout: object({ path }),
+  listFolder: object({ path }),
 } satisfies { [K in CallName]: Schema<Calls[K]['request']> };
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -59,6 +60,7 @@ const _schemasMatch: SchemasMatch = {
   jobSnapshots: true,
   checkBackupOutput: true,
   inspectLayout: true,
+  listFolder: true,
 };
 
 /** True for the name of a call in the contract (a string from the wire is untrusted). */

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeRawImage } from '../support/images';
 import { attachLoop, type LoopDevice } from '../support/loop-devices';
+import { lowContrastTexts } from '../support/contrast';
 import { checkScreen, SCHEMES, SMALL } from '../support/screen-checks';
 import { driveControl, openApp, useSession } from '../support/session';
 
@@ -29,10 +30,25 @@ test('each screen at 800x600 and 1920x1080, light and dark: action in view, no s
     return href ? (await fetch(href)).status : 0;
   });
   expect(icon, 'the favicon is served').toBe(200);
-  // Browser mode has no open dialog: the path field takes its place.
-  await expect(page.getByRole('button', { name: 'Choose image…' })).toHaveCount(0);
-  await page.getByLabel('Image path').fill(image);
-  await page.getByRole('button', { name: 'Use path' }).click();
+  // Browser mode has no open dialog: "Choose image…" opens the service's file browser.
+  await page.getByRole('button', { name: 'Choose image…' }).click();
+  const browser = page.getByRole('dialog', { name: 'Choose an image' });
+  await expect(browser).toBeVisible();
+  await browser.getByLabel('Folder').fill(dir);
+  await browser.getByRole('button', { name: 'Open folder' }).click();
+  await expect(browser.getByRole('list', { name: `In ${dir}` })).toBeVisible();
+  for (const scheme of SCHEMES) {
+    await page.emulateMedia({ colorScheme: scheme });
+    expect(await lowContrastTexts(page), `file browser (${scheme}) text below AA contrast`).toEqual([]);
+    const shot = info.outputPath(`file-browser-${scheme}-800x600.png`);
+    await page.setViewportSize(SMALL);
+    await page.screenshot({ path: shot });
+    await info.attach(`file-browser-${scheme}-800x600`, { path: shot, contentType: 'image/png' });
+  }
+  await browser.getByRole('button', { name: /^disk\.img\b/ }).click();
+  await expect(browser).toHaveCount(0);
+  await expect(page.getByLabel('Image path')).toHaveValue(image);
+  await expect(page.getByRole('definition').filter({ hasText: 'disk.img' })).toBeVisible();
   await page.getByRole('checkbox', { name: 'Show all drives' }).check();
   await driveControl(page, loop(0).device).check();
   // The image's drive map: its partition to scale, with filesystem and label in words.

@@ -76,6 +76,7 @@ test('reload mid-flash: the job panel comes back with progress and Cancel, the d
   await expect(status).toContainText(/Cancelled/, { timeout: 30_000 });
   // Focus moves to the result when the job ends.
   await expect(status).toBeFocused();
-  await expect(row()).toContainText('Cancelled');
+  // Cancelled while writing, or (on a busy machine) once written and while being read back.
+  await expect(row()).toContainText(/Cancelled|Written \(not verified\)/);
   await screens(page, info, 'reload-03-cancelled');
 });

@@ -41,6 +41,7 @@ const api: ImprintApi & DesktopExtras = {
   jobSnapshots: call('jobSnapshots'),
   checkBackupOutput: call('checkBackupOutput'),
   inspectLayout: call('inspectLayout'),
+  listFolder: call('listFolder'),
   onDrivesChanged: on('onDrivesChanged'),
   onJobEvent: on('onJobEvent'),
   pathForFile: (file) => webUtils.getPathForFile(file as Parameters<typeof webUtils.getPathForFile>[0]),

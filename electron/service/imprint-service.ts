@@ -11,6 +11,7 @@ import { canOpenDirectly } from './device-access';
 import { DriveWatcher, DRIVE_POLL_MS } from './drive-watcher';
 import { inspectImageDetails } from './image-details';
 import { inspectLayoutDetails } from './layout-details';
+import { listFolder } from './folder-listing';
 import { checkBackupOutput } from './output-check';
 import { backupCliArgs, flashCliArgs, restoreCliArgs, runHelper, type HelperCommand } from './privileged-helper';
 
@@ -170,6 +171,7 @@ export class ImprintService {
     },
     checkBackupOutput: async ({ path: file }) => checkBackupOutput(file),
     inspectLayout: async ({ path: file }) => inspectLayoutDetails(file),
+    listFolder: async ({ path: dir }) => listFolder(dir),
     jobSnapshots: async () => [...this.snapshots.values()].flatMap((s) => [s.started, s.progress, s.finished].filter((e): e is JobEvent => e !== undefined)),
     startFlash: async (req) => this.startFlash(req),
     startBackup: async (req) => this.startBackup(req),

@@ -8,7 +8,15 @@ import { inspectImageOrBackup } from '../engine/backup/image-info';
  * up to its last partition's start).
  */
 export async function inspectLayoutDetails(file: string): Promise<LayoutDetails> {
-  const report = await inspectImageOrBackup(file);
+  // Aborted once read: a decoder that runs ahead in a worker stops with the stream, instead of
+  // decoding the rest of the image beside a flash that needs the CPU.
+  const controller = new AbortController();
+  let report;
+  try {
+    report = await inspectImageOrBackup(file, controller.signal);
+  } finally {
+    controller.abort();
+  }
   const table = report.layout.partitionTable;
   return {
     path: report.path,

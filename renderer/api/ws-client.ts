@@ -151,6 +151,7 @@ export function createWsClient(url: string, open: SocketFactory = (u) => new Web
     jobSnapshots: (r) => call('jobSnapshots', r),
     checkBackupOutput: (r) => call('checkBackupOutput', r),
     inspectLayout: (r) => call('inspectLayout', r),
+    listFolder: (r) => call('listFolder', r),
     onDrivesChanged: (l) => on('onDrivesChanged', l),
     onJobEvent: (l) => on('onJobEvent', l),
   };

@@ -2,11 +2,13 @@ import { BackupScreen } from '../backup/backup-screen';
 import { FlashScreen } from '../flash/flash-screen';
 import { RestoreScreen } from '../restore/restore-screen';
 import { useApp } from '../store/store-context';
+import { FileBrowserDialog } from './file-browser-dialog';
 import { SectionTabs } from './section-tabs';
 
 /** The window: a title bar with the three sections, and the chosen section below. */
 export function App() {
   const screen = useApp((s) => s.screen);
+  const browsing = useApp((s) => s.browse.for !== null);
   return (
     <div className="app">
       <header className="topbar">
@@ -21,6 +23,7 @@ export function App() {
           {screen === 'restore' && <RestoreScreen />}
         </div>
       </main>
+      {browsing && <FileBrowserDialog />}
     </div>
   );
 }

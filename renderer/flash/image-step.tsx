@@ -27,8 +27,8 @@ export function ImageStep() {
       inputId="image-path"
       label="Image path"
       placeholder="/home/me/Downloads/os.img.xz"
-      chooseLabel={nativeDialogs ? 'Choose image…' : undefined}
-      hint={nativeDialogs ? 'or drop an image file anywhere on this window, or type its path:' : 'Type the full path of the image file on this computer:'}
+      chooseLabel="Choose image…"
+      hint={nativeDialogs ? 'or drop an image file anywhere on this window, or type its path:' : 'or type its full path:'}
       submitLabel="Use path"
       pathInput={pathInput}
       inspecting={inspecting}

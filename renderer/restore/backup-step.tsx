@@ -20,8 +20,8 @@ export function BackupStep() {
       inputId="restore-path"
       label="Backup path"
       placeholder="/home/me/backups/sdcard.img.zst"
-      chooseLabel={nativeDialogs ? 'Choose backup…' : undefined}
-      hint={nativeDialogs ? 'or type its path:' : 'Type the full path of the backup file on this computer:'}
+      chooseLabel="Choose backup…"
+      hint={nativeDialogs ? 'or type its path:' : 'or type its full path:'}
       submitLabel="Open"
       pathInput={pathInput}
       inspecting={inspecting}

@@ -1,6 +1,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ImprintApi } from '../../shared/ipc-contract';
 import { createBackupSlice, type BackupSlice } from './backup-slice';
+import { createBrowseSlice, type BrowseSlice } from './browse-slice';
 import { createDrivesSlice, type DrivesSlice } from './drives-slice';
 import { createFlashSlice, type FlashSlice } from './flash-slice';
 import { createImageSlice, type ImageSlice } from './image-slice';
@@ -17,7 +18,7 @@ import { createUiSlice, type UiSlice } from './ui-slice';
  * actions; only actions talk to the api, which is handed in here so tests can
  * give a fake transport.
  */
-export type AppState = UiSlice & DrivesSlice & ImageSlice & TargetsSlice & FlashSlice & BackupSlice & RestoreSlice & JobsSlice & LayoutsSlice;
+export type AppState = UiSlice & DrivesSlice & ImageSlice & TargetsSlice & FlashSlice & BackupSlice & RestoreSlice & JobsSlice & LayoutsSlice & BrowseSlice;
 
 export type AppStore = StoreApi<AppState>;
 export type SetState = AppStore['setState'];
@@ -43,6 +44,7 @@ export function createAppStore(api: ImprintApi, options: AppStoreOptions = {}): 
     ...createRestoreSlice(set, get, api),
     ...createJobsSlice(set, get, api),
     ...createLayoutsSlice(set, get, api),
+    ...createBrowseSlice(set, get, api),
   }));
   store.setState({ nativeDialogs: options.nativeDialogs === true });
   return store;

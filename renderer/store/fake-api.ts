@@ -44,6 +44,7 @@ export function createFakeApi(): FakeApi {
     jobSnapshots: call('jobSnapshots'),
     checkBackupOutput: call('checkBackupOutput'),
     inspectLayout: call('inspectLayout'),
+    listFolder: call('listFolder'),
     onDrivesChanged: (l) => {
       driveListeners.add(l);
       return () => driveListeners.delete(l);

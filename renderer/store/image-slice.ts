@@ -49,6 +49,8 @@ export const createImageSlice: SliceCreator<ImageSlice> = (set, get, api) => {
     },
 
     imageChooseRequested: async () => {
+      // No native dialog (browser mode): the service-backed file browser instead.
+      if (!get().nativeDialogs) return get().browseOpened('image', get().image.pathInput);
       const result = await api.chooseImage({});
       if (!result.ok) {
         patch({ error: result.error });

@@ -56,6 +56,7 @@ export const createRestoreSlice: SliceCreator<RestoreSlice> = (set, get, api) =>
     },
 
     restoreChooseRequested: async () => {
+      if (!get().nativeDialogs) return get().browseOpened('backup', get().restore.pathInput);
       const result = await api.chooseImage({});
       if (!result.ok) patch({ error: result.error });
       else if (result.value !== null) await get().restoreBackupChosen(result.value);
