@@ -1,6 +1,6 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { getApi } from './api/get-api';
+import { getApi, hasNativeDialogs } from './api/get-api';
 import { App } from './app/app';
 import { createAppStore } from './store/app-store';
 import { bindApi } from './store/bind-api';
@@ -11,7 +11,7 @@ import './app.css';
 // the store that calls it, the service's pushes bound to the store's actions,
 // then React.
 const api = getApi();
-const store = createAppStore(api);
+const store = createAppStore(api, { nativeDialogs: hasNativeDialogs() });
 bindApi(store, api);
 
 const root = document.getElementById('root');

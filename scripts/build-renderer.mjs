@@ -41,6 +41,8 @@ await esbuild.build({
   logLevel: 'warning',
 });
 await copyFile(join(rendererDir, 'index.html'), join(outDir, 'index.html'));
+// The favicon: the app's own icon (browser mode's tab; the window icon in Electron comes from resources/ too).
+await copyFile(join(root, 'resources', 'icon.svg'), join(outDir, 'icon.svg'));
 
 const tests = await findTests(rendererDir);
 if (tests.length > 0) {

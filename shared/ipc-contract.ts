@@ -1,4 +1,4 @@
-import type { BackupCompression, PartitionInfo, StorageSummary } from './backup-metadata';
+import type { BackupCompression, FilesystemInfo, PartitionInfo, StorageSummary } from './backup-metadata';
 import type { Drive } from './drive';
 import type { ErrorInfo } from './error-codes';
 import type { JobEvent } from './job-events';
@@ -75,6 +75,47 @@ export interface BackupDetails extends ImageDetails {
   partitions?: PartitionInfo[];
 }
 
+/** What is at a backup's destination now: checked while the form is filled in, before Back up is enabled. */
+export interface BackupOutputCheck {
+  /** The folder it would go in exists (and is a folder). */
+  folderExists: boolean;
+  /** A file, or its metadata file (OUTPUT.json), is there already: replacing it needs the user's say-so. */
+  exists: boolean;
+  /** The path names a folder, a drive or something else that is not a file. */
+  notAFile: boolean;
+}
+
+/** What is on a drive or in an image, for its drive map: partitions to scale, their filesystems and labels. */
+export interface LayoutDetails {
+  path: string;
+  /** Bytes the map spans: the drive's or the image content's size (null when the format cannot say). */
+  size: number | null;
+  partitionTable: PartitionTableType;
+  partitions: PartitionInfo[];
+  /** A filesystem on the whole drive or image, when there is no partition table. */
+  filesystem: FilesystemInfo | null;
+}
+
+/** One entry of a folder as browser mode's file browser lists it. */
+export interface FolderEntry {
+  name: string;
+  folder: boolean;
+  /** Bytes, for files. */
+  size: number | null;
+}
+
+/** A folder's readable contents, for browser mode's file browser (which stands in for the native open dialog). */
+export interface FolderListing {
+  /** The folder, absolute, symlinks resolved. */
+  path: string;
+  /** Its parent, or null at the root. */
+  parent: string | null;
+  /** Folders first, then files, by name; hidden entries and what the user may not read are left out. */
+  entries: FolderEntry[];
+  /** More entries than are listed. */
+  truncated: boolean;
+}
+
 export interface JobStarted {
   jobId: string;
 }
@@ -100,6 +141,12 @@ export interface Calls {
   cancelJob: { request: { jobId: string }; response: null };
   /** Shows a file in the OS file manager (Electron only; browser mode says it cannot). */
   revealFile: { request: { path: string }; response: null };
+  /** Partitions and filesystems of a drive or an image (its drive map); may read a compressed image up to its last partition. */
+  inspectLayout: { request: { path: string }; response: LayoutDetails };
+  /** A folder's contents, for browser mode's file browser: only what the user who started Imprint may read. */
+  listFolder: { request: { path: string }; response: FolderListing };
+  /** What is at a backup's destination (the form checks as the path is typed). */
+  checkBackupOutput: { request: { path: string }; response: BackupOutputCheck };
   /**
    * What a client that lost its connection missed (browser mode's WebSocket
    * can drop mid-job): for each running or recently finished job, its
@@ -153,6 +200,9 @@ export const CALL_NAMES: readonly CallName[] = [
   'cancelJob',
   'revealFile',
   'jobSnapshots',
+  'checkBackupOutput',
+  'inspectLayout',
+  'listFolder',
 ];
 
 export const EVENT_NAMES: readonly EventName[] = ['onDrivesChanged', 'onJobEvent'];

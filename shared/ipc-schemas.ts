@@ -39,6 +39,9 @@ export const REQUEST_SCHEMAS = {
   cancelJob: object({ jobId }),
   revealFile: object({ path }),
   jobSnapshots: empty,
+  checkBackupOutput: object({ path }),
+  inspectLayout: object({ path }),
+  listFolder: object({ path }),
 } satisfies { [K in CallName]: Schema<Calls[K]['request']> };
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -57,6 +60,9 @@ const _schemasMatch: SchemasMatch = {
   cancelJob: true,
   revealFile: true,
   jobSnapshots: true,
+  checkBackupOutput: true,
+  inspectLayout: true,
+  listFolder: true,
 };
 
 /** True for the name of a call in the contract (a string from the wire is untrusted). */

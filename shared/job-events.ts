@@ -27,6 +27,8 @@ export interface JobStartedEvent {
   targets: string[];
   /** Bytes the job will process, or null when the source format cannot say up front. */
   totalBytes: number | null;
+  /** When the job started (ISO 8601), stamped by the app's service: a window opened later can say how long it took. */
+  startedAt?: string;
 }
 
 export interface ProgressEvent {
@@ -83,6 +85,8 @@ export interface JobFinishedEvent {
   error?: ErrorInfo;
   /** Extra facts of the job kind (backup file path, rescue map...). */
   details?: Record<string, unknown>;
+  /** When the job ended (ISO 8601), stamped by the app's service. */
+  finishedAt?: string;
 }
 
 export type JobEvent = JobStartedEvent | ProgressEvent | TargetFailedEvent | JobWarningEvent | JobFinishedEvent;

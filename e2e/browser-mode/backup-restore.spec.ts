@@ -62,7 +62,8 @@ test('back up a loop device to a zstd file through the UI: progress, then file, 
   await expect(facts).toContainText(sha);
   await expect(facts).toContainText(backupFile);
   await expect(facts).toContainText(/% of original/);
-  await expect(page.getByRole('button', { name: 'Show in folder' })).toBeVisible();
+  // Browser mode has no file manager to show the file in: the button is not offered (the path is shown above).
+  await expect(page.getByRole('button', { name: 'Show in folder' })).toHaveCount(0);
   await screens(page, info, 'backup-02-done');
   expect(fs.existsSync(backupFile), 'the backup file exists').toBe(true);
   expect(fs.statSync(backupFile).size).toBeLessThan(content.length);

@@ -12,6 +12,9 @@ import { planBackupStorage } from '../engine/jobs/backup-job';
 import { canOpenDirectly } from './device-access';
 import { DriveWatcher, DRIVE_POLL_MS } from './drive-watcher';
 import { inspectImageDetails } from './image-details';
+import { inspectLayoutDetails } from './layout-details';
+import { listFolder } from './folder-listing';
+import { checkBackupOutput } from './output-check';
 import { backupCliArgs, flashCliArgs, restoreCliArgs, runHelper, type HelperCommand } from './privileged-helper';
 
 /**
@@ -64,6 +67,13 @@ export function defaultCliScript(): string {
 
 export function defaultHelperCommand(): HelperCommand {
   return { elevator: 'pkexec', execPath: process.execPath, runAsNode: process.versions.electron !== undefined, cliScript: defaultCliScript() };
+}
+
+/** A job's start and end with the time they happened (kept when the engine gave one). */
+function stamped(event: JobEvent): JobEvent {
+  if (event.type === 'job-started') return { ...event, startedAt: event.startedAt ?? new Date().toISOString() };
+  if (event.type === 'job-finished') return { ...event, finishedAt: event.finishedAt ?? new Date().toISOString() };
+  return event;
 }
 
 /** How many finished job ids are remembered, so a late cancel of a finished job is a no-op, not an error. */
@@ -166,6 +176,9 @@ export class ImprintService {
       await this.options.dialogs.revealFile(file);
       return null;
     },
+    checkBackupOutput: async ({ path: file }) => checkBackupOutput(file),
+    inspectLayout: async ({ path: file }) => inspectLayoutDetails(file),
+    listFolder: async ({ path: dir }) => listFolder(dir),
     jobSnapshots: async () => [...this.snapshots.values()].flatMap((s) => [s.started, s.progress, s.finished].filter((e): e is JobEvent => e !== undefined)),
     startFlash: async (req) => this.startFlash(req),
     startBackup: async (req) => this.startBackup(req),
@@ -258,7 +271,9 @@ export class ImprintService {
   ): JobStarted {
     const jobId = randomUUID();
     const controller = new AbortController();
-    const onEvent = (payload: JobEvent): void => {
+    const onEvent = (event: JobEvent): void => {
+      // Stamped here, so every transport (and a window opened mid-job) can say how long the job took.
+      const payload = stamped(event);
       // Forgotten before its last event goes out: a client that starts the
       // next job on hearing "finished" must not be told the drive is busy.
       if (payload.type === 'job-finished') this.forget(jobId);

@@ -17,3 +17,8 @@ export function getApi(win: Window = window): ImprintApi {
 export function desktopExtras(win: Window = window): Partial<DesktopExtras> {
   return (win as Window & { imprint?: Partial<DesktopExtras> }).imprint ?? {};
 }
+
+/** Whether the page runs in the desktop app (Electron's preload exposed the API), where native dialogs exist. */
+export function hasNativeDialogs(win: Window = window): boolean {
+  return Boolean((win as Window & { imprint?: ImprintApi }).imprint);
+}

@@ -150,6 +150,9 @@ export function createWsClient(url: string, open: SocketFactory = (u) => new Web
     cancelJob: (r) => call('cancelJob', r),
     revealFile: (r) => call('revealFile', r),
     jobSnapshots: (r) => call('jobSnapshots', r),
+    checkBackupOutput: (r) => call('checkBackupOutput', r),
+    inspectLayout: (r) => call('inspectLayout', r),
+    listFolder: (r) => call('listFolder', r),
     onDrivesChanged: (l) => on('onDrivesChanged', l),
     onJobEvent: (l) => on('onJobEvent', l),
   };

@@ -2,22 +2,28 @@ import { BackupScreen } from '../backup/backup-screen';
 import { FlashScreen } from '../flash/flash-screen';
 import { RestoreScreen } from '../restore/restore-screen';
 import { useApp } from '../store/store-context';
+import { FileBrowserDialog } from './file-browser-dialog';
 import { SectionTabs } from './section-tabs';
 
 /** The window: a title bar with the three sections, and the chosen section below. */
 export function App() {
   const screen = useApp((s) => s.screen);
+  const browsing = useApp((s) => s.browse.for !== null);
   return (
     <div className="app">
       <header className="topbar">
         <h1 className="brand">Imprint</h1>
         <SectionTabs />
       </header>
-      <main className="screen" id={`panel-${screen}`} role="tabpanel" aria-labelledby={`tab-${screen}`}>
-        {screen === 'flash' && <FlashScreen />}
-        {screen === 'backup' && <BackupScreen />}
-        {screen === 'restore' && <RestoreScreen />}
+      {/* The tab panel sits inside <main>: a role on <main> itself would take its landmark away. */}
+      <main className="screen">
+        <div className="panel" id={`panel-${screen}`} role="tabpanel" aria-labelledby={`tab-${screen}`}>
+          {screen === 'flash' && <FlashScreen />}
+          {screen === 'backup' && <BackupScreen />}
+          {screen === 'restore' && <RestoreScreen />}
+        </div>
       </main>
+      {browsing && <FileBrowserDialog />}
     </div>
   );
 }

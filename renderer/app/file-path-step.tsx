@@ -11,8 +11,8 @@ export interface FilePathStepProps {
   /** The path field's label: what tests and screen readers find it by. */
   label: string;
   placeholder: string;
-  /** The button that opens the system's file dialog: the first way offered. */
-  chooseLabel: string;
+  /** The button that opens the system's file dialog: the first way offered; left out where there is no dialog (browser mode). */
+  chooseLabel?: string;
   /** The line between that button and the field, saying what else works. */
   hint: string;
   /** The button that inspects the typed path (also Enter in the field). */
@@ -40,9 +40,11 @@ export function FilePathStep(p: FilePathStepProps) {
       <h2 id={p.headingId}>
         <span className="step-number">{p.number}</span> {p.title}
       </h2>
-      <button type="button" className="button" onClick={p.onChooseRequested}>
-        {p.chooseLabel}
-      </button>
+      {p.chooseLabel && (
+        <button type="button" className="button" onClick={p.onChooseRequested}>
+          {p.chooseLabel}
+        </button>
+      )}
       <p className="muted small">{p.hint}</p>
       <form
         className="path-form"

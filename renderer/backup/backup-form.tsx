@@ -1,5 +1,5 @@
 import { useShallow } from 'zustand/react/shallow';
-import { COMPRESSIONS, backupBlocker, type Compression } from '../store/backup-slice';
+import { COMPRESSIONS, backupBlocker, currentOutputCheck, type Compression } from '../store/backup-slice';
 import { useApp } from '../store/store-context';
 
 const COMPRESSION_LABEL: Record<Compression, string> = {
@@ -9,12 +9,16 @@ const COMPRESSION_LABEL: Record<Compression, string> = {
   none: 'none (raw image, sparse file)',
 };
 
-/** Step 2 and 3 of a backup: where to, how compressed, and the button. */
+/** The id that ties the action bar's Back up button to this form (it sits outside it, pinned to the window's bottom). */
+export const BACKUP_FORM_ID = 'backup-form';
+
+/** Step 2 of a backup: where to, how compressed, and whether to replace a file already there. */
 export function BackupForm() {
   const { pathInput, compression, overwrite, notice } = useApp(
     useShallow((s) => ({ pathInput: s.backup.pathInput, compression: s.backup.compression, overwrite: s.backup.overwrite, notice: s.backup.notice })),
   );
-  const blocker = useApp(backupBlocker);
+  const exists = useApp((s) => currentOutputCheck(s)?.exists === true);
+  const nativeDialogs = useApp((s) => s.nativeDialogs);
   const a = useApp(
     useShallow((s) => ({
       backupPathTyped: s.backupPathTyped,
@@ -30,6 +34,7 @@ export function BackupForm() {
         <span className="step-number">2</span> Destination
       </h2>
       <form
+        id={BACKUP_FORM_ID}
         className="path-form"
         onSubmit={(e) => {
           e.preventDefault();
@@ -47,9 +52,11 @@ export function BackupForm() {
             value={pathInput}
             onChange={(e) => a.backupPathTyped(e.target.value)}
           />
-          <button type="button" className="button" onClick={() => void a.backupPathChooseRequested()}>
-            Choose…
-          </button>
+          {nativeDialogs && (
+            <button type="button" className="button" onClick={() => void a.backupPathChooseRequested()}>
+              Choose…
+            </button>
+          )}
         </div>
         <label htmlFor="compression">Compression</label>
         <select id="compression" value={compression} onChange={(e) => a.compressionChosen(e.target.value as Compression)}>
@@ -59,16 +66,33 @@ export function BackupForm() {
             </option>
           ))}
         </select>
-        <label className="check">
-          <input type="checkbox" checked={overwrite} onChange={a.overwriteToggled} />
-          Replace the file if it exists
-        </label>
+        {exists && (
+          <div className="warning" role="note">
+            <p className="tight">A file with this name is already there.</p>
+            <label className="check">
+              <input type="checkbox" checked={overwrite} onChange={a.overwriteToggled} />
+              Replace the existing file
+            </label>
+          </div>
+        )}
         {notice && <p className="note">{notice}</p>}
-        <p className="muted small">{blocker ?? 'The drive is only read. The backup is checked after writing.'}</p>
-        <button type="submit" className="button primary big" disabled={blocker !== null}>
-          Back up
-        </button>
       </form>
+    </section>
+  );
+}
+
+/** Step 3: what will happen (or what is missing) and Back up, pinned to the bottom of the window. */
+export function BackupActionBar() {
+  const blocker = useApp(backupBlocker);
+  return (
+    <section className="action-bar" aria-labelledby="step-backup-go">
+      <h2 id="step-backup-go">
+        <span className="step-number">3</span> Back up
+      </h2>
+      <p className={`action-text${blocker ? ' muted' : ''}`}>{blocker ?? 'The drive is only read. The backup is read back and checked after writing.'}</p>
+      <button type="submit" form={BACKUP_FORM_ID} className="button primary big" disabled={blocker !== null}>
+        Back up
+      </button>
     </section>
   );
 }

@@ -14,6 +14,7 @@ import { RescueOffer, RescueResult } from './rescue-result';
 export function BackupResult({ result }: { result: JobFinishedEvent }) {
   const pathInput = useApp((s) => s.backup.pathInput);
   const revealRequested = useApp((s) => s.revealRequested);
+  const nativeDialogs = useApp((s) => s.nativeDialogs);
   const notice = useApp((s) => s.backup.notice);
   const offerRescue = useApp((s) => rescueOffered(s.backup.job));
   const rescue = rescueOutcome(result);
@@ -45,7 +46,7 @@ export function BackupResult({ result }: { result: JobFinishedEvent }) {
           <dd className="hash">{o.sha256 ?? 'not computed'}</dd>
         </div>
       </dl>
-      {o.file && (
+      {o.file && nativeDialogs && (
         <button type="button" className="button" onClick={() => void revealRequested(o.file as string)}>
           Show in folder
         </button>

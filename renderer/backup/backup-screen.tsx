@@ -1,14 +1,16 @@
 import { DriveList } from '../drives/drive-list';
+import { LayoutMap } from '../drives/layout-map';
 import { useSourceOptions } from '../drives/use-drive-options';
 import { JobPanel } from '../job/job-panel';
 import { useApp } from '../store/store-context';
-import { BackupForm } from './backup-form';
+import { BackupActionBar, BackupForm } from './backup-form';
 import { BackupResult } from './backup-result';
 
 /** Back up: the drive to read, where the image goes and how compressed; then progress and the result. */
 export function BackupScreen() {
   const job = useApp((s) => s.backup.job);
   const source = useApp((s) => s.backup.source);
+  const reading = job.source ?? source ?? 'drive';
   const pathInput = useApp((s) => s.backup.pathInput);
   const backupSourceChosen = useApp((s) => s.backupSourceChosen);
   const newBackupRequested = useApp((s) => s.newBackupRequested);
@@ -17,8 +19,8 @@ export function BackupScreen() {
     return (
       <JobPanel
         slot="backup"
-        title={`Backing up ${source ?? 'drive'}`}
-        doneTitle={`Backup of ${source ?? 'drive'}`}
+        title={`Backing up ${reading}`}
+        doneTitle={`Backup of ${reading}`}
         againLabel="Back up another"
         onAgain={newBackupRequested}
         result={job.result ? <BackupResult result={job.result} /> : null}
@@ -26,21 +28,25 @@ export function BackupScreen() {
     );
   }
   return (
-    <div className="steps two">
-      <section className="card step" aria-labelledby="step-source">
-        <h2 id="step-source">
-          <span className="step-number">1</span> Drive to back up
-        </h2>
-        <DriveList use="read"
-          legend="Drive to back up"
-          kind="radio"
-          group="backup-source"
-          options={options}
-          selected={source ? [source] : []}
-          onToggle={backupSourceChosen}
-        />
-      </section>
-      <BackupForm />
-    </div>
+    <>
+      <div className="steps two">
+        <section className="card step" aria-labelledby="step-source">
+          <h2 id="step-source">
+            <span className="step-number">1</span> Drive to back up
+          </h2>
+          <DriveList use="read"
+            legend="Drive to back up"
+            kind="radio"
+            group="backup-source"
+            options={options}
+            selected={source ? [source] : []}
+            onToggle={backupSourceChosen}
+          />
+          {source && <LayoutMap path={source} title={`On ${source} now`} />}
+        </section>
+        <BackupForm />
+      </div>
+      <BackupActionBar />
+    </>
   );
 }

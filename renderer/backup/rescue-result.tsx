@@ -23,6 +23,7 @@ export function RescueOffer() {
 /** What a rescue saved, what is lost, and where (the first few bad areas; the map has them all). */
 export function RescueResult({ rescue }: { rescue: RescueOutcome }) {
   const revealRequested = useApp((s) => s.revealRequested);
+  const nativeDialogs = useApp((s) => s.nativeDialogs);
   const notice = useApp((s) => s.backup.notice);
   const more = rescue.badAreaCount - rescue.badAreas.length;
   return (
@@ -57,7 +58,7 @@ export function RescueResult({ rescue }: { rescue: RescueOutcome }) {
           {more > 0 && <li>… and {more} more (listed in the map)</li>}
         </ul>
       )}
-      {rescue.file && (
+      {rescue.file && nativeDialogs && (
         <button type="button" className="button" onClick={() => void revealRequested(rescue.file as string)}>
           Show in folder
         </button>

@@ -2,6 +2,7 @@ import { useEffect, useRef } from 'react';
 import type { Drive } from '../../shared/drive';
 import { isLarge, LARGE_DRIVE_BYTES } from '../../shared/drive-constraints';
 import { formatBytes } from '../../shared/units';
+import { readableDescription } from './drive-names';
 
 interface Props {
   title: string;
@@ -47,7 +48,7 @@ export function ConfirmEraseDialog({ title, what, drives, confirmLabel, onConfir
         <ul className="erase-list">
           {drives.map((d) => (
             <li key={d.device}>
-              <span className="device">{d.device}</span> <span>{d.description}</span>{' '}
+              <span className="device">{d.device}</span> <span>{readableDescription(d.description)}</span>{' '}
               <span className="num muted">{formatBytes(d.size)}</span>
             </li>
           ))}

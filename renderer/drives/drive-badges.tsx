@@ -11,6 +11,7 @@ export function badgesFor(option: DriveOption): Badge[] {
   const { drive, refusals } = option;
   const has = (code: string) => refusals.some((r) => r.code === code);
   const out: Badge[] = [];
+  if (has('E_TARGET_BUSY')) out.push({ label: 'in use', tone: 'warn' });
   if (drive.removable) out.push({ label: 'removable', tone: 'info' });
   if (drive.virtual) out.push({ label: 'loop device', tone: 'info' });
   if (drive.system) out.push({ label: 'system', tone: 'danger' });

@@ -1,6 +1,7 @@
 import { formatBytes } from '../../shared/units';
 import type { Refusal } from '../../shared/drive-constraints';
 import type { DriveOption } from '../store/drive-options';
+import { readableDescription } from './drive-names';
 import { DriveBadges } from './drive-badges';
 
 interface Props {
@@ -31,6 +32,7 @@ export function DriveRow({ option, kind, group, checked, locked, onToggle }: Pro
   const { drive, refusals, warnings } = option;
   const id = idFor(group, drive.device);
   const refused = refusals.length > 0;
+  const name = readableDescription(drive.description);
   return (
     <li className={`drive${checked ? ' is-checked' : ''}${refused ? ' is-refused' : ''}`}>
       <label className="drive-row">
@@ -45,13 +47,14 @@ export function DriveRow({ option, kind, group, checked, locked, onToggle }: Pro
         />
         <span className="drive-text">
           <span id={`${id}-name`} className="drive-name">
-            <span className="device">{drive.device}</span> <span className="model">{drive.description}</span>
+            <span className="device">{drive.device}</span> {name && <span className="model">{name}</span>}
           </span>
           <span className="drive-meta">
             <span id={`${id}-size`} className="num">
               {formatBytes(drive.size)}
             </span>
-            {drive.bus && <span> · {drive.bus}</span>}
+            {drive.bus && drive.bus !== 'loop' && <span> · {drive.bus}</span>}
+            {drive.mountpoints.length > 0 && <span className="mounts"> · mounted at {drive.mountpoints.join(', ')}</span>}
             <DriveBadges id={`${id}-badges`} option={option} />
           </span>
         </span>

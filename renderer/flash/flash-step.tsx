@@ -16,15 +16,16 @@ export function FlashStep() {
   );
   const drives = useMemo(() => list.filter((d) => targets.includes(d.device)), [list, targets]);
   const blocker = !image ? 'Choose an image first.' : targets.length === 0 ? 'Choose at least one drive.' : null;
+  // The action bar: pinned to the bottom of the window, so Flash is in view whatever the window's height.
   return (
-    <section className="card step" aria-labelledby="step-flash">
+    <section className="action-bar" aria-labelledby="step-flash">
       <h2 id="step-flash">
         <span className="step-number">3</span> Flash
       </h2>
       {blocker ? (
-        <p className="muted">{blocker}</p>
+        <p className="muted action-text">{blocker}</p>
       ) : (
-        <p>
+        <p className="action-text">
           Writes <strong>{image?.name}</strong>
           {image?.size ? <span className="num"> ({formatBytes(image.size)})</span> : null} to{' '}
           {targets.length === 1 ? targets[0] : `${targets.length} drives`}, then reads every drive back to verify it.

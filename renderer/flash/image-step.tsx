@@ -1,5 +1,6 @@
 import { useShallow } from 'zustand/react/shallow';
 import { FilePathStep } from '../app/file-path-step';
+import { LayoutMap } from '../drives/layout-map';
 import { useApp } from '../store/store-context';
 import { ImageSummary } from './image-summary';
 
@@ -14,6 +15,7 @@ export function ImageStep() {
       notice: s.image.notice,
     })),
   );
+  const nativeDialogs = useApp((s) => s.nativeDialogs);
   const imageChooseRequested = useApp((s) => s.imageChooseRequested);
   const imagePathTyped = useApp((s) => s.imagePathTyped);
   const imagePathSubmitted = useApp((s) => s.imagePathSubmitted);
@@ -26,7 +28,7 @@ export function ImageStep() {
       label="Image path"
       placeholder="/home/me/Downloads/os.img.xz"
       chooseLabel="Choose image…"
-      hint="or drop an image file anywhere on this window, or type its path:"
+      hint={nativeDialogs ? 'or drop an image file anywhere on this window, or type its path:' : 'or type its full path:'}
       submitLabel="Use path"
       pathInput={pathInput}
       inspecting={inspecting}
@@ -37,6 +39,7 @@ export function ImageStep() {
       onChooseRequested={() => void imageChooseRequested()}
     >
       {details && <ImageSummary image={details} />}
+      {details && <LayoutMap path={details.path} title="What the image holds" />}
     </FilePathStep>
   );
 }

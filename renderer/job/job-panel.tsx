@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { formatBytes, formatDuration, formatRate } from '../../shared/units';
 import { percentOf } from '../store/job-view';
@@ -8,6 +8,7 @@ import { PhaseSteps, phaseLabel } from './phase-steps';
 import { ProgressBar } from './progress-bar';
 import { TargetResults } from './target-results';
 import { ThroughputGraph } from './throughput-graph';
+import { JobSummary } from './job-summary';
 import { formatRatio, verdictText } from './verdict';
 
 interface Props {
@@ -31,17 +32,30 @@ export function JobPanel({ slot, title, doneTitle, result, againLabel, onAgain }
   const phase = phaseLabel(job.kind, job.phase);
   const cancelled = job.error?.code === 'E_CANCELLED';
   const heading = finished ? doneTitle : title;
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  const verdictRef = useRef<HTMLDivElement>(null);
+  // Focus follows the job: to the panel when it starts (the form that had focus is gone), to the verdict when it ends.
+  useEffect(() => {
+    (finished ? verdictRef.current : headingRef.current)?.focus();
+  }, [finished]);
   return (
     <section className="card job-panel" aria-label={heading}>
       <header className="job-head">
-        <h2>{heading}</h2>
+        <h2 ref={headingRef} tabIndex={-1}>
+          {heading}
+        </h2>
         {!(finished && job.error) && <PhaseSteps kind={job.kind} phase={job.phase} />}
       </header>
       {!finished && (
         <>
-          <p className="phase" aria-live="polite">
-            {job.cancelling ? 'Cancelling…' : phase}
-          </p>
+          <div className="phase-line">
+            <p className="phase" aria-live="polite">
+              {job.cancelling ? 'Cancelling…' : phase}
+            </p>
+            <p className="percent num" aria-hidden="true">
+              {percent === null ? '' : `${percent}%`}
+            </p>
+          </div>
           <ProgressBar label={`${phase} progress`} percent={percent} bytesDone={job.bytesDone} totalBytes={job.totalBytes} />
           <dl className="stats">
             <div>
@@ -70,7 +84,7 @@ export function JobPanel({ slot, title, doneTitle, result, againLabel, onAgain }
         </>
       )}
       {finished && (
-        <div role="status" className={`verdict ${job.error ? (cancelled ? 'is-cancelled' : 'is-failed') : 'is-ok'}`}>
+        <div ref={verdictRef} tabIndex={-1} role="status" className={`verdict ${job.error ? (cancelled ? 'is-cancelled' : 'is-failed') : 'is-ok'}`}>
           {verdictText(job)}
         </div>
       )}
@@ -80,8 +94,9 @@ export function JobPanel({ slot, title, doneTitle, result, againLabel, onAgain }
           {w}
         </p>
       ))}
+      {finished && <JobSummary job={job} />}
       {finished && result}
-      <div className="actions">
+      <div className="actions action-bar">
         {!finished && (
           <button type="button" className="button" onClick={() => void cancelRequested(slot)} disabled={job.cancelling}>
             Cancel

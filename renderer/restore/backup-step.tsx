@@ -11,6 +11,7 @@ export function BackupStep() {
   const restorePathTyped = useApp((s) => s.restorePathTyped);
   const restorePathSubmitted = useApp((s) => s.restorePathSubmitted);
   const restoreChooseRequested = useApp((s) => s.restoreChooseRequested);
+  const nativeDialogs = useApp((s) => s.nativeDialogs);
   return (
     <FilePathStep
       number={1}
@@ -20,7 +21,7 @@ export function BackupStep() {
       label="Backup path"
       placeholder="/home/me/backups/sdcard.img.zst"
       chooseLabel="Choose backup…"
-      hint="or type its path:"
+      hint={nativeDialogs ? 'or type its path:' : 'or type its full path:'}
       submitLabel="Open"
       pathInput={pathInput}
       inspecting={inspecting}

@@ -1,5 +1,6 @@
 import type { BackupDetails } from '../../shared/ipc-contract';
 import { formatBytes } from '../../shared/units';
+import { DriveMap } from '../drives/drive-map';
 
 function when(iso: string | null): string {
   if (!iso) return 'unknown';
@@ -10,38 +11,43 @@ function when(iso: string | null): string {
 /** What the backup says about itself: read before any drive is erased. */
 export function BackupSummary({ backup }: { backup: BackupDetails }) {
   return (
-    <dl className="facts" aria-label="Backup details">
-      <div>
-        <dt>File</dt>
-        <dd className="file-name" title={backup.path}>
-          {backup.name}
-        </dd>
-      </div>
-      <div>
-        <dt>Taken from</dt>
-        <dd>
-          {backup.sourceModel ?? 'unknown drive'}
-          {backup.sourceSerial ? ` (serial ${backup.sourceSerial})` : ''}
-        </dd>
-      </div>
-      <div>
-        <dt>Date</dt>
-        <dd>{when(backup.createdAt)}</dd>
-      </div>
-      <div>
-        <dt>Drive size</dt>
-        <dd className="num">{formatBytes(backup.sourceSize ?? backup.size ?? NaN)}</dd>
-      </div>
-      <div>
-        <dt>Format</dt>
-        <dd>
-          {backup.formatLabel || backup.format}, <span className="num">{formatBytes(backup.fileSize)}</span>
-        </dd>
-      </div>
-      <div>
-        <dt>SHA-256</dt>
-        <dd className="hash">{backup.sha256 ?? 'not recorded'}</dd>
-      </div>
-    </dl>
+    <>
+      <dl className="facts" aria-label="Backup details">
+        <div>
+          <dt>File</dt>
+          <dd className="file-name" title={backup.path}>
+            {backup.name}
+          </dd>
+        </div>
+        <div>
+          <dt>Taken from</dt>
+          <dd>
+            {backup.sourceModel ?? 'unknown drive'}
+            {backup.sourceSerial ? ` (serial ${backup.sourceSerial})` : ''}
+          </dd>
+        </div>
+        <div>
+          <dt>Date</dt>
+          <dd>{when(backup.createdAt)}</dd>
+        </div>
+        <div>
+          <dt>Drive size</dt>
+          <dd className="num">{formatBytes(backup.sourceSize ?? backup.size ?? NaN)}</dd>
+        </div>
+        <div>
+          <dt>Format</dt>
+          <dd>
+            {backup.formatLabel || backup.format}, <span className="num">{formatBytes(backup.fileSize)}</span>
+          </dd>
+        </div>
+        <div>
+          <dt>SHA-256</dt>
+          <dd className="hash">{backup.sha256 ?? 'not recorded'}</dd>
+        </div>
+      </dl>
+      {backup.partitions && backup.partitions.length > 0 && (
+        <DriveMap title="What the backup holds" map={{ size: backup.sourceSize ?? backup.size, partitions: backup.partitions, filesystem: null }} />
+      )}
+    </>
   );
 }

@@ -2,8 +2,10 @@ import { useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { ConfirmEraseDialog } from '../drives/confirm-erase-dialog';
 import { DriveList } from '../drives/drive-list';
+import { LayoutMap } from '../drives/layout-map';
 import { useTargetOptions } from '../drives/use-drive-options';
 import { JobPanel } from '../job/job-panel';
+import { baseName } from '../job/job-facts';
 import { restoreImageFacts } from '../store/drive-options';
 import { restoreTargetsNow } from '../store/restore-slice';
 import { useApp } from '../store/store-context';
@@ -13,6 +15,7 @@ import { BackupStep } from './backup-step';
 export function RestoreScreen() {
   const status = useApp((s) => s.restore.job.status);
   const details = useApp((s) => s.restore.details);
+  const backupName = useApp((s) => baseName(s.restore.job.source) ?? s.restore.details?.name ?? 'backup');
   const selected = useApp((s) => s.restore.selected);
   const confirming = useApp((s) => s.restore.confirming);
   const targets = useApp(useShallow(restoreTargetsNow));
@@ -29,23 +32,28 @@ export function RestoreScreen() {
   const options = useTargetOptions(restoreImageFacts(details));
   const drives = useMemo(() => list.filter((d) => targets.includes(d.device)), [list, targets]);
   if (status !== 'idle') {
-    return <JobPanel slot="restore" title={`Restoring ${details?.name ?? 'backup'}`} doneTitle={`Restore of ${details?.name ?? 'backup'}`} againLabel="Restore another" onAgain={a.newRestoreRequested} />;
+    return <JobPanel slot="restore" title={`Restoring ${backupName}`} doneTitle={`Restore of ${backupName}`} againLabel="Restore another" onAgain={a.newRestoreRequested} />;
   }
   const blocker = !details ? 'Open a backup first.' : targets.length === 0 ? 'Choose at least one drive.' : null;
   return (
-    <div className="steps">
-      <BackupStep />
-      <section className="card step" aria-labelledby="step-restore-targets">
-        <h2 id="step-restore-targets">
-          <span className="step-number">2</span> Drives
-        </h2>
-        <DriveList use="write" legend="Drives to restore to" kind="checkbox" group="restore-target" options={options} selected={selected} onToggle={a.restoreTargetToggled} />
-      </section>
-      <section className="card step" aria-labelledby="step-restore">
+    <>
+      <div className="steps">
+        <BackupStep />
+        <section className="card step" aria-labelledby="step-restore-targets">
+          <h2 id="step-restore-targets">
+            <span className="step-number">2</span> Drives
+          </h2>
+          <DriveList use="write" legend="Drives to restore to" kind="checkbox" group="restore-target" options={options} selected={selected} onToggle={a.restoreTargetToggled} />
+          {targets.map((device) => (
+            <LayoutMap key={device} path={device} title={`On ${device} now (erased by the restore)`} />
+          ))}
+        </section>
+      </div>
+      <section className="action-bar" aria-labelledby="step-restore">
         <h2 id="step-restore">
           <span className="step-number">3</span> Restore
         </h2>
-        <p className="muted">{blocker ?? 'Writes the backup, then reads every drive back and compares it with the recorded SHA-256.'}</p>
+        <p className="muted action-text">{blocker ?? 'Writes the backup, then reads every drive back and compares it with the recorded SHA-256.'}</p>
         <button type="button" className="button primary big" disabled={blocker !== null} onClick={a.restoreRequested}>
           Restore
         </button>
@@ -60,6 +68,6 @@ export function RestoreScreen() {
           />
         )}
       </section>
-    </div>
+    </>
   );
 }

@@ -1,10 +1,12 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ImprintApi } from '../../shared/ipc-contract';
 import { createBackupSlice, type BackupSlice } from './backup-slice';
+import { createBrowseSlice, type BrowseSlice } from './browse-slice';
 import { createDrivesSlice, type DrivesSlice } from './drives-slice';
 import { createFlashSlice, type FlashSlice } from './flash-slice';
 import { createImageSlice, type ImageSlice } from './image-slice';
 import { createJobsSlice, type JobsSlice } from './jobs-slice';
+import { createLayoutsSlice, type LayoutsSlice } from './layouts-slice';
 import { createRestoreSlice, type RestoreSlice } from './restore-slice';
 import { createTargetsSlice, type TargetsSlice } from './targets-slice';
 import { createUiSlice, type UiSlice } from './ui-slice';
@@ -16,7 +18,7 @@ import { createUiSlice, type UiSlice } from './ui-slice';
  * actions; only actions talk to the api, which is handed in here so tests can
  * give a fake transport.
  */
-export type AppState = UiSlice & DrivesSlice & ImageSlice & TargetsSlice & FlashSlice & BackupSlice & RestoreSlice & JobsSlice;
+export type AppState = UiSlice & DrivesSlice & ImageSlice & TargetsSlice & FlashSlice & BackupSlice & RestoreSlice & JobsSlice & LayoutsSlice & BrowseSlice;
 
 export type AppStore = StoreApi<AppState>;
 export type SetState = AppStore['setState'];
@@ -25,8 +27,14 @@ export type GetState = AppStore['getState'];
 /** How every slice is made: the store's set/get and the api its actions call. */
 export type SliceCreator<T> = (set: SetState, get: GetState, api: ImprintApi) => T;
 
-export function createAppStore(api: ImprintApi): AppStore {
-  return createStore<AppState>()((set, get) => ({
+/** What the page knows about where it runs, at start-up. */
+export interface AppStoreOptions {
+  /** Electron's preload is there: native dialogs and "Show in folder" work. */
+  nativeDialogs?: boolean;
+}
+
+export function createAppStore(api: ImprintApi, options: AppStoreOptions = {}): AppStore {
+  const store = createStore<AppState>()((set, get) => ({
     ...createUiSlice(set, get, api),
     ...createDrivesSlice(set, get, api),
     ...createImageSlice(set, get, api),
@@ -35,5 +43,9 @@ export function createAppStore(api: ImprintApi): AppStore {
     ...createBackupSlice(set, get, api),
     ...createRestoreSlice(set, get, api),
     ...createJobsSlice(set, get, api),
+    ...createLayoutsSlice(set, get, api),
+    ...createBrowseSlice(set, get, api),
   }));
+  store.setState({ nativeDialogs: options.nativeDialogs === true });
+  return store;
 }

@@ -1,8 +1,8 @@
-import type { BackupRequest } from '../../shared/ipc-contract';
+import type { BackupOutputCheck, BackupRequest } from '../../shared/ipc-contract';
 import type { AppState, SliceCreator } from './app-store';
 import { sourceOptions, stillValid } from './drive-options';
 import { IDLE_JOB, failedToStart, startingJob, type JobView } from './job-view';
-import { setJob } from './jobs-slice';
+import { busyDevices, setJob } from './jobs-slice';
 import { prunedSelections } from './prune-selections';
 
 export type Compression = BackupRequest['compression'];
@@ -17,8 +17,10 @@ export interface BackupState {
   /** What is typed in the "Backup path" field. */
   pathInput: string;
   compression: Compression;
-  /** Replace an existing file at the path. */
+  /** "Replace the existing file" is ticked (offered only when one is there). */
   overwrite: boolean;
+  /** What is at the typed path, as the service last said, and for which path (null: not checked yet). */
+  outputCheck: { path: string; result: BackupOutputCheck } | null;
   /** A message about the last "Show in folder" (browser mode cannot). */
   notice: string | null;
   job: JobView;
@@ -31,6 +33,8 @@ export interface BackupSlice {
   backupPathChooseRequested(): Promise<void>;
   compressionChosen(compression: Compression): void;
   overwriteToggled(): void;
+  /** Asks the service what is at the typed path now (after typing, a new compression, a finished backup). */
+  backupOutputChecked(): Promise<void>;
   backupRequested(): Promise<void>;
   /** The backup failed on unreadable sectors and the user asked to save what can be read (`startBackup` with `rescue`). */
   rescueRequested(): Promise<void>;
@@ -59,11 +63,24 @@ export function rescueOffered(job: JobView): boolean {
   return job.status === 'finished' && job.error?.code === 'E_BAD_SECTOR' && job.kind === 'backup' && job.result?.details?.rescuedBytes === undefined;
 }
 
+/** What the service said about the path now typed; null until it has answered for this very path. */
+export function currentOutputCheck(s: AppState): BackupOutputCheck | null {
+  const c = s.backup.outputCheck;
+  return c && c.path === s.backup.pathInput.trim() ? c.result : null;
+}
+
 /** Why the backup cannot start yet, or null when it can. */
 export function backupBlocker(s: AppState): string | null {
   if (!s.backup.source) return 'Choose a drive to back up.';
-  if (!s.backup.pathInput.trim()) return 'Choose where to save the backup.';
-  if (stillValid([s.backup.source], sourceOptions(s.drives.list, s.backup.pathInput, s.drives.showAll)).length === 0) {
+  const path = s.backup.pathInput.trim();
+  if (!path) return 'Choose where to save the backup.';
+  if (!path.startsWith('/')) return 'Type the full path of the backup file, starting with /.';
+  const check = currentOutputCheck(s);
+  const folder = path.slice(0, path.lastIndexOf('/')) || '/';
+  if (check && !check.folderExists) return `The folder ${folder} does not exist: create it first, or choose another folder.`;
+  if (check?.notAFile) return `${path} is a folder, not a file name: add a name such as backup${EXTENSION[s.backup.compression]}.`;
+  if (check?.exists && !s.backup.overwrite) return 'A file with this name is already there: tick "Replace the existing file", or choose another name.';
+  if (stillValid([s.backup.source], sourceOptions(s.drives.list, s.backup.pathInput, s.drives.showAll, busyDevices(s))).length === 0) {
     return 'That drive cannot be backed up to this path.';
   }
   return null;
@@ -81,23 +98,35 @@ export const createBackupSlice: SliceCreator<BackupSlice> = (set, get, api) => {
       return;
     }
     const { source, pathInput, compression, overwrite } = s.backup;
+    // Replacing is allowed only for a file the form said was there (and the box ticked for it).
+    const force = overwrite && currentOutputCheck(s)?.exists === true;
     patch({ job: startingJob(), notice: null });
-    const result = await api.startBackup({ device: source as string, output: pathInput.trim(), compression, force: overwrite, ...(rescue ? { rescue: true } : {}) });
+    const result = await api.startBackup({ device: source as string, output: pathInput.trim(), compression, force, ...(rescue ? { rescue: true } : {}) });
     if (result.ok) get().jobStarted('backup', result.value.jobId);
     else setJob(set, 'backup', () => failedToStart(result.error));
   };
   return {
-    backup: { source: null, pathInput: '', compression: 'zstd', overwrite: false, notice: null, job: IDLE_JOB },
+    backup: { source: null, pathInput: '', compression: 'zstd', overwrite: false, outputCheck: null, notice: null, job: IDLE_JOB },
 
     backupSourceChosen: (device) => {
       const s = get();
-      if (stillValid([device], sourceOptions(s.drives.list, s.backup.pathInput, s.drives.showAll)).length === 0) return;
+      if (stillValid([device], sourceOptions(s.drives.list, s.backup.pathInput, s.drives.showAll, busyDevices(s))).length === 0) return;
       patch({ source: device });
+      void get().layoutRequested(device);
     },
 
     backupPathTyped: (text) => {
-      patch({ pathInput: text });
+      patch({ pathInput: text, overwrite: false });
       set(prunedSelections(get()));
+      void get().backupOutputChecked();
+    },
+
+    backupOutputChecked: async () => {
+      const path = get().backup.pathInput.trim();
+      if (!path.startsWith('/')) return;
+      const result = await api.checkBackupOutput({ path });
+      // An answer for a path no longer typed is dropped (answers may arrive out of order).
+      if (result.ok && get().backup.pathInput.trim() === path) patch({ outputCheck: { path, result: result.value } });
     },
 
     backupPathChooseRequested: async () => {
@@ -110,6 +139,7 @@ export const createBackupSlice: SliceCreator<BackupSlice> = (set, get, api) => {
     compressionChosen: (compression) => {
       const pathInput = withExtension(get().backup.pathInput, compression);
       patch({ compression, pathInput });
+      void get().backupOutputChecked();
     },
 
     overwriteToggled: () => patch({ overwrite: !get().backup.overwrite }),
@@ -124,7 +154,9 @@ export const createBackupSlice: SliceCreator<BackupSlice> = (set, get, api) => {
     newBackupRequested: () => {
       const status = get().backup.job.status;
       if (status === 'starting' || status === 'running') return;
-      patch({ job: IDLE_JOB, notice: null });
+      patch({ job: IDLE_JOB, notice: null, overwrite: false });
+      // The backup just made is at that path now.
+      void get().backupOutputChecked();
     },
 
     revealRequested: async (path) => {

@@ -2,6 +2,21 @@ import type { Drive } from '../../shared/drive';
 import type { ImageFacts, Refusal } from '../../shared/drive-constraints';
 import { compareDrives, holdsImage, isShownByDefault, refusalsFor, warningsFor } from '../../shared/drive-constraints';
 import type { BackupDetails, ImageDetails } from '../../shared/ipc-contract';
+import type { JobKind } from '../../shared/job-events';
+
+/** Devices a running job uses, with its kind (jobs-slice.ts `busyDevices`). */
+export type BusyDevices = ReadonlyMap<string, JobKind>;
+
+const NOT_BUSY: BusyDevices = new Map();
+
+const JOB_NAME: Partial<Record<JobKind, string>> = { backup: 'backup', rescue: 'rescue', restore: 'restore', flash: 'flash', verify: 'verification', check: 'capacity check', clone: 'clone' };
+
+/** A drive a running job uses cannot be chosen: say which job, and what to do. */
+function busyRefusal(drive: Drive, busy: BusyDevices): Refusal[] {
+  const kind = busy.get(drive.device);
+  if (kind === undefined) return [];
+  return [{ code: 'E_TARGET_BUSY', reason: `In use by the ${JOB_NAME[kind] ?? 'job'} that is running: wait for it to finish or cancel it.` }];
+}
 
 /**
  * What the drive lists show, derived from the store's raw state with the pure
@@ -29,27 +44,35 @@ export function restoreImageFacts(backup: BackupDetails | null): ImageFacts {
   return backup ? { path: backup.path, size: backup.sourceSize ?? backup.size } : NO_IMAGE;
 }
 
+/**
+ * The rules' warnings, less the loop-device note: its "loop device" badge
+ * says that already, and the note repeated under every loop device.
+ */
+function screenWarnings(drive: Drive): string[] {
+  return warningsFor({ ...drive, virtual: false });
+}
+
 /** Drives to list as write targets: all of them with "Show all drives", else those shown by default. */
-export function targetOptions(drives: readonly Drive[], image: ImageFacts, showAll: boolean): DriveOption[] {
+export function targetOptions(drives: readonly Drive[], image: ImageFacts, showAll: boolean, busy: BusyDevices = NOT_BUSY): DriveOption[] {
   return drives
     .filter((d) => showAll || isShownByDefault(d))
     .slice()
     .sort(compareDrives)
-    .map((drive) => ({ drive, refusals: refusalsFor(drive, image), warnings: warningsFor(drive), needed: image.size, use: 'write' }));
+    .map((drive) => ({ drive, refusals: [...busyRefusal(drive, busy), ...refusalsFor(drive, image)], warnings: screenWarnings(drive), needed: image.size, use: 'write' }));
 }
 
 /**
  * Drives to list as a backup's source. Reading is harmless, so only a drive
  * with no medium, or one that holds the destination file, is refused.
  */
-export function sourceOptions(drives: readonly Drive[], outputPath: string, showAll: boolean): DriveOption[] {
+export function sourceOptions(drives: readonly Drive[], outputPath: string, showAll: boolean, busy: BusyDevices = NOT_BUSY): DriveOption[] {
   const output: ImageFacts = { path: outputPath.trim() || null, size: null };
   return drives
     .filter((d) => showAll || isShownByDefault(d))
     .slice()
     .sort(compareDrives)
     .map((drive) => {
-      const refusals: Refusal[] = [];
+      const refusals: Refusal[] = busyRefusal(drive, busy);
       if (drive.size <= 0) refusals.push({ code: 'E_SOURCE_EMPTY', reason: `${drive.device} reports a size of 0: no medium inserted?` });
       if (output.path && !output.path.startsWith('/dev/') && holdsImage(drive, output)) {
         refusals.push({ code: 'E_TARGET_HOLDS_SOURCE', reason: `${drive.device} holds the backup destination: choose a destination on another drive` });

@@ -26,6 +26,7 @@ export const createDrivesSlice: SliceCreator<DrivesSlice> = (set, get, api) => (
   drivesChanged: (list) => {
     set((s) => ({ drives: { ...s.drives, list, loaded: true, error: null } }));
     set(prunedSelections(get()));
+    get().jobDrivesListed();
   },
 
   drivesRequested: async () => {

@@ -43,6 +43,9 @@ export function createFakeApi(): FakeApi {
     cancelJob: call('cancelJob'),
     revealFile: call('revealFile'),
     jobSnapshots: call('jobSnapshots'),
+    checkBackupOutput: call('checkBackupOutput'),
+    inspectLayout: call('inspectLayout'),
+    listFolder: call('listFolder'),
     onDrivesChanged: (l) => {
       driveListeners.add(l);
       return () => driveListeners.delete(l);

@@ -1,7 +1,7 @@
 import type { AppState, SliceCreator } from './app-store';
 import { flashImageFacts, stillValid, targetOptions } from './drive-options';
 import { IDLE_JOB, failedToStart, startingJob, type JobView } from './job-view';
-import { setJob } from './jobs-slice';
+import { busyDevices, setJob } from './jobs-slice';
 
 export interface FlashState {
   /** The confirmation dialog naming every drive to be erased is open. */
@@ -21,7 +21,7 @@ export interface FlashSlice {
 
 /** The devices a flash would write now: chosen and still allowed. */
 export function flashTargetsNow(s: AppState): string[] {
-  return stillValid(s.targets.selected, targetOptions(s.drives.list, flashImageFacts(s.image.details), s.drives.showAll));
+  return stillValid(s.targets.selected, targetOptions(s.drives.list, flashImageFacts(s.image.details), s.drives.showAll, busyDevices(s)));
 }
 
 export const createFlashSlice: SliceCreator<FlashSlice> = (set, get, api) => ({

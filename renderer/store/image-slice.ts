@@ -46,6 +46,8 @@ export const createImageSlice: SliceCreator<ImageSlice> = (set, get, api) => {
     },
 
     imageChooseRequested: async () => {
+      // No native dialog (browser mode): the service-backed file browser instead.
+      if (!get().nativeDialogs) return get().browseOpened('image', get().image.pathInput);
       const result = await api.chooseImage({});
       if (!result.ok) {
         patch({ error: result.error });
@@ -69,6 +71,7 @@ export const createImageSlice: SliceCreator<ImageSlice> = (set, get, api) => {
     imageInspected: (details) => {
       patch({ details, inspecting: null, error: null, pathInput: details.path });
       set(prunedSelections(get()));
+      void get().layoutRequested(details.path);
     },
 
     imageInspectFailed: (_path, error) => {

@@ -1,3 +1,4 @@
+import type { Drive } from '../../shared/drive';
 import type { ErrorInfo } from '../../shared/error-codes';
 import type { JobEvent, JobFinishedEvent, JobKind, JobPhase, TargetProgress } from '../../shared/job-events';
 
@@ -9,6 +10,13 @@ export interface JobView {
   status: JobStatus;
   jobId: string | null;
   kind: JobKind | null;
+  /** What the job reads (the image, the backup, the drive backed up), from its job-started. */
+  source: string | null;
+  /** When the service started and ended it (ms since the epoch), when it said so. */
+  startedAt: number | null;
+  finishedAt: number | null;
+  /** The drives as listed when the job started (model, size): the result names them. */
+  drives: Drive[];
   phase: JobPhase | null;
   bytesDone: number;
   totalBytes: number | null;
@@ -33,6 +41,10 @@ export const IDLE_JOB: JobView = {
   status: 'idle',
   jobId: null,
   kind: null,
+  source: null,
+  startedAt: null,
+  finishedAt: null,
+  drives: [],
   phase: null,
   bytesDone: 0,
   totalBytes: null,
@@ -62,6 +74,8 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
         status: 'running',
         jobId: event.jobId,
         kind: event.kind,
+        source: event.source,
+        startedAt: timeOf(event.startedAt) ?? view.startedAt,
         phase: view.phase ?? 'preparing',
         totalBytes: event.totalBytes,
         targets: event.targets.map((device) => ({ device, status: 'pending', bytesWritten: 0, bytesVerified: 0 })),
@@ -92,6 +106,7 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
       return {
         ...view,
         status: 'finished',
+        finishedAt: timeOf(event.finishedAt) ?? view.finishedAt,
         phase: 'done',
         cancelling: false,
         etaSeconds: null,
@@ -101,6 +116,13 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
       };
     }
   }
+}
+
+/** An ISO time from the service as ms since the epoch; null when absent or unreadable. */
+function timeOf(iso: string | undefined): number | null {
+  if (iso === undefined) return null;
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? t : null;
 }
 
 /** A target the engine reported failed stays failed, with its reason, even if a later sample lacks the error. */

@@ -3,7 +3,7 @@ import type { BackupDetails } from '../../shared/ipc-contract';
 import type { AppState, SliceCreator } from './app-store';
 import { restoreImageFacts, stillValid, targetOptions } from './drive-options';
 import { IDLE_JOB, failedToStart, startingJob, type JobView } from './job-view';
-import { setJob } from './jobs-slice';
+import { busyDevices, setJob } from './jobs-slice';
 import { prunedSelections } from './prune-selections';
 
 export interface RestoreState {
@@ -35,7 +35,7 @@ export interface RestoreSlice {
 
 /** The devices a restore would write now: chosen and still allowed. */
 export function restoreTargetsNow(s: AppState): string[] {
-  return stillValid(s.restore.selected, targetOptions(s.drives.list, restoreImageFacts(s.restore.details), s.drives.showAll));
+  return stillValid(s.restore.selected, targetOptions(s.drives.list, restoreImageFacts(s.restore.details), s.drives.showAll, busyDevices(s)));
 }
 
 export const createRestoreSlice: SliceCreator<RestoreSlice> = (set, get, api) => {
@@ -56,6 +56,7 @@ export const createRestoreSlice: SliceCreator<RestoreSlice> = (set, get, api) =>
     },
 
     restoreChooseRequested: async () => {
+      if (!get().nativeDialogs) return get().browseOpened('backup', get().restore.pathInput);
       const result = await api.chooseImage({});
       if (!result.ok) patch({ error: result.error });
       else if (result.value !== null) await get().restoreBackupChosen(result.value);
@@ -86,8 +87,11 @@ export const createRestoreSlice: SliceCreator<RestoreSlice> = (set, get, api) =>
         patch({ selected: selected.filter((d) => d !== device) });
         return;
       }
-      const options = targetOptions(s.drives.list, restoreImageFacts(s.restore.details), s.drives.showAll);
-      if (stillValid([device], options).length === 1) patch({ selected: [...selected, device] });
+      const options = targetOptions(s.drives.list, restoreImageFacts(s.restore.details), s.drives.showAll, busyDevices(s));
+      if (stillValid([device], options).length === 1) {
+        patch({ selected: [...selected, device] });
+        void get().layoutRequested(device);
+      }
     },
 
     restoreRequested: () => {

@@ -1,0 +1,57 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { teardown, trackNewDevice } from '../../electron/engine/testing/faulty-device-teardown';
+import { attachLoop } from '../../electron/engine/testing/loop-device';
+import { resolveTool, startDaemon, waitForPidFile } from '../../electron/engine/testing/run-tool';
+
+/**
+ * A real block device that writes and reads slowly, so a spec can act in the
+ * middle of a job (reload the page, cancel): nbdkit's file plugin behind its
+ * rate filter, exposed as a file by nbdfuse, then `losetup --direct-io=on`
+ * (FIELD-NOTES, "A slow real drive"). The same chain and teardown as the
+ * engine's faulty devices (electron/engine/testing/faulty-device.ts), whose
+ * janitor also removes what a killed test run left.
+ */
+export interface SlowDrive {
+  device: string;
+  /** Kills nbdkit (pending I/O fails), detaches the loop, unmounts, removes the files. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Why this machine cannot make one, or null when it can. */
+export function slowDriveUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'a slow drive needs root (losetup, FUSE)';
+  if (!fs.existsSync('/dev/fuse')) return 'a slow drive needs /dev/fuse';
+  for (const [tool, pkg] of [['nbdkit', 'nbdkit'], ['nbdfuse', 'libnbd-bin'], ['fusermount3', 'fuse3']] as const) {
+    if (!resolveTool(tool)) return `a slow drive needs ${tool} (Debian package ${pkg})`;
+  }
+  return null;
+}
+
+/**
+ * A drive of `bytes` whose reads and writes together pass at most
+ * `bitsPerSecond` (nbdkit's rate filter counts bits: "16M" is 2 MB/s).
+ */
+export async function createSlowDrive(bytes: number, bitsPerSecond: string): Promise<SlowDrive> {
+  const res = trackNewDevice();
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => (closing ??= teardown(res));
+  try {
+    const backing = path.join(res.dir, 'backing.img');
+    fs.writeFileSync(backing, '');
+    fs.truncateSync(backing, bytes);
+    const socket = path.join(res.dir, 'nbd.sock');
+    const nbdkitPid = path.join(res.dir, 'nbdkit.pid');
+    res.nbdkit = startDaemon('nbdkit', ['-f', '--exit-with-parent', '-U', socket, '-P', nbdkitPid, '--filter=rate', 'file', backing, `rate=${bitsPerSecond}`]);
+    await waitForPidFile(res.nbdkit, nbdkitPid, 'nbdkit');
+    fs.writeFileSync(res.mountFile, '');
+    const fusePid = path.join(res.dir, 'nbdfuse.pid');
+    res.nbdfuse = startDaemon('nbdfuse', ['-C', '1', '-P', fusePid, res.mountFile, '--unix', socket]);
+    await waitForPidFile(res.nbdfuse, fusePid, 'nbdfuse');
+    res.device = await attachLoop(res.mountFile, { directIo: true });
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
+  return { device: res.device, close };
+}

@@ -1,0 +1,75 @@
+import type { FolderListing } from '../../shared/ipc-contract';
+import type { SliceCreator } from './app-store';
+
+/** What the file browser is choosing: the image to flash or the backup to restore. */
+export type BrowseFor = 'image' | 'backup';
+
+export interface BrowseState {
+  /** Open for this, or closed (null). */
+  for: BrowseFor | null;
+  listing: FolderListing | null;
+  loading: boolean;
+  error: string | null;
+  /** The "Folder" field: a folder typed to go straight to. */
+  folderInput: string;
+}
+
+/**
+ * Browser mode's file browser: there is no native open dialog in a browser,
+ * so "Choose image…" lists folders through the service (listFolder: only
+ * what the user may read) and hands the chosen file to the same action the
+ * dialog would.
+ */
+export interface BrowseSlice {
+  browse: BrowseState;
+  browseOpened(what: BrowseFor, nearPath: string): Promise<void>;
+  browseFolderOpened(path: string): Promise<void>;
+  browseFolderTyped(text: string): void;
+  browseFileChosen(name: string): Promise<void>;
+  browseClosed(): void;
+}
+
+const CLOSED: BrowseState = { for: null, listing: null, loading: false, error: null, folderInput: '' };
+
+/** The folder of an absolute path typed in a field ("/a/b/os.img" -> "/a/b"); "/" otherwise. */
+export function folderOf(path: string): string {
+  const p = path.trim();
+  if (!p.startsWith('/')) return '/';
+  return p.slice(0, p.lastIndexOf('/')) || '/';
+}
+
+export const createBrowseSlice: SliceCreator<BrowseSlice> = (set, get, api) => {
+  const patch = (p: Partial<BrowseState>) => set((s) => ({ browse: { ...s.browse, ...p } }));
+  return {
+    browse: CLOSED,
+
+    browseOpened: async (what, nearPath) => {
+      set({ browse: { ...CLOSED, for: what } });
+      await get().browseFolderOpened(folderOf(nearPath));
+      // A folder that is gone or closed to the user: start at the top instead.
+      if (get().browse.listing === null && folderOf(nearPath) !== '/') await get().browseFolderOpened('/');
+    },
+
+    browseFolderOpened: async (path) => {
+      if (get().browse.for === null) return;
+      patch({ loading: true, error: null });
+      const result = await api.listFolder({ path });
+      if (get().browse.for === null) return;
+      if (result.ok) patch({ listing: result.value, loading: false, folderInput: result.value.path });
+      else patch({ loading: false, error: result.error.message });
+    },
+
+    browseFolderTyped: (text) => patch({ folderInput: text }),
+
+    browseFileChosen: async (name) => {
+      const { for: what, listing } = get().browse;
+      if (!what || !listing) return;
+      const path = `${listing.path === '/' ? '' : listing.path}/${name}`;
+      set({ browse: CLOSED });
+      if (what === 'image') await get().imageChosen(path);
+      else await get().restoreBackupChosen(path);
+    },
+
+    browseClosed: () => set({ browse: CLOSED }),
+  };
+};
