@@ -68,7 +68,7 @@ export const DEFAULT_GIVE_UP_MS = 120_000;
 class Transient extends Error {}
 
 /** Codes of a connection that broke or never formed, as Node reports them. */
-const TRANSIENT_ERRNOS = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ENOTFOUND', 'ERR_STREAM_PREMATURE_CLOSE', 'HPE_INVALID_CONSTANT', 'UND_ERR_SOCKET']);
+const TRANSIENT_ERRNOS = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ENOTFOUND', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
 
 function transientCause(err: unknown): string | null {
   if (err instanceof Transient) return err.message;
@@ -271,20 +271,36 @@ export async function download(urlText: string, sink: DownloadSink, opts: Downlo
         }
         done();
       };
-      const afterClose = (): void => {
-        if (!ended) return done(new Transient('the connection was cut'));
+      // 'end' waits while the body is paused for the sink; the connection may close before it.
+      let closed = false;
+      let lingered = false;
+      const maybeFinish = (): void => {
+        if (!ended || !(closed || lingered)) return;
         if (writing) void (writing as Promise<void>).then(finish, done);
         else finish();
       };
+      req.on('close', () => {
+        closed = true;
+        if (!res.complete) done(new Transient('the connection was cut'));
+        else maybeFinish();
+      });
       res.on('end', () => {
         ended = true;
         // The socket closes right after a response on a connection of its own; should it linger, do not wait on it.
-        setTimeout(() => afterClose(), 1000).unref();
+        setTimeout(() => {
+          lingered = true;
+          maybeFinish();
+        }, 1000).unref();
+        maybeFinish();
       });
       res.on('error', (err) => done(err));
-      // Node's parser fails on bytes past the announced length ("Data after Connection: close"), at or after the end.
-      req.on('error', (err) => done(ended || (expect !== null && received >= expect && /^HPE_/.test(errnoOf(err) ?? '')) ? new ImprintError('E_DOWNLOAD_LENGTH', `${where} sent more than the ${received} bytes it announced (${(err as Error).message}): the response is not what it claims.`, { cause: err }) : err));
-      req.on('close', afterClose);
+      // Node's parser fails on bytes past the announced length ("Data after Connection: close") once
+      // the message is complete; a parse error before that is a malformed response.
+      req.on('error', (err) => {
+        if (!/^HPE_/.test(errnoOf(err) ?? '')) return done(err);
+        if (res.complete) return done(new ImprintError('E_DOWNLOAD_LENGTH', `${where} sent more than the ${expect ?? received} bytes it announced (${(err as Error).message}): the response is not what it claims.`, { cause: err }));
+        done(new Transient(`malformed response (${(err as Error).message})`));
+      });
     });
 
   for (;;) {
@@ -299,6 +315,8 @@ export async function download(urlText: string, sink: DownloadSink, opts: Downlo
       if (opts.signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled.', { cause: err });
       const reason = transientCause(err);
       if (reason === null) throw err;
+      // Every announced byte arrived and then the connection broke: the file is whole.
+      if (total !== null && offset === total) break;
       const idle = Date.now() - lastProgressAt;
       if (idle >= giveUpMs) {
         throw new ImprintError(
