@@ -2,7 +2,7 @@ import { parseArgs } from 'util';
 import { sidecarPathOf } from '../../../shared/backup-metadata';
 import { formatBytes } from '../../../shared/units';
 import { ImprintError } from '../../engine/errors';
-import { allocatedBytes, describeLayout, inspectImageOrBackup } from '../../engine/backup/image-info';
+import { allocatedBytes, describeLayout, inspectImageOrBackup } from '../../engine/jobs/image-info';
 import type { Command } from '../commands';
 
 export const infoCommand: Command = {

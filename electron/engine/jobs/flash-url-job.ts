@@ -10,11 +10,11 @@ import { download, type DownloadOptions, type DownloadProgress } from '../net/ht
 import type { HttpOptions } from '../net/http-request';
 import { discoverUrlChecksum, type UrlChecksum } from '../net/url-checksum';
 import { checkUrlAllowed, parseHttpUrl, redact } from '../net/url-policy';
-import { inspectSource } from '../sources/image-source';
+import { inspectSource } from '../formats/image-source';
 import { runFlash, type RunOptions } from './flash-job';
 import { JobReporter } from './job-reporter';
 import type { PublishedChecksum } from './published-checksum';
-import { planTargets, type TargetPlan } from './target-plan';
+import { planTargets, type TargetPlan } from '../pipelines/target-plan';
 
 export interface UrlFlashRequest {
   url: string;
