@@ -57,6 +57,10 @@ function exact(r: CliResult, device: string): void {
   assert.equal(r.finished?.ok, true);
   assert.deepEqual(r.finished.targets.map((t) => [t.status, t.bytesWritten]), [['verified', SMALL_IMAGE_SIZE]]);
   assert.equal(firstDeviceDifference(device, raw()), -1, 'the device holds the image');
+  assert.equal(r.events.filter((e) => e.type === 'job-started').length, 1, 'one job');
+  assert.ok(new Set(r.events.map((e) => e.jobId)).size === 1, 'one job id throughout');
+  const writing = r.events.filter((e): e is ProgressEvent => e.type === 'progress' && e.phase === 'writing');
+  assert.ok(writing.length > 0 && writing.every((e) => e.bottleneck === 'decompression' || e.bottleneck === 'drive'), 'writing progress names the slow stage');
 }
 
 /**

@@ -94,11 +94,11 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
   let file: string;
   let temp: ReturnType<typeof tempDownload> | null = null;
   let downloaded: { sha256: string; bytes: number } | null = null;
+  reporter.started(where, prepared.targets.map((t) => t.path), req.entry?.extractSize ?? null);
   if (cached) {
     file = cached.path;
     reporter.warning(`Using the cached download of ${where} (${cached.path}; its SHA-256 was checked again just now).`);
   } else {
-    reporter.started(where, prepared.targets.map((t) => t.path), req.entry?.extractSize ?? null);
     temp = tempDownload(req.cache, url.href);
     file = temp.path;
     const progress: DownloadProgress = { downloaded: 0, total: null, attempts: 0, retrying: false };
@@ -136,7 +136,7 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
     // A checksum of the file was checked above (or by the cache); one of the image inside is checked while writing.
     const published: PublishedChecksum | null =
       checksum && (checksum.of !== 'file' || cached) ? { sha256: checksum.sha256, from: checksum.from, contentOnly: checksum.of === 'content' } : null;
-    const result = await runFlash({ source, targets, checksum: published }, { ...opts, jobId: reporter.jobId });
+    const result = await runFlash({ source, targets, checksum: published }, { ...opts, jobId: reporter.jobId, announced: true });
     if (temp && downloaded) {
       if (result.ok && req.cache) req.cache.commit(temp.path, temp.fd, { url: url.href, sha256: downloaded.sha256, size: downloaded.bytes });
       else {
