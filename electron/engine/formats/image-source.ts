@@ -27,6 +27,8 @@ export interface SourceInfo {
   /** The source is a block device (clone, backup, hash of a drive). */
   isDevice: boolean;
   zipEntry?: ZipImageEntry;
+  /** Set while the file is still being downloaded (io/growing-file.ts): its readers wait for its bytes. */
+  growing?: SharedArrayBuffer;
 }
 
 /** Large decompression chunks: Node's zlib runs 3x faster with 1 MiB than its 16 KiB default (FIELD-NOTES). */

@@ -46,6 +46,8 @@ export interface RunOptions {
   kind?: JobKind;
   /** When chunks may be read back before the write ends; by default IMPRINT_VERIFY_WHILE_WRITING, else 'when-idle'. */
   verifyWhileWriting?: VerifyWhileWriting;
+  /** More for each writing progress event (a download's counters; 'network' when the decoder waits on it). */
+  progressExtra?: (bottleneck: 'decompression' | 'drive') => Partial<ProgressEvent>;
   /** The caller sent job-started already (a flash from a URL announces the job before downloading). */
   announced?: boolean;
   /** Extra facts for the final event (the backup restored...). */
@@ -101,7 +103,8 @@ export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promi
   const writing = (): { done: number; total: number | null; targets: TargetProgress[]; extra: Partial<ProgressEvent> } => {
     const live = progress.filter((p) => p.status === 'writing' || p.status === 'written');
     const done = live.length > 0 ? Math.min(...live.map((p) => p.bytesWritten)) : pipeline.sourceBytes;
-    return { done, total: source.size ?? source.sizeEstimate, targets: progress, extra: { bottleneck: pipeline.bottleneck() } };
+    const bottleneck = pipeline.bottleneck();
+    return { done, total: source.size ?? source.sizeEstimate, targets: progress, extra: { bottleneck, ...opts.progressExtra?.(bottleneck) } };
   };
   reporter.phaseStarted('writing', writing);
   try {

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { JobFinishedEvent } from '../../../shared/job-events';
+import type { JobFinishedEvent, ProgressEvent } from '../../../shared/job-events';
 import { ImprintError, toErrorInfo } from '../errors';
 import { entryChecksums, type CatalogueImage } from '../catalogues/catalogue';
 import type { CacheEntry, DownloadCache } from '../net/download-cache';
@@ -10,7 +10,9 @@ import { download, type DownloadOptions, type DownloadProgress } from '../net/ht
 import type { HttpOptions } from '../net/http-request';
 import { discoverUrlChecksum, type UrlChecksum } from '../net/url-checksum';
 import { checkUrlAllowed, parseHttpUrl, redact } from '../net/url-policy';
+import { detectFormat } from '../formats/detect-format';
 import { inspectSource } from '../formats/image-source';
+import { GrowingFile } from '../io/growing-file';
 import { runFlash, type RunOptions } from './flash-job';
 import { JobReporter } from './job-reporter';
 import type { PublishedChecksum } from './published-checksum';
@@ -71,13 +73,23 @@ function tempDownload(cache: DownloadCache | null, url: string): { path: string;
   return { path: p, fd: fs.openSync(p, 'wx+', 0o600), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Formats decoded while they download: read front to back, with nothing needed from the file's end. */
+const FOLLOWABLE = new Set(['raw', 'gzip']);
+/** Bytes of the file that must be there before its format is told from them. */
+const HEAD_BYTES = 64 << 10;
+
 /**
- * Downloads the image (resuming through a bad network; see http-download.ts)
- * into the cache's temporary file, checks a published checksum of the file
- * before a byte goes to a drive, then flashes it. A checksum of the image
- * inside (a catalogue's extract_sha256) is checked while writing: on a
- * mismatch the drives' first MiB is never written. A flash that succeeds
- * keeps the download in the cache for next time.
+ * Flashes a URL. The download (resuming through a bad network; see
+ * http-download.ts) goes to the cache's temporary file. A raw or gzip image
+ * is decoded and written while it downloads: one download feeds every
+ * target, the image's reader waiting for bytes still on their way
+ * (io/growing-file.ts). The end of the image is declared only once the whole
+ * download is there, so any checksum (of the file, or of the image inside)
+ * is checked before the drives' first MiB is written, and a download that
+ * fails leaves that MiB unwritten. Other formats need the file's end first
+ * (.xz's index, a zip's central directory, a .zst's frame sizes): they are
+ * downloaded, a file checksum checked, then written. A flash that succeeds
+ * keeps the download in the cache.
  */
 export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions): Promise<JobFinishedEvent> {
   const { request: req, url, checksum, cached } = prepared;
@@ -90,68 +102,126 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
     reporter.emit(event);
     return event;
   };
-
-  let file: string;
-  let temp: ReturnType<typeof tempDownload> | null = null;
-  let downloaded: { sha256: string; bytes: number } | null = null;
   reporter.started(where, prepared.targets.map((t) => t.path), req.entry?.extractSize ?? null);
   if (cached) {
-    file = cached.path;
     reporter.warning(`Using the cached download of ${where} (${cached.path}; its SHA-256 was checked again just now).`);
-  } else {
-    temp = tempDownload(req.cache, url.href);
-    file = temp.path;
-    const progress: DownloadProgress = { downloaded: 0, total: null, attempts: 0, retrying: false };
-    reporter.phaseStarted('downloading', () => ({
-      done: progress.downloaded,
-      total: progress.total,
-      targets: [],
-      extra: { bottleneck: 'network', download: { downloadedBytes: progress.downloaded, totalBytes: progress.total, attempts: progress.attempts, retrying: progress.retrying, cached: false } },
-    }));
-    try {
-      downloaded = await download(url.href, new FileSink(temp.fd), {
-        ...req.http,
-        ...req.download,
-        onWarning: (m) => reporter.warning(m),
-        expectedSize: req.entry?.downloadSize ?? null,
-        progress,
-        signal: opts.signal,
-        onEvent: (e) =>
-          reporter.warning(e.type === 'warning' ? e.message : `Connection to ${url.host} lost at byte ${e.offset} (${e.reason}); resuming in ${(e.delayMs / 1000).toFixed(1)} s.`),
-      });
-      if (checksum?.of === 'file' && downloaded.sha256 !== checksum.sha256) {
-        throw new ImprintError('E_CHECKSUM_MISMATCH', `The download's SHA-256 does not match ${checksum.from} (expected ${checksum.sha256}, got ${downloaded.sha256}): the file on the server is not the one published. Nothing was written to the drives.`);
-      }
-      fs.fsyncSync(temp.fd);
-    } catch (err) {
-      fs.closeSync(temp.fd);
-      temp.cleanup();
-      return fail(err);
-    }
+    return flashFile(cached.path, prepared, opts, reporter, null).catch(fail);
   }
 
-  try {
-    const source = await inspectSource(file);
-    const targets = await planTargets(prepared.targets.map((t) => t.path), { path: source.path, size: source.size, isDevice: false });
-    // A checksum of the file was checked above (or by the cache); one of the image inside is checked while writing.
-    const published: PublishedChecksum | null =
-      checksum && (checksum.of !== 'file' || cached) ? { sha256: checksum.sha256, from: checksum.from, contentOnly: checksum.of === 'content' } : null;
-    const result = await runFlash({ source, targets, checksum: published }, { ...opts, jobId: reporter.jobId, announced: true });
-    if (temp && downloaded) {
-      if (result.ok && req.cache) req.cache.commit(temp.path, temp.fd, { url: url.href, sha256: downloaded.sha256, size: downloaded.bytes });
-      else {
-        fs.closeSync(temp.fd);
-        temp.cleanup();
-      }
-      temp = null;
-    }
-    return result;
-  } catch (err) {
-    return fail(err);
-  } finally {
-    if (temp) {
+  const temp = tempDownload(req.cache, url.href);
+  const growing = new GrowingFile();
+  const progress: DownloadProgress = { downloaded: 0, total: null, attempts: 0, retrying: false };
+  const counters = (): NonNullable<ProgressEvent['download']> => ({ downloadedBytes: progress.downloaded, totalBytes: progress.total, attempts: progress.attempts, retrying: progress.retrying, cached: false });
+  const sample = (): { done: number; total: number | null; targets: []; extra: Partial<ProgressEvent> } => ({ done: progress.downloaded, total: progress.total, targets: [], extra: { bottleneck: 'network', download: counters() } });
+  reporter.phaseStarted('downloading', sample);
+  let downloadError: unknown = null;
+  // The download stops with the job, and also when the write failed while it was still running.
+  const stopDownload = new AbortController();
+  const onAbort = (): void => stopDownload.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let closed = false;
+  const closeTemp = (keep: { sha256: string; bytes: number } | null): void => {
+    if (closed) return;
+    closed = true;
+    if (keep && req.cache) req.cache.commit(temp.path, temp.fd, { url: url.href, sha256: keep.sha256, size: keep.bytes });
+    else {
       fs.closeSync(temp.fd);
       temp.cleanup();
     }
+  };
+  const downloading = download(url.href, new FileSink(temp.fd, growing), {
+    ...req.http,
+    ...req.download,
+    onWarning: (m) => reporter.warning(m),
+    expectedSize: req.entry?.downloadSize ?? null,
+    progress,
+    signal: stopDownload.signal,
+    onEvent: (e) => reporter.warning(e.type === 'warning' ? e.message : `Connection to ${url.host} lost at byte ${e.offset} (${e.reason}); resuming in ${(e.delayMs / 1000).toFixed(1)} s.`),
+  }).then(
+    (r) => {
+      fs.fsyncSync(temp.fd);
+      growing.complete();
+      return r;
+    },
+    (err: unknown) => {
+      downloadError = err;
+      growing.fail();
+      return null;
+    },
+  );
+
+  try {
+    // Wait for the size and the first bytes (or the end): they tell whether the image can be followed.
+    while (!(progress.total !== null && growing.available >= Math.min(HEAD_BYTES, progress.total)) && growing.state === 'growing') {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    let follow = false;
+    if (growing.state !== 'failed' && progress.total !== null) {
+      const head = Buffer.alloc(16);
+      fs.readSync(temp.fd, head, 0, 16, 0);
+      follow = FOLLOWABLE.has(detectFormat(head)) && growing.state === 'growing';
+      // Its full size from the start: the reader takes the file's size for the image's (raw).
+      if (follow) fs.ftruncateSync(temp.fd, progress.total);
+    }
+    if (!follow) {
+      const done = await downloading;
+      reporter.flush(sample);
+      if (!done) throw downloadError;
+      if (checksum?.of === 'file' && done.sha256 !== checksum.sha256) {
+        throw new ImprintError('E_CHECKSUM_MISMATCH', `The download's SHA-256 does not match ${checksum.from} (expected ${checksum.sha256}, got ${done.sha256}): the file on the server is not the one published. Nothing was written to the drives.`);
+      }
+    }
+    const result = await flashFile(temp.path, prepared, { ...opts, onEvent: rewriteDownloadFailure(opts.onEvent, () => downloadError) }, reporter, follow ? { growing, counters } : null);
+    if (!result.ok) stopDownload.abort();
+    const done = await downloading;
+    closeTemp(result.ok && done ? done : null);
+    return withDownloadError(result, downloadError);
+  } catch (err) {
+    stopDownload.abort();
+    growing.fail();
+    await downloading;
+    closeTemp(null);
+    return fail(downloadError ?? err);
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** Writes the downloaded (or downloading) file with the flash job, the checksum held to what it is of. */
+async function flashFile(
+  file: string,
+  prepared: PreparedUrlFlash,
+  opts: RunOptions,
+  reporter: JobReporter,
+  followed: { growing: GrowingFile; counters: () => NonNullable<ProgressEvent['download']> } | null,
+): Promise<JobFinishedEvent> {
+  const { checksum, cached } = prepared;
+  // From here the flash job reports; a followed download's counters ride on its progress events.
+  reporter.stopSampling();
+  const source = await inspectSource(file);
+  if (followed) source.growing = followed.growing.shared;
+  const targets = await planTargets(prepared.targets.map((t) => t.path), { path: source.path, size: source.size, isDevice: false });
+  // A file checksum already checked (downloaded first) is not checked again; otherwise the pipeline checks it before the head.
+  const checkedAlready = checksum?.of === 'file' && !cached && !followed;
+  const published: PublishedChecksum | null = checksum && !checkedAlready ? { sha256: checksum.sha256, from: checksum.from, contentOnly: checksum.of === 'content' } : null;
+  const progressExtra = followed
+    ? (b: 'decompression' | 'drive'): Partial<ProgressEvent> => ({ download: followed.counters(), bottleneck: b === 'decompression' && followed.growing.state === 'growing' ? 'network' : b })
+    : undefined;
+  return runFlash({ source, targets, checksum: published }, { ...opts, jobId: reporter.jobId, announced: true, progressExtra });
+}
+
+/** The image reader only knows that the download stopped (its error is E_DOWNLOAD_FAILED); the download's own error says why. */
+function withDownloadError(e: JobFinishedEvent, real: unknown): JobFinishedEvent {
+  if (!real || e.error?.code !== 'E_DOWNLOAD_FAILED') return e;
+  const info = toErrorInfo(real);
+  return { ...e, error: info, targets: e.targets.map((t) => (t.error?.code === 'E_DOWNLOAD_FAILED' ? { ...t, error: info } : t)) };
+}
+
+function rewriteDownloadFailure(sink: RunOptions['onEvent'], error: () => unknown): RunOptions['onEvent'] {
+  return (e) => {
+    const real = error();
+    if (e.type === 'job-finished') sink(withDownloadError(e, real));
+    else if (e.type === 'target-failed' && real && e.error.code === 'E_DOWNLOAD_FAILED') sink({ ...e, error: toErrorInfo(real) });
+    else sink(e);
+  };
 }

@@ -18,6 +18,8 @@ export interface FaultPlan {
   /** Stop sending (connection left open) after this many body bytes, in the first `stallTimes` responses. */
   stallAfter?: number;
   stallTimes?: number;
+  /** Never send the file's bytes from this offset on (every response stalls there, connection open). */
+  stallAt?: number;
   /** Answer the first `times` requests with `status` (503...). */
   failFirst?: { times: number; status: number };
   /** Answer every request with `status` (404...). */
@@ -167,14 +169,18 @@ export class TestHttpServer {
     if (!f.noLength) hdrs['Content-Length'] = announced;
     if (partial) hdrs['Content-Range'] = `bytes ${start}-${start + announced - 1}/${file.length + (f.lengthDelta ?? 0)}`;
     send(partial ? 206 : 200, partial ? 'Partial Content' : 'OK', hdrs, null);
-    await this.sendBody(socket, body);
+    await this.sendBody(socket, body, start);
   }
 
-  private async sendBody(socket: net.Socket, body: Buffer): Promise<void> {
+  private async sendBody(socket: net.Socket, body: Buffer, start: number): Promise<void> {
     const f = this.faults;
-    const stallHere = f.stallAfter !== undefined && this.stalled < (f.stallTimes ?? 1);
+    let stallHere = f.stallAfter !== undefined && this.stalled < (f.stallTimes ?? 1);
     if (stallHere) this.stalled++;
-    const limit = Math.min(body.length, f.resetEvery ?? Infinity, stallHere ? (f.stallAfter as number) : Infinity);
+    let limit = Math.min(body.length, f.resetEvery ?? Infinity, stallHere ? (f.stallAfter as number) : Infinity);
+    if (f.stallAt !== undefined && start + limit > f.stallAt) {
+      limit = Math.max(0, f.stallAt - start);
+      stallHere = true;
+    }
     const piece = f.throttle ? Math.max(1, Math.floor(f.throttle / 10)) : 1 << 16;
     let sent = 0;
     while (sent < limit && !socket.destroyed) {
