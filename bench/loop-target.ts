@@ -32,7 +32,7 @@ process.once('SIGINT', () => {
 /**
  * Makes a pre-allocated backing file (fallocate, then written once so every
  * extent is initialised: a file with holes or unwritten extents makes direct
- * writes several times slower, FIELD-NOTES) and attaches it with direct I/O,
+ * writes several times slower, docs/block-io.md) and attaches it with direct I/O,
  * so the loop device neither reads nor writes through the page cache.
  * The caller must detach it in a finally.
  */

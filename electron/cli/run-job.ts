@@ -2,6 +2,7 @@ import type { JobFinishedEvent, TargetProgress } from '../../shared/job-events';
 import { EXIT, exitCodeFor } from '../../shared/error-codes';
 import { formatBytes } from '../../shared/units';
 import { ImprintError } from '../engine/errors';
+import { engineSettingsFromEnv, type EngineSettings } from '../engine/jobs/engine-settings';
 import type { Output } from './output';
 
 /**
@@ -41,6 +42,19 @@ export async function withCancel<T>(out: Output, fn: (signal: AbortSignal) => Pr
       process.stdin.pause();
     }
   }
+}
+
+let settings: EngineSettings | undefined;
+
+/** How the engine works, from this process's environment (engine-settings.ts), read once: the engine itself never reads it. */
+export function engineSettings(): EngineSettings {
+  return (settings ??= engineSettingsFromEnv(process.env));
+}
+
+/** The options a write job takes from the environment. */
+export function writeSettings(): { verifyWhileWriting: EngineSettings['verifyWhileWriting']; zeroOut: EngineSettings['zeroOut'] } {
+  const s = engineSettings();
+  return { verifyWhileWriting: s.verifyWhileWriting, zeroOut: s.zeroOut };
 }
 
 /**

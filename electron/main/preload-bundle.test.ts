@@ -3,7 +3,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
-import { CALL_NAMES, EVENT_NAMES, channelOf } from '../../shared/ipc-contract';
+import { droppedFile } from '../../shared/dropped-file';
+import { CALL_NAMES, EVENT_NAMES, channelOf, type DesktopExtras } from '../../shared/ipc-contract';
 import { PRELOAD_JS } from './app-paths';
 
 /**
@@ -77,4 +78,17 @@ test('pathForFile asks webUtils', () => {
   const { exposed } = loadPreload();
   const api = exposed.get('imprint') as { pathForFile(f: unknown): string };
   assert.equal(api.pathForFile({ fakePath: '/home/me/os.img' }), '/home/me/os.img');
+});
+
+test('a file dropped on the window gets its path through the preload (webUtils), as the renderer asks for it', () => {
+  const { exposed } = loadPreload();
+  const api = exposed.get('imprint') as Partial<DesktopExtras>;
+  // Electron 32 and later give a dropped File no `path`: only webUtils knows it.
+  const file = Object.assign(new Blob(['x']), { name: 'os.img', fakePath: '/home/me/os.img' });
+  assert.deepEqual(droppedFile(file, api), { name: 'os.img', path: '/home/me/os.img' });
+  // webUtils answers '' for a file that has no path on disk (made by a page): no path, so the user is asked.
+  const made = Object.assign(new Blob(['x']), { name: 'made.img', fakePath: '' });
+  assert.deepEqual(droppedFile(made, api), { name: 'made.img', path: null });
+  // Browser mode has no preload: no path either.
+  assert.deepEqual(droppedFile(file, {}), { name: 'os.img', path: null });
 });

@@ -5,6 +5,8 @@ import { failedOnUnreadableSectors, rescueInsteadOfBackup, rescueOutputFor } fro
 import { toErrorInfo } from '../engine/errors';
 import { inspectImageOrBackup, toBackupDetails } from '../engine/jobs/image-info';
 import { prepareRestore, runRestore } from '../engine/jobs/restore-job';
+import { DEFAULT_ENGINE_SETTINGS, type EngineSettings } from '../engine/jobs/engine-settings';
+import type { DecoderChoice } from '../engine/formats/image-kind';
 
 /**
  * The engine's backup and restore jobs in the shape the service runs every
@@ -69,18 +71,18 @@ async function backupOrRescue(
 }
 
 /** Reads the backup's metadata and checks every target against it. */
-export async function prepareRestoreJob(req: RestoreRequest): Promise<PreparedJob> {
-  const prepared = await prepareRestore({ backup: req.backup, targets: req.targets });
+export async function prepareRestoreJob(req: RestoreRequest, settings: EngineSettings = DEFAULT_ENGINE_SETTINGS): Promise<PreparedJob> {
+  const prepared = await prepareRestore({ backup: req.backup, targets: req.targets, decoders: settings.decoders });
   return {
     devices: prepared.flash.targets.filter((t) => t.isBlockDevice).map((t) => t.path),
     source: prepared.flash.source.path,
     targets: prepared.flash.targets.map((t) => t.path),
     totalBytes: prepared.metadata.size,
-    run: ({ jobId, signal, onEvent }) => runRestore(prepared, { verify: req.verify, jobId, signal, onEvent }),
+    run: ({ jobId, signal, onEvent }) => runRestore(prepared, { verify: req.verify, jobId, signal, onEvent, verifyWhileWriting: settings.verifyWhileWriting, zeroOut: settings.zeroOut }),
   };
 }
 
 /** What a backup says about itself, shown before a restore erases anything. */
-export async function inspectBackupDetails(file: string): Promise<BackupDetails> {
-  return toBackupDetails(await inspectImageOrBackup(file));
+export async function inspectBackupDetails(file: string, decoders?: DecoderChoice): Promise<BackupDetails> {
+  return toBackupDetails(await inspectImageOrBackup(file, undefined, decoders));
 }

@@ -1,6 +1,7 @@
 import * as path from 'path';
 import type { ImageDetails, PartitionTableType } from '../../shared/ipc-contract';
 import { parsePartitionTable, readFromBuffer } from '../engine/disks/partition-table';
+import type { DecoderChoice } from '../engine/formats/image-kind';
 import { describeSource, inspectSource, openContent, type SourceInfo } from '../engine/formats/image-source';
 
 /**
@@ -10,8 +11,8 @@ import { describeSource, inspectSource, openContent, type SourceInfo } from '../
 export const HEAD_BYTES = 8192;
 
 /** What the UI shows about an image once chosen: format, sizes, partition table. */
-export async function inspectImageDetails(file: string): Promise<ImageDetails> {
-  const source = await inspectSource(file);
+export async function inspectImageDetails(file: string, decoders?: DecoderChoice): Promise<ImageDetails> {
+  const source = await inspectSource(file, { decoders });
   return {
     path: source.path,
     name: path.basename(source.path),

@@ -6,6 +6,7 @@ import type { JobEvent, JobFinishedEvent, JobKind } from '../../shared/job-event
 import { ImprintError, toErrorInfo } from '../engine/errors';
 import { listDrives as engineListDrives } from '../engine/drives/list-drives';
 import { prepareFlash, runFlash } from '../engine/jobs/flash-job';
+import { engineSettingsFromEnv, type EngineSettings } from '../engine/jobs/engine-settings';
 import { inspectBackupDetails, prepareBackupJob, prepareRestoreJob } from './backup-jobs';
 import { canOpenDirectly } from './device-access';
 import { DriveWatcher, DRIVE_POLL_MS } from './drive-watcher';
@@ -40,6 +41,8 @@ export interface ServiceOptions {
    * running Node (or Electron as Node).
    */
   helper?: HelperCommand;
+  /** How the engine works (decoders, read-back while writing...); read from this process's environment when absent. */
+  settings?: EngineSettings;
   /** Overrides the privilege check (tests exercise the helper path as root this way). */
   needsHelper?: (devices: readonly string[], mode: 'read' | 'write') => boolean;
   /** Where a listing failure or a bug in a job gets logged. */
@@ -78,9 +81,12 @@ export class ImprintService {
   private readonly helper: HelperCommand;
   private readonly needsHelper: (devices: readonly string[], mode: 'read' | 'write') => boolean;
   private readonly log: (message: string) => void;
+  /** The environment is read here, once: the engine takes these as options. */
+  private readonly settings: EngineSettings;
   private disposed = false;
 
   constructor(private readonly options: ServiceOptions = {}) {
+    this.settings = options.settings ?? engineSettingsFromEnv(process.env);
     this.list = options.listDrives ?? engineListDrives;
     this.helper = options.helper ?? defaultHelperCommand();
     this.needsHelper = options.needsHelper ?? ((devices, mode) => !canOpenDirectly(devices, mode));
@@ -150,8 +156,8 @@ export class ImprintService {
       this.watcher.observe(drives);
       return drives;
     },
-    inspectImage: async ({ path: file }) => inspectImageDetails(file),
-    inspectBackup: async ({ path: file }) => inspectBackupDetails(file),
+    inspectImage: async ({ path: file }) => inspectImageDetails(file, this.settings.decoders),
+    inspectBackup: async ({ path: file }) => inspectBackupDetails(file, this.settings.decoders),
     chooseImage: async () => (this.options.dialogs ? this.options.dialogs.chooseImage() : null),
     chooseBackupPath: async ({ suggestedName }) => (this.options.dialogs ? this.options.dialogs.chooseBackupPath(suggestedName) : null),
     revealFile: async ({ path: file }) => {
@@ -177,17 +183,17 @@ export class ImprintService {
    * when this process may open the targets, else through the privileged helper.
    */
   private async startFlash(req: FlashRequest): Promise<JobStarted> {
-    const prepared = await prepareFlash({ image: req.image, targets: req.targets });
+    const prepared = await prepareFlash({ image: req.image, targets: req.targets, decoders: this.settings.decoders });
     const devices = prepared.targets.filter((t) => t.isBlockDevice).map((t) => t.path);
     this.refuseBusy(devices);
     if (this.needsHelper(devices, 'write')) {
       return this.viaHelper('flash', devices, { source: prepared.source.path, targets: req.targets, totalBytes: prepared.source.size }, flashCliArgs(req));
     }
-    return this.launch('flash', devices, (jobId, signal, onEvent) => runFlash(prepared, { verify: req.verify, signal, onEvent, jobId }));
+    return this.launch('flash', devices, (jobId, signal, onEvent) => runFlash(prepared, { verify: req.verify, signal, onEvent, jobId, verifyWhileWriting: this.settings.verifyWhileWriting, zeroOut: this.settings.zeroOut }));
   }
 
   private async startRestore(req: RestoreRequest): Promise<JobStarted> {
-    const prepared = await prepareRestoreJob(req);
+    const prepared = await prepareRestoreJob(req, this.settings);
     this.refuseBusy(prepared.devices);
     if (this.needsHelper(prepared.devices, 'write')) {
       return this.viaHelper('restore', prepared.devices, prepared, restoreCliArgs(req));

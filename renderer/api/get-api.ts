@@ -1,4 +1,4 @@
-import type { ImprintApi } from '../../shared/ipc-contract';
+import type { DesktopExtras, ImprintApi } from '../../shared/ipc-contract';
 import { apiUrlFor } from '../../shared/ws-protocol';
 import { createWsClient } from './ws-client';
 
@@ -11,4 +11,9 @@ export function getApi(win: Window = window): ImprintApi {
   const exposed = (win as Window & { imprint?: ImprintApi }).imprint;
   if (exposed) return exposed;
   return createWsClient(apiUrlFor(win.location.href));
+}
+
+/** The desktop app's extras beside the calls (the path of a dropped file); none in browser mode. */
+export function desktopExtras(win: Window = window): Partial<DesktopExtras> {
+  return (win as Window & { imprint?: Partial<DesktopExtras> }).imprint ?? {};
 }

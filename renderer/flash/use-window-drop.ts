@@ -1,13 +1,15 @@
 import { useEffect, useState } from 'react';
-import type { DroppedFile } from '../store/image-slice';
+import type { DesktopExtras } from '../../shared/ipc-contract';
+import { droppedFile, type DroppedFile } from '../../shared/dropped-file';
+import { desktopExtras } from '../api/get-api';
 
 /**
- * Files dropped anywhere on the window. Electron before v32 gives a File its
- * `path`; browsers (and a sandboxed preload without webUtils) give none, and
- * the store asks the user for the path instead. Returns whether a drag is over
- * the window, to show the drop hint.
+ * Files dropped anywhere on the window. The desktop app's preload gives a
+ * dropped file's path (`pathForFile`, Electron's webUtils); browsers give
+ * none, and the store asks the user for the path instead. Returns whether a
+ * drag is over the window, to show the drop hint.
  */
-export function useWindowDrop(onDrop: (file: DroppedFile) => void): boolean {
+export function useWindowDrop(onDrop: (file: DroppedFile) => void, extras?: Partial<DesktopExtras>): boolean {
   const [over, setOver] = useState(false);
   useEffect(() => {
     let depth = 0;
@@ -30,8 +32,7 @@ export function useWindowDrop(onDrop: (file: DroppedFile) => void): boolean {
       setOver(false);
       const file = e.dataTransfer?.files[0];
       if (!file) return;
-      const path = (file as File & { path?: unknown }).path;
-      onDrop({ name: file.name, path: typeof path === 'string' && path.length > 0 ? path : null });
+      onDrop(droppedFile(file, extras ?? desktopExtras()));
     };
     window.addEventListener('dragenter', enter);
     window.addEventListener('dragleave', leave);
@@ -43,6 +44,6 @@ export function useWindowDrop(onDrop: (file: DroppedFile) => void): boolean {
       window.removeEventListener('dragover', overHandler);
       window.removeEventListener('drop', drop);
     };
-  }, [onDrop]);
+  }, [onDrop, extras]);
   return over;
 }

@@ -1,7 +1,10 @@
 import type { ErrorInfo } from '../../shared/error-codes';
+import type { DroppedFile } from '../../shared/dropped-file';
 import type { ImageDetails } from '../../shared/ipc-contract';
 import type { SliceCreator } from './app-store';
 import { prunedSelections } from './prune-selections';
+
+export type { DroppedFile } from '../../shared/dropped-file';
 
 export interface ImageState {
   /** What is typed in the "Image path" field. */
@@ -12,12 +15,6 @@ export interface ImageState {
   error: ErrorInfo | null;
   /** A hint for the user (e.g. a drop the browser gave no path for). */
   notice: string | null;
-}
-
-/** What a drop on the window gave us: browsers do not reveal a dropped file's path. */
-export interface DroppedFile {
-  name: string;
-  path: string | null;
 }
 
 export interface ImageSlice {

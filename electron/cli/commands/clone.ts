@@ -3,7 +3,7 @@ import { formatBytes } from '../../../shared/units';
 import { ImprintError } from '../../engine/errors';
 import { prepareClone, runClone } from '../../engine/jobs/clone-job';
 import { confirmErase } from '../confirm';
-import { withCancel, stallTimeoutMs } from '../run-job';
+import { withCancel, stallTimeoutMs, writeSettings } from '../run-job';
 import { confirmMountedSource } from './backup';
 import { reportCopies } from './restore';
 import type { Command } from '../commands';
@@ -38,7 +38,7 @@ A target must be at least as large as the source and must not be the source.
       for (const w of t.warnings) lines.push(`  note: ${w}`);
     }
     await confirmErase(lines, values.yes === true);
-    const result = await withCancel(out, (signal) => runClone(prepared, { stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }));
+    const result = await withCancel(out, (signal) => runClone(prepared, { ...writeSettings(), stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }));
     return reportCopies(out, result, { done: 'cloned', checked: '' });
   },
 };

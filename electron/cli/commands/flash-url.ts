@@ -6,7 +6,7 @@ import { prepareUrlFlash, runUrlFlash } from '../../engine/jobs/flash-url-job';
 import { redact } from '../../engine/net/url-policy';
 import { confirmErase } from '../confirm';
 import { downloadCache, downloadLimits, httpOptions } from '../net-settings';
-import { reportFinished, withCancel, stallTimeoutMs } from '../run-job';
+import { engineSettings, reportFinished, withCancel, stallTimeoutMs, writeSettings } from '../run-job';
 import type { Output } from '../output';
 import { findInCatalogues } from './catalogue';
 
@@ -42,7 +42,7 @@ export async function flashFromWeb(a: WebFlashArgs, out: Output): Promise<number
   }
   if (url === null) throw new ImprintError('E_BAD_ARGUMENTS', 'Give a URL or --os "NAME".');
   const prepared = await prepareUrlFlash(
-    { url, targets: a.targets, sha256: a.sha256, entry, http, cache: downloadCache(a.noCache), download: downloadLimits(a.giveUpAfter) },
+    { url, targets: a.targets, sha256: a.sha256, entry, http, cache: downloadCache(a.noCache), download: downloadLimits(a.giveUpAfter), decoders: engineSettings().decoders },
     (m) => out.info(`warning: ${m}`),
   );
   out.info(`Image: ${redact(prepared.url)}${prepared.cached ? ' (in the download cache)' : ''}${entry?.extractSize ? `, ${formatBytes(entry.extractSize)} uncompressed` : ''}`);
@@ -54,6 +54,6 @@ export async function flashFromWeb(a: WebFlashArgs, out: Output): Promise<number
     for (const w of t.warnings) if (!w.includes('larger than')) lines.push(`  note: ${w}`);
   }
   await confirmErase(lines, a.yes);
-  const result = await withCancel(out, (signal) => runUrlFlash(prepared, { stallTimeoutMs: stallTimeoutMs(), verify: a.verify, signal, onEvent: (e) => out.event(e) }), { stdinCancel: a.stdinCancel });
+  const result = await withCancel(out, (signal) => runUrlFlash(prepared, { ...writeSettings(), stallTimeoutMs: stallTimeoutMs(), verify: a.verify, signal, onEvent: (e) => out.event(e) }), { stdinCancel: a.stdinCancel });
   return reportFinished(out, result);
 }

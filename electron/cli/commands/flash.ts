@@ -5,7 +5,7 @@ import { ImprintError } from '../../engine/errors';
 import { describeSource } from '../../engine/formats/image-source';
 import { prepareFlash, runFlash } from '../../engine/jobs/flash-job';
 import { confirmErase } from '../confirm';
-import { reportFinished, withCancel, stallTimeoutMs } from '../run-job';
+import { engineSettings, reportFinished, withCancel, stallTimeoutMs, writeSettings } from '../run-job';
 import type { Command } from '../commands';
 import { flashFromWeb, isUrlArgument } from './flash-url';
 
@@ -71,7 +71,7 @@ file to write the uncompressed image to. Several targets are written at once.
     }
     const [image, ...targets] = positionals;
     if (!image || targets.length === 0) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint flash IMAGE TARGET... (see imprint flash --help)');
-    const prepared = await prepareFlash({ image, targets, sha256: values.sha256 ?? null });
+    const prepared = await prepareFlash({ image, targets, sha256: values.sha256 ?? null, decoders: engineSettings().decoders });
     const { source } = prepared;
     out.info(`Image: ${source.path} (${describeSource(source)}, ${source.size !== null ? formatBytes(source.size) : 'size unknown until decompressed'})`);
     if (prepared.checksum) out.info(`Checking the image against the SHA-256 from ${prepared.checksum.from}.`);
@@ -82,7 +82,7 @@ file to write the uncompressed image to. Several targets are written at once.
       for (const w of t.warnings) if (!w.includes('larger than')) lines.push(`  note: ${w}`);
     }
     await confirmErase(lines, values.yes === true);
-    const result = await withCancel(out, (signal) => runFlash(prepared, { stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }), { stdinCancel: values['stdin-cancel'] === true });
+    const result = await withCancel(out, (signal) => runFlash(prepared, { ...writeSettings(), stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }), { stdinCancel: values['stdin-cancel'] === true });
     return reportFinished(out, result);
   },
 };

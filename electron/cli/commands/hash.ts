@@ -3,7 +3,7 @@ import type { HashAlgorithm } from '../../../shared/job-events';
 import { ImprintError } from '../../engine/errors';
 import { HASH_ALGORITHMS } from '../../engine/hash/content-hasher';
 import { runHash } from '../../engine/jobs/read-jobs';
-import { withCancel } from '../run-job';
+import { engineSettings, withCancel } from '../run-job';
 import { exitCodeFor } from '../../../shared/error-codes';
 import type { Command } from '../commands';
 
@@ -24,7 +24,7 @@ the .img or .iso refers to), or of a drive's first N bytes with --size.`,
     if (!HASH_ALGORITHMS.includes(algorithm)) throw new ImprintError('E_BAD_ARGUMENTS', `--algo takes one of ${HASH_ALGORITHMS.join(', ')}; got "${values.algo}".`);
     const size = values.size === undefined ? null : Number(values.size);
     if (size !== null && !(Number.isSafeInteger(size) && size > 0)) throw new ImprintError('E_BAD_ARGUMENTS', `--size takes a positive number of bytes; got "${values.size}".`);
-    const result = await withCancel(out, (signal) => runHash(path, { algorithm, size, signal, onEvent: (e) => (out.json ? out.event(e) : e.type === 'progress' && out.event(e)) }));
+    const result = await withCancel(out, (signal) => runHash(path, { algorithm, size, decoders: engineSettings().decoders, signal, onEvent: (e) => (out.json ? out.event(e) : e.type === 'progress' && out.event(e)) }));
     out.done();
     if (!result.ok || !result.digests?.[algorithm]) {
       const error = result.error ?? { code: 'E_INTERNAL' as const, message: 'No digest was computed.' };

@@ -4,6 +4,7 @@ import { formatBytes } from '../../../shared/units';
 import { ImprintError } from '../../engine/errors';
 import { allocatedBytes, describeLayout, inspectImageOrBackup } from '../../engine/jobs/image-info';
 import type { Command } from '../commands';
+import { engineSettings } from '../run-job';
 
 export const infoCommand: Command = {
   help: `Usage: imprint info IMAGE_OR_BACKUP [--json]
@@ -16,7 +17,7 @@ compressed images are decompressed as far as their last partition's start.`,
     const { positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
     const [file, extra] = positionals;
     if (!file || extra) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint info IMAGE_OR_BACKUP');
-    const r = await inspectImageOrBackup(file);
+    const r = await inspectImageOrBackup(file, undefined, engineSettings().decoders);
     if (out.json) {
       out.result('', { type: 'info', ...r, backup: r.backup ? { ...r.backup.metadata, metadataFrom: r.backup.from, notes: r.backup.notes } : null });
       return 0;

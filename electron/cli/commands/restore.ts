@@ -6,7 +6,7 @@ import { ImprintError } from '../../engine/errors';
 import { prepareRestore, runRestore } from '../../engine/jobs/restore-job';
 import { describeLayout } from '../../engine/jobs/image-info';
 import { confirmErase } from '../confirm';
-import { withCancel, stallTimeoutMs } from '../run-job';
+import { engineSettings, withCancel, stallTimeoutMs, writeSettings } from '../run-job';
 import type { Output } from '../output';
 import type { Command } from '../commands';
 
@@ -53,7 +53,7 @@ never written) and every target is read back from the device afterwards.
     });
     const [backup, ...targets] = positionals;
     if (!backup || targets.length === 0) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint restore BACKUP TARGET... (see imprint restore --help)');
-    const prepared = await prepareRestore({ backup, targets });
+    const prepared = await prepareRestore({ backup, targets, decoders: engineSettings().decoders });
     const m = prepared.metadata;
     if (!out.json) {
       const drive = [m.source.model, m.source.serial && `serial ${m.source.serial}`].filter(Boolean).join(', ');
@@ -68,7 +68,7 @@ never written) and every target is read back from the device afterwards.
       for (const w of t.warnings) lines.push(`  note: ${w}`);
     }
     await confirmErase(lines, values.yes === true);
-    const result = await withCancel(out, (signal) => runRestore(prepared, { stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }), { stdinCancel: values['stdin-cancel'] === true });
+    const result = await withCancel(out, (signal) => runRestore(prepared, { ...writeSettings(), stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: (e) => out.event(e) }), { stdinCancel: values['stdin-cancel'] === true });
     return reportCopies(out, result, { done: 'restored', checked: `, SHA-256 ${m.sha256} as recorded` });
   },
 };

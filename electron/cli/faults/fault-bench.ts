@@ -11,7 +11,7 @@ import { readDirect } from '../../engine/testing/loop-device';
 import { record } from './fault-tally';
 
 /**
- * Shared pieces of the fault bench (electron/engine/faults/*.test.ts): each
+ * Shared pieces of the fault bench (electron/cli/faults/*.test.ts): each
  * test hands Imprint a real faulty block device (testing/faulty-device.ts)
  * through the real command line, and checks the report it gives.
  */

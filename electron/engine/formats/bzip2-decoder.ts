@@ -8,16 +8,18 @@ import { findProgram } from './native-decoder';
  * prefers a native decoder found on the system (native-decoder.ts): lbzip2
  * (decodes blocks on all cores), then pbzip2, then bzip2. Only where none
  * exists (Windows, usually) the JavaScript decoder is used.
- * IMPRINT_BZIP2_DECODER=builtin forces the JavaScript one (a native tool
- * that misbehaves; the end-to-end tests use it for an image that takes
- * seconds to decode).
+ * The caller may ask for the JavaScript one ('builtin'; the CLI and the
+ * service take it from IMPRINT_BZIP2_DECODER): for a native tool that
+ * misbehaves, and the end-to-end tests use it for an image that takes
+ * seconds to decode.
  */
 const NATIVE = ['lbzip2', 'pbzip2', 'bzip2'];
 
 let found: string | null | undefined;
 
-export function nativeBzip2(): string | null {
-  if (found === undefined) found = process.env.IMPRINT_BZIP2_DECODER === 'builtin' ? null : findProgram(NATIVE);
+export function nativeBzip2(choice: 'auto' | 'builtin' = 'auto'): string | null {
+  if (choice === 'builtin') return null;
+  if (found === undefined) found = findProgram(NATIVE);
   return found;
 }
 

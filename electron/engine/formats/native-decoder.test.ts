@@ -39,7 +39,9 @@ test('the xz program is used when its liblzma decodes on threads (5.4 and later)
   const version = liblzmaVersion(xz);
   assert.ok(version, 'xz --version names its liblzma');
   const threaded = version[0] > 5 || (version[0] === 5 && version[1] >= 4);
-  assert.equal(nativeXz() !== null, threaded && process.env.IMPRINT_XZ_DECODER !== 'builtin');
+  const builtin = process.env.IMPRINT_XZ_DECODER === 'builtin';
+  assert.equal(nativeXz(builtin ? 'builtin' : 'auto') !== null, threaded && !builtin);
+  assert.equal(nativeXz('builtin'), null);
   assert.ok(nativeXzArgs().some((a) => /^--threads=[1-4]$/.test(a)));
 });
 

@@ -12,7 +12,8 @@ import { findProgram } from './native-decoder';
  * two, 155 MiB RSS in its own process). So an xz program with liblzma >= 5.4
  * found on the system is preferred (native-decoder.ts); without one (older
  * xz, Windows) the in-process parallel decoder is used.
- * IMPRINT_XZ_DECODER=builtin forces the in-process one.
+ * The caller may ask for the in-process one ('builtin'; the CLI and the
+ * service take it from IMPRINT_XZ_DECODER).
  */
 
 /** Decoder threads: more than four outrun any drive, and each holds a block (24 MiB at -6) twice. */
@@ -28,10 +29,10 @@ export function liblzmaVersion(program: string): [number, number] | null {
 }
 
 /** The system's xz program, if it decodes on several threads (liblzma 5.4 or later). */
-export function nativeXz(): string | null {
+export function nativeXz(choice: 'auto' | 'builtin' = 'auto'): string | null {
+  if (choice === 'builtin') return null;
   if (found !== undefined) return found;
   found = null;
-  if (process.env.IMPRINT_XZ_DECODER === 'builtin') return found;
   const program = findProgram(['xz']);
   const version = program ? liblzmaVersion(program) : null;
   if (program && version && (version[0] > 5 || (version[0] === 5 && version[1] >= 4))) found = program;

@@ -4,7 +4,7 @@
  * O_DIRECT needs the buffer's address aligned to the logical block size, and
  * Node has no aligned allocation. WebAssembly memory is reserved by V8 with
  * page granularity, so its base is page-aligned by construction (see
- * ../shared/FIELD-NOTES.md). Making it `shared` gives a SharedArrayBuffer that
+ * docs/block-io.md). Making it `shared` gives a SharedArrayBuffer that
  * worker threads see without copying: the reader fills a slot, the writers
  * write straight from it.
  */

@@ -7,7 +7,7 @@ import { writeFully } from './full-io';
 
 /**
  * What an I/O error on a block device means, decided by asking the device
- * (CONVENTIONS 4: a persistent EIO at a fixed offset is a bad sector, not an
+ * (docs/architecture.md: a persistent EIO at a fixed offset is a bad sector, not an
  * unplugged drive; say which, with the offset):
  *  - the drive no longer answers anywhere: it is gone (E_DEVICE_GONE);
  *  - one sector fails on its own, every retry: a bad sector at that sector's offset;

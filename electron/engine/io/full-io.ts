@@ -2,7 +2,7 @@ import * as fs from 'fs';
 
 /**
  * Read and write loops that never mistake a short transfer for completion.
- * FIELD-NOTES: a buffered read across a bad range returns short without an
+ * docs/block-io.md: a buffered read across a bad range returns short without an
  * error, and a write straddling a device's end is short without an error.
  */
 

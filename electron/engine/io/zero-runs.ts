@@ -23,6 +23,9 @@ export const MIN_ZERO_RUN = 16 << 20;
 /** Zeroes [offset, offset + length) of a block device; false when the device or system cannot. */
 export type ZeroOut = (offset: number, length: number) => boolean;
 
+/** How runs of zeros reach a drive: zeroed by the drive's own command, or written as data. */
+export type ZeroOutMode = 'device' | 'write';
+
 /**
  * The `fallocate --zero-range` call for one device. It opens the device
  * without O_EXCL, so it works beside the writer's exclusive descriptor; it
@@ -30,10 +33,10 @@ export type ZeroOut = (offset: number, length: number) => boolean;
  * writer's closing fsync flushes it to the medium with everything else.
  * The kernel clamps a range that runs past the device's end instead of
  * refusing it: the writer checks the drive's size first (E_TARGET_END).
- * Null off Linux, or when IMPRINT_ZERO_OUT=write asks for plain writes.
+ * Null off Linux, or when the caller asks for plain writes ('write').
  */
-export function deviceZeroOut(device: string): ZeroOut | null {
-  if (process.platform !== 'linux' || process.env.IMPRINT_ZERO_OUT === 'write') return null;
+export function deviceZeroOut(device: string, mode: ZeroOutMode = 'device'): ZeroOut | null {
+  if (process.platform !== 'linux' || mode === 'write') return null;
   return (offset, length) => {
     const r = spawnSync('fallocate', ['--zero-range', '--keep-size', '--offset', String(offset), '--length', String(length), device], {
       stdio: 'ignore',

@@ -1,6 +1,8 @@
 import * as fs from 'fs';
 import type { JobFinishedEvent } from '../../../shared/job-events';
 import { ImprintError } from '../errors';
+import type { ZeroOutMode } from '../io/zero-runs';
+import type { VerifyWhileWriting } from '../pipelines/write-pipeline';
 import { diskOfDeviceNumber, sameDevice } from '../io/block-device';
 import { prepareFlash, runFlash, type PreparedFlash } from './flash-job';
 import type { EventSink } from './job-reporter';
@@ -49,6 +51,8 @@ export interface CloneRunOptions {
   onEvent: EventSink;
   jobId?: string;
   stallTimeoutMs?: number;
+  verifyWhileWriting?: VerifyWhileWriting;
+  zeroOut?: ZeroOutMode;
 }
 
 /** Copies the drive to every target at once (one read feeds them all), then reads each target back. */
@@ -59,6 +63,8 @@ export function runClone(p: PreparedClone, opts: CloneRunOptions): Promise<JobFi
     onEvent: opts.onEvent,
     jobId: opts.jobId,
     stallTimeoutMs: opts.stallTimeoutMs,
+    verifyWhileWriting: opts.verifyWhileWriting,
+    zeroOut: opts.zeroOut,
     kind: 'clone',
     details: { source: p.drive.device, size: p.drive.size, sourceModel: p.drive.model, sourceSerial: p.drive.serial },
   });

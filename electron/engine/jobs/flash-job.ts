@@ -1,7 +1,10 @@
 import type { JobFinishedEvent, JobKind, ProgressEvent, TargetProgress } from '../../../shared/job-events';
 import { ImprintError, toErrorInfo } from '../errors';
 import { unmountAll } from '../drives/unmount';
+import type { DecoderChoice } from '../formats/image-kind';
 import { inspectSource, type SourceInfo } from '../formats/image-source';
+import type { ZeroOutMode } from '../io/zero-runs';
+import { DEFAULT_ENGINE_SETTINGS } from './engine-settings';
 import { JobReporter, type EventSink } from './job-reporter';
 import { findPublishedChecksum, isSha256Hex, type PublishedChecksum } from './published-checksum';
 import { planTargets, type TargetPlan } from '../pipelines/target-plan';
@@ -13,6 +16,8 @@ export interface FlashRequest {
   targets: string[];
   /** A SHA-256 the user gave; otherwise one published beside the image is used if present. */
   sha256?: string | null;
+  /** Decoders chosen at the edge (engine-settings.ts). */
+  decoders?: DecoderChoice;
 }
 
 /** Everything checked before a byte is written; shown to the user for confirmation. */
@@ -29,7 +34,7 @@ export async function prepareFlash(req: FlashRequest): Promise<PreparedFlash> {
     if (!isSha256Hex(req.sha256)) throw new ImprintError('E_BAD_ARGUMENTS', `--sha256 takes 64 hexadecimal digits; got "${req.sha256}".`);
     checksum = { sha256: req.sha256.toLowerCase(), from: '--sha256' };
   }
-  const source = await inspectSource(req.image);
+  const source = await inspectSource(req.image, { decoders: req.decoders });
   const targets = await planTargets(req.targets, { path: source.path, size: source.size, isDevice: source.isDevice });
   checksum ??= source.isDevice ? null : findPublishedChecksum(source.path);
   return { source, targets, checksum };
@@ -44,8 +49,10 @@ export interface RunOptions {
   jobId?: string;
   /** Restore and clone are flashes too; their events say which. */
   kind?: JobKind;
-  /** When chunks may be read back before the write ends; by default IMPRINT_VERIFY_WHILE_WRITING, else 'when-idle'. */
+  /** When chunks may be read back before the write ends; 'when-idle' by default (the edges read IMPRINT_VERIFY_WHILE_WRITING: engine-settings.ts). */
   verifyWhileWriting?: VerifyWhileWriting;
+  /** How runs of zeros reach the drives (io/zero-runs.ts). */
+  zeroOut?: ZeroOutMode;
   /** More for each writing progress event (a download's counters; 'network' when the decoder waits on it). */
   progressExtra?: (bottleneck: 'decompression' | 'drive') => Partial<ProgressEvent>;
   /** The caller sent job-started already (a flash from a URL announces the job before downloading). */
@@ -79,7 +86,8 @@ export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promi
       fileHash: checksum !== null && !checksum.contentOnly && source.format !== 'raw',
       signal: opts.signal,
       stallTimeoutMs: opts.stallTimeoutMs,
-      verifyWhileWriting: opts.verify ? (opts.verifyWhileWriting ?? verifyWhileWriting()) : 'off',
+      verifyWhileWriting: opts.verify ? (opts.verifyWhileWriting ?? DEFAULT_ENGINE_SETTINGS.verifyWhileWriting) : 'off',
+      zeroOut: opts.zeroOut,
       beforeFinish: (end) => {
         if (!checksum) return null;
         const matches = end.contentDigests.sha256 === checksum.sha256 || end.fileSha256 === checksum.sha256;
@@ -136,14 +144,4 @@ export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promi
     // Targets the job did not get to verify keep their read-back threads until here.
     await Promise.all(pipeline.targets.map((t) => t.readback?.verifier.stop()));
   }
-}
-
-/**
- * IMPRINT_VERIFY_WHILE_WRITING: 'always' or 'off' overrides the default,
- * which reads chunks back during the write only while the decoder is the
- * slow part (write-pipeline.ts, VerifyWhileWriting).
- */
-function verifyWhileWriting(): VerifyWhileWriting {
-  const v = process.env.IMPRINT_VERIFY_WHILE_WRITING;
-  return v === 'always' || v === 'off' ? v : 'when-idle';
 }

@@ -10,7 +10,8 @@ import { download, type DownloadOptions, type DownloadProgress } from '../net/ht
 import type { HttpOptions } from '../net/http-request';
 import { discoverUrlChecksum, type UrlChecksum } from '../net/url-checksum';
 import { checkUrlAllowed, parseHttpUrl, redact } from '../net/url-policy';
-import { detectFormat } from '../formats/detect-format';
+import { detectFormat, type ImageFormat } from '../formats/detect-format';
+import type { DecoderChoice } from '../formats/image-kind';
 import { inspectSource } from '../formats/image-source';
 import { GrowingFile } from '../io/growing-file';
 import { runFlash, type RunOptions } from './flash-job';
@@ -28,6 +29,8 @@ export interface UrlFlashRequest {
   http: HttpOptions;
   /** Where finished downloads are kept and looked up; null: a temporary file, removed after. */
   cache: DownloadCache | null;
+  /** Decoders chosen at the edge (engine-settings.ts). */
+  decoders?: DecoderChoice;
   /** Retry and stall limits of the download (tests shorten them). */
   download?: Pick<DownloadOptions, 'stallMs' | 'giveUpAfterMs' | 'initialBackoffMs' | 'maxBackoffMs'>;
 }
@@ -74,7 +77,7 @@ function tempDownload(cache: DownloadCache | null, url: string): { path: string;
 }
 
 /** Formats decoded while they download: read front to back, with nothing needed from the file's end. */
-const FOLLOWABLE = new Set(['raw', 'gzip']);
+const FOLLOWABLE: ReadonlySet<ImageFormat> = new Set<ImageFormat>(['raw', 'gzip']);
 /** Bytes of the file that must be there before its format is told from them. */
 const HEAD_BYTES = 64 << 10;
 
@@ -198,7 +201,7 @@ async function flashFile(
   const { checksum, cached } = prepared;
   // From here the flash job reports; a followed download's counters ride on its progress events.
   reporter.stopSampling();
-  const source = await inspectSource(file);
+  const source = await inspectSource(file, { decoders: prepared.request.decoders });
   if (followed) source.growing = followed.growing.shared;
   const targets = await planTargets(prepared.targets.map((t) => t.path), { path: source.path, size: source.size, isDevice: false });
   // A file checksum already checked (downloaded first) is not checked again; otherwise the pipeline checks it before the head.

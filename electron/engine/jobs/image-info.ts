@@ -4,6 +4,7 @@ import type { FilesystemInfo, PartitionTableInfo } from '../../../shared/backup-
 import type { BackupDetails } from '../../../shared/ipc-contract';
 import { formatBytes } from '../../../shared/units';
 import { blockDeviceSize } from '../io/block-device';
+import type { DecoderChoice } from '../formats/image-kind';
 import { describeSource, inspectSource, type SourceInfo } from '../formats/image-source';
 import { findBackupMetadata, type FoundMetadata } from '../formats/backup-metadata';
 import { layoutOfFile, layoutOfStream, type DriveLayout } from '../disks/drive-layout';
@@ -31,8 +32,8 @@ export interface ImageReport {
  * itself); other compressed images are decompressed only as far as their
  * last partition's start.
  */
-export async function inspectImageOrBackup(file: string, signal?: AbortSignal): Promise<ImageReport> {
-  const source = await inspectSource(file);
+export async function inspectImageOrBackup(file: string, signal?: AbortSignal, decoders?: DecoderChoice): Promise<ImageReport> {
+  const source = await inspectSource(file, { decoders });
   if (source.isDevice) {
     const size = blockDeviceSize(file);
     return { path: file, format: 'device', formatLabel: 'drive', fileSize: size, size, backup: null, layout: layoutOfFile(file, size, true), layoutFrom: 'read' };

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import type { HashAlgorithm, JobFinishedEvent, TargetProgress } from '../../../shared/job-events';
 import { ImprintError } from '../errors';
+import type { DecoderChoice } from '../formats/image-kind';
 import { inspectSource } from '../formats/image-source';
 import { JobReporter, type EventSink } from './job-reporter';
 import { verifyTargets } from '../pipelines/verify-targets';
@@ -15,9 +16,9 @@ import { CHUNK_SIZE, WritePipeline } from '../pipelines/write-pipeline';
 
 export async function runHash(
   path: string,
-  opts: { algorithm: HashAlgorithm; size?: number | null; signal?: AbortSignal; onEvent: EventSink },
+  opts: { algorithm: HashAlgorithm; size?: number | null; signal?: AbortSignal; onEvent: EventSink; decoders?: DecoderChoice },
 ): Promise<JobFinishedEvent> {
-  const info = await inspectSource(path);
+  const info = await inspectSource(path, { decoders: opts.decoders });
   if (opts.size != null && info.size !== null && opts.size > info.size) {
     throw new ImprintError('E_BAD_ARGUMENTS', `--size ${opts.size} is larger than ${path} (${info.size} bytes).`);
   }
@@ -49,9 +50,9 @@ export async function runHash(
 export async function runVerify(
   image: string,
   target: string,
-  opts: { signal?: AbortSignal; onEvent: EventSink; stallTimeoutMs?: number },
+  opts: { signal?: AbortSignal; onEvent: EventSink; stallTimeoutMs?: number; decoders?: DecoderChoice },
 ): Promise<JobFinishedEvent> {
-  const info = await inspectSource(image);
+  const info = await inspectSource(image, { decoders: opts.decoders });
   let stat: fs.Stats;
   try {
     stat = fs.statSync(target);

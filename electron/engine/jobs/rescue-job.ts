@@ -230,7 +230,7 @@ function summarize(plan: PreparedRescue, done: Done): RescueSummary {
   };
 }
 
-/** Imprint's version for the mapfile heading (package.json four folders above out/electron/engine/rescue). */
+/** Imprint's version for the mapfile heading (package.json four folders above out/electron/engine/jobs). */
 function imprintVersion(): string {
   try {
     return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;

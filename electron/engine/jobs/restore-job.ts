@@ -1,6 +1,9 @@
 import type { BackupMetadata } from '../../../shared/backup-metadata';
 import type { JobFinishedEvent } from '../../../shared/job-events';
 import { ImprintError } from '../errors';
+import type { DecoderChoice } from '../formats/image-kind';
+import type { ZeroOutMode } from '../io/zero-runs';
+import type { VerifyWhileWriting } from '../pipelines/write-pipeline';
 import { FORMAT_LABELS } from '../formats/detect-format';
 import { inspectSource, type SourceInfo } from '../formats/image-source';
 import { runFlash, type PreparedFlash } from './flash-job';
@@ -11,6 +14,8 @@ import { findBackupMetadata, type MetadataSource } from '../formats/backup-metad
 export interface RestoreJobRequest {
   backup: string;
   targets: string[];
+  /** Decoders chosen at the edge (engine-settings.ts). */
+  decoders?: DecoderChoice;
 }
 
 /** A restore checked and ready: the flash it amounts to, and what the backup says about itself. */
@@ -28,7 +33,7 @@ export interface PreparedRestore {
  * visibly truncated, and every target holds at least the recorded size.
  */
 export async function prepareRestore(req: RestoreJobRequest): Promise<PreparedRestore> {
-  const source = await inspectSource(req.backup);
+  const source = await inspectSource(req.backup, { decoders: req.decoders });
   if (source.isDevice) throw new ImprintError('E_BAD_ARGUMENTS', `${req.backup} is a drive, not a backup file. To copy a drive onto another, use imprint clone.`);
   const found = findBackupMetadata(req.backup);
   if (!found) {
@@ -67,6 +72,8 @@ export interface RestoreRunOptions {
   onEvent: EventSink;
   jobId?: string;
   stallTimeoutMs?: number;
+  verifyWhileWriting?: VerifyWhileWriting;
+  zeroOut?: ZeroOutMode;
 }
 
 /**
@@ -82,6 +89,8 @@ export function runRestore(p: PreparedRestore, opts: RestoreRunOptions): Promise
     onEvent: opts.onEvent,
     jobId: opts.jobId,
     stallTimeoutMs: opts.stallTimeoutMs,
+    verifyWhileWriting: opts.verifyWhileWriting,
+    zeroOut: opts.zeroOut,
     kind: 'restore',
     details: { backup: p.flash.source.path, sha256: m.sha256, size: m.size, createdAt: m.createdAt, sourceModel: m.source.model, sourceSerial: m.source.serial, metadataFrom: p.metadataFrom },
   });

@@ -2,6 +2,7 @@ import type { ErrorInfo } from '../../../shared/error-codes';
 import type { HashAlgorithm, TargetProgress } from '../../../shared/job-events';
 import { ImprintError, fromErrorInfo } from '../errors';
 import { allocAlignedShared } from '../io/aligned-buffer';
+import type { ZeroOutMode } from '../io/zero-runs';
 import type { SourceInfo } from '../formats/image-source';
 import { HASHER_WORKER, SOURCE_WORKER, WRITER_WORKER, type FromHasher, type FromSource, type FromWriter, type RingSpec, type ToHasher, type ToSource, type ToWriter } from '../workers/messages';
 import { spawnWorker, type TypedWorker } from '../worker-host';
@@ -43,6 +44,8 @@ export interface PipelineOptions {
   stallTimeoutMs?: number;
   /** Set when the job verifies: which chunks may be read back before writing ends. */
   verifyWhileWriting?: VerifyWhileWriting;
+  /** How runs of zeros reach block devices (io/zero-runs.ts); by default the drive zeroes them. */
+  zeroOut?: ZeroOutMode;
 }
 
 export interface SourceEnd {
@@ -210,6 +213,7 @@ export class WritePipeline {
               ring,
               headBytes: HEAD_BYTES,
               wrapProbeExtent: this.earlyVerify !== 'off' && t.plan.isBlockDevice ? this.info.size : null,
+              zeroOut: this.opts.zeroOut ?? 'device',
             });
             t.worker = worker;
             t.lastProgressAt = Date.now();

@@ -81,7 +81,7 @@ test('a write in a bad range: EIO at write() with O_DIRECT, only at fsync() when
       fs.closeSync(direct);
     }
     // Buffered: write() lands in the page cache and "succeeds"; the error
-    // appears at fsync (FIELD-NOTES: only once; close without fsync reports nothing).
+    // appears at fsync (docs/block-io.md: only once; close without fsync reports nothing).
     const buffered = fs.openSync(d.device, fs.constants.O_RDWR);
     try {
       assert.equal(fs.writeSync(buffered, Buffer.alloc(BLOCK, 0xcc), 0, BLOCK, bad), BLOCK);

@@ -10,7 +10,7 @@ export { FAULTY_DIR_PREFIX } from './faulty-device-teardown';
 
 /**
  * Real block devices that fail on purpose, for testing the engine against
- * bad media (FIELD-NOTES, "Faulty devices that are real block devices"):
+ * bad media (docs/block-io.md, "Faulty devices for tests"):
  *
  *   nbdkit + Python plugin (faults)  ->  nbdfuse (NBD as a file)  ->  losetup --direct-io=on  ->  /dev/loopN
  *

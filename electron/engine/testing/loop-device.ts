@@ -27,7 +27,7 @@ export interface AttachOptions {
   /**
    * `losetup --direct-io=on`: the loop reads and writes its file with
    * O_DIRECT instead of through the file's page cache. Required over a FUSE
-   * file whose errors must reach the caller (FIELD-NOTES); checked after
+   * file whose errors must reach the caller (docs/block-io.md); checked after
    * attaching, because the kernel silently falls back to buffered I/O when
    * the file refuses O_DIRECT.
    */
@@ -124,7 +124,7 @@ export interface LoopOptions {
   /**
    * Leave the file sparse instead of pre-allocating it. Sparse is cheap for
    * large devices, but direct writes into holes are 5-10x slower
-   * (FIELD-NOTES), so the default is pre-allocated.
+   * (docs/block-io.md), so the default is pre-allocated.
    */
   sparse?: boolean;
 }

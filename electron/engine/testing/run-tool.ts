@@ -4,7 +4,7 @@ import * as path from 'node:path';
 
 /**
  * Process helpers for the test harnesses (loop-device.ts, faulty-device.ts).
- * Every tool runs from an argv array, never a shell string (CONVENTIONS: no
+ * Every tool runs from an argv array, never a shell string (docs/architecture.md: no
  * shell strings built from arguments).
  */
 

@@ -13,7 +13,7 @@ import type { ErrorInfo } from '../../../shared/error-codes';
  * vfat driver, so FAT drives are filled with mtools instead of a mount.
  */
 
-/** The repository root: this file runs from out/electron/engine/backup/testing/. */
+/** The repository root: this file runs from out/electron/engine/testing/. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const BIN = path.join(REPO_ROOT, 'bin', 'imprint.js');
 

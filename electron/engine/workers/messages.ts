@@ -2,6 +2,7 @@ import type { ErrorInfo } from '../../../shared/error-codes';
 import type { HashAlgorithm } from '../../../shared/job-events';
 import type { SourceInfo } from '../formats/image-source';
 import { workerKind } from '../worker-host';
+import type { ZeroOutMode } from '../io/zero-runs';
 
 /**
  * Messages between the job orchestrator and its worker threads. Image data
@@ -56,10 +57,12 @@ export interface WriterWorkerData {
   /**
    * Set when chunks will be verified while the rest is written: the image's
    * size. Before writing, the writer checks that no address below it lands
-   * on another (check/wrap-probe.ts): on a drive that wraps, a chunk read
+   * on another (drives/wrap-probe.ts): on a drive that wraps, a chunk read
    * back early would be overwritten later by one written past the wrap.
    */
   wrapProbeExtent: number | null;
+  /** How runs of zeros reach a block device (io/zero-runs.ts). */
+  zeroOut: ZeroOutMode;
 }
 export type ToWriter =
   | { type: 'write'; slot: number; offset: number; length: number }

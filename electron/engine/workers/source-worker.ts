@@ -5,10 +5,8 @@ import { logicalBlockSize } from '../io/block-device';
 import { diagnoseReadFailure } from '../io/device-faults';
 import { readFully } from '../io/full-io';
 import { followGrowingFile, waitForBytes, waitForWholeFile } from '../io/growing-file';
-import { corrupt, nativeProgram, openContent } from '../formats/image-source';
-import { ProgramReader } from '../formats/program-reader';
-import { ZstdReader } from '../formats/zstd-decoder';
-import { canInflateInPlace, InflateReader } from '../formats/inflate-reader';
+import type { SlotReader } from '../formats/image-kind';
+import { abilitiesOf, corrupt, kindOf, openContent } from '../formats/image-source';
 import { workerPort, SlotQueue } from './worker-port';
 import { SOURCE_WORKER } from './messages';
 
@@ -42,26 +40,17 @@ port.onMessage((msg) => {
 
 const slotView = (slot: number): Buffer => Buffer.from(ring.memory, slot * ring.slotSize, ring.slotSize);
 
-/** Something that fills a slot with decoded bytes (fewer only at the end) and can be stopped. */
-interface SlotReader {
-  read(dst: Buffer): Promise<number>;
-  close(): Promise<void>;
-}
-
 /**
- * zstd and deflate (gzip, zip) decode into the slots themselves (libzstd,
- * zlib); the xz and bzip2 programs write into them through a named pipe.
+ * The image's kind says how its content reaches the ring (ImageAbilities.intoRing):
+ * read straight in (raw), decoded straight in (libzstd, zlib, or a system
+ * program writing through a named pipe), or streamed and copied in.
  */
+const abilities = abilitiesOf(source);
+
+/** A reader that decodes into the slots, when the kind has one and it can start here; else null. */
 function openSlotReader(): SlotReader | null {
-  const opts = { signal: abort.signal, onInput: (bytes: number) => port.post({ type: 'input', bytes }) };
-  if (source.format === 'zstd') return new ZstdReader(source.path, opts);
-  if (source.format === 'gzip' && canInflateInPlace()) return new InflateReader(source.path, { ...opts, mode: 'gzip' });
-  const entry = source.zipEntry;
-  if (source.format === 'zip' && entry?.method === 8 && canInflateInPlace()) {
-    return new InflateReader(source.path, { ...opts, mode: 'raw', start: entry.dataOffset, length: entry.compressedSize, expect: { size: entry.uncompressedSize, crc32: entry.crc32 } });
-  }
-  const program = nativeProgram(source);
-  return program ? ProgramReader.open(program.path, program.args, source.path, opts) : null;
+  if (abilities.intoRing !== 'decode') return null;
+  return kindOf(source).openSlotReader(source, { signal: abort.signal, onInput: (bytes: number) => port.post({ type: 'input', bytes }), decoders: source.decoders });
 }
 
 async function run(): Promise<void> {
@@ -84,7 +73,7 @@ async function run(): Promise<void> {
     offset += length;
   };
 
-  if (source.format === 'raw') {
+  if (abilities.intoRing === 'read') {
     // Raw images and drives: read straight into the aligned slots, no copies.
     // A drive source is opened O_DIRECT so a backup does not evict the user's page cache.
     const flags = source.isDevice ? fs.constants.O_RDONLY | fs.constants.O_DIRECT : fs.constants.O_RDONLY;
@@ -170,7 +159,8 @@ async function run(): Promise<void> {
   if (cancelled) return;
   // The image's end is declared only once the whole download is there (its checksum and length checked).
   waitForWholeFile(source.path);
-  const fileSha256 = data.fileHash ? (source.format === 'raw' ? null : await hashFile(source.path)) : null;
+  // A file read as it is stored: its digest is the content's (the hasher's), no second pass.
+  const fileSha256 = data.fileHash ? (abilities.intoRing === 'read' ? null : await hashFile(source.path)) : null;
   port.post({ type: 'end', bytes: offset, contentDigests: {}, fileSha256 });
 }
 

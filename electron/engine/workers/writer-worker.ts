@@ -56,7 +56,7 @@ function open(): void {
       const wraps = probeWrap(fd, target, Math.min(data.wrapProbeExtent, deviceSize), deviceSize);
       if (wraps) throw fromErrorInfo(wraps);
     }
-    zeroRuns = new ZeroRuns(deviceZeroOut(target), writeZerosAt, blockSize, undefined, (offset, length) => landed.push([offset, length]));
+    zeroRuns = new ZeroRuns(deviceZeroOut(target, data.zeroOut), writeZerosAt, blockSize, undefined, (offset, length) => landed.push([offset, length]));
   } else {
     fd = fs.openSync(target, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
     deviceSize = Number.MAX_SAFE_INTEGER;
