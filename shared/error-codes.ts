@@ -31,7 +31,19 @@ export const ERROR_CODES = {
   E_NO_SPACE_FOR_OUTPUT: 'refused',
   E_OUTPUT_ON_SOURCE: 'refused',
   E_NOT_A_BACKUP: 'refused',
+  /** A URL Imprint will not fetch: not http(s), plain http to a public address without --allow-http, https redirected to http. */
+  E_URL_REFUSED: 'refused',
+  /** A catalogue that is not JSON, or not the shape its format requires. */
+  E_CATALOGUE_INVALID: 'refused',
+  /** No catalogue entry (or more than one) answers to the name asked for. */
+  E_CATALOGUE_NO_MATCH: 'refused',
   E_CHECKSUM_MISMATCH: 'failed',
+  /** The server answered with an error status (404...), or a redirect loop, or a certificate that does not verify. */
+  E_DOWNLOAD_FAILED: 'failed',
+  /** No byte arrived for the set time, across every retry. */
+  E_DOWNLOAD_STALLED: 'failed',
+  /** The body was shorter or longer than the server announced, or its size changed between requests. */
+  E_DOWNLOAD_LENGTH: 'failed',
   E_CORRUPT_SOURCE: 'failed',
   E_SOURCE_CHANGED: 'failed',
   E_SOURCE_READ: 'failed',

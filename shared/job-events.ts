@@ -6,8 +6,8 @@ import type { ErrorInfo } from './error-codes';
  */
 export type JobKind = 'flash' | 'verify' | 'hash' | 'backup' | 'restore' | 'clone' | 'rescue' | 'check';
 
-/** `copying` to `retrying` are a rescue's phases (GNU ddrescue's). */
-export type JobPhase = 'preparing' | 'decompressing' | 'writing' | 'verifying' | 'copying' | 'trimming' | 'scraping' | 'retrying' | 'done';
+/** `copying` to `retrying` are a rescue's phases (GNU ddrescue's); `downloading` a flash from a URL's. */
+export type JobPhase = 'preparing' | 'downloading' | 'decompressing' | 'writing' | 'verifying' | 'copying' | 'trimming' | 'scraping' | 'retrying' | 'done';
 
 export type TargetStatus = 'pending' | 'writing' | 'written' | 'verifying' | 'verified' | 'failed' | 'cancelled';
 
@@ -46,6 +46,22 @@ export interface ProgressEvent {
   compressionRatio?: number;
   /** Rescue jobs: where the rescue stands, by ddrescue's block states. */
   rescue?: RescueProgress;
+  /** Flashes from a URL: the download's counters. */
+  download?: DownloadProgressInfo;
+  /** The stage that limits the pace now, when the job can tell. */
+  bottleneck?: 'network' | 'decompression' | 'drive';
+}
+
+export interface DownloadProgressInfo {
+  downloadedBytes: number;
+  /** The file's size once the server stated it. */
+  totalBytes: number | null;
+  /** Connections opened (more than 1: the download was resumed). */
+  attempts: number;
+  /** Waiting to reconnect after a dropped connection. */
+  retrying: boolean;
+  /** Served from the download cache, not the network. */
+  cached: boolean;
 }
 
 export interface RescueProgress {

@@ -26,6 +26,8 @@ export const COMMANDS: Record<string, { summary: string; load(): Command }> = {
   backup: { summary: 'Back up a whole drive to a compressed, verified image file', load: () => lazy('./commands/backup', 'backupCommand') },
   restore: { summary: 'Write a backup back to one or more drives, checked against its recorded SHA-256', load: () => lazy('./commands/restore', 'restoreCommand') },
   clone: { summary: 'Copy a drive onto one or more other drives, verified', load: () => lazy('./commands/clone', 'cloneCommand') },
+  catalogue: { summary: 'List what an OS catalogue offers (Raspberry Pi Imager, Fedora Media Writer lists)', load: () => lazy('./commands/catalogue', 'catalogueCommand') },
+  cache: { summary: 'List or clear the verified downloads kept for flashing again', load: () => lazy('./commands/cache', 'cacheCommand') },
   info: { summary: 'Describe an image, a backup or a drive: format, size, partitions, filesystems', load: () => lazy('./commands/info', 'infoCommand') },
 };
 

@@ -8,9 +8,12 @@ import { engineSettings, reportFinished, withCancel, stallTimeoutMs, writeSettin
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
 import { mountedNotes, reportingUnmounts } from '../unmount-notice';
+import { flashFromWeb, isUrlArgument } from './flash-url';
 
 export const flashCommand: Command = {
   help: `Usage: imprint flash IMAGE TARGET... [--no-verify] [--sha256 HEX] [--yes] [--json]
+       imprint flash URL TARGET... [--sha256 HEX] [--allow-http] [--give-up-after S] [--no-cache]
+       imprint flash --os "NAME" TARGET... [--catalogue SOURCE]...
 
 IMAGE: raw (.img, .iso, ...), or gzip, xz, bzip2, zstd, or a zip holding one
 image; the format is told from the content. TARGET: a drive (/dev/sdX) or a
@@ -19,6 +22,16 @@ file to write the uncompressed image to. Several targets are written at once.
   --sha256 HEX   the image's published SHA-256 (of the file or its content);
                  IMAGE.sha256 or SHA256SUMS beside the image are used otherwise
   --yes          do not ask before erasing
+  URL            an https URL (http only on the local network, or with
+                 --allow-http): downloaded, resuming through dropped
+                 connections, then written; URL.sha256, a SHA256SUMS beside
+                 it, or the catalogue's checksum is checked. A flash that
+                 succeeds keeps the download in the cache (imprint cache).
+  --os NAME      the catalogue entry of that name (imprint catalogue lists them)
+  --catalogue S  the catalogue to look in (a URL or file; repeatable);
+                 default: Raspberry Pi Imager's and Fedora's public lists
+  --give-up-after S  fail a download after S seconds without progress (120)
+  --no-cache     neither use nor keep a cached download
   --json         newline-delimited JSON events on stdout
   --stdin-cancel cancel when standard input closes (for a parent process
                  that cannot send signals, such as the app across pkexec)`,
@@ -26,8 +39,37 @@ file to write the uncompressed image to. Several targets are written at once.
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { 'no-verify': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' }, sha256: { type: 'string' }, 'stdin-cancel': { type: 'boolean' } },
+      options: {
+        'no-verify': { type: 'boolean' },
+        yes: { type: 'boolean', short: 'y' },
+        json: { type: 'boolean' },
+        sha256: { type: 'string' },
+        'stdin-cancel': { type: 'boolean' },
+        os: { type: 'string' },
+        catalogue: { type: 'string', multiple: true },
+        'allow-http': { type: 'boolean' },
+        'give-up-after': { type: 'string' },
+        'no-cache': { type: 'boolean' },
+      },
     });
+    if (values.os !== undefined || (positionals[0] !== undefined && isUrlArgument(positionals[0]))) {
+      return flashFromWeb(
+        {
+          url: values.os !== undefined ? null : (positionals[0] ?? null),
+          os: values.os ?? null,
+          catalogues: values.catalogue ?? [],
+          targets: values.os !== undefined ? positionals : positionals.slice(1),
+          sha256: values.sha256 ?? null,
+          yes: values.yes === true,
+          verify: !values['no-verify'],
+          allowHttp: values['allow-http'] === true,
+          noCache: values['no-cache'] === true,
+          giveUpAfter: values['give-up-after'],
+          stdinCancel: values['stdin-cancel'] === true,
+        },
+        out,
+      );
+    }
     const [image, ...targets] = positionalArgs('flash', positionals, 'IMAGE TARGET...') as [string, ...string[]];
     const prepared = await prepareFlash({ image, targets, sha256: values.sha256 ?? null, decoders: engineSettings().decoders });
     const { source } = prepared;

@@ -21,6 +21,8 @@ export interface SourceInfo {
   zipEntry?: ZipImageEntry;
   /** The decoders the caller chose (inspectSource's option); every reader of this source uses them. */
   decoders?: DecoderChoice;
+  /** Set while the file is still being downloaded (io/growing-file.ts): its readers wait for its bytes. */
+  growing?: SharedArrayBuffer;
 }
 
 function openError(path: string, err: unknown): ImprintError {

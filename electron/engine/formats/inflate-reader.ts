@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { waitForBytes } from '../io/growing-file';
 import * as zlib from 'zlib';
 
 /**
@@ -146,6 +147,7 @@ export class InflateReader {
     if (this.opts.signal?.aborted) throw this.opts.signal.reason ?? new Error('aborted');
     const want = Math.min(INPUT_CHUNK, this.end - this.position);
     // Synchronous, as ZstdReader's: this runs on the source worker's own thread.
+    if (want > 0) waitForBytes(this.file, this.position + want);
     const n = want > 0 ? fs.readSync(this.fd as number, this.input, 0, want, this.position) : 0;
     this.position += n;
     this.inOff = 0;

@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { waitForBytes } from '../io/growing-file';
 import * as path from 'path';
 
 /**
@@ -52,6 +53,7 @@ export class ZstdReader {
         if (this.opts.signal?.aborted) throw this.opts.signal.reason ?? new Error('aborted');
         // A synchronous read: this runs on the source worker's own thread, and a round
         // trip through libuv's pool per MiB would leave the decoder waiting on it.
+        waitForBytes(this.file, this.position + INPUT_CHUNK);
         const bytesRead = fs.readSync(this.handle.fd, this.input, 0, INPUT_CHUNK, this.position);
         this.position += bytesRead;
         if (bytesRead === 0) this.eof = true;

@@ -1,4 +1,4 @@
-import type { JobFinishedEvent, JobKind, TargetProgress } from '../../../shared/job-events';
+import type { JobFinishedEvent, JobKind, ProgressEvent, TargetProgress } from '../../../shared/job-events';
 import { ImprintError, toErrorInfo } from '../errors';
 import { unmountAll } from '../drives/unmount';
 import type { DecoderChoice } from '../formats/image-kind';
@@ -53,6 +53,10 @@ export interface RunOptions {
   verifyWhileWriting?: VerifyWhileWriting;
   /** How runs of zeros reach the drives (io/zero-runs.ts). */
   zeroOut?: ZeroOutMode;
+  /** More for each writing progress event (a download's counters; 'network' when the decoder waits on it). */
+  progressExtra?: (bottleneck: 'decompression' | 'drive') => Partial<ProgressEvent>;
+  /** The caller sent job-started already (a flash from a URL announces the job before downloading). */
+  announced?: boolean;
   /** Extra facts for the final event (the backup restored...). */
   details?: Record<string, unknown>;
 }
@@ -65,7 +69,7 @@ export interface RunOptions {
 export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promise<JobFinishedEvent> {
   const { source, targets, checksum } = prepared;
   const reporter = new JobReporter(opts.onEvent, opts.kind ?? 'flash', opts.jobId);
-  reporter.started(source.path, targets.map((t) => t.path), source.size);
+  if (!opts.announced) reporter.started(source.path, targets.map((t) => t.path), source.size);
   const finish = (ok: boolean, progress: TargetProgress[], bytes: number, extra: Partial<JobFinishedEvent> = {}): JobFinishedEvent => {
     reporter.stopSampling();
     const event: JobFinishedEvent = { type: 'job-finished', jobId: reporter.jobId, ok, targets: progress, bytes, ...(opts.details ? { details: opts.details } : {}), ...extra };
@@ -104,10 +108,11 @@ export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promi
     return finish(false, progress, 0, { error: toErrorInfo(err) });
   }
 
-  const writing = (): { done: number; total: number | null; targets: TargetProgress[] } => {
+  const writing = (): { done: number; total: number | null; targets: TargetProgress[]; extra: Partial<ProgressEvent> } => {
     const live = progress.filter((p) => p.status === 'writing' || p.status === 'written');
     const done = live.length > 0 ? Math.min(...live.map((p) => p.bytesWritten)) : pipeline.sourceBytes;
-    return { done, total: source.size ?? source.sizeEstimate, targets: progress };
+    const bottleneck = pipeline.bottleneck();
+    return { done, total: source.size ?? source.sizeEstimate, targets: progress, extra: { bottleneck, ...opts.progressExtra?.(bottleneck) } };
   };
   reporter.phaseStarted('writing', writing);
   try {

@@ -4,6 +4,7 @@ import { ImprintError, classifyReadError, toErrorInfo } from '../errors';
 import { logicalBlockSize } from '../io/block-device';
 import { diagnoseReadFailure } from '../io/device-faults';
 import { readFully } from '../io/full-io';
+import { followGrowingFile, waitForBytes, waitForWholeFile } from '../io/growing-file';
 import type { SlotReader } from '../formats/image-kind';
 import { abilitiesOf, corrupt, kindOf, openContent } from '../formats/image-source';
 import { workerPort, SlotQueue } from './worker-port';
@@ -17,6 +18,9 @@ import { SOURCE_WORKER } from './messages';
 const port = workerPort(SOURCE_WORKER);
 const data = port.data;
 const { ring, source } = data;
+// A file still being downloaded: its readers wait for its bytes, and the pipeline's
+// watchdog hears that the wait is the network's, not a hung reader (the download has its own limit).
+if (source.growing) followGrowingFile(source.path, source.growing, () => port.post({ type: 'input', bytes: 0 }));
 const slots = new SlotQueue(ring.slots);
 const abort = new AbortController();
 let cancelled = false;
@@ -81,6 +85,7 @@ async function run(): Promise<void> {
         if (slot === null) return;
         const buf = slotView(slot);
         const want = Math.min(ring.slotSize, expected - offset);
+        waitForBytes(source.path, offset + want);
         let n = readSlot(fd, buf, source.isDevice ? Math.ceil(want / 4096) * 4096 : want, offset);
         n = Math.min(n, want);
         if (n < want) {
@@ -152,6 +157,8 @@ async function run(): Promise<void> {
     checkDecodedSize();
   }
   if (cancelled) return;
+  // The image's end is declared only once the whole download is there (its checksum and length checked).
+  waitForWholeFile(source.path);
   // A file read as it is stored: its digest is the content's (the hasher's), no second pass.
   const fileSha256 = data.fileHash ? (abilities.intoRing === 'read' ? null : await hashFile(source.path)) : null;
   port.post({ type: 'end', bytes: offset, contentDigests: {}, fileSha256 });

@@ -1,0 +1,95 @@
+import { ImprintError } from '../errors';
+
+/**
+ * A file that a download is still writing while the image's reader, on
+ * another thread, already decodes it: the reader waits for the bytes it
+ * needs instead of taking the not-yet-written end of the file for the end of
+ * the image. Shared memory: [0] state (0 growing, 1 complete, 2 failed),
+ * [1] a change counter to wait on; then the bytes available from the start,
+ * as a 64-bit count.
+ */
+const STATE = 0;
+const TICK = 1;
+const GROWING = 0;
+const COMPLETE = 1;
+const FAILED = 2;
+
+export class GrowingFile {
+  private readonly flags: Int32Array;
+  private readonly head: BigInt64Array;
+
+  constructor(readonly shared: SharedArrayBuffer = new SharedArrayBuffer(16)) {
+    this.flags = new Int32Array(shared, 0, 2);
+    this.head = new BigInt64Array(shared, 8, 1);
+  }
+
+  /** Bytes from the start of the file that are written. */
+  get available(): number {
+    return Number(Atomics.load(this.head, 0));
+  }
+
+  get state(): 'growing' | 'complete' | 'failed' {
+    const s = Atomics.load(this.flags, STATE);
+    return s === COMPLETE ? 'complete' : s === FAILED ? 'failed' : 'growing';
+  }
+
+  private wake(): void {
+    Atomics.add(this.flags, TICK, 1);
+    Atomics.notify(this.flags, TICK);
+  }
+
+  /** The writer: bytes up to `end` are in the file. Never goes back. */
+  advance(end: number): void {
+    if (end > this.available) Atomics.store(this.head, 0, BigInt(end));
+    this.wake();
+  }
+
+  complete(): void {
+    Atomics.store(this.flags, STATE, COMPLETE);
+    this.wake();
+  }
+
+  /** The download failed or was cancelled: readers stop waiting and fail. */
+  fail(): void {
+    Atomics.compareExchange(this.flags, STATE, GROWING, FAILED);
+    this.wake();
+  }
+
+  /**
+   * The reader: blocks (this thread only) until bytes up to `end` are there
+   * or the file is complete; throws when the download failed. `onWait` runs
+   * about once a second while it waits (a watchdog's heartbeat).
+   */
+  waitFor(end: number, onWait?: () => void): void {
+    for (;;) {
+      const tick = Atomics.load(this.flags, TICK);
+      const s = Atomics.load(this.flags, STATE);
+      if (s === FAILED) throw new ImprintError('E_DOWNLOAD_FAILED', 'The download stopped before the image was complete.');
+      if (s === COMPLETE || this.available >= end) return;
+      if (Atomics.wait(this.flags, TICK, tick, 1000) === 'timed-out') onWait?.();
+    }
+  }
+
+  /** The reader: blocks until the whole file is there (before the end of the image is declared). */
+  waitComplete(onWait?: () => void): void {
+    this.waitFor(Number.MAX_SAFE_INTEGER, onWait);
+  }
+}
+
+/** Growing files this thread reads, by path: the readers (formats/) look their file up here. */
+const following = new Map<string, { file: GrowingFile; onWait?: () => void }>();
+
+export function followGrowingFile(path: string, shared: SharedArrayBuffer, onWait?: () => void): void {
+  following.set(path, { file: new GrowingFile(shared), onWait });
+}
+
+/** Waits, when `path` is a file still being downloaded, until its bytes up to `end` are there. A no-op otherwise. */
+export function waitForBytes(path: string, end: number): void {
+  const f = following.get(path);
+  f?.file.waitFor(end, f.onWait);
+}
+
+export function waitForWholeFile(path: string): void {
+  const f = following.get(path);
+  f?.file.waitComplete(f.onWait);
+}

@@ -1,0 +1,230 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { JobFinishedEvent, ProgressEvent } from '../../../shared/job-events';
+import { ImprintError, toErrorInfo } from '../errors';
+import { entryChecksums, type CatalogueImage } from '../catalogues/catalogue';
+import type { CacheEntry, DownloadCache } from '../net/download-cache';
+import { FileSink } from '../net/file-sink';
+import { download, type DownloadOptions, type DownloadProgress } from '../net/http-download';
+import type { HttpOptions } from '../net/http-request';
+import { discoverUrlChecksum, type UrlChecksum } from '../net/url-checksum';
+import { checkUrlAllowed, parseHttpUrl, redact } from '../net/url-policy';
+import { detectFormat, type ImageFormat } from '../formats/detect-format';
+import type { DecoderChoice } from '../formats/image-kind';
+import { inspectSource } from '../formats/image-source';
+import { GrowingFile } from '../io/growing-file';
+import { runFlash, type RunOptions } from './flash-job';
+import { JobReporter } from './job-reporter';
+import type { PublishedChecksum } from './published-checksum';
+import { planTargets, type TargetPlan } from '../pipelines/target-plan';
+
+export interface UrlFlashRequest {
+  url: string;
+  targets: string[];
+  /** The user's --sha256. */
+  sha256?: string | null;
+  /** The catalogue entry being flashed, for its checksums and sizes. */
+  entry?: CatalogueImage | null;
+  http: HttpOptions;
+  /** Where finished downloads are kept and looked up; null: a temporary file, removed after. */
+  cache: DownloadCache | null;
+  /** Decoders chosen at the edge (engine-settings.ts). */
+  decoders?: DecoderChoice;
+  /** Retry and stall limits of the download (tests shorten them). */
+  download?: Pick<DownloadOptions, 'stallMs' | 'giveUpAfterMs' | 'initialBackoffMs' | 'maxBackoffMs'>;
+}
+
+/** What is known before anything is downloaded or written; shown for confirmation. */
+export interface PreparedUrlFlash {
+  request: UrlFlashRequest;
+  url: URL;
+  checksum: UrlChecksum | null;
+  /** A cached copy that hashed to its record (and to a published file checksum): no download needed. */
+  cached: CacheEntry | null;
+  targets: TargetPlan[];
+}
+
+/** The catalogue's checksum to fall back on: the image's own (extract_sha256) before the download's. */
+function catalogueChecksum(entry: CatalogueImage | null | undefined): UrlChecksum | null {
+  const [first] = entry ? entryChecksums(entry) : [];
+  return first ?? null;
+}
+
+/**
+ * Checks the URL against the policy, finds the checksum to hold the image
+ * to, looks in the cache, and plans the targets (every safety rule; the size
+ * rule again once the image's size is known). Writes nothing.
+ */
+export async function prepareUrlFlash(req: UrlFlashRequest, onWarning: (message: string) => void = () => {}): Promise<PreparedUrlFlash> {
+  const url = parseHttpUrl(req.url);
+  const http = { ...req.http, onWarning };
+  await checkUrlAllowed(url, http);
+  const checksum = await discoverUrlChecksum(url, { sha256: req.sha256, catalogue: catalogueChecksum(req.entry), http, onWarning });
+  const cached = req.cache ? await req.cache.find(url.href, checksum?.of === 'file' ? checksum.sha256 : null) : null;
+  const targets = await planTargets(req.targets, { path: cached?.path ?? null, size: req.entry?.extractSize ?? null, isDevice: false });
+  return { request: req, url, checksum, cached, targets };
+}
+
+function tempDownload(cache: DownloadCache | null, url: string): { path: string; fd: number; cleanup: () => void } {
+  if (cache) {
+    const t = cache.createTemp(url);
+    return { ...t, cleanup: () => cache.discard(t.path) };
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imprint-download-'));
+  const p = path.join(dir, 'image');
+  return { path: p, fd: fs.openSync(p, 'wx+', 0o600), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Formats decoded while they download: read front to back, with nothing needed from the file's end. */
+const FOLLOWABLE: ReadonlySet<ImageFormat> = new Set<ImageFormat>(['raw', 'gzip']);
+/** Bytes of the file that must be there before its format is told from them. */
+const HEAD_BYTES = 64 << 10;
+
+/**
+ * Flashes a URL. The download (resuming through a bad network; see
+ * http-download.ts) goes to the cache's temporary file. A raw or gzip image
+ * is decoded and written while it downloads: one download feeds every
+ * target, the image's reader waiting for bytes still on their way
+ * (io/growing-file.ts). The end of the image is declared only once the whole
+ * download is there, so any checksum (of the file, or of the image inside)
+ * is checked before the drives' first MiB is written, and a download that
+ * fails leaves that MiB unwritten. Other formats need the file's end first
+ * (.xz's index, a zip's central directory, a .zst's frame sizes): they are
+ * downloaded, a file checksum checked, then written. A flash that succeeds
+ * keeps the download in the cache.
+ */
+export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions): Promise<JobFinishedEvent> {
+  const { request: req, url, checksum, cached } = prepared;
+  const reporter = new JobReporter(opts.onEvent, opts.kind ?? 'flash', opts.jobId);
+  const where = redact(url);
+  const fail = (err: unknown): JobFinishedEvent => {
+    reporter.stopSampling();
+    const targets = prepared.targets.map((t) => ({ device: t.path, status: 'pending' as const, bytesWritten: 0, bytesVerified: 0 }));
+    const event: JobFinishedEvent = { type: 'job-finished', jobId: reporter.jobId, ok: false, targets, bytes: 0, error: toErrorInfo(err) };
+    reporter.emit(event);
+    return event;
+  };
+  reporter.started(where, prepared.targets.map((t) => t.path), req.entry?.extractSize ?? null);
+  if (cached) {
+    reporter.warning(`Using the cached download of ${where} (${cached.path}; its SHA-256 was checked again just now).`);
+    return flashFile(cached.path, prepared, opts, reporter, null).catch(fail);
+  }
+
+  const temp = tempDownload(req.cache, url.href);
+  const growing = new GrowingFile();
+  const progress: DownloadProgress = { downloaded: 0, total: null, attempts: 0, retrying: false };
+  const counters = (): NonNullable<ProgressEvent['download']> => ({ downloadedBytes: progress.downloaded, totalBytes: progress.total, attempts: progress.attempts, retrying: progress.retrying, cached: false });
+  const sample = (): { done: number; total: number | null; targets: []; extra: Partial<ProgressEvent> } => ({ done: progress.downloaded, total: progress.total, targets: [], extra: { bottleneck: 'network', download: counters() } });
+  reporter.phaseStarted('downloading', sample);
+  let downloadError: unknown = null;
+  // The download stops with the job, and also when the write failed while it was still running.
+  const stopDownload = new AbortController();
+  const onAbort = (): void => stopDownload.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let closed = false;
+  const closeTemp = (keep: { sha256: string; bytes: number } | null): void => {
+    if (closed) return;
+    closed = true;
+    if (keep && req.cache) req.cache.commit(temp.path, temp.fd, { url: url.href, sha256: keep.sha256, size: keep.bytes });
+    else {
+      fs.closeSync(temp.fd);
+      temp.cleanup();
+    }
+  };
+  const downloading = download(url.href, new FileSink(temp.fd, growing), {
+    ...req.http,
+    ...req.download,
+    onWarning: (m) => reporter.warning(m),
+    expectedSize: req.entry?.downloadSize ?? null,
+    progress,
+    signal: stopDownload.signal,
+    onEvent: (e) => reporter.warning(e.type === 'warning' ? e.message : `Connection to ${url.host} lost at byte ${e.offset} (${e.reason}); resuming in ${(e.delayMs / 1000).toFixed(1)} s.`),
+  }).then(
+    (r) => {
+      fs.fsyncSync(temp.fd);
+      growing.complete();
+      return r;
+    },
+    (err: unknown) => {
+      downloadError = err;
+      growing.fail();
+      return null;
+    },
+  );
+
+  try {
+    // Wait for the size and the first bytes (or the end): they tell whether the image can be followed.
+    while (!(progress.total !== null && growing.available >= Math.min(HEAD_BYTES, progress.total)) && growing.state === 'growing') {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    let follow = false;
+    if (growing.state !== 'failed' && progress.total !== null) {
+      const head = Buffer.alloc(16);
+      fs.readSync(temp.fd, head, 0, 16, 0);
+      follow = FOLLOWABLE.has(detectFormat(head)) && growing.state === 'growing';
+      // Its full size from the start: the reader takes the file's size for the image's (raw).
+      if (follow) fs.ftruncateSync(temp.fd, progress.total);
+    }
+    if (!follow) {
+      const done = await downloading;
+      reporter.flush(sample);
+      if (!done) throw downloadError;
+      if (checksum?.of === 'file' && done.sha256 !== checksum.sha256) {
+        throw new ImprintError('E_CHECKSUM_MISMATCH', `The download's SHA-256 does not match ${checksum.from} (expected ${checksum.sha256}, got ${done.sha256}): the file on the server is not the one published. Nothing was written to the drives.`);
+      }
+    }
+    const result = await flashFile(temp.path, prepared, { ...opts, onEvent: rewriteDownloadFailure(opts.onEvent, () => downloadError) }, reporter, follow ? { growing, counters } : null);
+    if (!result.ok) stopDownload.abort();
+    const done = await downloading;
+    closeTemp(result.ok && done ? done : null);
+    return withDownloadError(result, downloadError);
+  } catch (err) {
+    stopDownload.abort();
+    growing.fail();
+    await downloading;
+    closeTemp(null);
+    return fail(downloadError ?? err);
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Writes the downloaded (or downloading) file with the flash job, the checksum held to what it is of. */
+async function flashFile(
+  file: string,
+  prepared: PreparedUrlFlash,
+  opts: RunOptions,
+  reporter: JobReporter,
+  followed: { growing: GrowingFile; counters: () => NonNullable<ProgressEvent['download']> } | null,
+): Promise<JobFinishedEvent> {
+  const { checksum, cached } = prepared;
+  // From here the flash job reports; a followed download's counters ride on its progress events.
+  reporter.stopSampling();
+  const source = await inspectSource(file, { decoders: prepared.request.decoders });
+  if (followed) source.growing = followed.growing.shared;
+  const targets = await planTargets(prepared.targets.map((t) => t.path), { path: source.path, size: source.size, isDevice: false });
+  // A file checksum already checked (downloaded first) is not checked again; otherwise the pipeline checks it before the head.
+  const checkedAlready = checksum?.of === 'file' && !cached && !followed;
+  const published: PublishedChecksum | null = checksum && !checkedAlready ? { sha256: checksum.sha256, from: checksum.from, contentOnly: checksum.of === 'content' } : null;
+  const progressExtra = followed
+    ? (b: 'decompression' | 'drive'): Partial<ProgressEvent> => ({ download: followed.counters(), bottleneck: b === 'decompression' && followed.growing.state === 'growing' ? 'network' : b })
+    : undefined;
+  return runFlash({ source, targets, checksum: published }, { ...opts, jobId: reporter.jobId, announced: true, progressExtra });
+}
+
+/** The image reader only knows that the download stopped (its error is E_DOWNLOAD_FAILED); the download's own error says why. */
+function withDownloadError(e: JobFinishedEvent, real: unknown): JobFinishedEvent {
+  if (!real || e.error?.code !== 'E_DOWNLOAD_FAILED') return e;
+  const info = toErrorInfo(real);
+  return { ...e, error: info, targets: e.targets.map((t) => (t.error?.code === 'E_DOWNLOAD_FAILED' ? { ...t, error: info } : t)) };
+}
+
+function rewriteDownloadFailure(sink: RunOptions['onEvent'], error: () => unknown): RunOptions['onEvent'] {
+  return (e) => {
+    const real = error();
+    if (e.type === 'job-finished') sink(withDownloadError(e, real));
+    else if (e.type === 'target-failed' && real && e.error.code === 'E_DOWNLOAD_FAILED') sink({ ...e, error: toErrorInfo(real) });
+    else sink(e);
+  };
+}

@@ -1,0 +1,53 @@
+import * as fs from 'fs';
+import { ImprintError } from '../errors';
+import type { GrowingFile } from '../io/growing-file';
+import type { DownloadSink } from './http-download';
+
+/**
+ * Writes a download into an open file at the offsets it arrives at (a cache
+ * entry's temporary file). With `followed`, a reader on another thread is
+ * decoding the file as it grows (io/growing-file.ts): what it has read must
+ * never change, so a server that sends the file again from byte 0 is held
+ * to the bytes already written (compared, not rewritten), and a file that
+ * changed on the server fails the download instead of splicing two files
+ * under the reader.
+ */
+export class FileSink implements DownloadSink {
+  /** The end of what the file holds, the furthest any response reached. */
+  written = 0;
+
+  constructor(
+    private readonly fd: number,
+    private readonly followed: GrowingFile | null = null,
+  ) {}
+
+  async write(chunk: Buffer, offset: number): Promise<void> {
+    if (offset < this.written) {
+      const n = Math.min(chunk.length, this.written - offset);
+      const before = Buffer.alloc(n);
+      const got = fs.readSync(this.fd, before, 0, n, offset);
+      if (got !== n || !before.equals(chunk.subarray(0, n))) {
+        throw new ImprintError('E_DOWNLOAD_FAILED', `The file changed on the server during the download: the bytes it sent again from offset ${offset} differ from those received before. Start the flash again.`);
+      }
+      if (n === chunk.length) return;
+      chunk = chunk.subarray(n);
+      offset += n;
+    }
+    let done = 0;
+    // Short writes happen (a full disk on the way to ENOSPC): loop until all is down.
+    while (done < chunk.length) {
+      const n = await new Promise<number>((resolve, reject) => fs.write(this.fd, chunk, done, chunk.length - done, offset + done, (err, bytes) => (err ? reject(err) : resolve(bytes))));
+      if (n === 0) throw new Error('the cache file accepted no bytes');
+      done += n;
+    }
+    this.written = offset + chunk.length;
+    this.followed?.advance(this.written);
+  }
+
+  restart(): void {
+    // Nobody reads the file yet: start it over. Followed: keep it, and check what is sent again.
+    if (this.followed) return;
+    fs.ftruncateSync(this.fd, 0);
+    this.written = 0;
+  }
+}
