@@ -56,7 +56,7 @@ export function suggestedName(device: string | null, compression: Compression, t
  * E_BAD_SECTOR says what was lost, and its result shows where.
  */
 export function rescueOffered(job: JobView): boolean {
-  return job.status === 'finished' && job.error?.code === 'E_BAD_SECTOR' && job.kind === 'backup' && job.result?.details?.rescuedBytes === undefined;
+  return job.status === 'finished' && job.error?.code === 'E_BAD_SECTOR' && job.kind === 'backup' && job.result?.details?.kind !== 'rescue';
 }
 
 /** Why the backup cannot start yet, or null when it can. */

@@ -1,4 +1,4 @@
-import type { JobFinishedEvent, JobKind, TargetProgress } from '../../../shared/job-events';
+import type { JobDetails, JobFinishedEvent, JobKind, TargetProgress } from '../../../shared/job-events';
 import { ImprintError, toErrorInfo } from '../errors';
 import { unmountAll } from '../drives/unmount';
 import type { DecoderChoice } from '../formats/image-kind';
@@ -54,7 +54,7 @@ export interface RunOptions {
   /** How runs of zeros reach the drives (io/zero-runs.ts). */
   zeroOut?: ZeroOutMode;
   /** Extra facts for the final event (the backup restored...). */
-  details?: Record<string, unknown>;
+  details?: JobDetails;
 }
 
 /**

@@ -92,6 +92,6 @@ export function runRestore(p: PreparedRestore, opts: RestoreRunOptions): Promise
     verifyWhileWriting: opts.verifyWhileWriting,
     zeroOut: opts.zeroOut,
     kind: 'restore',
-    details: { backup: p.flash.source.path, sha256: m.sha256, size: m.size, createdAt: m.createdAt, sourceModel: m.source.model, sourceSerial: m.source.serial, metadataFrom: p.metadataFrom },
+    details: { kind: 'restore', backup: p.flash.source.path, sha256: m.sha256, size: m.size, createdAt: m.createdAt, sourceModel: m.source.model, sourceSerial: m.source.serial, metadataFrom: p.metadataFrom },
   });
 }
