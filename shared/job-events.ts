@@ -1,3 +1,4 @@
+import type { StorageSummary } from './backup-metadata';
 import type { ErrorInfo } from './error-codes';
 
 /**
@@ -99,12 +100,107 @@ export interface JobFinishedEvent {
   /** Digests of the image content, hex, where computed. */
   digests?: Partial<Record<HashAlgorithm, string>>;
   error?: ErrorInfo;
-  /** Extra facts of the job kind (backup file path, rescue map...). */
-  details?: Record<string, unknown>;
+  /** What the job made or found, by kind of job (backup file, rescue map...). */
+  details?: JobDetails;
   /** When the job ended (ISO 8601), stamped by the app's service. */
   finishedAt?: string;
 }
 
+/** A finished backup: the file, its description, and how small it came out. */
+export interface BackupJobDetails {
+  kind: 'backup';
+  output: string;
+  /** The description beside it (OUTPUT.json). */
+  sidecar: string;
+  compression: 'zstd' | 'gzip' | 'xz' | 'none';
+  level: number | null;
+  /** Bytes of the drive. */
+  size: number;
+  outputBytes: number;
+  /** Bytes the file takes on disk (a sparse raw backup takes less than its size). */
+  storedBytes: number;
+  /** storedBytes / size, to four decimals. */
+  compressionRatio: number;
+  sha256: string;
+  metadataEmbedded: boolean;
+  createdAt: string;
+  /** What was stored per partition: a smart backup (used blocks) or every sector. */
+  storage?: StorageSummary;
+}
+
+/** A rescue (also a backup's, on a drive with unreadable sectors): what was saved, what was lost, where. */
+export interface RescueJobDetails {
+  kind: 'rescue';
+  rescuedBytes: number;
+  lostBytes: number;
+  pendingBytes: number;
+  /** The first bad areas, in order; badAreaCount says how many there are in all. */
+  badAreas: { offset: number; length: number }[];
+  badAreaCount: number;
+  mapfile: string;
+  output: string;
+  readErrors: number;
+  cancelled: boolean;
+}
+
+/** A restore: which backup, and what it says about the drive it came from. */
+export interface RestoreJobDetails {
+  kind: 'restore';
+  backup: string;
+  sha256: string;
+  size: number;
+  createdAt: string;
+  sourceModel: string | null;
+  sourceSerial: string | null;
+  /** Where the backup's description was read: inside the file, or the sidecar beside it. */
+  metadataFrom: 'embedded' | 'sidecar';
+  /** A smart restore: the bytes it wrote (what the backup stored). */
+  storedBytes?: number;
+  /** What the user should know (a GPT moved to a larger drive's end...). */
+  notes?: string[];
+}
+
+/** A clone: the drive copied. */
+export interface CloneJobDetails {
+  kind: 'clone';
+  source: string;
+  size: number;
+  sourceModel: string | null;
+  sourceSerial: string | null;
+}
+
+/** One capacity marker as read back. */
+export type CapacityMarker =
+  | { offset: number; state: 'intact' }
+  /** It reads back as the marker written for another offset: that write landed here. */
+  | { offset: number; state: 'overwritten'; by: number }
+  /** It reads back as something else (old data, zeros). */
+  | { offset: number; state: 'lost' }
+  | { offset: number; state: 'write-error' | 'read-error'; errno: string };
+
+/** A capacity check: what the drive really holds. */
+export interface CheckJobDetails {
+  kind: 'check';
+  claimedBytes: number;
+  realBytesEstimate: number;
+  wrapsAt: number | null;
+  markers: number;
+  failedMarkers: number;
+  restoredPages: number;
+  notRestoredPages: number;
+  /** The first markers that did not read back intact. */
+  failures: CapacityMarker[];
+}
+
+/** A finished job's details, by kind of job: nothing downstream guesses a field's name. */
+export type JobDetails = BackupJobDetails | RescueJobDetails | RestoreJobDetails | CloneJobDetails | CheckJobDetails;
+
 export type JobEvent = JobStartedEvent | ProgressEvent | TargetFailedEvent | JobWarningEvent | JobFinishedEvent;
 
 export type HashAlgorithm = 'sha256' | 'sha1' | 'md5' | 'xxh3';
+
+/** The event's details if they are of `kind` (a backup's, a rescue's...), else undefined. */
+export function detailsOf<K extends JobDetails['kind']>(event: Pick<JobFinishedEvent, 'details'>, kind: K): Extract<JobDetails, { kind: K }> | undefined {
+  const d = event.details;
+  return d?.kind === kind ? (d as Extract<JobDetails, { kind: K }>) : undefined;
+}

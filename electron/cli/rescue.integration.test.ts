@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { ProgressEvent } from '../../shared/job-events';
+import { detailsOf, type ProgressEvent } from '../../shared/job-events';
 import { createFaultyDevice, faultToolsAvailable } from '../engine/testing/faulty-device';
 import { pseudoRandom } from '../engine/testing/image-fixtures';
 import { withLoopDevice } from '../engine/testing/loop-device';
@@ -126,7 +126,7 @@ test('a failing drive: exit 1, bytes lost and where, JSON details; Ctrl-C then t
     const first = await collect(child, true);
     assert.equal(first.code, 1, describe(first));
     assert.equal(first.finished?.error?.code, 'E_CANCELLED');
-    assert.equal(first.finished?.details?.cancelled, true);
+    assert.equal(detailsOf(first.finished ?? {}, 'rescue')?.cancelled, true);
     assert.ok(fs.existsSync(map), 'the map is saved on Ctrl-C');
 
     const r = await runCli(['rescue', d.device, out, '--map', map, '--json']);

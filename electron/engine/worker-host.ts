@@ -90,8 +90,12 @@ export function spawnWorker<In, Out, Data>(kind: WorkerKind<In, Out, Data>, data
   const cancel = new SharedArrayBuffer(4);
   const start: WorkerStart<Data> = { data, cancel };
   const worker = new Worker(workerFile(kind as WorkerKind<unknown, unknown, unknown>), { workerData: start });
+  /** No more messages go to the thread: it ended, or is being ended. */
   let exited = false;
+  /** The thread's exit event came. */
+  let ended = false;
   let terminated = false;
+  let terminating: Promise<void> | null = null;
   const { signal } = opts;
   const onAbort = (): void => {
     const flag = new Int32Array(cancel);
@@ -104,6 +108,7 @@ export function spawnWorker<In, Out, Data>(kind: WorkerKind<In, Out, Data>, data
   else signal?.addEventListener('abort', onAbort, { once: true });
   worker.once('exit', () => {
     exited = true;
+    ended = true;
     signal?.removeEventListener('abort', onAbort);
   });
   return {
@@ -138,16 +143,21 @@ export function spawnWorker<In, Out, Data>(kind: WorkerKind<In, Out, Data>, data
       }),
     ref: () => worker.ref(),
     unref: () => worker.unref(),
-    terminate: async () => {
+    // Every caller waits for the same attempt: a second caller must not return
+    // before the first has seen whether the thread stopped (and counted it stuck).
+    terminate: () => {
       terminated = true;
-      if (exited) return;
-      exited = true;
-      worker.unref();
-      const stopped = await Promise.race([worker.terminate().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), TERMINATE_WAIT_MS).unref())]);
-      if (!stopped) {
-        stuck.add(worker);
-        worker.once('exit', () => stuck.delete(worker));
-      }
+      terminating ??= (async () => {
+        if (ended) return;
+        exited = true;
+        worker.unref();
+        const stopped = await Promise.race([worker.terminate().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), TERMINATE_WAIT_MS).unref())]);
+        if (!stopped) {
+          stuck.add(worker);
+          worker.once('exit', () => stuck.delete(worker));
+        }
+      })();
+      return terminating;
     },
   };
 }

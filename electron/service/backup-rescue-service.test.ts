@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackupRequest } from '../../shared/ipc-contract';
-import type { JobEvent, JobFinishedEvent } from '../../shared/job-events';
+import { detailsOf, type JobEvent, type JobFinishedEvent } from '../../shared/job-events';
 import { faultToolsAvailable, withFaultyDevice } from '../engine/testing/faulty-device';
 import { pseudoRandom } from '../engine/testing/image-fixtures';
 import { ImprintService, defaultCliScript } from './imprint-service';
@@ -89,11 +89,11 @@ test('startBackup of a drive with unreadable sectors: E_BAD_SECTOR, nothing left
         const badBytes = BAD.reduce((n, b) => n + b.length, 0);
         assert.equal(finished.ok, false, 'bytes were lost: no success');
         assert.equal(finished.error?.code, 'E_BAD_SECTOR');
-        assert.equal(finished.details?.lostBytes, badBytes);
-        assert.equal(finished.details?.rescuedBytes, SIZE - badBytes);
-        assert.deepEqual(finished.details?.badAreas, BAD);
+        assert.equal(detailsOf(finished, 'rescue')?.lostBytes, badBytes);
+        assert.equal(detailsOf(finished, 'rescue')?.rescuedBytes, SIZE - badBytes);
+        assert.deepEqual(detailsOf(finished, 'rescue')?.badAreas, BAD);
         const rescued = path.join(dir, 'disk.img');
-        assert.equal(finished.details?.output, rescued);
+        assert.equal(detailsOf(finished, 'rescue')?.output, rescued);
         assert.deepEqual(fs.readdirSync(dir).sort(), ['disk.img', 'disk.img.map']);
         const got = fs.readFileSync(rescued);
         assert.equal(got.length, SIZE);
@@ -118,7 +118,7 @@ test('startBackup with rescue on a readable drive is an ordinary verified backup
         const { finished, events } = await runBackupJob(s, { device: d.device, output, compression: 'zstd', rescue: true });
         assert.equal(finished.ok, true, JSON.stringify(finished.error));
         assert.ok(events.every((e) => e.type !== 'job-started' || e.kind === 'backup'), 'no rescue ran');
-        assert.equal(finished.details?.lostBytes, undefined);
+        assert.equal(detailsOf(finished, 'rescue')?.lostBytes, undefined);
         assert.ok(fs.existsSync(output));
       });
     });
@@ -136,8 +136,8 @@ test('startBackup with rescue through the helper: the CLI\'s backup failure does
       await withService(async (s) => {
         const { finished, events } = await runBackupJob(s, { device: d.device, output: path.join(dir, 'disk.img.zst'), compression: 'zstd', rescue: true });
         const badBytes = BAD.reduce((n, b) => n + b.length, 0);
-        assert.equal(finished.details?.lostBytes, badBytes, JSON.stringify(finished));
-        assert.deepEqual(finished.details?.badAreas, BAD);
+        assert.equal(detailsOf(finished, 'rescue')?.lostBytes, badBytes, JSON.stringify(finished));
+        assert.deepEqual(detailsOf(finished, 'rescue')?.badAreas, BAD);
         assert.deepEqual(events.filter((e) => e.type === 'job-started').map((e) => e.type === 'job-started' && e.kind), ['backup', 'rescue']);
         assert.deepEqual(fs.readdirSync(dir).sort(), ['disk.img', 'disk.img.map']);
       }, true);

@@ -1,4 +1,4 @@
-import type { JobFinishedEvent } from '../../shared/job-events';
+import { detailsOf, type JobFinishedEvent } from '../../shared/job-events';
 
 /** What a finished backup produced, read from job-finished (details and digests). */
 export interface BackupOutcome {
@@ -8,16 +8,13 @@ export interface BackupOutcome {
   sha256: string | null;
 }
 
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const str = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
-
-/** Reads the backup's facts from the event, tolerating the names the engine may use. */
+/** The backup's facts from the event: its details are a backup's (typed in shared/job-events.ts), or absent when it failed. */
 export function backupOutcome(result: JobFinishedEvent, requestedPath: string): BackupOutcome {
-  const d = result.details ?? {};
-  const file = str(d.output) ?? str(d.file) ?? str(d.path) ?? (result.ok ? requestedPath : null);
-  const fileSize = num(d.outputBytes) ?? num(d.fileSize) ?? num(d.outputSize);
-  const ratio = num(d.compressionRatio) ?? (fileSize !== null && result.bytes > 0 ? fileSize / result.bytes : null);
-  const sha256 = result.digests?.sha256 ?? str(d.sha256);
+  const d = detailsOf(result, 'backup');
+  const file = d?.output ?? (result.ok ? requestedPath : null);
+  const fileSize = d?.outputBytes ?? null;
+  const ratio = d?.compressionRatio ?? (fileSize !== null && result.bytes > 0 ? fileSize / result.bytes : null);
+  const sha256 = result.digests?.sha256 ?? d?.sha256 ?? null;
   return { file, fileSize, ratio, sha256 };
 }
 
@@ -35,21 +32,16 @@ export interface RescueOutcome {
   badAreaCount: number;
 }
 
-/** The rescue's figures, or null when the job was no rescue (its details have no rescuedBytes). */
+/** The rescue's figures, or null when the job was no rescue. */
 export function rescueOutcome(result: JobFinishedEvent): RescueOutcome | null {
-  const d = result.details ?? {};
-  const rescuedBytes = num(d.rescuedBytes);
-  if (rescuedBytes === null) return null;
-  const areas = Array.isArray(d.badAreas) ? (d.badAreas as unknown[]) : [];
-  const badAreas = areas
-    .map((a) => (typeof a === 'object' && a !== null ? { offset: num((a as { offset?: unknown }).offset), length: num((a as { length?: unknown }).length) } : null))
-    .filter((a): a is { offset: number; length: number } => a !== null && a.offset !== null && a.length !== null);
+  const d = detailsOf(result, 'rescue');
+  if (!d) return null;
   return {
-    file: str(d.output),
-    mapfile: str(d.mapfile),
-    rescuedBytes,
-    lostBytes: num(d.lostBytes) ?? 0,
-    badAreas: badAreas.slice(0, BAD_AREAS_SHOWN),
-    badAreaCount: num(d.badAreaCount) ?? badAreas.length,
+    file: d.output.length > 0 ? d.output : null,
+    mapfile: d.mapfile.length > 0 ? d.mapfile : null,
+    rescuedBytes: d.rescuedBytes,
+    lostBytes: d.lostBytes,
+    badAreas: d.badAreas.slice(0, BAD_AREAS_SHOWN),
+    badAreaCount: d.badAreaCount,
   };
 }

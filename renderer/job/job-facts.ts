@@ -43,8 +43,9 @@ export function verificationText(job: Pick<JobView, 'kind' | 'targets' | 'result
     out.push('Not verified: the drive was not read back.');
   }
   const sha = result.digests?.sha256;
-  const recorded = typeof result.details?.sha256 === 'string' ? result.details.sha256 : null;
-  if (job.kind === 'restore' && recorded) out.push(`What was written has the SHA-256 the backup recorded: ${recorded}.`);
+  const restored = result.details?.kind === 'restore' ? result.details : null;
+  if (restored?.storedBytes !== undefined) out.push('A smart backup: only what it stored was written, and every 4 MiB matched the checksum the backup recorded for it.');
+  else if (restored) out.push(`What was written has the SHA-256 the backup recorded: ${restored.sha256}.`);
   else if (job.kind === 'flash' && sha) out.push(`The image matched its published SHA-256: ${sha}.`);
   return out;
 }

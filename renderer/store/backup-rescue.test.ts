@@ -5,6 +5,7 @@ import { createAppStore } from './app-store';
 import { rescueOffered } from './backup-slice';
 import { bindApi } from './bind-api';
 import { fakeDrive } from '../../shared/testing/drive-fixtures';
+import type { BackupJobDetails, RescueJobDetails } from '../../shared/job-events';
 import { createFakeApi } from './fake-api';
 
 const MiB = 1 << 20;
@@ -49,7 +50,7 @@ test('a backup that fails on unreadable sectors offers rescue; rescueRequested s
       bytes: 16 * MiB - lost,
       targets: [{ device: '/home/me/sdb.img', status: 'failed', bytesWritten: 16 * MiB - lost, bytesVerified: 0 }],
       error: { code: 'E_BAD_SECTOR', message: `${lost} bytes could not be read`, offset: MiB },
-      details: { rescuedBytes: 16 * MiB - lost, lostBytes: lost, badAreas, badAreaCount: badAreas.length, output: '/home/me/sdb.img', mapfile: '/home/me/sdb.img.map' },
+      details: { kind: 'rescue', rescuedBytes: 16 * MiB - lost, lostBytes: lost, badAreas, badAreaCount: badAreas.length, output: '/home/me/sdb.img', mapfile: '/home/me/sdb.img.map' } as RescueJobDetails,
     });
     const job = s().backup.job;
     assert.equal(job.status, 'finished');
@@ -75,5 +76,5 @@ test('rescue is offered only for unreadable sectors of a backup, not for other f
   assert.equal(rescueOffered({ ...base, error: { code: 'E_DEVICE_GONE', message: 'gone' }, result: finished }), false);
   assert.equal(rescueOffered({ ...base, error: { code: 'E_CANCELLED', message: 'Cancelled.' }, result: finished }), false);
   assert.equal(rescueOffered({ ...base, error: { code: 'E_BAD_SECTOR', message: 'bad' }, result: finished }), true);
-  assert.equal(rescueOutcome({ ...finished, ok: true, details: { output: '/x.img.zst' } }), null, 'an ordinary backup is no rescue');
+  assert.equal(rescueOutcome({ ...finished, ok: true, details: { kind: 'backup', output: '/x.img.zst' } as BackupJobDetails }), null, 'an ordinary backup is no rescue');
 });

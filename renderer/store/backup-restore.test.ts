@@ -5,6 +5,7 @@ import { backupOutcome } from '../backup/backup-outcome';
 import { createAppStore } from './app-store';
 import { backupBlocker, suggestedName, withExtension } from './backup-slice';
 import { fakeDrive } from '../../shared/testing/drive-fixtures';
+import type { BackupJobDetails } from '../../shared/job-events';
 import { createFakeApi } from './fake-api';
 
 test('compression changes the extension of a path that has one of ours, and only then', () => {
@@ -38,7 +39,7 @@ test('backup: needs a drive and a path; a drive that holds the destination is re
 });
 
 test('backup result: file, size and ratio read from job-finished; the ratio computed when only sizes are given', () => {
-  const o = backupOutcome({ type: 'job-finished', jobId: 'b', ok: true, bytes: 1000, targets: [], digests: { sha256: 'ab' }, details: { output: '/x.img.zst', outputBytes: 250 } }, '/typed');
+  const o = backupOutcome({ type: 'job-finished', jobId: 'b', ok: true, bytes: 1000, targets: [], digests: { sha256: 'ab' }, details: { kind: 'backup', output: '/x.img.zst', outputBytes: 250 } as BackupJobDetails }, '/typed');
   assert.deepEqual(o, { file: '/x.img.zst', fileSize: 250, ratio: 0.25, sha256: 'ab' });
 });
 

@@ -60,7 +60,7 @@ export function suggestedName(device: string | null, compression: Compression, t
  * E_BAD_SECTOR says what was lost, and its result shows where.
  */
 export function rescueOffered(job: JobView): boolean {
-  return job.status === 'finished' && job.error?.code === 'E_BAD_SECTOR' && job.kind === 'backup' && job.result?.details?.rescuedBytes === undefined;
+  return job.status === 'finished' && job.error?.code === 'E_BAD_SECTOR' && job.kind === 'backup' && job.result?.details?.kind !== 'rescue';
 }
 
 /** What the service said about the path now typed; null until it has answered for this very path. */

@@ -4,6 +4,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { announcePartitions, detachDrive, imprint, makeExt4Drive, makeLoopDrive, noise, sameBytes, spawnImprint, tempDir, tool, type CliRun, type LoopDrive } from '../../engine/testing/test-drives';
+import { detailsOf } from '../../../shared/job-events';
 
 /**
  * Refusals and faults of backup and restore, on real loop devices and a real
@@ -102,7 +103,7 @@ test('an existing destination is refused (exit 2) and left untouched; --force re
   const forced = await imprint('backup', ext4.device, out, '--force', '--json');
   assert.equal(forced.code, 0, forced.stderr);
   assert.notEqual(fs.readFileSync(out).subarray(0, 8).toString(), 'precious');
-  assert.equal(forced.finished?.details?.sha256, before);
+  assert.equal(detailsOf(forced.finished ?? {}, 'backup')?.sha256, before);
   assert.equal(await hashOf(ext4.device), before, 'the source drive is unchanged');
 });
 

@@ -4,7 +4,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { BackupCompression } from '../../../shared/backup-metadata';
-import type { ProgressEvent } from '../../../shared/job-events';
+import { detailsOf, type ProgressEvent } from '../../../shared/job-events';
 import { inspectSource } from '../../engine/formats/image-source';
 import { detachDrive, imprint, makeExt4Drive, makeFat32Drive, makeLoopDrive, noise, sameBytes, tempDir, tool, type LoopDrive } from '../../engine/testing/test-drives';
 
@@ -77,9 +77,9 @@ for (const name of ['ext4', 'FAT32']) {
       assert.equal(backup.events[0]?.type === 'job-started' && backup.events[0].kind, 'backup');
       const fin = backup.finished;
       assert.ok(fin?.ok);
-      assert.equal(fin.details?.sha256, expectedSha);
+      assert.equal(detailsOf(fin, 'backup')?.sha256, expectedSha);
       assert.equal(fin.digests?.sha256, expectedSha);
-      assert.equal(fin.details?.size, SIZE);
+      assert.equal(detailsOf(fin, 'backup')?.size, SIZE);
       const ratios = backup.events.filter((e): e is ProgressEvent => e.type === 'progress' && e.phase === 'writing' && e.compressionRatio !== undefined);
       assert.ok(ratios.length > 0, 'progress carries the compression ratio');
       assert.ok(fs.existsSync(out) && fs.existsSync(`${out}.json`));
@@ -90,7 +90,7 @@ for (const name of ['ext4', 'FAT32']) {
         assert.ok(st.blocks * 512 < SIZE / 2, `a raw backup is sparse (${st.blocks * 512} bytes allocated)`);
       } else {
         assert.ok(st.size < SIZE / 2, `compressed to ${st.size}`);
-        assert.equal(fin.details?.outputBytes, st.size);
+        assert.equal(detailsOf(fin, 'backup')?.outputBytes, st.size);
         // zstd: free space is written as ready-made zero frames between data frames that do
         // not declare their sizes; the size must still be known before flashing the file.
         if (compression !== 'gzip') assert.equal((await inspectSource(out)).size, SIZE, 'the image size is known up front');
@@ -115,7 +115,7 @@ for (const name of ['ext4', 'FAT32']) {
       const smartOut = path.join(t.dir, `${name}-${compression}-smart.img`);
       const smart = await imprint('backup', drive.device, smartOut, '--compress', compression, ...levelArgs, '--json');
       assert.equal(smart.code, 0, smart.stderr + smart.stdout.slice(-2000));
-      assert.equal((smart.finished?.details?.storage as { mode?: string } | undefined)?.mode, 'used-blocks');
+      assert.equal((smart.finished?.details?.kind === 'backup' ? smart.finished.details.storage?.mode : undefined), 'used-blocks');
       await tool('blkdiscard', ['-z', dest.device]);
       const smartRestore = await imprint('restore', smartOut, dest.device, '--yes', '--json');
       assert.equal(smartRestore.code, 0, smartRestore.stderr + smartRestore.stdout.slice(-2000));

@@ -1,7 +1,7 @@
 import { parseArgs } from 'util';
 import { BACKUP_COMPRESSIONS, type BackupCompression } from '../../../shared/backup-metadata';
 import { EXIT, exitCodeFor } from '../../../shared/error-codes';
-import type { JobFinishedEvent } from '../../../shared/job-events';
+import { detailsOf, type JobFinishedEvent } from '../../../shared/job-events';
 import { formatBytes } from '../../../shared/units';
 import { ImprintError } from '../../engine/errors';
 import { prepareBackup, runBackup } from '../../engine/jobs/backup-job';
@@ -32,15 +32,15 @@ export async function confirmMountedSource(warnings: string[], yes: boolean, out
 
 function reportBackup(out: Output, result: JobFinishedEvent): number {
   out.done();
-  const d = result.details ?? {};
+  const d = detailsOf(result, 'backup');
   if (!out.json) {
-    if (result.ok) {
-      const ratio = typeof d.compressionRatio === 'number' ? `${(d.compressionRatio * 100).toFixed(1)}% of the drive` : '';
-      out.result(`Backup written and verified: ${String(d.output)}`);
-      out.info(`  ${formatBytes(Number(d.size))} drive -> ${formatBytes(Number(d.storedBytes))} on disk (${ratio})`);
-      const smart = (d.storage as { mode?: string } | undefined)?.mode === 'used-blocks';
-      out.info(`  SHA-256 ${smart ? 'of the image as stored (used blocks, free space as zeros)' : 'of the drive'}: ${String(d.sha256)}`);
-      out.info(`  Description: ${String(d.sidecar)}${d.metadataEmbedded ? ' (also stored inside the backup)' : ''}`);
+    if (result.ok && d) {
+      const ratio = `${(d.compressionRatio * 100).toFixed(1)}% of the drive`;
+      out.result(`Backup written and verified: ${d.output}`);
+      out.info(`  ${formatBytes(d.size)} drive -> ${formatBytes(d.storedBytes)} on disk (${ratio})`);
+      const smart = d.storage?.mode === 'used-blocks';
+      out.info(`  SHA-256 ${smart ? 'of the image as stored (used blocks, free space as zeros)' : 'of the drive'}: ${d.sha256}`);
+      out.info(`  Description: ${d.sidecar}${d.metadataEmbedded ? ' (also stored inside the backup)' : ''}`);
     } else if (result.error) {
       out.info(`imprint backup: ${result.error.message}`);
       out.info('No backup file was left behind.');

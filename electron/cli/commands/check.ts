@@ -1,5 +1,6 @@
 import { parseArgs } from 'util';
 import { EXIT, exitCodeFor } from '../../../shared/error-codes';
+import { detailsOf } from '../../../shared/job-events';
 import { formatBytes } from '../../../shared/units';
 import { prepareCheck, runCapacityCheck } from '../../engine/jobs/capacity-check';
 import { confirmErase } from '../confirm';
@@ -39,11 +40,11 @@ Exit status: 0 every marker came back; 1 the drive failed the check;
     const stall = stallTimeoutMs();
     const result = await withCancel(out, (signal) => runCapacityCheck(prepared, { signal, stallTimeoutMs: stall, onEvent: reportingUnmounts(out, [prepared.plan], (e) => out.event(e)) }));
     out.done();
-    const d = result.details ?? {};
+    const d = detailsOf(result, 'check');
     if (!out.json) {
-      if (result.ok) out.result(`${prepared.plan.path}: all ${String(d.markers)} markers read back intact: it holds the ${formatBytes(prepared.size)} it claims.`);
+      if (result.ok) out.result(`${prepared.plan.path}: all ${d?.markers ?? 0} markers read back intact: it holds the ${formatBytes(prepared.size)} it claims.`);
       else if (result.error) out.result(`${prepared.plan.path}: ${result.error.code === 'E_COUNTERFEIT' ? 'COUNTERFEIT' : 'FAILED'} - ${result.error.message}`);
-      if (typeof d.notRestoredPages === 'number' && d.notRestoredPages > 0) out.info(`${d.notRestoredPages} of the pages overwritten by markers could not be put back.`);
+      if (d && d.notRestoredPages > 0) out.info(`${d.notRestoredPages} of the pages overwritten by markers could not be put back.`);
     }
     if (result.ok) return EXIT.ok;
     return result.error ? exitCodeFor(result.error.code) : EXIT.failed;

@@ -78,7 +78,7 @@ its new end.
     await confirmErase(lines, values.yes === true);
     const result = await withCancel(out, (signal) => runRestore(prepared, { ...writeSettings(), stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], wipeFreeSpace: values['wipe-free-space'] === true, signal, onEvent: reportingUnmounts(out, prepared.flash.targets, (e) => out.event(e)) }), { stdinCancel: values['stdin-cancel'] === true });
     const checked = m.storage?.mode === 'used-blocks' ? `, the ${formatBytes(m.storage.storedBytes)} stored, against the recorded checksums` : `, SHA-256 ${m.sha256} as recorded`;
-    if (!out.json) for (const n of (result.details?.notes as string[] | undefined) ?? []) out.info(n);
+    if (!out.json) for (const n of (result.details?.kind === 'restore' ? (result.details.notes ?? []) : [])) out.info(n);
     return reportCopies(out, result, { done: 'restored', checked });
   },
 };

@@ -12,6 +12,7 @@ import { compressTo, fixtureDir, pseudoRandom } from '../../engine/testing/image
 import { readDirect, withLoopDevice } from '../../engine/testing/loop-device';
 import { MiB, canRun, describe, failedWith, faultTest, imprint, noCrash, randomImage } from './fault-bench';
 import { record } from './fault-tally';
+import { detailsOf } from '../../../shared/job-events';
 
 const CLAIMED = 16 * MiB;
 const REAL = 8 * MiB;
@@ -74,10 +75,10 @@ faultTest('imprint check finds a fake drive, estimates what it really holds, and
     const r = await imprint(['check', d.device, '--yes'], { onStuck: d.kill });
     const err = failedWith(r, 'E_COUNTERFEIT');
     assert.match(err.message, /holds less than it claims; data wraps at about 16\.8 MB/);
-    const details = r.finished?.details ?? {};
-    assert.equal(details.realBytesEstimate, 16 * MiB);
-    assert.equal(details.wrapsAt, 16 * MiB);
-    assert.equal(details.claimedBytes, 64 * MiB);
+    const details = detailsOf(r.finished ?? {}, 'check');
+    assert.equal(details?.realBytesEstimate, 16 * MiB);
+    assert.equal(details?.wrapsAt, 16 * MiB);
+    assert.equal(details?.claimedBytes, 64 * MiB);
     assert.ok((await d.readBacking(0, 16 * MiB)).equals(before), 'the pages under the markers were put back');
   });
 });
@@ -86,7 +87,7 @@ faultTest('imprint check on a drive that ends early: data is not kept from about
   await withFaultyDevice({ size: 32 * MiB, shortAfter: 20 * MiB }, async (d) => {
     const r = await imprint(['check', d.device, '--yes'], { onStuck: d.kill });
     failedWith(r, 'E_COUNTERFEIT');
-    const estimate = Number(r.finished?.details?.realBytesEstimate);
+    const estimate = Number(detailsOf(r.finished ?? {}, 'check')?.realBytesEstimate);
     // Markers sit every 1/64th (512 KiB here): the first lost one is at most that far past the end.
     assert.ok(estimate >= 20 * MiB && estimate <= 20 * MiB + 512 * 1024, `estimate ${estimate}`);
   });
@@ -109,8 +110,8 @@ test('imprint check on a genuine drive passes and leaves its data as it was', as
     noCrash(r);
     assert.equal(r.code, 0, describe(r));
     assert.equal(r.finished?.ok, true);
-    assert.equal(r.finished?.details?.failedMarkers, 0);
-    assert.ok(Number(r.finished?.details?.markers) >= 64);
+    assert.equal(detailsOf(r.finished ?? {}, 'check')?.failedMarkers, 0);
+    assert.ok(Number(detailsOf(r.finished ?? {}, 'check')?.markers) >= 64);
     assert.ok((await d.readBacking(0, 32 * MiB)).equals(before), 'the drive holds what it held before');
   });
 });

@@ -9,6 +9,7 @@ import { fixtureDir, pseudoRandom } from '../../engine/testing/image-fixtures';
 import { readDirect, withLoopDevice } from '../../engine/testing/loop-device';
 import { MiB, describe, failedWith, faultTest, imprint } from './fault-bench';
 import { record } from './fault-tally';
+import { detailsOf } from '../../../shared/job-events';
 
 const SIZE = 16 * MiB;
 /** Two bad areas: 2 KiB inside the second 4 MiB chunk, and one sector further on. */
@@ -68,11 +69,11 @@ faultTest('backup --rescue saves every readable byte, zeros the unreadable ones,
     assert.deepEqual(fs.readdirSync(dir).sort(), ['disk.img', 'disk.img.map'], 'a raw image and its map, no compressed file');
     const finished = r.events.filter((e) => e.type === 'job-finished').pop();
     assert.ok(finished?.type === 'job-finished');
-    const details = finished.details ?? {};
+    const details = detailsOf(finished, 'rescue');
     const badBytes = BAD.reduce((n, b) => n + b.length, 0);
-    assert.equal(details.lostBytes, badBytes, describe(r));
-    assert.equal(details.rescuedBytes, SIZE - badBytes);
-    assert.deepEqual(details.badAreas, BAD);
+    assert.equal(details?.lostBytes, badBytes, describe(r));
+    assert.equal(details?.rescuedBytes, SIZE - badBytes);
+    assert.deepEqual(details?.badAreas, BAD);
     // Byte by byte: readable bytes equal the drive's, unreadable ones are zeros.
     const got = fs.readFileSync(rescued);
     assert.equal(got.length, SIZE);

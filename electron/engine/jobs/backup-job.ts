@@ -220,6 +220,7 @@ export async function runBackup(p: PreparedBackup, opts: BackupRunOptions): Prom
     return finish(true, drive.size, {
       digests: { sha256 },
       details: {
+        kind: 'backup',
         output: out.output,
         sidecar: out.sidecar,
         compression: p.compression,

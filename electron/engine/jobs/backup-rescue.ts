@@ -3,6 +3,9 @@ import type { ErrorInfo } from '../../../shared/error-codes';
 import { allocAligned } from '../io/aligned-buffer';
 import { logicalBlockSize } from '../io/block-device';
 import { deviceResponds } from '../io/device-faults';
+import type { JobEvent, JobFinishedEvent } from '../../../shared/job-events';
+import { toErrorInfo } from '../errors';
+import { runBackup, type PreparedBackup } from './backup-job';
 import { runRescue, type RescueOptions } from './rescue-job';
 
 /**
@@ -61,4 +64,39 @@ export function rescueOutputFor(output: string): string {
 /** Runs rescue mode from `device` into the raw image for `output` (rescueOutputFor). */
 export function rescueInsteadOfBackup(device: string, output: string, opts: RescueOptions = {}): ReturnType<typeof runRescue> {
   return runRescue(device, rescueOutputFor(output), opts);
+}
+
+/**
+ * The backup, and if it fails on the drive's unreadable sectors, rescue mode
+ * into the raw image beside it (as `imprint backup --rescue`). One job for a
+ * front end: the backup's failure is not announced as the job's end (the service
+ * forgets a job at its job-finished), the rescue's events carry the job's id,
+ * and its job-finished (details: rescuedBytes, lostBytes, badAreas...) ends it.
+ */
+export async function backUpElseRescue(
+  prepared: PreparedBackup,
+  output: string,
+  { jobId, signal, onEvent, commandLine }: { jobId: string; signal: AbortSignal; onEvent: (event: JobEvent) => void; commandLine: string },
+): Promise<JobFinishedEvent> {
+  const device = prepared.drive.device;
+  const backup = await runBackup(prepared, { jobId, signal, onEvent: (e) => (e.type === 'job-finished' ? undefined : onEvent(e)) });
+  if (backup.ok || signal.aborted || !failedOnUnreadableSectors(device, backup.error)) {
+    onEvent(backup);
+    return backup;
+  }
+  const rescueOutput = rescueOutputFor(output);
+  onEvent({ type: 'warning', jobId, message: `${device} has unreadable sectors: rescuing what can be read into ${rescueOutput} (a raw image; its map is ${rescueOutput}.map).` });
+  try {
+    const { finished } = await rescueInsteadOfBackup(device, output, {
+      signal,
+      commandLine,
+      onEvent: (e) => onEvent({ ...e, jobId }),
+    });
+    return { ...finished, jobId };
+  } catch (err) {
+    // Refused before reading (e.g. the raw image exists without its map): the job ends with why.
+    const finished: JobFinishedEvent = { type: 'job-finished', jobId, ok: false, targets: [], bytes: 0, error: toErrorInfo(err) };
+    onEvent(finished);
+    return finished;
+  }
 }

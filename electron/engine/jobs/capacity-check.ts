@@ -1,5 +1,5 @@
 import { randomBytes } from 'crypto';
-import type { JobFinishedEvent, TargetProgress } from '../../../shared/job-events';
+import type { CheckJobDetails, JobFinishedEvent, TargetProgress } from '../../../shared/job-events';
 import { unmountAll } from '../drives/unmount';
 import { ImprintError, toErrorInfo } from '../errors';
 import { blockDeviceSize } from '../io/block-device';
@@ -87,7 +87,8 @@ export async function runCapacityCheck(p: PreparedCheck, opts: CheckOptions): Pr
   if (outcome.cancelled) return fail(new ImprintError('E_CANCELLED', `The check of ${device} was cancelled; the data under the markers written so far was put back.`));
 
   const verdict = judgeMarkers(device, p.size, outcome.results);
-  const details = {
+  const details: CheckJobDetails = {
+    kind: 'check',
     claimedBytes: verdict.claimedBytes,
     realBytesEstimate: verdict.realBytesEstimate,
     wrapsAt: verdict.wrapsAt,

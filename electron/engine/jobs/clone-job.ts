@@ -66,6 +66,6 @@ export function runClone(p: PreparedClone, opts: CloneRunOptions): Promise<JobFi
     verifyWhileWriting: opts.verifyWhileWriting,
     zeroOut: opts.zeroOut,
     kind: 'clone',
-    details: { source: p.drive.device, size: p.drive.size, sourceModel: p.drive.model, sourceSerial: p.drive.serial },
+    details: { kind: 'clone', source: p.drive.device, size: p.drive.size, sourceModel: p.drive.model, sourceSerial: p.drive.serial },
   });
 }

@@ -1,4 +1,4 @@
-import type { JobFinishedEvent, JobKind, ProgressEvent, TargetProgress } from '../../../shared/job-events';
+import type { JobDetails, JobFinishedEvent, JobKind, ProgressEvent, TargetProgress } from '../../../shared/job-events';
 import { ImprintError, toErrorInfo } from '../errors';
 import { unmountAll } from '../drives/unmount';
 import type { DecoderChoice } from '../formats/image-kind';
@@ -58,7 +58,7 @@ export interface RunOptions {
   /** The caller sent job-started already (a flash from a URL announces the job before downloading). */
   announced?: boolean;
   /** Extra facts for the final event (the backup restored...). */
-  details?: Record<string, unknown>;
+  details?: JobDetails;
 }
 
 /**

@@ -127,6 +127,7 @@ export async function runRescue(source: string, output: string, opts: RescueOpti
     bytes: summary.rescuedBytes,
     ...(summary.error ? { error: summary.error } : {}),
     details: {
+      kind: 'rescue',
       rescuedBytes: summary.rescuedBytes,
       lostBytes: summary.lostBytes,
       pendingBytes: summary.pendingBytes,

@@ -1,5 +1,5 @@
 import type { BackupMetadata } from '../../../shared/backup-metadata';
-import type { JobFinishedEvent } from '../../../shared/job-events';
+import type { JobFinishedEvent, RestoreJobDetails } from '../../../shared/job-events';
 import { ImprintError } from '../errors';
 import type { DecoderChoice } from '../formats/image-kind';
 import type { ZeroOutMode } from '../io/zero-runs';
@@ -86,7 +86,7 @@ export interface RestoreRunOptions {
  */
 export function runRestore(p: PreparedRestore, opts: RestoreRunOptions): Promise<JobFinishedEvent> {
   const m = p.metadata;
-  const details = { backup: p.flash.source.path, sha256: m.sha256, size: m.size, createdAt: m.createdAt, sourceModel: m.source.model, sourceSerial: m.source.serial, metadataFrom: p.metadataFrom };
+  const details: RestoreJobDetails = { kind: 'restore', backup: p.flash.source.path, sha256: m.sha256, size: m.size, createdAt: m.createdAt, sourceModel: m.source.model, sourceSerial: m.source.serial, metadataFrom: p.metadataFrom };
   if (m.storage?.mode === 'used-blocks') {
     // A smart backup: only what it stored is written and checked (smart-restore.ts).
     return runSmartRestore(p.flash.source, m, p.flash.targets, { verify: opts.verify, wipeFreeSpace: opts.wipeFreeSpace === true, signal: opts.signal, onEvent: opts.onEvent, jobId: opts.jobId, details });

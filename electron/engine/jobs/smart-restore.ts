@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import type { BackupMetadata, BackupStorage } from '../../../shared/backup-metadata';
-import type { JobFinishedEvent, TargetProgress } from '../../../shared/job-events';
+import type { JobFinishedEvent, RestoreJobDetails, TargetProgress } from '../../../shared/job-events';
 import { ImprintError, classifyWriteError, fromErrorInfo, toErrorInfo } from '../errors';
 import { allocAligned } from '../io/aligned-buffer';
 import { blockDeviceSize } from '../io/block-device';
@@ -31,7 +31,7 @@ export interface SmartRestoreOptions {
   signal?: AbortSignal;
   onEvent: EventSink;
   jobId?: string;
-  details?: Record<string, unknown>;
+  details: RestoreJobDetails;
 }
 
 interface Target {
