@@ -26,6 +26,8 @@ export const COMMANDS: Record<string, { summary: string; load(): Command }> = {
   backup: { summary: 'Back up a whole drive to a compressed, verified image file', load: () => lazy('./commands/backup', 'backupCommand') },
   restore: { summary: 'Write a backup back to one or more drives, checked against its recorded SHA-256', load: () => lazy('./commands/restore', 'restoreCommand') },
   clone: { summary: 'Copy a drive onto one or more other drives, verified', load: () => lazy('./commands/clone', 'cloneCommand') },
+  ls: { summary: 'List partitions, or files in a partition, of an image, backup or drive (read-only)', load: () => lazy('./commands/ls', 'lsCommand') },
+  extract: { summary: 'Copy files or folders out of an image, backup or drive without restoring it', load: () => lazy('./commands/extract', 'extractCommand') },
   info: { summary: 'Describe an image, a backup or a drive: format, size, partitions, filesystems', load: () => lazy('./commands/info', 'infoCommand') },
 };
 
