@@ -62,8 +62,13 @@ be read, 2 bad input (no such partition or path).`,
             else out.info(`${item.part}:${JSON.stringify(p.path)}: ${p.message}`);
           },
         });
+        const warned = item.view.warnings.length;
         await ex.extract(item.entry, `/${item.path.split('/').filter((s) => s && s !== '.').join('/')}`);
         await ex.finish();
+        for (const w of item.view.warnings.slice(warned)) {
+          if (out.json) out.result('', { type: 'warning', partition: item.part, message: w });
+          else out.info(`partition ${item.part}: ${w}`);
+        }
         before += ex.totals.bytes;
         for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += ex.totals[k];
       }

@@ -42,6 +42,7 @@ partition or path).`,
       if (session.source.note) out.info(`${file}: ${session.source.note}.`);
       if (!target) return await listPartitions(session, out);
       const view = await session.view(target.part);
+      const warned = view.warnings.length;
       for (const w of view.warnings) out.info(`partition ${target.part}: ${w}`);
       const start = await session.resolve(view, target.part, target.path);
       const base = `/${target.path.split('/').filter((s) => s && s !== '.').join('/')}`;
@@ -79,6 +80,11 @@ partition or path).`,
           }
         }
         print(item.names, item.entry, link);
+      }
+      // What the reader noticed while listing (an entry left out, a folder listing itself).
+      for (const w of view.warnings.slice(warned)) {
+        if (out.json) out.result('', { type: 'warning', partition: target.part, message: w });
+        else out.info(`partition ${target.part}: ${w}`);
       }
       if (out.json) out.result('', { type: 'done', problems });
       return problems > 0 ? 1 : 0;
