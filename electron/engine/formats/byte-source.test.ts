@@ -67,12 +67,13 @@ test('.gz, .bz2 and .zip: decoded from the start, saying there is no index', asy
   await check(zip, 'sequential', /no index/);
 });
 
-test('a sequential source removes its temporary copy on close', async () => {
+test('a sequential source leaves no temporary copy behind (unlinked while open, where the OS allows)', async () => {
   const gz = path.join(dir, 'c.img.gz');
   const cacheDir = fs.mkdtempSync(path.join(dir, 'cache-'));
   const src = await openByteSource(gz, { cacheDir });
   await src.read(SIZE - 10, 10);
-  assert.equal(fs.readdirSync(cacheDir).length, 1);
+  assert.equal(fs.readdirSync(cacheDir).length, process.platform === 'win32' ? 1 : 0);
+  assert.ok((await src.read(0, 512)).equals(content.subarray(0, 512)), 'still read through the open descriptor');
   await src.close();
   assert.deepEqual(fs.readdirSync(cacheDir), []);
 });

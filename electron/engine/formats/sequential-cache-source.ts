@@ -10,7 +10,8 @@ import { openContent, type SourceInfo } from './image-source';
  * A ByteSource over a format without an index (.gz, .bz2, .zip, plain .zst,
  * single-block .xz): the content is decoded from the start, once, into a
  * temporary file, and only as far as the furthest byte asked for; reads are
- * then served from that file. The temporary file is removed on close.
+ * then served from that file. The temporary file is removed at once where
+ * the OS allows an open file to be (it lives on through its descriptor), else on close.
  */
 export class SequentialCacheSource implements ByteSource {
   readonly access = 'sequential' as const;
@@ -29,6 +30,8 @@ export class SequentialCacheSource implements ByteSource {
   ) {
     this.dir = fs.mkdtempSync(path.join(opts.cacheDir ?? os.tmpdir(), 'imprint-browse-'));
     this.fd = fs.openSync(path.join(this.dir, 'content'), 'w+');
+    // Where an open file can be unlinked, it goes now: a killed process leaves nothing behind.
+    if (process.platform !== 'win32') fs.rmSync(this.dir, { recursive: true, force: true });
     this.pieces = openContent(info, { transient: true });
   }
 
