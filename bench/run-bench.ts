@@ -4,7 +4,7 @@
  * exists. Not a test: it prints figures, ratios and PASS/MISS per target.
  *
  *   npm run bench -- [--only raw,gz,xz,zst,zip] [--runs N] [--no-etcher]
- *                    [--no-flash] [--no-backup] [--no-smart]
+ *                    [--no-flash] [--no-backup] [--no-smart] [--no-browse]
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -15,13 +15,14 @@ import { exec, haveTool } from './exec';
 import { runBackupBench } from './backup-bench';
 import { runFlashBench } from './flash-bench';
 import { runSmartBackupBench } from './smart-backup-bench';
+import { runBrowseBench } from './browse-bench';
 import { ALL_FORMATS, ensureBenchImage, type BenchFormat } from './image-builder';
 import { imprintHasCommand } from './peers';
 import { targetsTable, type TargetCheck } from './report';
 
 const REQUIRED_TOOLS = ['losetup', 'fallocate', 'sfdisk', 'mkfs.ext4', 'mkfs.vfat', 'dumpe2fs', 'gzip', 'xz', 'zstd', 'zip', 'unzip', 'openssl', 'sha256sum'];
 
-function options(): { formats: BenchFormat[]; runs: number; etcher: boolean; flash: boolean; backup: boolean; smart: boolean } {
+function options(): { formats: BenchFormat[]; runs: number; etcher: boolean; flash: boolean; backup: boolean; smart: boolean; browse: boolean } {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     options: {
@@ -31,6 +32,7 @@ function options(): { formats: BenchFormat[]; runs: number; etcher: boolean; fla
       'no-flash': { type: 'boolean' },
       'no-backup': { type: 'boolean' },
       'no-smart': { type: 'boolean' },
+      'no-browse': { type: 'boolean' },
     },
   });
   const formats = values.only ? values.only.split(',').map((s) => s.trim()) : ALL_FORMATS;
@@ -38,7 +40,7 @@ function options(): { formats: BenchFormat[]; runs: number; etcher: boolean; fla
   if (unknown.length > 0) throw new Error(`--only takes ${ALL_FORMATS.join(',')}; got ${unknown.join(',')}`);
   const runs = values.runs ? Number(values.runs) : 3;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs takes a whole number >= 1; got ${values.runs}`);
-  return { formats: formats as BenchFormat[], runs, etcher: !values['no-etcher'], flash: !values['no-flash'], backup: !values['no-backup'], smart: !values['no-smart'] };
+  return { formats: formats as BenchFormat[], runs, etcher: !values['no-etcher'], flash: !values['no-flash'], backup: !values['no-backup'], smart: !values['no-smart'], browse: !values['no-browse'] };
 }
 
 /** Load, tool versions: the figures are only as good as the machine was quiet. */
@@ -94,6 +96,12 @@ async function main(): Promise<void> {
     const smart = await runSmartBackupBench({ runs: opts.runs, log });
     sections.push('', '## Smart backup and restore (issue 14)', '', smart.text);
     checks.push(...smart.checks);
+  }
+  if (opts.browse) {
+    log('\nLook inside a backup (issue 16)');
+    const browse = await runBrowseBench(log);
+    sections.push('', '## Look inside a backup: ls and extract (issue 16)', '', browse.text);
+    checks.push(...browse.checks);
   }
   sections.push('', '## Targets', '', targetsTable(checks), '', `Load average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; took ${((Date.now() - started) / 1000).toFixed(0)} s.`);
   const report = sections.join('\n');

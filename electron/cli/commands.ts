@@ -28,6 +28,8 @@ export const COMMANDS: Record<string, { summary: string; load(): Command }> = {
   clone: { summary: 'Copy a drive onto one or more other drives, verified', load: () => lazy('./commands/clone', 'cloneCommand') },
   catalogue: { summary: 'List what an OS catalogue offers (Raspberry Pi Imager, Fedora Media Writer lists)', load: () => lazy('./commands/catalogue', 'catalogueCommand') },
   cache: { summary: 'List or clear the verified downloads kept for flashing again', load: () => lazy('./commands/cache', 'cacheCommand') },
+  ls: { summary: 'List partitions, or files in a partition, of an image, backup or drive (read-only)', load: () => lazy('./commands/ls', 'lsCommand') },
+  extract: { summary: 'Copy files or folders out of an image, backup or drive without restoring it', load: () => lazy('./commands/extract', 'extractCommand') },
   info: { summary: 'Describe an image, a backup or a drive: format, size, partitions, filesystems', load: () => lazy('./commands/info', 'infoCommand') },
 };
 

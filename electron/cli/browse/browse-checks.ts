@@ -1,0 +1,101 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { imprint } from '../../engine/testing/test-drives';
+import { hostTree, makeExt4, makeFat, makeGptDisk, MIB, sha256, writeTree, type HostEntry } from './browse-fixtures';
+
+/**
+ * Checks shared by the ls/extract tests: a GPT disk image holding FAT32
+ * (filled by mtools), ext4 (mkfs.ext4 -d) and a partition of zeros, and the
+ * comparison of `imprint ls` / `imprint extract` with the host trees the
+ * filesystems were built from.
+ */
+
+export interface TestDisk {
+  dir: string;
+  disk: string;
+  extTree: string;
+  fatTree: string;
+}
+
+export async function buildTestDisk(dir: string): Promise<TestDisk> {
+  const extTree = path.join(dir, 'ext-tree');
+  const fatTree = path.join(dir, 'fat-tree');
+  const disk = path.join(dir, 'disk.img');
+
+  writeTree(extTree, { symlinks: true });
+  writeTree(fatTree, { symlinks: false });
+  await makeFat(path.join(dir, 'fat.img'), 40 * MIB, fatTree);
+  await makeExt4(path.join(dir, 'ext.img'), 24 * MIB, extTree);
+  await makeGptDisk(disk, [
+    { image: path.join(dir, 'fat.img'), size: 40 * MIB, type: 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7' },
+    { image: path.join(dir, 'ext.img'), size: 24 * MIB, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4' },
+    { image: null, size: 2 * MIB, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4' },
+  ]);
+  fs.rmSync(path.join(dir, 'fat.img'));
+  fs.rmSync(path.join(dir, 'ext.img'));
+
+  return { dir, disk, extTree, fatTree };
+}
+
+export type Row = { type: string; path?: string; kind?: string; size?: number; mode?: number | null; mtimeMs?: number | null; target?: string; number?: number; filesystem?: string | null; label?: string | null; problem?: string | null; usedBytes?: number | null };
+export const rows = (stdout: string): Row[] => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Row);
+
+/** Compares `imprint ls -R --long --json` of a partition with the host tree it was built from. */
+export async function compareListing(source: string, part: number, tree: string, fat: boolean): Promise<void> {
+  const r = await imprint('ls', source, `${part}:/`, '-R', '--long', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const listed = new Map(rows(r.stdout).filter((x) => x.type === 'entry').map((x) => [x.path!, x]));
+  listed.delete('/lost+found');
+  const host = hostTree(tree);
+  assert.deepEqual([...listed.keys()].sort(), [...host.keys()].sort(), `${source} partition ${part}: the same paths`);
+  for (const [p, h] of host) {
+    const e = listed.get(p)!;
+    assert.equal(e.kind, h.kind, p);
+    if (h.kind !== 'directory') assert.equal(e.size, h.size, p);
+    if (h.kind === 'symlink') assert.equal(e.target, h.target, p);
+    if (!fat) assert.equal(e.mode, h.mode, `${p}: mode`);
+    // FAT keeps times to 2 s; and folders' times on FAT are when mcopy made them.
+    if (!fat) assert.equal(Math.floor(e.mtimeMs! / 1000), h.mtimeS, `${p}: mtime`);
+    else if (h.kind === 'file') assert.ok(Math.abs(e.mtimeMs! / 1000 - h.mtimeS) <= 2, `${p}: mtime ${e.mtimeMs} vs ${h.mtimeS}`);
+  }
+}
+
+/** Extracts a whole partition and compares every file by SHA-256 and time, symlinks by target. */
+export async function compareExtract(dir: string, source: string, part: number, tree: string, fat: boolean): Promise<void> {
+  const dest = fs.mkdtempSync(path.join(dir, 'out-'));
+  const r = await imprint('extract', source, `${part}:/`, dest, '--json');
+  assert.equal(r.code, 0, r.stderr + r.stdout.slice(-2000));
+  const done = rows(r.stdout).find((x) => x.type === 'extracted') as unknown as { files: number; problems: number };
+  const host = hostTree(tree);
+  const got = hostTree(dest);
+  got.delete('/lost+found');
+  assert.deepEqual([...got.keys()].sort(), [...host.keys()].sort());
+  assert.equal(done.files, [...host.values()].filter((h) => h.kind === 'file').length);
+  for (const [p, h] of host) {
+    const g = got.get(p) as HostEntry;
+    assert.equal(g.kind, h.kind, p);
+    if (h.kind === 'file') {
+      assert.equal(sha256(path.join(dest, p)), sha256(path.join(tree, p)), `${p}: content`);
+      assert.ok(Math.abs(g.mtimeS - h.mtimeS) <= (fat ? 2 : 0), `${p}: mtime ${g.mtimeS} vs ${h.mtimeS}`);
+    }
+    if (h.kind === 'symlink') assert.equal(g.target, h.target, p);
+    if (!fat && h.kind !== 'symlink') assert.equal(g.mode, h.mode, `${p}: mode`);
+  }
+  fs.rmSync(dest, { recursive: true, force: true });
+}
+
+/** Partitions, both listings and both extractions (`full`), or the partitions and ext4 only. */
+export async function checkSource(d: TestDisk, source: string, full = true): Promise<void> {
+  const r = await imprint('ls', source, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const parts = rows(r.stdout).filter((x) => x.type === 'partition');
+  assert.deepEqual(parts.map((p) => [p.number, p.filesystem, p.label]), [[1, 'fat32', 'FATPART'], [2, 'ext4', 'EXTPART'], [3, null, null]]);
+  assert.equal(parts[2]!.problem, 'not a filesystem Imprint can read');
+  assert.ok(parts[1]!.usedBytes! > 3 * MIB, 'ext4 used space counts the 3 MiB file');
+  if (full) await compareListing(source, 1, d.fatTree, true);
+  await compareListing(source, 2, d.extTree, false);
+  await compareExtract(d.dir, source, 2, d.extTree, false);
+  if (full) await compareExtract(d.dir, source, 1, d.fatTree, true);
+}
+
