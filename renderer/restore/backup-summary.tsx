@@ -40,6 +40,25 @@ export function BackupSummary({ backup }: { backup: BackupDetails }) {
             {backup.formatLabel || backup.format}, <span className="num">{formatBytes(backup.fileSize)}</span>
           </dd>
         </div>
+        {backup.storage && (
+          <div>
+            <dt>Stored</dt>
+            <dd>
+              {backup.storage.mode === 'used-blocks' ? 'Smart: only what the filesystems use' : 'Every sector'},{' '}
+              <span className="num">{formatBytes(backup.storage.storedBytes)}</span> of the drive
+              {backup.storage.partitions.length > 0 && (
+                <ul className="stored-parts">
+                  {backup.storage.partitions.map((p) => (
+                    <li key={p.number}>
+                      {p.number}: {p.filesystem ?? 'no filesystem recognised'}, {p.stored === 'used-blocks' ? 'used blocks' : `whole${p.reason ? `: ${p.reason}` : ''}`}{' '}
+                      <span className="num">({formatBytes(p.storedBytes)})</span>
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </dd>
+          </div>
+        )}
         <div>
           <dt>SHA-256</dt>
           <dd className="hash">{backup.sha256 ?? 'not recorded'}</dd>
