@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { attachLoopOver, type LoopDevice } from '../support/loop-devices';
+import { checkScreen, SCHEMES } from '../support/screen-checks';
 import { screens } from '../support/screens';
 import { driveControl, openApp, useSession } from '../support/session';
 
@@ -11,6 +12,9 @@ const MiB = 1024 * 1024;
 /** Partition 1 (ext4) and 2 (FAT) of the source drive, in MiB from the start. */
 const P1 = { start: 1, size: 12 };
 const P2 = { start: 13, size: 10 };
+
+// axe-core is injected as a script, which the app's CSP would refuse (checkScreen runs it).
+test.use({ bypassCSP: true });
 
 const session = useSession('smart-backup', async (dir, loops) => {
   // A drive with two real filesystems made by their own tools, written at their partitions' offsets.
@@ -47,11 +51,13 @@ test('smart backup: the per-partition table shows ext4 and FAT with what is stor
   await expect(page.getByRole('figure', { name: `On ${source.device} now` })).toContainText(/used, .* free/);
   await page.getByLabel('Backup path').fill(smartBackup);
   await screens(page, info, 'smart-backup-01-plan');
+  for (const scheme of SCHEMES) await checkScreen(page, info, 'backup-plan', scheme, 'Back up');
   await page.getByRole('button', { name: 'Back up', exact: true }).click();
   const status = page.getByRole('status');
   await expect(status).toBeVisible({ timeout: 60_000 });
   await expect(status).not.toContainText(/fail/i);
   await expect(page.locator('dl[aria-label=Backup]')).toContainText(smartBackup);
+  for (const scheme of SCHEMES) await checkScreen(page, info, 'backup-result', scheme, 'Back up another');
 
   // The restore screen reads the backup's own record: smart, per partition; and offers to wipe free space.
   await page.getByRole('tab', { name: 'Restore' }).click();
@@ -63,6 +69,7 @@ test('smart backup: the per-partition table shows ext4 and FAT with what is stor
   await expect(page.getByRole('checkbox', { name: 'Wipe free space' })).not.toBeChecked();
   await expect(page.getByText("A smart backup writes only what it stored; the drive's free space keeps its old contents unless wiped.")).toBeVisible();
   await screens(page, info, 'smart-backup-02-restore');
+  for (const scheme of SCHEMES) await checkScreen(page, info, 'restore-smart', scheme, 'Restore');
 });
 
 test('every sector: the table says each partition is stored whole, and the backup holds every sector (no wipe offered)', async ({ page }) => {
