@@ -2,7 +2,7 @@ import { test, expect } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { attachLoopOver, type LoopDevice } from '../support/loop-devices';
+import { attachLoopOver, readHead, type LoopDevice } from '../support/loop-devices';
 import { checkScreen, SCHEMES } from '../support/screen-checks';
 import { screens } from '../support/screens';
 import { driveControl, openApp, useSession } from '../support/session';
@@ -16,14 +16,20 @@ const P2 = { start: 13, size: 10 };
 // axe-core is injected as a script, which the app's CSP would refuse (checkScreen runs it).
 test.use({ bypassCSP: true });
 
+let sourceFile = '';
 const session = useSession('smart-backup', async (dir, loops) => {
   // A drive with two real filesystems made by their own tools, written at their partitions' offsets.
   const file = path.join(dir, 'source.bin');
+  sourceFile = file;
   fs.writeFileSync(file, Buffer.alloc(24 * MiB));
   execFileSync('sfdisk', ['--quiet', file], { input: `label: dos\nstart=${P1.start * 2048}, size=${P1.size * 2048}, type=83\nstart=${P2.start * 2048}, size=${P2.size * 2048}, type=c\n` });
   execFileSync('mkfs.ext4', ['-q', '-F', '-E', `offset=${P1.start * MiB}`, file, `${P1.size * 1024}k`], { stdio: 'ignore' });
   execFileSync('mkfs.vfat', ['--offset', String(P2.start * 2048), '-n', 'SMART', file, String(P2.size * 1024)], { stdio: 'ignore' });
   loops.push(await attachLoopOver(file)); // 0: the drive to back up
+  // A restore target full of old contents (0xAA everywhere), so free space left unwiped would show.
+  const old = path.join(dir, 'target.bin');
+  fs.writeFileSync(old, Buffer.alloc(24 * MiB, 0xaa));
+  loops.push(await attachLoopOver(old)); // 1: the restore target
 });
 const loop = (i: number) => session().loops[i] as LoopDevice;
 
@@ -94,4 +100,24 @@ test('every sector: the table says each partition is stored whole, and the backu
   await expect(details).toContainText('Drive size');
   await expect(details).not.toContainText('Smart');
   await expect(page.getByRole('checkbox', { name: 'Wipe free space' })).toHaveCount(0);
+});
+
+test('restore the smart backup with "Wipe free space": the target then equals the source byte for byte, old contents gone', async ({ page }, info) => {
+  test.skip(!smartBackup || !fs.existsSync(smartBackup), 'the smart backup test did not leave its backup');
+  const target = loop(1);
+  await openApp(page, session().server.url);
+  await page.getByRole('tab', { name: 'Restore' }).click();
+  await page.getByLabel('Backup path').fill(smartBackup);
+  await page.getByRole('button', { name: 'Open' }).click();
+  await page.getByRole('checkbox', { name: 'Show all drives' }).check();
+  await driveControl(page, target.device).check();
+  await page.getByRole('checkbox', { name: 'Wipe free space' }).check();
+  await page.getByRole('button', { name: 'Restore', exact: true }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Erase and restore' }).click();
+  const row = page.getByRole('list', { name: 'Drives' }).getByRole('listitem').filter({ hasText: target.device });
+  await expect(row).toContainText('Verified', { timeout: 60_000 });
+  for (const scheme of SCHEMES) await checkScreen(page, info, 'restore-result', scheme, 'Restore another');
+  // The source's free space is zeros (a fresh file, then mkfs), so only a wiped target can equal it.
+  const source = fs.readFileSync(sourceFile);
+  expect(readHead(target.device, source.length).equals(source), 'the wiped target equals the source').toBe(true);
 });
