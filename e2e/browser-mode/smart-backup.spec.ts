@@ -72,6 +72,7 @@ test('smart backup: the per-partition table shows ext4 and FAT with what is stor
   const details = page.locator('dl[aria-label="Backup details"]');
   await expect(details).toContainText('Smart: only what the filesystems use');
   await expect(details).toContainText('1: ext4, used blocks');
+  await expect(page.getByRole('figure', { name: 'What the backup holds' })).toContainText(/used, .* free/);
   await expect(page.getByRole('checkbox', { name: 'Wipe free space' })).not.toBeChecked();
   await expect(page.getByText("A smart backup writes only what it stored; the drive's free space keeps its old contents unless wiped.")).toBeVisible();
   await screens(page, info, 'smart-backup-02-restore');

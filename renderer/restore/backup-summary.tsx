@@ -8,6 +8,11 @@ function when(iso: string | null): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
 
+/** Bytes each partition's filesystem used when a smart backup was taken, for its map. */
+function usedOf(backup: BackupDetails): Record<number, number | null> | undefined {
+  return backup.storage ? Object.fromEntries(backup.storage.partitions.map((p) => [p.number, p.usedBytes])) : undefined;
+}
+
 /** What the backup says about itself: read before any drive is erased. */
 export function BackupSummary({ backup }: { backup: BackupDetails }) {
   return (
@@ -65,7 +70,7 @@ export function BackupSummary({ backup }: { backup: BackupDetails }) {
         </div>
       </dl>
       {backup.partitions && backup.partitions.length > 0 && (
-        <DriveMap title="What the backup holds" map={{ size: backup.sourceSize ?? backup.size, partitions: backup.partitions, filesystem: null }} />
+        <DriveMap title="What the backup holds" map={{ size: backup.sourceSize ?? backup.size, partitions: backup.partitions, filesystem: null, usedBytes: usedOf(backup) }} />
       )}
     </>
   );
