@@ -73,6 +73,8 @@ export interface BackupDetails extends ImageDetails {
   metadataFrom?: 'embedded' | 'sidecar' | null;
   /** The partitions (and filesystems) recorded in the backup or found in the image. */
   partitions?: PartitionInfo[];
+  /** What a smart backup stored, per partition (null: a backup of every sector, or not an Imprint backup). */
+  storage?: StorageSummary | null;
 }
 
 /** What is at a backup's destination now: checked while the form is filled in, before Back up is enabled. */

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeRawImage } from '../support/images';
 import { attachLoop, type LoopDevice } from '../support/loop-devices';
+import { seriousAxeViolations } from '../support/axe';
 import { lowContrastTexts } from '../support/contrast';
 import { checkScreen, SCHEMES, SMALL } from '../support/screen-checks';
 import { driveControl, openApp, useSession } from '../support/session';
@@ -11,6 +12,9 @@ import { driveControl, openApp, useSession } from '../support/session';
 const MiB = 1024 * 1024;
 
 let image = '';
+// axe-core is injected as a script, which the app's CSP would refuse (checkScreen runs it).
+test.use({ bypassCSP: true });
+
 const session = useSession('layout', async (dir, loops) => {
   image = makeRawImage(dir, 'disk.img', 8);
   // A real FAT filesystem in its partition (sector 2048), so the drive map has a filesystem and label to show.
@@ -117,4 +121,10 @@ test('Back up checks its destination before it is enabled: a missing folder, an 
   await expect(replace).toHaveCount(0);
   await expect(backUp).toBeEnabled();
   expect(fs.readFileSync(taken, 'utf8'), 'nothing was replaced').toBe('an older backup');
+});
+
+test('the axe check that every screen passes does catch problems: an image without alt text and a nameless button', async ({ page }) => {
+  await page.setContent('<!doctype html><html lang="en"><head><title>t</title></head><body><main><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="><button></button></main></body></html>');
+  const rules = (await seriousAxeViolations(page)).map((v) => v.rule).sort();
+  expect(rules).toEqual(['button-name', 'image-alt']);
 });

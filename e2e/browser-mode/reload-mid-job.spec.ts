@@ -16,6 +16,9 @@ const MiB = 1024 * 1024;
  * to reload in the middle of it.
  */
 let image = '';
+// axe-core is injected as a script, which the app's CSP would refuse (checkScreen runs it).
+test.use({ bypassCSP: true });
+
 let slow: SlowDrive | undefined;
 const session = useSession('reload', async (dir) => {
   const why = slowDriveUnavailable();

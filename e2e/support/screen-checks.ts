@@ -1,4 +1,5 @@
 import { expect, type Page, type TestInfo } from '@playwright/test';
+import { seriousAxeViolations } from './axe';
 import { lowContrastTexts } from './contrast';
 
 export const SCHEMES = ['light', 'dark'] as const;
@@ -8,7 +9,8 @@ export const LARGE = { width: 1920, height: 1080 };
 /**
  * One screen at both sizes in one colour scheme: the primary action is in
  * view at 800x600, nothing scrolls sideways, the page uses a large window's
- * width, every text meets AA contrast; a screenshot of each is attached.
+ * width, every text meets AA contrast, axe-core finds nothing serious or
+ * critical (needs `test.use({ bypassCSP: true })`); a screenshot of each is attached.
  */
 export async function checkScreen(page: Page, info: TestInfo, name: string, scheme: (typeof SCHEMES)[number], action: string) {
   await page.emulateMedia({ colorScheme: scheme });
@@ -23,6 +25,8 @@ export async function checkScreen(page: Page, info: TestInfo, name: string, sche
       expect(used, `${name} uses a large window's width`).toBeGreaterThan(0.8 * size.width);
     }
     expect(await lowContrastTexts(page), `${name} (${scheme}) text below AA contrast`).toEqual([]);
+    // Once per scheme: what axe checks does not change with the window's size, and a run costs about a second.
+    if (size === SMALL) expect(await seriousAxeViolations(page), `${name} (${scheme}): serious or critical axe-core violations`).toEqual([]);
     const file = info.outputPath(`${name}-${scheme}-${size.width}x${size.height}.png`);
     await page.screenshot({ path: file });
     await info.attach(`${name}-${scheme}-${size.width}x${size.height}`, { path: file, contentType: 'image/png' });

@@ -1,6 +1,7 @@
 import { useShallow } from 'zustand/react/shallow';
 import { COMPRESSIONS, backupBlocker, currentOutputCheck, type Compression } from '../store/backup-slice';
 import { useApp } from '../store/store-context';
+import { BackupModeChoice } from './backup-plan';
 
 const COMPRESSION_LABEL: Record<Compression, string> = {
   zstd: 'zstd (fast, small; recommended)',
@@ -66,6 +67,7 @@ export function BackupForm() {
             </option>
           ))}
         </select>
+        <BackupModeChoice />
         {exists && (
           <div className="warning" role="note">
             <p className="tight">A file with this name is already there.</p>

@@ -4,6 +4,7 @@ import { useSourceOptions } from '../drives/use-drive-options';
 import { JobPanel } from '../job/job-panel';
 import { useApp } from '../store/store-context';
 import { BackupActionBar, BackupForm } from './backup-form';
+import { BackupPlanTable, useUsedBytes } from './backup-plan';
 import { BackupResult } from './backup-result';
 
 /** Back up: the drive to read, where the image goes and how compressed; then progress and the result. */
@@ -15,6 +16,7 @@ export function BackupScreen() {
   const backupSourceChosen = useApp((s) => s.backupSourceChosen);
   const newBackupRequested = useApp((s) => s.newBackupRequested);
   const options = useSourceOptions(pathInput);
+  const usedBytes = useUsedBytes(source);
   if (job.status !== 'idle') {
     return (
       <JobPanel
@@ -42,7 +44,8 @@ export function BackupScreen() {
             selected={source ? [source] : []}
             onToggle={backupSourceChosen}
           />
-          {source && <LayoutMap path={source} title={`On ${source} now`} />}
+          {source && <LayoutMap path={source} title={`On ${source} now`} usedBytes={usedBytes} />}
+          <BackupPlanTable />
         </section>
         <BackupForm />
       </div>

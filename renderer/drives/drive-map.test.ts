@@ -33,3 +33,13 @@ test('an extended partition is a container, not drawn; an unknown size ends at t
   const whole = segmentsOf({ size: 16 * MiB, filesystem: { type: 'iso9660', label: 'DEBIAN', uuid: null }, partitions: [] });
   assert.deepEqual(whole.segments.map((s) => s.text), ['Whole drive: iso9660 "DEBIAN"']);
 });
+
+test('used bytes (from planBackup) go to the partition of that number; free space and partitions not planned have none', () => {
+  const { segments } = segmentsOf({
+    size: 64 * MiB,
+    filesystem: null,
+    partitions: [part(1, 1 * MiB, 20 * MiB, { type: 'vfat', label: null }), part(2, 22 * MiB, 20 * MiB, null)],
+    usedBytes: { 1: 3 * MiB },
+  });
+  assert.deepEqual(segments.map((s) => [s.key, s.used]), [['p1', 3 * MiB], ['p2', null], [`gap-${42 * MiB}`, null]]);
+});

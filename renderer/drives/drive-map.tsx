@@ -8,6 +8,8 @@ export interface MapData {
   partitions: readonly PartitionInfo[];
   /** A filesystem on the whole drive, when there is no partition table. */
   filesystem: FilesystemInfo | null;
+  /** Bytes each partition's filesystem uses, by partition number (from planBackup), to draw used and free. */
+  usedBytes?: Readonly<Record<number, number | null>>;
 }
 
 interface Segment {
@@ -17,6 +19,8 @@ interface Segment {
   text: string;
   /** Colour slot (cycled), or 'free' for space no partition uses. */
   tone: number | 'free';
+  /** Bytes of it in use, when known. */
+  used: number | null;
 }
 
 /** Gaps smaller than this (alignment, GPT's tail) are not drawn as free space. */
@@ -33,17 +37,17 @@ export function segmentsOf(map: MapData): { segments: Segment[]; span: number } 
   const end = Math.max(map.size ?? 0, ...parts.map((p) => p.start + p.size));
   if (parts.length === 0) {
     const whole = map.filesystem ? `Whole drive: ${fsText(map.filesystem)}` : 'No partitions found';
-    return { segments: end > 0 ? [{ key: 'whole', start: 0, size: end, text: whole, tone: map.filesystem ? 0 : 'free' }] : [], span: end };
+    return { segments: end > 0 ? [{ key: 'whole', start: 0, size: end, text: whole, tone: map.filesystem ? 0 : 'free', used: null }] : [], span: end };
   }
   const segments: Segment[] = [];
   let at = 0;
   parts.forEach((p, i) => {
-    if (p.start - at >= SMALL_GAP) segments.push({ key: `gap-${at}`, start: at, size: p.start - at, text: 'Unpartitioned', tone: 'free' });
+    if (p.start - at >= SMALL_GAP) segments.push({ key: `gap-${at}`, start: at, size: p.start - at, text: 'Unpartitioned', tone: 'free', used: null });
     const name = p.name ? ` (${p.name})` : '';
-    segments.push({ key: `p${p.number}`, start: p.start, size: p.size, text: `${p.number}: ${fsText(p.filesystem)}${name}`, tone: i % 4 });
+    segments.push({ key: `p${p.number}`, start: p.start, size: p.size, text: `${p.number}: ${fsText(p.filesystem)}${name}`, tone: i % 4, used: map.usedBytes?.[p.number] ?? null });
     at = Math.max(at, p.start + p.size);
   });
-  if (map.size !== null && map.size - at >= SMALL_GAP) segments.push({ key: `gap-${at}`, start: at, size: map.size - at, text: 'Unpartitioned', tone: 'free' });
+  if (map.size !== null && map.size - at >= SMALL_GAP) segments.push({ key: `gap-${at}`, start: at, size: map.size - at, text: 'Unpartitioned', tone: 'free', used: null });
   return { segments, span: end };
 }
 
@@ -64,7 +68,9 @@ export function DriveMap({ title, map }: { title: string; map: MapData }) {
             key={s.key}
             className={`map-seg ${s.tone === 'free' ? 'map-free' : `map-tone-${s.tone}`}`}
             style={{ left: `${(s.start / span) * 100}%`, width: `max(3px, ${(s.size / span) * 100}%)` }}
-          />
+          >
+            {s.used !== null && <span className="map-used" style={{ width: `${Math.min(100, (s.used / s.size) * 100)}%` }} />}
+          </span>
         ))}
       </div>
       <ul className="map-legend">
@@ -72,6 +78,7 @@ export function DriveMap({ title, map }: { title: string; map: MapData }) {
           <li key={s.key}>
             <span className={`map-swatch ${s.tone === 'free' ? 'map-free' : `map-tone-${s.tone}`}`} aria-hidden="true" />
             {s.text} <span className="num muted">{formatBytes(s.size)}</span>
+            {s.used !== null && <span className="num muted">, {formatBytes(s.used)} used, {formatBytes(Math.max(0, s.size - s.used))} free</span>}
           </li>
         ))}
       </ul>

@@ -8,6 +8,11 @@ function when(iso: string | null): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
 
+/** Bytes each partition's filesystem used when a smart backup was taken, for its map. */
+function usedOf(backup: BackupDetails): Record<number, number | null> | undefined {
+  return backup.storage ? Object.fromEntries(backup.storage.partitions.map((p) => [p.number, p.usedBytes])) : undefined;
+}
+
 /** What the backup says about itself: read before any drive is erased. */
 export function BackupSummary({ backup }: { backup: BackupDetails }) {
   return (
@@ -40,13 +45,32 @@ export function BackupSummary({ backup }: { backup: BackupDetails }) {
             {backup.formatLabel || backup.format}, <span className="num">{formatBytes(backup.fileSize)}</span>
           </dd>
         </div>
+        {backup.storage && (
+          <div>
+            <dt>Stored</dt>
+            <dd>
+              {backup.storage.mode === 'used-blocks' ? 'Smart: only what the filesystems use' : 'Every sector'},{' '}
+              <span className="num">{formatBytes(backup.storage.storedBytes)}</span> of the drive
+              {backup.storage.partitions.length > 0 && (
+                <ul className="stored-parts">
+                  {backup.storage.partitions.map((p) => (
+                    <li key={p.number}>
+                      {p.number}: {p.filesystem ?? 'no filesystem recognised'}, {p.stored === 'used-blocks' ? 'used blocks' : `whole${p.reason ? `: ${p.reason}` : ''}`}{' '}
+                      <span className="num">({formatBytes(p.storedBytes)})</span>
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </dd>
+          </div>
+        )}
         <div>
           <dt>SHA-256</dt>
           <dd className="hash">{backup.sha256 ?? 'not recorded'}</dd>
         </div>
       </dl>
       {backup.partitions && backup.partitions.length > 0 && (
-        <DriveMap title="What the backup holds" map={{ size: backup.sourceSize ?? backup.size, partitions: backup.partitions, filesystem: null }} />
+        <DriveMap title="What the backup holds" map={{ size: backup.sourceSize ?? backup.size, partitions: backup.partitions, filesystem: null, usedBytes: usedOf(backup) }} />
       )}
     </>
   );

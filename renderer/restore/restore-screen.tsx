@@ -7,7 +7,7 @@ import { useTargetOptions } from '../drives/use-drive-options';
 import { JobPanel } from '../job/job-panel';
 import { baseName } from '../job/job-facts';
 import { restoreImageFacts } from '../store/drive-options';
-import { restoreTargetsNow } from '../store/restore-slice';
+import { isSmartBackup, restoreTargetsNow } from '../store/restore-slice';
 import { useApp } from '../store/store-context';
 import { BackupStep } from './backup-step';
 
@@ -18,6 +18,7 @@ export function RestoreScreen() {
   const backupName = useApp((s) => baseName(s.restore.job.source) ?? s.restore.details?.name ?? 'backup');
   const selected = useApp((s) => s.restore.selected);
   const confirming = useApp((s) => s.restore.confirming);
+  const wipeFreeSpace = useApp((s) => s.restore.wipeFreeSpace);
   const targets = useApp(useShallow(restoreTargetsNow));
   const list = useApp((s) => s.drives.list);
   const a = useApp(
@@ -27,6 +28,7 @@ export function RestoreScreen() {
       restoreConfirmed: s.restoreConfirmed,
       restoreConfirmDismissed: s.restoreConfirmDismissed,
       newRestoreRequested: s.newRestoreRequested,
+      wipeFreeSpaceToggled: s.wipeFreeSpaceToggled,
     })),
   );
   const options = useTargetOptions(restoreImageFacts(details));
@@ -47,6 +49,17 @@ export function RestoreScreen() {
           {targets.map((device) => (
             <LayoutMap key={device} path={device} title={`On ${device} now (erased by the restore)`} />
           ))}
+          {isSmartBackup(details) && (
+            <div className="wipe">
+              <label className="check">
+                <input type="checkbox" checked={wipeFreeSpace} onChange={a.wipeFreeSpaceToggled} aria-describedby="wipe-why" />
+                Wipe free space
+              </label>
+              <p id="wipe-why" className="muted small tight">
+                A smart backup writes only what it stored; the drive&apos;s free space keeps its old contents unless wiped.
+              </p>
+            </div>
+          )}
         </section>
       </div>
       <section className="action-bar" aria-labelledby="step-restore">

@@ -44,7 +44,7 @@ test('Back up waits for a folder that exists and, for a file already there, for 
   assert.equal(s().backup.overwrite, false, 'a new path unticks "Replace"');
   assert.equal(backupBlocker(s()), null);
   await s().backupRequested();
-  assert.deepEqual(api.calls.find((c) => c.name === 'startBackup')?.request, { device: '/dev/sdb', output: '/home/me/new.img.zst', compression: 'zstd', force: false });
+  assert.deepEqual(api.calls.find((c) => c.name === 'startBackup')?.request, { device: '/dev/sdb', output: '/home/me/new.img.zst', compression: 'zstd', force: false, sectorBySector: false });
 });
 
 test('"Replace" reaches the service as force only for the file the form said was there', async () => {

@@ -33,8 +33,8 @@ test('a backup that fails on unreadable sectors offers rescue; rescueRequested s
     await s().rescueRequested();
     const starts = api.calls.filter((c) => c.name === 'startBackup').map((c) => c.request);
     assert.deepEqual(starts, [
-      { device: '/dev/sdb', output: '/home/me/sdb.img.zst', compression: 'zstd', force: false },
-      { device: '/dev/sdb', output: '/home/me/sdb.img.zst', compression: 'zstd', force: false, rescue: true },
+      { device: '/dev/sdb', output: '/home/me/sdb.img.zst', compression: 'zstd', force: false, sectorBySector: false },
+      { device: '/dev/sdb', output: '/home/me/sdb.img.zst', compression: 'zstd', force: false, sectorBySector: false, rescue: true },
     ]);
     assert.equal(s().backup.job.jobId, 'r1');
     assert.equal(rescueOffered(s().backup.job), false, 'not while the rescue runs');

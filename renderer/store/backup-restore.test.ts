@@ -34,7 +34,7 @@ test('backup: needs a drive and a path; a drive that holds the destination is re
   assert.equal(backupBlocker(s()), null);
   api.answer('startBackup', { ok: true, value: { jobId: 'b1' } });
   await s().backupRequested();
-  assert.deepEqual(api.calls.find((c) => c.name === 'startBackup')?.request, { device: '/dev/sdb', output: '/home/me/sdb.img.gz', compression: 'gzip', force: false });
+  assert.deepEqual(api.calls.find((c) => c.name === 'startBackup')?.request, { device: '/dev/sdb', output: '/home/me/sdb.img.gz', compression: 'gzip', force: false, sectorBySector: false });
   assert.equal(s().backup.job.jobId, 'b1');
 });
 

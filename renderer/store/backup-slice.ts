@@ -1,3 +1,4 @@
+import type { StorageSummary } from '../../shared/backup-metadata';
 import type { BackupOutputCheck, BackupRequest } from '../../shared/ipc-contract';
 import type { AppState, SliceCreator } from './app-store';
 import { sourceOptions, stillValid } from './drive-options';
@@ -23,7 +24,21 @@ export interface BackupState {
   outputCheck: { path: string; result: BackupOutputCheck } | null;
   /** A message about the last "Show in folder" (browser mode cannot). */
   notice: string | null;
+  /** "Every sector" was chosen instead of the default smart backup (only what the filesystems use). */
+  sectorBySector: boolean;
+  /** What the backup would store, per partition, for the chosen drive and mode (null: no drive chosen). */
+  plan: BackupPlan | null;
   job: JobView;
+}
+
+/** The service's answer to planBackup, and for which drive and mode it was asked. */
+export interface BackupPlan {
+  device: string;
+  sectorBySector: boolean;
+  /** `needs-admin`: the service cannot read the drive's filesystems without administrator rights. */
+  status: 'loading' | 'ready' | 'needs-admin' | 'failed';
+  summary: StorageSummary | null;
+  error: string | null;
 }
 
 export interface BackupSlice {
@@ -32,6 +47,10 @@ export interface BackupSlice {
   backupPathTyped(text: string): void;
   backupPathChooseRequested(): Promise<void>;
   compressionChosen(compression: Compression): void;
+  /** Smart (false, the default) or every sector (true); asks for the plan again. */
+  backupModeChosen(sectorBySector: boolean): void;
+  /** Asks the service what a backup of the chosen drive would store (planBackup). */
+  backupPlanRequested(): Promise<void>;
   overwriteToggled(): void;
   /** Asks the service what is at the typed path now (after typing, a new compression, a finished backup). */
   backupOutputChecked(): Promise<void>;
@@ -97,22 +116,44 @@ export const createBackupSlice: SliceCreator<BackupSlice> = (set, get, api) => {
       setJob(set, 'backup', () => failedToStart({ code: 'E_BAD_ARGUMENTS', message: blocker }));
       return;
     }
-    const { source, pathInput, compression, overwrite } = s.backup;
+    const { source, pathInput, compression, overwrite, sectorBySector } = s.backup;
     // Replacing is allowed only for a file the form said was there (and the box ticked for it).
     const force = overwrite && currentOutputCheck(s)?.exists === true;
     patch({ job: startingJob(), notice: null });
-    const result = await api.startBackup({ device: source as string, output: pathInput.trim(), compression, force, ...(rescue ? { rescue: true } : {}) });
+    const result = await api.startBackup({ device: source as string, output: pathInput.trim(), compression, force, sectorBySector, ...(rescue ? { rescue: true } : {}) });
     if (result.ok) get().jobStarted('backup', result.value.jobId);
     else setJob(set, 'backup', () => failedToStart(result.error));
   };
   return {
-    backup: { source: null, pathInput: '', compression: 'zstd', overwrite: false, outputCheck: null, notice: null, job: IDLE_JOB },
+    backup: { source: null, pathInput: '', compression: 'zstd', overwrite: false, outputCheck: null, notice: null, sectorBySector: false, plan: null, job: IDLE_JOB },
 
     backupSourceChosen: (device) => {
       const s = get();
       if (stillValid([device], sourceOptions(s.drives.list, s.backup.pathInput, s.drives.showAll, busyDevices(s))).length === 0) return;
       patch({ source: device });
       void get().layoutRequested(device);
+      void get().backupPlanRequested();
+    },
+
+    backupModeChosen: (sectorBySector) => {
+      if (get().backup.sectorBySector === sectorBySector) return;
+      patch({ sectorBySector });
+      void get().backupPlanRequested();
+    },
+
+    backupPlanRequested: async () => {
+      const { source: device, sectorBySector, plan } = get().backup;
+      if (!device) return;
+      // The last answer stays on screen while the next is read (same drive), so the table does not flicker.
+      const before = plan?.device === device ? plan.summary : null;
+      patch({ plan: { device, sectorBySector, status: 'loading', summary: before, error: null } });
+      const result = await api.planBackup({ device, sectorBySector });
+      const now = get().backup;
+      // An answer for a drive or mode no longer chosen is dropped (answers may arrive out of order).
+      if (now.source !== device || now.sectorBySector !== sectorBySector) return;
+      if (!result.ok) patch({ plan: { device, sectorBySector, status: 'failed', summary: null, error: result.error.message } });
+      else if (result.value === null) patch({ plan: { device, sectorBySector, status: 'needs-admin', summary: null, error: null } });
+      else patch({ plan: { device, sectorBySector, status: 'ready', summary: result.value, error: null } });
     },
 
     backupPathTyped: (text) => {

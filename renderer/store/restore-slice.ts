@@ -15,6 +15,8 @@ export interface RestoreState {
   error: ErrorInfo | null;
   selected: string[];
   confirming: boolean;
+  /** "Wipe free space" is ticked: zero what a smart backup did not store (offered for smart backups only). */
+  wipeFreeSpace: boolean;
   job: JobView;
 }
 
@@ -29,8 +31,14 @@ export interface RestoreSlice {
   restoreTargetToggled(device: string): void;
   restoreRequested(): void;
   restoreConfirmDismissed(): void;
+  wipeFreeSpaceToggled(): void;
   restoreConfirmed(): Promise<void>;
   newRestoreRequested(): void;
+}
+
+/** Whether the open backup is a smart one, which writes only what it stored (so free space can be wiped). */
+export function isSmartBackup(details: BackupDetails | null): boolean {
+  return details?.storage?.mode === 'used-blocks';
 }
 
 /** The devices a restore would write now: chosen and still allowed. */
@@ -42,7 +50,7 @@ export const createRestoreSlice: SliceCreator<RestoreSlice> = (set, get, api) =>
   const patch = (p: Partial<RestoreState>) => set((s) => ({ restore: { ...s.restore, ...p } }));
   const busy = () => ['starting', 'running'].includes(get().restore.job.status);
   return {
-    restore: { pathInput: '', details: null, inspecting: null, error: null, selected: [], confirming: false, job: IDLE_JOB },
+    restore: { pathInput: '', details: null, inspecting: null, error: null, selected: [], confirming: false, wipeFreeSpace: false, job: IDLE_JOB },
 
     restorePathTyped: (text) => patch({ pathInput: text }),
 
@@ -102,6 +110,8 @@ export const createRestoreSlice: SliceCreator<RestoreSlice> = (set, get, api) =>
 
     restoreConfirmDismissed: () => patch({ confirming: false }),
 
+    wipeFreeSpaceToggled: () => patch({ wipeFreeSpace: !get().restore.wipeFreeSpace }),
+
     restoreConfirmed: async () => {
       const s = get();
       const details = s.restore.details;
@@ -111,7 +121,9 @@ export const createRestoreSlice: SliceCreator<RestoreSlice> = (set, get, api) =>
         setJob(set, 'restore', () => failedToStart({ code: 'E_BAD_ARGUMENTS', message: 'Choose a backup and at least one drive first.' }));
         return;
       }
-      const result = await api.startRestore({ backup: details.path, targets, verify: true });
+      // Wiping is asked only of a smart backup, where it means something; a box ticked for an earlier backup is not carried over.
+      const wipe = isSmartBackup(details) && s.restore.wipeFreeSpace ? { wipeFreeSpace: true } : {};
+      const result = await api.startRestore({ backup: details.path, targets, verify: true, ...wipe });
       if (result.ok) get().jobStarted('restore', result.value.jobId);
       else setJob(set, 'restore', () => failedToStart(result.error));
     },

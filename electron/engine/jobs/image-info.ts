@@ -102,6 +102,8 @@ export function toBackupDetails(r: ImageReport): BackupDetails {
     compression: m?.compression ?? null,
     metadataFrom: r.backup?.from ?? null,
     partitions: r.layout.partitionTable?.partitions ?? [],
+    // Only the summary: the ranges and checksums are for restore, not for the screen.
+    storage: m?.storage ? { mode: m.storage.mode, storedBytes: m.storage.storedBytes, partitions: m.storage.partitions } : null,
   };
 }
 
