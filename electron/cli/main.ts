@@ -3,7 +3,7 @@ import * as path from 'path';
 import { EXIT } from '../../shared/error-codes';
 import { ImprintError, toErrorInfo } from '../engine/errors';
 import { exitCodeFor } from '../../shared/error-codes';
-import { stuckThreads } from '../engine/jobs/worker-host';
+import { stuckThreads } from '../engine/worker-host';
 import { createOutput } from './output';
 import { COMMANDS, usage } from './commands';
 import { isParseArgsError, parseArgsErrorMessage, unknownCommandMessage } from './arguments';

@@ -7,7 +7,7 @@ import type { ProgressEvent } from '../../shared/job-events';
 import { createFaultyDevice, faultToolsAvailable } from '../engine/testing/faulty-device';
 import { pseudoRandom } from '../engine/testing/image-fixtures';
 import { withLoopDevice } from '../engine/testing/loop-device';
-import { parseMapfile } from '../engine/rescue/rescue-map';
+import { parseMapfile } from '../engine/formats/rescue-map';
 import { collect, describe, guardLog, hasStackTrace, runCli, spawnCli } from './testing/run-cli';
 
 /**

@@ -1,10 +1,10 @@
 import type { BackupDetails, BackupRequest, RestoreRequest } from '../../shared/ipc-contract';
 import type { JobEvent, JobFinishedEvent } from '../../shared/job-events';
-import { prepareBackup, runBackup, type PreparedBackup } from '../engine/backup/backup-job';
-import { failedOnUnreadableSectors, rescueInsteadOfBackup, rescueOutputFor } from '../engine/backup/backup-rescue';
+import { prepareBackup, runBackup, type PreparedBackup } from '../engine/jobs/backup-job';
+import { failedOnUnreadableSectors, rescueInsteadOfBackup, rescueOutputFor } from '../engine/jobs/backup-rescue';
 import { toErrorInfo } from '../engine/errors';
-import { inspectImageOrBackup, toBackupDetails } from '../engine/backup/image-info';
-import { prepareRestore, runRestore } from '../engine/backup/restore-job';
+import { inspectImageOrBackup, toBackupDetails } from '../engine/jobs/image-info';
+import { prepareRestore, runRestore } from '../engine/jobs/restore-job';
 
 /**
  * The engine's backup and restore jobs in the shape the service runs every

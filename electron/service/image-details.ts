@@ -1,7 +1,7 @@
 import * as path from 'path';
 import type { ImageDetails, PartitionTableType } from '../../shared/ipc-contract';
-import { parsePartitionTable, readFromBuffer } from '../engine/backup/partition-table';
-import { describeSource, inspectSource, openContent, type SourceInfo } from '../engine/sources/image-source';
+import { parsePartitionTable, readFromBuffer } from '../engine/disks/partition-table';
+import { describeSource, inspectSource, openContent, type SourceInfo } from '../engine/formats/image-source';
 
 /**
  * Bytes of content read to find the partition table: the MBR (sector 0) and

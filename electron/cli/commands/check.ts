@@ -1,7 +1,7 @@
 import { parseArgs } from 'util';
 import { EXIT, exitCodeFor } from '../../../shared/error-codes';
 import { formatBytes } from '../../../shared/units';
-import { prepareCheck, runCapacityCheck } from '../../engine/check/capacity-check';
+import { prepareCheck, runCapacityCheck } from '../../engine/jobs/capacity-check';
 import { confirmErase } from '../confirm';
 import { stallTimeoutMs, withCancel } from '../run-job';
 import type { Command } from '../commands';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'util';
 import { formatBytes } from '../../../shared/units';
-import { prepareClone, runClone } from '../../engine/backup/clone-job';
+import { prepareClone, runClone } from '../../engine/jobs/clone-job';
 import { confirmErase } from '../confirm';
 import { withCancel, stallTimeoutMs } from '../run-job';
 import { confirmMountedSource } from './backup';

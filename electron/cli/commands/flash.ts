@@ -1,7 +1,7 @@
 import { parseArgs } from 'util';
 import { formatBytes } from '../../../shared/units';
 import { isLarge } from '../../../shared/drive-constraints';
-import { describeSource } from '../../engine/sources/image-source';
+import { describeSource } from '../../engine/formats/image-source';
 import { prepareFlash, runFlash } from '../../engine/jobs/flash-job';
 import { confirmErase } from '../confirm';
 import { reportFinished, withCancel, stallTimeoutMs } from '../run-job';

@@ -1,7 +1,7 @@
 import { parseArgs } from 'util';
 import { sidecarPathOf } from '../../../shared/backup-metadata';
 import { formatBytes } from '../../../shared/units';
-import { allocatedBytes, describeLayout, inspectImageOrBackup } from '../../engine/backup/image-info';
+import { allocatedBytes, describeLayout, inspectImageOrBackup } from '../../engine/jobs/image-info';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
 

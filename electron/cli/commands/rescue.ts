@@ -2,7 +2,7 @@ import { parseArgs } from 'util';
 import { EXIT, exitCodeFor } from '../../../shared/error-codes';
 import { formatBytes } from '../../../shared/units';
 import { ImprintError } from '../../engine/errors';
-import { runRescue, type RescueSummary } from '../../engine/rescue/rescue-job';
+import { runRescue, type RescueSummary } from '../../engine/jobs/rescue-job';
 import type { Output } from '../output';
 import { withCancel } from '../run-job';
 import type { Command } from '../commands';

@@ -1,12 +1,12 @@
 import type { JobFinishedEvent, JobKind, TargetProgress } from '../../../shared/job-events';
 import { ImprintError, toErrorInfo } from '../errors';
 import { unmountAll } from '../drives/unmount';
-import { inspectSource, type SourceInfo } from '../sources/image-source';
+import { inspectSource, type SourceInfo } from '../formats/image-source';
 import { JobReporter, type EventSink } from './job-reporter';
 import { findPublishedChecksum, isSha256Hex, type PublishedChecksum } from './published-checksum';
-import { planTargets, type TargetPlan } from './target-plan';
-import { verifyTargets } from './verify-targets';
-import { CHUNK_SIZE, WritePipeline, type VerifyWhileWriting } from './write-pipeline';
+import { planTargets, type TargetPlan } from '../pipelines/target-plan';
+import { verifyTargets } from '../pipelines/verify-targets';
+import { CHUNK_SIZE, WritePipeline, type VerifyWhileWriting } from '../pipelines/write-pipeline';
 
 export interface FlashRequest {
   image: string;

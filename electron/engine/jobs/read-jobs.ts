@@ -2,10 +2,10 @@ import * as fs from 'fs';
 import type { HashAlgorithm, JobFinishedEvent, TargetProgress } from '../../../shared/job-events';
 import { formatBytes } from '../../../shared/units';
 import { ImprintError } from '../errors';
-import { inspectSource } from '../sources/image-source';
+import { inspectSource } from '../formats/image-source';
 import { JobReporter, type EventSink } from './job-reporter';
-import { verifyTargets } from './verify-targets';
-import { CHUNK_SIZE, WritePipeline } from './write-pipeline';
+import { verifyTargets } from '../pipelines/verify-targets';
+import { CHUNK_SIZE, WritePipeline } from '../pipelines/write-pipeline';
 
 /**
  * Jobs that only read: the digest of an image's content (or a drive's first

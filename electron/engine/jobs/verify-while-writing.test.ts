@@ -7,8 +7,8 @@ import type { JobEvent, JobFinishedEvent } from '../../../shared/job-events';
 import { imageIn, osImage } from '../testing/image-fixtures';
 import { firstDeviceDifference, withLoopDevice, withLoopDevices } from '../testing/loop-device';
 import { prepareFlash, runFlash } from './flash-job';
-import { verifyTargets } from './verify-targets';
-import { CHUNK_SIZE, WritePipeline, type VerifyWhileWriting } from './write-pipeline';
+import { verifyTargets } from '../pipelines/verify-targets';
+import { CHUNK_SIZE, WritePipeline, type VerifyWhileWriting } from '../pipelines/write-pipeline';
 
 const MiB = 1 << 20;
 

@@ -1,11 +1,10 @@
 import * as fs from 'fs';
-import { workerData } from 'worker_threads';
 import { ImprintError, deviceGoneError, errnoOf, toErrorInfo } from '../errors';
 import { allocAligned } from '../io/aligned-buffer';
 import { blockDeviceSize, logicalBlockSize } from '../io/block-device';
 import { deviceResponds } from '../io/device-faults';
-import type { CapacityWorkerData, FromCapacityWorker } from '../check/capacity-check-protocol';
-import { MARKER_BYTES, decodeMarker, encodeMarker, type MarkerResult } from '../check/capacity-markers';
+import { CAPACITY_CHECK_WORKER } from './capacity-check-protocol';
+import { MARKER_BYTES, decodeMarker, encodeMarker, type MarkerResult } from '../drives/capacity-markers';
 import { workerPort } from './worker-port';
 
 /**
@@ -15,9 +14,9 @@ import { workerPort } from './worker-port';
  * first. All with O_DIRECT: a read-back from the page cache would pass on a
  * drive that kept nothing.
  */
-const data = workerData as CapacityWorkerData;
-const port = workerPort<never, FromCapacityWorker>();
-const stop = new Int32Array(data.control);
+const port = workerPort(CAPACITY_CHECK_WORKER);
+const data = port.data;
+const stop = port.cancelFlag;
 const cancelled = (): boolean => Atomics.load(stop, 0) === 1;
 
 function openTarget(): number {

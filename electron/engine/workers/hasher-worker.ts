@@ -1,8 +1,7 @@
-import { workerData } from 'worker_threads';
 import { createHasher } from '../hash/content-hasher';
 import { chunkCrc } from '../io/chunk-crc';
 import { workerPort } from './worker-port';
-import type { FromHasher, HasherWorkerData, ToHasher } from './messages';
+import { HASHER_WORKER } from './messages';
 
 /**
  * Checksums each chunk of the ring (CRC-32, which verification compares with
@@ -11,8 +10,8 @@ import type { FromHasher, HasherWorkerData, ToHasher } from './messages';
  * worker so decompression and hashing use both cores. Chunks arrive in
  * order, which the running digests need.
  */
-const data = workerData as HasherWorkerData;
-const port = workerPort<ToHasher, FromHasher>();
+const port = workerPort(HASHER_WORKER);
+const data = port.data;
 
 // The port queues messages until the listener is attached, so none is lost
 // while hash-wasm loads.

@@ -1,6 +1,7 @@
 import type { ErrorInfo } from '../../../shared/error-codes';
 import type { HashAlgorithm } from '../../../shared/job-events';
-import type { SourceInfo } from '../sources/image-source';
+import type { SourceInfo } from '../formats/image-source';
+import { workerKind } from '../worker-host';
 
 /**
  * Messages between the job orchestrator and its worker threads. Image data
@@ -106,3 +107,9 @@ export type FromVerify =
   /** Every chunk of the final pass matched. */
   | { type: 'ok' }
   | { type: 'error'; error: ErrorInfo };
+
+// ---- the kinds the host spawns (worker-host.ts): each entry file's name fixes its messages ----
+export const SOURCE_WORKER = workerKind<ToSource, FromSource, SourceWorkerData>('source-worker', { cancelMessage: { type: 'cancel' } });
+export const HASHER_WORKER = workerKind<ToHasher, FromHasher, HasherWorkerData>('hasher-worker');
+export const WRITER_WORKER = workerKind<ToWriter, FromWriter, WriterWorkerData>('writer-worker');
+export const VERIFY_WORKER = workerKind<ToVerify, FromVerify, VerifyWorkerData>('verify-worker', { cancelMessage: { type: 'cancel' } });

@@ -1,24 +1,23 @@
 import * as fs from 'fs';
 import * as crypto from 'crypto';
-import { workerData } from 'worker_threads';
 import { ImprintError, classifyReadError, toErrorInfo } from '../errors';
 import { logicalBlockSize } from '../io/block-device';
 import { diagnoseReadFailure } from '../io/device-faults';
 import { readFully } from '../io/full-io';
-import { corrupt, nativeProgram, openContent } from '../sources/image-source';
-import { ProgramReader } from '../sources/program-reader';
-import { ZstdReader } from '../sources/zstd-decoder';
-import { canInflateInPlace, InflateReader } from '../sources/inflate-reader';
+import { corrupt, nativeProgram, openContent } from '../formats/image-source';
+import { ProgramReader } from '../formats/program-reader';
+import { ZstdReader } from '../formats/zstd-decoder';
+import { canInflateInPlace, InflateReader } from '../formats/inflate-reader';
 import { workerPort, SlotQueue } from './worker-port';
-import type { FromSource, SourceWorkerData, ToSource } from './messages';
+import { SOURCE_WORKER } from './messages';
 
 /**
  * Reads the image, decompresses it, and fills the shared ring slot by slot.
  * Checksums and digests are the hasher worker's job, on the other core:
  * decompression alone keeps this thread busy.
  */
-const data = workerData as SourceWorkerData;
-const port = workerPort<ToSource, FromSource>();
+const port = workerPort(SOURCE_WORKER);
+const data = port.data;
 const { ring, source } = data;
 const slots = new SlotQueue(ring.slots);
 const abort = new AbortController();

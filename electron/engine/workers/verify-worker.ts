@@ -1,12 +1,11 @@
 import * as fs from 'fs';
-import { workerData } from 'worker_threads';
 import { ImprintError, classifyReadError, toErrorInfo } from '../errors';
 import { allocAligned } from '../io/aligned-buffer';
 import { blockDeviceSize } from '../io/block-device';
 import { chunkCrc } from '../io/chunk-crc';
 import { ReadAhead, readChunkAt, type ChunkSource } from '../io/chunk-reader';
 import { workerPort } from './worker-port';
-import type { ChunkCheck, FromVerify, ToVerify, VerifyWorkerData } from './messages';
+import { VERIFY_WORKER, type ChunkCheck } from './messages';
 
 /**
  * Reads a target back from the medium and compares each chunk's CRC-32 with
@@ -21,8 +20,8 @@ import type { ChunkCheck, FromVerify, ToVerify, VerifyWorkerData } from './messa
  * pass, and a drive unplugged after the write must not pass on a descriptor
  * opened before.
  */
-const data = workerData as VerifyWorkerData;
-const port = workerPort<ToVerify, FromVerify>();
+const port = workerPort(VERIFY_WORKER);
+const data = port.data;
 const { target, chunkSize } = data;
 /** Reads kept in flight (io/chunk-reader.ts says why). */
 const READS_IN_FLIGHT = 4;

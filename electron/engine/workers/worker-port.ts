@@ -1,15 +1,35 @@
 import { parentPort } from 'worker_threads';
+import { workerStart, type WorkerKind } from '../worker-host';
+
+/** A thread's side of its kind: the data it was started with, its messages, and the caller's cancel. */
+export interface WorkerPort<In, Out, Data> {
+  data: Data;
+  post(msg: Out, transfer?: ArrayBuffer[]): void;
+  onMessage(fn: (msg: In) => void): void;
+  /** Closes the port: a thread with nothing else to do then ends by itself. */
+  close(): void;
+  /** Whether the caller's AbortSignal fired (worker-host.ts). */
+  cancelled(): boolean;
+  /** The shared flag behind cancelled(), for Atomics.wait. */
+  cancelFlag: Int32Array;
+}
 
 /**
- * Typed access to a worker's parent port: one place that asserts the worker
- * is running as a worker, so each worker file reads as its protocol only.
+ * Typed access to a worker's parent port, from the same kind the host spawns
+ * it by (so both ends agree on the messages at compile time): one place that
+ * asserts the file runs as a worker, so each worker file reads as its protocol only.
  */
-export function workerPort<In, Out>(): { post(msg: Out, transfer?: ArrayBuffer[]): void; onMessage(fn: (msg: In) => void): void } {
+export function workerPort<In, Out, Data>(_kind: WorkerKind<In, Out, Data>): WorkerPort<In, Out, Data> {
   const port = parentPort;
   if (!port) throw new Error('this file runs as a worker thread');
+  const start = workerStart<Data>();
   return {
+    data: start.data,
     post: (msg, transfer) => port.postMessage(msg, transfer ?? []),
     onMessage: (fn) => port.on('message', fn),
+    close: () => port.close(),
+    cancelled: start.cancelled,
+    cancelFlag: start.cancelFlag,
   };
 }
 

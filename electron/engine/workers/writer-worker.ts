@@ -1,14 +1,13 @@
 import * as fs from 'fs';
-import { workerData } from 'worker_threads';
 import { ImprintError, classifyWriteError, fromErrorInfo, deviceGoneError, errnoOf, toErrorInfo } from '../errors';
 import { allocAligned, alignUp } from '../io/aligned-buffer';
 import { blockDeviceSize, logicalBlockSize } from '../io/block-device';
 import { deviceResponds, diagnoseWriteFailure } from '../io/device-faults';
 import { writeFully, fsyncChecked } from '../io/full-io';
 import { ZeroRuns, deviceZeroOut } from '../io/zero-runs';
-import { probeWrap } from '../check/wrap-probe';
+import { probeWrap } from '../drives/wrap-probe';
 import { workerPort } from './worker-port';
-import type { FromWriter, ToWriter, WriterWorkerData } from './messages';
+import { WRITER_WORKER } from './messages';
 
 /**
  * Writes the ring's slots to one target. Block devices are written with
@@ -17,8 +16,8 @@ import type { FromWriter, ToWriter, WriterWorkerData } from './messages';
  * bytes (partition table, boot code) are held back and written last: a flash
  * that stops half-way never leaves a drive that looks bootable.
  */
-const data = workerData as WriterWorkerData;
-const port = workerPort<ToWriter, FromWriter>();
+const port = workerPort(WRITER_WORKER);
+const data = port.data;
 const { ring, target, isBlockDevice } = data;
 const WIPE = 1 << 20;
 

@@ -1,0 +1,271 @@
+import * as path from 'path';
+import type { BackupCompression } from '../../../shared/backup-metadata';
+import { ImprintError, fromErrorInfo } from '../errors';
+import { allocAlignedShared } from '../io/aligned-buffer';
+import type { SourceInfo } from '../formats/image-source';
+import type { FromSource, RingSpec, ToSource } from '../workers/messages';
+import { spawnWorker, type TypedWorker, type WorkerKind } from '../worker-host';
+import { CHUNK_SIZE, type SourceEnd } from './write-pipeline';
+import { BACKUP_CHECK_WORKER, COMPRESS_WRITER_WORKER, DRIVE_READER_WORKER, type FromCheck, type FromCompressWriter, type ToCheck, type ToCompressWriter } from '../workers/backup-messages';
+
+const SLOTS = 8;
+/** How long a stopping writer may take to close its file before its thread is ended anyway. */
+const STOP_GRACE_MS = 30_000;
+
+export interface BackupPipelineOptions {
+  output: string;
+  compression: BackupCompression;
+  level: number;
+  threads: number;
+  signal?: AbortSignal;
+  /** Builds the bytes appended after the compressed data (embedded metadata) once the drive's digest is known. */
+  trailer: (end: SourceEnd) => Uint8Array | null;
+  /** No progress on either side for this long means a drive stopped responding. */
+  stallTimeoutMs?: number;
+  /** Called when the file is complete on disk; what remains is checking its last part. */
+  onOutputComplete?: () => void;
+}
+
+export interface BackupPipelineResult {
+  end: SourceEnd | null;
+  outputBytes: number;
+  /** The CRC-32 of each chunk of the drive as it was read (io/chunk-crc.ts). */
+  driveCrcs: number[];
+  /** What the file read back as: its decompressed size and the CRC-32 of each chunk. */
+  check: { contentBytes: number; crcs: number[] } | null;
+  error: ImprintError | null;
+  cancelled: boolean;
+}
+
+/** A backup thread, and when it has closed its files. */
+interface Thread<In, Out> {
+  worker: TypedWorker<In, Out>;
+  post(msg: In): void;
+  /** Resolves once the thread has closed its files (or ended). */
+  stopped: Promise<void>;
+  markStopped(): void;
+}
+
+/** Starts one of the backup's threads; all stop when `signal` fires (the pipeline's stop). */
+function spawnThread<In, Out, Data>(kind: WorkerKind<In, Out, Data>, data: Data, signal: AbortSignal): Thread<In, Out> {
+  const worker = spawnWorker(kind, data, { signal });
+  let markStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (markStopped = resolve));
+  worker.onExit(() => markStopped());
+  return { worker, post: (msg) => worker.post(msg), stopped, markStopped };
+}
+
+/** Waits (boundedly) for a thread to close its files, then ends it (the host gives up on one stuck in the kernel on a hung drive). */
+async function endThread(thread: Thread<unknown, unknown> | null): Promise<void> {
+  if (!thread) return;
+  await Promise.race([thread.stopped, new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
+  await thread.worker.terminate();
+}
+
+/**
+ * Reads a drive on the flash engine's source worker (O_DIRECT, SHA-256 on the
+ * way) and hands each chunk to the compress-writer thread: reading,
+ * compressing and writing all overlap, and the main thread only passes slot
+ * numbers. Counters are read by the job's reporter.
+ */
+export class BackupPipeline {
+  /** Drive bytes read so far. */
+  sourceBytes = 0;
+  /** Drive bytes compressed and written so far. */
+  writtenBytes = 0;
+  /** Size of the backup file so far. */
+  outputBytes = 0;
+  /** Drive bytes read back from the file so far. */
+  checkedBytes = 0;
+  private source: Thread<ToSource, FromSource> | null = null;
+  private writer: Thread<ToCompressWriter, FromCompressWriter> | null = null;
+  private checker: Thread<ToCheck, FromCheck> | null = null;
+  private check: BackupPipelineResult['check'] = null;
+  private readonly driveCrcs: number[] = [];
+  /** Stops every thread at once: the writer and the checker at their cancel flags, the reader by its message. */
+  private readonly stop = new AbortController();
+  private outstanding = 0;
+  private lastActivity = Date.now();
+  private end: SourceEnd | null = null;
+  private error: ImprintError | null = null;
+  private cancelled = false;
+  private settle: (() => void) | null = null;
+
+  constructor(
+    private readonly info: SourceInfo,
+    private readonly opts: BackupPipelineOptions,
+  ) {}
+
+  async run(): Promise<BackupPipelineResult> {
+    const ring: RingSpec = { memory: allocAlignedShared(SLOTS * CHUNK_SIZE), slots: SLOTS, slotSize: CHUNK_SIZE };
+    const done = new Promise<void>((resolve) => (this.settle = resolve));
+    const onAbort = (): void => this.cancel();
+    this.opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let watchdog: NodeJS.Timeout | null = null;
+    try {
+      if (this.opts.signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled before starting.');
+      if (!(await this.startWriter(ring))) return this.result();
+      this.startChecker();
+      this.startSource(ring);
+      const limit = this.opts.stallTimeoutMs ?? 60_000;
+      watchdog = setInterval(() => this.checkStall(limit), Math.min(1000, limit / 2));
+      watchdog.unref();
+      await done;
+      return this.result();
+    } catch (err) {
+      if (err instanceof ImprintError) {
+        this.error ??= err;
+        if (err.code === 'E_CANCELLED') this.cancelled = true;
+        return this.result();
+      }
+      throw err;
+    } finally {
+      this.opts.signal?.removeEventListener('abort', onAbort);
+      if (watchdog) clearInterval(watchdog);
+      await Promise.all([this.source, this.writer, this.checker].map((t) => endThread(t as Thread<unknown, unknown> | null)));
+    }
+  }
+
+  private result(): BackupPipelineResult {
+    return { end: this.end, outputBytes: this.outputBytes, driveCrcs: this.driveCrcs, check: this.check, error: this.error, cancelled: this.cancelled };
+  }
+
+  private startWriter(ring: RingSpec): Promise<boolean> {
+    const writer = spawnThread(COMPRESS_WRITER_WORKER, {
+      output: this.opts.output,
+      compression: this.opts.compression,
+      level: this.opts.level,
+      threads: this.opts.threads,
+      ring,
+    }, this.stop.signal);
+    this.writer = writer;
+    return new Promise<boolean>((ready) => {
+      writer.worker.onError((err) => {
+        this.fail(new ImprintError('E_INTERNAL', `The backup writer crashed: ${err.message}`));
+        ready(false);
+      });
+      writer.worker.onExit((code) => {
+        // Ending before saying ready or finished, without an error message: a bug or out of memory.
+        if (code !== 0 && !this.error && !this.end) this.fail(new ImprintError('E_INTERNAL', `The backup writer stopped with exit code ${code}.`));
+        ready(false);
+      });
+      writer.worker.onMessage((msg) => {
+        switch (msg.type) {
+          case 'ready':
+            ready(true);
+            break;
+          case 'written':
+            this.outstanding--;
+            this.writtenBytes += msg.bytes;
+            this.outputBytes = msg.outputBytes;
+            this.lastActivity = Date.now();
+            this.source?.post({ type: 'free', slot: msg.slot });
+            this.checker?.post({ type: 'available', bytes: msg.durableBytes });
+            break;
+          case 'finished':
+            this.outputBytes = msg.outputBytes;
+            this.lastActivity = Date.now();
+            writer.markStopped();
+            this.opts.onOutputComplete?.();
+            this.checker?.post({ type: 'final', bytes: msg.outputBytes });
+            break;
+          case 'abandoned':
+            writer.markStopped();
+            break;
+          case 'error':
+            writer.markStopped();
+            this.fail(fromErrorInfo(msg.error));
+            ready(false);
+            break;
+        }
+      });
+    });
+  }
+
+  private startChecker(): void {
+    const checker = spawnThread(BACKUP_CHECK_WORKER, { file: this.opts.output, compression: this.opts.compression, chunkSize: CHUNK_SIZE }, this.stop.signal);
+    this.checker = checker;
+    checker.worker.onError((err) => this.fail(new ImprintError('E_INTERNAL', `The backup checker crashed: ${err.message}`)));
+    checker.worker.onMessage((msg) => {
+      switch (msg.type) {
+        case 'progress':
+          this.checkedBytes = msg.contentBytes;
+          this.lastActivity = Date.now();
+          break;
+        case 'done':
+          this.checkedBytes = msg.contentBytes;
+          this.check = { contentBytes: msg.contentBytes, crcs: msg.crcs };
+          checker.markStopped();
+          this.settle?.();
+          break;
+        case 'stopped':
+          checker.markStopped();
+          break;
+        case 'error':
+          checker.markStopped();
+          this.fail(fromErrorInfo(msg.error));
+          break;
+      }
+    });
+  }
+
+  private startSource(ring: RingSpec): void {
+    const source = spawnThread(DRIVE_READER_WORKER, { device: this.info.path, size: this.info.size ?? 0, ring }, this.stop.signal);
+    this.source = source;
+    source.worker.onError((err) => this.fail(new ImprintError('E_INTERNAL', `The drive reader crashed: ${err.message}`)));
+    source.worker.onMessage((msg) => {
+      switch (msg.type) {
+        case 'chunk':
+          this.sourceBytes = msg.offset + msg.length;
+          this.driveCrcs[msg.offset / CHUNK_SIZE] = msg.crc ?? 0;
+          this.outstanding++;
+          this.lastActivity = Date.now();
+          this.writer?.post({ type: 'write', slot: msg.slot, offset: msg.offset, length: msg.length });
+          break;
+        case 'end':
+          source.markStopped();
+          this.onEnd(msg);
+          break;
+        case 'error':
+          source.markStopped();
+          this.fail(fromErrorInfo(msg.error));
+          break;
+        case 'input':
+          break;
+      }
+    });
+  }
+
+  private onEnd(end: SourceEnd): void {
+    this.end = end;
+    let trailer: Uint8Array | null;
+    try {
+      trailer = this.opts.trailer(end);
+    } catch (err) {
+      this.fail(err instanceof ImprintError ? err : new ImprintError('E_INTERNAL', `The backup's metadata could not be built: ${(err as Error).message}`));
+      return;
+    }
+    this.writer?.post({ type: 'finish', totalBytes: end.bytes, trailer });
+  }
+
+  private checkStall(limit: number): void {
+    if (this.error || Date.now() - this.lastActivity <= limit) return;
+    const side = this.outstanding > 0 || this.end ? `${path.dirname(this.opts.output)} (where the backup is written)` : this.info.path;
+    this.fail(new ImprintError('E_DEVICE_HUNG', `${side} stopped responding: nothing moved for ${Math.round(limit / 1000)} s. Check the drive and its connection.`));
+  }
+
+  /** Stops every thread; the writer and the checker close the file (the job removes it). */
+  private fail(err: ImprintError): void {
+    this.error ??= err;
+    this.stop.abort();
+    this.writer?.post({ type: 'abandon' });
+    this.checker?.post({ type: 'stop' });
+    this.settle?.();
+  }
+
+  cancel(): void {
+    if (this.cancelled || this.error) return;
+    this.cancelled = true;
+    this.fail(new ImprintError('E_CANCELLED', 'Cancelled.'));
+  }
+}

@@ -1,0 +1,446 @@
+import type { ErrorInfo } from '../../../shared/error-codes';
+import type { HashAlgorithm, TargetProgress } from '../../../shared/job-events';
+import { ImprintError, fromErrorInfo } from '../errors';
+import { allocAlignedShared } from '../io/aligned-buffer';
+import type { SourceInfo } from '../formats/image-source';
+import { HASHER_WORKER, SOURCE_WORKER, WRITER_WORKER, type FromHasher, type FromSource, type FromWriter, type RingSpec, type ToHasher, type ToSource, type ToWriter } from '../workers/messages';
+import { spawnWorker, type TypedWorker } from '../worker-host';
+import type { TargetPlan } from './target-plan';
+import { EarlyReadback } from './early-readback';
+import { hungSource, hungTarget } from './stall-rules';
+
+/** 4 MiB chunks: large enough for full device speed, small enough that cancel is quick. */
+export const CHUNK_SIZE = 4 << 20;
+/** Bytes at the start of an image written last (partition table and boot code). */
+export const HEAD_BYTES = 1 << 20;
+const SLOTS = 8;
+
+/**
+ * Reading chunks back while the rest of the image is written. 'when-idle':
+ * only while the image's decoder is the slow part (the ring has room), so
+ * the read-back uses time the drive would spend waiting for data and never
+ * slows a write the drive itself limits. 'always': whatever the pace (tests,
+ * to exercise it on any image). 'off': everything is read back after the
+ * write.
+ */
+export type VerifyWhileWriting = 'when-idle' | 'always' | 'off';
+/**
+ * How long a target may accept nothing while it has work before the job calls
+ * it hung. Owner: the pipeline's watchdog. 30 s: a healthy drive takes well
+ * under a second per 4 MiB chunk, and a slow USB 2 stick flushing its cache
+ * a few seconds; callers (tests, the CLI's IMPRINT_STALL_TIMEOUT_MS) may set it.
+ */
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+
+export interface PipelineOptions {
+  contentHashes: HashAlgorithm[];
+  fileHash: boolean;
+  limit?: number | null;
+  signal?: AbortSignal;
+  /** Decides, once the whole image has been read, whether to complete the write (published checksum). */
+  beforeFinish?: (end: SourceEnd) => ImprintError | null;
+  /** No progress on a target with work queued for this long means the drive stopped responding. */
+  stallTimeoutMs?: number;
+  /** Set when the job verifies: which chunks may be read back before writing ends. */
+  verifyWhileWriting?: VerifyWhileWriting;
+}
+
+export interface SourceEnd {
+  bytes: number;
+  contentDigests: Partial<Record<HashAlgorithm, string>>;
+  fileSha256: string | null;
+}
+
+export interface TargetRun {
+  plan: TargetPlan;
+  progress: TargetProgress;
+  worker: TypedWorker<ToWriter, FromWriter> | null;
+  outstanding: Set<number>;
+  lastProgressAt: number;
+  /** The writer closed its descriptor (it reported an error, or finished). */
+  closed: boolean;
+  /** 'finish' was sent: the head and the final flush are under way. */
+  finishing: boolean;
+  /** Reads chunks back while writing goes on (block devices, when the job verifies and the image's size is known). */
+  readback: EarlyReadback | null;
+}
+
+export interface PipelineResult {
+  end: SourceEnd | null;
+  crcs: number[];
+  error: ImprintError | null;
+  cancelled: boolean;
+}
+
+/**
+ * Streams one source into any number of targets at once: one read and one
+ * decompression feed them all. A target that fails is dropped and reported;
+ * the others go on. With no targets it only reads (hash, or checksums for verify).
+ */
+export class WritePipeline {
+  readonly targets: TargetRun[];
+  inputBytes = 0;
+  sourceBytes = 0;
+  private readonly crcs: number[] = [];
+  private readonly refs = new Array<number>(SLOTS).fill(0);
+  private source: TypedWorker<ToSource, FromSource> | null = null;
+  private hasher: TypedWorker<ToHasher, FromHasher> | null = null;
+  /** Stops the source worker: on cancel, on a failure, when no target is left, and at shutdown. */
+  private readonly sourceStop = new AbortController();
+  /** The source's end, held until the hasher has digested every chunk. */
+  private sourceEnd: SourceEnd | null = null;
+  /** The source worker said 'closed' (it does so as soon as it has read to the end, too). */
+  private sourceClosed = false;
+  /** The source was told to read (the targets are open). */
+  private sourceStarted = false;
+  private end: SourceEnd | null = null;
+  private error: ImprintError | null = null;
+  private cancelled = false;
+  private settle: (() => void) | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
+  /** When the source last delivered something or was given room (a freed slot): its clock for the watchdog. */
+  private lastSourceAt = Date.now();
+  /** Per target: ends the wait for its writer to open it (also when it fails or hangs while opening). */
+  private readonly opened = new Map<TargetRun, () => void>();
+
+  constructor(
+    private readonly info: SourceInfo,
+    plans: TargetPlan[],
+    private readonly opts: PipelineOptions,
+    private readonly onTargetFailed: (device: string, error: ErrorInfo) => void = () => {},
+  ) {
+    this.targets = plans.map((plan) => ({
+      plan,
+      progress: { device: plan.path, status: 'pending', bytesWritten: 0, bytesVerified: 0 },
+      worker: null,
+      outstanding: new Set(),
+      lastProgressAt: Date.now(),
+      closed: false,
+      finishing: false,
+      readback: null,
+    }));
+  }
+
+  private get earlyVerify(): VerifyWhileWriting {
+    // The wrap probe needs the image's extent up front (check/wrap-probe.ts).
+    return this.info.size === null ? 'off' : (this.opts.verifyWhileWriting ?? 'off');
+  }
+
+  private live(): TargetRun[] {
+    return this.targets.filter((t) => t.progress.status === 'writing');
+  }
+
+  async run(): Promise<PipelineResult> {
+    const ring: RingSpec = { memory: allocAlignedShared(SLOTS * CHUNK_SIZE), slots: SLOTS, slotSize: CHUNK_SIZE };
+    const done = new Promise<void>((resolve) => (this.settle = resolve));
+    const onAbort = (): void => this.cancel();
+    this.opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (this.opts.signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled before starting.');
+      // Watched from the start: a drive can hang while its writer opens and wipes it.
+      this.startWatchdog();
+      // The image's threads start up while the targets open; they read once told to.
+      this.startSource(ring);
+      await this.startWriters(ring);
+      // Cancelled while the writers were opening their targets: nothing was written yet,
+      // and the targets must say so rather than stay "writing".
+      if (this.cancelled) {
+        for (const t of this.live()) t.progress.status = 'cancelled';
+        return this.result();
+      }
+      if (this.targets.length > 0 && this.live().length === 0) {
+        this.error ??= new ImprintError('E_WRITE', 'No target could be opened for writing.');
+        return this.result();
+      }
+      // Its clock starts now: opening the targets (wipes, capacity checks) was not its wait.
+      this.lastSourceAt = Date.now();
+      this.sourceStarted = true;
+      this.source?.post({ type: 'start' });
+      await done;
+      return this.result();
+    } finally {
+      this.opts.signal?.removeEventListener('abort', onAbort);
+      if (this.watchdog) clearInterval(this.watchdog);
+      await this.shutDown();
+    }
+  }
+
+  /**
+   * Lets every worker close its file descriptors before the thread goes: in
+   * the long-lived desktop process a leaked descriptor would keep a drive
+   * open (and O_EXCL would refuse the next flash). Bounded: a worker stuck on
+   * a hung device is abandoned after the wait.
+   */
+  private async shutDown(): Promise<void> {
+    const source = this.source;
+    const closing: Promise<unknown>[] = [];
+    if (this.hasher) closing.push(this.hasher.terminate());
+    if (source && this.sourceClosed) closing.push(source.terminate());
+    else if (source) {
+      this.sourceStop.abort();
+      closing.push(source.waitFor((m) => m.type === 'closed', 2000).then(() => source.terminate()));
+    }
+    for (const t of this.targets) {
+      // A written target's verifier goes on to the final pass (flash-job.ts), which stops it.
+      if (t.readback && t.progress.status !== 'written') closing.push(t.readback.verifier.stop());
+      const w = t.worker;
+      if (!w) continue;
+      const open = t.progress.status === 'writing' || t.progress.status === 'cancelled' || (t.progress.status === 'failed' && !t.closed);
+      if (open) {
+        w.post({ type: 'abandon' });
+        closing.push(w.waitFor((m) => m.type === 'abandoned' || m.type === 'error', 2000).then(() => w.terminate()));
+      } else closing.push(w.terminate());
+    }
+    await Promise.all(closing);
+  }
+
+  private result(): PipelineResult {
+    return { end: this.end, crcs: this.crcs, error: this.error, cancelled: this.cancelled };
+  }
+
+  private async startWriters(ring: RingSpec): Promise<void> {
+    await Promise.all(
+      this.targets.map(
+        (t) =>
+          new Promise<void>((ready) => {
+            this.opened.set(t, ready);
+            const worker = spawnWorker(WRITER_WORKER, {
+              target: t.plan.path,
+              isBlockDevice: t.plan.isBlockDevice,
+              ring,
+              headBytes: HEAD_BYTES,
+              wrapProbeExtent: this.earlyVerify !== 'off' && t.plan.isBlockDevice ? this.info.size : null,
+            });
+            t.worker = worker;
+            t.lastProgressAt = Date.now();
+            worker.onCrash((err) => {
+              this.failTarget(t, new ImprintError('E_INTERNAL', `The writer for ${t.plan.path} crashed: ${err.message}`).toInfo());
+              ready();
+            });
+            worker.onMessage((msg) => {
+              if (msg.type === 'ready') {
+                // A target the watchdog gave up on while it opened stays failed.
+                if (t.progress.status === 'pending') {
+                  t.progress.status = 'writing';
+                  t.lastProgressAt = Date.now();
+                  if (this.earlyVerify !== 'off' && t.plan.isBlockDevice) this.startReadback(t);
+                }
+                ready();
+              } else this.onWriter(t, msg);
+              if (msg.type === 'error') ready();
+            });
+          }),
+      ),
+    );
+  }
+
+  private startSource(ring: RingSpec): void {
+    const hasher = spawnWorker(HASHER_WORKER, { ring, contentHashes: this.opts.contentHashes });
+    this.hasher = hasher;
+    hasher.onCrash((err) => this.fail(new ImprintError('E_INTERNAL', `The checksum thread crashed: ${err.message}`)));
+    hasher.onMessage((msg) => {
+      if (msg.type === 'hashed') {
+        this.crcs[msg.offset / CHUNK_SIZE] = msg.crc;
+        this.release(msg.slot);
+        for (const t of this.targets) t.readback?.offer();
+      } else if (this.sourceEnd && !this.error) {
+        this.onEnd({ ...this.sourceEnd, contentDigests: msg.contentDigests });
+      }
+    });
+    const source = spawnWorker(SOURCE_WORKER, {
+      source: this.info,
+      ring,
+      fileHash: this.opts.fileHash,
+      limit: this.opts.limit ?? null,
+    }, { signal: this.sourceStop.signal });
+    this.source = source;
+    source.onCrash((err) => this.fail(new ImprintError('E_INTERNAL', `The image reader crashed: ${err.message}`)));
+    source.onMessage((msg) => {
+      switch (msg.type) {
+        case 'input':
+          this.inputBytes += msg.bytes;
+          this.lastSourceAt = Date.now();
+          break;
+        case 'chunk':
+          this.lastSourceAt = Date.now();
+          this.onChunk(msg.slot, msg.offset, msg.length);
+          break;
+        case 'end':
+          // Chunks reach the hasher in order: its digests answer after the last one.
+          this.sourceEnd = msg;
+          hasher.post({ type: 'finish' });
+          break;
+        case 'error':
+          this.fail(fromErrorInfo(msg.error));
+          break;
+        case 'closed':
+          this.sourceClosed = true;
+          break;
+      }
+    });
+  }
+
+  private onChunk(slot: number, offset: number, length: number): void {
+    this.sourceBytes = offset + length;
+    const live = this.live();
+    // The hasher holds the slot too, until it has checksummed it.
+    this.refs[slot] = live.length + 1;
+    this.hasher?.post({ type: 'chunk', slot, offset, length });
+    for (const t of live) {
+      // An idle target's clock starts with its first queued chunk: waiting for the source is not a hang.
+      if (t.outstanding.size === 0) t.lastProgressAt = Date.now();
+      t.outstanding.add(slot);
+      t.worker?.post({ type: 'write', slot, offset, length });
+    }
+  }
+
+  private release(slot: number): void {
+    this.refs[slot] = (this.refs[slot] ?? 1) - 1;
+    if (this.refs[slot] === 0) {
+      // The source had no room until now: waiting for it was not its stall.
+      if (this.refs.filter((r) => r === 0).length === 1) this.lastSourceAt = Date.now();
+      this.source?.post({ type: 'free', slot });
+    }
+  }
+
+  private onWriter(t: TargetRun, msg: FromWriter): void {
+    switch (msg.type) {
+      case 'written':
+        t.outstanding.delete(msg.slot);
+        t.progress.bytesWritten += msg.bytes;
+        t.lastProgressAt = Date.now();
+        this.release(msg.slot);
+        t.readback?.landedRanges(msg.landed);
+        break;
+      case 'finished':
+        t.progress.bytesWritten += msg.bytes;
+        t.closed = true;
+        t.progress.status = 'written';
+        this.maybeSettle();
+        break;
+      case 'abandoned':
+        break;
+      case 'error':
+        t.closed = true;
+        this.failTarget(t, msg.error);
+        break;
+    }
+  }
+
+  /**
+   * Reads the target back as it is written (see VerifyWhileWriting). A
+   * mismatch found early fails the target at once: the rest of the image
+   * would go to a drive already known not to keep it.
+   */
+  private startReadback(t: TargetRun): void {
+    t.readback = new EarlyReadback({
+      info: this.info,
+      device: t.plan.path,
+      chunkSize: CHUNK_SIZE,
+      stallTimeoutMs: this.opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+      signal: this.opts.signal,
+      crcOf: (chunk) => this.crcs[chunk],
+      mayOffer: () => t.progress.status === 'writing' && this.mayReadBack(),
+      onProgress: (bytes) => (t.progress.bytesVerified = bytes),
+      onFailed: (error) => {
+        if (t.progress.status !== 'writing') return;
+        t.worker?.post({ type: 'abandon' });
+        this.failTarget(t, error);
+      },
+    });
+  }
+
+  /** The decoder is the slow part when the ring has room: writers wait for it, and the drive has time to spare. */
+  private mayReadBack(): boolean {
+    if (this.earlyVerify === 'always' || this.sourceEnd !== null) return true;
+    return this.refs.filter((r) => r === 0).length >= SLOTS / 2;
+  }
+
+  private failTarget(t: TargetRun, error: ErrorInfo): void {
+    if (t.progress.status === 'failed' || t.progress.status === 'cancelled') return;
+    this.opened.get(t)?.();
+    t.progress.status = 'failed';
+    t.progress.error = error;
+    for (const slot of t.outstanding) this.release(slot);
+    t.outstanding.clear();
+    this.onTargetFailed(t.plan.path, error);
+    // Every target failed: stop reading. Targets still opening count as alive (one that
+    // fails while it opens must not end the job for the others).
+    const alive = this.targets.some((x) => x.progress.status === 'writing' || x.progress.status === 'pending' || x.progress.status === 'written');
+    if (this.targets.length > 0 && !alive) {
+      this.sourceStop.abort();
+      this.error ??= fromErrorInfo(error);
+      this.settle?.();
+      return;
+    }
+    this.maybeSettle();
+  }
+
+  private onEnd(end: SourceEnd): void {
+    this.end = end;
+    const veto = this.opts.beforeFinish?.(end) ?? null;
+    if (veto) {
+      this.fail(veto);
+      return;
+    }
+    for (const t of this.live()) {
+      t.finishing = true;
+      t.lastProgressAt = Date.now();
+      t.worker?.post({ type: 'finish', totalBytes: end.bytes });
+    }
+    this.maybeSettle();
+  }
+
+  private maybeSettle(): void {
+    if (this.end && this.live().length === 0) this.settle?.();
+  }
+
+  /** Source-side failure or veto: abandon every target without writing its head. */
+  private fail(err: ImprintError): void {
+    this.error ??= err;
+    this.sourceStop.abort();
+    for (const t of this.live()) {
+      t.worker?.post({ type: 'abandon' });
+      t.progress.status = 'failed';
+      t.progress.error = err.toInfo();
+    }
+    this.settle?.();
+  }
+
+  cancel(): void {
+    if (this.cancelled || (this.end && this.live().length === 0)) return;
+    this.cancelled = true;
+    this.error ??= new ImprintError('E_CANCELLED', 'Cancelled.');
+    this.sourceStop.abort();
+    for (const t of this.live()) {
+      t.worker?.post({ type: 'abandon' });
+      t.progress.status = 'cancelled';
+    }
+    this.settle?.();
+  }
+
+  /**
+   * A source that has room in the ring and delivers nothing for the limit
+   * fails the job as hung. A target that has work (opening, chunks queued, or
+   * the final head write and flush) and accepts nothing for the limit is
+   * failed as hung (stall-rules.ts). Its thread may be stuck in the kernel
+   * for good (D state); the job goes on without it, and shutDown abandons
+   * the thread.
+   */
+  private startWatchdog(): void {
+    const limit = this.opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    this.watchdog = setInterval(() => {
+      const now = Date.now();
+      const sourceOwes = this.sourceStarted && this.source !== null && !this.sourceEnd && !this.sourceClosed && !this.error && this.refs.some((r) => r === 0);
+      if (sourceOwes && now - this.lastSourceAt > limit) {
+        this.fail(fromErrorInfo(hungSource(this.info, this.sourceBytes, limit)));
+        return;
+      }
+      for (const t of this.targets) {
+        const hung = hungTarget(t, now, limit);
+        if (hung) this.failTarget(t, hung);
+      }
+    }, Math.min(1000, limit / 2));
+    this.watchdog.unref();
+  }
+}

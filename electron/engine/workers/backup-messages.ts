@@ -1,0 +1,77 @@
+import type { BackupCompression } from '../../../shared/backup-metadata';
+import type { ErrorInfo } from '../../../shared/error-codes';
+import { workerKind } from '../worker-host';
+import type { FromSource, RingSpec, ToSource } from './messages';
+
+/**
+ * Messages between a backup's orchestrator and its compress-writer thread.
+ * As in the flash pipeline, drive data stays in the shared ring; messages name
+ * slots. The source side is the flash engine's own source worker.
+ */
+export interface CompressWriterData {
+  /** The temporary file the backup is written to. */
+  output: string;
+  compression: BackupCompression;
+  level: number;
+  /** Compression threads the encoder may start (zstd nbWorkers, xz threads, gzip members in flight). */
+  threads: number;
+  ring: RingSpec;
+}
+
+export type ToCompressWriter =
+  | { type: 'write'; slot: number; offset: number; length: number }
+  /** End the stream; `trailer` (embedded metadata) is appended after the compressed data. */
+  | { type: 'finish'; totalBytes: number; trailer: Uint8Array | null }
+  /** Stop, close the file, write nothing more. The orchestrator removes the file. */
+  | { type: 'abandon' };
+
+export type FromCompressWriter =
+  | { type: 'ready' }
+  /**
+   * The slot may be reused; `outputBytes` is the backup file's size so far,
+   * `durableBytes` how much of it is on disk (written around the page cache) and may be read back.
+   */
+  | { type: 'written'; slot: number; bytes: number; outputBytes: number; durableBytes: number }
+  | { type: 'finished'; outputBytes: number }
+  | { type: 'abandoned' }
+  | { type: 'error'; error: ErrorInfo };
+
+/** The thread that reads the drive (drive-reader-worker); it speaks the flash source worker's messages. */
+export interface DriveReaderData {
+  device: string;
+  /** Bytes to read: the drive's size when the backup started. */
+  size: number;
+  ring: RingSpec;
+}
+
+/** The thread that reads the backup file back while it is written (backup-check-worker). */
+export interface CheckWorkerData {
+  file: string;
+  compression: BackupCompression;
+  /** The content is compared in chunks of this size (the ring's slot size, as the drive was read). */
+  chunkSize: number;
+}
+
+export type ToCheck =
+  /** The first `bytes` of the file are written and may be read back. */
+  | { type: 'available'; bytes: number }
+  /** The file is complete at `bytes`: check the rest and report. */
+  | { type: 'final'; bytes: number }
+  | { type: 'stop' };
+
+export type FromCheck =
+  /** Content bytes decompressed and checked so far. */
+  | { type: 'progress'; contentBytes: number }
+  /** The file's content: its size and the CRC-32 of each chunk (io/chunk-crc.ts). */
+  | { type: 'done'; contentBytes: number; crcs: number[] }
+  | { type: 'stopped' }
+  | { type: 'error'; error: ErrorInfo };
+
+/*
+ * The kinds the host spawns (worker-host.ts). The compress-writer stops at its
+ * cancel flag, checked between pieces of native work that a message could not
+ * interrupt; the checker between reads; the drive reader on its message.
+ */
+export const COMPRESS_WRITER_WORKER = workerKind<ToCompressWriter, FromCompressWriter, CompressWriterData>('compress-writer-worker');
+export const BACKUP_CHECK_WORKER = workerKind<ToCheck, FromCheck, CheckWorkerData>('backup-check-worker');
+export const DRIVE_READER_WORKER = workerKind<ToSource, FromSource, DriveReaderData>('drive-reader-worker', { cancelMessage: { type: 'cancel' } });

@@ -1,0 +1,277 @@
+import * as zlib from 'zlib';
+import type * as ZstdBinding from 'zstd-napi/binding';
+import { ImprintError, toErrorInfo } from '../errors';
+import { isAllZero } from '../io/chunk-crc';
+import { workerPort } from './worker-port';
+import { COMPRESS_WRITER_WORKER, type ToCompressWriter } from './backup-messages';
+import { CompressedOutput, SparseOutput } from '../io/output-file';
+
+/**
+ * Compresses the ring's slots and writes the backup file, on its own thread
+ * (the encoders' own threads do the heavy work where they have them), while
+ * the source worker goes on reading the drive.
+ *
+ * - zstd: libzstd's multi-threaded streaming compressor (nbWorkers), writing
+ *   straight into the output's staging buffer, a frame (with a checksum) per
+ *   run of data; each all-zero chunk is a ready-made frame that records its
+ *   size. The drive's size is in the metadata frame at the end.
+ * - gzip: each slot becomes one gzip member, compressed in libuv's thread pool
+ *   several at a time (pigz's idea); members are written in order. A file of
+ *   several members is standard gzip (RFC 1952): gzip -dc concatenates them.
+ * - xz: liblzma's multi-threaded encoder, run synchronously on this thread.
+ * - none: a sparse raw file.
+ */
+const port = workerPort(COMPRESS_WRITER_WORKER);
+const data = port.data;
+const { ring } = data;
+const { cancelled } = port;
+const slotView = (slot: number): Buffer => Buffer.from(ring.memory, slot * ring.slotSize, ring.slotSize);
+
+let encoder: Encoder | null = null;
+let failed = false;
+let chain: Promise<void> = Promise.resolve();
+
+/** The first failure closes the file and is reported; later ones are its echoes. */
+function fail(err: unknown): void {
+  if (failed) return;
+  failed = true;
+  encoder?.close();
+  port.post({ type: 'error', error: toErrorInfo(err) });
+}
+
+interface Encoder {
+  /** Takes a slot's bytes; calls `done` once the slot may be reused (now or later). */
+  write(buf: Buffer, length: number, offset: number, done: () => void): void;
+  /** Ends the stream after every write is through, appends `trailer`, makes the file durable; returns its size. */
+  finish(totalBytes: number, trailer: Uint8Array | null): Promise<number>;
+  outputBytes(): number;
+  /** Bytes at the start of the file that are written out and may be read back. */
+  durableBytes(): number;
+  close(): void;
+}
+
+function zstdEncoder(): Encoder {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- native binding, loaded on this thread only
+  const z = require('zstd-napi/binding') as typeof ZstdBinding;
+  const out = new CompressedOutput(data.output);
+  const cctx = new z.CCtx();
+  cctx.setParameter(z.CParameter.compressionLevel, data.level);
+  cctx.setParameter(z.CParameter.checksumFlag, 1);
+  if (data.threads > 0) cctx.setParameter(z.CParameter.nbWorkers, data.threads);
+  const none = Buffer.alloc(0);
+  /** Whether a frame of drive data is open in cctx. */
+  let inFrame = false;
+  const zeroFrames = new Map<number, Buffer>();
+  /** A whole frame of `length` zeros, made once: it records its size and checksum like any other. */
+  const zeroFrame = (length: number): Buffer => {
+    let frame = zeroFrames.get(length);
+    if (!frame) {
+      const one = new z.CCtx();
+      one.setParameter(z.CParameter.compressionLevel, data.level);
+      one.setParameter(z.CParameter.checksumFlag, 1);
+      const room = Buffer.alloc(length / 64 + 1024);
+      frame = room.subarray(0, one.compress2(room, Buffer.alloc(length)));
+      zeroFrames.set(length, frame);
+    }
+    return frame;
+  };
+  const endFrame = (): void => {
+    for (;;) {
+      const [remaining, produced] = cctx.compressStream2(out.room(), none, z.EndDirective.end);
+      out.commit(produced);
+      if (remaining === 0) break;
+    }
+    inFrame = false;
+  };
+  return {
+    write(buf, length, _offset, done) {
+      let input = buf.subarray(0, length);
+      if (isAllZero(input)) {
+        // Free space: a ready-made frame of zeros instead of 4 MiB through the
+        // compressor (which costs its threads about 0.25 s per GiB of zeros, and
+        // the check as much again). Frames simply follow each other in a .zst
+        // file; zstd -d and every other decoder concatenate them.
+        if (inFrame) endFrame();
+        out.append(zeroFrame(length));
+        done();
+        return;
+      }
+      inFrame = true;
+      // libzstd copies input into its own buffers, so the slot is free once consumed.
+      // With workers it blocks (not spins) when all of them are busy.
+      while (input.length > 0 && !cancelled()) {
+        const [, produced, consumed] = cctx.compressStream2(out.room(), input, z.EndDirective.continue);
+        out.commit(produced);
+        input = input.subarray(consumed);
+      }
+      done();
+    },
+    async finish(_totalBytes, trailer) {
+      if (inFrame) endFrame();
+      if (trailer) out.append(trailer);
+      return out.finish();
+    },
+    outputBytes: () => out.bytes,
+    durableBytes: () => out.durable,
+    close: () => {
+      cctx.reset(z.ResetDirective.sessionOnly);
+      out.close();
+    },
+  };
+}
+
+function gzipEncoder(): Encoder {
+  const out = new CompressedOutput(data.output);
+  const zeroMembers = new Map<number, Promise<Buffer>>();
+  const zeroMember = (length: number): Promise<Buffer> => {
+    let member = zeroMembers.get(length);
+    if (!member) {
+      member = Promise.resolve(zlib.gzipSync(Buffer.alloc(length), { level: data.level }));
+      zeroMembers.set(length, member);
+    }
+    return member;
+  };
+  let tail: Promise<void> = Promise.resolve();
+  let stopped = false;
+  return {
+    write(buf, length, _offset, done) {
+      // Start compressing now; write results strictly in order. Free space (all
+      // zeros) takes a member made once, as the zstd encoder does with frames.
+      const input = buf.subarray(0, length);
+      const member = isAllZero(input)
+        ? zeroMember(length)
+        : new Promise<Buffer>((resolve, reject) => zlib.gzip(input, { level: data.level, chunkSize: 1 << 20 }, (err, res) => (err ? reject(err) : resolve(res))));
+      member.catch(() => {});
+      tail = tail.then(async () => {
+        const bytes = await member;
+        if (stopped) return;
+        out.append(bytes);
+        done();
+      });
+      tail.catch((err: unknown) => {
+        if (!stopped) fail(err);
+      });
+    },
+    async finish(_totalBytes, trailer) {
+      await tail;
+      if (trailer) out.append(trailer);
+      return out.finish();
+    },
+    outputBytes: () => out.bytes,
+    durableBytes: () => out.durable,
+    close: () => {
+      stopped = true;
+      out.close();
+    },
+  };
+}
+
+/** The slice of lzma-native's native stream used here (the package ships no types). */
+interface NativeLzmaStream {
+  mtEncoder_(options: { preset: number; filters: null; check: number; threads: number }): void;
+  setBufsize(size: number): number;
+  code(input: Uint8Array | null, async: boolean): void;
+  resetUnderlying(): void;
+  bufferHandler: (buf: Buffer | null | undefined, processedChunks: number | undefined, err: Error | null | undefined) => void;
+}
+
+/** Input per native call: a few hundred ms of xz work at most. */
+const XZ_FEED = 1 << 20;
+
+function xzEncoder(): Encoder {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lzma-native ships no type declarations
+  const lzma = require('lzma-native') as { Stream: new () => NativeLzmaStream; CHECK_CRC64: number };
+  const out = new CompressedOutput(data.output);
+  const stream = new lzma.Stream();
+  stream.mtEncoder_({ preset: data.level, filters: null, check: lzma.CHECK_CRC64, threads: Math.max(1, data.threads) });
+  stream.setBufsize(1 << 20);
+  let failure: Error | null = null;
+  let ended = false;
+  // Synchronous mode: the handler runs inside code(), once per output buffer, then with null at the end.
+  stream.bufferHandler = (buf, _processed, err) => {
+    if (err) failure ??= err;
+    else if (buf === null) ended = true;
+    else if (buf && !failure) out.append(buf);
+  };
+  const check = (): void => {
+    if (failure) throw new ImprintError('E_INTERNAL', `The xz encoder failed: ${failure.message}`);
+  };
+  return {
+    write(buf, length, _offset, done) {
+      // liblzma's native calls cannot take shared memory: one copy of the slot,
+      // fed in pieces so that a cancel is seen within a fraction of a second.
+      const copy = Buffer.from(buf.subarray(0, length));
+      for (let at = 0; at < length && !cancelled(); at += XZ_FEED) {
+        stream.code(copy.subarray(at, Math.min(length, at + XZ_FEED)), false);
+        check();
+      }
+      done();
+    },
+    async finish(_totalBytes, trailer) {
+      stream.code(null, false);
+      check();
+      if (!ended) throw new ImprintError('E_INTERNAL', 'The xz encoder did not finish its stream.');
+      if (trailer) out.append(trailer);
+      return out.finish();
+    },
+    outputBytes: () => out.bytes,
+    durableBytes: () => out.durable,
+    close: () => {
+      stream.resetUnderlying();
+      out.close();
+    },
+  };
+}
+
+function rawEncoder(): Encoder {
+  const out = new SparseOutput(data.output);
+  // Slots arrive in order, so everything before the end of the last one is written (or a hole).
+  let durable = 0;
+  return {
+    write(buf, length, offset, done) {
+      out.write(buf, offset, length);
+      durable = offset + length;
+      done();
+    },
+    async finish(totalBytes) {
+      return out.finish(totalBytes);
+    },
+    // Progress counts the bytes the backup stands for, not the holes it saved.
+    outputBytes: () => out.stored,
+    durableBytes: () => durable,
+    close: () => out.close(),
+  };
+}
+
+async function handle(msg: ToCompressWriter): Promise<void> {
+  if ((failed || cancelled()) && msg.type !== 'abandon') return;
+  switch (msg.type) {
+    case 'write': {
+      const { slot, length, offset } = msg;
+      (encoder as Encoder).write(slotView(slot), length, offset, () =>
+        port.post({ type: 'written', slot, bytes: length, outputBytes: (encoder as Encoder).outputBytes(), durableBytes: (encoder as Encoder).durableBytes() }),
+      );
+      return;
+    }
+    case 'finish': {
+      const outputBytes = await (encoder as Encoder).finish(msg.totalBytes, msg.trailer);
+      port.post({ type: 'finished', outputBytes });
+      return;
+    }
+    case 'abandon':
+      encoder?.close();
+      port.post({ type: 'abandoned' });
+      return;
+  }
+}
+
+port.onMessage((msg) => {
+  chain = chain.then(() => handle(msg)).catch(fail);
+});
+
+try {
+  encoder = data.compression === 'zstd' ? zstdEncoder() : data.compression === 'gzip' ? gzipEncoder() : data.compression === 'xz' ? xzEncoder() : rawEncoder();
+  port.post({ type: 'ready' });
+} catch (err) {
+  fail(err);
+}
