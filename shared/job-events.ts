@@ -4,7 +4,7 @@ import type { ErrorInfo } from './error-codes';
  * The events a job emits, in order. The `imprint --json` command prints them
  * one per line; the desktop app receives the same objects over IPC.
  */
-export type JobKind = 'flash' | 'verify' | 'hash' | 'backup' | 'restore' | 'clone' | 'rescue' | 'check';
+export type JobKind = 'flash' | 'verify' | 'hash' | 'backup' | 'restore' | 'clone' | 'rescue' | 'check' | 'format';
 
 /** `copying` to `retrying` are a rescue's phases (GNU ddrescue's). */
 export type JobPhase = 'preparing' | 'decompressing' | 'writing' | 'verifying' | 'copying' | 'trimming' | 'scraping' | 'retrying' | 'done';

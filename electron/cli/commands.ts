@@ -26,6 +26,7 @@ export const COMMANDS: Record<string, { summary: string; load(): Command }> = {
   backup: { summary: 'Back up a whole drive to a compressed, verified image file', load: () => lazy('./commands/backup', 'backupCommand') },
   restore: { summary: 'Write a backup back to one or more drives, checked against its recorded SHA-256', load: () => lazy('./commands/restore', 'restoreCommand') },
   clone: { summary: 'Copy a drive onto one or more other drives, verified', load: () => lazy('./commands/clone', 'cloneCommand') },
+  format: { summary: 'Return a drive to normal use: one partition over the whole drive, FAT32 or exFAT', load: () => lazy('./commands/format', 'formatCommand') },
   info: { summary: 'Describe an image, a backup or a drive: format, size, partitions, filesystems', load: () => lazy('./commands/info', 'infoCommand') },
 };
 
