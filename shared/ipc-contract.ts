@@ -27,6 +27,10 @@ export interface ImageDetails {
   fileSize: number;
   /** Uncompressed size when known exactly, else null ("unknown"). */
   size: number | null;
+  /** When `size` is null: a size the content certainly reaches (a .gz's ISIZE), for refusing too-small drives up front. */
+  minSize?: number | null;
+  /** When `size` is null: what the confirmation should say about it (drive-constraints' unknownSizeNote). */
+  sizeNote?: string | null;
   partitionTable: PartitionTableType;
 }
 

@@ -1,4 +1,5 @@
 import * as path from 'path';
+import { unknownSizeNote } from '../../shared/drive-constraints';
 import type { ImageDetails, PartitionTableType } from '../../shared/ipc-contract';
 import { parsePartitionTable, readFromBuffer } from '../engine/disks/partition-table';
 import { describeSource, inspectSource, openContent, type SourceInfo } from '../engine/formats/image-source';
@@ -19,6 +20,8 @@ export async function inspectImageDetails(file: string): Promise<ImageDetails> {
     formatLabel: describeSource(source),
     fileSize: source.fileSize,
     size: source.size,
+    minSize: source.minSize ?? null,
+    sizeNote: unknownSizeNote({ path: source.path, size: source.size, minSize: source.minSize ?? null }),
     partitionTable: await partitionTableOf(source),
   };
 }

@@ -24,6 +24,12 @@ export interface SourceInfo {
   size: number | null;
   /** A hint for progress when `size` is null (gzip's ISIZE), else null. */
   sizeEstimate: number | null;
+  /**
+   * When `size` is null: bytes the content is known to reach at least (gzip's
+   * ISIZE: the last member's size mod 2^32, so never more than the whole), to
+   * refuse a drive too small for it before writing. Absent or null: no bound.
+   */
+  minSize?: number | null;
   /** The source is a block device (clone, backup, hash of a drive). */
   isDevice: boolean;
   zipEntry?: ZipImageEntry;
@@ -84,6 +90,7 @@ export async function inspectSource(path: string): Promise<SourceInfo> {
         if (fileSize >= 18 && readFully(fd, tail, 0, 4, fileSize - 4) === 4) {
           const isize = tail.readUInt32LE(0);
           if (isize > fileSize) info.sizeEstimate = isize;
+          if (isize > 0) info.minSize = isize;
         }
         break;
       }

@@ -30,7 +30,7 @@ export async function prepareFlash(req: FlashRequest): Promise<PreparedFlash> {
     checksum = { sha256: req.sha256.toLowerCase(), from: '--sha256' };
   }
   const source = await inspectSource(req.image);
-  const targets = await planTargets(req.targets, { path: source.path, size: source.size, isDevice: source.isDevice });
+  const targets = await planTargets(req.targets, { path: source.path, size: source.size, minSize: source.minSize ?? null, isDevice: source.isDevice });
   checksum ??= source.isDevice ? null : findPublishedChecksum(source.path);
   return { source, targets, checksum };
 }
