@@ -79,6 +79,14 @@ export interface JobStarted {
   jobId: string;
 }
 
+export interface FormatRequest {
+  drive: string;
+  /** Absent: FAT32 up to 32 GiB, exFAT above (format-rules.ts). */
+  filesystem?: 'fat32' | 'exfat';
+  /** Absent: IMPRINT. */
+  label?: string;
+}
+
 /** Request and response of every call, by name. */
 export interface Calls {
   listDrives: { request: Record<string, never>; response: Drive[] };
@@ -91,6 +99,8 @@ export interface Calls {
   startFlash: { request: FlashRequest; response: JobStarted };
   startBackup: { request: BackupRequest; response: JobStarted };
   startRestore: { request: RestoreRequest; response: JobStarted };
+  /** "Return a stick to normal" (format-job.ts): the same refusals as a flash come back as this call's error. */
+  startFormat: { request: FormatRequest; response: JobStarted };
   cancelJob: { request: { jobId: string }; response: null };
   /** Shows a file in the OS file manager (Electron only; browser mode says it cannot). */
   revealFile: { request: { path: string }; response: null };
@@ -143,6 +153,7 @@ export const CALL_NAMES: readonly CallName[] = [
   'startFlash',
   'startBackup',
   'startRestore',
+  'startFormat',
   'cancelJob',
   'revealFile',
   'jobSnapshots',

@@ -36,6 +36,7 @@ const api: ImprintApi & DesktopExtras = {
   startFlash: call('startFlash'),
   startBackup: call('startBackup'),
   startRestore: call('startRestore'),
+  startFormat: call('startFormat'),
   cancelJob: call('cancelJob'),
   revealFile: call('revealFile'),
   jobSnapshots: call('jobSnapshots'),

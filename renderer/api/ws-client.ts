@@ -146,6 +146,7 @@ export function createWsClient(url: string, open: SocketFactory = (u) => new Web
     startFlash: (r) => call('startFlash', r),
     startBackup: (r) => call('startBackup', r),
     startRestore: (r) => call('startRestore', r),
+    startFormat: (r) => call('startFormat', r),
     cancelJob: (r) => call('cancelJob', r),
     revealFile: (r) => call('revealFile', r),
     jobSnapshots: (r) => call('jobSnapshots', r),

@@ -39,6 +39,7 @@ export function createFakeApi(): FakeApi {
     startFlash: call('startFlash'),
     startBackup: call('startBackup'),
     startRestore: call('startRestore'),
+    startFormat: call('startFormat'),
     cancelJob: call('cancelJob'),
     revealFile: call('revealFile'),
     jobSnapshots: call('jobSnapshots'),
