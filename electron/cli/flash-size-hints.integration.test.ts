@@ -68,3 +68,25 @@ test('what the app is told: a .gz has a lower bound (the last member\'s ISIZE), 
   assert.equal(known.sizeNote, null);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('where the size is truly unknown (a streamed .zst), the drive is written until it ends, and the failure says its old data is gone', async () => {
+  const dir = fs.mkdtempSync(path.join(fixtureDir(), 'streamed-'));
+  const streamed = path.join(dir, 'streamed.zst');
+  fs.writeFileSync(streamed, execFileSync('zstd', ['-q', '-c'], { maxBuffer: 64 * MiB, input: fs.readFileSync(osImage()) }));
+  try {
+    await withLoopDevice(SMALL, async (small) => {
+      const r = await runCli(['flash', streamed, small.device, '--yes', '--json']);
+      assert.equal(r.code, 1, describe(r));
+      const target = r.finished?.targets[0];
+      assert.equal(target?.status, 'failed', describe(r));
+      assert.ok((target?.bytesWritten ?? 0) > 0, 'the drive was written to');
+      assert.match(target?.error?.message ?? '', /old data is gone/, describe(r));
+      assert.match(r.finished?.error?.message ?? '', /old data is gone/);
+      const human = await runCli(['flash', streamed, small.device, '--yes']);
+      assert.equal(human.code, 1, describe(human));
+      assert.equal(human.stdout.split('old data is gone').length - 1, 1, `said once:\n${human.stdout}`);
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
