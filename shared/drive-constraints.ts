@@ -16,6 +16,17 @@ export interface ImageFacts {
   size: number | null;
   /** Device path the image is read from when the source is itself a drive (clone, backup). */
   sourceDevice?: string | null;
+  /**
+   * When `size` is null: bytes the content is known to reach at least (a
+   * .gz's ISIZE trailer), so a drive smaller than that is refused before it
+   * is erased rather than after.
+   */
+  minSize?: number | null;
+}
+
+/** Bytes the image certainly needs: its exact size, else its known lower bound, else null. */
+export function bytesNeeded(image: ImageFacts): number | null {
+  return image.size ?? image.minSize ?? null;
 }
 
 export interface Refusal {
@@ -38,7 +49,18 @@ export function holdsImage(drive: Drive, image: ImageFacts): boolean {
 }
 
 export function isTooSmall(drive: Drive, image: ImageFacts): boolean {
-  return image.size !== null && drive.size < image.size;
+  const needed = bytesNeeded(image);
+  return needed !== null && drive.size < needed;
+}
+
+/**
+ * For the confirmation when the image's size is not known exactly: what the
+ * person risks. Null when the size is known.
+ */
+export function unknownSizeNote(image: ImageFacts): string | null {
+  if (image.size !== null) return null;
+  const floor = image.minSize ? ` (at least ${image.minSize} bytes)` : '';
+  return `The image's uncompressed size is not known before it is decompressed${floor}: if it turns out larger than a drive, writing stops at the drive's end and that drive's old data is gone.`;
 }
 
 export function isLarge(drive: Drive): boolean {
@@ -65,7 +87,7 @@ export function refusalsFor(drive: Drive, image: ImageFacts): Refusal[] {
   } else if (isTooSmall(drive, image)) {
     out.push({
       code: 'E_TARGET_TOO_SMALL',
-      reason: `${drive.device} holds ${drive.size} bytes; the image needs ${image.size}`,
+      reason: image.size !== null ? `${drive.device} holds ${drive.size} bytes; the image needs ${image.size}` : `${drive.device} holds ${drive.size} bytes; the image needs at least ${image.minSize} (the size its compressed file records)`,
     });
   }
   return out;

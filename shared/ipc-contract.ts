@@ -27,6 +27,10 @@ export interface ImageDetails {
   fileSize: number;
   /** Uncompressed size when known exactly, else null ("unknown"). */
   size: number | null;
+  /** When `size` is null: a size the content certainly reaches (a .gz's ISIZE), for refusing too-small drives up front. */
+  minSize?: number | null;
+  /** When `size` is null: what the confirmation should say about it (drive-constraints' unknownSizeNote). */
+  sizeNote?: string | null;
   partitionTable: PartitionTableType;
 }
 
@@ -122,6 +126,14 @@ export interface JobStarted {
   jobId: string;
 }
 
+export interface FormatRequest {
+  drive: string;
+  /** Absent: FAT32 up to 32 GiB, exFAT above (format-rules.ts). */
+  filesystem?: 'fat32' | 'exfat';
+  /** Absent: IMPRINT. */
+  label?: string;
+}
+
 /** Request and response of every call, by name. */
 export interface Calls {
   listDrives: { request: Record<string, never>; response: Drive[] };
@@ -140,6 +152,8 @@ export interface Calls {
    */
   planBackup: { request: { device: string; sectorBySector?: boolean }; response: StorageSummary | null };
   startRestore: { request: RestoreRequest; response: JobStarted };
+  /** "Return a stick to normal" (format-job.ts): the same refusals as a flash come back as this call's error. */
+  startFormat: { request: FormatRequest; response: JobStarted };
   cancelJob: { request: { jobId: string }; response: null };
   /** Shows a file in the OS file manager (Electron only; browser mode says it cannot). */
   revealFile: { request: { path: string }; response: null };
@@ -199,6 +213,7 @@ export const CALL_NAMES: readonly CallName[] = [
   'startBackup',
   'planBackup',
   'startRestore',
+  'startFormat',
   'cancelJob',
   'revealFile',
   'jobSnapshots',

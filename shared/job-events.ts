@@ -5,7 +5,7 @@ import type { ErrorInfo } from './error-codes';
  * The events a job emits, in order. The `imprint --json` command prints them
  * one per line; the desktop app receives the same objects over IPC.
  */
-export type JobKind = 'flash' | 'verify' | 'hash' | 'backup' | 'restore' | 'clone' | 'rescue' | 'check';
+export type JobKind = 'flash' | 'verify' | 'hash' | 'backup' | 'restore' | 'clone' | 'rescue' | 'check' | 'format';
 
 /** `copying` to `retrying` are a rescue's phases (GNU ddrescue's); `downloading` a flash from a URL's. */
 export type JobPhase = 'preparing' | 'downloading' | 'decompressing' | 'writing' | 'verifying' | 'copying' | 'trimming' | 'scraping' | 'retrying' | 'done';
@@ -193,7 +193,16 @@ export interface CheckJobDetails {
 }
 
 /** A finished job's details, by kind of job: nothing downstream guesses a field's name. */
-export type JobDetails = BackupJobDetails | RescueJobDetails | RestoreJobDetails | CloneJobDetails | CheckJobDetails;
+/** A format: the filesystem made and where. */
+export interface FormatJobDetails {
+  kind: 'format';
+  filesystem: 'fat32' | 'exfat';
+  label: string;
+  /** The new partition's device, when the OS shows one. */
+  partition: string | null;
+}
+
+export type JobDetails = BackupJobDetails | RescueJobDetails | RestoreJobDetails | CloneJobDetails | CheckJobDetails | FormatJobDetails;
 
 export type JobEvent = JobStartedEvent | ProgressEvent | TargetFailedEvent | JobWarningEvent | JobFinishedEvent;
 

@@ -30,6 +30,7 @@ export const COMMANDS: Record<string, { summary: string; load(): Command }> = {
   cache: { summary: 'List or clear the verified downloads kept for flashing again', load: () => lazy('./commands/cache', 'cacheCommand') },
   ls: { summary: 'List partitions, or files in a partition, of an image, backup or drive (read-only)', load: () => lazy('./commands/ls', 'lsCommand') },
   extract: { summary: 'Copy files or folders out of an image, backup or drive without restoring it', load: () => lazy('./commands/extract', 'extractCommand') },
+  format: { summary: 'Return a drive to normal use: one partition over the whole drive, FAT32 or exFAT', load: () => lazy('./commands/format', 'formatCommand') },
   info: { summary: 'Describe an image, a backup or a drive: format, size, partitions, filesystems', load: () => lazy('./commands/info', 'infoCommand') },
 };
 

@@ -1,5 +1,4 @@
 import * as path from 'path';
-import { pathToFileURL } from 'url';
 
 /**
  * Where the built app's parts are, relative to this compiled file
@@ -9,8 +8,11 @@ import { pathToFileURL } from 'url';
 /** The renderer's page (built by scripts/build-renderer.mjs). */
 export const INDEX_HTML = path.join(__dirname, '..', '..', 'renderer', 'index.html');
 
-/** Its file:// URL: the only page the window may show, and the only sender IPC answers. */
-export const INDEX_URL = pathToFileURL(INDEX_HTML).href;
+/** The folder the app protocol serves (app-protocol.ts). */
+export const RENDERER_DIR = path.dirname(INDEX_HTML);
+
+/** Its URL on the app's own scheme (app-protocol.ts): the only page the window may show, and the only sender IPC answers. */
+export const INDEX_URL = 'imprint://app/index.html';
 
 /** The preload, bundled into one CommonJS file (sandboxed preloads cannot require our modules). */
 export const PRELOAD_JS = path.join(__dirname, '..', 'preload', 'preload.bundle.js');

@@ -11,7 +11,7 @@ const { createMainWindow, hardenSession } = require('./create-window') as typeof
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { bindIpc } = require('./ipc-bindings') as typeof import('./ipc-bindings');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { INDEX_HTML, INDEX_URL, PRELOAD_JS, WINDOW_CSP } = require('./app-paths') as typeof import('./app-paths');
+const { INDEX_URL, PRELOAD_JS, WINDOW_CSP } = require('./app-paths') as typeof import('./app-paths');
 
 function newWindow(): FakeBrowserWindow {
   createMainWindow(false);
@@ -44,7 +44,7 @@ test('the window is created with the security checklist settings and loads our i
   );
   assert.equal(win.options.minWidth, 800);
   assert.equal(win.options.minHeight, 600);
-  assert.equal(win.loaded, INDEX_HTML);
+  assert.equal(win.loaded, INDEX_URL);
 });
 
 test('navigation is blocked except to our own index.html; new windows and webviews are denied', () => {

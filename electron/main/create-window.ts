@@ -1,6 +1,6 @@
 import { BrowserWindow, type Session, type WebContents } from 'electron';
 import { isIndexUrl } from './ipc-guard';
-import { INDEX_HTML, INDEX_URL, PRELOAD_JS } from './app-paths';
+import { INDEX_URL, PRELOAD_JS } from './app-paths';
 
 /**
  * The one way Imprint makes a window, so no window can be made with weaker
@@ -44,7 +44,7 @@ export function createMainWindow(devTools: boolean): BrowserWindow {
   });
   guardContents(win.webContents);
   win.once('ready-to-show', () => win.show());
-  void win.loadFile(INDEX_HTML);
+  void win.loadURL(INDEX_URL);
   return win;
 }
 

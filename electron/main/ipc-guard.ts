@@ -30,7 +30,9 @@ export function isIndexUrl(url: string, indexUrl: string): boolean {
   } catch {
     return false;
   }
-  return a.protocol === 'file:' && b.protocol === 'file:' && a.host === b.host && a.pathname === b.pathname;
+  // file: as before; imprint: is the app's own scheme (app-protocol.ts), now the one the window loads.
+  const ours = b.protocol === 'file:' || b.protocol === 'imprint:';
+  return ours && a.protocol === b.protocol && a.host === b.host && a.pathname === b.pathname;
 }
 
 /** Null when the sender may call, else why not (for the log and the refused result). */

@@ -1,8 +1,11 @@
-import { app, session, type BrowserWindow } from 'electron';
+import { app, dialog, Notification, powerSaveBlocker, protocol, session, type BrowserWindow } from 'electron';
 import { ImprintService } from '../service/imprint-service';
 import { createMainWindow, guardContents, hardenSession } from './create-window';
 import { electronDialogs } from './dialogs';
 import { bindIpc } from './ipc-bindings';
+import { handleAppProtocol, registerAppScheme } from './app-protocol';
+import { RENDERER_DIR } from './app-paths';
+import { confirmCloseWhileRunning, followJobs } from './job-desktop-integration';
 
 /**
  * Electron main: app lifecycle only. One instance, one window, the engine
@@ -16,6 +19,8 @@ const log = (message: string): void => {
 
 // Every renderer sandboxed, whatever a window's own settings say.
 app.enableSandbox();
+// The page's own scheme (app-protocol.ts) must be declared before 'ready'.
+registerAppScheme(protocol);
 
 if (!app.requestSingleInstanceLock()) {
   // Another Imprint is running: it gets focus (below), this one leaves.
@@ -36,12 +41,17 @@ if (!app.requestSingleInstanceLock()) {
 
   app.whenReady().then(() => {
     hardenSession(session.defaultSession);
-    service = new ImprintService({ dialogs: electronDialogs(() => window), log });
+    handleAppProtocol(protocol, RENDERER_DIR);
+    const s = new ImprintService({ dialogs: electronDialogs(() => window), log });
+    service = s;
     window = createMainWindow(!app.isPackaged);
-    unbind = bindIpc(service, window, log);
+    unbind = bindIpc(s, window, log);
+    const unfollow = followJobs((l) => s.subscribe(l), { window: () => window, powerSaveBlocker, Notification });
+    confirmCloseWhileRunning(window, () => s.runningJobs.length, dialog);
     window.on('closed', () => {
       unbind?.();
       unbind = null;
+      unfollow();
       window = null;
     });
   }, (err: unknown) => {

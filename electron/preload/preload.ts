@@ -37,6 +37,7 @@ const api: ImprintApi & DesktopExtras = {
   startBackup: call('startBackup'),
   planBackup: call('planBackup'),
   startRestore: call('startRestore'),
+  startFormat: call('startFormat'),
   cancelJob: call('cancelJob'),
   revealFile: call('revealFile'),
   jobSnapshots: call('jobSnapshots'),

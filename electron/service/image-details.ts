@@ -1,4 +1,5 @@
 import * as path from 'path';
+import { unknownSizeNote } from '../../shared/drive-constraints';
 import type { ImageDetails, PartitionTableType } from '../../shared/ipc-contract';
 import { parsePartitionTable, readFromBuffer } from '../engine/disks/partition-table';
 import type { DecoderChoice } from '../engine/formats/image-kind';
@@ -20,6 +21,8 @@ export async function inspectImageDetails(file: string, decoders?: DecoderChoice
     formatLabel: describeSource(source),
     fileSize: source.fileSize,
     size: source.size,
+    minSize: source.minSize ?? null,
+    sizeNote: unknownSizeNote({ path: source.path, size: source.size, minSize: source.minSize ?? null }),
     partitionTable: await partitionTableOf(source),
   };
 }

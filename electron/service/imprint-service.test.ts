@@ -85,7 +85,7 @@ test('inspectImage reports format, sizes and the partition table, through decomp
   await withService(async (s) => {
     const raw = await s.call('inspectImage', { path: osImage('dos') });
     assert.ok(raw.ok);
-    assert.deepEqual({ ...raw.value, path: '' }, { path: '', name: 'os-dos.img', format: 'raw', formatLabel: raw.value.formatLabel, fileSize: OS_IMAGE_SIZE, size: OS_IMAGE_SIZE, partitionTable: 'mbr' });
+    assert.deepEqual({ ...raw.value, path: '' }, { path: '', name: 'os-dos.img', format: 'raw', formatLabel: raw.value.formatLabel, fileSize: OS_IMAGE_SIZE, size: OS_IMAGE_SIZE, minSize: null, sizeNote: null, partitionTable: 'mbr' });
     const xz = await s.call('inspectImage', { path: imageIn('xz', 'gpt') });
     assert.ok(xz.ok);
     assert.equal(xz.value.format, 'xz');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import * as path from 'path';
 import type { Drive } from '../../shared/drive';
-import type { BackupRequest, CallName, Calls, EventName, Events, FlashRequest, JobStarted, RestoreRequest, Result, Unsubscribe } from '../../shared/ipc-contract';
+import type { BackupRequest, CallName, Calls, EventName, Events, FlashRequest, FormatRequest, JobStarted, RestoreRequest, Result, Unsubscribe } from '../../shared/ipc-contract';
 import type { JobEvent, JobFinishedEvent, JobKind } from '../../shared/job-events';
 import { ImprintError, toErrorInfo } from '../engine/errors';
 import { listDrives as engineListDrives } from '../engine/drives/list-drives';
@@ -15,7 +15,8 @@ import { inspectImageDetails } from './image-details';
 import { inspectLayoutDetails } from './layout-details';
 import { listFolder } from './folder-listing';
 import { checkBackupOutput } from './output-check';
-import { backupCliArgs, flashCliArgs, restoreCliArgs, runHelper, type HelperCommand } from './privileged-helper';
+import { prepareFormat, runFormat } from '../engine/jobs/format-job';
+import { backupCliArgs, flashCliArgs, formatCliArgs, restoreCliArgs, runHelper, type HelperCommand } from './privileged-helper';
 
 /**
  * The one service behind every transport: Electron's IPC, browser mode's
@@ -184,6 +185,7 @@ export class ImprintService {
     startBackup: async (req) => this.startBackup(req),
     planBackup: async ({ device, sectorBySector }) => (this.needsHelper([device], 'read') ? null : planBackupStorage(device, sectorBySector === true)),
     startRestore: async (req) => this.startRestore(req),
+    startFormat: async (req) => this.startFormat(req),
     cancelJob: async ({ jobId }) => {
       const job = this.jobs.get(jobId);
       if (job) job.controller.abort();
@@ -205,6 +207,16 @@ export class ImprintService {
       return this.viaHelper('flash', devices, { source: prepared.source.path, targets: req.targets, totalBytes: prepared.source.size }, flashCliArgs(req));
     }
     return this.launch('flash', devices, (jobId, signal, onEvent) => runFlash(prepared, { verify: req.verify, signal, onEvent, jobId, verifyWhileWriting: this.settings.verifyWhileWriting, zeroOut: this.settings.zeroOut }));
+  }
+
+  private async startFormat(req: FormatRequest): Promise<JobStarted> {
+    const prepared = await prepareFormat({ drive: req.drive, filesystem: req.filesystem ?? null, label: req.label ?? null });
+    const devices = [prepared.target.path];
+    this.refuseBusy(devices);
+    if (this.needsHelper(devices, 'write')) {
+      return this.viaHelper('format', devices, { source: `format:${prepared.filesystem}`, targets: devices, totalBytes: prepared.target.drive.size }, formatCliArgs(req));
+    }
+    return this.launch('format', devices, (jobId, signal, onEvent) => runFormat(prepared, { signal, onEvent, jobId }));
   }
 
   private async startRestore(req: RestoreRequest): Promise<JobStarted> {

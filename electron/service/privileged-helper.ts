@@ -39,6 +39,11 @@ export function flashCliArgs(req: { image: string; targets: readonly string[]; v
   return ['flash', '--yes', '--json', '--stdin-cancel', ...(req.verify ? [] : ['--no-verify']), '--', req.image, ...req.targets];
 }
 
+/** `imprint format` arguments for a format request. */
+export function formatCliArgs(req: { drive: string; filesystem?: string; label?: string }): string[] {
+  return ['format', '--yes', '--json', '--stdin-cancel', ...(req.filesystem ? [`--fs=${req.filesystem}`] : []), ...(req.label !== undefined ? [`--label=${req.label}`] : []), '--', req.drive];
+}
+
 /** `imprint restore` arguments for a restore request. */
 export function restoreCliArgs(req: { backup: string; targets: readonly string[]; verify: boolean; wipeFreeSpace?: boolean }): string[] {
   return ['restore', '--yes', '--json', '--stdin-cancel', ...(req.verify ? [] : ['--no-verify']), ...(req.wipeFreeSpace ? ['--wipe-free-space'] : []), '--', req.backup, ...req.targets];

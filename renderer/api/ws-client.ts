@@ -147,6 +147,7 @@ export function createWsClient(url: string, open: SocketFactory = (u) => new Web
     startBackup: (r) => call('startBackup', r),
     planBackup: (r) => call('planBackup', r),
     startRestore: (r) => call('startRestore', r),
+    startFormat: (r) => call('startFormat', r),
     cancelJob: (r) => call('cancelJob', r),
     revealFile: (r) => call('revealFile', r),
     jobSnapshots: (r) => call('jobSnapshots', r),

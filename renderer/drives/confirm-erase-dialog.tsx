@@ -10,6 +10,8 @@ interface Props {
   what: string;
   drives: Drive[];
   confirmLabel: string;
+  /** A fact about the source the person should weigh (an image whose size is unknown until decompressed). */
+  note?: string | null;
   onConfirm(): void;
   onDismiss(): void;
 }
@@ -18,7 +20,7 @@ interface Props {
  * The last stop before erasing: a modal dialog naming every drive. Focus
  * starts on "Cancel" so Enter does not erase by accident; Escape dismisses.
  */
-export function ConfirmEraseDialog({ title, what, drives, confirmLabel, onConfirm, onDismiss }: Props) {
+export function ConfirmEraseDialog({ title, what, drives, confirmLabel, note, onConfirm, onDismiss }: Props) {
   const ref = useRef<HTMLDialogElement>(null);
   const cancelRef = useRef<HTMLButtonElement>(null);
   useEffect(() => {
@@ -53,6 +55,7 @@ export function ConfirmEraseDialog({ title, what, drives, confirmLabel, onConfir
             </li>
           ))}
         </ul>
+        {note && <p className="note">{note}</p>}
         {large.length > 0 && (
           <p className="danger" role="alert">
             {large.map((d) => d.device).join(', ')} {large.length === 1 ? 'is' : 'are'} larger than{' '}

@@ -40,6 +40,7 @@ export function FlashStep() {
           what={image.name}
           drives={drives}
           confirmLabel="Erase and flash"
+          note={image.sizeNote ?? null}
           onConfirm={() => void flashConfirmed()}
           onDismiss={flashConfirmDismissed}
         />

@@ -36,7 +36,7 @@ export interface DriveOption {
 export const NO_IMAGE: ImageFacts = { path: null, size: null };
 
 export function flashImageFacts(image: ImageDetails | null): ImageFacts {
-  return image ? { path: image.path, size: image.size } : NO_IMAGE;
+  return image ? { path: image.path, size: image.size, minSize: image.minSize ?? null } : NO_IMAGE;
 }
 
 /** A restore needs room for the drive the backup was taken from, whichever size is known. */

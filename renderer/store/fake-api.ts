@@ -40,6 +40,7 @@ export function createFakeApi(): FakeApi {
     startBackup: call('startBackup'),
     planBackup: call('planBackup'),
     startRestore: call('startRestore'),
+    startFormat: call('startFormat'),
     cancelJob: call('cancelJob'),
     revealFile: call('revealFile'),
     jobSnapshots: call('jobSnapshots'),

@@ -1,6 +1,6 @@
 import { parseArgs } from 'util';
 import { formatBytes } from '../../../shared/units';
-import { isLarge } from '../../../shared/drive-constraints';
+import { isLarge, unknownSizeNote } from '../../../shared/drive-constraints';
 import { describeSource } from '../../engine/formats/image-source';
 import { prepareFlash, runFlash } from '../../engine/jobs/flash-job';
 import { confirmErase } from '../confirm';
@@ -82,6 +82,8 @@ file to write the uncompressed image to. Several targets are written at once.
       for (const w of t.warnings) if (!w.includes('larger than')) lines.push(`  note: ${w}`);
       lines.push(...mountedNotes(t));
     }
+    const sizeNote = unknownSizeNote({ path: source.path, size: source.size, minSize: source.minSize ?? null });
+    if (sizeNote) lines.push(`  note: ${sizeNote}`);
     await confirmErase(lines, values.yes === true);
     const result = await withCancel(out, (signal) => runFlash(prepared, { ...writeSettings(), stallTimeoutMs: stallTimeoutMs(), verify: !values['no-verify'], signal, onEvent: reportingUnmounts(out, prepared.targets, (e) => out.event(e)) }), { stdinCancel: values['stdin-cancel'] === true });
     return reportFinished(out, result);

@@ -13,11 +13,14 @@ export const GZIP_IMAGE = defineImageKind({
     // ISIZE is the size mod 2^32 of the last member only: a hint, never a promise.
     const tail = Buffer.alloc(4);
     let sizeEstimate: number | null = null;
+    let minSize: number | null = null;
     if (file.fileSize >= 18 && readFully(fd, tail, 0, 4, file.fileSize - 4) === 4) {
       const isize = tail.readUInt32LE(0);
       if (isize > file.fileSize) sizeEstimate = isize;
+      // A lower bound on the content whatever the members (flash-job confirms it before refusing a drive).
+      if (isize > 0) minSize = isize;
     }
-    return { size: null, sizeEstimate };
+    return { size: null, sizeEstimate, minSize };
   },
   abilities: () => ({ size: 'estimate', randomAccess: false, intoRing: canInflateInPlace() ? 'decode' : 'stream', systemProgram: null }),
   openSlotReader: (file, opts) => (canInflateInPlace() ? new InflateReader(file.path, { signal: opts.signal, onInput: opts.onInput, mode: 'gzip' }) : null),

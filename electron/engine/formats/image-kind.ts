@@ -25,6 +25,8 @@ export interface ImageFacts {
   size: number | null;
   /** A hint for progress when `size` is null (gzip's ISIZE), else null. */
   sizeEstimate: number | null;
+  /** A lower bound on the content's size where the format records one (gzip's ISIZE), else absent. */
+  minSize?: number | null;
   zipEntry?: ZipImageEntry;
 }
 

@@ -16,6 +16,12 @@ export interface SourceInfo {
   size: number | null;
   /** A hint for progress when `size` is null (gzip's ISIZE), else null. */
   sizeEstimate: number | null;
+  /**
+   * When `size` is null: bytes the content is known to reach at least (gzip's
+   * ISIZE: the last member's size mod 2^32, so never more than the whole), to
+   * refuse a drive too small for it before writing. Absent or null: no bound.
+   */
+  minSize?: number | null;
   /** The source is a block device (clone, backup, hash of a drive). */
   isDevice: boolean;
   zipEntry?: ZipImageEntry;
@@ -70,6 +76,7 @@ export async function inspectSource(path: string, opts: { decoders?: DecoderChoi
     const facts = await kind.inspect(fd, { path, fileSize });
     const info: SourceInfo = { path, format: kind.format, fileSize, size: facts.size, sizeEstimate: facts.sizeEstimate, isDevice, ...decoders };
     if (facts.zipEntry) info.zipEntry = facts.zipEntry;
+    if (facts.minSize) info.minSize = facts.minSize;
     return info;
   } finally {
     fs.closeSync(fd);

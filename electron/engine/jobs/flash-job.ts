@@ -1,3 +1,4 @@
+import type { ErrorInfo } from '../../../shared/error-codes';
 import type { JobDetails, JobFinishedEvent, JobKind, ProgressEvent, TargetProgress } from '../../../shared/job-events';
 import { ImprintError, toErrorInfo } from '../errors';
 import { unmountAll } from '../drives/unmount';
@@ -6,6 +7,7 @@ import { inspectSource, type SourceInfo } from '../formats/image-source';
 import type { ZeroOutMode } from '../io/zero-runs';
 import { DEFAULT_ENGINE_SETTINGS } from './engine-settings';
 import { JobReporter, type EventSink } from './job-reporter';
+import { confirmedMinSize } from './size-hint-check';
 import { findPublishedChecksum, isSha256Hex, type PublishedChecksum } from './published-checksum';
 import { planTargets, type TargetPlan } from '../pipelines/target-plan';
 import { verifyTargets } from '../pipelines/verify-targets';
@@ -35,7 +37,7 @@ export async function prepareFlash(req: FlashRequest): Promise<PreparedFlash> {
     checksum = { sha256: req.sha256.toLowerCase(), from: '--sha256' };
   }
   const source = await inspectSource(req.image, { decoders: req.decoders });
-  const targets = await planTargets(req.targets, { path: source.path, size: source.size, isDevice: source.isDevice });
+  const targets = await planTargets(req.targets, { path: source.path, size: source.size, minSize: await confirmedMinSize(source, req.targets), isDevice: source.isDevice });
   checksum ??= source.isDevice ? null : findPublishedChecksum(source.path);
   return { source, targets, checksum };
 }
@@ -72,6 +74,10 @@ export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promi
   if (!opts.announced) reporter.started(source.path, targets.map((t) => t.path), source.size);
   const finish = (ok: boolean, progress: TargetProgress[], bytes: number, extra: Partial<JobFinishedEvent> = {}): JobFinishedEvent => {
     reporter.stopSampling();
+    // A drive that was written to and then failed no longer holds what it held: every front end says so plainly.
+    const touched = (p: TargetProgress): boolean => p.bytesWritten > 0 && (p.status === 'failed' || p.status === 'cancelled');
+    for (const p of progress) if (touched(p) && p.error) p.error = withOldDataGone(p.error);
+    if (extra.error && progress.some(touched)) extra.error = withOldDataGone(extra.error);
     const event: JobFinishedEvent = { type: 'job-finished', jobId: reporter.jobId, ok, targets: progress, bytes, ...(opts.details ? { details: opts.details } : {}), ...extra };
     reporter.emit(event);
     return event;
@@ -144,4 +150,10 @@ export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promi
     // Targets the job did not get to verify keep their read-back threads until here.
     await Promise.all(pipeline.targets.map((t) => t.readback?.verifier.stop()));
   }
+}
+
+const OLD_DATA_GONE = "The drive's old data is gone: flash or format it again before use.";
+
+function withOldDataGone(error: ErrorInfo): ErrorInfo {
+  return error.message.includes('old data is gone') ? error : { ...error, message: `${error.message} ${OLD_DATA_GONE}` };
 }

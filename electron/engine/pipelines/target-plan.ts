@@ -23,6 +23,8 @@ export interface SourceFacts {
   path: string | null;
   /** Uncompressed size when known exactly. */
   size: number | null;
+  /** A lower bound when the size is not known (drive-constraints' ImageFacts.minSize). */
+  minSize?: number | null;
   isDevice: boolean;
 }
 
@@ -53,7 +55,7 @@ async function resolveOne(target: string, source: SourceFacts): Promise<TargetPl
   // Independent of any drive list: the disk holding / is never written.
   if (isSystemDisk(target)) drive.system = true;
   const sourcePath = source.path;
-  const refusals = refusalsFor(drive, { path: sourcePath === null ? null : path.resolve(sourcePath), size: source.size, sourceDevice: source.isDevice ? sourcePath : null });
+  const refusals = refusalsFor(drive, { path: sourcePath === null ? null : path.resolve(sourcePath), size: source.size, minSize: source.minSize ?? null, sourceDevice: source.isDevice ? sourcePath : null });
   const holders = source.isDevice || sourcePath === null ? [] : disksHoldingFile(sourcePath);
   if (holders.some((d) => sameDevice(d, target)) || (source.isDevice && sourcePath !== null && sameDevice(sourcePath, target))) {
     if (!refusals.some((r) => r.code === 'E_TARGET_HOLDS_SOURCE')) {

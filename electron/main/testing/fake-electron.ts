@@ -40,14 +40,35 @@ export class FakeBrowserWindow {
   constructor(readonly options: { webPreferences?: Record<string, unknown> } & Record<string, unknown>) {
     FakeBrowserWindow.created.push(this);
   }
+  readonly handlers = new Map<string, Handler[]>();
+  /** Every setProgressBar call, in order. */
+  readonly progress: [number, unknown][] = [];
+  focused = true;
+  closed = false;
   once(): this {
     return this;
   }
-  on(): this {
+  on(event: string, handler: Handler): this {
+    this.handlers.set(event, [...(this.handlers.get(event) ?? []), handler]);
     return this;
+  }
+  setProgressBar(value: number, options?: unknown): void {
+    this.progress.push([value, options]);
+  }
+  isFocused(): boolean {
+    return this.focused;
+  }
+  /** Fires 'close' as Electron does; closes unless a handler called preventDefault. */
+  close(): void {
+    let prevented = false;
+    for (const h of this.handlers.get('close') ?? []) h({ preventDefault: () => (prevented = true) });
+    if (!prevented) this.closed = true;
   }
   async loadFile(file: string): Promise<void> {
     this.loaded = file;
+  }
+  async loadURL(url: string): Promise<void> {
+    this.loaded = url;
   }
   isDestroyed(): boolean {
     return this.destroyed;
@@ -82,7 +103,64 @@ export const fakeIpcMain = {
   },
 };
 
+/** protocol: what was registered as privileged, and the handler per scheme. */
+export const fakeProtocol = {
+  privileged: [] as unknown[],
+  handlers: new Map<string, (request: Request) => Promise<Response> | Response>(),
+  registerSchemesAsPrivileged(schemes: unknown[]): void {
+    this.privileged.push(...schemes);
+  },
+  handle(scheme: string, handler: (request: Request) => Promise<Response> | Response): void {
+    this.handlers.set(scheme, handler);
+  },
+};
+
+/** powerSaveBlocker: ids started and not yet stopped. */
+export const fakePowerSaveBlocker = {
+  next: 1,
+  active: new Map<number, string>(),
+  started: [] as string[],
+  start(type: string): number {
+    const id = this.next++;
+    this.active.set(id, type);
+    this.started.push(type);
+    return id;
+  },
+  stop(id: number): boolean {
+    return this.active.delete(id);
+  },
+  isStarted(id: number): boolean {
+    return this.active.has(id);
+  },
+};
+
+/** Notification: every one shown. */
+export class FakeNotification {
+  static shown: { title?: string; body?: string }[] = [];
+  static isSupported(): boolean {
+    return true;
+  }
+  constructor(readonly options: { title?: string; body?: string }) {}
+  show(): void {
+    FakeNotification.shown.push(this.options);
+  }
+}
+
+/** dialog: answers showMessageBoxSync with `answer`, recording each question. */
+export const fakeDialog = {
+  answer: 0,
+  asked: [] as unknown[],
+  showMessageBoxSync(_win: unknown, options: unknown): number {
+    this.asked.push(options);
+    return this.answer;
+  },
+};
+
 export const fakeElectron = {
+  protocol: fakeProtocol,
+  powerSaveBlocker: fakePowerSaveBlocker,
+  Notification: FakeNotification,
+  dialog: fakeDialog,
   BrowserWindow: FakeBrowserWindow,
   ipcMain: fakeIpcMain,
 };
