@@ -1,3 +1,4 @@
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import type { BackupMetadata, BackupStorage } from '../../../shared/backup-metadata';
 import type { JobFinishedEvent, RestoreJobDetails, TargetProgress } from '../../../shared/job-events';
@@ -162,7 +163,11 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
         await wipeRanges(t.plan.path, t.fd as number, complementWithin(ranges, 0, end), t.plan.isBlockDevice).catch((err) => fail(t, err, reporter));
       }
     }
-    const first = await writeStored(info, storage, crcs, targets, reporter, opts.signal);
+    const { first, sha256 } = await writeStored(info, storage, crcs, targets, reporter, opts.signal);
+    // The whole image as stored must have the SHA-256 the backup recorded; otherwise the head is never written.
+    if (sha256 !== metadata.sha256) {
+      throw new ImprintError('E_CHECKSUM_MISMATCH', `The backup's content does not have the SHA-256 it recorded (expected ${metadata.sha256}, got ${sha256}): the backup file or its description is corrupt. The drives' partition tables were not written, so they do not look usable.`);
+    }
     for (const t of live(targets)) await Promise.all(t.pending.splice(0));
     for (const t of live(targets)) syncTarget(t, reporter);
     // The head last: until now the drive holds no partition table that points at half-written data.
@@ -198,9 +203,18 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
 
 /**
  * Decodes the backup and writes its stored ranges, checking each chunk's
- * CRC-32 first. Returns the first chunk's stored parts, held back.
+ * CRC-32 first and taking the SHA-256 of the whole image as stored. Returns
+ * the first chunk's stored parts, held back, and that SHA-256.
  */
-async function writeStored(info: SourceInfo, storage: BackupStorage, crcs: Uint32Array, targets: Target[], reporter: JobReporter, signal?: AbortSignal): Promise<{ buf: Buffer; parts: ByteRange[] } | null> {
+async function writeStored(
+  info: SourceInfo,
+  storage: BackupStorage,
+  crcs: Uint32Array,
+  targets: Target[],
+  reporter: JobReporter,
+  signal?: AbortSignal,
+): Promise<{ first: { buf: Buffer; parts: ByteRange[] } | null; sha256: string }> {
+  const hash = crypto.createHash('sha256');
   const size = crcs.length > 0 ? Math.min(storage.chunkSize * crcs.length, Number.MAX_SAFE_INTEGER) : 0;
   const cursor = new RangeCursor(storage.ranges.map(([start, length]) => ({ start, length })));
   const buffers = Array.from({ length: BUFFERS }, () => ({ buf: allocAligned(storage.chunkSize), writes: [] as Promise<void>[] }));
@@ -210,6 +224,7 @@ async function writeStored(info: SourceInfo, storage: BackupStorage, crcs: Uint3
   let slot = buffers[0] as (typeof buffers)[number];
   const flushChunk = async (length: number): Promise<void> => {
     const at = index * storage.chunkSize;
+    hash.update(slot.buf.subarray(0, length));
     const parts = cursor.clip(at, at + length);
     if (parts.length > 0) {
       if (chunkCrc(slot.buf.subarray(0, length)) !== crcs[index]) {
@@ -244,7 +259,7 @@ async function writeStored(info: SourceInfo, storage: BackupStorage, crcs: Uint3
   if (index * storage.chunkSize < size && index < crcs.length) {
     throw new ImprintError('E_CORRUPT_SOURCE', `${info.path} ends after ${index} chunks; the backup recorded ${crcs.length}. It is truncated. The drive's partition table was not written.`);
   }
-  return first;
+  return { first, sha256: hash.digest('hex') };
 }
 
 function syncTarget(t: Target, reporter: JobReporter): void {
