@@ -10,7 +10,7 @@ import { mustBash, mustExec } from './exec';
  * partitioned, with more files written and deleted so free space holds old
  * data, as on a drive in use. Only ever read by the bench afterwards.
  */
-export const SMART_DRIVE_VERSION = 'smart-drive-v1';
+export const SMART_DRIVE_VERSION = 'smart-drive-v2';
 export const SMART_DRIVE_SIZE = 3 * 1024 * MiB;
 const DIR = path.join(CACHE_ROOT, SMART_DRIVE_VERSION);
 export const SMART_DRIVE_FILE = path.join(DIR, 'drive.img');
@@ -19,7 +19,8 @@ export const SMART_DRIVE_FILE = path.join(DIR, 'drive.img');
 export const SMART_PARTITIONS = [
   { start: 1, size: 1536, type: 'L', fs: 'ext4' },
   { start: 1537, size: 512, type: 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7', fs: 'fat32' },
-  { start: 2049, size: 1000, type: 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7', fs: 'ntfs' },
+  // To the end of the drive but its last MiB (the backup GPT): no unpartitioned junk, as on a drive in use.
+  { start: 2049, size: 1022, type: 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7', fs: 'ntfs' },
 ] as const;
 
 /** Copies up to `bytes` of files under `from` into `to` with tar (system files: real, compressible data). */

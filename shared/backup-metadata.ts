@@ -78,7 +78,8 @@ export interface StorageSummary {
 /**
  * A smart backup's record of what it holds. The image is still the whole
  * drive, with zeros where nothing was stored, so `zstd -dc` gives a drive
- * back; `sha256` is then the SHA-256 of that image, not of the drive.
+ * back; `sha256` is then the SHA-256 of the stored data: the bytes of
+ * `ranges`, in drive order (not of the drive, nor of the zero-filled image).
  */
 export interface BackupStorage extends StorageSummary {
   /** Stored drive ranges as [start, length] pairs, sorted; restore writes only these. */

@@ -39,7 +39,7 @@ function reportBackup(out: Output, result: JobFinishedEvent): number {
       out.result(`Backup written and verified: ${d.output}`);
       out.info(`  ${formatBytes(d.size)} drive -> ${formatBytes(d.storedBytes)} on disk (${ratio})`);
       const smart = d.storage?.mode === 'used-blocks';
-      out.info(`  SHA-256 ${smart ? 'of the image as stored (used blocks, free space as zeros)' : 'of the drive'}: ${d.sha256}`);
+      out.info(`  SHA-256 ${smart ? 'of the stored data (the used blocks, in drive order)' : 'of the drive'}: ${d.sha256}`);
       out.info(`  Description: ${d.sidecar}${d.metadataEmbedded ? ' (also stored inside the backup)' : ''}`);
     } else if (result.error) {
       out.info(`imprint backup: ${result.error.message}`);

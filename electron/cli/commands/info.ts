@@ -31,7 +31,7 @@ compressed images are decompressed as far as their last partition's start.`,
       out.result(`  Taken:        ${m.createdAt} by Imprint ${m.imprintVersion}`);
       out.result(`  Drive:        ${m.source.device}${m.source.model ? `, ${m.source.model}` : ''}${m.source.serial ? `, serial ${m.source.serial}` : ''}`);
       out.result(`  Drive size:   ${formatBytes(m.size)} (${m.size} bytes)`);
-      out.result(`  SHA-256:      ${m.sha256}${m.storage?.mode === 'used-blocks' ? ' (of the image as stored: free space as zeros)' : ' (of the drive)'}`);
+      out.result(`  SHA-256:      ${m.sha256}${m.storage?.mode === 'used-blocks' ? ' (of the stored data: the stored ranges, in drive order)' : ' (of the drive)'}`);
       out.result(`  Compression:  ${m.compression}${m.compressionLevel !== null ? ` level ${m.compressionLevel}` : ''}`);
       for (const n of b.notes) out.result(`  note: ${n}`);
     } else if (r.format !== 'device') {

@@ -16,27 +16,8 @@ import { SeekableZstdReader } from './zstd-seekable-reader';
  * .xz) are decoded from the start into a temporary file, as far as needed.
  * Never opens the source for writing.
  */
-export interface ByteSource {
-  readonly info: SourceInfo;
-  /** How the content is reached, for the user ("seek table", "block index", "reading from the start"). */
-  readonly access: 'direct' | 'seek-table' | 'block-index' | 'sequential';
-  /** What the user should know about speed ("a .gz has no index: reading from the start"), or null. */
-  readonly note: string | null;
-  /** The content's size, or null while a sequential source has not reached its end. */
-  size(): number | null;
-  /** The content's size, decoding to the end first when it is not known yet. */
-  fullSize(): Promise<number>;
-  /** `length` bytes at `offset`; fewer only where the content ends. */
-  read(offset: number, length: number): Promise<Buffer>;
-  close(): Promise<void>;
-}
-
-export interface ByteSourceOptions {
-  /** Sequential sources: decoded bytes so far and the total when known (for progress). */
-  onDecodeProgress?: (bytesDone: number, totalBytes: number | null) => void;
-  /** Where a sequential source keeps what it decoded (default: the system's temporary folder). */
-  cacheDir?: string;
-}
+import type { ByteSource, ByteSourceOptions } from './byte-source-types';
+export type { ByteSource, ByteSourceOptions } from './byte-source-types';
 
 /** Opens `path` (an image, a backup or a drive) for random access. */
 export async function openByteSource(path: string, opts: ByteSourceOptions = {}): Promise<ByteSource> {

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ImprintError } from '../errors';
 import { readFully, writeFully } from '../io/full-io';
-import type { ByteSource, ByteSourceOptions } from './byte-source';
+import type { ByteSource, ByteSourceOptions } from './byte-source-types';
 import { openContent, type SourceInfo } from './image-source';
 
 /**

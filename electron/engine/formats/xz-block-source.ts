@@ -1,7 +1,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import { ImprintError } from '../errors';
-import type { ByteSource } from './byte-source';
+import type { ByteSource } from './byte-source-types';
 import type { SourceInfo } from './image-source';
 import { nativeXz } from './xz-decoder';
 import { readExactly, readXzIndex, singleBlockStreamParts, type XzBlockInfo, type XzIndex } from './xz-index';

@@ -74,7 +74,7 @@ export function describeLayout(layout: DriveLayout): string[] {
 /** Lines for people saying what a backup stores (or will store) of each partition. */
 export function describeStorage(s: StorageSummary): string[] {
   if (s.mode === 'sector-by-sector') return [`Stored: every sector (${formatBytes(s.storedBytes)}); the SHA-256 is the drive's.`];
-  const lines = [`Stored: used blocks only, ${formatBytes(s.storedBytes)} (free space reads as zeros; the SHA-256 is of the image as stored)`];
+  const lines = [`Stored: used blocks only, ${formatBytes(s.storedBytes)} (free space reads as zeros; the SHA-256 is of the stored data, in drive order)`];
   for (const p of s.partitions) {
     const what = p.stored === 'used-blocks' ? `${formatBytes(p.usedBytes ?? 0)} used of ${formatBytes(p.size)}: used blocks stored` : `${formatBytes(p.size)}: stored whole (${p.reason ?? 'no reason given'})`;
     lines.push(`  ${String(p.number).padStart(2)}  ${(p.filesystem ?? 'unknown').padEnd(6)}  ${what}`);

@@ -164,7 +164,7 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
       }
     }
     const { first, sha256 } = await writeStored(info, storage, crcs, targets, reporter, opts.signal);
-    // The whole image as stored must have the SHA-256 the backup recorded; otherwise the head is never written.
+    // The stored data must have the SHA-256 the backup recorded; otherwise the head is never written.
     if (sha256 !== metadata.sha256) {
       throw new ImprintError('E_CHECKSUM_MISMATCH', `The backup's content does not have the SHA-256 it recorded (expected ${metadata.sha256}, got ${sha256}): the backup file or its description is corrupt. The drives' partition tables were not written, so they do not look usable.`);
     }
@@ -203,7 +203,7 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
 
 /**
  * Decodes the backup and writes its stored ranges, checking each chunk's
- * CRC-32 first and taking the SHA-256 of the whole image as stored. Returns
+ * CRC-32 first and taking the SHA-256 of the stored data (its ranges in drive order). Returns
  * the first chunk's stored parts, held back, and that SHA-256.
  */
 async function writeStored(
@@ -224,8 +224,8 @@ async function writeStored(
   let slot = buffers[0] as (typeof buffers)[number];
   const flushChunk = async (length: number): Promise<void> => {
     const at = index * storage.chunkSize;
-    hash.update(slot.buf.subarray(0, length));
     const parts = cursor.clip(at, at + length);
+    for (const p of parts) hash.update(slot.buf.subarray(p.start - at, p.start - at + p.length));
     if (parts.length > 0) {
       if (chunkCrc(slot.buf.subarray(0, length)) !== crcs[index]) {
         throw new ImprintError('E_CORRUPT_SOURCE', `${info.path} is damaged: its data between bytes ${at} and ${at + length} does not match the checksum the backup recorded. The drive's partition table was not written.`, { offset: at });
