@@ -20,6 +20,6 @@ test('a lower bound refuses a smaller drive; an exact size wins over it; no boun
 
 test('the confirmation note appears only when the size is unknown, with the bound when there is one', () => {
   assert.equal(unknownSizeNote({ path: null, size: 5 }), null);
-  assert.match(unknownSizeNote({ path: null, size: null }) ?? '', /^The image's uncompressed size is not known before it is decompressed: .*old data is gone\.$/);
+  assert.match(unknownSizeNote({ path: null, size: null }) ?? '', /^The image's uncompressed size is not known before it is decompressed: .*old data is erased\.$/);
   assert.match(unknownSizeNote({ path: null, size: null, minSize: 42 }) ?? '', /\(at least 42 bytes\)/);
 });

@@ -60,7 +60,7 @@ export function isTooSmall(drive: Drive, image: ImageFacts): boolean {
 export function unknownSizeNote(image: ImageFacts): string | null {
   if (image.size !== null) return null;
   const floor = image.minSize ? ` (at least ${image.minSize} bytes)` : '';
-  return `The image's uncompressed size is not known before it is decompressed${floor}: if it turns out larger than a drive, writing stops at the drive's end and that drive's old data is gone.`;
+  return `The image's uncompressed size is not known before it is decompressed${floor}: if it turns out larger than a drive, writing stops at the drive's end and that drive's old data is erased.`;
 }
 
 export function isLarge(drive: Drive): boolean {

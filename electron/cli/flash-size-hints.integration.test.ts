@@ -44,7 +44,7 @@ test('what the app is told: a .gz has a lower bound (the last member\'s ISIZE), 
   const gz = await inspectImageDetails(imageIn('gz'));
   assert.equal(gz.size, null);
   assert.equal(gz.minSize, OS_IMAGE_SIZE);
-  assert.match(gz.sizeNote ?? '', /not known before it is decompressed.*at least 33554432 bytes.*old data is gone/);
+  assert.match(gz.sizeNote ?? '', /not known before it is decompressed.*at least 33554432 bytes.*old data is erased/);
 
   // Two members: ISIZE names only the second, so the bound is its size, never the sum or more.
   const dir = fs.mkdtempSync(path.join(fixtureDir(), 'members-'));
@@ -69,7 +69,7 @@ test('what the app is told: a .gz has a lower bound (the last member\'s ISIZE), 
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('where the size is truly unknown (a streamed .zst), the drive is written until it ends, and the failure says its old data is gone', async () => {
+test('where the size is truly unknown (a streamed .zst), the drive is written until it ends, and the failure says its old data is erased', async () => {
   const dir = fs.mkdtempSync(path.join(fixtureDir(), 'streamed-'));
   const streamed = path.join(dir, 'streamed.zst');
   fs.writeFileSync(streamed, execFileSync('zstd', ['-q', '-c'], { maxBuffer: 64 * MiB, input: fs.readFileSync(osImage()) }));
@@ -80,11 +80,11 @@ test('where the size is truly unknown (a streamed .zst), the drive is written un
       const target = r.finished?.targets[0];
       assert.equal(target?.status, 'failed', describe(r));
       assert.ok((target?.bytesWritten ?? 0) > 0, 'the drive was written to');
-      assert.match(target?.error?.message ?? '', /old data is gone/, describe(r));
-      assert.match(r.finished?.error?.message ?? '', /old data is gone/);
+      assert.match(target?.error?.message ?? '', /old data is erased/, describe(r));
+      assert.match(r.finished?.error?.message ?? '', /old data is erased/);
       const human = await runCli(['flash', streamed, small.device, '--yes']);
       assert.equal(human.code, 1, describe(human));
-      assert.equal(human.stdout.split('old data is gone').length - 1, 1, `said once:\n${human.stdout}`);
+      assert.equal(human.stdout.split('old data is erased').length - 1, 1, `said once:\n${human.stdout}`);
     });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

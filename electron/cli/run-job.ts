@@ -93,9 +93,9 @@ export function reportFinished(out: Output, result: JobFinishedEvent, words: Par
       let line = `${t.device}: ${words[t.status] ?? STATE_WORDS[t.status]}`;
       if (t.error && t.status !== 'cancelled') line += ` - ${t.error.message}`;
       if (t.status === 'cancelled' || (t.status === 'failed' && t.bytesWritten > 0 && t.bytesVerified === 0)) {
-        line += t.status !== 'cancelled' && t.error?.message.includes('old data is gone')
+        line += t.status !== 'cancelled' && t.error?.message.includes('old data is erased')
           ? `\n  ${formatBytes(t.bytesWritten)} were written before it stopped.`
-          : `\n  ${formatBytes(t.bytesWritten)} were written before it stopped. Its old data is gone: the old partition table was wiped and the new one not yet written, so it holds no usable filesystem. Flash or format it again before use.`;
+          : `\n  ${formatBytes(t.bytesWritten)} were written before it stopped. Its old data is erased: the old partition table was wiped and the new one not yet written, so it holds no usable filesystem. Flash or format it again before use.`;
       }
       out.result(line);
     }

@@ -21,7 +21,7 @@ const started = (jobId: string, totalBytes: number | null): JobEvent => ({ type:
 const progress = (jobId: string, bytesDone: number, totalBytes: number | null): JobEvent => ({ type: 'progress', jobId, phase: 'writing', bytesDone, totalBytes, bytesPerSecond: 1, etaSeconds: null, targets: [] });
 const finished = (jobId: string, ok: boolean): JobEvent => ({
   type: 'job-finished', jobId, ok, bytes: 0, targets: [],
-  ...(ok ? {} : { error: { code: 'E_TARGET_END' as const, message: 'The drive ended at byte 16777216. Its old data is gone.' } }),
+  ...(ok ? {} : { error: { code: 'E_TARGET_END' as const, message: 'The drive ended at byte 16777216. Its old data is erased.' } }),
 });
 
 test('taskbar progress follows the slowest job; the blocker holds while any job runs; notifications only when unseen', () => {
@@ -48,7 +48,7 @@ test('taskbar progress follows the slowest job; the blocker holds while any job 
   bus.emit(finished('a', false));
   assert.equal(fakePowerSaveBlocker.active.size, 0, 'released when the last job ended');
   assert.deepEqual(win.progress.at(-1), [-1, undefined], 'the bar is removed');
-  assert.deepEqual(FakeNotification.shown, [{ title: 'Flash failed', body: 'The drive ended at byte 16777216. Its old data is gone.', silent: false }]);
+  assert.deepEqual(FakeNotification.shown, [{ title: 'Flash failed', body: 'The drive ended at byte 16777216. Its old data is erased.', silent: false }]);
   bus.emit(started('c', 10));
   bus.emit(finished('c', true));
   assert.deepEqual(FakeNotification.shown.at(-1), { title: 'Flash finished', body: 'Finished and checked.', silent: false });

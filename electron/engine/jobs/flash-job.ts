@@ -152,8 +152,8 @@ export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promi
   }
 }
 
-const OLD_DATA_GONE = "The drive's old data is gone: flash or format it again before use.";
+const OLD_DATA_ERASED = "The drive's old data is erased: flash or format it again before use.";
 
 function withOldDataGone(error: ErrorInfo): ErrorInfo {
-  return error.message.includes('old data is gone') ? error : { ...error, message: `${error.message} ${OLD_DATA_GONE}` };
+  return error.message.includes('old data is erased') ? error : { ...error, message: `${error.message} ${OLD_DATA_ERASED}` };
 }

@@ -122,7 +122,7 @@ function checkResult(prepared: PreparedFormat, partition: string): void {
       part.close();
     }
   }
-  if (problem) throw new ImprintError('E_VERIFY_MISMATCH', `The format of ${drive.device} did not come out as intended: ${problem}. Its old data is gone; format it again.`);
+  if (problem) throw new ImprintError('E_VERIFY_MISMATCH', `The format of ${drive.device} did not come out as intended: ${problem}. Its old data is erased; format it again.`);
 }
 
 /**
@@ -143,7 +143,7 @@ export async function runFormat(prepared: PreparedFormat, opts: FormatRunOptions
     if (error !== undefined) {
       const info = toErrorInfo(error);
       // Once wiping began the old contents are gone whatever happened next: say so.
-      if (touched && !/old data is gone/.test(info.message)) info.message += ` ${drive.device}'s old data is gone; format it again before use.`;
+      if (touched && !/old data is erased/.test(info.message)) info.message += ` ${drive.device}'s old data is erased; format it again before use.`;
       progress.status = opts.signal?.aborted ? 'cancelled' : 'failed';
       progress.error = info;
       event.targets = [{ ...progress }];
