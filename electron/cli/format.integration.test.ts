@@ -99,7 +99,7 @@ function checkFormatted(loop: LoopDevice, type: 'vfat' | 'exfat', label: string,
   if (finished) {
     assert.equal(finished.ok, true);
     assert.equal(finished.targets[0]?.status, 'verified');
-    assert.deepEqual(finished.details, { filesystem: type === 'vfat' ? 'fat32' : 'exfat', label, partition: part });
+    assert.deepEqual(finished.details, { kind: 'format', filesystem: type === 'vfat' ? 'fat32' : 'exfat', label, partition: part });
   }
 }
 
