@@ -36,7 +36,10 @@ export interface DriveOption {
 export const NO_IMAGE: ImageFacts = { path: null, size: null };
 
 export function flashImageFacts(image: ImageDetails | null): ImageFacts {
-  return image ? { path: image.path, size: image.size, minSize: image.minSize ?? null } : NO_IMAGE;
+  // gzip's trailer (minSize) is not trusted here: a truncated .gz ends in garbage that
+  // would mark every drive too small. The engine confirms it by decoding before refusing
+  // a drive when Flash is pressed, still before a byte is written.
+  return image ? { path: image.path, size: image.size } : NO_IMAGE;
 }
 
 /** A restore needs room for the drive the backup was taken from, whichever size is known. */
