@@ -354,19 +354,17 @@ export class WritePipeline {
     });
   }
 
-  /** The decoder is the slow part when the ring has room: writers wait for it, and the drive has time to spare. */
   /**
    * Which stage sets the pace now: with half the ring or more free, the
-   * drives wait for the image's reader and decoder; with it full, the reader
-   * waits for the drives.
+   * drives wait for the image's reader and decoder (which then leaves the
+   * drives time to read chunks back); with it full, the reader waits for the drives.
    */
   bottleneck(): 'decompression' | 'drive' {
     return this.refs.filter((r) => r === 0).length >= SLOTS / 2 ? 'decompression' : 'drive';
   }
 
   private mayReadBack(): boolean {
-    if (this.earlyVerify === 'always' || this.sourceEnd !== null) return true;
-    return this.refs.filter((r) => r === 0).length >= SLOTS / 2;
+    return this.earlyVerify === 'always' || this.sourceEnd !== null || this.bottleneck() === 'decompression';
   }
 
   private failTarget(t: TargetRun, error: ErrorInfo): void {
