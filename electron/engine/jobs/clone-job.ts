@@ -57,14 +57,9 @@ export interface CloneRunOptions {
 
 /** Copies the drive to every target at once (one read feeds them all), then reads each target back. */
 export function runClone(p: PreparedClone, opts: CloneRunOptions): Promise<JobFinishedEvent> {
+  // The run options are a flash's, plus what the job says about itself.
   return runFlash(p.flash, {
-    verify: opts.verify,
-    signal: opts.signal,
-    onEvent: opts.onEvent,
-    jobId: opts.jobId,
-    stallTimeoutMs: opts.stallTimeoutMs,
-    verifyWhileWriting: opts.verifyWhileWriting,
-    zeroOut: opts.zeroOut,
+    ...opts,
     kind: 'clone',
     details: { kind: 'clone', source: p.drive.device, size: p.drive.size, sourceModel: p.drive.model, sourceSerial: p.drive.serial },
   });

@@ -91,14 +91,9 @@ export function runRestore(p: PreparedRestore, opts: RestoreRunOptions): Promise
     // A smart backup: only what it stored is written and checked (smart-restore.ts).
     return runSmartRestore(p.flash.source, m, p.flash.targets, { verify: opts.verify, wipeFreeSpace: opts.wipeFreeSpace === true, signal: opts.signal, onEvent: opts.onEvent, jobId: opts.jobId, details });
   }
+  // The run options are a flash's, plus what the job says about itself.
   return runFlash(p.flash, {
-    verify: opts.verify,
-    signal: opts.signal,
-    onEvent: opts.onEvent,
-    jobId: opts.jobId,
-    stallTimeoutMs: opts.stallTimeoutMs,
-    verifyWhileWriting: opts.verifyWhileWriting,
-    zeroOut: opts.zeroOut,
+    ...opts,
     kind: 'restore',
     details,
   });
