@@ -21,11 +21,10 @@ export interface Output {
   done(): void;
 }
 
-/** A phase as the output saw it: when it began, from where, and its latest event. */
+/** A phase as the output saw it: when it began and its latest event. */
 interface PhaseSeen {
   phase: JobPhase;
   startedAt: number;
-  startBytes: number;
   last: ProgressEvent;
 }
 
@@ -40,6 +39,11 @@ export function createOutput(json: boolean, stream: NodeJS.WriteStream = process
   let lastLine = 0;
   let names: Partial<Record<JobPhase, string>> = {};
   let seen: PhaseSeen | null = null;
+  /**
+   * When the last phase ended (or the job began): a phase's time and bytes count
+   * from there, because a fast phase may be all but done by its first event.
+   */
+  let boundary = Date.now();
   /** Targets of the running job: a failure is reported as it happens only when others go on. */
   let targetCount: number | null = null;
   const clearBar = (): void => {
@@ -50,7 +54,7 @@ export function createOutput(json: boolean, stream: NodeJS.WriteStream = process
   const rateOf = (p: PhaseSeen): number | null => {
     if (p.last.bytesPerSecond > 0) return p.last.bytesPerSecond;
     const seconds = (Date.now() - p.startedAt) / 1000;
-    const bytes = p.last.bytesDone - p.startBytes;
+    const bytes = p.last.bytesDone;
     return seconds >= 0.2 && bytes > 0 ? bytes / seconds : null;
   };
   const progressLine = (p: PhaseSeen): string => {
@@ -66,9 +70,11 @@ export function createOutput(json: boolean, stream: NodeJS.WriteStream = process
   const closePhase = (): void => {
     const p = seen;
     seen = null;
-    if (tty || !p || p.phase === 'preparing' || p.phase === 'done' || p.last.bytesDone <= p.startBytes) return;
+    boundary = Date.now();
+    if (tty || !p || p.phase === 'preparing' || p.phase === 'done' || p.last.bytesDone <= 0) return;
     const seconds = (Date.now() - p.startedAt) / 1000;
-    const rate = rateOf(p);
+    // A finished phase's average is measured, however short it was; only a live rate needs a run-in.
+    const rate = seconds > 0 ? p.last.bytesDone / seconds : rateOf(p);
     stream.write(`${(names[p.phase] ?? p.phase).padEnd(10)} ${formatBytes(p.last.bytesDone)} in ${seconds.toFixed(1)} s${rate !== null ? `, ${formatRate(rate)}` : ''}\n`);
   };
   return {
@@ -89,18 +95,21 @@ export function createOutput(json: boolean, stream: NodeJS.WriteStream = process
         process.stdout.write(JSON.stringify(e) + '\n');
         return;
       }
-      if (e.type === 'job-started') targetCount = e.targets.length;
-      else if (e.type === 'progress') {
+      if (e.type === 'job-started') {
+        targetCount = e.targets.length;
+        boundary = Date.now();
+      } else if (e.type === 'progress') {
         if (seen?.phase !== e.phase) {
           closePhase();
-          seen = { phase: e.phase, startedAt: Date.now(), startBytes: e.bytesDone, last: e };
+          // Bytes count from zero: the engine starts each phase's count afresh.
+          seen = { phase: e.phase, startedAt: boundary, last: e };
           lastLine = Date.now();
         }
         seen.last = e;
         if (tty) {
           stream.write('\r\x1b[2K' + progressLine(seen));
           barShown = true;
-        } else if (Date.now() - lastLine >= LOG_LINE_MS && e.bytesDone > seen.startBytes) {
+        } else if (Date.now() - lastLine >= LOG_LINE_MS && e.bytesDone > 0) {
           lastLine = Date.now();
           stream.write(progressLine(seen) + '\n');
         }
