@@ -2,6 +2,7 @@ import type { BackupCompression, FilesystemInfo, PartitionInfo, StorageSummary }
 import type { Drive } from './drive';
 import type { ErrorInfo } from './error-codes';
 import type { JobEvent } from './job-events';
+import type { CatalogueListing, CatalogueRequest, OsFlashRequest, UrlFlashRequest } from './web-source';
 
 /**
  * The one contract between the renderer and the engine service. Electron's
@@ -169,6 +170,16 @@ export interface Calls {
    * job-started event, its latest progress, and its job-finished if it ended.
    */
   jobSnapshots: { request: Record<string, never>; response: JobEvent[] };
+  /**
+   * An OS catalogue's folder, or its images matching a search (web-source.ts),
+   * icons included as data. The first request to the network Imprint makes
+   * on its own account: nothing is fetched before the user opens the catalogue.
+   */
+  loadCatalogue: { request: CatalogueRequest; response: CatalogueListing };
+  /** Downloads an image and writes it while it arrives; refusals (a bad URL, a drive) come back as this call's error. */
+  startFlashUrl: { request: UrlFlashRequest; response: JobStarted };
+  /** Flashes a catalogue entry loadCatalogue listed, held to the catalogue's checksums. */
+  startFlashOs: { request: OsFlashRequest; response: JobStarted };
 }
 
 export type CallName = keyof Calls;
@@ -220,6 +231,9 @@ export const CALL_NAMES: readonly CallName[] = [
   'checkBackupOutput',
   'inspectLayout',
   'listFolder',
+  'loadCatalogue',
+  'startFlashUrl',
+  'startFlashOs',
 ];
 
 export const EVENT_NAMES: readonly EventName[] = ['onDrivesChanged', 'onJobEvent'];

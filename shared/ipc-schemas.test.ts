@@ -102,3 +102,21 @@ test('file names and job ids keep to their alphabets', () => {
   assert.match(rejected('cancelJob', { jobId: 'abc def' }), /not a job id/);
   assert.match(rejected('cancelJob', { jobId: '' }), /must not be empty/);
 });
+
+test('web flashes take an http(s) URL, an optional SHA-256 and catalogue ids of the service\'s own form', () => {
+  const targets = ['/dev/sdb'];
+  const sha = 'ab'.repeat(32);
+  assert.deepEqual(accepted('startFlashUrl', { url: 'https://example.org/os.img.xz', sha256: sha, targets, verify: true }), { url: 'https://example.org/os.img.xz', sha256: sha, targets, verify: true });
+  accepted('startFlashUrl', { url: 'http://127.0.0.1:8080/os.img.gz', targets, verify: false });
+  assert.match(rejected('startFlashUrl', { url: 'file:///etc/passwd', targets, verify: true }), /http\(s\) address/);
+  assert.match(rejected('startFlashUrl', { url: 'https://example.org/a b.img', targets, verify: true }), /without spaces/);
+  assert.match(rejected('startFlashUrl', { url: 'https://example.org/os.img', sha256: 'abc', targets, verify: true }), /at least 64/);
+  assert.match(rejected('startFlashUrl', { url: 'https://example.org/os.img', sha256: 'g'.repeat(64), targets, verify: true }), /64 hexadecimal/);
+  assert.match(rejected('startFlashUrl', { url: 'https://example.org/' + 'a'.repeat(5000), targets, verify: true }), /too long/);
+  accepted('startFlashOs', { entryId: 'e12', targets, verify: true });
+  assert.match(rejected('startFlashOs', { entryId: '../e1', targets, verify: true }), /not a catalogue entry id/);
+  assert.deepEqual(accepted('loadCatalogue', {}), {});
+  accepted('loadCatalogue', { source: 'https://example.org/os_list.json', folder: ['Raspberry Pi OS (other)'], search: 'lite 64' });
+  assert.match(rejected('loadCatalogue', { folder: Array.from({ length: 9 }, () => 'x') }), /too many entries/);
+  assert.match(rejected('loadCatalogue', { folder: [''] }), /must not be empty/);
+});

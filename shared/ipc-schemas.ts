@@ -1,5 +1,6 @@
 import { CALL_NAMES, type CallName, type Calls, type Result } from './ipc-contract';
 import { absolutePath, bool, list, object, oneOf, optional, str, type Infer, type Schema } from './schema';
+import { MAX_URL_LENGTH, SHA256_PATTERN } from './web-source';
 
 /**
  * Run-time schemas for every call's request in ipc-contract.ts. Every
@@ -20,6 +21,16 @@ const fileName = str({ min: 1, max: 255, pattern: /^[^/\\]+$/, patternHint: 'mus
 
 /** Job ids are UUIDs made by the engine; accept their alphabet only. */
 const jobId = str({ min: 1, max: 64, pattern: /^[A-Za-z0-9-]+$/, patternHint: 'is not a job id' });
+
+/** An http(s) URL without spaces; the service's URL policy decides the rest. */
+const webUrl = str({ min: 1, max: MAX_URL_LENGTH, pattern: /^https?:\/\/[^\s]+$/i, patternHint: 'must be an http(s) address without spaces' });
+const sha256 = str({ min: 64, max: 64, pattern: SHA256_PATTERN, patternHint: 'must be 64 hexadecimal digits' });
+/** A catalogue folder's name as the engine cleaned it (catalogue-fields.ts keeps names under 300 characters). */
+const folderName = str({ min: 1, max: 300 });
+/** Ids the service gave catalogue entries: "e" and a number. */
+const entryId = str({ min: 2, max: 24, pattern: /^e[0-9]+$/, patternHint: 'is not a catalogue entry id' });
+/** A catalogue's source: one the service lists (a URL or a file it was started with) or a URL; the service checks which. */
+const catalogueSource = str({ min: 1, max: MAX_URL_LENGTH });
 
 /**
  * The schema of each call's request. `satisfies` makes a missing call or a
@@ -43,6 +54,9 @@ export const REQUEST_SCHEMAS = {
   checkBackupOutput: object({ path }),
   inspectLayout: object({ path }),
   listFolder: object({ path }),
+  loadCatalogue: object({ source: optional(catalogueSource), folder: optional(list(folderName, { max: 8 })), search: optional(str({ max: 200 })) }),
+  startFlashUrl: object({ url: webUrl, sha256: optional(sha256), targets, verify: bool() }),
+  startFlashOs: object({ entryId, targets, verify: bool() }),
 } satisfies { [K in CallName]: Schema<Calls[K]['request']> };
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -65,6 +79,9 @@ const _schemasMatch: SchemasMatch = {
   checkBackupOutput: true,
   inspectLayout: true,
   listFolder: true,
+  loadCatalogue: true,
+  startFlashUrl: true,
+  startFlashOs: true,
 };
 
 /** True for the name of a call in the contract (a string from the wire is untrusted). */

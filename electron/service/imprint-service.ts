@@ -17,6 +17,10 @@ import { listFolder } from './folder-listing';
 import { checkBackupOutput } from './output-check';
 import { prepareFormat, runFormat } from '../engine/jobs/format-job';
 import { backupCliArgs, flashCliArgs, formatCliArgs, restoreCliArgs, runHelper, type HelperCommand } from './privileged-helper';
+import { runUrlFlash } from '../engine/jobs/flash-url-job';
+import { redact } from '../engine/net/url-policy';
+import { CatalogueBrowser } from './catalogue-browser';
+import { planOsFlash, planUrlFlash, webSettingsFromEnv, type WebFlashPlan, type WebSettings } from './web-flash';
 
 /**
  * The one service behind every transport: Electron's IPC, browser mode's
@@ -52,6 +56,8 @@ export interface ServiceOptions {
   needsHelper?: (devices: readonly string[], mode: 'read' | 'write') => boolean;
   /** Where a listing failure or a bug in a job gets logged. */
   log?: (message: string) => void;
+  /** Catalogues, proxies and the download cache (web-flash.ts); read from this process's environment when absent. */
+  web?: WebSettings;
 }
 
 interface RunningJob {
@@ -95,6 +101,9 @@ export class ImprintService {
   private readonly log: (message: string) => void;
   /** The environment is read here, once: the engine takes these as options. */
   private readonly settings: EngineSettings;
+  private readonly web: WebSettings;
+  /** Loads nothing until the page asks: Imprint makes no request on its own. */
+  private readonly catalogues: CatalogueBrowser;
   private disposed = false;
 
   constructor(private readonly options: ServiceOptions = {}) {
@@ -103,6 +112,8 @@ export class ImprintService {
     this.helper = options.helper ?? defaultHelperCommand();
     this.needsHelper = options.needsHelper ?? ((devices, mode) => !canOpenDirectly(devices, mode));
     this.log = options.log ?? ((m) => process.stderr.write(`imprint: ${m}\n`));
+    this.web = options.web ?? webSettingsFromEnv(process.env);
+    this.catalogues = new CatalogueBrowser(this.web.catalogues, this.web.http, this.log);
     this.watcher = new DriveWatcher(
       this.list,
       (drives) => this.emit({ event: 'onDrivesChanged', payload: drives }),
@@ -182,6 +193,9 @@ export class ImprintService {
     listFolder: async ({ path: dir }) => listFolder(dir),
     jobSnapshots: async () => [...this.snapshots.values()].flatMap((s) => [s.started, s.progress, s.finished].filter((e): e is JobEvent => e !== undefined)),
     startFlash: async (req) => this.startFlash(req),
+    loadCatalogue: async (req) => this.catalogues.list(req),
+    startFlashUrl: async (req) => this.startWebFlash(await planUrlFlash(this.web, this.settings.decoders, req), req.verify),
+    startFlashOs: async (req) => this.startWebFlash(await planOsFlash(this.web, this.settings.decoders, this.catalogues, req), req.verify),
     startBackup: async (req) => this.startBackup(req),
     planBackup: async ({ device, sectorBySector }) => (this.needsHelper([device], 'read') ? null : planBackupStorage(device, sectorBySector === true)),
     startRestore: async (req) => this.startRestore(req),
@@ -207,6 +221,29 @@ export class ImprintService {
       return this.viaHelper('flash', devices, { source: prepared.source.path, targets: req.targets, totalBytes: prepared.source.size }, flashCliArgs(req));
     }
     return this.launch('flash', devices, (jobId, signal, onEvent) => runFlash(prepared, { verify: req.verify, signal, onEvent, jobId, verifyWhileWriting: this.settings.verifyWhileWriting, zeroOut: this.settings.zeroOut }));
+  }
+
+  /** A flash from a URL or a catalogue: like startFlash, the download and the write in one job; warnings from preparing follow its start. */
+  private startWebFlash({ prepared, cliArgs, warnings }: WebFlashPlan, verify: boolean): JobStarted {
+    const devices = prepared.targets.filter((t) => t.isBlockDevice).map((t) => t.path);
+    this.refuseBusy(devices);
+    const targets = prepared.targets.map((t) => t.path);
+    if (this.needsHelper(devices, 'write')) {
+      return this.viaHelper('flash', devices, { source: redact(prepared.url), targets, totalBytes: prepared.request.entry?.extractSize ?? null }, cliArgs);
+    }
+    return this.launch('flash', devices, (jobId, signal, onEvent) =>
+      runUrlFlash(prepared, {
+        verify,
+        signal,
+        jobId,
+        verifyWhileWriting: this.settings.verifyWhileWriting,
+        zeroOut: this.settings.zeroOut,
+        onEvent: (e) => {
+          onEvent(e);
+          if (e.type === 'job-started') for (const message of warnings) onEvent({ type: 'warning', jobId, message });
+        },
+      }),
+    );
   }
 
   private async startFormat(req: FormatRequest): Promise<JobStarted> {

@@ -154,6 +154,9 @@ export function createWsClient(url: string, open: SocketFactory = (u) => new Web
     checkBackupOutput: (r) => call('checkBackupOutput', r),
     inspectLayout: (r) => call('inspectLayout', r),
     listFolder: (r) => call('listFolder', r),
+    loadCatalogue: (r) => call('loadCatalogue', r),
+    startFlashUrl: (r) => call('startFlashUrl', r),
+    startFlashOs: (r) => call('startFlashOs', r),
     onDrivesChanged: (l) => on('onDrivesChanged', l),
     onJobEvent: (l) => on('onJobEvent', l),
   };

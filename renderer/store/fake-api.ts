@@ -47,6 +47,9 @@ export function createFakeApi(): FakeApi {
     checkBackupOutput: call('checkBackupOutput'),
     inspectLayout: call('inspectLayout'),
     listFolder: call('listFolder'),
+    loadCatalogue: call('loadCatalogue'),
+    startFlashUrl: call('startFlashUrl'),
+    startFlashOs: call('startFlashOs'),
     onDrivesChanged: (l) => {
       driveListeners.add(l);
       return () => driveListeners.delete(l);
