@@ -25,6 +25,8 @@ export interface FilePathStepProps {
   onPathTyped(path: string): void;
   onPathSubmitted(): void;
   onChooseRequested(): void;
+  /** Other ways to give the source, shown beside the dialog button (Flash: from a URL, from a catalogue). */
+  actions?: ReactNode;
   /** What the file turned out to be, once inspected. */
   children?: ReactNode;
 }
@@ -40,11 +42,14 @@ export function FilePathStep(p: FilePathStepProps) {
       <h2 id={p.headingId}>
         <span className="step-number">{p.number}</span> {p.title}
       </h2>
-      {p.chooseLabel && (
-        <button type="button" className="button" onClick={p.onChooseRequested}>
-          {p.chooseLabel}
-        </button>
-      )}
+      <div className="source-actions">
+        {p.chooseLabel && (
+          <button type="button" className="button" onClick={p.onChooseRequested}>
+            {p.chooseLabel}
+          </button>
+        )}
+        {p.actions}
+      </div>
       <p className="muted small">{p.hint}</p>
       <form
         className="path-form"

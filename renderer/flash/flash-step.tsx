@@ -3,11 +3,12 @@ import { useShallow } from 'zustand/react/shallow';
 import { formatBytes } from '../../shared/units';
 import { ConfirmEraseDialog } from '../drives/confirm-erase-dialog';
 import { flashTargetsNow } from '../store/flash-slice';
+import { flashSourceOf } from '../store/flash-source';
 import { useApp } from '../store/store-context';
 
 /** Step 3: what will happen, the Flash button, and the confirmation naming every drive. */
 export function FlashStep() {
-  const image = useApp((s) => s.image.details);
+  const image = useApp(useShallow(flashSourceOf));
   const targets = useApp(useShallow(flashTargetsNow));
   const list = useApp((s) => s.drives.list);
   const confirming = useApp((s) => s.flash.confirming);
@@ -40,7 +41,7 @@ export function FlashStep() {
           what={image.name}
           drives={drives}
           confirmLabel="Erase and flash"
-          note={image.sizeNote ?? null}
+          note={image.note}
           onConfirm={() => void flashConfirmed()}
           onDismiss={flashConfirmDismissed}
         />

@@ -1,14 +1,14 @@
+import { useShallow } from 'zustand/react/shallow';
 import { DriveList } from '../drives/drive-list';
 import { useTargetOptions } from '../drives/use-drive-options';
-import { flashImageFacts } from '../store/drive-options';
+import { flashSourceFacts } from '../store/flash-source';
 import { useApp } from '../store/store-context';
 
 /** Step 2: the drives to write, several allowed; refused ones disabled with the reason shown. */
 export function TargetsStep() {
-  const image = useApp((s) => s.image.details);
   const selected = useApp((s) => s.targets.selected);
   const targetToggled = useApp((s) => s.targetToggled);
-  const options = useTargetOptions(flashImageFacts(image));
+  const options = useTargetOptions(useApp(useShallow(flashSourceFacts)));
   return (
     <section className="card step" aria-labelledby="step-targets">
       <h2 id="step-targets">

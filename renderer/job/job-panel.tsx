@@ -9,6 +9,7 @@ import { ProgressBar } from './progress-bar';
 import { TargetResults } from './target-results';
 import { ThroughputGraph } from './throughput-graph';
 import { JobSummary } from './job-summary';
+import { DownloadStats } from './download-stats';
 import { formatRatio, verdictText } from './verdict';
 
 interface Props {
@@ -80,6 +81,7 @@ export function JobPanel({ slot, title, doneTitle, result, againLabel, onAgain }
               </div>
             )}
           </dl>
+          <DownloadStats job={job} />
           <ThroughputGraph samples={job.rateHistory} />
         </>
       )}

@@ -8,6 +8,8 @@ export function phaseLabel(kind: JobKind | null, phase: JobPhase | null): string
       return 'Preparing';
     case 'decompressing':
       return 'Decompressing';
+    case 'downloading':
+      return 'Downloading';
     case 'writing':
       return kind === 'backup' ? 'Reading the drive' : 'Writing';
     case 'verifying':
@@ -33,14 +35,15 @@ const RESCUE_ORDER: JobPhase[] = ['copying', 'trimming', 'scraping', 'retrying',
 
 /** Preparing → Writing → Verifying → Done, the current one marked. */
 export function PhaseSteps({ kind, phase }: { kind: JobKind | null; phase: JobPhase | null }) {
-  const current = phase === 'decompressing' ? 'writing' : (phase ?? 'preparing');
+  // Downloading and decompressing feed the write: the step shown is Writing, named for what holds it.
+  const current = phase === 'decompressing' || phase === 'downloading' ? 'writing' : (phase ?? 'preparing');
   const steps = kind === 'rescue' ? RESCUE_ORDER : ORDER;
   const at = steps.indexOf(current);
   return (
     <ol className="phases" aria-label="Phases">
       {steps.map((p, i) => (
         <li key={p} className={i < at ? 'is-done' : i === at ? 'is-current' : ''} aria-current={i === at ? 'step' : undefined}>
-          {phaseLabel(kind, p === 'writing' && phase === 'decompressing' ? 'decompressing' : p)}
+          {phaseLabel(kind, p === 'writing' && (phase === 'decompressing' || phase === 'downloading') ? phase : p)}
         </li>
       ))}
     </ol>

@@ -10,6 +10,7 @@ import { createLayoutsSlice, type LayoutsSlice } from './layouts-slice';
 import { createRestoreSlice, type RestoreSlice } from './restore-slice';
 import { createTargetsSlice, type TargetsSlice } from './targets-slice';
 import { createUiSlice, type UiSlice } from './ui-slice';
+import { createWebSourceSlice, type WebSourceSlice } from './web-source-slice';
 
 /**
  * The one store of the renderer. Each slice keeps its state next to its
@@ -18,7 +19,7 @@ import { createUiSlice, type UiSlice } from './ui-slice';
  * actions; only actions talk to the api, which is handed in here so tests can
  * give a fake transport.
  */
-export type AppState = UiSlice & DrivesSlice & ImageSlice & TargetsSlice & FlashSlice & BackupSlice & RestoreSlice & JobsSlice & LayoutsSlice & BrowseSlice;
+export type AppState = UiSlice & DrivesSlice & ImageSlice & TargetsSlice & FlashSlice & BackupSlice & RestoreSlice & JobsSlice & LayoutsSlice & BrowseSlice & WebSourceSlice;
 
 export type AppStore = StoreApi<AppState>;
 export type SetState = AppStore['setState'];
@@ -45,6 +46,7 @@ export function createAppStore(api: ImprintApi, options: AppStoreOptions = {}): 
     ...createJobsSlice(set, get, api),
     ...createLayoutsSlice(set, get, api),
     ...createBrowseSlice(set, get, api),
+    ...createWebSourceSlice(set, get, api),
   }));
   store.setState({ nativeDialogs: options.nativeDialogs === true });
   return store;

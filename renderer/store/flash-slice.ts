@@ -1,5 +1,6 @@
 import type { AppState, SliceCreator } from './app-store';
-import { flashImageFacts, stillValid, targetOptions } from './drive-options';
+import { stillValid, targetOptions } from './drive-options';
+import { flashSourceFacts } from './flash-source';
 import { IDLE_JOB, failedToStart, startingJob, type JobView } from './job-view';
 import { busyDevices, setJob } from './jobs-slice';
 
@@ -21,7 +22,7 @@ export interface FlashSlice {
 
 /** The devices a flash would write now: chosen and still allowed. */
 export function flashTargetsNow(s: AppState): string[] {
-  return stillValid(s.targets.selected, targetOptions(s.drives.list, flashImageFacts(s.image.details), s.drives.showAll, busyDevices(s)));
+  return stillValid(s.targets.selected, targetOptions(s.drives.list, flashSourceFacts(s), s.drives.showAll, busyDevices(s)));
 }
 
 export const createFlashSlice: SliceCreator<FlashSlice> = (set, get, api) => ({
@@ -29,7 +30,7 @@ export const createFlashSlice: SliceCreator<FlashSlice> = (set, get, api) => ({
 
   flashRequested: () => {
     const s = get();
-    if (!s.image.details || flashTargetsNow(s).length === 0) return;
+    if ((!s.image.details && !s.web.chosen) || flashTargetsNow(s).length === 0) return;
     if (s.flash.job.status === 'starting' || s.flash.job.status === 'running') return;
     set({ flash: { ...s.flash, confirming: true } });
   },
@@ -39,13 +40,19 @@ export const createFlashSlice: SliceCreator<FlashSlice> = (set, get, api) => ({
   flashConfirmed: async () => {
     const s = get();
     const image = s.image.details;
+    const web = s.web.chosen;
     const targets = flashTargetsNow(s);
     set({ flash: { confirming: false, job: startingJob() } });
-    if (!image || targets.length === 0) {
+    if ((!image && !web) || targets.length === 0) {
       setJob(set, 'flash', () => failedToStart({ code: 'E_BAD_ARGUMENTS', message: 'Choose an image and at least one drive first.' }));
       return;
     }
-    const result = await api.startFlash({ image: image.path, targets, verify: true });
+    const result =
+      web?.kind === 'url'
+        ? await api.startFlashUrl({ url: web.url, ...(web.sha256 ? { sha256: web.sha256 } : {}), targets, verify: true })
+        : web?.kind === 'os'
+          ? await api.startFlashOs({ entryId: web.entry.id, targets, verify: true })
+          : await api.startFlash({ image: (image as NonNullable<typeof image>).path, targets, verify: true });
     if (result.ok) get().jobStarted('flash', result.value.jobId);
     else setJob(set, 'flash', () => failedToStart(result.error));
   },

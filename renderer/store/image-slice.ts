@@ -70,6 +70,8 @@ export const createImageSlice: SliceCreator<ImageSlice> = (set, get, api) => {
 
     imageInspected: (details) => {
       patch({ details, inspecting: null, error: null, pathInput: details.path });
+      // A file chosen replaces an image from the web.
+      if (get().web.chosen) set((s) => ({ web: { ...s.web, chosen: null } }));
       set(prunedSelections(get()));
       void get().layoutRequested(details.path);
     },

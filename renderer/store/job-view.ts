@@ -1,6 +1,6 @@
 import type { Drive } from '../../shared/drive';
 import type { ErrorInfo } from '../../shared/error-codes';
-import type { JobEvent, JobFinishedEvent, JobKind, JobPhase, TargetProgress } from '../../shared/job-events';
+import type { DownloadProgressInfo, JobEvent, JobFinishedEvent, JobKind, JobPhase, ProgressEvent, TargetProgress } from '../../shared/job-events';
 
 /** Where a job stands, as the progress and result views show it. */
 export type JobStatus = 'idle' | 'starting' | 'running' | 'finished';
@@ -23,6 +23,9 @@ export interface JobView {
   bytesPerSecond: number;
   etaSeconds: number | null;
   compressionRatio: number | null;
+  /** A flash from the web: the download's counters, and the stage that limits the pace, when the engine says. */
+  download: DownloadProgressInfo | null;
+  bottleneck: ProgressEvent['bottleneck'] | null;
   /** Recent bytesPerSecond samples, oldest first, for the throughput graph. */
   rateHistory: number[];
   targets: TargetProgress[];
@@ -51,6 +54,8 @@ export const IDLE_JOB: JobView = {
   bytesPerSecond: 0,
   etaSeconds: null,
   compressionRatio: null,
+  download: null,
+  bottleneck: null,
   rateHistory: [],
   targets: [],
   warnings: [],
@@ -91,6 +96,8 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
         bytesPerSecond: event.bytesPerSecond,
         etaSeconds: event.etaSeconds,
         compressionRatio: event.compressionRatio ?? view.compressionRatio,
+        download: event.download ?? view.download,
+        bottleneck: event.bottleneck ?? null,
         rateHistory: [...view.rateHistory, event.bytesPerSecond].slice(-RATE_HISTORY_LENGTH),
         targets: event.targets.length > 0 ? mergeFailures(event.targets, view.targets) : view.targets,
       };

@@ -1,5 +1,6 @@
 import type { AppState } from './app-store';
-import { flashImageFacts, restoreImageFacts, sourceOptions, stillValid, targetOptions } from './drive-options';
+import { flashSourceFacts } from './flash-source';
+import { restoreImageFacts, sourceOptions, stillValid, targetOptions } from './drive-options';
 
 /**
  * Choices that no longer hold (the drive vanished, got hidden, or the new
@@ -9,7 +10,7 @@ import { flashImageFacts, restoreImageFacts, sourceOptions, stillValid, targetOp
  */
 export function prunedSelections(s: AppState): Partial<AppState> {
   const { list, showAll } = s.drives;
-  const flashTargets = stillValid(s.targets.selected, targetOptions(list, flashImageFacts(s.image.details), showAll));
+  const flashTargets = stillValid(s.targets.selected, targetOptions(list, flashSourceFacts(s), showAll));
   const restoreTargets = stillValid(s.restore.selected, targetOptions(list, restoreImageFacts(s.restore.details), showAll));
   const source = s.backup.source;
   const sourceOk = source !== null && stillValid([source], sourceOptions(list, s.backup.pathInput, showAll)).length === 1;

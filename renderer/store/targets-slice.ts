@@ -1,5 +1,6 @@
 import type { SliceCreator } from './app-store';
-import { flashImageFacts, stillValid, targetOptions } from './drive-options';
+import { stillValid, targetOptions } from './drive-options';
+import { flashSourceFacts } from './flash-source';
 import { busyDevices } from './jobs-slice';
 
 export interface TargetsState {
@@ -23,7 +24,7 @@ export const createTargetsSlice: SliceCreator<TargetsSlice> = (set, get) => ({
       set({ targets: { selected: selected.filter((d) => d !== device) } });
       return;
     }
-    const options = targetOptions(s.drives.list, flashImageFacts(s.image.details), s.drives.showAll, busyDevices(s));
+    const options = targetOptions(s.drives.list, flashSourceFacts(s), s.drives.showAll, busyDevices(s));
     if (stillValid([device], options).length === 0) return;
     set({ targets: { selected: [...selected, device] } });
   },
