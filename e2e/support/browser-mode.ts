@@ -33,11 +33,11 @@ export function browserModeEntry(): { script: string | null; reason: string } {
 /** How long the server may take to print its URL. Owned here: it only lists drives and binds a port. */
 const START_TIMEOUT_MS = 20_000;
 
-/** Starts browser mode as a child process and waits for the URL it prints. */
-export async function startBrowserMode(): Promise<BrowserMode> {
+/** Starts browser mode as a child process and waits for the URL it prints; `env` adds to its environment (a spec's catalogue, cache folder). */
+export async function startBrowserMode(env: Record<string, string> = {}): Promise<BrowserMode> {
   const { script, reason } = browserModeEntry();
   if (!script) throw new Error(reason);
-  const child: ChildProcess = spawn(process.execPath, [script], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BROWSER: 'none', IMPRINT_BZIP2_DECODER: 'builtin' } });
+  const child: ChildProcess = spawn(process.execPath, [script], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BROWSER: 'none', IMPRINT_BZIP2_DECODER: 'builtin', ...env } });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`browser mode printed no URL within ${START_TIMEOUT_MS} ms:\n${out}`)), START_TIMEOUT_MS);

@@ -23,8 +23,11 @@ export function whyNotRunnable(): string | null {
   return script ? null : reason;
 }
 
-/** Registers beforeAll/afterAll for a spec file; `setup` makes its images and loop devices before the server starts. */
-export function useSession(name: string, setup: (dir: string, loops: LoopDevice[]) => Promise<void>): () => Session {
+/**
+ * Registers beforeAll/afterAll for a spec file; `setup` makes its images and loop devices before the server starts,
+ * and may return environment variables for the server (what it set up: a catalogue's address, a cache folder).
+ */
+export function useSession(name: string, setup: (dir: string, loops: LoopDevice[]) => Promise<void | Record<string, string>>): () => Session {
   let session: Session | null = null;
   const loops: LoopDevice[] = [];
   let dir = '';
@@ -36,8 +39,8 @@ export function useSession(name: string, setup: (dir: string, loops: LoopDevice[
       return;
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), `imprint-e2e-${name}-`));
-    await setup(dir, loops);
-    session = { dir, loops, server: await startBrowserMode() };
+    const env = await setup(dir, loops);
+    session = { dir, loops, server: await startBrowserMode(env ?? {}) };
   });
   test.afterAll(async () => {
     await session?.server.stop();
