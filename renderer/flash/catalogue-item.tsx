@@ -20,12 +20,17 @@ export function CatalogueItem({ item, showFolder, onOpen }: Props) {
       : [];
   return (
     <li>
-      <button type="button" className="catalogue-entry" onClick={() => onOpen(item)} aria-label={item.kind === 'folder' ? `${item.name} (folder)` : undefined}>
+      <button type="button" className="catalogue-entry" onClick={() => onOpen(item)}>
         {item.icon ? <img className="catalogue-icon" src={item.icon} alt="" width={40} height={40} /> : <span className="catalogue-icon is-blank" aria-hidden="true" />}
         <span className="catalogue-text">
           <span className="catalogue-name">
             {item.name}
-            {item.kind === 'folder' && <span aria-hidden="true"> ›</span>}
+            {item.kind === 'folder' && (
+              <>
+                <span aria-hidden="true"> ›</span>
+                <span className="visually-hidden"> (folder)</span>
+              </>
+            )}
           </span>
           {showFolder && item.folder.length > 0 && <span className="catalogue-meta">in {item.folder.join(' / ')}</span>}
           {item.description && <span className="catalogue-description">{item.description}</span>}
