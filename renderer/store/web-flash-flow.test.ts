@@ -95,3 +95,23 @@ test('a file chosen after a web image replaces it, and the other way round', asy
   assert.equal(s().image.details, null);
   assert.equal(s().image.pathInput, '');
 });
+
+test("a web flash's progress carries the download's counters and the slow stage into the job view", async () => {
+  const { api, store } = setup();
+  await flush();
+  const s = () => store.getState();
+  s().urlTyped('https://example.org/os.img.gz');
+  s().urlSubmitted();
+  s().targetToggled('/dev/sdb');
+  s().flashRequested();
+  await s().flashConfirmed();
+  api.emitJob({ type: 'job-started', jobId: 'job-url', kind: 'flash', source: 'https://example.org/os.img.gz', targets: ['/dev/sdb'], totalBytes: null });
+  const download = { downloadedBytes: 4e6, totalBytes: 6e6, attempts: 2, retrying: false, cached: false };
+  api.emitJob({ type: 'progress', jobId: 'job-url', phase: 'writing', bytesDone: 3e6, totalBytes: null, bytesPerSecond: 1e6, etaSeconds: null, targets: [{ device: '/dev/sdb', status: 'writing', bytesWritten: 3e6, bytesVerified: 1e6 }], download, bottleneck: 'network' });
+  assert.deepEqual(s().flash.job.download, download);
+  assert.equal(s().flash.job.bottleneck, 'network');
+  // A sample without a bottleneck does not keep a stale one.
+  api.emitJob({ type: 'progress', jobId: 'job-url', phase: 'verifying', bytesDone: 1e6, totalBytes: 6e6, bytesPerSecond: 1e6, etaSeconds: 5, targets: [] });
+  assert.equal(s().flash.job.bottleneck, null);
+  assert.deepEqual(s().flash.job.download, download);
+});
