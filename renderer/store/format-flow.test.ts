@@ -5,7 +5,9 @@ import { fakeDrive } from '../../shared/testing/drive-fixtures';
 import { createAppStore } from './app-store';
 import { bindApi } from './bind-api';
 import { createFakeApi } from './fake-api';
-import { formatFilesystemNow, formatLabelProblem, formatTargetNow } from './format-slice';
+import { targetOptions } from './drive-options';
+import { FORMAT_FACTS, formatFilesystemNow, formatLabelProblem, formatTargetNow } from './format-slice';
+import { busyDevices } from './jobs-slice';
 
 const flush = () => new Promise((r) => setImmediate(r));
 
@@ -88,4 +90,21 @@ test('format: a reload mid-format shows the job on the Format screen', async () 
   await store.getState().jobSnapshotsRequested();
   assert.equal(store.getState().format.job.jobId, 'f2');
   assert.equal(store.getState().format.job.status, 'running');
+});
+
+test('format: a drive another job is writing is marked busy on the Format screen and cannot be chosen; a chosen one drops out', async () => {
+  const { api, s } = setup();
+  await flush();
+  s().formatDriveChosen('/dev/sdb');
+  // A flash started in another window: the service tells every window.
+  api.emitJob({ type: 'job-started', jobId: 'x1', kind: 'flash', source: '/images/os.img', targets: ['/dev/sdb'], totalBytes: 1e9 });
+  assert.equal(formatTargetNow(s()), null, 'no longer what Format would erase');
+  const row = targetOptions(s().drives.list, FORMAT_FACTS, s().drives.showAll, busyDevices(s())).find((o) => o.drive.device === '/dev/sdb');
+  assert.deepEqual(row?.refusals.map((r) => r.code), ['E_TARGET_BUSY']);
+  assert.match(row?.refusals[0]?.reason ?? '', /flash that is running/);
+  s().formatRequested();
+  assert.equal(s().format.confirming, false);
+  api.emitJob({ type: 'job-finished', jobId: 'x1', ok: true, targets: [], bytes: 1e9 });
+  s().formatDriveChosen('/dev/sdb');
+  assert.equal(formatTargetNow(s()), '/dev/sdb', 'free again once the flash ended');
 });
