@@ -210,6 +210,8 @@ test('format the labelled drive as exFAT with a label of 11+ characters: blkid r
   await page.getByRole('radio', { name: 'exFAT' }).check();
   await page.getByRole('textbox', { name: 'Label' }).fill('Photos 2026');
   await page.getByRole('button', { name: 'Format', exact: true }).click();
+  // The confirmation names what the drive holds now, by its labels.
+  await expect(page.getByRole('dialog')).toContainText('holds “BOOTLBL”, “rootfs”');
   await page.getByRole('dialog').getByRole('button', { name: 'Erase and format' }).click();
   await expect(page.getByRole('status')).toHaveText('Formatted and verified.', { timeout: 60_000 });
   await expect(page.locator('dl[aria-label=Made]')).toContainText(/Filesystem\s*exFAT/);

@@ -1,4 +1,4 @@
-import type { DrivePartition } from '../../shared/drive';
+import type { Drive, DrivePartition } from '../../shared/drive';
 import { formatBytes } from '../../shared/units';
 
 /** "loop3p1" for `/dev/loop3p1`; "whole drive" for a filesystem on the drive itself. */
@@ -30,4 +30,11 @@ export function DrivePartitions({ id, drive, partitions }: { id: string; drive: 
       ))}
     </span>
   );
+}
+
+/** The labels the drive holds now, for the erase confirmation: the last look at what will be lost. */
+export function HeldLabels({ drive }: { drive: Drive }) {
+  const labels = (drive.partitions ?? []).map((p) => p.label).filter((l): l is string => l !== null);
+  if (labels.length === 0) return null;
+  return <span className="muted"> · holds {labels.map((l) => `“${l}”`).join(', ')}</span>;
 }
