@@ -45,7 +45,7 @@ export async function listDrives(opts: ListDrivesOptions = {}): Promise<Drive[]>
   for (const loop of loopDevices(tree)) {
     if (!drives.some((d) => d.device === loop.device)) drives.push({ ...loop, system: loop.system || system.has(loop.device) });
   }
-  const nodes = new Map(tree.map((n) => [n.path, n]));
+  const nodes = new Map(opts.partitions === false ? [] : tree.map((n) => [n.path, n]));
   for (const drive of drives) {
     const node = nodes.get(drive.device);
     if (node) drive.partitions = partitionsOf(node, !opts.inUse?.has(drive.device));
@@ -56,6 +56,8 @@ export async function listDrives(opts: ListDrivesOptions = {}): Promise<Drive[]>
 export interface ListDrivesOptions {
   /** Drives a running job holds: their partitions are not probed (see partitionsOf). */
   inUse?: ReadonlySet<string>;
+  /** false: leave `partitions` out, and read no device (a job looking up its target needs none of it). */
+  partitions?: boolean;
 }
 
 /** Attached loop devices (size > 0), from lsblk's tree. */
@@ -96,6 +98,7 @@ export async function findDrive(device: string): Promise<Drive | null> {
   } catch {
     return null;
   }
-  const drives = await listDrives();
+  // No partitions: a job looking up its drive must not open another job's drive (see partitionsOf).
+  const drives = await listDrives({ partitions: false });
   return drives.find((d) => d.device === real || d.device === device) ?? null;
 }
