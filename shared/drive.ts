@@ -15,4 +15,22 @@ export interface Drive {
   mountpoints: string[];
   /** Logical sector size in bytes. */
   blockSize: number;
+  /**
+   * What is on the drive, so people can tell drives apart by the names they
+   * gave them: each partition, or the drive itself when a filesystem fills it
+   * with no partition table. Absent where the OS listing cannot say.
+   */
+  partitions?: DrivePartition[];
+}
+
+/** A partition (or a whole-drive filesystem) as a drive row names it. */
+export interface DrivePartition {
+  /** e.g. `/dev/sdb1`; the drive's own path for a filesystem on the whole drive. */
+  device: string;
+  /** Bytes. */
+  size: number;
+  /** blkid's names: vfat, exfat, ext4, iso9660...; null when none is recognised. */
+  filesystem: string | null;
+  label: string | null;
+  mountpoints: string[];
 }

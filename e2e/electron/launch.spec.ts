@@ -33,7 +33,7 @@ function mainScript(): string | null {
   return main && fs.existsSync(main) ? main : null;
 }
 
-test('the desktop app opens one window with the three sections', async () => {
+test('the desktop app opens one window with the four sections', async () => {
   const bin = electronBinary();
   const main = mainScript();
   const why = !bin.path ? bin.reason : !main ? 'package.json "main" (the built Electron main) is missing' : null;
@@ -45,6 +45,7 @@ test('the desktop app opens one window with the three sections', async () => {
     await expect(window.getByRole('tab', { name: 'Flash' })).toBeVisible();
     await expect(window.getByRole('tab', { name: 'Back up' })).toBeVisible();
     await expect(window.getByRole('tab', { name: 'Restore' })).toBeVisible();
+    await expect(window.getByRole('tab', { name: 'Format' })).toBeVisible();
     expect(await window.evaluate(() => typeof (window as unknown as { imprint?: unknown }).imprint)).toBe('object');
     expect(await window.evaluate(() => typeof (globalThis as unknown as { require?: unknown }).require)).toBe('undefined');
   } finally {

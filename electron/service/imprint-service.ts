@@ -108,7 +108,8 @@ export class ImprintService {
 
   constructor(private readonly options: ServiceOptions = {}) {
     this.settings = options.settings ?? engineSettingsFromEnv(process.env);
-    this.list = options.listDrives ?? engineListDrives;
+    // A running job's drives are listed without probing their partitions: an open, however brief, can fail the job's partition-table re-read.
+    this.list = options.listDrives ?? (() => engineListDrives({ inUse: new Set([...this.jobs.values()].flatMap((j) => j.devices)) }));
     this.helper = options.helper ?? defaultHelperCommand();
     this.needsHelper = options.needsHelper ?? ((devices, mode) => !canOpenDirectly(devices, mode));
     this.log = options.log ?? ((m) => process.stderr.write(`imprint: ${m}\n`));

@@ -1,11 +1,12 @@
 import { BackupScreen } from '../backup/backup-screen';
 import { FlashScreen } from '../flash/flash-screen';
+import { FormatScreen } from '../format/format-screen';
 import { RestoreScreen } from '../restore/restore-screen';
 import { useApp } from '../store/store-context';
 import { FileBrowserDialog } from './file-browser-dialog';
 import { SectionTabs } from './section-tabs';
 
-/** The window: a title bar with the three sections, and the chosen section below. */
+/** The window: a title bar with the sections, and the chosen section below. */
 export function App() {
   const screen = useApp((s) => s.screen);
   const browsing = useApp((s) => s.browse.for !== null);
@@ -21,6 +22,7 @@ export function App() {
           {screen === 'flash' && <FlashScreen />}
           {screen === 'backup' && <BackupScreen />}
           {screen === 'restore' && <RestoreScreen />}
+          {screen === 'format' && <FormatScreen />}
         </div>
       </main>
       {browsing && <FileBrowserDialog />}

@@ -6,9 +6,10 @@ const SECTIONS: { screen: Screen; label: string }[] = [
   { screen: 'flash', label: 'Flash' },
   { screen: 'backup', label: 'Back up' },
   { screen: 'restore', label: 'Restore' },
+  { screen: 'format', label: 'Format' },
 ];
 
-/** Flash / Back up / Restore as tabs: Tab reaches the chosen one, arrow keys move between them. */
+/** Flash / Back up / Restore / Format as tabs: Tab reaches the chosen one, arrow keys move between them. */
 export function SectionTabs() {
   const screen = useApp((s) => s.screen);
   const screenChosen = useApp((s) => s.screenChosen);

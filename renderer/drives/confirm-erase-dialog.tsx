@@ -3,6 +3,7 @@ import type { Drive } from '../../shared/drive';
 import { isLarge, LARGE_DRIVE_BYTES } from '../../shared/drive-constraints';
 import { formatBytes } from '../../shared/units';
 import { readableDescription } from './drive-names';
+import { HeldLabels } from './drive-partitions';
 
 interface Props {
   title: string;
@@ -52,6 +53,7 @@ export function ConfirmEraseDialog({ title, what, drives, confirmLabel, note, on
             <li key={d.device}>
               <span className="device">{d.device}</span> <span>{readableDescription(d.description)}</span>{' '}
               <span className="num muted">{formatBytes(d.size)}</span>
+              <HeldLabels drive={d} />
             </li>
           ))}
         </ul>

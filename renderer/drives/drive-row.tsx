@@ -3,6 +3,7 @@ import type { Refusal } from '../../shared/drive-constraints';
 import type { DriveOption } from '../store/drive-options';
 import { readableDescription } from './drive-names';
 import { DriveBadges } from './drive-badges';
+import { DrivePartitions } from './drive-partitions';
 
 interface Props {
   option: DriveOption;
@@ -33,6 +34,7 @@ export function DriveRow({ option, kind, group, checked, locked, onToggle }: Pro
   const id = idFor(group, drive.device);
   const refused = refusals.length > 0;
   const name = readableDescription(drive.description);
+  const partitions = drive.partitions ?? [];
   return (
     <li className={`drive${checked ? ' is-checked' : ''}${refused ? ' is-refused' : ''}`}>
       <label className="drive-row">
@@ -42,7 +44,7 @@ export function DriveRow({ option, kind, group, checked, locked, onToggle }: Pro
           checked={checked}
           disabled={refused || locked}
           aria-labelledby={`${id}-name ${id}-size`}
-          aria-describedby={`${id}-badges ${id}-facts`}
+          aria-describedby={`${id}-badges${partitions.length > 0 ? ` ${id}-parts` : ''} ${id}-facts`}
           onChange={() => onToggle(drive.device)}
         />
         <span className="drive-text">
@@ -54,9 +56,10 @@ export function DriveRow({ option, kind, group, checked, locked, onToggle }: Pro
               {formatBytes(drive.size)}
             </span>
             {drive.bus && drive.bus !== 'loop' && <span> · {drive.bus}</span>}
-            {drive.mountpoints.length > 0 && <span className="mounts"> · mounted at {drive.mountpoints.join(', ')}</span>}
+            {partitions.length === 0 && drive.mountpoints.length > 0 && <span className="mounts"> · mounted at {drive.mountpoints.join(', ')}</span>}
             <DriveBadges id={`${id}-badges`} option={option} />
           </span>
+          <DrivePartitions id={`${id}-parts`} drive={drive.device} partitions={partitions} />
         </span>
       </label>
       <div id={`${id}-facts`} className="drive-facts">

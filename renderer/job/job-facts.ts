@@ -33,6 +33,10 @@ export function verificationText(job: Pick<JobView, 'kind' | 'targets' | 'result
   const result = job.result;
   if (!result?.ok) return out;
   const verified = job.targets.filter((t) => t.status === 'verified').length;
+  if (job.kind === 'format') {
+    if (verified > 0) out.push('The partition table and the new filesystem were read back from the drive: one partition over the whole drive, with the filesystem and label asked for.');
+    return out;
+  }
   if (job.kind === 'backup') {
     out.push('The backup file was read back from the disk, decompressed and compared with the drive, chunk by chunk.');
   } else if (verified > 0) {

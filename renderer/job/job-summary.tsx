@@ -11,7 +11,8 @@ export function JobSummary({ job }: { job: JobView }) {
   const result = job.result;
   if (!result) return null;
   const took = durationText(job);
-  const bytes = bytesMoved(job);
+  // A format writes a few megabytes of tables, not the drive's size: no byte count or speed to report.
+  const bytes = job.kind === 'format' ? 0 : bytesMoved(job);
   const rate = averageRate(job, bytes);
   const devices = job.targets.map((t) => t.device).filter((d) => d.startsWith('/dev/'));
   const driveDevices = job.kind === 'backup' && job.source ? [job.source] : devices;

@@ -11,7 +11,7 @@ export function phaseLabel(kind: JobKind | null, phase: JobPhase | null): string
     case 'downloading':
       return 'Downloading';
     case 'writing':
-      return kind === 'backup' ? 'Reading the drive' : 'Writing';
+      return kind === 'backup' ? 'Reading the drive' : kind === 'format' ? 'Formatting' : 'Writing';
     case 'verifying':
       return kind === 'backup' ? 'Checking the backup' : 'Verifying';
     case 'copying':

@@ -2,8 +2,8 @@ import type { ErrorInfo } from '../../shared/error-codes';
 import type { JobKind } from '../../shared/job-events';
 import type { JobView } from '../store/job-view';
 
-const KIND: Partial<Record<JobKind, string>> = { flash: 'The flash', backup: 'The backup', restore: 'The restore', rescue: 'The rescue' };
-const DONE: Partial<Record<JobKind, string>> = { flash: 'Flashed', backup: 'Backed up', restore: 'Restored', rescue: 'Rescued' };
+const KIND: Partial<Record<JobKind, string>> = { flash: 'The flash', backup: 'The backup', restore: 'The restore', rescue: 'The rescue', format: 'The format' };
+const DONE: Partial<Record<JobKind, string>> = { flash: 'Flashed', backup: 'Backed up', restore: 'Restored', rescue: 'Rescued', format: 'Formatted' };
 
 /** "Failed: reason", naming the byte offset when the engine gave one the message does not already state. */
 export function failureText(error: ErrorInfo | undefined): string {

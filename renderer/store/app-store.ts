@@ -4,6 +4,7 @@ import { createBackupSlice, type BackupSlice } from './backup-slice';
 import { createBrowseSlice, type BrowseSlice } from './browse-slice';
 import { createDrivesSlice, type DrivesSlice } from './drives-slice';
 import { createFlashSlice, type FlashSlice } from './flash-slice';
+import { createFormatSlice, type FormatSlice } from './format-slice';
 import { createImageSlice, type ImageSlice } from './image-slice';
 import { createJobsSlice, type JobsSlice } from './jobs-slice';
 import { createLayoutsSlice, type LayoutsSlice } from './layouts-slice';
@@ -19,7 +20,7 @@ import { createWebSourceSlice, type WebSourceSlice } from './web-source-slice';
  * actions; only actions talk to the api, which is handed in here so tests can
  * give a fake transport.
  */
-export type AppState = UiSlice & DrivesSlice & ImageSlice & TargetsSlice & FlashSlice & BackupSlice & RestoreSlice & JobsSlice & LayoutsSlice & BrowseSlice & WebSourceSlice;
+export type AppState = UiSlice & DrivesSlice & ImageSlice & TargetsSlice & FlashSlice & BackupSlice & RestoreSlice & FormatSlice & JobsSlice & LayoutsSlice & BrowseSlice & WebSourceSlice;
 
 export type AppStore = StoreApi<AppState>;
 export type SetState = AppStore['setState'];
@@ -43,6 +44,7 @@ export function createAppStore(api: ImprintApi, options: AppStoreOptions = {}): 
     ...createFlashSlice(set, get, api),
     ...createBackupSlice(set, get, api),
     ...createRestoreSlice(set, get, api),
+    ...createFormatSlice(set, get, api),
     ...createJobsSlice(set, get, api),
     ...createLayoutsSlice(set, get, api),
     ...createBrowseSlice(set, get, api),

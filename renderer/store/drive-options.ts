@@ -9,7 +9,7 @@ export type BusyDevices = ReadonlyMap<string, JobKind>;
 
 const NOT_BUSY: BusyDevices = new Map();
 
-const JOB_NAME: Partial<Record<JobKind, string>> = { backup: 'backup', rescue: 'rescue', restore: 'restore', flash: 'flash', verify: 'verification', check: 'capacity check', clone: 'clone' };
+const JOB_NAME: Partial<Record<JobKind, string>> = { backup: 'backup', rescue: 'rescue', restore: 'restore', flash: 'flash', verify: 'verification', check: 'capacity check', clone: 'clone', format: 'format' };
 
 /** A drive a running job uses cannot be chosen: say which job, and what to do. */
 function busyRefusal(drive: Drive, busy: BusyDevices): Refusal[] {

@@ -2,10 +2,10 @@ import type { JobEvent, JobKind } from '../../shared/job-events';
 import type { AppState, SetState, SliceCreator } from './app-store';
 import { applyJobEvent, IDLE_JOB, type JobView } from './job-view';
 
-/** The three screens that run jobs; each holds one JobView under `job`. */
-export type JobSlot = 'flash' | 'backup' | 'restore';
+/** The screens that run jobs; each holds one JobView under `job`. */
+export type JobSlot = 'flash' | 'backup' | 'restore' | 'format';
 
-const SLOTS: readonly JobSlot[] = ['flash', 'backup', 'restore'];
+const SLOTS: readonly JobSlot[] = ['flash', 'backup', 'restore', 'format'];
 
 /** Events kept for jobs not yet known to any slot, at most this many. */
 const MAX_ORPHAN_EVENTS = 500;
@@ -43,7 +43,7 @@ export interface JobsSlice {
 
 /** Which screen shows a job of this kind (verify, check... have none: their drives are only marked busy). */
 export function slotForKind(kind: JobKind): JobSlot | null {
-  if (kind === 'flash' || kind === 'restore') return kind;
+  if (kind === 'flash' || kind === 'restore' || kind === 'format') return kind;
   if (kind === 'backup' || kind === 'rescue') return 'backup';
   return null;
 }

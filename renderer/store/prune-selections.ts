@@ -1,5 +1,6 @@
 import type { AppState } from './app-store';
 import { flashSourceFacts } from './flash-source';
+import { FORMAT_FACTS } from './format-slice';
 import { restoreImageFacts, sourceOptions, stillValid, targetOptions } from './drive-options';
 
 /**
@@ -14,9 +15,11 @@ export function prunedSelections(s: AppState): Partial<AppState> {
   const restoreTargets = stillValid(s.restore.selected, targetOptions(list, restoreImageFacts(s.restore.details), showAll));
   const source = s.backup.source;
   const sourceOk = source !== null && stillValid([source], sourceOptions(list, s.backup.pathInput, showAll)).length === 1;
+  const formatOk = s.format.selected === null || stillValid([s.format.selected], targetOptions(list, FORMAT_FACTS, showAll)).length === 1;
   const out: Partial<AppState> = {};
   if (flashTargets.length !== s.targets.selected.length) out.targets = { ...s.targets, selected: flashTargets };
   if (restoreTargets.length !== s.restore.selected.length) out.restore = { ...s.restore, selected: restoreTargets };
+  if (!formatOk) out.format = { ...s.format, selected: null };
   if (source !== null && !sourceOk) out.backup = { ...s.backup, source: null };
   return out;
 }

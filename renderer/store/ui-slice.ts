@@ -1,6 +1,6 @@
 import type { SliceCreator } from './app-store';
 
-export type Screen = 'flash' | 'backup' | 'restore';
+export type Screen = 'flash' | 'backup' | 'restore' | 'format';
 
 export interface UiSlice {
   screen: Screen;

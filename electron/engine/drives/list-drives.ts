@@ -1,11 +1,8 @@
-import { execFile } from 'child_process';
-import { promisify } from 'util';
 import * as fs from 'fs';
 import type { Drive } from '../../../shared/drive';
 import { compareDrives } from '../../../shared/drive-constraints';
+import { lsblkTree, mountsUnder, partitionsOf, type LsblkNode } from './drive-partitions';
 import { systemDisks } from './system-drive';
-
-const execFileAsync = promisify(execFile);
 
 interface DrivelistDrive {
   device: string;
@@ -22,29 +19,17 @@ interface DrivelistDrive {
   mountpoints: { path: string }[];
 }
 
-interface LsblkDevice {
-  name: string;
-  path: string;
-  size: number | null;
-  type: string;
-  ro: boolean;
-  rm: boolean;
-  mountpoints?: (string | null)[];
-  'log-sec'?: number | null;
-  children?: LsblkDevice[];
-}
-
 /**
  * Every drive the OS knows, via drivelist, plus loop devices, which drivelist
  * leaves out (they are how people attach image files, and how the tests make
  * real drives). Sorted removable first. System drives are marked by drivelist
  * and, independently, by what holds `/` and friends on this machine.
  */
-export async function listDrives(): Promise<Drive[]> {
+export async function listDrives(opts: ListDrivesOptions = {}): Promise<Drive[]> {
   const drivelist = (await import('drivelist')) as unknown as { list(): Promise<DrivelistDrive[]> };
   const system = systemDisks();
   // Both run lsblk: at once, not one after the other (every flash starts with this).
-  const [found, loops] = await Promise.all([drivelist.list(), process.platform === 'linux' ? listLoopDevices() : Promise.resolve([])]);
+  const [found, tree] = await Promise.all([drivelist.list(), process.platform === 'linux' ? lsblkTree() : Promise.resolve([])]);
   const drives: Drive[] = found.map((d) => ({
     device: d.device,
     size: d.size ?? 0,
@@ -57,28 +42,27 @@ export async function listDrives(): Promise<Drive[]> {
     mountpoints: d.mountpoints.map((m) => m.path),
     blockSize: d.logicalBlockSize ?? 512,
   }));
-  for (const loop of loops) {
+  for (const loop of loopDevices(tree)) {
     if (!drives.some((d) => d.device === loop.device)) drives.push({ ...loop, system: loop.system || system.has(loop.device) });
+  }
+  const nodes = new Map(opts.partitions === false ? [] : tree.map((n) => [n.path, n]));
+  for (const drive of drives) {
+    const node = nodes.get(drive.device);
+    if (node) drive.partitions = partitionsOf(node, !opts.inUse?.has(drive.device));
   }
   return drives.sort(compareDrives);
 }
 
-function flattenMounts(dev: LsblkDevice): string[] {
-  const own = (dev.mountpoints ?? []).filter((m): m is string => typeof m === 'string' && m.length > 0);
-  return own.concat(...(dev.children ?? []).map(flattenMounts));
+export interface ListDrivesOptions {
+  /** Drives a running job holds: their partitions are not probed (see partitionsOf). */
+  inUse?: ReadonlySet<string>;
+  /** false: leave `partitions` out, and read no device (a job looking up its target needs none of it). */
+  partitions?: boolean;
 }
 
-/** Attached loop devices (size > 0), from lsblk. */
-export async function listLoopDevices(): Promise<Drive[]> {
-  let out: string;
-  try {
-    // No BACK-FILE column: lsblk before util-linux 2.39 (Debian 12's 2.38) rejects it and prints nothing.
-    ({ stdout: out } = await execFileAsync('lsblk', ['--json', '--bytes', '--tree', '-o', 'NAME,PATH,SIZE,TYPE,RO,RM,MOUNTPOINTS,LOG-SEC']));
-  } catch {
-    return [];
-  }
-  const parsed = JSON.parse(out) as { blockdevices: LsblkDevice[] };
-  return parsed.blockdevices
+/** Attached loop devices (size > 0), from lsblk's tree. */
+export function loopDevices(tree: readonly LsblkNode[]): Drive[] {
+  return tree
     .filter((d) => d.type === 'loop' && (d.size ?? 0) > 0)
     .map((d) => {
       const backing = loopBackingFile(d.name);
@@ -91,7 +75,7 @@ export async function listLoopDevices(): Promise<Drive[]> {
         readOnly: d.ro,
         system: false,
         virtual: true,
-        mountpoints: flattenMounts(d),
+        mountpoints: mountsUnder(d),
         blockSize: d['log-sec'] ?? 512,
       };
     });
@@ -114,6 +98,7 @@ export async function findDrive(device: string): Promise<Drive | null> {
   } catch {
     return null;
   }
-  const drives = await listDrives();
+  // No partitions: a job looking up its drive must not open another job's drive (see partitionsOf).
+  const drives = await listDrives({ partitions: false });
   return drives.find((d) => d.device === real || d.device === device) ?? null;
 }

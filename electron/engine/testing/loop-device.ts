@@ -57,10 +57,22 @@ export async function attachLoop(file: string, opts: AttachOptions = {}): Promis
  */
 export async function detachLoop(device: string): Promise<void> {
   if (!isLoopAttached(device)) return;
+  // Partitions added with partx (a loop without -P, as the format job and tests do) outlive
+  // the detach: the next user of this loop number would find them and fail to add its own.
+  if (hasPartitions(device)) await runTool('partx', ['-d', device]).catch(() => undefined);
   try {
     await runTool('losetup', ['-d', device]);
   } catch (err) {
     if (isLoopAttached(device) && !isAutoclearPending(device)) throw err;
+  }
+}
+
+function hasPartitions(device: string): boolean {
+  const name = path.basename(device);
+  try {
+    return fs.readdirSync(`/sys/block/${name}`).some((child) => child.startsWith(`${name}p`));
+  } catch {
+    return false;
   }
 }
 
