@@ -86,3 +86,17 @@ export function alignRanges(ranges: readonly ByteRange[], align: number, limit: 
     }),
   );
 }
+
+/**
+ * Zeros the bytes of a chunk buffer (the chunk starts at drive offset
+ * `chunkStart`) outside `parts` (sorted, within the chunk): the parts are
+ * read over, so zeroing them as well was a second pass over every byte.
+ */
+export function zeroGaps(buf: Buffer, chunkStart: number, length: number, parts: readonly ByteRange[]): void {
+  let at = 0;
+  for (const p of parts) {
+    if (p.start - chunkStart > at) buf.fill(0, at, p.start - chunkStart);
+    at = p.start - chunkStart + p.length;
+  }
+  if (at < length) buf.fill(0, at, length);
+}

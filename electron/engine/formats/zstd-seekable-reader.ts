@@ -119,6 +119,27 @@ export class SeekableZstdReader {
     return out;
   }
 
+  /**
+   * Content bytes from `offset` into `out`: `out.length` of them, fewer only
+   * where the content ends; returns the count. A frame wholly inside the range
+   * is decoded straight into `out`, past the cache: a restore reads each frame
+   * once, and a copy of every byte cost it more than the cache saves.
+   */
+  readInto(offset: number, out: Buffer): number {
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`readInto(${offset})`);
+    const end = Math.min(this.size, offset + out.length);
+    let at = offset;
+    while (at < end) {
+      const frame = this.table.frame(this.table.frameAt(at));
+      const from = at - frame.decompressedOffset;
+      const n = Math.min(end - at, frame.decompressedSize - from);
+      if (from === 0 && n === frame.decompressedSize && !this.cache.has(frame.index)) this.decode(frame, out.subarray(at - offset, at - offset + n));
+      else this.decoded(frame).copy(out, at - offset, from, from + n);
+      at += n;
+    }
+    return Math.max(0, end - offset);
+  }
+
   /** Frame `frame`'s content, from the cache or decoded now. */
   private decoded(frame: SeekableFrame): Buffer {
     const hit = this.cache.get(frame.index);
@@ -137,7 +158,8 @@ export class SeekableZstdReader {
     return content;
   }
 
-  private decode(frame: SeekableFrame): Buffer {
+  /** Decodes one frame, into `into` (exactly its content size) when given, else into memory of its own. */
+  private decode(frame: SeekableFrame, into?: Buffer): Buffer {
     const where = `frame ${frame.index} (at byte ${frame.compressedOffset} of the file)`;
     const bad = (why: string, cause?: unknown): ImprintError =>
       new ImprintError('E_CORRUPT_SOURCE', `${this.file} is damaged: ${where} ${why}.`, { cause, offset: frame.compressedOffset });
@@ -158,9 +180,9 @@ export class SeekableZstdReader {
     // The frame's own content checksum (libzstd verifies the content against it while decoding) must be the table's.
     // A frame written without one (other writers may) leaves the table's checksum unchecked: Imprint has no XXH64 of its own.
     if (frame.checksum !== null && fhd & 0x04 && src.readUInt32LE(src.length - 4) !== frame.checksum) throw bad('has a checksum that disagrees with the seek table');
-    const spare = this.spare;
-    this.spare = null;
-    const out = spare && spare.length >= frame.decompressedSize ? spare.subarray(0, frame.decompressedSize) : Buffer.allocUnsafe(frame.decompressedSize);
+    const spare = into ? null : this.spare;
+    if (!into) this.spare = null;
+    const out = into ?? (spare && spare.length >= frame.decompressedSize ? spare.subarray(0, frame.decompressedSize) : Buffer.allocUnsafe(frame.decompressedSize));
     let n: number;
     try {
       n = this.dctx.decompress(out, src);

@@ -28,7 +28,8 @@ function foldZeros(crc: number, length: number): number {
   return crc;
 }
 
-function zeroCrc(length: number): number {
+/** The CRC-32 of `length` zero bytes (what chunkCrc gives for them), looked up. */
+export function zeroCrc(length: number): number {
   let crc = zeroCrcs.get(length);
   if (crc === undefined) {
     crc = foldZeros(0, length) >>> 0;

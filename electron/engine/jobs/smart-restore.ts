@@ -6,7 +6,7 @@ import { ImprintError, classifyWriteError, fromErrorInfo, toErrorInfo } from '..
 import { allocAligned } from '../io/aligned-buffer';
 import { blockDeviceSize } from '../io/block-device';
 import { chunkCrc } from '../io/chunk-crc';
-import { readChunkAt } from '../io/chunk-reader';
+import { ReadAhead } from '../io/chunk-reader';
 import { unmountAll } from '../drives/unmount';
 import { RangeCursor, complementWithin } from '../disks/byte-ranges';
 import type { ByteRange } from '../disks/filesystem-driver';
@@ -15,6 +15,8 @@ import { openContent, type SourceInfo } from '../formats/image-source';
 import { JobReporter, type EventSink } from './job-reporter';
 import type { TargetPlan } from '../pipelines/target-plan';
 import { wipeRanges } from '../pipelines/wipe-free-space';
+import { decodeStoredChunks } from '../pipelines/stored-chunks';
+import { EarlyReadBack, openForReadBack, readBackChunk, type StoredChunkRef } from '../pipelines/stored-readback';
 
 /**
  * Restores a smart backup: only the ranges it stored are written, each chunk
@@ -41,6 +43,8 @@ interface Target {
   fd: number | null;
   /** Writes still in libuv's pool; awaited before a buffer is reused and before closing. */
   pending: Promise<void>[];
+  /** Reads chunks back while the rest is written (a restore that verifies, from a seekable backup). */
+  early: EarlyReadBack | null;
 }
 
 /** Chunk buffers in rotation: one being decoded into while the others are written. */
@@ -100,30 +104,47 @@ function writeChunk(targets: Target[], buf: Buffer, chunkStart: number, parts: B
   });
 }
 
-/** Reads a target's stored ranges back and compares each chunk's CRC-32 with the backup's record. */
+/** Chunks read back at once: one O_DIRECT read at a time left the drive idle between replies (io/chunk-reader.ts). */
+const VERIFY_AHEAD = 4;
+
+/**
+ * Reads a target's stored ranges back and compares each chunk's CRC-32 with
+ * the backup's record; chunks already read back while the restore was
+ * writing (t.early) are not read again.
+ */
 async function verifyTarget(t: Target, storage: BackupStorage, crcs: Uint32Array, size: number, signal?: AbortSignal): Promise<void> {
-  const fd = fs.openSync(t.plan.path, fs.constants.O_RDONLY | (t.plan.isBlockDevice ? fs.constants.O_DIRECT : 0));
+  if (t.early) {
+    await t.early.close();
+    if (t.early.error) throw t.early.error;
+  }
+  const done = t.early?.verified ?? new Set<number>();
+  const src = openForReadBack(t.plan.path, t.plan.isBlockDevice);
+  const reads = new ReadAhead<void>();
   try {
-    const src = { fd, path: t.plan.path, isBlockDevice: t.plan.isBlockDevice };
-    const buf = allocAligned(storage.chunkSize);
     const cursor = new RangeCursor(storage.ranges.map(([start, length]) => ({ start, length })));
-    for (let at = 0, i = 0; at < size; at += storage.chunkSize, i++) {
-      if (signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled.');
+    const jobs: StoredChunkRef[] = [];
+    for (let at = 0, index = 0; at < size; at += storage.chunkSize, index++) {
       const length = Math.min(storage.chunkSize, size - at);
       const parts = cursor.clip(at, at + length);
-      if (parts.length === 0) continue;
-      buf.fill(0, 0, length);
-      for (const part of parts) {
-        const n = await readChunkAt(src, buf.subarray(part.start - at), part.length, part.start);
-        if (n < part.length) throw new ImprintError('E_VERIFY_MISMATCH', `${t.plan.path} ended at byte ${part.start + n} while it was read back.`, { offset: part.start + n });
-        t.progress.bytesVerified += n;
+      if (parts.length > 0 && !done.has(index)) jobs.push({ index, at, length, parts });
+    }
+    const bufs = Array.from({ length: VERIFY_AHEAD }, () => allocAligned(storage.chunkSize));
+    const onBytes = (n: number): void => void (t.progress.bytesVerified += n);
+    let started = 0;
+    for (let k = 0; k < jobs.length; k++) {
+      if (signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled.');
+      // Buffer k % VERIFY_AHEAD is read into again only after chunk k was checked.
+      while (reads.pending < VERIFY_AHEAD && started < jobs.length) {
+        const job = jobs[started] as StoredChunkRef;
+        reads.push(readBackChunk(src, bufs[started % VERIFY_AHEAD] as Buffer, job, crcs[job.index], onBytes));
+        started++;
       }
-      if (chunkCrc(buf.subarray(0, length)) !== crcs[i]) {
-        throw new ImprintError('E_VERIFY_MISMATCH', `${t.plan.path} does not read back what was restored, between bytes ${at} and ${at + length}: the drive may be failing or counterfeit.`, { offset: at });
-      }
+      await reads.shift();
     }
   } finally {
-    fs.closeSync(fd);
+    // A read still in libuv's pool must not find its descriptor closed under it.
+    await reads.settle();
+    fs.closeSync(src.fd);
   }
 }
 
@@ -133,7 +154,7 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
   const size = metadata.size;
   const crcs = recordedCrcs(storage);
   const reporter = new JobReporter(opts.onEvent, 'restore', opts.jobId);
-  const targets: Target[] = plans.map((plan) => ({ plan, fd: null, pending: [], progress: { device: plan.path, status: 'writing', bytesWritten: 0, bytesVerified: 0 } }));
+  const targets: Target[] = plans.map((plan) => ({ plan, fd: null, pending: [], early: null, progress: { device: plan.path, status: 'writing', bytesWritten: 0, bytesVerified: 0 } }));
   const progress = targets.map((t) => t.progress);
   const notes: string[] = [];
   const finish = (ok: boolean, extra: Partial<JobFinishedEvent> = {}): JobFinishedEvent => {
@@ -163,7 +184,10 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
         await wipeRanges(t.plan.path, t.fd as number, complementWithin(ranges, 0, end), t.plan.isBlockDevice).catch((err) => fail(t, err, reporter));
       }
     }
-    const { first, sha256 } = await writeStored(info, storage, crcs, targets, reporter, opts.signal);
+    if (opts.verify) {
+      for (const t of live(targets)) t.early = new EarlyReadBack(t.plan.path, t.plan.isBlockDevice, storage.chunkSize, crcs, (n) => void (t.progress.bytesVerified += n));
+    }
+    const { first, sha256 } = await writeStored(info, storage, crcs, size, targets, reporter, opts.signal);
     // The stored data must have the SHA-256 the backup recorded; otherwise the head is never written.
     if (sha256 !== metadata.sha256) {
       throw new ImprintError('E_CHECKSUM_MISMATCH', `The backup's content does not have the SHA-256 it recorded (expected ${metadata.sha256}, got ${sha256}): the backup file or its description is corrupt. The drives' partition tables were not written, so they do not look usable.`);
@@ -197,6 +221,7 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
     return finish(false, { error: toErrorInfo(err) });
   } finally {
     for (const t of targets) await Promise.allSettled(t.pending.splice(0));
+    for (const t of targets) await t.early?.close();
     closeAll(targets);
   }
 }
@@ -210,10 +235,33 @@ async function writeStored(
   info: SourceInfo,
   storage: BackupStorage,
   crcs: Uint32Array,
+  driveSize: number,
   targets: Target[],
   reporter: JobReporter,
   signal?: AbortSignal,
 ): Promise<{ first: { buf: Buffer; parts: ByteRange[] } | null; sha256: string }> {
+  // A seekable .zst (what Imprint writes): only the frames holding stored ranges are decoded, on several threads.
+  let held: { buf: Buffer; parts: ByteRange[] } | null = null;
+  const seekable = await decodeStoredChunks(info, storage, crcs, driveSize, { signal }, (chunk) => {
+    if (live(targets).length === 0) throw fromErrorInfo(targets[0]?.progress.error ?? { code: 'E_WRITE', message: 'Every target failed.' });
+    if (chunk.index === 0) {
+      // Held back in its own page-aligned copy (O_DIRECT writes need aligned memory); the chunk's memory is reused.
+      held = { buf: allocAligned(chunk.buf.length), parts: chunk.parts };
+      chunk.buf.copy(held.buf);
+      return Promise.resolve();
+    }
+    const writing = live(targets);
+    const ref: StoredChunkRef = { index: chunk.index, at: chunk.at, length: chunk.buf.length, parts: chunk.parts };
+    // Each target reads the chunk back as soon as its own writes of it are done (writeChunk's promises never reject).
+    const writes = writeChunk(targets, chunk.buf, chunk.at, chunk.parts, reporter).map((w, i) =>
+      w.then(() => {
+        const t = writing[i] as Target;
+        if (t.progress.status !== 'failed') t.early?.offer(ref);
+      }),
+    );
+    return Promise.all(writes).then(() => undefined);
+  });
+  if (seekable) return { first: held, sha256: seekable.sha256 };
   const hash = crypto.createHash('sha256');
   const size = crcs.length > 0 ? Math.min(storage.chunkSize * crcs.length, Number.MAX_SAFE_INTEGER) : 0;
   const cursor = new RangeCursor(storage.ranges.map(([start, length]) => ({ start, length })));

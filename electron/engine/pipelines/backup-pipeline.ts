@@ -164,7 +164,7 @@ export class BackupPipeline {
             this.writtenBytes += msg.bytes;
             this.outputBytes = msg.outputBytes;
             this.lastActivity = Date.now();
-            this.source?.post({ type: 'free', slot: msg.slot });
+            if (msg.slot !== null) this.source?.post({ type: 'free', slot: msg.slot });
             this.checker?.post({ type: 'available', bytes: msg.durableBytes });
             break;
           case 'finished':
@@ -226,6 +226,13 @@ export class BackupPipeline {
           this.outstanding++;
           this.lastActivity = Date.now();
           this.writer?.post({ type: 'write', slot: msg.slot, offset: msg.offset, length: msg.length });
+          break;
+        case 'zeros':
+          this.sourceBytes = msg.offset + msg.length;
+          this.driveCrcs[msg.offset / CHUNK_SIZE] = msg.crc;
+          this.outstanding++;
+          this.lastActivity = Date.now();
+          this.writer?.post({ type: 'zeros', offset: msg.offset, length: msg.length });
           break;
         case 'end':
           source.markStopped();

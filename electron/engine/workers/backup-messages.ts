@@ -21,6 +21,8 @@ export interface CompressWriterData {
 
 export type ToCompressWriter =
   | { type: 'write'; slot: number; offset: number; length: number }
+  /** `length` zero bytes at `offset` (a smart backup's free space), in order with the writes; they sit in no slot. */
+  | { type: 'zeros'; offset: number; length: number }
   /** End the stream; `trailer` (embedded metadata) is appended after the compressed data. */
   | { type: 'finish'; totalBytes: number; trailer: Uint8Array | null }
   /** Stop, close the file, write nothing more. The orchestrator removes the file. */
@@ -32,7 +34,7 @@ export type FromCompressWriter =
    * The slot may be reused; `outputBytes` is the backup file's size so far,
    * `durableBytes` how much of it is on disk (written around the page cache) and may be read back.
    */
-  | { type: 'written'; slot: number; bytes: number; outputBytes: number; durableBytes: number }
+  | { type: 'written'; slot: number | null; bytes: number; outputBytes: number; durableBytes: number }
   | { type: 'finished'; outputBytes: number }
   | { type: 'abandoned' }
   | { type: 'error'; error: ErrorInfo };

@@ -2,7 +2,7 @@ import * as zlib from 'zlib';
 import { ImprintError, toErrorInfo } from '../errors';
 import { isAllZero } from '../io/chunk-crc';
 import { ZstdFramePool } from '../formats/zstd-frame-pool';
-import { SEEKABLE_FRAME_SIZE, SeekableZstdWriter, type EncodedFrame } from '../formats/zstd-seekable-writer';
+import { SEEKABLE_FRAME_SIZE, SeekableFrameEncoder, SeekableZstdWriter, type EncodedFrame } from '../formats/zstd-seekable-writer';
 import { workerPort } from './worker-port';
 import { COMPRESS_WRITER_WORKER, type ToCompressWriter } from './backup-messages';
 import { CompressedOutput, SparseOutput } from '../io/output-file';
@@ -41,9 +41,15 @@ function fail(err: unknown): void {
   port.post({ type: 'error', error: toErrorInfo(err) });
 }
 
+/** Zeros that stand for a smart backup's free space, made once, as long as a slot. */
+let zeroChunk: Buffer | null = null;
+const zeros = (length: number): Buffer => (zeroChunk ??= Buffer.alloc(ring.slotSize)).subarray(0, length);
+
 interface Encoder {
   /** Takes a slot's bytes; calls `done` once the slot may be reused (now or later). */
   write(buf: Buffer, length: number, offset: number, done: () => void): void;
+  /** Takes `length` zero bytes (no slot), in order with the writes; calls `done` once they are written. */
+  zeros(length: number, offset: number, done: () => void): void;
   /** Ends the stream after every write is through, appends `trailer`, makes the file durable; returns its size. */
   finish(totalBytes: number, trailer: Uint8Array | null): Promise<number>;
   outputBytes(): number;
@@ -59,6 +65,7 @@ function zstdEncoder(): Encoder {
   const pool = data.threads > 1 ? new ZstdFramePool(data.threads, data.level, ring.memory) : null;
   let tail: Promise<void> = Promise.resolve();
   let stopped = false;
+  let zeroEncoder: SeekableFrameEncoder | null = null;
   return {
     write(buf, length, _offset, done) {
       if (!pool) {
@@ -79,6 +86,23 @@ function zstdEncoder(): Encoder {
           if (stopped) return;
           writer.appendFrame(encoded);
         }
+        done();
+      });
+      tail.catch((err: unknown) => {
+        if (!stopped) fail(err);
+      });
+    },
+    zeros(length, _offset, done) {
+      // Ready-made zero frames (SeekableFrameEncoder keeps them), appended here in their turn: no thread round trip.
+      if (!pool) {
+        writer.write(zeros(length));
+        done();
+        return;
+      }
+      const encoder = (zeroEncoder ??= new SeekableFrameEncoder(data.level));
+      tail = tail.then(() => {
+        if (stopped) return;
+        for (let at = 0; at < length; at += SEEKABLE_FRAME_SIZE) writer.appendFrame(encoder.encode(zeros(Math.min(SEEKABLE_FRAME_SIZE, length - at))));
         done();
       });
       tail.catch((err: unknown) => {
@@ -135,6 +159,9 @@ function gzipEncoder(): Encoder {
         if (!stopped) fail(err);
       });
     },
+    zeros(length, offset, done) {
+      this.write(zeros(length), length, offset, done);
+    },
     async finish(_totalBytes, trailer) {
       await tail;
       if (trailer) out.append(trailer);
@@ -190,6 +217,9 @@ function xzEncoder(): Encoder {
       }
       done();
     },
+    zeros(length, offset, done) {
+      this.write(zeros(length), length, offset, done);
+    },
     async finish(_totalBytes, trailer) {
       stream.code(null, false);
       check();
@@ -216,6 +246,9 @@ function rawEncoder(): Encoder {
       durable = offset + length;
       done();
     },
+    zeros(length, offset, done) {
+      this.write(zeros(length), length, offset, done);
+    },
     async finish(totalBytes) {
       return out.finish(totalBytes);
     },
@@ -234,6 +267,12 @@ async function handle(msg: ToCompressWriter): Promise<void> {
       (encoder as Encoder).write(slotView(slot), length, offset, () =>
         port.post({ type: 'written', slot, bytes: length, outputBytes: (encoder as Encoder).outputBytes(), durableBytes: (encoder as Encoder).durableBytes() }),
       );
+      return;
+    }
+    case 'zeros': {
+      const { length, offset } = msg;
+      const enc = encoder as Encoder;
+      enc.zeros(length, offset, () => port.post({ type: 'written', slot: null, bytes: length, outputBytes: enc.outputBytes(), durableBytes: enc.durableBytes() }));
       return;
     }
     case 'finish': {

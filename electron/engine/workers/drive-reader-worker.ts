@@ -1,9 +1,9 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import { ImprintError, toErrorInfo } from '../errors';
-import { chunkCrc } from '../io/chunk-crc';
+import { chunkCrc, zeroCrc } from '../io/chunk-crc';
 import { ReadAhead, readChunkAt, type ChunkSource } from '../io/chunk-reader';
-import { RangeCursor } from '../disks/byte-ranges';
+import { RangeCursor, zeroGaps } from '../disks/byte-ranges';
 import type { ByteRange } from '../disks/filesystem-driver';
 import { SlotQueue, workerPort } from './worker-port';
 import { DRIVE_READER_WORKER } from './backup-messages';
@@ -37,7 +37,8 @@ port.onMessage((msg) => {
 const slotView = (slot: number): Buffer => Buffer.from(ring.memory, slot * ring.slotSize, ring.slotSize);
 
 interface Chunk {
-  slot: number;
+  /** Null for a smart backup's chunk with nothing stored: all zeros, nothing read, no slot taken. */
+  slot: number | null;
   offset: number;
   length: number;
   /** Bytes of it read from the drive (the rest are zeros in a smart backup). */
@@ -51,8 +52,7 @@ const driveChanged = (at: number): ImprintError =>
 
 /** Fills a slot with the parts of [offset, offset+length) in `parts`, zeros elsewhere. */
 async function readParts(src: ChunkSource, view: Buffer, offset: number, length: number, parts: ByteRange[]): Promise<number> {
-  const whole = parts.length === 1 && parts[0]?.start === offset && parts[0].length === length;
-  if (!whole) view.fill(0, 0, length);
+  zeroGaps(view, offset, length, parts);
   // A fragmented filesystem gives many small parts: they are read side by side (libuv's pool), not one by one.
   const counts = await Promise.all(
     parts.map(async (part) => {
@@ -76,6 +76,8 @@ async function run(): Promise<void> {
     const length = Math.min(ring.slotSize, size - offset);
     // Clipped before the first await: reads start in drive order, as the cursor needs.
     const parts = keep ? keep.clip(offset, offset + length) : null;
+    // Free space from end to end: nothing to read, and the zeros need no memory.
+    if (parts && parts.length === 0) return { slot: null, offset, length, read: 0, parts };
     const slot = await slots.take(() => cancelled || stopping);
     if (slot === null) return null;
     if (parts) return { slot, offset, length, read: await readParts(src, slotView(slot), offset, length, parts), parts };
@@ -98,6 +100,10 @@ async function run(): Promise<void> {
       const chunk = await reads.shift();
       if (!chunk || cancelled) break;
       startReads();
+      if (chunk.slot === null) {
+        port.post({ type: 'zeros', offset: chunk.offset, length: chunk.length, crc: zeroCrc(chunk.length) });
+        continue;
+      }
       const bytes = slotView(chunk.slot).subarray(0, chunk.length);
       // A smart backup's SHA-256 is that of the stored data (its ranges, in drive order): hashing
       // the zeros that stand for free space would cost seconds and prove nothing the CRCs do not.

@@ -31,6 +31,8 @@ export type ToSource = { type: 'start' } | { type: 'free'; slot: number } | { ty
 export type FromSource =
   /** `crc` is set by readers that checksum themselves (backup's drive reader); the flash source leaves it to the hasher. */
   | { type: 'chunk'; slot: number; offset: number; length: number; crc?: number }
+  /** A smart backup's chunk that holds nothing stored: all zeros, never read, in no slot (the backup's drive reader only). */
+  | { type: 'zeros'; offset: number; length: number; crc: number }
   | { type: 'input'; bytes: number }
   | { type: 'end'; bytes: number; contentDigests: Partial<Record<HashAlgorithm, string>>; fileSha256: string | null }
   | { type: 'error'; error: ErrorInfo }

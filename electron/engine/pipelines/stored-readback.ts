@@ -1,0 +1,105 @@
+import * as fs from 'fs';
+import { ImprintError, toErrorInfo } from '../errors';
+import { allocAligned } from '../io/aligned-buffer';
+import { chunkCrc } from '../io/chunk-crc';
+import { readChunkAt, type ChunkSource } from '../io/chunk-reader';
+import { zeroGaps } from '../disks/byte-ranges';
+import type { ByteRange } from '../disks/filesystem-driver';
+
+/**
+ * Reading a smart restore's stored ranges back from a target and checking
+ * each chunk's CRC-32 against the backup's record. Used twice: while the
+ * restore is still writing (EarlyReadBack, on chunks whose writes have
+ * completed, as the flash engine reads back while writing), and in the final
+ * pass over whatever was not checked then (chunk 0, written last, always).
+ */
+
+/** A chunk of the drive with stored ranges: index, drive offset, length, and the stored parts in it. */
+export interface StoredChunkRef {
+  index: number;
+  at: number;
+  length: number;
+  parts: ByteRange[];
+}
+
+/** Opens a target to read it back: around the page cache for a drive, so what is read is what the drive holds. */
+export function openForReadBack(path: string, isBlockDevice: boolean): ChunkSource {
+  return { fd: fs.openSync(path, fs.constants.O_RDONLY | (isBlockDevice ? fs.constants.O_DIRECT : 0)), path, isBlockDevice };
+}
+
+/** Reads one chunk's stored parts into `buf` (zeros elsewhere) and checks its CRC-32; throws E_VERIFY_MISMATCH. */
+export async function readBackChunk(src: ChunkSource, buf: Buffer, chunk: StoredChunkRef, crc: number | undefined, onBytes: (n: number) => void): Promise<void> {
+  const { at, length, parts } = chunk;
+  zeroGaps(buf, at, length, parts);
+  await Promise.all(
+    parts.map(async (part) => {
+      const n = await readChunkAt(src, buf.subarray(part.start - at), part.length, part.start);
+      if (n < part.length) throw new ImprintError('E_VERIFY_MISMATCH', `${src.path} ended at byte ${part.start + n} while it was read back.`, { offset: part.start + n });
+      onBytes(n);
+    }),
+  );
+  if (chunkCrc(buf.subarray(0, length)) !== crc) {
+    throw new ImprintError('E_VERIFY_MISMATCH', `${src.path} does not read back what was restored, between bytes ${at} and ${at + length}: the drive may be failing or counterfeit.`, { offset: at });
+  }
+}
+
+/**
+ * Reads chunks back while the restore goes on writing the rest: each chunk
+ * offered (its writes to this target completed) is read back if one of the
+ * few buffers is free, else left to the final pass; the writes never wait for
+ * it. The first failure is kept, and stops further reads.
+ */
+export class EarlyReadBack {
+  /** Chunks read back and found as restored. */
+  readonly verified = new Set<number>();
+  private readonly src: ChunkSource;
+  private readonly free: Buffer[];
+  private readonly running = new Set<Promise<void>>();
+  private failure: ImprintError | null = null;
+  private closed = false;
+
+  constructor(
+    path: string,
+    isBlockDevice: boolean,
+    chunkSize: number,
+    private readonly crcs: Uint32Array,
+    private readonly onBytes: (n: number) => void,
+    buffers = 3,
+  ) {
+    this.src = openForReadBack(path, isBlockDevice);
+    this.free = Array.from({ length: buffers }, () => allocAligned(chunkSize));
+  }
+
+  get error(): ImprintError | null {
+    return this.failure;
+  }
+
+  offer(chunk: StoredChunkRef): void {
+    const buf = this.closed ? undefined : this.free.pop();
+    if (!buf || this.failure) {
+      if (buf) this.free.push(buf);
+      return;
+    }
+    const run: Promise<void> = readBackChunk(this.src, buf, chunk, this.crcs[chunk.index], this.onBytes).then(
+      () => {
+        this.verified.add(chunk.index);
+      },
+      (err: unknown) => {
+        this.failure ??= err instanceof ImprintError ? err : new ImprintError('E_VERIFY_MISMATCH', toErrorInfo(err).message);
+      },
+    );
+    this.running.add(run);
+    void run.finally(() => {
+      this.running.delete(run);
+      this.free.push(buf);
+    });
+  }
+
+  /** Waits for the reads in flight, then closes the target (once). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.running]);
+    fs.closeSync(this.src.fd);
+  }
+}
