@@ -1,4 +1,5 @@
 import type { BackupCompression, FilesystemInfo, PartitionInfo, StorageSummary } from './backup-metadata';
+import type { BrowseFolder, BrowsePartition, ExtractRequest } from './browse-types';
 import type { Drive } from './drive';
 import type { ErrorInfo } from './error-codes';
 import type { JobEvent } from './job-events';
@@ -169,6 +170,12 @@ export interface Calls {
    * job-started event, its latest progress, and its job-finished if it ended.
    */
   jobSnapshots: { request: Record<string, never>; response: JobEvent[] };
+  /** "Browse files": the partitions of an image, backup or drive, read-only (browse-types.ts). */
+  browsePartitions: { request: { source: string }; response: BrowsePartition[] };
+  /** The entries of one folder inside a source, `where` as PART:PATH. */
+  browseFolder: { request: { source: string; where: string }; response: BrowseFolder };
+  /** Copies files and folders out of a source into a folder, as a job (kind 'extract': progress and end as job events). */
+  startExtract: { request: ExtractRequest; response: JobStarted };
 }
 
 export type CallName = keyof Calls;
@@ -220,6 +227,9 @@ export const CALL_NAMES: readonly CallName[] = [
   'checkBackupOutput',
   'inspectLayout',
   'listFolder',
+  'browsePartitions',
+  'browseFolder',
+  'startExtract',
 ];
 
 export const EVENT_NAMES: readonly EventName[] = ['onDrivesChanged', 'onJobEvent'];

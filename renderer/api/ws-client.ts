@@ -154,6 +154,9 @@ export function createWsClient(url: string, open: SocketFactory = (u) => new Web
     checkBackupOutput: (r) => call('checkBackupOutput', r),
     inspectLayout: (r) => call('inspectLayout', r),
     listFolder: (r) => call('listFolder', r),
+    browsePartitions: (r) => call('browsePartitions', r),
+    browseFolder: (r) => call('browseFolder', r),
+    startExtract: (r) => call('startExtract', r),
     onDrivesChanged: (l) => on('onDrivesChanged', l),
     onJobEvent: (l) => on('onJobEvent', l),
   };

@@ -2,6 +2,7 @@ import { BackupScreen } from '../backup/backup-screen';
 import { FlashScreen } from '../flash/flash-screen';
 import { RestoreScreen } from '../restore/restore-screen';
 import { useApp } from '../store/store-context';
+import { BrowseFilesDialog } from '../inside/browse-files-dialog';
 import { FileBrowserDialog } from './file-browser-dialog';
 import { SectionTabs } from './section-tabs';
 
@@ -9,6 +10,7 @@ import { SectionTabs } from './section-tabs';
 export function App() {
   const screen = useApp((s) => s.screen);
   const browsing = useApp((s) => s.browse.for !== null);
+  const lookingInside = useApp((s) => s.inside.source !== null);
   return (
     <div className="app">
       <header className="topbar">
@@ -23,6 +25,8 @@ export function App() {
           {screen === 'restore' && <RestoreScreen />}
         </div>
       </main>
+      {/* Before the file browser: choosing the folder to extract into opens it on top. */}
+      {lookingInside && <BrowseFilesDialog />}
       {browsing && <FileBrowserDialog />}
     </div>
   );

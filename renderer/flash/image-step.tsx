@@ -2,6 +2,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { FilePathStep } from '../app/file-path-step';
 import { LayoutMap } from '../drives/layout-map';
 import { useApp } from '../store/store-context';
+import { BrowseFilesButton } from '../inside/browse-files-dialog';
 import { ImageSummary } from './image-summary';
 
 /** Step 1: choose the image (dialog, drop, or a typed path) and see what it is. */
@@ -39,6 +40,7 @@ export function ImageStep() {
       onChooseRequested={() => void imageChooseRequested()}
     >
       {details && <ImageSummary image={details} />}
+      {details && <BrowseFilesButton source={details.path} />}
       {details && <LayoutMap path={details.path} title="What the image holds" />}
     </FilePathStep>
   );

@@ -5,6 +5,7 @@ import { createBrowseSlice, type BrowseSlice } from './browse-slice';
 import { createDrivesSlice, type DrivesSlice } from './drives-slice';
 import { createFlashSlice, type FlashSlice } from './flash-slice';
 import { createImageSlice, type ImageSlice } from './image-slice';
+import { createInsideSlice, type InsideSlice } from './inside-slice';
 import { createJobsSlice, type JobsSlice } from './jobs-slice';
 import { createLayoutsSlice, type LayoutsSlice } from './layouts-slice';
 import { createRestoreSlice, type RestoreSlice } from './restore-slice';
@@ -18,7 +19,7 @@ import { createUiSlice, type UiSlice } from './ui-slice';
  * actions; only actions talk to the api, which is handed in here so tests can
  * give a fake transport.
  */
-export type AppState = UiSlice & DrivesSlice & ImageSlice & TargetsSlice & FlashSlice & BackupSlice & RestoreSlice & JobsSlice & LayoutsSlice & BrowseSlice;
+export type AppState = UiSlice & DrivesSlice & ImageSlice & TargetsSlice & FlashSlice & BackupSlice & RestoreSlice & JobsSlice & LayoutsSlice & BrowseSlice & InsideSlice;
 
 export type AppStore = StoreApi<AppState>;
 export type SetState = AppStore['setState'];
@@ -45,6 +46,7 @@ export function createAppStore(api: ImprintApi, options: AppStoreOptions = {}): 
     ...createJobsSlice(set, get, api),
     ...createLayoutsSlice(set, get, api),
     ...createBrowseSlice(set, get, api),
+    ...createInsideSlice(set, get, api),
   }));
   store.setState({ nativeDialogs: options.nativeDialogs === true });
   return store;

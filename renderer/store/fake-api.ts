@@ -47,6 +47,9 @@ export function createFakeApi(): FakeApi {
     checkBackupOutput: call('checkBackupOutput'),
     inspectLayout: call('inspectLayout'),
     listFolder: call('listFolder'),
+    browsePartitions: call('browsePartitions'),
+    browseFolder: call('browseFolder'),
+    startExtract: call('startExtract'),
     onDrivesChanged: (l) => {
       driveListeners.add(l);
       return () => driveListeners.delete(l);
