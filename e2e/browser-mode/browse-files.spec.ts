@@ -91,7 +91,7 @@ test('Flash screen: browse an ISO with the keyboard, extract one file, its bytes
   const dest = path.join(dir, 'from-iso');
   await dialog.getByLabel('Extract to folder').fill(dest);
   await dialog.getByRole('button', { name: 'Extract 1 selected to…' }).click();
-  await expect(dialog.getByText(/Extracted 1 files and 0 folders/)).toBeVisible({ timeout: 30_000 });
+  await expect(dialog.getByText(/Extracted 1 file and 0 folders/)).toBeVisible({ timeout: 30_000 });
   expect(fs.readFileSync(path.join(dest, 'notes.txt'), 'utf8')).toBe(notes);
   await dialog.getByRole('button', { name: 'Close' }).click();
   await expect(dialog).toHaveCount(0);
@@ -126,6 +126,6 @@ test('Restore screen: browse an ext4 image, tick a folder, choose the destinatio
   await expect(dialog.getByLabel('Extract to folder')).toHaveValue(dest);
   await dialog.getByRole('button', { name: 'Extract 1 selected to…' }).click();
   await expect(dialog.getByRole('progressbar', { name: 'Extraction progress' })).toBeVisible();
-  await expect(dialog.getByText(/Extracted 1 files and 1 folders/)).toBeVisible({ timeout: 30_000 });
+  await expect(dialog.getByText(/Extracted 1 file and 1 folder /)).toBeVisible({ timeout: 30_000 });
   expect(fs.readFileSync(path.join(dest, 'photos', 'photo.jpg')).equals(photo)).toBe(true);
 });

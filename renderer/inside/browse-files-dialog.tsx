@@ -5,6 +5,8 @@ import { useApp } from '../store/store-context';
 import { BrowseTree } from './browse-tree';
 import { treeRows } from './tree-rows';
 
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 /**
  * "Browse files": the inside of the chosen image or backup, read-only. A
  * tree of partitions and folders with sizes and dates; ticked files and
@@ -75,7 +77,7 @@ export function BrowseFilesDialog() {
             {extract.running
               ? `Copying… ${formatBytes(extract.bytesDone)}${extract.totalBytes !== null ? ` of ${formatBytes(extract.totalBytes)}` : ''}`
               : extract.details &&
-                `Extracted ${extract.details.files} files and ${extract.details.folders} folders (${formatBytes(extract.details.bytes)}) into ${extract.details.dest}${extract.details.problemCount ? `; ${extract.details.problemCount} skipped or not read:` : '.'}`}
+                `Extracted ${count(extract.details.files, 'file')} and ${count(extract.details.folders, 'folder')} (${formatBytes(extract.details.bytes)}) into ${extract.details.dest}${extract.details.problemCount ? `; ${extract.details.problemCount} skipped or not read:` : '.'}`}
           </p>
           {extract.details && extract.details.problems.length > 0 && (
             <ul className="inside-problems" aria-label="Not extracted">
