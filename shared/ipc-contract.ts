@@ -1,4 +1,5 @@
 import type { BackupCompression, FilesystemInfo, PartitionInfo, StorageSummary } from './backup-metadata';
+import type { BrowseFolder, BrowsePartition, ExtractRequest } from './browse-types';
 import type { Drive } from './drive';
 import type { ErrorInfo } from './error-codes';
 import type { JobEvent } from './job-events';
@@ -180,6 +181,12 @@ export interface Calls {
   startFlashUrl: { request: UrlFlashRequest; response: JobStarted };
   /** Flashes a catalogue entry loadCatalogue listed, held to the catalogue's checksums. */
   startFlashOs: { request: OsFlashRequest; response: JobStarted };
+  /** "Browse files": the partitions of an image, backup or drive, read-only (browse-types.ts). */
+  browsePartitions: { request: { source: string }; response: BrowsePartition[] };
+  /** The entries of one folder inside a source, `where` as PART:PATH. */
+  browseFolder: { request: { source: string; where: string }; response: BrowseFolder };
+  /** Copies files and folders out of a source into a folder, as a job (kind 'extract': progress and end as job events). */
+  startExtract: { request: ExtractRequest; response: JobStarted };
 }
 
 export type CallName = keyof Calls;
@@ -234,6 +241,9 @@ export const CALL_NAMES: readonly CallName[] = [
   'loadCatalogue',
   'startFlashUrl',
   'startFlashOs',
+  'browsePartitions',
+  'browseFolder',
+  'startExtract',
 ];
 
 export const EVENT_NAMES: readonly EventName[] = ['onDrivesChanged', 'onJobEvent'];

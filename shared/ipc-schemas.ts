@@ -1,3 +1,4 @@
+import { PART_PATH_PATTERN } from './browse-types';
 import { CALL_NAMES, type CallName, type Calls, type Result } from './ipc-contract';
 import { absolutePath, bool, list, object, oneOf, optional, str, type Infer, type Schema } from './schema';
 import { MAX_URL_LENGTH, SHA256_PATTERN } from './web-source';
@@ -15,6 +16,8 @@ export const MAX_TARGETS = 16;
 const path = absolutePath();
 const targets = list(path, { min: 1, max: MAX_TARGETS, unique: true });
 const empty = object({});
+/** A place inside a source: PART:PATH (browse-types.ts). */
+const where = str({ min: 3, max: 4096, pattern: PART_PATH_PATTERN, patternHint: 'must be PART:PATH, for example 1:/home' });
 
 /** A file name, not a path: the save dialog puts it in a folder the user picks. */
 const fileName = str({ min: 1, max: 255, pattern: /^[^/\\]+$/, patternHint: 'must be a file name without folders' });
@@ -57,6 +60,9 @@ export const REQUEST_SCHEMAS = {
   loadCatalogue: object({ source: optional(catalogueSource), folder: optional(list(folderName, { max: 8 })), search: optional(str({ max: 200 })) }),
   startFlashUrl: object({ url: webUrl, sha256: optional(sha256), targets, verify: bool() }),
   startFlashOs: object({ entryId, targets, verify: bool() }),
+  browsePartitions: object({ source: path }),
+  browseFolder: object({ source: path, where }),
+  startExtract: object({ source: path, items: list(where, { min: 1, max: 1000 }), dest: path }),
 } satisfies { [K in CallName]: Schema<Calls[K]['request']> };
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -82,6 +88,9 @@ const _schemasMatch: SchemasMatch = {
   loadCatalogue: true,
   startFlashUrl: true,
   startFlashOs: true,
+  browsePartitions: true,
+  browseFolder: true,
+  startExtract: true,
 };
 
 /** True for the name of a call in the contract (a string from the wire is untrusted). */

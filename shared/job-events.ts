@@ -5,7 +5,7 @@ import type { ErrorInfo } from './error-codes';
  * The events a job emits, in order. The `imprint --json` command prints them
  * one per line; the desktop app receives the same objects over IPC.
  */
-export type JobKind = 'flash' | 'verify' | 'hash' | 'backup' | 'restore' | 'clone' | 'rescue' | 'check' | 'format';
+export type JobKind = 'flash' | 'verify' | 'hash' | 'backup' | 'restore' | 'clone' | 'rescue' | 'check' | 'format' | 'extract';
 
 /** `copying` to `retrying` are a rescue's phases (GNU ddrescue's); `downloading` a flash from a URL's. */
 export type JobPhase = 'preparing' | 'downloading' | 'decompressing' | 'writing' | 'verifying' | 'copying' | 'trimming' | 'scraping' | 'retrying' | 'done';
@@ -202,7 +202,20 @@ export interface FormatJobDetails {
   partition: string | null;
 }
 
-export type JobDetails = BackupJobDetails | RescueJobDetails | RestoreJobDetails | CloneJobDetails | CheckJobDetails | FormatJobDetails;
+/** An extraction ("Browse files", `imprint extract`): what was copied out, and what was not and why. */
+export interface ExtractJobDetails {
+  kind: 'extract';
+  dest: string;
+  files: number;
+  folders: number;
+  symlinks: number;
+  bytes: number;
+  /** The first entries skipped or not read (problemCount says how many in all). */
+  problems: { path: string; message: string }[];
+  problemCount: number;
+}
+
+export type JobDetails = BackupJobDetails | RescueJobDetails | RestoreJobDetails | CloneJobDetails | CheckJobDetails | FormatJobDetails | ExtractJobDetails;
 
 export type JobEvent = JobStartedEvent | ProgressEvent | TargetFailedEvent | JobWarningEvent | JobFinishedEvent;
 

@@ -27,6 +27,7 @@ const KIND_WORDS: Record<JobKind, string> = {
   rescue: 'Rescue',
   check: 'Drive check',
   format: 'Format',
+  extract: 'Extraction',
 };
 
 /** Follows the service's job events; returns the unsubscribe (which also releases the blocker). */

@@ -14,6 +14,7 @@ import { DriveWatcher, DRIVE_POLL_MS } from './drive-watcher';
 import { inspectImageDetails } from './image-details';
 import { inspectLayoutDetails } from './layout-details';
 import { listFolder } from './folder-listing';
+import { BrowseSources } from './browse-service';
 import { checkBackupOutput } from './output-check';
 import { prepareFormat, runFormat } from '../engine/jobs/format-job';
 import { backupCliArgs, flashCliArgs, formatCliArgs, restoreCliArgs, runHelper, type HelperCommand } from './privileged-helper';
@@ -105,6 +106,8 @@ export class ImprintService {
   /** Loads nothing until the page asks: Imprint makes no request on its own. */
   private readonly catalogues: CatalogueBrowser;
   private disposed = false;
+  /** Sources open for "Browse files". */
+  private readonly browse = new BrowseSources();
 
   constructor(private readonly options: ServiceOptions = {}) {
     this.settings = options.settings ?? engineSettingsFromEnv(process.env);
@@ -160,6 +163,7 @@ export class ImprintService {
     const running = [...this.jobs.values()];
     for (const job of running) job.controller.abort();
     await Promise.allSettled(running.map((j) => j.done));
+    await this.browse.close();
     this.listeners.clear();
   }
 
@@ -192,6 +196,13 @@ export class ImprintService {
     checkBackupOutput: async ({ path: file }) => checkBackupOutput(file),
     inspectLayout: async ({ path: file }) => inspectLayoutDetails(file),
     listFolder: async ({ path: dir }) => listFolder(dir),
+    browsePartitions: async ({ source }) => this.browse.partitions(source),
+    browseFolder: async ({ source, where }) => this.browse.folder(source, where),
+    startExtract: async (req) => {
+      const prepared = await this.browse.prepareExtract(req);
+      this.refuseBusy(prepared.devices);
+      return this.launch('extract', prepared.devices, prepared.run);
+    },
     jobSnapshots: async () => [...this.snapshots.values()].flatMap((s) => [s.started, s.progress, s.finished].filter((e): e is JobEvent => e !== undefined)),
     startFlash: async (req) => this.startFlash(req),
     loadCatalogue: async (req) => this.catalogues.list(req),

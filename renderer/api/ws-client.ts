@@ -157,6 +157,9 @@ export function createWsClient(url: string, open: SocketFactory = (u) => new Web
     loadCatalogue: (r) => call('loadCatalogue', r),
     startFlashUrl: (r) => call('startFlashUrl', r),
     startFlashOs: (r) => call('startFlashOs', r),
+    browsePartitions: (r) => call('browsePartitions', r),
+    browseFolder: (r) => call('browseFolder', r),
+    startExtract: (r) => call('startExtract', r),
     onDrivesChanged: (l) => on('onDrivesChanged', l),
     onJobEvent: (l) => on('onJobEvent', l),
   };

@@ -3,6 +3,7 @@ import { FlashScreen } from '../flash/flash-screen';
 import { FormatScreen } from '../format/format-screen';
 import { RestoreScreen } from '../restore/restore-screen';
 import { useApp } from '../store/store-context';
+import { BrowseFilesDialog } from '../inside/browse-files-dialog';
 import { FileBrowserDialog } from './file-browser-dialog';
 import { SectionTabs } from './section-tabs';
 
@@ -10,6 +11,7 @@ import { SectionTabs } from './section-tabs';
 export function App() {
   const screen = useApp((s) => s.screen);
   const browsing = useApp((s) => s.browse.for !== null);
+  const lookingInside = useApp((s) => s.inside.source !== null);
   return (
     <div className="app">
       <header className="topbar">
@@ -25,6 +27,8 @@ export function App() {
           {screen === 'format' && <FormatScreen />}
         </div>
       </main>
+      {/* Before the file browser: choosing the folder to extract into opens it on top. */}
+      {lookingInside && <BrowseFilesDialog />}
       {browsing && <FileBrowserDialog />}
     </div>
   );

@@ -14,7 +14,7 @@ export function FileBrowserDialog() {
     useShallow((s) => ({ what: s.browse.for, listing: s.browse.listing, loading: s.browse.loading, error: s.browse.error, folderInput: s.browse.folderInput })),
   );
   const a = useApp(
-    useShallow((s) => ({ opened: s.browseFolderOpened, typed: s.browseFolderTyped, chosen: s.browseFileChosen, closed: s.browseClosed })),
+    useShallow((s) => ({ opened: s.browseFolderOpened, typed: s.browseFolderTyped, chosen: s.browseFileChosen, used: s.browseFolderUsed, closed: s.browseClosed })),
   );
   const ref = useRef<HTMLDialogElement>(null);
   const listRef = useRef<HTMLUListElement>(null);
@@ -26,7 +26,8 @@ export function FileBrowserDialog() {
   useEffect(() => {
     listRef.current?.querySelector<HTMLButtonElement>('button')?.focus();
   }, [listing]);
-  const title = what === 'backup' ? 'Choose a backup' : 'Choose an image';
+  const folderOnly = what === 'extract-folder';
+  const title = folderOnly ? 'Choose a folder to extract into' : what === 'backup' ? 'Choose a backup' : 'Choose an image';
   return (
     <dialog
       ref={ref}
@@ -68,7 +69,7 @@ export function FileBrowserDialog() {
               </button>
             </li>
           )}
-          {listing.entries.map((e) => (
+          {listing.entries.filter((e) => !folderOnly || e.folder).map((e) => (
             <li key={e.name}>
               <button
                 type="button"
@@ -85,6 +86,11 @@ export function FileBrowserDialog() {
         </ul>
       )}
       <div className="actions">
+        {folderOnly && listing && (
+          <button type="button" className="button primary" onClick={a.used}>
+            Use this folder
+          </button>
+        )}
         <button type="button" className="button" onClick={a.closed}>
           Cancel
         </button>

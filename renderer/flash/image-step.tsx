@@ -3,6 +3,7 @@ import { FilePathStep } from '../app/file-path-step';
 import { LayoutMap } from '../drives/layout-map';
 import { useApp } from '../store/store-context';
 import { CatalogueDialog } from './catalogue-dialog';
+import { BrowseFilesButton } from '../inside/browse-files-dialog';
 import { ImageSummary } from './image-summary';
 import { UrlDialog } from './url-dialog';
 import { WebSourceButtons, WebSourceSummary } from './web-source';
@@ -45,6 +46,7 @@ export function ImageStep() {
     >
       {web.chosen && <WebSourceSummary choice={web.chosen} />}
       {details && <ImageSummary image={details} />}
+      {details && <BrowseFilesButton source={details.path} />}
       {details && <LayoutMap path={details.path} title="What the image holds" />}
       {web.dialog === 'url' && <UrlDialog />}
       {web.dialog === 'catalogue' && <CatalogueDialog />}

@@ -1,6 +1,7 @@
 import { useShallow } from 'zustand/react/shallow';
 import { FilePathStep } from '../app/file-path-step';
 import { useApp } from '../store/store-context';
+import { BrowseFilesButton } from '../inside/browse-files-dialog';
 import { BackupSummary } from './backup-summary';
 
 /** Step 1 of a restore: which backup, and what it says about itself. */
@@ -31,6 +32,7 @@ export function BackupStep() {
       onChooseRequested={() => void restoreChooseRequested()}
     >
       {details && <BackupSummary backup={details} />}
+      {details && <BrowseFilesButton source={details.path} />}
     </FilePathStep>
   );
 }

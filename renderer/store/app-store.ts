@@ -6,6 +6,7 @@ import { createDrivesSlice, type DrivesSlice } from './drives-slice';
 import { createFlashSlice, type FlashSlice } from './flash-slice';
 import { createFormatSlice, type FormatSlice } from './format-slice';
 import { createImageSlice, type ImageSlice } from './image-slice';
+import { createInsideSlice, type InsideSlice } from './inside-slice';
 import { createJobsSlice, type JobsSlice } from './jobs-slice';
 import { createLayoutsSlice, type LayoutsSlice } from './layouts-slice';
 import { createRestoreSlice, type RestoreSlice } from './restore-slice';
@@ -20,7 +21,7 @@ import { createWebSourceSlice, type WebSourceSlice } from './web-source-slice';
  * actions; only actions talk to the api, which is handed in here so tests can
  * give a fake transport.
  */
-export type AppState = UiSlice & DrivesSlice & ImageSlice & TargetsSlice & FlashSlice & BackupSlice & RestoreSlice & FormatSlice & JobsSlice & LayoutsSlice & BrowseSlice & WebSourceSlice;
+export type AppState = UiSlice & DrivesSlice & ImageSlice & TargetsSlice & FlashSlice & BackupSlice & RestoreSlice & FormatSlice & JobsSlice & LayoutsSlice & BrowseSlice & WebSourceSlice & InsideSlice;
 
 export type AppStore = StoreApi<AppState>;
 export type SetState = AppStore['setState'];
@@ -49,6 +50,7 @@ export function createAppStore(api: ImprintApi, options: AppStoreOptions = {}): 
     ...createLayoutsSlice(set, get, api),
     ...createBrowseSlice(set, get, api),
     ...createWebSourceSlice(set, get, api),
+    ...createInsideSlice(set, get, api),
   }));
   store.setState({ nativeDialogs: options.nativeDialogs === true });
   return store;

@@ -8,7 +8,10 @@ import type { AppStore } from './app-store';
  */
 export function bindApi(store: AppStore, api: ImprintApi): () => void {
   const offDrives = api.onDrivesChanged((drives) => store.getState().drivesChanged(drives));
-  const offJobs = api.onJobEvent((event) => store.getState().jobEventReceived(event));
+  const offJobs = api.onJobEvent((event) => {
+    store.getState().jobEventReceived(event);
+    store.getState().insideJobEvent(event);
+  });
   void store.getState().drivesRequested();
   // A reload, or a window opened while jobs run, shows them: progress, Cancel, then the result.
   void store.getState().jobSnapshotsRequested();

@@ -1,8 +1,8 @@
 import type { FolderListing } from '../../shared/ipc-contract';
 import type { SliceCreator } from './app-store';
 
-/** What the file browser is choosing: the image to flash or the backup to restore. */
-export type BrowseFor = 'image' | 'backup';
+/** What the file browser is choosing: the image to flash, the backup to restore, or the folder "Browse files" extracts into. */
+export type BrowseFor = 'image' | 'backup' | 'extract-folder';
 
 export interface BrowseState {
   /** Open for this, or closed (null). */
@@ -26,6 +26,8 @@ export interface BrowseSlice {
   browseFolderOpened(path: string): Promise<void>;
   browseFolderTyped(text: string): void;
   browseFileChosen(name: string): Promise<void>;
+  /** The listed folder is the one chosen (extract-folder). */
+  browseFolderUsed(): void;
   browseClosed(): void;
 }
 
@@ -66,8 +68,16 @@ export const createBrowseSlice: SliceCreator<BrowseSlice> = (set, get, api) => {
       if (!what || !listing) return;
       const path = `${listing.path === '/' ? '' : listing.path}/${name}`;
       set({ browse: CLOSED });
+      if (what === 'extract-folder') return;
       if (what === 'image') await get().imageChosen(path);
       else await get().restoreBackupChosen(path);
+    },
+
+    browseFolderUsed: () => {
+      const { for: what, listing } = get().browse;
+      if (what !== 'extract-folder' || !listing) return;
+      set({ browse: CLOSED });
+      get().insideDestTyped(listing.path);
     },
 
     browseClosed: () => set({ browse: CLOSED }),

@@ -50,6 +50,9 @@ export function createFakeApi(): FakeApi {
     loadCatalogue: call('loadCatalogue'),
     startFlashUrl: call('startFlashUrl'),
     startFlashOs: call('startFlashOs'),
+    browsePartitions: call('browsePartitions'),
+    browseFolder: call('browseFolder'),
+    startExtract: call('startExtract'),
     onDrivesChanged: (l) => {
       driveListeners.add(l);
       return () => driveListeners.delete(l);

@@ -2,14 +2,17 @@ import { exfatDriver } from './exfat/exfat-driver';
 import { extDriver } from './ext/ext-driver';
 import { fatDriver } from './fat/fat-driver';
 import type { FilesystemDriver } from './filesystem-driver';
+import { iso9660Driver } from './iso9660/iso-driver';
 import { ntfsDriver } from './ntfs/ntfs-driver';
 import { swapDriver } from './swap-driver';
 
 /**
  * Every filesystem reader Imprint has, one line each. A reader is found by
  * its magic bytes; the first that recognises a volume's head reads it.
+ * ISO 9660 comes before FAT: a hybrid ISO starts with a boot sector that
+ * may look like FAT's, while "CD001" at 32 KiB is its own.
  */
-export const FILESYSTEM_DRIVERS: readonly FilesystemDriver[] = [extDriver, fatDriver, exfatDriver, ntfsDriver, swapDriver];
+export const FILESYSTEM_DRIVERS: readonly FilesystemDriver[] = [extDriver, iso9660Driver, fatDriver, exfatDriver, ntfsDriver, swapDriver];
 
 /** The driver that recognises a volume by its first bytes, or null. */
 export function driverForHead(head: Uint8Array): FilesystemDriver | null {

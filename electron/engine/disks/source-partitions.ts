@@ -2,6 +2,7 @@ import type { PartitionTableInfo } from '../../../shared/backup-metadata';
 import type { ByteSource } from '../formats/byte-source';
 import type { AllocationMap, FilesystemDriver, FilesystemView } from './filesystem-driver';
 import { driverForHead } from './filesystem-registry';
+import { isoAtStart, mayBeIsoWindow } from './iso9660/iso-hybrid';
 import { parsePartitionTable, type ReadAt } from './partition-table';
 import { checkVolumeRange, type Volume } from './volume';
 
@@ -83,7 +84,24 @@ export async function sourcePartitions(source: ByteSource): Promise<{ table: Par
   const partitions = table.partitions
     .filter((p) => p.size > 0 && !(p.typeName && EXTENDED.has(p.typeName)))
     .map((p) => ({ number: p.number, start: p.start, size: p.size, typeName: p.typeName, volume: volumeOf(source, p.start, p.size) }));
-  return { table, partitions };
+  return { table, partitions: await hybridIsoWindows(source, partitions) };
+}
+
+/** A hybrid ISO's partition that starts a few sectors in and holds no filesystem there is read from byte 0 (iso9660/iso-hybrid.ts). */
+async function hybridIsoWindows(source: ByteSource, partitions: SourcePartition[]): Promise<SourcePartition[]> {
+  if (!partitions.some((p) => mayBeIsoWindow(p.start))) return partitions;
+  const isoBytes = await isoAtStart(source);
+  if (isoBytes === null) return partitions;
+  const out: SourcePartition[] = [];
+  for (const p of partitions) {
+    const head = mayBeIsoWindow(p.start) ? await p.volume.read(0, Math.min(DETECT_BYTES, p.size)).catch(() => null) : null;
+    if (head && !driverForHead(head)) {
+      const known = source.size();
+      const size = Math.min(Math.max(p.start + p.size, isoBytes), known ?? Number.MAX_SAFE_INTEGER);
+      out.push({ ...p, start: 0, size, volume: volumeOf(source, 0, size) });
+    } else out.push(p);
+  }
+  return out;
 }
 
 /** What a partition holds, as far as Imprint can read it. */

@@ -179,12 +179,16 @@ export class Extractor {
       for (let at = 0; at < entry.size; ) {
         const piece = await this.view.read(entry, at, Math.min(CHUNK, entry.size - at));
         if (piece.length === 0) throw new Error(`the file ends at byte ${at} of ${entry.size}`);
-        let done = 0;
-        while (done < piece.length) done += fs.writeSync(fd, piece, done, piece.length - done, at + done);
+        // A run of zeros (a sparse file's hole, mostly) is skipped: the file stays sparse where the destination can, and the size is set below.
+        if (!isZeros(piece)) {
+          let done = 0;
+          while (done < piece.length) done += fs.writeSync(fd, piece, done, piece.length - done, at + done);
+        }
         at += piece.length;
         this.totals.bytes += piece.length;
         this.opts.onBytes?.(this.totals.bytes);
       }
+      fs.ftruncateSync(fd, entry.size);
       ok = true;
     } finally {
       fs.closeSync(fd);
@@ -194,6 +198,12 @@ export class Extractor {
     if (entry.mtimeMs !== undefined) fs.utimesSync(dest, new Date(entry.mtimeMs), new Date(entry.mtimeMs));
     this.totals.files++;
   }
+}
+
+const ZEROS = Buffer.alloc(CHUNK);
+
+function isZeros(b: Buffer): boolean {
+  return b.length <= ZEROS.length && b.equals(ZEROS.subarray(0, b.length));
 }
 
 function isDanglingLink(p: string): boolean {

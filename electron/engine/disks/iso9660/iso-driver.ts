@@ -1,0 +1,14 @@
+import type { FilesystemDriver } from '../filesystem-driver';
+import { looksLikeIso9660 } from './iso-records';
+import { openIso9660 } from './iso-view';
+
+/**
+ * ISO 9660 with Joliet and Rock Ridge: files only. No allocation map: a
+ * hybrid image's partitions may overlap the ISO filesystem, so every byte
+ * of it is kept when backed up.
+ */
+export const iso9660Driver: FilesystemDriver = {
+  family: 'iso9660',
+  detect: (head) => looksLikeIso9660(head),
+  open: openIso9660,
+};
