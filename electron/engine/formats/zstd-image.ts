@@ -10,7 +10,8 @@ export const ZSTD_IMAGE = defineImageKind({
   matches: (head) => startsWith(head, [0x28, 0xb5, 0x2f, 0xfd]),
   // An Imprint backup's data frames do not declare their sizes (they are
   // written as the drive is read); its metadata frame records the drive's.
-  inspect: async (_fd, file) => ({ size: readZstdLayout(file.path)?.contentSize ?? readEmbeddedMetadata(file.path)?.size ?? null, sizeEstimate: null }),
+  // Still downloading: the frame walk would run through the zeros where the rest will be.
+  inspect: async (_fd, file) => (file.growing ? { size: null, sizeEstimate: null } : { size: readZstdLayout(file.path)?.contentSize ?? readEmbeddedMetadata(file.path)?.size ?? null, sizeEstimate: null }),
   abilities: (file) => ({ size: file.size === null ? 'unknown' : 'exact', randomAccess: false, intoRing: 'decode', systemProgram: null }),
   openSlotReader: (file, opts) => new ZstdReader(file.path, { signal: opts.signal, onInput: opts.onInput }),
   openStream: (file, opts) => decodeZstd(file.path, { signal: opts.signal, onInput: opts.onInput }),
