@@ -4,7 +4,7 @@
  * exists. Not a test: it prints figures, ratios and PASS/MISS per target.
  *
  *   npm run bench -- [--only raw,gz,xz,zst,zip] [--runs N] [--no-etcher]
- *                    [--no-flash] [--no-backup] [--no-smart] [--no-browse]
+ *                    [--no-flash] [--no-backup] [--no-smart] [--no-browse] [--no-url]
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -16,13 +16,14 @@ import { runBackupBench } from './backup-bench';
 import { runFlashBench } from './flash-bench';
 import { runSmartBackupBench } from './smart-backup-bench';
 import { runBrowseBench } from './browse-bench';
+import { runUrlFlashBench } from './url-flash-bench';
 import { ALL_FORMATS, ensureBenchImage, type BenchFormat } from './image-builder';
 import { imprintHasCommand } from './peers';
 import { targetsTable, type TargetCheck } from './report';
 
 const REQUIRED_TOOLS = ['losetup', 'fallocate', 'sfdisk', 'mkfs.ext4', 'mkfs.vfat', 'dumpe2fs', 'gzip', 'xz', 'zstd', 'zip', 'unzip', 'openssl', 'sha256sum'];
 
-function options(): { formats: BenchFormat[]; runs: number; etcher: boolean; flash: boolean; backup: boolean; smart: boolean; browse: boolean } {
+function options(): { formats: BenchFormat[]; runs: number; etcher: boolean; flash: boolean; backup: boolean; smart: boolean; browse: boolean; url: boolean } {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     options: {
@@ -33,6 +34,7 @@ function options(): { formats: BenchFormat[]; runs: number; etcher: boolean; fla
       'no-backup': { type: 'boolean' },
       'no-smart': { type: 'boolean' },
       'no-browse': { type: 'boolean' },
+      'no-url': { type: 'boolean' },
     },
   });
   const formats = values.only ? values.only.split(',').map((s) => s.trim()) : ALL_FORMATS;
@@ -40,7 +42,7 @@ function options(): { formats: BenchFormat[]; runs: number; etcher: boolean; fla
   if (unknown.length > 0) throw new Error(`--only takes ${ALL_FORMATS.join(',')}; got ${unknown.join(',')}`);
   const runs = values.runs ? Number(values.runs) : 3;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs takes a whole number >= 1; got ${values.runs}`);
-  return { formats: formats as BenchFormat[], runs, etcher: !values['no-etcher'], flash: !values['no-flash'], backup: !values['no-backup'], smart: !values['no-smart'], browse: !values['no-browse'] };
+  return { formats: formats as BenchFormat[], runs, etcher: !values['no-etcher'], flash: !values['no-flash'], backup: !values['no-backup'], smart: !values['no-smart'], browse: !values['no-browse'], url: !values['no-url'] };
 }
 
 /** Load, tool versions: the figures are only as good as the machine was quiet. */
@@ -102,6 +104,12 @@ async function main(): Promise<void> {
     const browse = await runBrowseBench(log);
     sections.push('', '## Look inside a backup: ls and extract (issue 16)', '', browse.text);
     checks.push(...browse.checks);
+  }
+  if (opts.url) {
+    log(`\nFlash from a URL (issue 17): raw and xz; ${opts.runs} round(s)`);
+    const url = await runUrlFlashBench(image, { runs: opts.runs, log });
+    sections.push('', '## Flash from a URL (issue 17)', '', url.text);
+    checks.push(...url.checks);
   }
   sections.push('', '## Targets', '', targetsTable(checks), '', `Load average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; took ${((Date.now() - started) / 1000).toFixed(0)} s.`);
   const report = sections.join('\n');

@@ -14,7 +14,7 @@ export const GZIP_IMAGE = defineImageKind({
     const tail = Buffer.alloc(4);
     let sizeEstimate: number | null = null;
     let minSize: number | null = null;
-    if (file.fileSize >= 18 && readFully(fd, tail, 0, 4, file.fileSize - 4) === 4) {
+    if (!file.growing && file.fileSize >= 18 && readFully(fd, tail, 0, 4, file.fileSize - 4) === 4) {
       const isize = tail.readUInt32LE(0);
       if (isize > file.fileSize) sizeEstimate = isize;
       // A lower bound on the content whatever the members (flash-job confirms it before refusing a drive).

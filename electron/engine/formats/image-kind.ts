@@ -79,8 +79,12 @@ export interface ImageKind<F extends string = string> {
   readonly label: string;
   /** Whether content starting with `head` is of this kind (`head` holds the file's first 16 bytes, or all of a shorter file). Magic bytes, never a file name. */
   matches(head: Uint8Array): boolean;
-  /** Sizes and the like, read from the open file `fd` before any decoding. */
-  inspect(fd: number, file: { path: string; fileSize: number }): Promise<ImageFacts>;
+  /**
+   * Sizes and the like, read from the open file `fd` before any decoding.
+   * `growing`: the file is still downloading and only its start is there
+   * (the rest reads as zeros): nothing may be learnt from its end.
+   */
+  inspect(fd: number, file: { path: string; fileSize: number; growing?: boolean }): Promise<ImageFacts>;
   abilities(file: ImageFile, decoders?: DecoderChoice): ImageAbilities;
   /** A reader that decodes into the caller's memory, when abilities().intoRing is 'decode' and it can start; else null (the caller streams). */
   openSlotReader(file: ImageFile, opts: ContentOptions): SlotReader | null;

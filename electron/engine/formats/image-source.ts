@@ -46,8 +46,12 @@ function openError(path: string, err: unknown): ImprintError {
   }
 }
 
-/** Opens, identifies and sizes an image (or a drive used as a source). Throws refusals as ImprintError. */
-export async function inspectSource(path: string, opts: { decoders?: DecoderChoice } = {}): Promise<SourceInfo> {
+/**
+ * Opens, identifies and sizes an image (or a drive used as a source). Throws
+ * refusals as ImprintError. `growing`: the file is still downloading (its
+ * kind learns nothing from its end).
+ */
+export async function inspectSource(path: string, opts: { decoders?: DecoderChoice; growing?: boolean } = {}): Promise<SourceInfo> {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(path);
@@ -73,7 +77,7 @@ export async function inspectSource(path: string, opts: { decoders?: DecoderChoi
     const head = Buffer.alloc(16);
     readFully(fd, head, 0, 16, 0);
     const kind = kindForHead(head);
-    const facts = await kind.inspect(fd, { path, fileSize });
+    const facts = await kind.inspect(fd, { path, fileSize, ...(opts.growing ? { growing: true } : {}) });
     const info: SourceInfo = { path, format: kind.format, fileSize, size: facts.size, sizeEstimate: facts.sizeEstimate, isDevice, ...decoders };
     if (facts.zipEntry) info.zipEntry = facts.zipEntry;
     if (facts.minSize) info.minSize = facts.minSize;

@@ -1,6 +1,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { openFileStream } from '../io/growing-read-stream';
 
 /**
  * Decoders run as programs found on the system (lbzip2, xz), fed through
@@ -61,7 +62,8 @@ export async function* decodeWithProgram(
   let failure: Error | null = null;
   child.on('error', (err) => (failure ??= err));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const input = fs.createReadStream(file, { start: opts.start ?? 0, highWaterMark: 1 << 20, signal: opts.signal });
+  // A file still downloading is fed as it arrives (io/growing-read-stream.ts).
+  const input = openFileStream(file, { start: opts.start ?? 0, highWaterMark: 1 << 20, signal: opts.signal });
   input.on('error', (err) => {
     if (!opts.signal?.aborted) failure ??= err;
     child.kill();

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { followedFile } from '../io/growing-file';
 import { programComplaint } from './native-decoder';
 
 /**
@@ -12,7 +13,7 @@ import { programComplaint } from './native-decoder';
  * of them pile up: +57 MiB of RSS on the bench's xz image) and no copy out of
  * them. The reading thread is a worker of its own, so a blocking read stalls
  * nothing else. Where mkfifo is missing, open() returns null and the caller
- * uses decodeWithProgram (native-decoder.ts).
+ * uses decodeWithProgram (native-decoder.ts), as for a file still downloading.
  */
 export class ProgramReader {
   private ended = false;
@@ -44,6 +45,9 @@ export class ProgramReader {
   /** Starts `program args...` on `file`; null when no named pipe can be made here. */
   static open(program: string, args: readonly string[], file: string, opts: { onInput?: (bytes: number) => void } = {}): ProgramReader | null {
     if (process.platform === 'win32') return null;
+    // A file still downloading: the program would take its not-yet-written end for the end of the
+    // data, and this thread, blocked in its reads, could not feed it; decodeWithProgram can.
+    if (followedFile(file)) return null;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imprint-decoder-'));
     try {
       const fifo = path.join(dir, 'out');

@@ -1,18 +1,19 @@
-import * as fs from 'fs';
 import { PassThrough, pipeline, type Transform } from 'stream';
+import { openFileStream } from '../io/growing-read-stream';
 import { INFLATE_CHUNK } from './image-kind';
 
 /**
  * Bytes [start, end] of `file` through `decoder` (none: as stored), as an
  * async stream of pieces: what image kinds that decode with a Node Transform
- * (gzip, deflated zip entries, the JavaScript bzip2 decoder) stream.
+ * (gzip, deflated zip entries, the JavaScript bzip2 decoder) stream. A file
+ * still downloading is read as it arrives (io/growing-read-stream.ts).
  */
 export async function* streamThrough(
   file: string,
   decoder: Transform | null,
   opts: { start?: number; end?: number; signal?: AbortSignal; onInput?: (bytes: number) => void },
 ): AsyncGenerator<Buffer> {
-  const input = fs.createReadStream(file, { start: opts.start ?? 0, end: opts.end, highWaterMark: INFLATE_CHUNK, signal: opts.signal });
+  const input = openFileStream(file, { start: opts.start ?? 0, end: opts.end, highWaterMark: INFLATE_CHUNK, signal: opts.signal });
   const { onInput } = opts;
   if (onInput) input.on('data', (c) => onInput(c.length));
   // pipeline() forwards errors and tears every stage down; the PassThrough

@@ -13,7 +13,7 @@ export const XZ_IMAGE = defineImageKind({
   format: 'xz',
   label: 'xz',
   matches: (head) => startsWith(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]),
-  inspect: async (_fd, file) => ({ size: await xzUncompressedSize(file.path), sizeEstimate: null }),
+  inspect: async (_fd, file) => ({ size: file.growing ? null : await xzUncompressedSize(file.path), sizeEstimate: null }),
   abilities: (file, decoders) => {
     const program = nativeXz(decoders?.xz);
     return { size: file.size === null ? 'unknown' : 'exact', randomAccess: false, intoRing: program ? 'decode' : 'stream', systemProgram: program };

@@ -8,6 +8,8 @@
 import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { classifyReadError, ImprintError } from '../errors';
+import { followedFile } from '../io/growing-file';
+import { openFileStream } from '../io/growing-read-stream';
 import { spawnWorker, type TypedWorker } from '../worker-host';
 import { describeLzmaError, LZMA_FAULTS_NOT_DATA, memoryFor, XZ_BLOCK_WORKER, type XzWorkerReply, type XzWorkerRequest } from './xz-block-protocol';
 import { readExactly, readXzIndex, singleBlockStreamParts, XzCorruptSourceError, type XzBlockInfo, type XzIndex } from './xz-index';
@@ -82,6 +84,11 @@ export async function* decodeXzParallel(filePath: string, opts: XzDecodeOptions 
   try {
     let index: XzIndex | null = null;
     let indexProblem: unknown = null;
+    // A file still downloading has no Index yet (it is at the end): decoded as a stream as it arrives.
+    if (followedFile(filePath)) {
+      yield* decodeAsStream(filePath, handle, signal, null);
+      return;
+    }
     try {
       index = await readXzIndex(handle);
     } catch (err) {
@@ -209,17 +216,17 @@ async function* decodeAsStream(
 ): AsyncGenerator<Buffer> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lzma-native ships no type declarations
   const lzma = require('lzma-native') as { createDecompressor(): NodeJS.ReadWriteStream & { destroy(err?: Error): void } };
-  const input = file.createReadStream({ start: 0, highWaterMark: 1 << 20, autoClose: false });
+  const input = followedFile(filePath) ? openFileStream(filePath, { highWaterMark: 1 << 20 }) : file.createReadStream({ start: 0, highWaterMark: 1 << 20, autoClose: false });
   const decoder = lzma.createDecompressor();
   const onAbort = () => decoder.destroy(cancelled(signal));
   signal?.addEventListener('abort', onAbort, { once: true });
-  input.on('error', (err) => decoder.destroy(err));
+  input.on('error', (err: Error) => decoder.destroy(err));
   input.pipe(decoder);
   try {
     for await (const chunk of decoder as AsyncIterable<Buffer>) yield chunk;
   } catch (err) {
     if (err instanceof ImprintError) throw err;
-    if ((err as NodeJS.ErrnoException).syscall) throw classifyReadError(err, filePath, input.bytesRead);
+    if ((err as NodeJS.ErrnoException).syscall) throw classifyReadError(err, filePath, (input as { bytesRead?: number }).bytesRead ?? 0);
     const error = err instanceof Error ? err : new Error(String(err));
     if (LZMA_FAULTS_NOT_DATA.includes(error.name)) throw decoderFailed(error.message, error);
     throw new XzCorruptSourceError(describeLzmaError(error), { cause: error });

@@ -33,6 +33,11 @@ export async function findZipImage(path: string): Promise<ZipImageEntry> {
   } catch (err) {
     throw new ImprintError('E_CORRUPT_SOURCE', `The zip archive ${path} is truncated or corrupt: ${(err as Error).message}`, { cause: err });
   }
+  return pickZipImage(zip, path);
+}
+
+/** The image in an open archive (`path` names it in messages); closes `zip`. */
+export async function pickZipImage(zip: yauzl.ZipFile, path: string): Promise<ZipImageEntry> {
   try {
     const candidates: yauzl.Entry[] = [];
     await new Promise<void>((resolve, reject) => {

@@ -22,7 +22,11 @@ export const ZSTD_IMAGE = defineImageKind({
   // written as the drive is read); its metadata frame records the drive's.
   // A seekable file (Imprint's backups) lists every frame's size in its table at the end: one read instead of
   // a walk over every block header (0.2 s of CPU, 1.5 s on a busy machine, for a 3 GiB drive's backup).
-  inspect: async (fd, file) => ({ size: seekableContentSize(fd, file.fileSize) ?? readZstdLayout(file.path)?.contentSize ?? readEmbeddedMetadata(file.path)?.size ?? null, sizeEstimate: null }),
+  // Still downloading: neither the table nor the walk can be trusted yet (the rest of the file is zeros).
+  inspect: async (fd, file) =>
+    file.growing
+      ? { size: null, sizeEstimate: null }
+      : { size: seekableContentSize(fd, file.fileSize) ?? readZstdLayout(file.path)?.contentSize ?? readEmbeddedMetadata(file.path)?.size ?? null, sizeEstimate: null },
   abilities: (file) => ({ size: file.size === null ? 'unknown' : 'exact', randomAccess: false, intoRing: 'decode', systemProgram: null }),
   openSlotReader: (file, opts) => new ZstdReader(file.path, { signal: opts.signal, onInput: opts.onInput }),
   openStream: (file, opts) => decodeZstd(file.path, { signal: opts.signal, onInput: opts.onInput }),

@@ -70,6 +70,25 @@ export class GrowingFile {
     }
   }
 
+  /**
+   * The reader on a thread that must not block (its event loop feeds a
+   * decoder program, or it is the thread running the download): resolves
+   * once bytes up to `end` are there or the file is complete; rejects when
+   * the download failed.
+   */
+  async waitForAsync(end: number): Promise<void> {
+    // ES2024's Atomics.waitAsync (Node 16 and later); the project's lib is ES2023.
+    const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
+    for (;;) {
+      const tick = Atomics.load(this.flags, TICK);
+      const s = Atomics.load(this.flags, STATE);
+      if (s === FAILED) throw new ImprintError('E_DOWNLOAD_FAILED', 'The download stopped before the image was complete.');
+      if (s === COMPLETE || this.available >= end) return;
+      const r = waitAsync(this.flags, TICK, tick, 1000);
+      if (r.async) await r.value;
+    }
+  }
+
   /** The reader: blocks until the whole file is there (before the end of the image is declared). */
   waitComplete(onWait?: () => void): void {
     this.waitFor(Number.MAX_SAFE_INTEGER, onWait);
@@ -81,6 +100,11 @@ const following = new Map<string, { file: GrowingFile; onWait?: () => void }>();
 
 export function followGrowingFile(path: string, shared: SharedArrayBuffer, onWait?: () => void): void {
   following.set(path, { file: new GrowingFile(shared), onWait });
+}
+
+/** The growing file this thread follows at `path`, or null (an ordinary file). */
+export function followedFile(path: string): GrowingFile | null {
+  return following.get(path)?.file ?? null;
 }
 
 /** Waits, when `path` is a file still being downloaded, until its bytes up to `end` are there. A no-op otherwise. */

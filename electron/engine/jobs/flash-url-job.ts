@@ -6,15 +6,17 @@ import { ImprintError, toErrorInfo } from '../errors';
 import { entryChecksums, type CatalogueImage } from '../catalogues/catalogue';
 import type { CacheEntry, DownloadCache } from '../net/download-cache';
 import { FileSink } from '../net/file-sink';
-import { download, type DownloadOptions, type DownloadProgress } from '../net/http-download';
+import { DEFAULT_STALL_MS, download, type DownloadOptions, type DownloadProgress } from '../net/http-download';
 import type { HttpOptions } from '../net/http-request';
 import { discoverUrlChecksum, type UrlChecksum } from '../net/url-checksum';
 import { checkUrlAllowed, parseHttpUrl, redact } from '../net/url-policy';
-import { detectFormat, type ImageFormat } from '../formats/detect-format';
+import { detectFormat } from '../formats/detect-format';
 import type { DecoderChoice } from '../formats/image-kind';
 import { inspectSource } from '../formats/image-source';
+import type { ZipImageEntry } from '../formats/zip-entry';
 import { GrowingFile } from '../io/growing-file';
 import { runFlash, type RunOptions } from './flash-job';
+import { inspectFollowed, locateZipImage } from './followed-download';
 import { JobReporter } from './job-reporter';
 import type { PublishedChecksum } from './published-checksum';
 import { planTargets, type TargetPlan } from '../pipelines/target-plan';
@@ -76,23 +78,23 @@ function tempDownload(cache: DownloadCache | null, url: string): { path: string;
   return { path: p, fd: fs.openSync(p, 'wx+', 0o600), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Formats decoded while they download: read front to back, with nothing needed from the file's end. */
-const FOLLOWABLE: ReadonlySet<ImageFormat> = new Set<ImageFormat>(['raw', 'gzip']);
 /** Bytes of the file that must be there before its format is told from them. */
 const HEAD_BYTES = 64 << 10;
 
 /**
  * Flashes a URL. The download (resuming through a bad network; see
- * http-download.ts) goes to the cache's temporary file. A raw or gzip image
- * is decoded and written while it downloads: one download feeds every
- * target, the image's reader waiting for bytes still on their way
- * (io/growing-file.ts). The end of the image is declared only once the whole
+ * http-download.ts) goes to the cache's temporary file. The image, in every
+ * format, is decoded and written while it downloads: one download feeds
+ * every target, the image's reader waiting for bytes still on their way
+ * (io/growing-file.ts, io/growing-read-stream.ts), its facts read without
+ * the file's end (followed-download.ts). A zip archive's central directory,
+ * at its end, is fetched ahead by range requests; from a server that
+ * ignores them the archive is downloaded first, a file checksum checked,
+ * then written. The end of the image is declared only once the whole
  * download is there, so any checksum (of the file, or of the image inside)
  * is checked before the drives' first MiB is written, and a download that
- * fails leaves that MiB unwritten. Other formats need the file's end first
- * (.xz's index, a zip's central directory, a .zst's frame sizes): they are
- * downloaded, a file checksum checked, then written. A flash that succeeds
- * keeps the download in the cache.
+ * fails leaves that MiB unwritten. A flash that succeeds keeps the download
+ * in the cache.
  */
 export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions): Promise<JobFinishedEvent> {
   const { request: req, url, checksum, cached } = prepared;
@@ -159,12 +161,21 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
       await new Promise((r) => setTimeout(r, 20));
     }
     let follow = false;
+    let zipEntry: ZipImageEntry | null = null;
     if (growing.state !== 'failed' && progress.total !== null) {
+      const total = progress.total;
       const head = Buffer.alloc(16);
       fs.readSync(temp.fd, head, 0, 16, 0);
-      follow = FOLLOWABLE.has(detectFormat(head)) && growing.state === 'growing';
+      const format = detectFormat(head);
+      follow = growing.state === 'growing';
+      if (follow && format === 'zip') {
+        const lookup = { http: { ...req.http, signal: stopDownload.signal }, stallMs: req.download?.stallMs ?? DEFAULT_STALL_MS, onWarning: (m: string) => reporter.warning(m) };
+        zipEntry = await locateZipImage(url, temp.path, growing, total, lookup);
+        // (The state is read again: the download went on while the directory was fetched.)
+        follow = zipEntry !== null && (growing.state as string) === 'growing';
+      }
       // Its full size from the start: the reader takes the file's size for the image's (raw).
-      if (follow) fs.ftruncateSync(temp.fd, progress.total);
+      if (follow) fs.ftruncateSync(temp.fd, total);
     }
     if (!follow) {
       const done = await downloading;
@@ -174,7 +185,7 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
         throw new ImprintError('E_CHECKSUM_MISMATCH', `The download's SHA-256 does not match ${checksum.from} (expected ${checksum.sha256}, got ${done.sha256}): the file on the server is not the one published. Nothing was written to the drives.`);
       }
     }
-    const result = await flashFile(temp.path, prepared, { ...opts, onEvent: rewriteDownloadFailure(opts.onEvent, () => downloadError) }, reporter, follow ? { growing, counters } : null);
+    const result = await flashFile(temp.path, prepared, { ...opts, onEvent: rewriteDownloadFailure(opts.onEvent, () => downloadError) }, reporter, follow && progress.total !== null ? { growing, counters, total: progress.total, zipEntry } : null);
     if (!result.ok) stopDownload.abort();
     const done = await downloading;
     closeTemp(result.ok && done ? done : null);
@@ -196,12 +207,13 @@ async function flashFile(
   prepared: PreparedUrlFlash,
   opts: RunOptions,
   reporter: JobReporter,
-  followed: { growing: GrowingFile; counters: () => NonNullable<ProgressEvent['download']> } | null,
+  followed: { growing: GrowingFile; counters: () => NonNullable<ProgressEvent['download']>; total: number; zipEntry: ZipImageEntry | null } | null,
 ): Promise<JobFinishedEvent> {
   const { checksum, cached } = prepared;
   // From here the flash job reports; a followed download's counters ride on its progress events.
   reporter.stopSampling();
-  const source = await inspectSource(file, { decoders: prepared.request.decoders });
+  const decoders = prepared.request.decoders;
+  const source = followed ? await inspectFollowed(file, followed.total, followed.zipEntry, decoders) : await inspectSource(file, { decoders });
   if (followed) source.growing = followed.growing.shared;
   const targets = await planTargets(prepared.targets.map((t) => t.path), { path: source.path, size: source.size, isDevice: false });
   // A file checksum already checked (downloaded first) is not checked again; otherwise the pipeline checks it before the head.

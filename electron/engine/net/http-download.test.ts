@@ -81,6 +81,20 @@ test('a stalled connection is dropped after the stall time and resumed', async (
   assert.match((events[0] as { reason: string }).reason, /no data for/);
 });
 
+test('a connection that delivered a MiB or more before it broke is resumed at once; one that delivered less backs off', async () => {
+  const delays = (events: DownloadEvent[]): number[] => events.filter((e) => e.type === 'retry').map((e) => (e as { delayMs: number }).delayMs);
+  server.faults = { stallAfter: 3 << 19, stallTimes: 1 };
+  const quick = await fetchAll({ initialBackoffMs: 2000, maxBackoffMs: 2000 });
+  assertExact(quick.sink, quick.sha256);
+  assert.deepEqual(delays(quick.events), [0]);
+  server.reset();
+  server.faults = { stallAfter: 300_000, stallTimes: 2 };
+  const slow = await fetchAll();
+  assertExact(slow.sink, slow.sha256);
+  // Each drop came after some progress, which starts the backoff over at its first step.
+  assert.deepEqual(delays(slow.events), [20, 20]);
+});
+
 test('503 answers are retried with backoff until the server serves the file', async () => {
   server.faults = { failFirst: { times: 3, status: 503 } };
   const { sink, sha256, events } = await fetchAll();

@@ -32,6 +32,8 @@ export interface FaultPlan {
   throttle?: number;
   /** No Content-Length: the body ends when the connection closes. */
   noLength?: boolean;
+  /** Once, on reaching the file's byte `offset`, send nothing for `ms` (connection open), then go on: a reader following the download gets ahead of it. */
+  pauseAt?: { offset: number; ms: number };
 }
 
 export interface LoggedRequest {
@@ -71,6 +73,7 @@ export class TestHttpServer {
   private readonly sockets = new Set<net.Socket>();
   private served = 0;
   private stalled = 0;
+  private paused = false;
 
   private constructor(
     private readonly server: net.Server,
@@ -94,6 +97,7 @@ export class TestHttpServer {
     this.etag = '"v1"';
     this.served = 0;
     this.stalled = 0;
+    this.paused = false;
   }
 
   get port(): number {
@@ -184,7 +188,13 @@ export class TestHttpServer {
     const piece = f.throttle ? Math.max(1, Math.floor(f.throttle / 10)) : 1 << 16;
     let sent = 0;
     while (sent < limit && !socket.destroyed) {
-      const n = Math.min(piece, limit - sent);
+      const pause = f.pauseAt && !this.paused && start + sent <= f.pauseAt.offset ? f.pauseAt : null;
+      if (pause && start + sent === pause.offset) {
+        this.paused = true;
+        await new Promise((r) => setTimeout(r, pause.ms));
+        continue;
+      }
+      const n = Math.min(piece, limit - sent, pause ? pause.offset - start - sent : Infinity);
       const ok = socket.write(body.subarray(sent, sent + n));
       sent += n;
       if (f.throttle) await new Promise((r) => setTimeout(r, 100));
