@@ -33,6 +33,8 @@ export interface SmartRestoreOptions {
   onEvent: EventSink;
   jobId?: string;
   details: RestoreJobDetails;
+  /** The image's content, when it comes from elsewhere than `info`'s file (a backup folder's generation). */
+  content?: AsyncIterable<Buffer>;
 }
 
 interface Target {
@@ -163,7 +165,7 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
         await wipeRanges(t.plan.path, t.fd as number, complementWithin(ranges, 0, end), t.plan.isBlockDevice).catch((err) => fail(t, err, reporter));
       }
     }
-    const { first, sha256 } = await writeStored(info, storage, crcs, targets, reporter, opts.signal);
+    const { first, sha256 } = await writeStored(info, storage, crcs, targets, reporter, opts.signal, opts.content);
     // The stored data must have the SHA-256 the backup recorded; otherwise the head is never written.
     if (sha256 !== metadata.sha256) {
       throw new ImprintError('E_CHECKSUM_MISMATCH', `The backup's content does not have the SHA-256 it recorded (expected ${metadata.sha256}, got ${sha256}): the backup file or its description is corrupt. The drives' partition tables were not written, so they do not look usable.`);
@@ -213,6 +215,7 @@ async function writeStored(
   targets: Target[],
   reporter: JobReporter,
   signal?: AbortSignal,
+  content?: AsyncIterable<Buffer>,
 ): Promise<{ first: { buf: Buffer; parts: ByteRange[] } | null; sha256: string }> {
   const hash = crypto.createHash('sha256');
   const size = crcs.length > 0 ? Math.min(storage.chunkSize * crcs.length, Number.MAX_SAFE_INTEGER) : 0;
@@ -245,7 +248,7 @@ async function writeStored(
     // Every drive failed: stop decoding, and report the first drive's error.
     if (live(targets).length === 0) throw fromErrorInfo(targets[0]?.progress.error ?? { code: 'E_WRITE', message: 'Every target failed.' });
   };
-  for await (const piece of openContent(info, { signal, transient: true })) {
+  for await (const piece of content ?? openContent(info, { signal, transient: true })) {
     let from = 0;
     while (from < piece.length) {
       const n = Math.min(piece.length - from, storage.chunkSize - filled);

@@ -1,0 +1,76 @@
+import { parseArgs } from 'util';
+import { EXIT } from '../../../shared/error-codes';
+import { formatBytes } from '../../../shared/units';
+import { ImprintError } from '../../engine/errors';
+import { listFolder, verifyFolder } from '../../engine/jobs/folder-verify';
+import type { Output } from '../output';
+import type { Command } from '../commands';
+import { positionalArgs } from '../arguments';
+
+/** `imprint backups list|verify FOLDER`: what a backup folder holds, and whether all of it can be restored. */
+
+function list(folder: string, out: Output): number {
+  const rows = listFolder(folder);
+  if (out.json) {
+    out.result('', { type: 'backup-folder', folder, generations: rows });
+    return EXIT.ok;
+  }
+  if (rows.length === 0) {
+    out.result(`${folder} holds no generation yet.`);
+    return EXIT.ok;
+  }
+  out.result(`${'#'.padStart(3)}  ${'generation'.padEnd(24)}  ${'taken (UTC)'.padEnd(20)}  ${'drive'.padEnd(28)}  ${'size'.padStart(10)}  ${'stored'.padStart(10)}  ${'new data'.padStart(10)}`);
+  for (const r of rows) {
+    if (r.error) {
+      out.result(`${String(r.number).padStart(3)}  ${r.id.padEnd(24)}  DAMAGED: ${r.error}`);
+      continue;
+    }
+    const drive = [r.device, r.model].filter(Boolean).join(' ').slice(0, 28);
+    const taken = (r.createdAt ?? '').replace('T', ' ').replace(/\.\d+Z$/, '');
+    out.result(
+      `${String(r.number).padStart(3)}  ${r.id.padEnd(24)}  ${taken.padEnd(20)}  ${drive.padEnd(28)}  ${formatBytes(r.size ?? 0).padStart(10)}  ${formatBytes(r.storedBytes ?? 0).padStart(10)}  ${formatBytes(r.addedStoredBytes ?? 0).padStart(10)}`,
+    );
+  }
+  out.info('stored: drive data the generation holds; new data: what it added to the folder (compressed).');
+  return EXIT.ok;
+}
+
+function verify(folder: string, out: Output): number {
+  const result = verifyFolder(folder);
+  if (out.json) {
+    out.result('', { type: 'backup-folder-verified', folder, ...result });
+    return result.ok ? EXIT.ok : EXIT.failed;
+  }
+  out.result(`${folder}: ${result.generations} generations, ${result.pieces} distinct pieces read (${formatBytes(result.bytes)} of drive data, ${formatBytes(result.storedBytes)} in the folder).`);
+  for (const d of result.damagedIndexes) out.result(`  generation ${d.number} (${d.id}): index damaged: ${d.error}`);
+  for (const p of result.problems) {
+    const where = p.affects.map((a) => `generation ${a.number} (${a.id}) drive bytes ${a.ranges.map(([s, l]) => `${s}-${s + l}`).join(', ')}`).join('; ');
+    out.result(`  ${p.detail}: affects ${where}`);
+  }
+  if (result.ok) out.result('Every generation can be restored: every piece is present and holds the data it is named by.');
+  else out.result(`NOT restorable: ${result.unrestorable.map((g) => `generation ${g.number} (${g.id})`).join(', ')}.`);
+  return result.ok ? EXIT.ok : EXIT.failed;
+}
+
+export const backupsCommand: Command = {
+  help: `Usage: imprint backups list FOLDER [--json]
+       imprint backups verify FOLDER [--json]
+
+A backup folder (made by imprint backup DEVICE --into FOLDER) keeps every
+backup of one or more drives as a generation; data shared between
+generations or drives is stored once.
+  list     the generations: number, id, date, drive, size, stored, and the
+           new data each added to the folder
+  verify   reads every piece every generation needs and checks it against
+           its SHA-256; a missing or damaged piece is reported with the
+           generations and drive ranges it affects (exit 1)
+  --json   one JSON object on stdout`,
+  async run(args, out) {
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+    void values;
+    const [action, folder] = positionalArgs('backups', positionals, 'ACTION FOLDER') as [string, string];
+    if (action === 'list') return list(folder, out);
+    if (action === 'verify') return verify(folder, out);
+    throw new ImprintError('E_BAD_ARGUMENTS', `imprint backups takes list or verify; got "${action}".`);
+  },
+};
