@@ -117,7 +117,7 @@ export async function runFolderBackup(p: PreparedFolderBackup, opts: FolderBacku
       progress.bytesWritten += stored;
     });
     // Every piece the index names must be durable under its name before the index is.
-    writer.syncNewNames();
+    writer.commit();
     const id = newGenerationId(createdAt);
     const metadata: BackupMetadata = {
       kind: 'imprint-backup',

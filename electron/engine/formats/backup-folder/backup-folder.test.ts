@@ -8,7 +8,7 @@ import * as zlib from 'zlib';
 import { spawnSync } from 'child_process';
 import type { BackupMetadata } from '../../../../shared/backup-metadata';
 import { ImprintError } from '../../errors';
-import { GENERATIONS_DIR, LOCK_FILE, clearTmp, openFolder, openOrCreateFolder, piecePath } from './folder-layout';
+import { DEFAULT_PIECE_SIZE, GENERATIONS_DIR, LOCK_FILE, clearTmp, openFolder, openOrCreateFolder, piecePath } from './folder-layout';
 import { lockFolder } from './folder-lock';
 import { generationIds, indexProblem, listGenerations, readGeneration, resolveGeneration, writeGeneration, type GenerationIndex } from './generation-index';
 import { generationContent } from './generation-content';
@@ -27,7 +27,7 @@ const fresh = (): string => path.join(root, `f${n++}`);
 
 const MiB = 1 << 20;
 const SIZE = 8 * MiB;
-/** A drive of 8 MiB whose stored data is 12 KiB at 0 and 2 MiB at 1 MiB (so 3 pieces of 1 MiB at most). */
+/** A drive of 8 MiB whose stored data is 12 KiB at 0 and 2 MiB at 1 MiB. */
 function sampleDrive(): Buffer {
   const drive = Buffer.alloc(SIZE);
   crypto.randomFillSync(drive, 0, 12288);
@@ -54,7 +54,7 @@ function storeSample(folder: string, drive: Buffer, id = '20261206T070000Z-00000
       at = end;
     }
   }
-  writer.syncNewNames();
+  writer.commit();
   const crcs = Buffer.alloc(8);
   for (let i = 0; i < 2; i++) {
     const chunk = Buffer.alloc(4 * MiB);
@@ -90,7 +90,7 @@ test('pieces round-trip through the folder and a generation rebuilds the zero-fi
   const folder = fresh();
   const drive = sampleDrive();
   const index = storeSample(folder, drive);
-  assert.equal(index.pieces.length, 3, 'the 2 MiB range is cut at the 1 MiB boundaries');
+  assert.equal(index.pieces.length, 1 + (2 * MiB) / DEFAULT_PIECE_SIZE, 'the 2 MiB range is cut at the piece boundaries');
   assert.deepEqual(generationIds(folder), [index.id]);
   const back = readGeneration(folder, index.id);
   assert.deepEqual(back.pieces, index.pieces);
@@ -113,10 +113,10 @@ test('pieces round-trip through the folder and a generation rebuilds the zero-fi
 test('a second identical generation stores no piece again', () => {
   const folder = fresh();
   const drive = sampleDrive();
-  storeSample(folder, drive, '20261206T070000Z-000001');
+  const first = storeSample(folder, drive, '20261206T070000Z-000001');
   const before = fs.readdirSync(path.join(folder, 'pieces'), { recursive: true }).length;
   const writer = new PieceWriter(folder, 3);
-  const h = sha256Hex(drive.subarray(MiB, 2 * MiB));
+  const h = (first.pieces[1] as [number, number, string])[2];
   assert.ok(writer.has(h));
   storeSample(folder, drive, '20261206T070001Z-000002');
   assert.equal(fs.readdirSync(path.join(folder, 'pieces'), { recursive: true }).length, before);
@@ -197,7 +197,7 @@ test('a folder holding other files is refused, an empty one is adopted, a file i
   assert.throws(() => openFolder(busy), (e: unknown) => e instanceof ImprintError && e.code === 'E_NOT_A_BACKUP');
   const empty = fresh();
   fs.mkdirSync(empty);
-  assert.equal(openOrCreateFolder(empty).pieceSize, MiB);
+  assert.equal(openOrCreateFolder(empty).pieceSize, DEFAULT_PIECE_SIZE);
   assert.equal(openFolder(empty).kind, 'imprint-backup-folder');
   const file = fresh();
   fs.writeFileSync(file, '');

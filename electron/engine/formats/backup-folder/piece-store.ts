@@ -3,15 +3,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type * as ZstdBinding from 'zstd-napi/binding';
 import { ImprintError } from '../../errors';
-import { readFully } from '../../io/full-io';
-import { fsyncFolder, piecePath, writeFileAtomic, PIECES_DIR } from './folder-layout';
+import { readFully, writeFully } from '../../io/full-io';
+import { syncFiles } from '../../io/sync-filesystem';
+import { fsyncFolder, piecePath, PIECES_DIR, TMP_DIR } from './folder-layout';
 
 /**
  * The pieces of a backup folder: each one zstd frame (content size and
  * checksum in it, so `zstd -d` reads it), stored under the SHA-256 of its
  * uncompressed content. A piece appears under its name only complete and
- * durable (writeFileAtomic); the folders holding new names are fsynced
- * before any index names them (`syncNewNames`).
+ * durable, and the folders holding new names are fsynced before any index
+ * names them (PieceWriter.commit).
  */
 
 function loadBinding(): typeof ZstdBinding {
@@ -25,12 +26,17 @@ export function sha256Hex(data: Uint8Array): string {
   return crypto.createHash('sha256').update(data).digest('hex');
 }
 
+/** New pieces written to tmp/ before they are made durable and renamed into place together. */
+const BATCH_PIECES = 512;
+const BATCH_BYTES = 128 << 20;
+
 export class PieceWriter {
   private readonly z = loadBinding();
   private readonly cctx = new this.z.CCtx();
   private out: Buffer = Buffer.alloc(0);
-  /** Fan-out folders that got new names since the last syncNewNames. */
-  private readonly dirty = new Set<string>();
+  /** Pieces written to tmp/, not yet under their names. */
+  private pending = new Map<string, string>();
+  private pendingBytes = 0;
 
   constructor(
     private readonly folder: string,
@@ -41,31 +47,55 @@ export class PieceWriter {
     this.cctx.setParameter(this.z.CParameter.contentSizeFlag, 1);
   }
 
-  /** Whether the folder already holds a piece with this content hash. */
+  /** Whether the folder already holds a piece with this content hash (or this writer has one on the way). */
   has(hash: string): boolean {
-    return fs.existsSync(piecePath(this.folder, hash));
+    return this.pending.has(hash) || fs.existsSync(piecePath(this.folder, hash));
   }
 
-  /** Compresses and stores `data` under `hash` (its SHA-256); returns the bytes it takes in the folder. */
+  /**
+   * Compresses `data` and writes it to tmp/; it gets its name `hash` (its
+   * SHA-256) at the next commit. Returns the bytes it takes in the folder.
+   */
   write(hash: string, data: Uint8Array): number {
     const bound = this.z.compressBound(data.length);
     if (this.out.length < bound) this.out = Buffer.allocUnsafe(bound);
     const frame = this.out.subarray(0, this.cctx.compress2(this.out, data));
-    const file = piecePath(this.folder, hash);
-    const dir = path.dirname(file);
-    if (!fs.existsSync(dir)) {
-      fs.mkdirSync(dir);
-      this.dirty.add(path.join(this.folder, PIECES_DIR));
+    const tmp = path.join(this.folder, TMP_DIR, `${hash}.${process.pid}`);
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
+    try {
+      writeFully(fd, frame, 0);
+    } finally {
+      fs.closeSync(fd);
     }
-    writeFileAtomic(this.folder, file, frame, { syncDir: false });
-    this.dirty.add(dir);
+    this.pending.set(hash, tmp);
+    this.pendingBytes += frame.length;
+    if (this.pending.size >= BATCH_PIECES || this.pendingBytes >= BATCH_BYTES) this.commit();
     return frame.length;
   }
 
-  /** Makes every name written so far durable: called before an index that names them is written. */
-  syncNewNames(): void {
-    for (const d of this.dirty) fsyncFolder(d);
-    this.dirty.clear();
+  /**
+   * Makes the pieces written so far durable, then gives them their names,
+   * then makes the names durable: a name never appears before its content
+   * is on disk (a later backup trusts a piece it finds), and every name an
+   * index will list is durable before that index is written.
+   */
+  commit(): void {
+    if (this.pending.size === 0) return;
+    syncFiles(path.join(this.folder, TMP_DIR), [...this.pending.values()]);
+    const dirty = new Set<string>();
+    for (const [hash, tmp] of this.pending) {
+      const file = piecePath(this.folder, hash);
+      const dir = path.dirname(file);
+      if (!dirty.has(dir) && !fs.existsSync(dir)) {
+        fs.mkdirSync(dir);
+        dirty.add(path.join(this.folder, PIECES_DIR));
+      }
+      fs.renameSync(tmp, file);
+      dirty.add(dir);
+    }
+    for (const d of dirty) fsyncFolder(d);
+    this.pending.clear();
+    this.pendingBytes = 0;
   }
 }
 
