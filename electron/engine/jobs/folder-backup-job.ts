@@ -13,7 +13,7 @@ import { layoutOfFile, type DriveLayout } from '../disks/drive-layout';
 import { planDriveStorage, storageWarnings, type StoragePlan } from '../disks/storage-plan';
 import { inspectSourceDrive, mountedWarning, type SourceDrive } from '../drives/source-drive';
 import { imprintVersion } from '../formats/backup-metadata';
-import { MARKER_FILE, LOCK_FILE, clearTmp, openOrCreateFolder } from '../formats/backup-folder/folder-layout';
+import { claimFolder, clearTmp, ensureMarker, holdsForeignFiles } from '../formats/backup-folder/folder-layout';
 import { lockFolder } from '../formats/backup-folder/folder-lock';
 import { generationIds, newGenerationId, writeGeneration, type PieceRef } from '../formats/backup-folder/generation-index';
 import { PieceWriter, sha256Hex } from '../formats/backup-folder/piece-store';
@@ -61,8 +61,7 @@ export async function prepareFolderBackup(req: FolderBackupRequest): Promise<Pre
   const folder = path.resolve(req.folder);
   if (fs.existsSync(folder)) {
     if (!fs.statSync(folder).isDirectory()) throw new ImprintError('E_BAD_ARGUMENTS', `${req.folder} is a file, not a folder. --into takes a backup folder (new or existing).`);
-    const entries = fs.readdirSync(folder);
-    if (entries.length > 0 && !entries.includes(MARKER_FILE) && !(entries.length === 1 && entries[0] === LOCK_FILE)) {
+    if (holdsForeignFiles(folder)) {
       throw new ImprintError('E_OUTPUT_EXISTS', `${req.folder} is not empty and is not an Imprint backup folder: give a new or empty folder (backups never mix with other files).`);
     }
   } else if (!fs.existsSync(path.dirname(folder))) {
@@ -105,8 +104,9 @@ export async function runFolderBackup(p: PreparedFolderBackup, opts: FolderBacku
   let lock: { release(): void } | null = null;
   let fd: number | null = null;
   try {
-    const marker = openOrCreateFolder(p.folder, p.pieceSize);
+    claimFolder(p.folder);
     lock = lockFolder(p.folder, `backup of ${drive.device}`);
+    const marker = ensureMarker(p.folder, p.pieceSize);
     clearTmp(p.folder);
     const createdAt = new Date();
     const writer = new PieceWriter(p.folder, p.level);

@@ -119,30 +119,48 @@ export function openFolder(folder: string): FolderMarker {
   return marker;
 }
 
+/** Names a backup folder may hold before its marker exists (another writer may be making it). */
+const OWN_NAMES = new Set([MARKER_FILE, LOCK_FILE, PIECES_DIR, GENERATIONS_DIR, TMP_DIR]);
+
 /**
- * Opens a backup folder for writing, making it when it does not exist or is
- * empty. A folder that holds other things is refused: backups never mix
- * with a person's files (and prune must never delete them).
+ * Makes sure `folder` can become or is a backup folder, creating it when it
+ * does not exist. A folder that holds other things is refused: backups never
+ * mix with a person's files (and prune must never delete them). Call before
+ * taking the lock (which lives in the folder); then `ensureMarker`.
  */
-export function openOrCreateFolder(folder: string, pieceSize = DEFAULT_PIECE_SIZE): FolderMarker {
-  if (!fs.existsSync(folder)) {
-    if (!fs.existsSync(path.dirname(path.resolve(folder)))) throw new ImprintError('E_TARGET_NOT_FOUND', `Cannot create ${folder}: the folder ${path.dirname(path.resolve(folder))} does not exist.`);
+export function claimFolder(folder: string): void {
+  try {
     fs.mkdirSync(folder);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ImprintError('E_TARGET_NOT_FOUND', `Cannot create ${folder}: the folder ${path.dirname(path.resolve(folder))} does not exist.`);
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
-  const st = fs.statSync(folder);
-  if (!st.isDirectory()) throw new ImprintError('E_BAD_ARGUMENTS', `${folder} is a file, not a folder. --into takes a backup folder (new or existing).`);
-  const existing = readMarker(folder);
-  if (existing) {
-    ensureSubfolders(folder);
-    return existing;
+  if (!fs.statSync(folder).isDirectory()) throw new ImprintError('E_BAD_ARGUMENTS', `${folder} is a file, not a folder. --into takes a backup folder (new or existing).`);
+  if (holdsForeignFiles(folder)) {
+    throw new ImprintError('E_OUTPUT_EXISTS', `${folder} is not empty and is not an Imprint backup folder: give a new or empty folder (backups never mix with other files).`);
   }
-  const entries = fs.readdirSync(folder).filter((e) => e !== LOCK_FILE);
-  if (entries.length > 0) throw new ImprintError('E_OUTPUT_EXISTS', `${folder} is not empty and is not an Imprint backup folder: give a new or empty folder (backups never mix with other files).`);
+}
+
+/** True when `folder` (an existing folder) is not a backup folder and holds files that are not a backup folder's. */
+export function holdsForeignFiles(folder: string): boolean {
+  return !readMarker(folder) && fs.readdirSync(folder).some((e) => !OWN_NAMES.has(e));
+}
+
+/** The folder's marker, written now (with its subfolders) if the folder is new. Call while holding the lock. */
+export function ensureMarker(folder: string, pieceSize = DEFAULT_PIECE_SIZE): FolderMarker {
   ensureSubfolders(folder);
+  const existing = readMarker(folder);
+  if (existing) return existing;
   const marker: FolderMarker = { kind: 'imprint-backup-folder', schema: 1, createdAt: new Date().toISOString(), pieceSize };
   writeFileAtomic(folder, path.join(folder, MARKER_FILE), Buffer.from(JSON.stringify(marker, null, 2) + '\n'));
   fsyncFolder(path.dirname(path.resolve(folder)));
   return marker;
+}
+
+/** claimFolder then ensureMarker, for callers that need no lock (tests, a folder nobody else uses). */
+export function openOrCreateFolder(folder: string, pieceSize = DEFAULT_PIECE_SIZE): FolderMarker {
+  claimFolder(folder);
+  return ensureMarker(folder, pieceSize);
 }
 
 function ensureSubfolders(folder: string): void {

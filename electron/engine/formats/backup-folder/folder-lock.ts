@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ImprintError, errnoOf } from '../../errors';
 import { fsyncChecked, writeFully } from '../../io/full-io';
-import { LOCK_FILE, TMP_DIR } from './folder-layout';
+import { LOCK_FILE } from './folder-layout';
 
 /**
  * One writer per backup folder. The lock is a file made with O_EXCL that
@@ -79,7 +79,7 @@ export function lockFolder(folder: string, purpose: string): FolderLock {
         throw new ImprintError('E_FOLDER_BUSY', `The backup folder ${folder} is in use by ${who}. Wait for it to finish. If that process no longer runs, delete ${file}.`);
       }
       // Moved aside first, then checked: of two processes breaking the same stale lock, only one moves it.
-      const aside = path.join(folder, TMP_DIR, `stale-lock.${process.pid}`);
+      const aside = path.join(folder, `${LOCK_FILE}.stale.${process.pid}`);
       try {
         fs.renameSync(file, aside);
         fs.rmSync(aside, { force: true });
