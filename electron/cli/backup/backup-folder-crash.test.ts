@@ -11,12 +11,14 @@ import { MiB, randomFile, withMounted } from './backup-folder-testing';
  * a cancel, a full disk; after each, every earlier generation is
  * intact (`backups verify` reads every piece each index names) and restores.
  * Two processes on one folder: the second is refused, naming the first.
+ * And a generation exported as a standalone file restores like the folder.
  */
 
 const t = tempDir('bfcrash');
 const folder = path.join(t.dir, 'backups');
 let small: LoopDrive | null = null;
 let large: LoopDrive | null = null;
+let firstSha256 = '';
 const fullMount = path.join(t.dir, 'full');
 let fullMounted = false;
 
@@ -47,12 +49,31 @@ before(async () => {
   large = await ext4Drive('large.img', 48 * MiB, 16 * MiB);
   const first = await imprint('backup', small.device, '--into', folder, '--yes', '--json');
   assert.equal(first.code, 0, first.stderr);
+  firstSha256 = first.finished?.digests?.sha256 ?? '';
 });
 
 after(async () => {
   if (fullMounted) await tool('umount', [fullMount], { allowFail: true });
   for (const d of [small, large]) await detachDrive(d);
   t.remove();
+});
+
+test('export makes an ordinary smart backup file that the existing restore writes back exactly as the generation', async () => {
+  const out = path.join(t.dir, 'gen1.img.zst');
+  const exp = await imprint('backups', 'export', `${folder}#1`, out, '--json');
+  assert.equal(exp.code, 0, exp.stderr);
+  assert.equal((await tool('zstd', ['-t', '-q', out], { allowFail: true })).code, 0, 'zstd reads it');
+  assert.equal((JSON.parse(fs.readFileSync(`${out}.json`, 'utf8')) as { sha256: string }).sha256, firstSha256, 'its description records the generation\'s SHA-256');
+  const fromFile = path.join(t.dir, 'from-file.img');
+  const fromFolder = path.join(t.dir, 'from-folder.img');
+  const a = await imprint('restore', out, fromFile, '--yes', '--json');
+  assert.equal(a.code, 0, a.stderr);
+  const b = await imprint('restore', `${folder}#1`, fromFolder, '--yes', '--json');
+  assert.equal(b.code, 0, b.stderr);
+  assert.equal((await tool('cmp', [fromFile, fromFolder], { allowFail: true })).code, 0, 'both restores give the same drive image');
+  const again = await imprint('backups', 'export', `${folder}#1`, out);
+  assert.equal(again.code, 2, 'an existing file is not replaced without --force');
+  for (const f of [out, `${out}.json`, fromFile, fromFolder]) fs.rmSync(f);
 });
 
 test('a cancel (SIGINT) adds no generation, and leaves no lock and nothing temporary', async () => {

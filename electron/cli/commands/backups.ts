@@ -3,6 +3,8 @@ import { EXIT } from '../../../shared/error-codes';
 import { formatBytes } from '../../../shared/units';
 import { ImprintError } from '../../engine/errors';
 import { listFolder, verifyFolder } from '../../engine/jobs/folder-verify';
+import { exportGeneration } from '../../engine/jobs/folder-export';
+import { withCancel } from '../run-job';
 import type { Output } from '../output';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
@@ -52,9 +54,20 @@ function verify(folder: string, out: Output): number {
   return result.ok ? EXIT.ok : EXIT.failed;
 }
 
+async function exportOne(ref: string, output: string, force: boolean, out: Output): Promise<number> {
+  const r = await withCancel(out, (signal) => exportGeneration(ref, output, { force, signal }));
+  if (out.json) out.result('', { type: 'backup-exported', ...r });
+  else {
+    out.result(`Generation ${r.generation} exported to ${r.output} (${formatBytes(r.fileBytes)}, a standard seekable zstd smart backup)`);
+    out.info(`  Description: ${r.sidecar} (also stored inside the file); imprint restore ${r.output} TARGET writes it back.`);
+  }
+  return EXIT.ok;
+}
+
 export const backupsCommand: Command = {
   help: `Usage: imprint backups list FOLDER [--json]
        imprint backups verify FOLDER [--json]
+       imprint backups export FOLDER[#GEN] OUT.img.zst [--force] [--json]
 
 A backup folder (made by imprint backup DEVICE --into FOLDER) keeps every
 backup of one or more drives as a generation; data shared between
@@ -64,13 +77,21 @@ generations or drives is stored once.
   verify   reads every piece every generation needs and checks it against
            its SHA-256; a missing or damaged piece is reported with the
            generations and drive ranges it affects (exit 1)
+  export   one generation (the latest unless #GEN: an id or a list number)
+           as an ordinary standalone backup file, as imprint backup DEVICE
+           OUT.img.zst makes it (zstd -dc OUT.img.zst gives the drive image)
+  --force  replace OUT.img.zst if it exists
   --json   one JSON object on stdout`,
   async run(args, out) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
-    void values;
-    const [action, folder] = positionalArgs('backups', positionals, 'ACTION FOLDER') as [string, string];
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, force: { type: 'boolean' } } });
+    const action = positionals[0];
+    if (action === 'export') {
+      const [, ref, output] = positionalArgs('backups', positionals, 'export FOLDER[#GEN] OUT.img.zst') as [string, string, string];
+      return exportOne(ref, output, values.force === true, out);
+    }
+    const [, folder] = positionalArgs('backups', positionals, 'ACTION FOLDER') as [string, string];
     if (action === 'list') return list(folder, out);
     if (action === 'verify') return verify(folder, out);
-    throw new ImprintError('E_BAD_ARGUMENTS', `imprint backups takes list or verify; got "${action}".`);
+    throw new ImprintError('E_BAD_ARGUMENTS', `imprint backups takes list, verify or export; got "${action}".`);
   },
 };
