@@ -141,5 +141,14 @@ test('two processes on one folder: the second is refused, naming the holder', as
   }
   assert.equal((await generations(shared)).length, codes[0] === codes[1] ? 2 : 1);
   await assertIntact(shared);
+  // One more generation of the other drive, then prune keeps the newest of each drive.
+  assert.equal((await imprint('backup', (small as LoopDrive).device, '--into', shared, '--yes', '--json')).code, 0);
+  assert.equal((await imprint('backup', (small as LoopDrive).device, '--into', shared, '--yes', '--json')).code, 0);
+  const pruned = await imprint('backups', 'prune', shared, '--keep-last', '1', '--json');
+  assert.equal(pruned.code, 0, pruned.stderr);
+  const report = JSON.parse(pruned.stdout) as { kept: string[]; removed: string[] };
+  assert.equal(report.kept.length, 2, 'one generation of each drive');
+  assert.deepEqual(await generations(shared), report.kept);
+  await assertIntact(shared);
   await assertIntact();
 });

@@ -4,6 +4,7 @@ import { formatBytes } from '../../../shared/units';
 import { ImprintError } from '../../engine/errors';
 import { listFolder, verifyFolder } from '../../engine/jobs/folder-verify';
 import { exportGeneration } from '../../engine/jobs/folder-export';
+import { pruneFolder } from '../../engine/jobs/folder-prune';
 import { withCancel } from '../run-job';
 import type { Output } from '../output';
 import type { Command } from '../commands';
@@ -64,10 +65,27 @@ async function exportOne(ref: string, output: string, force: boolean, out: Outpu
   return EXIT.ok;
 }
 
+function prune(folder: string, values: Record<string, string | boolean | undefined>, out: Output): number {
+  const count = (name: string): number | undefined => {
+    const v = values[name];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (typeof v !== 'string' || !/^\d+$/.test(v) || n < 1) throw new ImprintError('E_BAD_ARGUMENTS', `--${name} takes a whole number of at least 1; got "${String(v)}".`);
+    return n;
+  };
+  const r = pruneFolder(folder, { keepLast: count('keep-last'), keepDaily: count('keep-daily'), keepWeekly: count('keep-weekly') });
+  if (out.json) out.result('', { type: 'backup-folder-pruned', folder, ...r });
+  else {
+    out.result(`${folder}: kept ${r.kept.length} generations, removed ${r.removed.length}${r.removed.length ? ` (${r.removed.join(', ')})` : ''}; ${r.piecesRemoved} pieces no kept generation needs were deleted (${formatBytes(r.bytesFreed)} freed).`);
+  }
+  return EXIT.ok;
+}
+
 export const backupsCommand: Command = {
   help: `Usage: imprint backups list FOLDER [--json]
        imprint backups verify FOLDER [--json]
        imprint backups export FOLDER[#GEN] OUT.img.zst [--force] [--json]
+       imprint backups prune FOLDER --keep-last N [--keep-daily N] [--keep-weekly N] [--json]
 
 A backup folder (made by imprint backup DEVICE --into FOLDER) keeps every
 backup of one or more drives as a generation; data shared between
@@ -80,10 +98,14 @@ generations or drives is stored once.
   export   one generation (the latest unless #GEN: an id or a list number)
            as an ordinary standalone backup file, as imprint backup DEVICE
            OUT.img.zst makes it (zstd -dc OUT.img.zst gives the drive image)
+  prune    removes the generations no rule keeps (each drive of the folder
+           on its own: the newest N; the newest of each of the last N days;
+           of each of the last N weeks), then the pieces no remaining
+           generation needs; safe to interrupt
   --force  replace OUT.img.zst if it exists
   --json   one JSON object on stdout`,
   async run(args, out) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, force: { type: 'boolean' } } });
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, force: { type: 'boolean' }, 'keep-last': { type: 'string' }, 'keep-daily': { type: 'string' }, 'keep-weekly': { type: 'string' } } });
     const action = positionals[0];
     if (action === 'export') {
       const [, ref, output] = positionalArgs('backups', positionals, 'export FOLDER[#GEN] OUT.img.zst') as [string, string, string];
@@ -92,6 +114,7 @@ generations or drives is stored once.
     const [, folder] = positionalArgs('backups', positionals, 'ACTION FOLDER') as [string, string];
     if (action === 'list') return list(folder, out);
     if (action === 'verify') return verify(folder, out);
-    throw new ImprintError('E_BAD_ARGUMENTS', `imprint backups takes list, verify or export; got "${action}".`);
+    if (action === 'prune') return prune(folder, values, out);
+    throw new ImprintError('E_BAD_ARGUMENTS', `imprint backups takes list, verify, prune or export; got "${action}".`);
   },
 };

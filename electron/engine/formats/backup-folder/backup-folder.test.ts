@@ -1,17 +1,15 @@
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as zlib from 'zlib';
 import { spawnSync } from 'child_process';
-import type { BackupMetadata } from '../../../../shared/backup-metadata';
 import { ImprintError } from '../../errors';
 import { DEFAULT_PIECE_SIZE, GENERATIONS_DIR, LOCK_FILE, clearTmp, openFolder, openOrCreateFolder, piecePath } from './folder-layout';
 import { lockFolder } from './folder-lock';
-import { generationIds, indexProblem, listGenerations, readGeneration, resolveGeneration, writeGeneration, type GenerationIndex } from './generation-index';
+import { generationIds, indexProblem, listGenerations, readGeneration, resolveGeneration, type GenerationIndex } from './generation-index';
 import { generationContent } from './generation-content';
+import { SAMPLE_SIZE, sampleDrive, storeSample } from '../../testing/backup-folder-samples';
 import { PieceReader, PieceWriter, sha256Hex } from './piece-store';
 
 /**
@@ -26,65 +24,7 @@ let n = 0;
 const fresh = (): string => path.join(root, `f${n++}`);
 
 const MiB = 1 << 20;
-const SIZE = 8 * MiB;
-/** A drive of 8 MiB whose stored data is 12 KiB at 0 and 2 MiB at 1 MiB. */
-function sampleDrive(): Buffer {
-  const drive = Buffer.alloc(SIZE);
-  crypto.randomFillSync(drive, 0, 12288);
-  crypto.randomFillSync(drive, MiB, 2 * MiB);
-  return drive;
-}
-
-/** Stores a sample drive's ranges into `folder` as the backup job would, and returns the index. */
-function storeSample(folder: string, drive: Buffer, id = '20261206T070000Z-000001'): GenerationIndex {
-  const marker = openOrCreateFolder(folder);
-  const writer = new PieceWriter(folder, 3);
-  const ranges: [number, number][] = [
-    [0, 12288],
-    [MiB, 2 * MiB],
-  ];
-  const pieces: GenerationIndex['pieces'] = [];
-  for (const [start, length] of ranges) {
-    for (let at = start; at < start + length; ) {
-      const end = Math.min(start + length, (Math.floor(at / marker.pieceSize) + 1) * marker.pieceSize);
-      const data = drive.subarray(at, end);
-      const h = sha256Hex(data);
-      if (!writer.has(h)) writer.write(h, data);
-      pieces.push([at, end - at, h]);
-      at = end;
-    }
-  }
-  writer.commit();
-  const crcs = Buffer.alloc(8);
-  for (let i = 0; i < 2; i++) {
-    const chunk = Buffer.alloc(4 * MiB);
-    for (const [s, l] of ranges) {
-      const from = Math.max(s, i * 4 * MiB);
-      const to = Math.min(s + l, (i + 1) * 4 * MiB);
-      if (to > from) drive.copy(chunk, from - i * 4 * MiB, from, to);
-    }
-    crcs.writeUInt32LE(zlib.crc32(chunk) >>> 0, i * 4);
-  }
-  const sha = crypto.createHash('sha256');
-  for (const [s, l] of ranges) sha.update(drive.subarray(s, s + l));
-  const metadata: BackupMetadata = {
-    kind: 'imprint-backup',
-    schema: 1,
-    imprintVersion: 'test',
-    createdAt: new Date().toISOString(),
-    size: SIZE,
-    sha256: sha.digest('hex'),
-    compression: 'zstd',
-    compressionLevel: 3,
-    source: { device: '/dev/test', model: null, serial: null, logicalBlockSize: 512 },
-    partitionTable: null,
-    filesystem: null,
-    storage: { mode: 'used-blocks', storedBytes: 12288 + 2 * MiB, partitions: [], ranges, chunkSize: 4 * MiB, chunkCrc32: crcs.toString('base64') },
-  };
-  const index: GenerationIndex = { kind: 'imprint-backup-generation', schema: 1, id, pieceSize: marker.pieceSize, metadata, pieces, added: { pieces: pieces.length, bytes: 0, storedBytes: 0 } };
-  writeGeneration(folder, index);
-  return index;
-}
+const SIZE = SAMPLE_SIZE;
 
 test('pieces round-trip through the folder and a generation rebuilds the zero-filled drive image', async () => {
   const folder = fresh();
