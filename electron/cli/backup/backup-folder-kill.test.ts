@@ -94,5 +94,16 @@ test('SIGKILL at several points of a backup leaves the earlier generation intact
   const [p1] = await announcePartitions((target as LoopDrive).device, 1);
   assert.deepEqual(await extFiles(p1 as string, t.dir), smallFiles);
   await tool('partx', ['-d', (target as LoopDrive).device], { allowFail: true });
+  // The target now holds the same data as the small drive: another drive, the same pieces, nothing new stored.
+  const twin = await imprint('backup', (target as LoopDrive).device, '--into', copy, '--yes', '--json');
+  assert.equal(twin.code, 0, twin.stderr);
+  const d = twin.finished?.details as { newPieces?: number; pieces?: number } | undefined;
+  assert.equal(d?.newPieces, 0, 'identical data on another drive is stored once');
+  assert.ok((d?.pieces ?? 0) > 0);
+  const wrong = await imprint('restore', `${copy}#99`, (target as LoopDrive).device, '--yes', '--json');
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.error?.message ?? '', /there is no #99/);
+  const notFolder = await imprint('backups', 'list', t.dir, '--json');
+  assert.equal(notFolder.error?.code, 'E_NOT_A_BACKUP');
 });
 
