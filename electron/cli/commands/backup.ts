@@ -101,6 +101,9 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
       },
     });
     if (values.into !== undefined) {
+      const unsupported: string[] = (['level', 'rescue', 'force', 'sector-by-sector', 'no-space-check'] as const).filter((o) => values[o] !== undefined);
+      if (values.compress !== 'zstd') unsupported.unshift('compress');
+      if (unsupported.length > 0) throw new ImprintError('E_BAD_ARGUMENTS', `--into stores a smart backup in zstd pieces; it takes no --${unsupported.join(', --')}.`);
       const [folderDevice] = positionalArgs('backup', positionals, 'DEVICE') as [string];
       return backupIntoFolder(folderDevice, values.into, { yes: values.yes === true, stdinCancel: values['stdin-cancel'] === true }, out, confirmMountedSource);
     }
