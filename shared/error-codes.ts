@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   E_TARGET_MOUNTED: 'refused',
   /** Another job of this app is already using the drive. */
   E_TARGET_BUSY: 'refused',
+  /** Another Imprint process holds the backup folder's lock. */
+  E_FOLDER_BUSY: 'refused',
   E_NOT_CONFIRMED: 'refused',
   E_OUTPUT_EXISTS: 'refused',
   E_NO_SPACE_FOR_OUTPUT: 'refused',

@@ -128,6 +128,27 @@ export interface BackupJobDetails {
   storage?: StorageSummary;
 }
 
+/** A backup into a backup folder: the generation it added, and how much new data the folder had to store. */
+export interface FolderBackupJobDetails {
+  kind: 'folder-backup';
+  folder: string;
+  generation: string;
+  /** Its number in `imprint backups list` (1 = oldest). */
+  number: number;
+  /** Bytes of the drive. */
+  size: number;
+  /** Drive bytes the generation holds (the used blocks, partition tables, gaps). */
+  storedBytes: number;
+  pieces: number;
+  /** Pieces the folder did not hold yet, their bytes, and what they take on disk compressed. */
+  newPieces: number;
+  newBytes: number;
+  newStoredBytes: number;
+  sha256: string;
+  createdAt: string;
+  storage: StorageSummary;
+}
+
 /** A rescue (also a backup's, on a drive with unreadable sectors): what was saved, what was lost, where. */
 export interface RescueJobDetails {
   kind: 'rescue';
@@ -215,7 +236,7 @@ export interface ExtractJobDetails {
   problemCount: number;
 }
 
-export type JobDetails = BackupJobDetails | RescueJobDetails | RestoreJobDetails | CloneJobDetails | CheckJobDetails | FormatJobDetails | ExtractJobDetails;
+export type JobDetails = BackupJobDetails | FolderBackupJobDetails | RescueJobDetails | RestoreJobDetails | CloneJobDetails | CheckJobDetails | FormatJobDetails | ExtractJobDetails;
 
 export type JobEvent = JobStartedEvent | ProgressEvent | TargetFailedEvent | JobWarningEvent | JobFinishedEvent;
 

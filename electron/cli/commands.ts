@@ -24,6 +24,7 @@ export const COMMANDS: Record<string, { summary: string; load(): Command }> = {
   rescue: { summary: 'Save what can still be read from a failing drive (GNU ddrescue\'s method)', load: () => lazy('./commands/rescue', 'rescueCommand') },
   check: { summary: 'Test whether a drive really holds what it claims (counterfeit check)', load: () => lazy('./commands/check', 'checkCommand') },
   backup: { summary: 'Back up a whole drive to a compressed, verified image file', load: () => lazy('./commands/backup', 'backupCommand') },
+  backups: { summary: 'List, verify, prune or export the generations of a backup folder (imprint backup DEVICE --into FOLDER)', load: () => lazy('./commands/backups', 'backupsCommand') },
   restore: { summary: 'Write a backup back to one or more drives, checked against its recorded SHA-256', load: () => lazy('./commands/restore', 'restoreCommand') },
   clone: { summary: 'Copy a drive onto one or more other drives, verified', load: () => lazy('./commands/clone', 'cloneCommand') },
   catalogue: { summary: 'List what an OS catalogue offers (Raspberry Pi Imager, Fedora Media Writer lists)', load: () => lazy('./commands/catalogue', 'catalogueCommand') },

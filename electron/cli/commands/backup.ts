@@ -13,6 +13,7 @@ import { withCancel, stallTimeoutMs } from '../run-job';
 import type { Output } from '../output';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
+import { backupIntoFolder } from './backup-into-folder';
 
 /**
  * Asks before reading a drive whose partitions are mounted read-write. Without
@@ -53,6 +54,7 @@ function reportBackup(out: Output, result: JobFinishedEvent): number {
 export const backupCommand: Command = {
   help: `Usage: imprint backup DEVICE OUTPUT [--compress zstd|gzip|xz|none] [--level N]
                       [--sector-by-sector] [--rescue] [--yes] [--force] [--no-space-check] [--json]
+       imprint backup DEVICE --into FOLDER [--yes] [--json]
 
 Reads the drive (around the page cache; the drive is only read) and writes a
 standard image that ordinary tools restore, e.g.
@@ -75,6 +77,10 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
   --yes             back up even if partitions are mounted read-write
   --force           replace OUTPUT if it exists
   --no-space-check  start even if the destination may not hold the worst case
+  --into FOLDER     add a generation to a backup folder instead (new or
+                    existing): only data the folder does not hold yet is
+                    stored (imprint backups list|verify FOLDER; imprint
+                    restore FOLDER[#GEN] TARGET)
   --json            newline-delimited JSON events on stdout
   --stdin-cancel    cancel when standard input closes (the app across pkexec)`,
   async run(args, out) {
@@ -91,8 +97,16 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
         'no-space-check': { type: 'boolean' },
         json: { type: 'boolean' },
         'stdin-cancel': { type: 'boolean' },
+        into: { type: 'string' },
       },
     });
+    if (values.into !== undefined) {
+      const unsupported: string[] = (['level', 'rescue', 'force', 'sector-by-sector', 'no-space-check'] as const).filter((o) => values[o] !== undefined);
+      if (values.compress !== 'zstd') unsupported.unshift('compress');
+      if (unsupported.length > 0) throw new ImprintError('E_BAD_ARGUMENTS', `--into stores a smart backup in zstd pieces; it takes no --${unsupported.join(', --')}.`);
+      const [folderDevice] = positionalArgs('backup', positionals, 'DEVICE') as [string];
+      return backupIntoFolder(folderDevice, values.into, { yes: values.yes === true, stdinCancel: values['stdin-cancel'] === true }, out, confirmMountedSource);
+    }
     const [device, output] = positionalArgs('backup', positionals, 'DEVICE OUTPUT') as [string, string];
     const compression = values.compress as BackupCompression;
     if (!BACKUP_COMPRESSIONS.includes(compression)) throw new ImprintError('E_BAD_ARGUMENTS', `--compress takes one of ${BACKUP_COMPRESSIONS.join(', ')}; got "${values.compress}".`);

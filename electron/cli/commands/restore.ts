@@ -10,6 +10,8 @@ import type { Output } from '../output';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
 import { mountedNotes, reportingUnmounts } from '../unmount-notice';
+import { parseFolderRef } from '../../engine/jobs/folder-restore-job';
+import { restoreFromFolder } from './restore-from-folder';
 
 /** One line per target saying plainly whether it holds the source now, and if not, what differs. */
 export function reportCopies(out: Output, result: JobFinishedEvent, verb: { done: string; checked: string }): number {
@@ -36,6 +38,8 @@ export function reportCopies(out: Output, result: JobFinishedEvent, verb: { done
 
 export const restoreCommand: Command = {
   help: `Usage: imprint restore BACKUP TARGET... [--no-verify] [--wipe-free-space] [--yes] [--json]
+       imprint restore FOLDER[#GEN] TARGET... (a backup folder: its latest
+       generation, or GEN: an id or a number from imprint backups list)
 
 BACKUP: a file made by imprint backup (zstd, gzip, xz or raw); its metadata
 is read from inside the file or from BACKUP.json. Refuses a target smaller
@@ -59,6 +63,9 @@ its new end.
       options: { 'no-verify': { type: 'boolean' }, 'wipe-free-space': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' }, 'stdin-cancel': { type: 'boolean' } },
     });
     const [backup, ...targets] = positionalArgs('restore', positionals, 'BACKUP TARGET...') as [string, ...string[]];
+    if (parseFolderRef(backup)) {
+      return restoreFromFolder(backup, targets, { yes: values.yes === true, verify: !values['no-verify'], wipeFreeSpace: values['wipe-free-space'] === true, stdinCancel: values['stdin-cancel'] === true }, out, reportCopies);
+    }
     const prepared = await prepareRestore({ backup, targets, decoders: engineSettings().decoders });
     const m = prepared.metadata;
     if (!out.json) {

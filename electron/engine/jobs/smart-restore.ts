@@ -35,6 +35,8 @@ export interface SmartRestoreOptions {
   onEvent: EventSink;
   jobId?: string;
   details: RestoreJobDetails;
+  /** The image's content, when it comes from elsewhere than `info`'s file (a backup folder's generation). */
+  content?: AsyncIterable<Buffer>;
 }
 
 interface Target {
@@ -187,7 +189,7 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
     if (opts.verify) {
       for (const t of live(targets)) t.early = new EarlyReadBack(t.plan.path, t.plan.isBlockDevice, storage.chunkSize, crcs, (n) => void (t.progress.bytesVerified += n));
     }
-    const { first, sha256 } = await writeStored(info, storage, crcs, size, targets, reporter, opts.signal);
+    const { first, sha256 } = await writeStored(info, storage, crcs, size, targets, reporter, opts.signal, opts.content);
     // The stored data must have the SHA-256 the backup recorded; otherwise the head is never written.
     if (sha256 !== metadata.sha256) {
       throw new ImprintError('E_CHECKSUM_MISMATCH', `The backup's content does not have the SHA-256 it recorded (expected ${metadata.sha256}, got ${sha256}): the backup file or its description is corrupt. The drives' partition tables were not written, so they do not look usable.`);
@@ -239,10 +241,12 @@ async function writeStored(
   targets: Target[],
   reporter: JobReporter,
   signal?: AbortSignal,
+  content?: AsyncIterable<Buffer>,
 ): Promise<{ first: { buf: Buffer; parts: ByteRange[] } | null; sha256: string }> {
   // A seekable .zst (what Imprint writes): only the frames holding stored ranges are decoded, on several threads.
   let held: { buf: Buffer; parts: ByteRange[] } | null = null;
-  const seekable = await decodeStoredChunks(info, storage, crcs, driveSize, { signal }, (chunk) => {
+  // A folder's pieces come as a stream (content): they take the streaming path below.
+  const seekable = content ? null : await decodeStoredChunks(info, storage, crcs, driveSize, { signal }, (chunk) => {
     if (live(targets).length === 0) throw fromErrorInfo(targets[0]?.progress.error ?? { code: 'E_WRITE', message: 'Every target failed.' });
     if (chunk.index === 0) {
       // Held back in its own page-aligned copy (O_DIRECT writes need aligned memory); the chunk's memory is reused.
@@ -293,7 +297,7 @@ async function writeStored(
     // Every drive failed: stop decoding, and report the first drive's error.
     if (live(targets).length === 0) throw fromErrorInfo(targets[0]?.progress.error ?? { code: 'E_WRITE', message: 'Every target failed.' });
   };
-  for await (const piece of openContent(info, { signal, transient: true })) {
+  for await (const piece of content ?? openContent(info, { signal, transient: true })) {
     let from = 0;
     while (from < piece.length) {
       const n = Math.min(piece.length - from, storage.chunkSize - filled);

@@ -1,0 +1,73 @@
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { tool } from '../../engine/testing/test-drives';
+
+/** Helpers the backup-folder tests share: a drive's files by hash, read with the system's own tools. */
+
+export const MiB = 1 << 20;
+
+export function fillRandom(device: string, size: number): void {
+  const fd = fs.openSync(device, 'w');
+  try {
+    const buf = Buffer.alloc(8 * MiB);
+    for (let at = 0; at < size; at += buf.length) {
+      crypto.randomFillSync(buf);
+      fs.writeSync(fd, buf, 0, Math.min(buf.length, size - at), at);
+    }
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function hashTree(root: string, into: Map<string, string> = new Map(), rel = ''): Map<string, string> {
+  for (const name of fs.readdirSync(path.join(root, rel)).sort()) {
+    if (name === 'lost+found') continue;
+    const r = path.join(rel, name);
+    const st = fs.lstatSync(path.join(root, r));
+    if (st.isDirectory()) hashTree(root, into, r);
+    else into.set(r, crypto.createHash('sha256').update(fs.readFileSync(path.join(root, r))).digest('hex'));
+  }
+  return into;
+}
+
+/** The files of an ext4 partition, mounted read-only by the kernel. */
+export async function extFiles(part: string, scratch: string): Promise<Map<string, string>> {
+  const mnt = fs.mkdtempSync(path.join(scratch, 'mnt-'));
+  await tool('mount', ['-o', 'ro', part, mnt]);
+  try {
+    return hashTree(mnt);
+  } finally {
+    await tool('umount', [mnt]);
+    fs.rmdirSync(mnt);
+  }
+}
+
+/** The files of a FAT partition, copied out with mtools. */
+export async function fatFiles(part: string, scratch: string): Promise<Map<string, string>> {
+  const out = fs.mkdtempSync(path.join(scratch, 'fat-'));
+  try {
+    await tool('mcopy', ['-s', '-n', '-i', part, '::/*', out]);
+    return hashTree(out);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/** Runs `fn` with an ext4 partition mounted read-write, then unmounts it. */
+export async function withMounted(part: string, scratch: string, fn: (dir: string) => void): Promise<void> {
+  const mnt = fs.mkdtempSync(path.join(scratch, 'rw-'));
+  await tool('mount', [part, mnt]);
+  try {
+    fn(mnt);
+  } finally {
+    await tool('umount', [mnt]);
+    fs.rmdirSync(mnt);
+  }
+}
+
+export function randomFile(file: string, bytes: number): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, crypto.randomBytes(bytes));
+}

@@ -1,0 +1,170 @@
+import { after, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import { ImprintError } from '../../errors';
+import { DEFAULT_PIECE_SIZE, GENERATIONS_DIR, LOCK_FILE, clearTmp, openFolder, openOrCreateFolder, piecePath } from './folder-layout';
+import { lockFolder } from './folder-lock';
+import { generationIds, indexProblem, listGenerations, readGeneration, resolveGeneration, type GenerationIndex } from './generation-index';
+import { generationContent } from './generation-content';
+import { SAMPLE_SIZE, sampleDrive, storeSample } from '../../testing/backup-folder-samples';
+import { PieceReader, PieceWriter, sha256Hex } from './piece-store';
+
+/**
+ * The backup folder's on-disk format without a drive: pieces stored and read
+ * back (and refused when damaged), indexes checked as untrusted input, the
+ * lock, and a generation's content rebuilt from its pieces.
+ */
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'imprint-bf-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const fresh = (): string => path.join(root, `f${n++}`);
+
+const MiB = 1 << 20;
+const SIZE = SAMPLE_SIZE;
+
+test('pieces round-trip through the folder and a generation rebuilds the zero-filled drive image', async () => {
+  const folder = fresh();
+  const drive = sampleDrive();
+  const index = storeSample(folder, drive);
+  assert.equal(index.pieces.length, 1 + (2 * MiB) / DEFAULT_PIECE_SIZE, 'the 2 MiB range is cut at the piece boundaries');
+  assert.deepEqual(generationIds(folder), [index.id]);
+  const back = readGeneration(folder, index.id);
+  assert.deepEqual(back.pieces, index.pieces);
+  const parts: Buffer[] = [];
+  for await (const b of generationContent(folder, back)) parts.push(Buffer.from(b));
+  const image = Buffer.concat(parts);
+  const expected = Buffer.alloc(SIZE);
+  drive.copy(expected, 0, 0, 12288);
+  drive.copy(expected, MiB, MiB, 3 * MiB);
+  assert.equal(image.length, SIZE);
+  assert.ok(image.equals(expected), 'the rebuilt image is the stored ranges with zeros between');
+  // A piece file is an ordinary zstd frame: the zstd tool decodes it to its content.
+  const [, len, h] = index.pieces[0] as [number, number, string];
+  const z = spawnSync('zstd', ['-dc', piecePath(folder, h)]);
+  assert.equal(z.status, 0);
+  assert.equal(sha256Hex(z.stdout), h);
+  assert.equal(z.stdout.length, len);
+});
+
+test('a second identical generation stores no piece again', () => {
+  const folder = fresh();
+  const drive = sampleDrive();
+  const first = storeSample(folder, drive, '20261206T070000Z-000001');
+  const before = fs.readdirSync(path.join(folder, 'pieces'), { recursive: true }).length;
+  const writer = new PieceWriter(folder, 3);
+  const h = (first.pieces[1] as [number, number, string])[2];
+  assert.ok(writer.has(h));
+  storeSample(folder, drive, '20261206T070001Z-000002');
+  assert.equal(fs.readdirSync(path.join(folder, 'pieces'), { recursive: true }).length, before);
+  assert.equal(listGenerations(folder).length, 2);
+  assert.equal(resolveGeneration(folder, undefined).id, '20261206T070001Z-000002', 'latest by default');
+  assert.equal(resolveGeneration(folder, '1').id, '20261206T070000Z-000001', 'by list number');
+  assert.equal(resolveGeneration(folder, '20261206T070000Z-000001').id, '20261206T070000Z-000001', 'by id');
+  assert.throws(() => resolveGeneration(folder, '3'), /generations 1 to 2/);
+  assert.throws(() => resolveGeneration(folder, '../../etc/passwd'), /no generation/);
+});
+
+test('a damaged, truncated, wrong or missing piece is refused by the reader with the reason', () => {
+  const folder = fresh();
+  const drive = sampleDrive();
+  const index = storeSample(folder, drive);
+  const reader = new PieceReader(folder);
+  const [[, l0, h0], [, l1, h1], [, , h2]] = index.pieces as [[number, number, string], [number, number, string], [number, number, string]];
+  assert.equal(reader.read(h0, l0).ok, true);
+  // Flip one byte inside the compressed data.
+  const f1 = piecePath(folder, h1);
+  const bytes = fs.readFileSync(f1);
+  bytes.writeUInt8((bytes.readUInt8(bytes.length >> 1) ^ 0xff), bytes.length >> 1);
+  fs.writeFileSync(f1, bytes);
+  const r1 = reader.read(h1, l1);
+  assert.equal(r1.ok, false);
+  assert.equal(!r1.ok && r1.problem, 'damaged');
+  // Another piece's content under this name: decodes fine, but its SHA-256 is not its name.
+  fs.copyFileSync(piecePath(folder, h0), piecePath(folder, h2));
+  const r2 = reader.read(h2, l0);
+  assert.equal(!r2.ok && r2.detail.includes('SHA-256'), true);
+  // Asked for a length the frame does not declare.
+  assert.equal(reader.read(h0, l0 - 4096).ok, false);
+  fs.rmSync(piecePath(folder, h0));
+  const r0 = reader.read(h0, l0);
+  assert.equal(!r0.ok && r0.problem, 'missing');
+});
+
+test('crafted indexes are refused with a reason, never followed', () => {
+  const folder = fresh();
+  const index = storeSample(folder, sampleDrive());
+  const good = JSON.parse(JSON.stringify(index)) as GenerationIndex;
+  assert.equal(indexProblem(good, index.id), null);
+  const crafted: [string, (g: GenerationIndex) => void, RegExp][] = [
+    ['a hash that is a path', (g) => ((g.pieces[0] as unknown[])[2] = '../../../../etc/passwd'), /malformed/],
+    ['a length beyond the piece size', (g) => ((g.pieces[1] as unknown[])[1] = 3 * MiB), /boundary|not where/],
+    ['a negative offset', (g) => ((g.pieces[0] as unknown[])[0] = -4096), /malformed/],
+    ['pieces out of drive order', (g) => g.pieces.reverse(), /not where/],
+    ['a missing piece', (g) => g.pieces.pop(), /cover/],
+    ['an extra piece', (g) => g.pieces.push([5 * MiB, 4096, 'a'.repeat(64)]), /not where/],
+    ['a range past the drive', (g) => (g.metadata.storage!.ranges[1] = [MiB, 9 * MiB]), /description/],
+    ['chunk checksums for another size', (g) => (g.metadata.storage!.chunkCrc32 = 'AAAA'), /chunk/],
+    ['a fractional length', (g) => ((g.pieces[0] as unknown[])[1] = 12287.5), /malformed/],
+    ['another id', (g) => (g.id = '20991231T000000Z-ffffff'), /calls itself/],
+    ['a huge piece size', (g) => (g.pieceSize = 2 ** 40), /piece size/],
+  ];
+  for (const [what, mutate, reason] of crafted) {
+    const g = JSON.parse(JSON.stringify(index)) as GenerationIndex;
+    mutate(g);
+    const problem = indexProblem(g, index.id);
+    assert.match(problem ?? 'accepted', reason, what);
+    // Through the file too: reading it is a clean refusal, not a crash.
+    fs.writeFileSync(path.join(folder, GENERATIONS_DIR, `${index.id}.json`), JSON.stringify(g));
+    assert.throws(() => readGeneration(folder, index.id), (e: unknown) => e instanceof ImprintError && e.code === 'E_CORRUPT_SOURCE', what);
+  }
+  fs.writeFileSync(path.join(folder, GENERATIONS_DIR, `${index.id}.json`), '{"kind": "imprint-backup-gen');
+  assert.throws(() => readGeneration(folder, index.id), /cannot be read/);
+  // Files that are not named like generations are not generations (temporary names, strays).
+  fs.writeFileSync(path.join(folder, GENERATIONS_DIR, '..hidden.json'), '{}');
+  fs.writeFileSync(path.join(folder, GENERATIONS_DIR, `${index.id}.json.tmp`), '{}');
+  assert.deepEqual(generationIds(folder), [index.id]);
+});
+
+test('a folder holding other files is refused, an empty one is adopted, a file is not a folder', () => {
+  const busy = fresh();
+  fs.mkdirSync(busy);
+  fs.writeFileSync(path.join(busy, 'holiday.jpg'), 'x');
+  assert.throws(() => openOrCreateFolder(busy), (e: unknown) => e instanceof ImprintError && e.code === 'E_OUTPUT_EXISTS');
+  assert.throws(() => openFolder(busy), (e: unknown) => e instanceof ImprintError && e.code === 'E_NOT_A_BACKUP');
+  const empty = fresh();
+  fs.mkdirSync(empty);
+  assert.equal(openOrCreateFolder(empty).pieceSize, DEFAULT_PIECE_SIZE);
+  assert.equal(openFolder(empty).kind, 'imprint-backup-folder');
+  const file = fresh();
+  fs.writeFileSync(file, '');
+  assert.throws(() => openOrCreateFolder(file), /is a file/);
+});
+
+test('the lock refuses a second holder by name, and a dead holder\'s lock is taken over', () => {
+  const folder = fresh();
+  openOrCreateFolder(folder);
+  const first = lockFolder(folder, 'backup of /dev/test');
+  assert.throws(
+    () => lockFolder(folder, 'another backup'),
+    (e: unknown) => e instanceof ImprintError && e.code === 'E_FOLDER_BUSY' && e.message.includes(`process ${process.pid} on ${os.hostname()}`) && e.message.includes('backup of /dev/test'),
+  );
+  first.release();
+  assert.equal(fs.existsSync(path.join(folder, LOCK_FILE)), false);
+  // A lock left by a process that no longer runs (a finished child's pid) on this machine.
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+  fs.writeFileSync(path.join(folder, LOCK_FILE), JSON.stringify({ pid: Number(dead), host: os.hostname(), startedAt: 'yesterday', purpose: 'backup' }));
+  const taken = lockFolder(folder, 'backup after a crash');
+  assert.match(fs.readFileSync(path.join(folder, LOCK_FILE), 'utf8'), new RegExp(`"pid":${process.pid}`));
+  taken.release();
+  // A lock from another machine is never broken automatically.
+  fs.writeFileSync(path.join(folder, LOCK_FILE), JSON.stringify({ pid: 1, host: 'elsewhere', startedAt: 'now', purpose: 'backup' }));
+  assert.throws(() => lockFolder(folder, 'x'), /process 1 on elsewhere/);
+  fs.rmSync(path.join(folder, LOCK_FILE));
+  fs.writeFileSync(path.join(folder, 'tmp', 'piece.partial'), 'x');
+  clearTmp(folder);
+  assert.deepEqual(fs.readdirSync(path.join(folder, 'tmp')), []);
+});

@@ -1,0 +1,156 @@
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import type * as ZstdBinding from 'zstd-napi/binding';
+import { ImprintError } from '../../errors';
+import { readFully, writeFully } from '../../io/full-io';
+import { syncFiles } from '../../io/sync-filesystem';
+import { fsyncFolder, piecePath, PIECES_DIR, TMP_DIR } from './folder-layout';
+
+/**
+ * The pieces of a backup folder: each one zstd frame (content size and
+ * checksum in it, so `zstd -d` reads it), stored under the SHA-256 of its
+ * uncompressed content. A piece appears under its name only complete and
+ * durable, and the folders holding new names are fsynced before any index
+ * names them (PieceWriter.commit).
+ */
+
+function loadBinding(): typeof ZstdBinding {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- native binding, loaded on the thread that uses it
+  return require('zstd-napi/binding') as typeof ZstdBinding;
+}
+
+const ZSTD_MAGIC = 0xfd2fb528;
+
+export function sha256Hex(data: Uint8Array): string {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
+/** New pieces written to tmp/ before they are made durable and renamed into place together. */
+const BATCH_PIECES = 512;
+const BATCH_BYTES = 128 << 20;
+
+export class PieceWriter {
+  private readonly z = loadBinding();
+  private readonly cctx = new this.z.CCtx();
+  private out: Buffer = Buffer.alloc(0);
+  /** Pieces written to tmp/, not yet under their names. */
+  private pending = new Map<string, string>();
+  private pendingBytes = 0;
+
+  constructor(
+    private readonly folder: string,
+    level: number,
+  ) {
+    this.cctx.setParameter(this.z.CParameter.compressionLevel, level);
+    this.cctx.setParameter(this.z.CParameter.checksumFlag, 1);
+    this.cctx.setParameter(this.z.CParameter.contentSizeFlag, 1);
+  }
+
+  /** Whether the folder already holds a piece with this content hash (or this writer has one on the way). */
+  has(hash: string): boolean {
+    return this.pending.has(hash) || fs.existsSync(piecePath(this.folder, hash));
+  }
+
+  /**
+   * Compresses `data` and writes it to tmp/; it gets its name `hash` (its
+   * SHA-256) at the next commit. Returns the bytes it takes in the folder.
+   */
+  write(hash: string, data: Uint8Array): number {
+    const bound = this.z.compressBound(data.length);
+    if (this.out.length < bound) this.out = Buffer.allocUnsafe(bound);
+    const frame = this.out.subarray(0, this.cctx.compress2(this.out, data));
+    const tmp = path.join(this.folder, TMP_DIR, `${hash}.${process.pid}`);
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
+    try {
+      writeFully(fd, frame, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.pending.set(hash, tmp);
+    this.pendingBytes += frame.length;
+    if (this.pending.size >= BATCH_PIECES || this.pendingBytes >= BATCH_BYTES) this.commit();
+    return frame.length;
+  }
+
+  /**
+   * Makes the pieces written so far durable, then gives them their names,
+   * then makes the names durable: a name never appears before its content
+   * is on disk (a later backup trusts a piece it finds), and every name an
+   * index will list is durable before that index is written.
+   */
+  commit(): void {
+    if (this.pending.size === 0) return;
+    syncFiles(path.join(this.folder, TMP_DIR), [...this.pending.values()]);
+    const dirty = new Set<string>();
+    for (const [hash, tmp] of this.pending) {
+      const file = piecePath(this.folder, hash);
+      const dir = path.dirname(file);
+      if (!dirty.has(dir) && !fs.existsSync(dir)) {
+        fs.mkdirSync(dir);
+        dirty.add(path.join(this.folder, PIECES_DIR));
+      }
+      fs.renameSync(tmp, file);
+      dirty.add(dir);
+    }
+    for (const d of dirty) fsyncFolder(d);
+    this.pending.clear();
+    this.pendingBytes = 0;
+  }
+}
+
+/** What a piece's check found: its content, or why it cannot be used. */
+export type PieceRead = { ok: true; data: Buffer; storedBytes: number } | { ok: false; problem: 'missing' | 'damaged'; detail: string };
+
+export class PieceReader {
+  private readonly z = loadBinding();
+  private readonly dctx = new this.z.DCtx();
+
+  constructor(private readonly folder: string) {}
+
+  /**
+   * Reads the piece `hash` that must hold `length` bytes. The file is
+   * untrusted: its size is bounded before it is read, the frame must declare
+   * exactly `length` bytes and decode to them, and the content must have the
+   * SHA-256 it is named by.
+   */
+  read(hash: string, length: number, into?: Buffer): PieceRead {
+    const file = piecePath(this.folder, hash);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, fs.constants.O_RDONLY);
+    } catch {
+      return { ok: false, problem: 'missing', detail: `piece ${hash} is missing` };
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      // A zstd frame of `length` bytes is never larger than compressBound(length).
+      if (size < 8 || size > this.z.compressBound(length)) return { ok: false, problem: 'damaged', detail: `piece ${hash} is ${size} bytes, impossible for ${length} bytes of data` };
+      const src = Buffer.allocUnsafe(size);
+      if (readFully(fd, src, 0, size, 0) !== size) return { ok: false, problem: 'damaged', detail: `piece ${hash} ends early` };
+      if (src.readUInt32LE(0) !== ZSTD_MAGIC) return { ok: false, problem: 'damaged', detail: `piece ${hash} is not a zstd frame` };
+      let declared: number | null;
+      try {
+        declared = this.z.getFrameContentSize(src);
+      } catch {
+        declared = null;
+      }
+      if (declared !== length) return { ok: false, problem: 'damaged', detail: `piece ${hash} declares ${declared ?? 'no'} bytes, not ${length}` };
+      const out = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
+      let n: number;
+      try {
+        n = this.dctx.decompress(out, src);
+      } catch (err) {
+        return { ok: false, problem: 'damaged', detail: `piece ${hash} does not decode (${(err as Error).message})` };
+      }
+      if (n !== length) return { ok: false, problem: 'damaged', detail: `piece ${hash} decodes to ${n} bytes, not ${length}` };
+      if (sha256Hex(out) !== hash) return { ok: false, problem: 'damaged', detail: `piece ${hash} does not hold the data it is named by (SHA-256 differs)` };
+      return { ok: true, data: out, storedBytes: size };
+    } catch (err) {
+      if (err instanceof ImprintError) throw err;
+      return { ok: false, problem: 'damaged', detail: `piece ${hash} cannot be read (${(err as Error).message})` };
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}

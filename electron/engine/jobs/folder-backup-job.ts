@@ -1,0 +1,239 @@
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { BackupMetadata } from '../../../shared/backup-metadata';
+import type { FolderBackupJobDetails, JobFinishedEvent, TargetProgress } from '../../../shared/job-events';
+import { ImprintError, errnoOf, toErrorInfo } from '../errors';
+import { allocAligned } from '../io/aligned-buffer';
+import { disksHoldingFile, sameDevice } from '../io/block-device';
+import { chunkCrc } from '../io/chunk-crc';
+import { readChunkAt } from '../io/chunk-reader';
+import { RangeCursor } from '../disks/byte-ranges';
+import { layoutOfFile, type DriveLayout } from '../disks/drive-layout';
+import { planDriveStorage, storageWarnings, type StoragePlan } from '../disks/storage-plan';
+import { inspectSourceDrive, mountedWarning, type SourceDrive } from '../drives/source-drive';
+import { imprintVersion } from '../formats/backup-metadata';
+import { claimFolder, clearTmp, ensureMarker, holdsForeignFiles } from '../formats/backup-folder/folder-layout';
+import { lockFolder } from '../formats/backup-folder/folder-lock';
+import { generationIds, newGenerationId, writeGeneration, type PieceRef } from '../formats/backup-folder/generation-index';
+import { PieceWriter, sha256Hex } from '../formats/backup-folder/piece-store';
+import { CHUNK_SIZE } from '../pipelines/write-pipeline';
+import { JobReporter, type EventSink } from './job-reporter';
+
+/**
+ * A backup into a backup folder (docs/backup-folder.md): the drive's stored
+ * ranges, as a smart backup plans them, cut into pieces at fixed drive
+ * offsets; each piece the folder does not hold yet is compressed and stored
+ * under its SHA-256; then the generation's index is written, last. A cancel,
+ * a crash or a full disk before that leaves no generation, only pieces no
+ * index names (the next backup reuses them).
+ */
+
+export interface FolderBackupRequest {
+  device: string;
+  folder: string;
+  /** zstd level of new pieces. */
+  level?: number;
+  /** Drive bytes per piece for a new folder (an existing folder keeps its own). Measurements and tests only. */
+  pieceSize?: number;
+}
+
+export interface PreparedFolderBackup {
+  drive: SourceDrive;
+  folder: string;
+  level: number;
+  pieceSize: number | undefined;
+  layout: DriveLayout;
+  storage: StoragePlan;
+  warnings: string[];
+  notes: string[];
+}
+
+export interface FolderBackupRunOptions {
+  signal?: AbortSignal;
+  onEvent: EventSink;
+  jobId?: string;
+}
+
+/** Checks the drive and the folder and plans what to read; writes nothing. */
+export async function prepareFolderBackup(req: FolderBackupRequest): Promise<PreparedFolderBackup> {
+  const drive = await inspectSourceDrive(req.device);
+  const folder = path.resolve(req.folder);
+  if (fs.existsSync(folder)) {
+    if (!fs.statSync(folder).isDirectory()) throw new ImprintError('E_BAD_ARGUMENTS', `${req.folder} is a file, not a folder. --into takes a backup folder (new or existing).`);
+    if (holdsForeignFiles(folder)) {
+      throw new ImprintError('E_OUTPUT_EXISTS', `${req.folder} is not empty and is not an Imprint backup folder: give a new or empty folder (backups never mix with other files).`);
+    }
+  } else if (!fs.existsSync(path.dirname(folder))) {
+    throw new ImprintError('E_TARGET_NOT_FOUND', `Cannot create ${req.folder}: the folder ${path.dirname(folder)} does not exist.`);
+  }
+  const where = fs.existsSync(folder) ? folder : path.dirname(folder);
+  if (disksHoldingFile(where).some((d) => sameDevice(d, drive.device))) {
+    throw new ImprintError('E_OUTPUT_ON_SOURCE', `${req.folder} is on ${drive.device}, the drive being backed up: put the backup folder on another drive.`);
+  }
+  const layout = layoutOfFile(drive.device, drive.size, true);
+  const storage = await planDriveStorage(drive.device, drive.size, layout, false);
+  const warnings = drive.writableMounts.length > 0 ? [mountedWarning(drive, true)] : [];
+  return { drive, folder, level: req.level ?? 3, pieceSize: req.pieceSize, layout, storage, warnings, notes: storageWarnings(storage) };
+}
+
+function noSpace(err: unknown, folder: string): ImprintError {
+  const code = errnoOf(err);
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new ImprintError('E_NO_SPACE', `The disk holding the backup folder ${folder} is full. No generation was added; the earlier ones are intact. Free some space (or prune old generations) and run the backup again: the pieces already stored are reused.`, { cause: err });
+  }
+  if (err instanceof ImprintError) return err;
+  if (code) return new ImprintError('E_WRITE', `Cannot write to the backup folder ${folder}: ${(err as Error).message}. No generation was added.`, { cause: err });
+  return new ImprintError('E_INTERNAL', `Unexpected error (a bug in Imprint): ${(err as Error).message}`, { cause: err });
+}
+
+/** Reads the drive into the folder and adds a generation. */
+export async function runFolderBackup(p: PreparedFolderBackup, opts: FolderBackupRunOptions): Promise<JobFinishedEvent> {
+  const { drive, storage } = p;
+  const reporter = new JobReporter(opts.onEvent, 'backup', opts.jobId);
+  const progress: TargetProgress = { device: p.folder, status: 'writing', bytesWritten: 0, bytesVerified: 0 };
+  let read = 0;
+  const finish = (ok: boolean, extra: Partial<JobFinishedEvent>): JobFinishedEvent => {
+    reporter.stopSampling();
+    const event: JobFinishedEvent = { type: 'job-finished', jobId: reporter.jobId, ok, targets: [{ ...progress }], bytes: read, ...extra };
+    reporter.emit(event);
+    return event;
+  };
+  reporter.started(drive.device, [p.folder], storage.storedBytes);
+  for (const w of [...p.warnings, ...p.notes]) reporter.warning(w);
+  let lock: { release(): void } | null = null;
+  let fd: number | null = null;
+  try {
+    claimFolder(p.folder);
+    lock = lockFolder(p.folder, `backup of ${drive.device}`);
+    const marker = ensureMarker(p.folder, p.pieceSize);
+    clearTmp(p.folder);
+    const createdAt = new Date();
+    const writer = new PieceWriter(p.folder, p.level);
+    fd = fs.openSync(drive.device, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
+    reporter.phaseStarted('writing', () => ({ done: read, total: storage.storedBytes, targets: [progress] }));
+    const cut = await readAndStore(fd, p, marker.pieceSize, writer, opts.signal, (n, stored) => {
+      read += n;
+      progress.bytesWritten += stored;
+    });
+    // Every piece the index names must be durable under its name before the index is.
+    writer.commit();
+    const id = newGenerationId(createdAt);
+    const metadata: BackupMetadata = {
+      kind: 'imprint-backup',
+      schema: 1,
+      imprintVersion: imprintVersion(),
+      createdAt: createdAt.toISOString(),
+      size: drive.size,
+      sha256: cut.sha256,
+      compression: 'zstd',
+      compressionLevel: p.level,
+      source: { device: drive.device, model: drive.model, serial: drive.serial, logicalBlockSize: drive.logicalBlockSize },
+      partitionTable: p.layout.partitionTable,
+      filesystem: p.layout.filesystem,
+      storage: { mode: storage.mode, storedBytes: storage.storedBytes, partitions: storage.partitions, ranges: storage.ranges.map((r) => [r.start, r.length]), chunkSize: CHUNK_SIZE, chunkCrc32: cut.crcs.toString('base64') },
+    };
+    const added = { pieces: cut.newPieces, bytes: cut.newBytes, storedBytes: progress.bytesWritten };
+    writeGeneration(p.folder, { kind: 'imprint-backup-generation', schema: 1, id, pieceSize: marker.pieceSize, metadata, pieces: cut.pieces, added });
+    progress.status = 'written';
+    const details: FolderBackupJobDetails = {
+      kind: 'folder-backup',
+      folder: p.folder,
+      generation: id,
+      number: generationIds(p.folder).indexOf(id) + 1,
+      size: drive.size,
+      storedBytes: storage.storedBytes,
+      pieces: cut.pieces.length,
+      newPieces: cut.newPieces,
+      newBytes: cut.newBytes,
+      newStoredBytes: progress.bytesWritten,
+      sha256: cut.sha256,
+      createdAt: metadata.createdAt,
+      storage: { mode: storage.mode, storedBytes: storage.storedBytes, partitions: storage.partitions },
+    };
+    reporter.phaseStarted('done', () => ({ done: read, total: storage.storedBytes, targets: [progress] }));
+    return finish(true, { digests: { sha256: cut.sha256 }, details });
+  } catch (err) {
+    const error = noSpace(err, p.folder);
+    progress.status = error.code === 'E_CANCELLED' ? 'cancelled' : 'failed';
+    progress.error = toErrorInfo(error);
+    return finish(false, { error: progress.error });
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+    if (lock) {
+      try {
+        clearTmp(p.folder);
+      } catch {
+        // Debris in tmp/ is cleared by the next writer.
+      }
+      lock.release();
+    }
+  }
+}
+
+interface CutResult {
+  pieces: PieceRef[];
+  newPieces: number;
+  newBytes: number;
+  sha256: string;
+  /** CRC-32 of each 4 MiB chunk of the drive as stored (zeros outside the ranges), little-endian words. */
+  crcs: Buffer;
+}
+
+/**
+ * Reads the stored ranges chunk by chunk, in drive order, and cuts them into
+ * pieces at multiples of `pieceSize`; stores the pieces the folder lacks.
+ */
+async function readAndStore(fd: number, p: PreparedFolderBackup, pieceSize: number, writer: PieceWriter, signal: AbortSignal | undefined, onRead: (bytes: number, stored: number) => void): Promise<CutResult> {
+  const size = p.drive.size;
+  const src = { fd, path: p.drive.device, isBlockDevice: true };
+  const cursor = new RangeCursor(p.storage.ranges);
+  const buf = allocAligned(CHUNK_SIZE);
+  const chunks = Math.ceil(size / CHUNK_SIZE);
+  const crcs = Buffer.alloc(chunks * 4);
+  const zeroCrcs = new Map<number, number>();
+  const hash = crypto.createHash('sha256');
+  const pieces: PieceRef[] = [];
+  /** Pieces stored by this run: the same content twice in one drive is written once. */
+  const seen = new Set<string>();
+  let newPieces = 0;
+  let newBytes = 0;
+  for (let i = 0; i < chunks; i++) {
+    if (signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled. No generation was added; the earlier ones are intact.');
+    const at = i * CHUNK_SIZE;
+    const length = Math.min(CHUNK_SIZE, size - at);
+    const parts = cursor.clip(at, at + length);
+    if (parts.length === 0) {
+      let crc = zeroCrcs.get(length);
+      if (crc === undefined) zeroCrcs.set(length, (crc = chunkCrc(Buffer.alloc(length))));
+      crcs.writeUInt32LE(crc >>> 0, i * 4);
+      continue;
+    }
+    buf.fill(0, 0, length);
+    for (const part of parts) {
+      const n = await readChunkAt(src, buf.subarray(part.start - at), part.length, part.start);
+      if (n < part.length) throw new ImprintError('E_SOURCE_CHANGED', `${p.drive.device} ended at byte ${part.start + n}, but it held ${size} bytes when the backup started.`, { offset: part.start + n });
+    }
+    crcs.writeUInt32LE(chunkCrc(buf.subarray(0, length)) >>> 0, i * 4);
+    for (const part of parts) {
+      const data = buf.subarray(part.start - at, part.start - at + part.length);
+      hash.update(data);
+      for (let off = part.start; off < part.start + part.length; ) {
+        const end = Math.min(part.start + part.length, (Math.floor(off / pieceSize) + 1) * pieceSize);
+        const piece = buf.subarray(off - at, end - at);
+        const h = sha256Hex(piece);
+        let stored = 0;
+        if (!seen.has(h) && !writer.has(h)) {
+          stored = writer.write(h, piece);
+          newPieces++;
+          newBytes += piece.length;
+        }
+        seen.add(h);
+        pieces.push([off, end - off, h]);
+        onRead(end - off, stored);
+        off = end;
+      }
+    }
+  }
+  return { pieces, newPieces, newBytes, sha256: hash.digest('hex'), crcs };
+}

@@ -1,0 +1,123 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { ImprintError } from '../errors';
+import { HASH_PATTERN, PIECES_DIR, clearTmp, fsyncFolder, generationPath, openFolder, GENERATIONS_DIR } from '../formats/backup-folder/folder-layout';
+import { lockFolder } from '../formats/backup-folder/folder-lock';
+import { listGenerations, type GenerationIndex } from '../formats/backup-folder/generation-index';
+
+/**
+ * `imprint backups prune FOLDER --keep-last N [--keep-daily N] [--keep-weekly N]`:
+ * removes the generations no rule keeps, then the pieces no remaining
+ * generation names. Rules apply to each drive of the folder on its own.
+ *
+ * Crash-safe by order: the pieces to keep are worked out from the kept
+ * indexes before anything is deleted; indexes go first (a generation
+ * disappears whole), pieces after. Stopped anywhere, every kept generation
+ * still has all its pieces; what is left over is pieces no index names,
+ * which the next prune removes. It holds the folder's lock, so no backup
+ * adds pieces meanwhile. A folder with a damaged index is not pruned: which
+ * pieces that generation needs cannot be known.
+ */
+
+export interface PruneRules {
+  keepLast?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+}
+
+export interface PruneCandidate {
+  id: string;
+  createdAt: string;
+  /** Which drive it is of: generations of different drives are kept by their own rules. */
+  drive: string;
+}
+
+/** ISO 8601 week of a UTC date, as "2026-W49". */
+function isoWeek(iso: string): string {
+  const d = new Date(iso);
+  // The week belongs to the year of its Thursday; week 1 holds the year's first Thursday.
+  const thursday = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - ((d.getUTCDay() + 6) % 7) + 3));
+  const dayOfYear = (thursday.getTime() - Date.UTC(thursday.getUTCFullYear(), 0, 1)) / 86400000;
+  return `${thursday.getUTCFullYear()}-W${String(1 + Math.floor(dayOfYear / 7)).padStart(2, '0')}`;
+}
+
+/** The ids the rules keep: per drive, the newest N; the newest of each of the last N days; of each of the last N weeks. */
+export function generationsToKeep(gens: readonly PruneCandidate[], rules: PruneRules): Set<string> {
+  const keep = new Set<string>();
+  const byDrive = new Map<string, PruneCandidate[]>();
+  for (const g of gens) byDrive.set(g.drive, [...(byDrive.get(g.drive) ?? []), g]);
+  for (const list of byDrive.values()) {
+    const newest = [...list].sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1));
+    newest.slice(0, rules.keepLast ?? 0).forEach((g) => keep.add(g.id));
+    const bucket = (n: number | undefined, key: (g: PruneCandidate) => string): void => {
+      const seen = new Set<string>();
+      for (const g of newest) {
+        if (seen.size >= (n ?? 0)) break;
+        const k = key(g);
+        if (seen.has(k)) continue;
+        seen.add(k);
+        keep.add(g.id);
+      }
+    };
+    bucket(rules.keepDaily, (g) => g.createdAt.slice(0, 10));
+    bucket(rules.keepWeekly, (g) => isoWeek(g.createdAt));
+  }
+  return keep;
+}
+
+function driveOf(index: GenerationIndex): string {
+  const s = index.metadata.source;
+  return s.serial ? `serial:${s.serial}` : `${s.model ?? ''}|${s.device}|${index.metadata.size}`;
+}
+
+export interface PruneResult {
+  kept: string[];
+  removed: string[];
+  piecesRemoved: number;
+  bytesFreed: number;
+}
+
+export function pruneFolder(folder: string, rules: PruneRules): PruneResult {
+  const given = [rules.keepLast, rules.keepDaily, rules.keepWeekly].filter((n) => n !== undefined);
+  if (given.length === 0) throw new ImprintError('E_BAD_ARGUMENTS', 'Say what to keep: --keep-last N, --keep-daily N and/or --keep-weekly N.');
+  if (given.some((n) => !Number.isSafeInteger(n) || (n as number) < 1)) throw new ImprintError('E_BAD_ARGUMENTS', 'Each --keep-... takes a whole number of at least 1.');
+  openFolder(folder);
+  const lock = lockFolder(folder, 'prune');
+  try {
+    clearTmp(folder);
+    const listed = listGenerations(folder);
+    const damaged = listed.filter((g) => 'error' in g);
+    if (damaged.length > 0) {
+      throw new ImprintError('E_CORRUPT_SOURCE', `Not pruning ${folder}: ${damaged.map((g) => `generation ${g.number} (${g.id})`).join(', ')} cannot be read, so which pieces it needs is unknown. Run imprint backups verify ${folder}.`);
+    }
+    const gens = listed as { id: string; number: number; index: GenerationIndex }[];
+    const keep = generationsToKeep(gens.map((g) => ({ id: g.id, createdAt: g.index.metadata.createdAt, drive: driveOf(g.index) })), rules);
+    const referenced = new Set<string>();
+    for (const g of gens) if (keep.has(g.id)) for (const [, , h] of g.index.pieces) referenced.add(h);
+    const removed = gens.filter((g) => !keep.has(g.id)).map((g) => g.id);
+    for (const id of removed) fs.rmSync(generationPath(folder, id), { force: true });
+    if (removed.length > 0) fsyncFolder(path.join(folder, GENERATIONS_DIR));
+    let piecesRemoved = 0;
+    let bytesFreed = 0;
+    const piecesDir = path.join(folder, PIECES_DIR);
+    for (const fan of fs.readdirSync(piecesDir)) {
+      if (!/^[0-9a-f]{2}$/.test(fan)) continue;
+      const dir = path.join(piecesDir, fan);
+      let touched = false;
+      for (const name of fs.readdirSync(dir)) {
+        const hash = name.endsWith('.zst') ? name.slice(0, -4) : '';
+        // Only Imprint's own piece files are ever deleted.
+        if (!HASH_PATTERN.test(hash) || hash.slice(0, 2) !== fan || referenced.has(hash)) continue;
+        const file = path.join(dir, name);
+        bytesFreed += fs.statSync(file).size;
+        fs.rmSync(file);
+        piecesRemoved++;
+        touched = true;
+      }
+      if (touched) fsyncFolder(dir);
+    }
+    return { kept: gens.filter((g) => keep.has(g.id)).map((g) => g.id), removed, piecesRemoved, bytesFreed };
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,112 @@
+import { ImprintError } from '../errors';
+import { openFolder } from '../formats/backup-folder/folder-layout';
+import { listGenerations, type ListedGeneration } from '../formats/backup-folder/generation-index';
+import { PieceReader } from '../formats/backup-folder/piece-store';
+
+/**
+ * `imprint backups list` and `imprint backups verify`: what a folder holds,
+ * and whether every piece every generation needs is there and intact.
+ */
+
+export interface GenerationRow {
+  number: number;
+  id: string;
+  /** Null when the index cannot be read (then `error` says why). */
+  createdAt: string | null;
+  device: string | null;
+  model: string | null;
+  serial: string | null;
+  size: number | null;
+  storedBytes: number | null;
+  /** What this generation added to the folder, compressed, and how much drive data that was. */
+  addedStoredBytes: number | null;
+  addedBytes: number | null;
+  sha256: string | null;
+  error?: string;
+}
+
+function rowOf(g: ListedGeneration): GenerationRow {
+  if ('error' in g) return { number: g.number, id: g.id, createdAt: null, device: null, model: null, serial: null, size: null, storedBytes: null, addedStoredBytes: null, addedBytes: null, sha256: null, error: g.error };
+  const m = g.index.metadata;
+  return {
+    number: g.number,
+    id: g.id,
+    createdAt: m.createdAt,
+    device: m.source.device,
+    model: m.source.model,
+    serial: m.source.serial,
+    size: m.size,
+    storedBytes: m.storage?.storedBytes ?? m.size,
+    addedStoredBytes: g.index.added.storedBytes,
+    addedBytes: g.index.added.bytes,
+    sha256: m.sha256,
+  };
+}
+
+export function listFolder(folder: string): GenerationRow[] {
+  openFolder(folder);
+  return listGenerations(folder).map(rowOf);
+}
+
+export interface PieceProblem {
+  hash: string;
+  problem: 'missing' | 'damaged';
+  detail: string;
+  /** Each generation that needs the piece, and the drive ranges ([start, length]) it holds there. */
+  affects: { number: number; id: string; ranges: [number, number][] }[];
+}
+
+export interface FolderVerifyResult {
+  ok: boolean;
+  generations: number;
+  /** Distinct pieces read, their drive bytes, and their size in the folder. */
+  pieces: number;
+  bytes: number;
+  storedBytes: number;
+  /** Generations whose index cannot be read. */
+  damagedIndexes: { number: number; id: string; error: string }[];
+  problems: PieceProblem[];
+  /** Generations that cannot be restored (a damaged index, or a piece missing or damaged). */
+  unrestorable: { number: number; id: string }[];
+}
+
+/** Reads every piece every generation names, once each, and checks it against its SHA-256 name. */
+export function verifyFolder(folder: string, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): FolderVerifyResult {
+  openFolder(folder);
+  const listed = listGenerations(folder);
+  const damagedIndexes = listed.flatMap((g) => ('error' in g ? [{ number: g.number, id: g.id, error: g.error }] : []));
+  /** Uses of each piece, keyed by hash and length (a crafted index may name one hash with two lengths). */
+  const uses = new Map<string, { hash: string; length: number; refs: Map<string, { number: number; id: string; ranges: [number, number][] }> }>();
+  let total = 0;
+  for (const g of listed) {
+    if ('error' in g) continue;
+    for (const [offset, length, hash] of g.index.pieces) {
+      const key = `${hash}:${length}`;
+      let u = uses.get(key);
+      if (!u) {
+        uses.set(key, (u = { hash, length, refs: new Map() }));
+        total += length;
+      }
+      let ref = u.refs.get(g.id);
+      if (!ref) u.refs.set(g.id, (ref = { number: g.number, id: g.id, ranges: [] }));
+      ref.ranges.push([offset, length]);
+    }
+  }
+  const reader = new PieceReader(folder);
+  const problems: PieceProblem[] = [];
+  let bytes = 0;
+  let storedBytes = 0;
+  for (const u of uses.values()) {
+    if (opts.signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled.');
+    const got = reader.read(u.hash, u.length);
+    bytes += u.length;
+    if (got.ok) storedBytes += got.storedBytes;
+    else problems.push({ hash: u.hash, problem: got.problem, detail: got.detail, affects: [...u.refs.values()] });
+    opts.onProgress?.(bytes, total);
+  }
+  const bad = new Map<string, number>();
+  for (const d of damagedIndexes) bad.set(d.id, d.number);
+  for (const p of problems) for (const a of p.affects) bad.set(a.id, a.number);
+  const unrestorable = [...bad].map(([id, number]) => ({ number, id })).sort((a, b) => a.number - b.number);
+  return { ok: unrestorable.length === 0, generations: listed.length, pieces: uses.size, bytes, storedBytes, damagedIndexes, problems, unrestorable };
+}
