@@ -1,6 +1,6 @@
 import type { ErrorInfo } from '../../../shared/error-codes';
 import type { SourceInfo } from '../formats/image-source';
-import { EarlyReadback } from './early-readback';
+import { EarlyReadback, type EarlyReadbackOptions } from './early-readback';
 import { hungSource, hungTarget, type WatchedTarget } from './stall-rules';
 
 /**
@@ -50,18 +50,11 @@ export function startStallWatchdog<T extends WatchedTarget>(w: StallWatch<T>): (
   return () => clearInterval(timer);
 }
 
-export interface TargetReadbackOptions {
-  info: SourceInfo;
-  device: string;
-  chunkSize: number;
-  stallTimeoutMs: number;
-  signal?: AbortSignal;
-  crcOf(chunk: number): number | undefined;
+export interface TargetReadbackOptions extends Omit<EarlyReadbackOptions, 'mayOffer' | 'onFailed'> {
   /** The target is still being written. */
   writing(): boolean;
   /** The pace allows a read-back now (write-pipeline.ts's VerifyWhileWriting). */
   mayReadBack(): boolean;
-  onProgress(verifiedBytes: number): void;
   /** Stops the target's writer and fails the target. */
   fail(error: ErrorInfo): void;
 }
@@ -72,17 +65,12 @@ export interface TargetReadbackOptions {
  * not to keep it.
  */
 export function startTargetReadback(o: TargetReadbackOptions): EarlyReadback {
+  const { writing, mayReadBack, fail, ...rest } = o;
   return new EarlyReadback({
-    info: o.info,
-    device: o.device,
-    chunkSize: o.chunkSize,
-    stallTimeoutMs: o.stallTimeoutMs,
-    signal: o.signal,
-    crcOf: o.crcOf,
-    mayOffer: () => o.writing() && o.mayReadBack(),
-    onProgress: o.onProgress,
+    ...rest,
+    mayOffer: () => writing() && mayReadBack(),
     onFailed: (error) => {
-      if (o.writing()) o.fail(error);
+      if (writing()) fail(error);
     },
   });
 }
