@@ -159,3 +159,58 @@ export function object<F extends Fields>(fields: F): Schema<{ [K in keyof Object
     return pass(out as { [K in keyof ObjectOf<F>]: ObjectOf<F>[K] });
   };
 }
+
+export interface NumberRules {
+  min?: number;
+  max?: number;
+  /** Whole numbers only. */
+  integer?: boolean;
+}
+
+/**
+ * A finite number within bounds. JSON cannot spell NaN, but `1e400` parses
+ * as Infinity, and a value that did not come through JSON may be either.
+ */
+export function num(rules: NumberRules = {}): Schema<number> {
+  return (value, at) => {
+    if (typeof value !== 'number') return fail(at, `must be a number, not ${describeValue(value)}`);
+    if (!Number.isFinite(value)) return fail(at, `must be a finite number, not ${String(value)}`);
+    if (rules.integer && !Number.isInteger(value)) return fail(at, `must be a whole number, not ${value}`);
+    if (rules.min !== undefined && value < rules.min) return fail(at, `must be at least ${rules.min}, not ${value}`);
+    if (rules.max !== undefined && value > rules.max) return fail(at, `must be at most ${rules.max}, not ${value}`);
+    return pass(value);
+  };
+}
+
+/** A count of bytes or things: a whole number from 0 up to 2^53 - 1, beyond which arithmetic on it is no longer exact. */
+export function count(): Schema<number> {
+  return num({ min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
+}
+
+/** Exactly this value (a union's tag, a fixed marker). */
+export function literal<const T extends string | number | boolean>(expected: T): Schema<T> {
+  return (value, at) => (value === expected ? pass(expected) : fail(at, `must be ${JSON.stringify(expected)}, not ${describeValue(value)}`));
+}
+
+/** The schema's value, or null. */
+export function nullable<T>(schema: Schema<T>): Schema<T | null> {
+  return (value, at) => (value === null ? pass(null) : schema(value, at));
+}
+
+/**
+ * One of several object shapes, told apart by the text in field `key` (a
+ * job event's `type`, job details' `kind`). Each variant's schema checks the
+ * whole object, the tag field included; several tags may share one schema.
+ */
+export function union<K extends string, V extends Record<string, Schema<{ [P in K]: unknown }>>>(key: K, variants: V): Schema<Infer<V[keyof V]>> {
+  const tags = Object.keys(variants);
+  return (value, at) => {
+    if (!isPlainObject(value)) return fail(at, `must be a plain object, not ${describeValue(value)}`);
+    const tag = value[key];
+    if (typeof tag !== 'string' || !Object.prototype.hasOwnProperty.call(variants, tag)) {
+      const shown = tags.length > 12 ? `${tags.slice(0, 12).map((t) => `"${t}"`).join(', ')}...` : tags.map((t) => `"${t}"`).join(', ');
+      return fail(`${at}.${key}`, tag === undefined ? 'is missing' : `must be one of ${shown}, not ${describeValue(tag)}`);
+    }
+    return (variants[tag] as Schema<Infer<V[keyof V]>>)(value, at);
+  };
+}

@@ -8,7 +8,8 @@ import { resolveTool, startDaemon, waitForPidFile } from '../../electron/engine/
  * A real block device that writes and reads slowly, so a spec can act in the
  * middle of a job (reload the page, cancel): nbdkit's file plugin behind its
  * rate filter, exposed as a file by nbdfuse, then `losetup --direct-io=on`
- * (FIELD-NOTES, "A slow real drive"). The same chain and teardown as the
+ * (direct I/O, so the pace is the drive's and not the page cache's; see
+ * docs/block-io.md). The same chain and teardown as the
  * engine's faulty devices (electron/engine/testing/faulty-device.ts), whose
  * janitor also removes what a killed test run left.
  */

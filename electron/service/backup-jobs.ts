@@ -1,6 +1,6 @@
 import type { BackupDetails, BackupRequest, RestoreRequest } from '../../shared/ipc-contract';
 import type { JobEvent, JobFinishedEvent } from '../../shared/job-events';
-import { prepareBackup, runBackup } from '../engine/jobs/backup-job';
+import { prepareBackup } from '../engine/jobs/backup-job';
 import { backUpElseRescue } from '../engine/jobs/backup-rescue';
 import { inspectImageOrBackup, toBackupDetails } from '../engine/jobs/image-info';
 import { prepareRestore, runRestore } from '../engine/jobs/restore-job';
@@ -30,7 +30,7 @@ export async function prepareBackupJob(req: BackupRequest): Promise<PreparedJob>
     source: prepared.drive.device,
     targets: [prepared.out.output],
     totalBytes: prepared.drive.size,
-    run: (opts) => (req.rescue === true ? backUpElseRescue(prepared, req.output, { ...opts, commandLine: `imprint backup --rescue ${prepared.drive.device} ${req.output} (Imprint app)` }) : runBackup(prepared, opts)),
+    run: async (opts) => (await backUpElseRescue(prepared, req.output, { ...opts, rescue: req.rescue === true, commandLine: `imprint backup --rescue ${prepared.drive.device} ${req.output} (Imprint app)` })).finished,
   };
 }
 

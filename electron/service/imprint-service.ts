@@ -285,8 +285,8 @@ export class ImprintService {
   private async startBackup(req: BackupRequest): Promise<JobStarted> {
     this.refuseBusy([req.device]);
     if (this.needsHelper([req.device], 'read')) {
-      // With --rescue the helper may end the backup (job-finished) and go on to rescue: only its last job-finished ends our job.
-      return this.viaHelper('backup', [req.device], { source: req.device, targets: [req.output], totalBytes: null }, backupCliArgs(req), req.rescue === true);
+      // With --rescue the helper runs the same backup-else-rescue job as below (jobs/backup-rescue.ts): its one job-finished is the rescue's when a rescue replaced the backup.
+      return this.viaHelper('backup', [req.device], { source: req.device, targets: [req.output], totalBytes: null }, backupCliArgs(req));
     }
     const prepared = await prepareBackupJob(req);
     this.refuseBusy(prepared.devices);
@@ -294,7 +294,7 @@ export class ImprintService {
   }
 
   /** Runs the job as root through the elevator (privileged-helper.ts); its events look like an in-process job's. */
-  private viaHelper(kind: JobKind, devices: string[], announce: { source: string; targets: string[]; totalBytes: number | null }, cliArgs: string[], lastFinishedOnly = false): JobStarted {
+  private viaHelper(kind: JobKind, devices: string[], announce: { source: string; targets: string[]; totalBytes: number | null }, cliArgs: string[]): JobStarted {
     return this.launch(kind, devices, async (jobId, signal, onEvent) => {
       // The helper starts by asking for a password: the job exists from now on, so say so.
       onEvent({ type: 'job-started', jobId, kind, source: announce.source, targets: announce.targets, totalBytes: announce.totalBytes });
@@ -306,9 +306,9 @@ export class ImprintService {
         action: `${kind === 'backup' ? 'read' : 'write'} ${devices.join(', ')}`,
         signal,
         // Our job-started went out already; the helper's would be a duplicate (a rescue after a backup announces itself: kind 'rescue').
-        onEvent: (e) => ((e.type === 'job-started' && e.kind === kind) || (lastFinishedOnly && e.type === 'job-finished') ? undefined : onEvent(e)),
+        // The CLI runs the same backup-else-rescue job as the service (jobs/backup-rescue.ts): one job-finished ends it.
+        onEvent: (e) => (e.type === 'job-started' && e.kind === kind ? undefined : onEvent(e)),
       });
-      if (lastFinishedOnly) onEvent(finished);
       return finished;
     });
   }

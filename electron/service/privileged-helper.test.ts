@@ -51,8 +51,8 @@ test('helper lines: job events, the CLI error report, and anything else', () => 
     kind: 'error',
     error: { code: 'E_TARGET_TOO_SMALL', message: 'too small' },
   });
-  assert.equal(parseHelperLine('{"type":"error","error":{"code":"E_MADE_UP","message":"x"}}').kind, 'other');
-  assert.equal(parseHelperLine('{"type":"progress"}').kind, 'other', 'an event without a job id');
+  assert.deepEqual(parseHelperLine('{"type":"error","error":{"code":"E_MADE_UP","message":"x"}}'), { kind: 'invalid', problem: 'error report.error.code is not an error code Imprint knows' });
+  assert.deepEqual(parseHelperLine('{"type":"progress"}'), { kind: 'invalid', problem: 'event.jobId is missing' }, 'an event without a job id');
   assert.equal(parseHelperLine('{"type":"rm -rf","jobId":"x"}').kind, 'other');
   assert.equal(parseHelperLine('not json').kind, 'other');
   assert.equal(parseHelperLine('[1,2]').kind, 'other');
@@ -74,6 +74,59 @@ test('elevation failures are explained in plain words', () => {
   const crashed = explainHelperFailure({ code: 3, signal: null, stderr: 'line one\nSegmentation fault\n' }, 'write /dev/sdb');
   assert.equal(crashed.code, 'E_INTERNAL');
   assert.match(crashed.message, /exit 3.*Segmentation fault/);
+});
+
+test('malformed helper events are refused, each with the path to what is wrong', () => {
+  const progress = { type: 'progress', jobId: 'j1', phase: 'writing', bytesDone: 5, totalBytes: 10, bytesPerSecond: 1, etaSeconds: 5, targets: [] };
+  const problem = (line: string): string => {
+    const parsed = parseHelperLine(line);
+    assert.equal(parsed.kind, 'invalid', line);
+    return parsed.kind === 'invalid' ? parsed.problem : '';
+  };
+  assert.match(problem(JSON.stringify({ ...progress, bytesDone: 'five' })), /^event\.bytesDone must be a number, not "five"$/, 'a field of the wrong type');
+  assert.match(problem(JSON.stringify({ ...progress, phase: undefined })), /^event\.phase is missing$/, 'a missing field');
+  assert.match(problem(JSON.stringify({ ...progress, command: 'rm -rf /' })), /^event has unknown field "command"$/, 'an extra field');
+  assert.match(problem(JSON.stringify({ ...progress, bytesDone: 2 ** 64 })), /^event\.bytesDone must be at most 9007199254740991/, 'a count past exact integers');
+  assert.match(problem(JSON.stringify(progress).replace('"bytesDone":5', '"bytesDone":1e999')), /^event\.bytesDone must be a finite number, not Infinity$/, 'a number JSON reads as Infinity');
+  assert.match(problem(JSON.stringify({ ...progress, targets: [{ device: '/dev/sdb', status: 'writing', bytesWritten: -1, bytesVerified: 0 }] })), /^event\.targets\[0\]\.bytesWritten must be at least 0/);
+  // NaN is not JSON: such a line is text, not an event.
+  assert.equal(parseHelperLine(JSON.stringify(progress).replace('"bytesDone":5', '"bytesDone":NaN')).kind, 'other');
+});
+
+/** A stand-in for the elevator and the helper: prints `lines` on stdout, whatever it is asked to run, and exits 0. */
+function fakeHelper(dir: string, name: string, lines: unknown[]): string {
+  const out = path.join(dir, `${name}.ndjson`);
+  fs.writeFileSync(out, lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n');
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, `#!/bin/sh\ncat '${out}'\n`, { mode: 0o755 });
+  return file;
+}
+
+test('a malformed event is never relayed: the app warns once, and without a valid result the job fails saying why', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imprint-helper-'));
+  try {
+    const started = { type: 'job-started', jobId: 'theirs', kind: 'flash', source: '/img', targets: ['/dev/sdx'], totalBytes: 10 };
+    const badStatus = { type: 'progress', jobId: 'theirs', phase: 'writing', bytesDone: 5, totalBytes: 10, bytesPerSecond: 1, etaSeconds: 5, targets: [{ device: '/dev/sdx', status: 'exploded', bytesWritten: 5, bytesVerified: 0 }] };
+    const finished = { type: 'job-finished', jobId: 'theirs', ok: true, targets: [{ device: '/dev/sdx', status: 'written', bytesWritten: 10, bytesVerified: 0 }], bytes: 10 };
+    const run = (elevator: string): Promise<{ result: JobEvent; events: JobEvent[] }> => {
+      const events: JobEvent[] = [];
+      return runHelper({ command: command(elevator), cliArgs: ['flash'], jobId: 'ours', targets: ['/dev/sdx'], action: 'write /dev/sdx', onEvent: (e) => events.push(e) }).then((result) => ({ result, events }));
+    };
+
+    const broken = await run(fakeHelper(dir, 'broken', [started, badStatus, { ...finished, sneaky: true }]));
+    assert.deepEqual(broken.events.map((e) => e.type), ['job-started', 'warning', 'job-finished'], 'neither bad event relayed; one warning');
+    const warning = broken.events[1];
+    assert.match(warning?.type === 'warning' ? warning.message : '', /Ignored an event .*: event\.targets\[0\]\.status must be one of/);
+    assert.equal(broken.result.type === 'job-finished' && broken.result.ok, false);
+    assert.equal(broken.result.type === 'job-finished' ? broken.result.error?.code : null, 'E_INTERNAL');
+    assert.match(broken.result.type === 'job-finished' ? (broken.result.error?.message ?? '') : '', /to write \/dev\/sdx\) sent an event Imprint does not accept \(event\.targets\[0\]\.status .*whether the job completed is unknown/);
+
+    const recovered = await run(fakeHelper(dir, 'recovered', [started, badStatus, finished]));
+    assert.deepEqual(recovered.events.map((e) => e.type), ['job-started', 'warning', 'job-finished']);
+    assert.deepEqual(recovered.result, { ...finished, jobId: 'ours' }, 'a valid result stands');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** A stand-in for pkexec: a shell script that prints `stderr` and exits with `code`, as pkexec does when it cannot elevate. */

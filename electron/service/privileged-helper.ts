@@ -1,6 +1,6 @@
 import { spawn } from 'child_process';
 import type { ErrorInfo } from '../../shared/error-codes';
-import { isErrorCode } from '../../shared/error-codes';
+import { CLI_ERROR_SCHEMA, JOB_EVENT_SCHEMA } from '../../shared/job-event-schemas';
 import type { JobEvent, JobFinishedEvent, TargetProgress } from '../../shared/job-events';
 
 /**
@@ -89,14 +89,20 @@ export class LineSplitter {
   }
 }
 
-const EVENT_TYPES = new Set<JobEvent['type']>(['job-started', 'progress', 'target-failed', 'warning', 'job-finished']);
+const EVENT_TYPES = new Set<string>(['job-started', 'progress', 'target-failed', 'warning', 'job-finished'] satisfies JobEvent['type'][]);
 
-export type HelperLine = { kind: 'event'; event: JobEvent } | { kind: 'error'; error: ErrorInfo } | { kind: 'other'; text: string };
+export type HelperLine =
+  | { kind: 'event'; event: JobEvent }
+  | { kind: 'error'; error: ErrorInfo }
+  /** A job event or error report that fails its schema: never relayed. */
+  | { kind: 'invalid'; problem: string }
+  | { kind: 'other'; text: string };
 
 /**
  * One line of the helper's stdout. Job events are recognised by their type
- * and id; `{type:"error"}` is the CLI's report of a refusal before any job
- * started; anything else is kept as text for the failure message.
+ * and checked against the same kind of schema as an IPC request
+ * (shared/job-event-schemas.ts); `{type:"error"}` is the CLI's report of a
+ * refusal before any job started; anything else is kept as text.
  */
 export function parseHelperLine(line: string): HelperLine {
   let value: unknown;
@@ -106,17 +112,21 @@ export function parseHelperLine(line: string): HelperLine {
     return { kind: 'other', text: line };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { kind: 'other', text: line };
-  const v = value as { type?: unknown; jobId?: unknown; error?: unknown };
-  if (typeof v.type === 'string' && EVENT_TYPES.has(v.type as JobEvent['type']) && typeof v.jobId === 'string') {
-    return { kind: 'event', event: value as JobEvent };
+  const type = (value as { type?: unknown }).type;
+  if (typeof type === 'string' && EVENT_TYPES.has(type)) {
+    const checked = JOB_EVENT_SCHEMA(value, 'event');
+    return checked.ok ? { kind: 'event', event: checked.value } : { kind: 'invalid', problem: checked.problem };
   }
-  if (v.type === 'error' && typeof v.error === 'object' && v.error !== null) {
-    const e = v.error as { code?: unknown; message?: unknown; offset?: unknown };
-    if (isErrorCode(e.code) && typeof e.message === 'string') {
-      return { kind: 'error', error: { code: e.code, message: e.message, ...(typeof e.offset === 'number' ? { offset: e.offset } : {}) } };
-    }
+  if (type === 'error') {
+    const checked = CLI_ERROR_SCHEMA(value, 'error report');
+    return checked.ok ? { kind: 'error', error: checked.value.error } : { kind: 'invalid', problem: checked.problem };
   }
   return { kind: 'other', text: line };
+}
+
+/** What the job ends with when the helper sent a malformed event and no valid result (a helper of another version, or a bug). */
+export function invalidHelperOutput(problem: string, action: string): ErrorInfo {
+  return { code: 'E_INTERNAL', message: `The privileged helper (to ${action}) sent an event Imprint does not accept (${problem}), and no valid result; whether the job completed is unknown.` };
 }
 
 /** How the helper process ended, for `explainHelperFailure`. */
@@ -187,6 +197,8 @@ export function runHelper(opts: RunHelperOptions): Promise<JobFinishedEvent> {
   return new Promise((resolve) => {
     let finished: JobFinishedEvent | null = null;
     let refused: ErrorInfo | null = null;
+    /** The first malformed line's problem: said once as a warning, and in the result if no valid one comes. */
+    let invalid: string | null = null;
     let stderr = '';
     let spawnError: NodeJS.ErrnoException | undefined;
     const lines = new LineSplitter();
@@ -206,6 +218,10 @@ export function runHelper(opts: RunHelperOptions): Promise<JobFinishedEvent> {
         if (event.type === 'job-finished') finished = event;
         opts.onEvent(event);
       } else if (parsed.kind === 'error') refused = parsed.error;
+      else if (parsed.kind === 'invalid' && invalid === null) {
+        invalid = parsed.problem;
+        opts.onEvent({ type: 'warning', jobId: opts.jobId, message: `Ignored an event from the privileged helper that Imprint does not accept: ${parsed.problem}.` });
+      }
     };
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => lines.push(chunk).forEach(handle));
@@ -222,7 +238,8 @@ export function runHelper(opts: RunHelperOptions): Promise<JobFinishedEvent> {
       opts.signal?.removeEventListener('abort', onAbort);
       lines.end().forEach(handle);
       if (finished) return resolve(finished);
-      const error = refused ?? (opts.signal?.aborted ? { code: 'E_CANCELLED' as const, message: 'Cancelled.' } : explainHelperFailure({ spawnError, code, signal, stderr }, opts.action));
+      const cancelled = opts.signal?.aborted ? { code: 'E_CANCELLED' as const, message: 'Cancelled.' } : null;
+      const error = refused ?? cancelled ?? (invalid !== null ? invalidHelperOutput(invalid, opts.action) : explainHelperFailure({ spawnError, code, signal, stderr }, opts.action));
       const status: TargetProgress['status'] = error.code === 'E_CANCELLED' ? 'cancelled' : 'failed';
       const event: JobFinishedEvent = {
         type: 'job-finished',

@@ -3,7 +3,10 @@ import * as assert from 'node:assert/strict';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { announcePartitions, detachDrive, imprint, makeExt4Drive, makeLoopDrive, noise, sameBytes, spawnImprint, tempDir, tool, type CliRun, type LoopDrive } from '../../engine/testing/test-drives';
+import { announcePartitions, makeExt4Drive, noise, sameBytes, tempDir } from '../../engine/testing/test-drives';
+import { createLoopDevice, removeLoopDevice, type LoopDevice } from '../../engine/testing/loop-device';
+import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
+import { runCli, collect, spawnCli, type CliResult } from '../testing/run-cli';
 import { detailsOf } from '../../../shared/job-events';
 
 /**
@@ -14,11 +17,11 @@ import { detailsOf } from '../../../shared/job-events';
 
 const SIZE = 40 << 20;
 const t = tempDir('backup-faults');
-const drives: LoopDrive[] = [];
-let ext4: LoopDrive;
-let noisy: LoopDrive;
-let target: LoopDrive;
-let small: LoopDrive;
+const drives: LoopDevice[] = [];
+let ext4: LoopDevice;
+let noisy: LoopDevice;
+let target: LoopDevice;
+let small: LoopDevice;
 let good: string;
 let goodRaw: string;
 
@@ -44,7 +47,7 @@ function head(device: string): Buffer {
   }
 }
 
-function assertNotRestored(r: CliRun, code: number): void {
+function assertNotRestored(r: CliResult, code: number): void {
   assert.equal(r.code, code, r.stderr + r.stdout.slice(-1500));
   if (r.finished) {
     assert.equal(r.finished.ok, false);
@@ -56,26 +59,26 @@ function assertNotRestored(r: CliRun, code: number): void {
 before(async () => {
   ext4 = await makeExt4Drive(path.join(t.dir, 'ext4.img'), SIZE, path.join(t.dir, 'mnt'));
   drives.push(ext4);
-  noisy = await makeLoopDrive(path.join(t.dir, 'noisy.img'), SIZE);
+  noisy = await createLoopDevice(SIZE, { file: path.join(t.dir, 'noisy.img') });
   drives.push(noisy);
   const fd = fs.openSync(noisy.device, 'w');
   fs.writeSync(fd, noise(SIZE, 99), 0, SIZE, 0);
   fs.fsyncSync(fd);
   fs.closeSync(fd);
-  target = await makeLoopDrive(path.join(t.dir, 'target.img'), SIZE);
+  target = await createLoopDevice(SIZE, { file: path.join(t.dir, 'target.img') });
   drives.push(target);
-  small = await makeLoopDrive(path.join(t.dir, 'small.img'), 16 << 20);
+  small = await createLoopDevice(16 << 20, { file: path.join(t.dir, 'small.img') });
   drives.push(small);
   good = path.join(t.dir, 'good.img.zst');
   goodRaw = path.join(t.dir, 'good.img');
   for (const [out, c] of [[good, 'zstd'], [goodRaw, 'none']]) {
-    const r = await imprint('backup', ext4.device, out as string, '--compress', c as string, '--json');
+    const r = await runCli(['backup', ext4.device, out as string, '--compress', c as string, '--json']);
     assert.equal(r.code, 0, r.stderr);
   }
 });
 
 after(async () => {
-  for (const d of drives) await detachDrive(d);
+  for (const d of drives) await removeLoopDevice(d);
   t.remove();
 });
 
@@ -88,7 +91,7 @@ test('an existing destination is refused (exit 2) and left untouched; --force re
   fs.utimesSync(out, past, past);
   const before = await hashOf(ext4.device);
 
-  const r = await imprint('backup', ext4.device, out, '--json');
+  const r = await runCli(['backup', ext4.device, out, '--json']);
   assert.equal(r.code, 2);
   assert.equal(r.error?.code, 'E_OUTPUT_EXISTS');
   assert.equal(fs.readFileSync(out, 'utf8'), 'precious');
@@ -98,10 +101,10 @@ test('an existing destination is refused (exit 2) and left untouched; --force re
   // A sidecar alone is also an existing backup's description: refused too.
   const lone = path.join(dir, 'c.img.zst');
   fs.writeFileSync(`${lone}.json`, '{}');
-  assert.equal((await imprint('backup', ext4.device, lone, '--json')).error?.code, 'E_OUTPUT_EXISTS');
+  assert.equal((await runCli(['backup', ext4.device, lone, '--json'])).error?.code, 'E_OUTPUT_EXISTS');
 
   // Sector by sector: its SHA-256 is the drive's, which `before` is (a smart backup's is of its stored data).
-  const forced = await imprint('backup', ext4.device, out, '--force', '--sector-by-sector', '--json');
+  const forced = await runCli(['backup', ext4.device, out, '--force', '--sector-by-sector', '--json']);
   assert.equal(forced.code, 0, forced.stderr);
   assert.notEqual(fs.readFileSync(out).subarray(0, 8).toString(), 'precious');
   assert.equal(detailsOf(forced.finished ?? {}, 'backup')?.sha256, before);
@@ -112,18 +115,18 @@ test('an existing destination is refused (exit 2) and left untouched; --force re
 async function withTmpfs(name: string, size: string, fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = path.join(t.dir, name);
   fs.mkdirSync(dir);
-  await tool('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'imprint-test', dir]);
+  await runTool('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'imprint-test', dir]);
   try {
     await fn(dir);
   } finally {
-    await tool('umount', [dir]);
+    await runTool('umount', [dir], SLOW_TOOL_MS);
   }
 }
 
 test('a destination without room for the worst case is refused up front (E_NO_SPACE_FOR_OUTPUT), leaving nothing', async () => {
   await withTmpfs('full', '8m', async (dir) => {
     const out = path.join(dir, 'b.img.zst');
-    const r = await imprint('backup', ext4.device, out, '--json');
+    const r = await runCli(['backup', ext4.device, out, '--json']);
     assert.equal(r.code, 2);
     assert.equal(r.error?.code, 'E_NO_SPACE_FOR_OUTPUT');
     assert.deepEqual(fs.readdirSync(dir), []);
@@ -134,7 +137,7 @@ for (const compression of ['zstd', 'none']) {
   test(`running out of room mid-way (${compression}) is E_NO_SPACE, and the partial file is removed`, async () => {
     await withTmpfs(`enospc-${compression}`, '8m', async (dir) => {
       const out = path.join(dir, 'b.img');
-      const r = await imprint('backup', noisy.device, out, '--compress', compression, '--no-space-check', '--json');
+      const r = await runCli(['backup', noisy.device, out, '--compress', compression, '--no-space-check', '--json']);
       assert.equal(r.code, 1, r.stderr + r.stdout.slice(-1000));
       assert.equal(r.finished?.ok, false);
       assert.equal(r.finished?.error?.code, 'E_NO_SPACE');
@@ -149,7 +152,8 @@ test('Ctrl-C mid-way cancels: exit 1, no backup file, no partial file, no sideca
   fs.mkdirSync(dir);
   const out = path.join(dir, 'b.img.xz');
   // xz of noise is slow: the job is certainly still running when the signal arrives.
-  const { child, done } = spawnImprint(['backup', noisy.device, out, '--compress', 'xz', '--json']);
+  const child = spawnCli(['backup', noisy.device, out, '--compress', 'xz', '--json']);
+  const done = collect(child, true);
   let signalled = false;
   child.stdout?.on('data', (d: Buffer) => {
     if (!signalled && /"phase":"writing","bytesDone":[1-9]/.test(d.toString())) {
@@ -169,28 +173,28 @@ test('partitions mounted read-write: refused without --yes when nobody can be as
   const [part] = await announcePartitions(ext4.device, 1);
   const mnt = path.join(t.dir, 'mounted');
   fs.mkdirSync(mnt);
-  await tool('mount', [part as string, mnt]);
+  await runTool('mount', [part as string, mnt]);
   try {
     const out = path.join(t.dir, 'mounted.img.zst');
-    const refused = await imprint('backup', ext4.device, out, '--json');
+    const refused = await runCli(['backup', ext4.device, out, '--json']);
     assert.equal(refused.code, 2);
     assert.equal(refused.error?.code, 'E_NOT_CONFIRMED');
     assert.match(refused.error?.message ?? '', /mounted read-write.*Unmount/s);
     assert.equal(fs.existsSync(out), false);
 
-    const onSource = await imprint('backup', ext4.device, path.join(mnt, 'self.img.zst'), '--yes', '--json');
+    const onSource = await runCli(['backup', ext4.device, path.join(mnt, 'self.img.zst'), '--yes', '--json']);
     assert.equal(onSource.code, 2);
     assert.equal(onSource.error?.code, 'E_OUTPUT_ON_SOURCE');
-    const onPartition = await imprint('backup', part as string, path.join(mnt, 'self.img.zst'), '--yes', '--json');
+    const onPartition = await runCli(['backup', part as string, path.join(mnt, 'self.img.zst'), '--yes', '--json']);
     assert.equal(onPartition.error?.code, 'E_OUTPUT_ON_SOURCE', 'a partition is not backed up into itself either');
     assert.deepEqual(fs.readdirSync(mnt).filter((f) => f.startsWith('self')), []);
 
-    const accepted = await imprint('backup', ext4.device, out, '--yes', '--json');
+    const accepted = await runCli(['backup', ext4.device, out, '--yes', '--json']);
     assert.equal(accepted.code, 0, accepted.stderr);
     assert.ok(accepted.events.some((e) => e.type === 'warning' && /inconsistent/.test(e.message)));
     assert.ok(fs.existsSync(out));
   } finally {
-    await tool('umount', [mnt]);
+    await runTool('umount', [mnt], SLOW_TOOL_MS);
   }
 });
 
@@ -209,7 +213,7 @@ test('restore of a corrupted backup (bytes flipped mid-file): exit 1, nothing re
     fs.writeSync(fd, b, 0, 16, at);
     fs.closeSync(fd);
 
-    const r = await imprint('restore', bad, target.device, '--yes', '--json');
+    const r = await runCli(['restore', bad, target.device, '--yes', '--json']);
     assertNotRestored(r, 1);
     const code = r.finished?.error?.code ?? r.finished?.targets[0]?.error?.code;
     assert.ok(code === 'E_CORRUPT_SOURCE' || code === 'E_CHECKSUM_MISMATCH', `${name}: ${code}`);
@@ -220,19 +224,19 @@ test('restore of a corrupted backup (bytes flipped mid-file): exit 1, nothing re
 test('restore of a truncated backup: exit 1 with its sidecar; without any metadata it is not taken for a backup', async () => {
   const cut = path.join(t.dir, 'truncated.img.zst');
   fs.writeFileSync(cut, fs.readFileSync(good).subarray(0, Math.floor(fs.statSync(good).size * 0.6)));
-  const noMeta = await imprint('restore', cut, target.device, '--yes', '--json');
+  const noMeta = await runCli(['restore', cut, target.device, '--yes', '--json']);
   assertNotRestored(noMeta, 2);
   assert.equal(noMeta.error?.code, 'E_NOT_A_BACKUP');
 
   fs.copyFileSync(`${good}.json`, `${cut}.json`);
-  const r = await imprint('restore', cut, target.device, '--yes', '--json');
+  const r = await runCli(['restore', cut, target.device, '--yes', '--json']);
   assertNotRestored(r, 1);
   assert.ok(head(target.device).equals(Buffer.alloc(1 << 20)), "the target's first MiB was never written");
 
   const rawCut = path.join(t.dir, 'truncated.img');
   fs.writeFileSync(rawCut, fs.readFileSync(goodRaw).subarray(0, 8 << 20));
   fs.copyFileSync(`${goodRaw}.json`, `${rawCut}.json`);
-  const raw = await imprint('restore', rawCut, target.device, '--yes', '--json');
+  const raw = await runCli(['restore', rawCut, target.device, '--yes', '--json']);
   assertNotRestored(raw, 1);
   assert.equal(raw.error?.code, 'E_CORRUPT_SOURCE');
 });
@@ -242,27 +246,27 @@ test('a target smaller than the backed-up drive is refused (exit 2) and not writ
   fs.writeSync(fd, noise(16 << 20, 5), 0, 16 << 20, 0);
   fs.closeSync(fd);
   const before = await hashOf(small.device);
-  const r = await imprint('restore', good, small.device, '--yes', '--json');
+  const r = await runCli(['restore', good, small.device, '--yes', '--json']);
   assertNotRestored(r, 2);
   assert.equal(r.error?.code, 'E_TARGET_TOO_SMALL');
   assert.equal(await hashOf(small.device), before);
 });
 
 test('clone: one drive onto two, each read back; the source itself or a part of it is refused as a target', async () => {
-  const second = await makeLoopDrive(path.join(t.dir, 'second.img'), SIZE);
+  const second = await createLoopDevice(SIZE, { file: path.join(t.dir, 'second.img') });
   drives.push(second);
-  const r = await imprint('clone', ext4.device, target.device, second.device, '--yes', '--json');
+  const r = await runCli(['clone', ext4.device, target.device, second.device, '--yes', '--json']);
   assert.equal(r.code, 0, r.stderr + r.stdout.slice(-1500));
   assert.equal(r.events[0]?.type === 'job-started' && r.events[0].kind, 'clone');
   assert.deepEqual(r.finished?.targets.map((x) => x.status), ['verified', 'verified']);
   assert.ok(await sameBytes(ext4.device, target.device));
   assert.ok(await sameBytes(ext4.device, second.device));
 
-  const self = await imprint('clone', ext4.device, ext4.device, '--yes', '--json');
+  const self = await runCli(['clone', ext4.device, ext4.device, '--yes', '--json']);
   assert.equal(self.code, 2);
   assert.equal(self.error?.code, 'E_TARGET_HOLDS_SOURCE');
   const [part] = await announcePartitions(ext4.device, 1);
-  const partOf = await imprint('clone', ext4.device, part as string, '--yes', '--json');
+  const partOf = await runCli(['clone', ext4.device, part as string, '--yes', '--json']);
   assert.equal(partOf.code, 2);
   assert.equal(partOf.error?.code, 'E_TARGET_HOLDS_SOURCE');
 });
@@ -270,7 +274,7 @@ test('clone: one drive onto two, each read back; the source itself or a part of 
 test('restore refuses a file that is not an Imprint backup (exit 2)', async () => {
   const plain = path.join(t.dir, 'plain.img');
   fs.writeFileSync(plain, Buffer.alloc(1 << 20, 1));
-  const r = await imprint('restore', plain, target.device, '--yes', '--json');
+  const r = await runCli(['restore', plain, target.device, '--yes', '--json']);
   assert.equal(r.code, 2);
   assert.equal(r.error?.code, 'E_NOT_A_BACKUP');
   assert.equal(leftovers(t.dir).length, 0);
@@ -293,7 +297,7 @@ test('bad arguments are refused (exit 2) before anything is read or written', as
     [['restore', ext4.device, target.device, '--yes'], 'E_BAD_ARGUMENTS'],
   ];
   for (const [args, code] of cases) {
-    const r = await imprint(...args, '--json');
+    const r = await runCli([...args, '--json']);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}`);
     assert.equal(r.error?.code, code, args.join(' '));
   }

@@ -7,7 +7,9 @@ import * as path from 'path';
 import { SeekableZstdReader } from '../../engine/formats/zstd-seekable-reader';
 import { SEEKABLE_FRAME_SIZE } from '../../engine/formats/zstd-seekable-writer';
 import { findBackupMetadata } from '../../engine/formats/backup-metadata';
-import { detachDrive, imprint, makeExt4Drive, tempDir, type LoopDrive } from '../../engine/testing/test-drives';
+import { makeExt4Drive, tempDir } from '../../engine/testing/test-drives';
+import { removeLoopDevice, type LoopDevice } from '../../engine/testing/loop-device';
+import { runCli } from '../testing/run-cli';
 
 /**
  * A zstd backup is seekable zstd (issue #14): its seek table lists every
@@ -18,21 +20,21 @@ import { detachDrive, imprint, makeExt4Drive, tempDir, type LoopDrive } from '..
 
 const SIZE = 40 << 20;
 const t = tempDir('seekable-backup');
-let drive: LoopDrive | null = null;
+let drive: LoopDevice | null = null;
 
 before(async () => {
   drive = await makeExt4Drive(path.join(t.dir, 'ext4.img'), SIZE, path.join(t.dir, 'mnt'));
 });
 
 after(async () => {
-  await detachDrive(drive);
+  await removeLoopDevice(drive);
   t.remove();
 });
 
 test('a zstd backup is seekable: every range reads back through the seek table, and zstd -dc still gives the drive', async () => {
-  const device = (drive as LoopDrive).device;
+  const device = (drive as LoopDevice).device;
   const out = path.join(t.dir, 'backup.img.zst');
-  const backup = await imprint('backup', device, out, '--compress', 'zstd', '--json');
+  const backup = await runCli(['backup', device, out, '--compress', 'zstd', '--json']);
   assert.equal(backup.code, 0, backup.stderr + backup.stdout.slice(-2000));
   const content = fs.readFileSync(device);
   assert.equal(content.length, SIZE);

@@ -4,7 +4,10 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { BackupMetadata } from '../../../shared/backup-metadata';
-import { announcePartitions, detachDrive, imprint, makeLoopDrive, noise, tempDir, tool, writeMixedFiles, type LoopDrive } from '../../engine/testing/test-drives';
+import { announcePartitions, noise, tempDir, writeMixedFiles } from '../../engine/testing/test-drives';
+import { createLoopDevice, removeLoopDevice, type LoopDevice } from '../../engine/testing/loop-device';
+import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
+import { runCli } from '../testing/run-cli';
 
 /**
  * Smart backups on a real drive: GPT with ext4, FAT32, a partition holding
@@ -29,8 +32,8 @@ const TABLE = [
   'start=378880, size=98304, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7',
 ].join('\n');
 const t = tempDir('smart');
-let drive: LoopDrive | null = null;
-const extra: LoopDrive[] = [];
+let drive: LoopDevice | null = null;
+const extra: LoopDevice[] = [];
 let parts: string[] = [];
 const expected: { ext: Map<string, string>; fat: Map<string, string>; ntfs: Map<string, string>; raw3: string; raw5: string } = { ext: new Map(), fat: new Map(), ntfs: new Map(), raw3: '', raw5: '' };
 
@@ -63,58 +66,58 @@ async function sha256Of(file: string): Promise<string> {
 
 async function ntfsFiles(part: string): Promise<Map<string, string>> {
   const mnt = fs.mkdtempSync(path.join(t.dir, 'ntfs-'));
-  await tool('ntfs-3g', ['-o', 'ro', part, mnt]);
+  await runTool('ntfs-3g', ['-o', 'ro', part, mnt], SLOW_TOOL_MS);
   try {
     return hashTree(mnt);
   } finally {
-    await tool('umount', [mnt]);
+    await runTool('umount', [mnt], SLOW_TOOL_MS);
   }
 }
 
 async function extFiles(part: string): Promise<Map<string, string>> {
   const mnt = fs.mkdtempSync(path.join(t.dir, 'mnt-'));
-  await tool('mount', ['-o', 'ro', part, mnt]);
+  await runTool('mount', ['-o', 'ro', part, mnt]);
   try {
     return hashTree(mnt);
   } finally {
-    await tool('umount', [mnt]);
+    await runTool('umount', [mnt], SLOW_TOOL_MS);
   }
 }
 
 async function fatFiles(part: string): Promise<Map<string, string>> {
   const dir = fs.mkdtempSync(path.join(t.dir, 'fat-out-'));
-  await tool('mcopy', ['-s', '-n', '-i', part, '::/*', dir]);
+  await runTool('mcopy', ['-s', '-n', '-i', part, '::/*', dir], SLOW_TOOL_MS);
   return hashTree(dir);
 }
 
 before(async () => {
-  drive = await makeLoopDrive(path.join(t.dir, 'drive.img'), SIZE);
+  drive = await createLoopDevice(SIZE, { file: path.join(t.dir, 'drive.img') });
   fillWithJunk(drive.device, SIZE, 7);
-  await tool('sfdisk', ['-q', drive.device], { input: TABLE });
+  await runTool('sfdisk', ['-q', drive.device], { input: TABLE });
   parts = await announcePartitions(drive.device, 6);
   const [p1, p2, , p4, p5, p6] = parts as [string, string, string, string, string, string];
   // ext4: files written, then some deleted, so free space holds old data as well as junk.
-  await tool('mkfs.ext4', ['-q', '-F', '-L', 'smart-ext4', p1]);
+  await runTool('mkfs.ext4', ['-q', '-F', '-L', 'smart-ext4', p1], SLOW_TOOL_MS);
   const mnt = path.join(t.dir, 'mnt');
   fs.mkdirSync(mnt);
-  await tool('mount', [p1, mnt]);
+  await runTool('mount', [p1, mnt]);
   try {
     writeMixedFiles(mnt, 11);
     for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(mnt, `big-${i}.bin`), noise(4 * MiB, 100 + i));
     for (let i = 0; i < 6; i += 2) fs.rmSync(path.join(mnt, `big-${i}.bin`));
   } finally {
-    await tool('umount', [mnt]);
+    await runTool('umount', [mnt], SLOW_TOOL_MS);
   }
   // FAT32 (one sector per cluster, so 64 MiB holds the 65525 clusters FAT32 needs).
-  await tool('mkfs.vfat', ['-F', '32', '-s', '1', '-n', 'SMARTFAT', p2]);
+  await runTool('mkfs.vfat', ['-F', '32', '-s', '1', '-n', 'SMARTFAT', p2], SLOW_TOOL_MS);
   const staging = path.join(t.dir, 'fat-in');
   writeMixedFiles(staging, 12);
   for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(staging, `n${i}.bin`), noise(3 * MiB, 200 + i));
-  await tool('mcopy', ['-s', '-i', p2, ...fs.readdirSync(staging).map((n) => path.join(staging, n)), '::/']);
-  await tool('mdel', ['-i', p2, '::/n1.bin', '::/n3.bin']);
-  await tool('mkswap', ['-q', p4]);
+  await runTool('mcopy', ['-s', '-i', p2, ...fs.readdirSync(staging).map((n) => path.join(staging, n)), '::/'], SLOW_TOOL_MS);
+  await runTool('mdel', ['-i', p2, '::/n1.bin', '::/n3.bin'], SLOW_TOOL_MS);
+  await runTool('mkswap', ['-q', p4], SLOW_TOOL_MS);
   // An ext4 that claims more blocks than its partition holds: its metadata does not check out.
-  await tool('mkfs.ext4', ['-q', '-F', p5]);
+  await runTool('mkfs.ext4', ['-q', '-F', p5], SLOW_TOOL_MS);
   const fd = fs.openSync(p5, 'r+');
   try {
     const count = Buffer.alloc(4);
@@ -125,17 +128,17 @@ before(async () => {
     fs.closeSync(fd);
   }
   // NTFS, filled through ntfs-3g, some files deleted again.
-  await tool('mkntfs', ['-Q', '-F', '-q', '-L', 'SMARTNTFS', p6]);
+  await runTool('mkntfs', ['-Q', '-F', '-q', '-L', 'SMARTNTFS', p6], SLOW_TOOL_MS);
   const ntfsMnt = path.join(t.dir, 'ntfs-in');
   fs.mkdirSync(ntfsMnt);
-  await tool('ntfs-3g', [p6, ntfsMnt]);
+  await runTool('ntfs-3g', [p6, ntfsMnt], SLOW_TOOL_MS);
   try {
     writeMixedFiles(ntfsMnt, 13);
     for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(ntfsMnt, `w${i}.bin`), noise(4 * MiB, 300 + i));
     fs.rmSync(path.join(ntfsMnt, 'w0.bin'));
     fs.rmSync(path.join(ntfsMnt, 'w2.bin'));
   } finally {
-    await tool('umount', [ntfsMnt]);
+    await runTool('umount', [ntfsMnt], SLOW_TOOL_MS);
   }
   expected.ntfs = await ntfsFiles(p6);
   expected.ext = await extFiles(p1);
@@ -146,12 +149,12 @@ before(async () => {
 });
 
 after(async () => {
-  for (const d of [drive, ...extra]) await detachDrive(d);
+  for (const d of [drive, ...extra]) await removeLoopDevice(d);
   t.remove();
 });
 
-async function target(size: number, seed: number): Promise<LoopDrive> {
-  const d = await makeLoopDrive(path.join(t.dir, `target-${seed}.img`), size);
+async function target(size: number, seed: number): Promise<LoopDevice> {
+  const d = await createLoopDevice(size, { file: path.join(t.dir, `target-${seed}.img`) });
   extra.push(d);
   fillWithJunk(d.device, size, seed);
   return d;
@@ -164,26 +167,26 @@ function metadataOf(file: string): BackupMetadata {
 /** The restored drive's filesystems check clean and hold the same files; what was stored whole is byte for byte. */
 async function checkRestored(device: string): Promise<void> {
   const [p1, p2, p3, p4, p5, p6] = await announcePartitions(device, 6);
-  const ntfsfix = await tool('ntfsfix', ['-n', p6 as string], { allowFail: true });
+  const ntfsfix = await runTool('ntfsfix', ['-n', p6 as string], { allowFail: true });
   assert.equal(ntfsfix.code, 0, `ntfsfix -n finds the restored NTFS clean: ${ntfsfix.stdout}`);
   assert.deepEqual(await ntfsFiles(p6 as string), expected.ntfs);
-  assert.equal((await tool('e2fsck', ['-fn', p1 as string], { allowFail: true })).code, 0, 'e2fsck finds the restored ext4 clean');
-  const fsck = await tool('fsck.vfat', ['-n', p2 as string], { allowFail: true });
+  assert.equal((await runTool('e2fsck', ['-fn', p1 as string], { allowFail: true })).code, 0, 'e2fsck finds the restored ext4 clean');
+  const fsck = await runTool('fsck.vfat', ['-n', p2 as string], { allowFail: true });
   assert.equal(fsck.code, 0, `fsck.vfat finds the restored FAT32 clean: ${fsck.stdout}`);
   assert.deepEqual(await extFiles(p1 as string), expected.ext);
   assert.deepEqual(await fatFiles(p2 as string), expected.fat);
   assert.equal(await sha256Of(p3 as string), expected.raw3, 'the partition without a filesystem is restored byte for byte');
   assert.equal(await sha256Of(p5 as string), expected.raw5, 'the damaged ext4 is restored byte for byte');
-  assert.match((await tool('blkid', ['-o', 'value', '-s', 'TYPE', p4 as string])).stdout, /swap/);
+  assert.match((await runTool('blkid', ['-o', 'value', '-s', 'TYPE', p4 as string])).stdout, /swap/);
 }
 
 const smartOut = (): string => path.join(t.dir, 'smart.img.zst');
 
 test('a smart backup stores used blocks of ext4, FAT32 and swap, the rest whole with reasons, and much less than sector by sector', async () => {
-  const d = drive as LoopDrive;
-  const smart = await imprint('backup', d.device, smartOut(), '--json');
+  const d = drive as LoopDevice;
+  const smart = await runCli(['backup', d.device, smartOut(), '--json']);
   assert.equal(smart.code, 0, smart.stderr + smart.stdout.slice(-2000));
-  const whole = await imprint('backup', d.device, path.join(t.dir, 'whole.img.zst'), '--sector-by-sector', '--json');
+  const whole = await runCli(['backup', d.device, path.join(t.dir, 'whole.img.zst'), '--sector-by-sector', '--json']);
   assert.equal(whole.code, 0, whole.stderr);
   const m = metadataOf(smartOut());
   const storage = m.storage;
@@ -202,15 +205,15 @@ test('a smart backup stores used blocks of ext4, FAT32 and swap, the rest whole 
   // Progress counts what is really read.
   const last = smart.events.filter((e) => e.type === 'progress' && e.phase === 'writing').pop();
   assert.ok(last && last.type === 'progress' && last.totalBytes === storage.storedBytes);
-  const info = await imprint('info', smartOut());
+  const info = await runCli(['info', smartOut()]);
   assert.match(info.stdout, /used blocks only/);
   assert.match(info.stdout, /stored whole/);
 });
 
 test('restore of a smart backup onto a junk-filled drive: filesystems clean, files intact, free space left as it was', async () => {
   const dest = await target(SIZE, 31);
-  const junkBefore = fs.readFileSync(dest.file);
-  const r = await imprint('restore', smartOut(), dest.device, '--yes', '--json');
+  const junkBefore = fs.readFileSync(dest.backingFile);
+  const r = await runCli(['restore', smartOut(), dest.device, '--yes', '--json']);
   assert.equal(r.code, 0, r.stderr + r.stdout.slice(-2000));
   assert.deepEqual(r.finished?.targets.map((x) => x.status), ['verified']);
   await checkRestored(dest.device);
@@ -228,11 +231,11 @@ test('restore of a smart backup onto a junk-filled drive: filesystems clean, fil
 
 test('--wipe-free-space zeroes what the backup did not store', async () => {
   const dest = await target(SIZE, 41);
-  const r = await imprint('restore', smartOut(), dest.device, '--yes', '--wipe-free-space', '--json');
+  const r = await runCli(['restore', smartOut(), dest.device, '--yes', '--wipe-free-space', '--json']);
   assert.equal(r.code, 0, r.stderr + r.stdout.slice(-2000));
   const m = metadataOf(smartOut());
   const stored = (m.storage as NonNullable<BackupMetadata['storage']>).ranges;
-  const image = fs.readFileSync(dest.file);
+  const image = fs.readFileSync(dest.backingFile);
   let checked = 0;
   for (let i = 0; i + 1 < stored.length; i++) {
     const [s, l] = stored[i] as [number, number];
@@ -246,19 +249,19 @@ test('--wipe-free-space zeroes what the backup did not store', async () => {
 
 test('a smart backup stays a standard image: zstd -dc gives a drive with the same files', async () => {
   const raw = path.join(t.dir, 'decoded.img');
-  await tool('sh', ['-c', 'zstd -dc "$1" > "$2"', 'sh', smartOut(), raw]);
+  await runTool('sh', ['-c', 'zstd -dc "$1" > "$2"', 'sh', smartOut(), raw], SLOW_TOOL_MS);
   assert.equal(fs.statSync(raw).size, SIZE);
-  const loop = (await tool('losetup', ['-f', '--show', raw])).stdout.trim();
-  extra.push({ device: loop, file: raw, size: SIZE });
-  await checkRestored(loop);
+  const loop = await createLoopDevice(SIZE, { file: raw, directIo: false });
+  extra.push(loop);
+  await checkRestored(loop.device);
 });
 
 test('restore onto a larger drive moves the GPT to its end, and sgdisk finds no problem', async () => {
   const dest = await target(SIZE + 56 * MiB, 51);
-  const r = await imprint('restore', smartOut(), dest.device, '--yes', '--json');
+  const r = await runCli(['restore', smartOut(), dest.device, '--yes', '--json']);
   assert.equal(r.code, 0, r.stderr + r.stdout.slice(-2000));
   assert.ok(r.events.some((e) => e.type === 'warning' && /backup GPT was moved/.test(e.message)), 'the user is told the GPT moved');
-  const v = await tool('sgdisk', ['-v', dest.device], { allowFail: true });
+  const v = await runTool('sgdisk', ['-v', dest.device], { allowFail: true });
   assert.match(v.stdout, /No problems found/, v.stdout);
   const last = (SIZE + 56 * MiB) / SECTOR - 1;
   const header = Buffer.alloc(SECTOR);

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { imprint } from '../../engine/testing/test-drives';
+import { runCli } from '../testing/run-cli';
 import { hostTree, makeExt4, makeFat, makeGptDisk, MIB, sha256, writeTree, type HostEntry } from './browse-fixtures';
 
 /**
@@ -43,7 +43,7 @@ export const rows = (stdout: string): Row[] => stdout.split('\n').filter((l) => 
 
 /** Compares `imprint ls -R --long --json` of a partition with the host tree it was built from. */
 export async function compareListing(source: string, part: number, tree: string, fat: boolean): Promise<void> {
-  const r = await imprint('ls', source, `${part}:/`, '-R', '--long', '--json');
+  const r = await runCli(['ls', source, `${part}:/`, '-R', '--long', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const listed = new Map(rows(r.stdout).filter((x) => x.type === 'entry').map((x) => [x.path!, x]));
   listed.delete('/lost+found');
@@ -64,7 +64,7 @@ export async function compareListing(source: string, part: number, tree: string,
 /** Extracts a whole partition and compares every file by SHA-256 and time, symlinks by target. */
 export async function compareExtract(dir: string, source: string, part: number, tree: string, fat: boolean): Promise<void> {
   const dest = fs.mkdtempSync(path.join(dir, 'out-'));
-  const r = await imprint('extract', source, `${part}:/`, dest, '--json');
+  const r = await runCli(['extract', source, `${part}:/`, dest, '--json']);
   assert.equal(r.code, 0, r.stderr + r.stdout.slice(-2000));
   const done = rows(r.stdout).find((x) => x.type === 'extracted') as unknown as { files: number; problems: number };
   const host = hostTree(tree);
@@ -87,7 +87,7 @@ export async function compareExtract(dir: string, source: string, part: number, 
 
 /** Partitions, both listings and both extractions (`full`), or the partitions and ext4 only. */
 export async function checkSource(d: TestDisk, source: string, full = true): Promise<void> {
-  const r = await imprint('ls', source, '--json');
+  const r = await runCli(['ls', source, '--json']);
   assert.equal(r.code, 0, r.stderr);
   const parts = rows(r.stdout).filter((x) => x.type === 'partition');
   assert.deepEqual(parts.map((p) => [p.number, p.filesystem, p.label]), [[1, 'fat32', 'FATPART'], [2, 'ext4', 'EXTPART'], [3, null, null]]);

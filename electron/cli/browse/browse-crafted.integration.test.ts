@@ -2,7 +2,9 @@ import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { imprint, tempDir, tool } from '../../engine/testing/test-drives';
+import { tempDir } from '../../engine/testing/test-drives';
+import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
+import { runCli } from '../testing/run-cli';
 import { hostTree, makeExt4, makeFat, MIB } from './browse-fixtures';
 import { rows } from './browse-checks';
 
@@ -43,9 +45,9 @@ before(async () => {
   await makeExt4(ext, 8 * MIB, tree, { csum: false });
   patchOnce(ext, Buffer.from('XXXXXXX'), Buffer.from('../../x'));
   patchOnce(ext, Buffer.from('YYYYYYY'), Buffer.from('/etc/xx'));
-  await tool('debugfs', ['-w', '-R', 'ln /loop /loop/sub/up', ext]);
-  const blocks = (await tool('debugfs', ['-R', 'blocks /broken', ext])).stdout.trim().split(/\s+/).map(Number);
-  const blockSize = Number(/Block size:\s+(\d+)/.exec((await tool('dumpe2fs', ['-h', ext])).stdout)![1]);
+  await runTool('debugfs', ['-w', '-R', 'ln /loop /loop/sub/up', ext], SLOW_TOOL_MS);
+  const blocks = (await runTool('debugfs', ['-R', 'blocks /broken', ext], SLOW_TOOL_MS)).stdout.trim().split(/\s+/).map(Number);
+  const blockSize = Number(/Block size:\s+(\d+)/.exec((await runTool('dumpe2fs', ['-h', ext], SLOW_TOOL_MS)).stdout)![1]);
   assert.ok(blocks.length >= 1 && blocks[0]! > 0);
   const fd = fs.openSync(ext, 'r+');
   fs.writeSync(fd, Buffer.alloc(blockSize), 0, blockSize, blocks[0]! * blockSize);
@@ -70,7 +72,7 @@ after(() => t.remove());
 test('ext: crafted names and a self-containing folder are reported and skipped; nothing lands outside DEST', async () => {
   const box = fs.mkdtempSync(path.join(t.dir, 'box-'));
   const dest = path.join(box, 'a', 'dest');
-  const r = await imprint('extract', ext, '1:/', dest, '--json');
+  const r = await runCli(['extract', ext, '1:/', dest, '--json']);
   assert.equal(r.code, 1, r.stderr);
   const problems = rows(r.stdout).filter((x) => x.type === 'problem') as unknown as { path: string; message: string }[];
   const about = (p: string): string | undefined => problems.find((x) => x.path === p)?.message;
@@ -87,7 +89,7 @@ test('ext: crafted names and a self-containing folder are reported and skipped; 
   // The looping folder is made, empty: its contents are the folder above, not entered.
   assert.deepEqual([...got.keys()].filter((p) => p.startsWith('/loop/sub/up/')), []);
 
-  const ls = await imprint('ls', ext, '1:/', '-R', '--json');
+  const ls = await runCli(['ls', ext, '1:/', '-R', '--json']);
   assert.equal(ls.code, 1, 'a damaged folder makes the listing incomplete');
   const paths = rows(ls.stdout).filter((x) => x.type === 'entry').map((x) => x.path);
   for (const p of ['/good.txt', '/loop/inside.txt', '/loop/sub/up', '/broken']) assert.ok(paths.includes(p), `${p} listed`);
@@ -97,7 +99,7 @@ test('ext: crafted names and a self-containing folder are reported and skipped; 
 test('FAT: a long name edited to ../../x is reported and skipped', async () => {
   const box = fs.mkdtempSync(path.join(t.dir, 'fbox-'));
   const dest = path.join(box, 'a', 'dest');
-  const r = await imprint('extract', fat, '1:/', dest, '--json');
+  const r = await runCli(['extract', fat, '1:/', dest, '--json']);
   assert.equal(r.code, 1, r.stderr);
   const problems = rows(r.stdout).filter((x) => x.type === 'problem') as unknown as { path: string; message: string }[];
   assert.ok(problems.some((p) => p.path === '/../../x' && /skipped/.test(p.message)), JSON.stringify(problems));

@@ -1,7 +1,7 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { tool } from '../../engine/testing/test-drives';
+import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
 
 /**
  * Test fixtures for `imprint ls` / `imprint extract`: a tree of files on the
@@ -75,16 +75,16 @@ export async function makeExt4(file: string, size: number, tree: string, opts: {
   fs.writeFileSync(file, '');
   fs.truncateSync(file, size);
   const features = opts.csum === false ? ['-O', '^metadata_csum,^64bit'] : [];
-  await tool('mkfs.ext4', ['-q', '-F', '-L', opts.label ?? 'EXTPART', '-d', tree, ...features, file]);
+  await runTool('mkfs.ext4', ['-q', '-F', '-L', opts.label ?? 'EXTPART', '-d', tree, ...features, file], SLOW_TOOL_MS);
 }
 
 /** A FAT32 image holding `tree`, copied in by mtools with times kept (TZ=UTC: FAT stores local time). */
 export async function makeFat(file: string, size: number, tree: string): Promise<void> {
   fs.writeFileSync(file, '');
   fs.truncateSync(file, size);
-  await tool('mkfs.vfat', ['-F', '32', '-n', 'FATPART', file]);
+  await runTool('mkfs.vfat', ['-F', '32', '-n', 'FATPART', file], SLOW_TOOL_MS);
   const entries = fs.readdirSync(tree).map((n) => path.join(tree, n));
-  await tool('env', ['TZ=UTC', 'MTOOLS_NO_VFAT=0', 'mcopy', '-s', '-m', '-i', file, ...entries, '::/']);
+  await runTool('env', ['TZ=UTC', 'MTOOLS_NO_VFAT=0', 'mcopy', '-s', '-m', '-i', file, ...entries, '::/'], SLOW_TOOL_MS);
 }
 
 /** A GPT disk image: each part's image copied to its partition, in order, after 1 MiB; `null` leaves a partition of zeros. */
@@ -93,7 +93,7 @@ export async function makeGptDisk(file: string, parts: { image: string | null; s
   fs.writeFileSync(file, '');
   fs.truncateSync(file, total);
   const script = ['label: gpt', ...parts.map((p) => `size=${p.size / 512}, type=${p.type}`)].join('\n') + '\n';
-  await tool('sfdisk', ['-q', file], { input: script });
+  await runTool('sfdisk', ['-q', file], { input: script });
   let at = MIB;
   const fd = fs.openSync(file, 'r+');
   try {

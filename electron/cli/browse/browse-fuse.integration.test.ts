@@ -4,7 +4,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { withExfatMount } from '../../engine/disks/exfat/testing/exfat-images';
 import { makeNtfs, withNtfsMount } from '../../engine/disks/ntfs/ntfs-test-volume';
-import { imprint, tempDir, tool } from '../../engine/testing/test-drives';
+import { tempDir } from '../../engine/testing/test-drives';
+import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
+import { runCli } from '../testing/run-cli';
 import { rows } from './browse-checks';
 import { hostTree, MIB, sha256, writeTree, type HostEntry } from './browse-fixtures';
 
@@ -34,7 +36,7 @@ before(async () => {
   writeTree(linked, { symlinks: true });
   fs.writeFileSync(exfat, '');
   fs.truncateSync(exfat, 32 * MIB);
-  await tool('mkfs.exfat', ['-L', 'EXLABEL', exfat]);
+  await runTool('mkfs.exfat', ['-L', 'EXLABEL', exfat], SLOW_TOOL_MS);
   await withExfatMount(exfat, false, (mnt) => fs.cpSync(plain, mnt, { recursive: true, preserveTimestamps: true }));
   exfatRef = await withExfatMount(exfat, true, (mnt) => {
     const tree = hostTree(mnt);
@@ -53,11 +55,11 @@ before(async () => {
 after(() => t.remove());
 
 async function compare(image: string, ref: Map<string, HostEntry>, hashes: Map<string, string>, fsName: string, label: string): Promise<void> {
-  const parts = await imprint('ls', image, '--json');
+  const parts = await runCli(['ls', image, '--json']);
   assert.equal(parts.code, 0, parts.stderr);
   const p = rows(parts.stdout).filter((x) => x.type === 'partition');
   assert.deepEqual(p.map((x) => [x.number, x.filesystem, x.label]), [[1, fsName, label]]);
-  const r = await imprint('ls', image, '1:/', '-R', '--long', '--json');
+  const r = await runCli(['ls', image, '1:/', '-R', '--long', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const listed = new Map(rows(r.stdout).filter((x) => x.type === 'entry').map((x) => [x.path!, x]));
   const reference = new Map([...ref].filter(([k]) => !k.startsWith('/System Volume Information') && !k.startsWith('/$')));
@@ -70,7 +72,7 @@ async function compare(image: string, ref: Map<string, HostEntry>, hashes: Map<s
     if (h.kind === 'file') assert.ok(Math.abs(e.mtimeMs! / 1000 - h.mtimeS) < 2, `${k}: mtime`);
   }
   const dest = path.join(t.dir, `out-${fsName}`);
-  const x = await imprint('extract', image, '1:/', dest, '--json');
+  const x = await runCli(['extract', image, '1:/', dest, '--json']);
   assert.equal(x.code, 0, x.stderr + x.stdout.slice(-1000));
   const got = hostTree(dest);
   assert.deepEqual([...got.keys()].sort(), [...reference.keys()].sort());

@@ -3,7 +3,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { attachLoop, detachLoop } from '../../engine/testing/loop-device';
-import { imprint, tempDir } from '../../engine/testing/test-drives';
+import { tempDir } from '../../engine/testing/test-drives';
+import { runCli } from '../testing/run-cli';
 import { buildTestDisk, checkSource, type TestDisk } from './browse-checks';
 
 /**
@@ -30,7 +31,7 @@ after(async () => {
 
 test('raw image: partitions, listings and extraction match the trees the filesystems were built from', async () => {
   await checkSource(d, d.disk);
-  const human = await imprint('ls', d.disk);
+  const human = await runCli(['ls', d.disk]);
   assert.match(human.stdout, /^3: .*not a filesystem Imprint can read/m);
 });
 
@@ -38,24 +39,24 @@ test('a drive (read-only loop device) and its Imprint backup (seekable zstd) lis
   loop = await attachLoop(d.disk, { readOnly: true });
   await checkSource(d, loop);
   const backup = path.join(t.dir, 'disk.img.zst');
-  const b = await imprint('backup', loop, backup, '--compress', 'zstd', '--json');
+  const b = await runCli(['backup', loop, backup, '--compress', 'zstd', '--json']);
   assert.equal(b.code, 0, b.stderr);
   await detachLoop(loop);
   loop = null;
   await checkSource(d, backup);
-  const human = await imprint('ls', backup, '2:/');
+  const human = await runCli(['ls', backup, '2:/']);
   assert.doesNotMatch(human.stderr, /reading from the start/);
   fs.rmSync(backup);
 });
 
 test('bad input exits 2 with a message: no such partition, no such path', async () => {
-  const p = await imprint('ls', d.disk, '7:/');
+  const p = await runCli(['ls', d.disk, '7:/']);
   assert.equal(p.code, 2);
   assert.match(p.stderr, /no partition 7 \(partitions: 1, 2, 3\)/);
-  const q = await imprint('ls', d.disk, '2:/docs/nope');
+  const q = await runCli(['ls', d.disk, '2:/docs/nope']);
   assert.equal(q.code, 2);
   assert.match(q.stderr, /2:\/docs\/nope does not exist/);
-  const e = await imprint('extract', d.disk, '3:/', path.join(t.dir, 'x'));
+  const e = await runCli(['extract', d.disk, '3:/', path.join(t.dir, 'x')]);
   assert.equal(e.code, 2);
   assert.match(e.stderr, /partition 3: not a filesystem Imprint can read/);
 });
@@ -63,11 +64,11 @@ test('bad input exits 2 with a message: no such partition, no such path', async 
 test('extract never replaces an existing file without --force', async () => {
   const dest = fs.mkdtempSync(path.join(t.dir, 'force-'));
   fs.writeFileSync(path.join(dest, 'notes.txt'), 'mine');
-  const r = await imprint('extract', d.disk, '2:/docs/notes.txt', dest);
+  const r = await runCli(['extract', d.disk, '2:/docs/notes.txt', dest]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /already exists/);
   assert.equal(fs.readFileSync(path.join(dest, 'notes.txt'), 'utf8'), 'mine');
-  const f = await imprint('extract', d.disk, '2:/docs/notes.txt', dest, '--force');
+  const f = await runCli(['extract', d.disk, '2:/docs/notes.txt', dest, '--force']);
   assert.equal(f.code, 0, f.stderr);
   assert.equal(fs.readFileSync(path.join(dest, 'notes.txt'), 'utf8'), 'hello\n');
 });

@@ -3,10 +3,10 @@ import { BACKUP_COMPRESSIONS, type BackupCompression } from '../../../shared/bac
 import { EXIT, exitCodeFor } from '../../../shared/error-codes';
 import { detailsOf, type JobFinishedEvent } from '../../../shared/job-events';
 import { formatBytes } from '../../../shared/units';
-import { ImprintError } from '../../engine/errors';
-import { prepareBackup, runBackup } from '../../engine/jobs/backup-job';
+import { ImprintError, fromErrorInfo } from '../../engine/errors';
+import { prepareBackup } from '../../engine/jobs/backup-job';
 import { describeLayout, describeStorage } from '../../engine/jobs/image-info';
-import { failedOnUnreadableSectors, rescueInsteadOfBackup, rescueOutputFor } from '../../engine/jobs/backup-rescue';
+import { backUpElseRescue } from '../../engine/jobs/backup-rescue';
 import { reportRescue } from './rescue';
 import { confirmErase } from '../confirm';
 import { withCancel, stallTimeoutMs } from '../run-job';
@@ -125,18 +125,37 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
     await confirmMountedSource(prepared.warnings, values.yes === true, out, 'back up');
     // The engine calls reading the drive into the compressed file "writing" (the file is written); people see a drive being read.
     out.namePhases({ writing: 'reading' });
-    const stdinCancel = values['stdin-cancel'] === true;
-    const result = await withCancel(out, (signal) => runBackup(prepared, { stallTimeoutMs: stallTimeoutMs(), signal, onEvent: (e) => (e.type === 'warning' && !out.json ? undefined : out.event(e)) }), { stdinCancel });
-    const code = reportBackup(out, result);
-    if (result.ok || !failedOnUnreadableSectors(drive.device, result.error)) return code;
-    const rescueOutput = rescueOutputFor(output);
-    if (!values.rescue) {
-      out.info(`${drive.device} has unreadable sectors, so no complete backup can be made. To save everything that can still be read, run:`);
-      out.info(`  imprint backup --rescue ${drive.device} ${output}    (or: imprint rescue ${drive.device} ${rescueOutput})`);
-      return code;
+    /** Human output: the backup's warnings (mounted partitions) were said above; the rescue's first is its note, said as a line; the rest as warnings. */
+    let stage: 'backup' | 'note' | 'rescue' = 'backup';
+    const onHumanWarning = (message: string): void => {
+      if (stage === 'note') out.info(message);
+      if (stage !== 'backup') stage = 'rescue';
+    };
+    const outcome = await withCancel(
+      out,
+      (signal) =>
+        backUpElseRescue(prepared, output, {
+          signal,
+          rescue: values.rescue === true,
+          commandLine: ['imprint', 'backup', ...args].join(' '),
+          stallTimeoutMs: stallTimeoutMs(),
+          onEvent: (e) => (e.type === 'warning' && !out.json && stage !== 'rescue' ? onHumanWarning(e.message) : out.event(e)),
+          onRescueStarts: (backup) => {
+            reportBackup(out, backup);
+            stage = 'note';
+          },
+        }),
+      { stdinCancel: values['stdin-cancel'] === true },
+    );
+    if (outcome.kind === 'rescue') {
+      if (!outcome.summary) throw fromErrorInfo(outcome.finished.error ?? { code: 'E_INTERNAL', message: 'The rescue was refused without a reason.' });
+      return reportRescue(out, outcome.summary);
     }
-    out.info(`${drive.device} has unreadable sectors: rescuing what can be read into ${rescueOutput} (a raw image; its map is ${rescueOutput}.map).`);
-    const { summary } = await withCancel(out, (signal) => rescueInsteadOfBackup(drive.device, output, { signal, commandLine: ['imprint', 'backup', ...args].join(' '), onEvent: (e) => out.event(e) }), { stdinCancel });
-    return reportRescue(out, summary);
+    const code = reportBackup(out, outcome.finished);
+    if (outcome.unreadable) {
+      out.info(`${drive.device} has unreadable sectors, so no complete backup can be made. To save everything that can still be read, run:`);
+      out.info(`  imprint backup --rescue ${drive.device} ${output}    (or: imprint rescue ${drive.device} ${outcome.rescueOutput})`);
+    }
+    return code;
   },
 };

@@ -1,10 +1,11 @@
 import { test, type TestContext } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ErrorInfo } from '../../../shared/error-codes';
-import type { JobEvent, JobFinishedEvent } from '../../../shared/job-events';
+import type { JobEvent } from '../../../shared/job-events';
+import { classifyCliLine, cliResult, spawnCli, type CliResult } from '../testing/run-cli';
 import { faultToolsAvailable } from '../../engine/testing/faulty-device';
 import { fixtureDir, pseudoRandom } from '../../engine/testing/image-fixtures';
 import { readDirect } from '../../engine/testing/loop-device';
@@ -52,23 +53,8 @@ export function faultTest(name: string, fn: (t: TestContext) => Promise<void>): 
 
 // ---- the CLI, as a user runs it ----
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
-const BIN = path.join(REPO_ROOT, 'bin', 'imprint.js');
-/**
- * The CLI tests' safety net (electron/cli/testing/system-disk-guard.ts),
- * preloaded by path: it refuses to open any non-loop block device for writing.
- */
-const GUARD = path.join(REPO_ROOT, 'out', 'electron', 'cli', 'testing', 'system-disk-guard.js');
-
-export interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  events: JobEvent[];
-  finished: JobFinishedEvent | null;
-  /** The job's error, or the refusal printed before any job started. */
-  error: ErrorInfo | null;
-}
+/** A finished run (testing/run-cli.ts). */
+export type CliRun = CliResult;
 
 export interface Imprint {
   child: ChildProcess;
@@ -80,21 +66,17 @@ export interface Imprint {
   stderr(): string;
 }
 
-/** Starts `imprint ARGS... --json`, with the guard and a short stall limit; `asNobody` runs it as the user nobody. */
+/**
+ * Starts `imprint ARGS... --json` (testing/run-cli.ts's spawnCli: the guard
+ * preloaded) with a short stall limit, and follows its events as they come;
+ * `asNobody` runs it as the user nobody.
+ */
 export function startImprint(args: string[], env: NodeJS.ProcessEnv = {}, asNobody = false): Imprint {
-  const guardEnv = fs.existsSync(GUARD) ? { NODE_OPTIONS: `--require ${GUARD}` } : {};
-  const argv = [BIN, ...args, '--json'];
-  const [cmd, cmdArgs] = asNobody ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...argv]] : [process.execPath, argv];
-  const child = spawn(cmd, cmdArgs, {
-    cwd: REPO_ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, ...guardEnv, IMPRINT_STALL_TIMEOUT_MS: String(BENCH_STALL_MS), ...env },
-  });
+  const child = spawnCli([...args, '--json'], { IMPRINT_STALL_TIMEOUT_MS: String(BENCH_STALL_MS), ...env }, { asNobody });
   child.stdin?.end();
   let stdout = '';
   let stderr = '';
   const events: JobEvent[] = [];
-  let refusal: ErrorInfo | null = null;
   let pending = '';
   const waiters: { pred: (e: JobEvent) => boolean; resolve: (e: JobEvent | null) => void }[] = [];
   child.stdout?.setEncoding('utf8').on('data', (d: string) => {
@@ -103,26 +85,25 @@ export function startImprint(args: string[], env: NodeJS.ProcessEnv = {}, asNobo
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
     for (const line of lines.filter(Boolean)) {
-      const obj = JSON.parse(line) as { type?: string; error?: ErrorInfo };
-      if (obj.type === 'error') {
-        refusal = obj.error ?? null;
-        continue;
-      }
-      const e = obj as JobEvent;
-      events.push(e);
-      for (const w of waiters.filter((x) => x.pred(e))) {
+      const c = classifyCliLine(JSON.parse(line));
+      if (!c || !('event' in c)) continue;
+      events.push(c.event);
+      for (const w of waiters.filter((x) => x.pred(c.event))) {
         waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(e);
+        w.resolve(c.event);
       }
     }
   });
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = new Promise<CliRun>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       for (const w of waiters.splice(0)) w.resolve(null);
-      const finished = (events.find((e) => e.type === 'job-finished') as JobFinishedEvent | undefined) ?? null;
-      resolve({ code, stdout, stderr, events, finished, error: finished?.error ?? refusal });
+      try {
+        resolve(cliResult(code, signal, stdout, stderr, true));
+      } catch (err) {
+        reject(err);
+      }
     });
   });
   return {

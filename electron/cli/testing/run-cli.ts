@@ -3,13 +3,17 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { ErrorInfo } from '../../../shared/error-codes';
+import { CLI_ERROR_SCHEMA, JOB_EVENT_SCHEMA } from '../../../shared/job-event-schemas';
 import type { JobEvent, JobFinishedEvent } from '../../../shared/job-events';
 
 /**
- * Runs the real `imprint` command (`node bin/imprint.js`) as a child process,
- * the way a user or script does, with the system-disk guard preloaded in it
- * and its workers. Tests read the exit code, stdout, stderr and, with
- * `--json`, the parsed NDJSON events.
+ * The one way tests run the real `imprint` command (`node bin/imprint.js`):
+ * a child process, as a user or script runs it, with the system-disk guard
+ * preloaded in it and its workers. Tests read the exit code, stdout, stderr
+ * and, with `--json`, the parsed NDJSON events, each checked against the
+ * job-event schemas the app checks the privileged helper's events with
+ * (shared/job-event-schemas.ts): every CLI test is also a test that the
+ * CLI's `--json` output is what the app accepts.
  */
 
 /** The repository root: this file runs from out/electron/cli/testing/. */
@@ -39,9 +43,16 @@ export interface CliResult {
   error: ErrorInfo | null;
 }
 
+export interface SpawnOptions {
+  /** Run as the user nobody (setpriv): for tests of what an unprivileged user is told. */
+  asNobody?: boolean;
+}
+
 /** Starts the CLI; the caller owns the process (for tests that signal it). */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], {
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: SpawnOptions = {}): ChildProcess {
+  const argv = [BIN, ...args];
+  const [cmd, cmdArgs] = opts.asNobody ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...argv]] : [process.execPath, argv];
+  return spawn(cmd, cmdArgs, {
     cwd: REPO_ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
     env: {
@@ -69,8 +80,49 @@ export function parseNdjson(stdout: string): unknown[] {
     });
 }
 
+const EVENT_TYPES = new Set<string>(['job-started', 'progress', 'target-failed', 'warning', 'job-finished'] satisfies JobEvent['type'][]);
+
+/**
+ * One parsed `--json` line: a job event, the CLI's refusal report, or other
+ * data (`ls --json` entries, `info --json`). Throws when an event or report
+ * fails its schema, saying where.
+ */
+export function classifyCliLine(value: unknown): { event: JobEvent } | { error: ErrorInfo } | null {
+  const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+  if (typeof type === 'string' && EVENT_TYPES.has(type)) {
+    const checked = JOB_EVENT_SCHEMA(value, 'event');
+    if (!checked.ok) throw new Error(`the CLI printed an event the app would refuse: ${checked.problem}: ${JSON.stringify(value).slice(0, 300)}`);
+    return { event: checked.value };
+  }
+  if (type === 'error') {
+    const checked = CLI_ERROR_SCHEMA(value, 'error report');
+    if (!checked.ok) throw new Error(`the CLI printed an error report the app would refuse: ${checked.problem}`);
+    return { error: checked.value.error };
+  }
+  return null;
+}
+
+/** The result of a finished run from its output (stdout parsed as NDJSON when `json`). */
+export function cliResult(code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string, json: boolean): CliResult {
+  const events: JobEvent[] = [];
+  let refusal: ErrorInfo | null = null;
+  for (const line of json ? parseNdjson(stdout) : []) {
+    const c = classifyCliLine(line);
+    if (c && 'event' in c) events.push(c.event);
+    else if (c) refusal ??= c.error;
+  }
+  const finished = (events.find((e) => e.type === 'job-finished') as JobFinishedEvent | undefined) ?? null;
+  return { code, signal, stdout, stderr, events, finished, error: refusal ?? finished?.error ?? null };
+}
+
+/**
+ * Bounds a broken run only (a CLI that never exits); no healthy test command
+ * comes near it, even an xz backup on a machine shared with other test runs.
+ */
+const CLI_TIMEOUT_MS = 180_000;
+
 /** Collects a spawned CLI's output until it exits; kills it after `timeoutMs` and says so. */
-export function collect(child: ChildProcess, json: boolean, timeoutMs = 60_000): Promise<CliResult> {
+export function collect(child: ChildProcess, json: boolean, timeoutMs = CLI_TIMEOUT_MS): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -86,11 +138,7 @@ export function collect(child: ChildProcess, json: boolean, timeoutMs = 60_000):
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       try {
-        const parsed = json ? parseNdjson(stdout) : [];
-        const events = parsed.filter((e): e is JobEvent => typeof (e as { type?: unknown }).type === 'string' && (e as { type: string }).type !== 'error');
-        const errorLine = parsed.find((e) => (e as { type?: unknown }).type === 'error') as { error: ErrorInfo } | undefined;
-        const finished = (events.find((e) => e.type === 'job-finished') as JobFinishedEvent | undefined) ?? null;
-        resolve({ code, signal, stdout, stderr, events, finished, error: errorLine?.error ?? finished?.error ?? null });
+        resolve(cliResult(code, signal, stdout, stderr, json));
       } catch (err) {
         reject(new Error(`${(err as Error).message}\nstderr: ${stderr}`));
       }

@@ -5,7 +5,8 @@ import * as path from 'path';
 import { PROBE_BYTES, probeFilesystem } from './filesystem-probe';
 import { readFromBuffer } from './partition-table';
 import { fileReader } from './drive-layout';
-import { tempDir, tool } from '../testing/test-drives';
+import { tempDir } from '../testing/test-drives';
+import { runTool } from '../testing/run-tool';
 
 /**
  * The superblock probe against filesystems made by their own mkfs tools,
@@ -65,8 +66,8 @@ for (const c of CASES) {
         fs.truncateSync(file, c.size);
       }
       const [cmd, args] = c.make(file, content);
-      await tool(cmd, args);
-      const blkid = blkidFields((await tool('blkid', ['-p', '-o', 'export', file])).stdout);
+      await runTool(cmd, args);
+      const blkid = blkidFields((await runTool('blkid', ['-p', '-o', 'export', file])).stdout);
       const fd = fs.openSync(file, 'r');
       let found;
       try {

@@ -4,7 +4,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parsePartitionTable, readFromBuffer } from './partition-table';
 import { layoutOfFile } from './drive-layout';
-import { tempDir, tool } from '../testing/test-drives';
+import { tempDir } from '../testing/test-drives';
+import { SLOW_TOOL_MS, runTool } from '../testing/run-tool';
+import { createLoopDevice, removeLoopDevice, type LoopDevice } from '../testing/loop-device';
 
 /**
  * The partition-table parser against tables written by sfdisk, checked
@@ -21,8 +23,8 @@ interface SfdiskJson {
 }
 
 async function sfdisk(target: string, script: string): Promise<SfdiskJson> {
-  await tool('sfdisk', ['-q', target], { input: script });
-  return JSON.parse((await tool('sfdisk', ['--json', target])).stdout) as SfdiskJson;
+  await runTool('sfdisk', ['-q', target], { input: script });
+  return JSON.parse((await runTool('sfdisk', ['--json', target])).stdout) as SfdiskJson;
 }
 
 function imageFile(dir: string, name: string, size: number): string {
@@ -97,14 +99,14 @@ test('GPT (512-byte sectors): GUIDs, names and types match sfdisk', async () => 
 
 test('GPT with 4096-byte sectors (written through a 4K-sector loop device)', async () => {
   const t = tempDir('gpt4k');
-  let device: string | null = null;
+  let loop: LoopDevice | null = null;
   try {
     const file = imageFile(t.dir, 'gpt4k.img', 64 << 20);
-    device = (await tool('losetup', ['-f', '--show', '-b', '4096', file])).stdout.trim();
-    const expected = await sfdisk(device, 'label: gpt\n,8M,U\n,,L\n');
+    loop = await createLoopDevice(64 << 20, { file, sectorSize: 4096, directIo: false });
+    const expected = await sfdisk(loop.device, 'label: gpt\n,8M,U\n,,L\n');
     assert.equal(expected.partitiontable.sectorsize, 4096);
-    await tool('losetup', ['-d', device]);
-    device = null;
+    await removeLoopDevice(loop);
+    loop = null;
     const table = parsePartitionTable(readerOf(file));
     assert.ok(table);
     assert.equal(table.sectorSize, 4096);
@@ -113,7 +115,7 @@ test('GPT with 4096-byte sectors (written through a 4K-sector loop device)', asy
       expected.partitiontable.partitions.map((p) => [p.start * 4096, p.size * 4096]),
     );
   } finally {
-    if (device) await tool('losetup', ['-d', device], { allowFail: true });
+    await removeLoopDevice(loop);
     t.remove();
   }
 });
@@ -141,7 +143,7 @@ test('no partition table: blank space, and a FAT filesystem on the whole drive (
     const blank = imageFile(t.dir, 'blank.img', 4 << 20);
     assert.equal(parsePartitionTable(readerOf(blank)), null);
     const fat = imageFile(t.dir, 'fat.img', 32 << 20);
-    await tool('mkfs.vfat', ['-n', 'WHOLE', fat]);
+    await runTool('mkfs.vfat', ['-n', 'WHOLE', fat], SLOW_TOOL_MS);
     const data = fs.readFileSync(fat);
     assert.equal(data[510], 0x55);
     assert.equal(data[511], 0xaa);

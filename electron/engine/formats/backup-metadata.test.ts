@@ -6,7 +6,8 @@ import * as zlib from 'zlib';
 import { asBackupMetadata, sidecarPathOf, type BackupMetadata } from '../../../shared/backup-metadata';
 import { readZstdLayout } from './zstd-frames';
 import { decodeEmbeddedMetadata, encodeEmbeddedMetadata, findBackupMetadata, writeMetadataFile, ZSTD_METADATA_MAGIC } from './backup-metadata';
-import { noise, tempDir, tool } from '../testing/test-drives';
+import { noise, tempDir } from '../testing/test-drives';
+import { SLOW_TOOL_MS, runTool } from '../testing/run-tool';
 
 /**
  * Metadata inside a backup must not change what ordinary tools decompress:
@@ -47,7 +48,7 @@ for (const format of ['zstd', 'gzip'] as const) {
     try {
       const raw = path.join(t.dir, 'drive.img');
       fs.writeFileSync(raw, content());
-      await tool(format, ['-q', '-k', raw]);
+      await runTool(format, ['-q', '-k', raw]);
       const file = `${raw}.${format === 'zstd' ? 'zst' : 'gz'}`;
       const meta = sample({ compression: format });
       const trailer = encodeEmbeddedMetadata(format, meta);
@@ -55,9 +56,9 @@ for (const format of ['zstd', 'gzip'] as const) {
       fs.appendFileSync(file, trailer);
 
       const out = path.join(t.dir, 'out.img');
-      await tool('sh', ['-c', `${format} -dc "$1" > "$2"`, 'sh', file, out]);
+      await runTool('sh', ['-c', `${format} -dc "$1" > "$2"`, 'sh', file, out], SLOW_TOOL_MS);
       assert.ok(fs.readFileSync(out).equals(content()), `${format} -dc output differs`);
-      await tool(format, ['-t', file]);
+      await runTool(format, ['-t', file]);
       if (format === 'gzip') assert.ok(zlib.gunzipSync(fs.readFileSync(file)).equals(content()), "Node's gunzip output differs");
       else assert.deepEqual(readZstdLayout(file)?.skippable.map((s) => s.magic), [ZSTD_METADATA_MAGIC]);
 

@@ -3,10 +3,10 @@ import type { ErrorInfo } from '../../../shared/error-codes';
 import { allocAligned } from '../io/aligned-buffer';
 import { logicalBlockSize } from '../io/block-device';
 import { deviceResponds } from '../io/device-faults';
-import type { JobEvent, JobFinishedEvent } from '../../../shared/job-events';
+import type { JobFinishedEvent } from '../../../shared/job-events';
 import { toErrorInfo } from '../errors';
-import { runBackup, type PreparedBackup } from './backup-job';
-import { runRescue, type RescueOptions } from './rescue-job';
+import { runBackup, type BackupRunOptions, type PreparedBackup } from './backup-job';
+import { runRescue, type RescueOptions, type RescueSummary } from './rescue-job';
 
 /**
  * A backup needs every byte of the drive; a drive with unreadable sectors
@@ -66,37 +66,62 @@ export function rescueInsteadOfBackup(device: string, output: string, opts: Resc
   return runRescue(device, rescueOutputFor(output), opts);
 }
 
+export interface BackupElseRescueOptions extends BackupRunOptions {
+  signal: AbortSignal;
+  /** Rescue when the backup fails on the drive's unreadable sectors (`--rescue`, the app's "rescue what can be read"). */
+  rescue: boolean;
+  /** Recorded in the rescue's mapfile heading. */
+  commandLine: string;
+  /** The backup failed on unreadable sectors and a rescue starts now: a front end reports the backup's failure here. */
+  onRescueStarts?: (backup: JobFinishedEvent, rescueOutput: string) => void;
+}
+
+/** How a backup ended: by itself, or by the rescue that replaced it. */
+export type BackupElseRescueOutcome =
+  | {
+      kind: 'backup';
+      finished: JobFinishedEvent;
+      /** It failed on the drive's unreadable sectors: a rescue into `rescueOutput` would save what can be read. */
+      unreadable: boolean;
+      rescueOutput: string;
+    }
+  /** `summary` is null when the rescue was refused before reading (e.g. the raw image exists without its map): `finished.error` says why. */
+  | { kind: 'rescue'; finished: JobFinishedEvent; summary: RescueSummary | null };
+
 /**
- * The backup, and if it fails on the drive's unreadable sectors, rescue mode
- * into the raw image beside it (as `imprint backup --rescue`). One job for a
- * front end: the backup's failure is not announced as the job's end (the service
- * forgets a job at its job-finished), the rescue's events carry the job's id,
- * and its job-finished (details: rescuedBytes, lostBytes, badAreas...) ends it.
+ * The backup use case of every front end (CLI, service, and the app through
+ * the privileged helper, which runs the CLI): the backup, and if it fails on
+ * the drive's unreadable sectors and `rescue` is set, rescue mode into the
+ * raw image beside it. One job: the backup's failure is not announced as the
+ * job's end (the service forgets a job at its job-finished), the rescue's
+ * events carry the backup's job id, and its job-finished (details:
+ * rescuedBytes, lostBytes, badAreas...) ends it.
  */
-export async function backUpElseRescue(
-  prepared: PreparedBackup,
-  output: string,
-  { jobId, signal, onEvent, commandLine }: { jobId: string; signal: AbortSignal; onEvent: (event: JobEvent) => void; commandLine: string },
-): Promise<JobFinishedEvent> {
+export async function backUpElseRescue(prepared: PreparedBackup, output: string, opts: BackupElseRescueOptions): Promise<BackupElseRescueOutcome> {
+  const { signal, onEvent, commandLine } = opts;
   const device = prepared.drive.device;
-  const backup = await runBackup(prepared, { jobId, signal, onEvent: (e) => (e.type === 'job-finished' ? undefined : onEvent(e)) });
-  if (backup.ok || signal.aborted || !failedOnUnreadableSectors(device, backup.error)) {
-    onEvent(backup);
-    return backup;
-  }
   const rescueOutput = rescueOutputFor(output);
+  const held: JobFinishedEvent[] = [];
+  const backup = await runBackup(prepared, { jobId: opts.jobId, signal, stallTimeoutMs: opts.stallTimeoutMs, onEvent: (e) => (e.type === 'job-finished' ? held.push(e) : onEvent(e)) });
+  const unreadable = !backup.ok && !signal.aborted && failedOnUnreadableSectors(device, backup.error);
+  if (!unreadable || !opts.rescue) {
+    for (const e of held) onEvent(e);
+    return { kind: 'backup', finished: backup, unreadable, rescueOutput };
+  }
+  const jobId = backup.jobId;
+  opts.onRescueStarts?.(backup, rescueOutput);
   onEvent({ type: 'warning', jobId, message: `${device} has unreadable sectors: rescuing what can be read into ${rescueOutput} (a raw image; its map is ${rescueOutput}.map).` });
   try {
-    const { finished } = await rescueInsteadOfBackup(device, output, {
+    const { finished, summary } = await rescueInsteadOfBackup(device, output, {
       signal,
       commandLine,
       onEvent: (e) => onEvent({ ...e, jobId }),
     });
-    return { ...finished, jobId };
+    return { kind: 'rescue', finished: { ...finished, jobId }, summary };
   } catch (err) {
     // Refused before reading (e.g. the raw image exists without its map): the job ends with why.
     const finished: JobFinishedEvent = { type: 'job-finished', jobId, ok: false, targets: [], bytes: 0, error: toErrorInfo(err) };
     onEvent(finished);
-    return finished;
+    return { kind: 'rescue', finished, summary: null };
   }
 }

@@ -7,8 +7,8 @@ import type { SourceInfo } from '../formats/image-source';
 import { HASHER_WORKER, SOURCE_WORKER, WRITER_WORKER, type FromHasher, type FromSource, type FromWriter, type RingSpec, type ToHasher, type ToSource, type ToWriter } from '../workers/messages';
 import { spawnWorker, type TypedWorker } from '../worker-host';
 import type { TargetPlan } from './target-plan';
-import { EarlyReadback } from './early-readback';
-import { hungSource, hungTarget } from './stall-rules';
+import type { EarlyReadback } from './early-readback';
+import { startStallWatchdog, startTargetReadback } from './write-watch';
 
 /** 4 MiB chunks: large enough for full device speed, small enough that cancel is quick. */
 export const CHUNK_SIZE = 4 << 20;
@@ -100,7 +100,7 @@ export class WritePipeline {
   private error: ImprintError | null = null;
   private cancelled = false;
   private settle: (() => void) | null = null;
-  private watchdog: NodeJS.Timeout | null = null;
+  private stopWatchdog: (() => void) | null = null;
   /** When the source last delivered something or was given room (a freed slot): its clock for the watchdog. */
   private lastSourceAt = Date.now();
   /** Per target: ends the wait for its writer to open it (also when it fails or hangs while opening). */
@@ -163,7 +163,7 @@ export class WritePipeline {
       return this.result();
     } finally {
       this.opts.signal?.removeEventListener('abort', onAbort);
-      if (this.watchdog) clearInterval(this.watchdog);
+      this.stopWatchdog?.();
       await this.shutDown();
     }
   }
@@ -331,23 +331,18 @@ export class WritePipeline {
     }
   }
 
-  /**
-   * Reads the target back as it is written (see VerifyWhileWriting). A
-   * mismatch found early fails the target at once: the rest of the image
-   * would go to a drive already known not to keep it.
-   */
   private startReadback(t: TargetRun): void {
-    t.readback = new EarlyReadback({
+    t.readback = startTargetReadback({
       info: this.info,
       device: t.plan.path,
       chunkSize: CHUNK_SIZE,
       stallTimeoutMs: this.opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
       signal: this.opts.signal,
       crcOf: (chunk) => this.crcs[chunk],
-      mayOffer: () => t.progress.status === 'writing' && this.mayReadBack(),
+      writing: () => t.progress.status === 'writing',
+      mayReadBack: () => this.mayReadBack(),
       onProgress: (bytes) => (t.progress.bytesVerified = bytes),
-      onFailed: (error) => {
-        if (t.progress.status !== 'writing') return;
+      fail: (error) => {
         t.worker?.post({ type: 'abandon' });
         this.failTarget(t, error);
       },
@@ -430,28 +425,17 @@ export class WritePipeline {
     this.settle?.();
   }
 
-  /**
-   * A source that has room in the ring and delivers nothing for the limit
-   * fails the job as hung. A target that has work (opening, chunks queued, or
-   * the final head write and flush) and accepts nothing for the limit is
-   * failed as hung (stall-rules.ts). Its thread may be stuck in the kernel
-   * for good (D state); the job goes on without it, and shutDown abandons
-   * the thread.
-   */
+  /** The stall watchdog (write-watch.ts) over the source and every target. */
   private startWatchdog(): void {
-    const limit = this.opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
-    this.watchdog = setInterval(() => {
-      const now = Date.now();
-      const sourceOwes = this.sourceStarted && this.source !== null && !this.sourceEnd && !this.sourceClosed && !this.error && this.refs.some((r) => r === 0);
-      if (sourceOwes && now - this.lastSourceAt > limit) {
-        this.fail(fromErrorInfo(hungSource(this.info, this.sourceBytes, limit)));
-        return;
-      }
-      for (const t of this.targets) {
-        const hung = hungTarget(t, now, limit);
-        if (hung) this.failTarget(t, hung);
-      }
-    }, Math.min(1000, limit / 2));
-    this.watchdog.unref();
+    this.stopWatchdog = startStallWatchdog({
+      info: this.info,
+      limit: this.opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+      targets: this.targets,
+      sourceOwes: () => this.sourceStarted && this.source !== null && !this.sourceEnd && !this.sourceClosed && !this.error && this.refs.some((r) => r === 0),
+      lastSourceAt: () => this.lastSourceAt,
+      sourceBytes: () => this.sourceBytes,
+      failSource: (error) => this.fail(fromErrorInfo(error)),
+      failTarget: (t, error) => this.failTarget(t, error),
+    });
   }
 }

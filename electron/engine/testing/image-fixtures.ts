@@ -1,4 +1,4 @@
-import { execFileSync } from 'child_process';
+import { runToolSync } from './run-tool';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -81,7 +81,7 @@ function fillRootTree(dir: string): void {
 }
 
 function run(cmd: string, args: string[], opts: { input?: string | Buffer; cwd?: string } = {}): Buffer {
-  return execFileSync(cmd, args, { input: opts.input, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 * MiB });
+  return runToolSync(cmd, args, opts).stdout;
 }
 
 function writeAt(file: string, data: Buffer, offset: number): void {

@@ -32,6 +32,8 @@ export interface AttachOptions {
    * the file refuses O_DIRECT.
    */
   directIo?: boolean;
+  /** `losetup --sector-size`: the device's logical sector size (4096 for a 4Kn drive); 512 by default. */
+  sectorSize?: number;
 }
 
 /** Attaches the first free loop device to `file`; returns `/dev/loopN`. */
@@ -39,6 +41,7 @@ export async function attachLoop(file: string, opts: AttachOptions = {}): Promis
   const args = ['-f', '--show'];
   if (opts.directIo) args.push('--direct-io=on');
   if (opts.readOnly) args.push('-r');
+  if (opts.sectorSize) args.push('--sector-size', String(opts.sectorSize));
   args.push(file);
   const device = (await runTool('losetup', args)).stdout.trim();
   if (!/^\/dev\/loop\d+$/.test(device)) throw new Error(`losetup printed "${device}" for ${file}`);
@@ -126,6 +129,8 @@ export interface LoopOptions {
    * just the page cache, as on real media. `false` attaches buffered.
    */
   directIo?: boolean;
+  /** The device's logical sector size (`losetup --sector-size`). */
+  sectorSize?: number;
   /** Bytes to put in the backing file before attaching (from offset 0). */
   content?: Buffer;
   /**
@@ -168,7 +173,7 @@ export async function createLoopDevice(size: number, opts: LoopOptions = {}): Pr
   const backingFile = opts.file ?? path.join(fs.mkdtempSync(path.join(scratchDir(), 'loop-')), 'backing.img');
   try {
     await prepareFile(backingFile, size, opts);
-    const device = await attachLoop(backingFile, { readOnly: opts.readOnly, directIo: opts.directIo ?? true });
+    const device = await attachLoop(backingFile, { readOnly: opts.readOnly, directIo: opts.directIo ?? true, sectorSize: opts.sectorSize });
     return { device, backingFile, size };
   } catch (err) {
     if (opts.file === undefined) removeTempFile(backingFile);
@@ -180,12 +185,25 @@ export async function createLoopDevice(size: number, opts: LoopOptions = {}): Pr
  * Detaches (deferred by the kernel while something holds the device open)
  * and deletes the backing file if it was a temp file; a caller's file is kept.
  */
-export async function removeLoopDevice(loop: LoopDevice): Promise<void> {
+export async function removeLoopDevice(loop: LoopDevice | null | undefined): Promise<void> {
+  if (!loop) return;
   try {
+    // Partitions announced with `partx -a` (no udev here) go first, or their nodes outlive the device.
+    if (partitionsOf(loop.device).length > 0) await runTool('partx', ['-d', loop.device], { allowFail: true });
     await detachLoop(loop.device);
   } finally {
     // A temp file is <scratch>/loop-XXXXXX/backing.img; anything else is the caller's.
     if (scratch !== null && path.dirname(path.dirname(loop.backingFile)) === scratch) removeTempFile(loop.backingFile);
+  }
+}
+
+/** The partitions the kernel knows on `device` (`loop0p1`...), from sysfs. */
+function partitionsOf(device: string): string[] {
+  const name = path.basename(device);
+  try {
+    return fs.readdirSync(`/sys/block/${name}`).filter((n) => n.startsWith(`${name}p`));
+  } catch {
+    return [];
   }
 }
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -17,6 +17,13 @@ import * as path from 'node:path';
 export const TOOL_TIMEOUT_MS = 15_000;
 
 /**
+ * For tools that do real work on a test's fixture (mkfs, compressors, cmp,
+ * a copy of a file tree): seconds on an idle machine, many times that on one
+ * shared with other test runs. Bounds a stuck tool only; not a measurement.
+ */
+export const SLOW_TOOL_MS = 120_000;
+
+/**
  * Absolute path of `cmd`, or undefined if absent. Looks in PATH and then in
  * the sbin dirs: losetup lives in /usr/sbin, which a non-login PATH may lack.
  */
@@ -29,16 +36,40 @@ export function resolveTool(cmd: string): string | undefined {
   return undefined;
 }
 
-export interface ToolResult { stdout: string; stderr: string }
+export interface ToolResult {
+  /** The exit code (0 unless `allowFail`). */
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
-/** Runs `cmd args`; resolves on exit 0, rejects with its stderr otherwise or on timeout. */
-export function runTool(cmd: string, args: string[], timeoutMs = TOOL_TIMEOUT_MS): Promise<ToolResult> {
+export interface ToolOptions {
+  /** Default TOOL_TIMEOUT_MS; mkfs, debugfs or a copy of a large tree want more. */
+  timeoutMs?: number;
+  /** Written to the tool's stdin (sfdisk's script); without it stdin is /dev/null. */
+  input?: string;
+  /** Resolve with a non-zero exit code instead of rejecting (cmp's "differ", a teardown's "already gone"). */
+  allowFail?: boolean;
+}
+
+/**
+ * The one way tests run a program: argv, never a shell string. Resolves on
+ * exit 0 (or any exit with `allowFail`), rejects with its stderr otherwise
+ * or on timeout. A number for `opts` is the timeout.
+ */
+export function runTool(cmd: string, args: string[], opts: ToolOptions | number = {}): Promise<ToolResult> {
+  const { timeoutMs = TOOL_TIMEOUT_MS, input, allowFail = false } = typeof opts === 'number' ? { timeoutMs: opts } : opts;
   return new Promise((resolve, reject) => {
-    const child = spawn(resolveTool(cmd) ?? cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(resolveTool(cmd) ?? cmd, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    if (input !== undefined) {
+      // EPIPE when the tool exits without reading its input: its exit code says what happened.
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(input);
+    }
     const timeoutError = () => new Error(`${cmd} ${args.join(' ')}: no answer after ${timeoutMs} ms`);
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -56,10 +87,39 @@ export function runTool(cmd: string, args: string[], timeoutMs = TOOL_TIMEOUT_MS
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       if (timedOut) reject(timeoutError());
-      else if (code === 0) resolve({ stdout, stderr });
+      else if (code === 0 || (allowFail && code !== null)) resolve({ code: code ?? 0, stdout, stderr });
       else reject(new Error(`${cmd} ${args.join(' ')}: exit ${code ?? signal}: ${stderr.trim()}`));
     });
   });
+}
+
+export interface SyncToolOptions extends Omit<ToolOptions, 'input'> {
+  input?: string | Buffer;
+  cwd?: string;
+  /** Added to this process's environment. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * `runTool` for fixture builders that run at module load or inside a
+ * synchronous helper: the same argv rule, tool lookup and timeout, and
+ * stdout as bytes (a compressor's output). Throws on a non-zero exit unless
+ * `allowFail`.
+ */
+export function runToolSync(cmd: string, args: string[], opts: SyncToolOptions = {}): { code: number; stdout: Buffer; stderr: string } {
+  const { timeoutMs = SLOW_TOOL_MS, allowFail = false } = opts;
+  const r = spawnSync(resolveTool(cmd) ?? cmd, args, {
+    input: opts.input,
+    cwd: opts.cwd,
+    env: opts.env ? { ...process.env, ...opts.env } : process.env,
+    maxBuffer: 256 << 20,
+    timeout: timeoutMs,
+  });
+  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
+  const stderr = r.stderr.toString('utf8');
+  const code = r.status ?? -1;
+  if (code !== 0 && !allowFail) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status ?? r.signal}: ${stderr.trim()}`);
+  return { code, stdout: r.stdout, stderr };
 }
 
 /** A long-running child whose stderr tail is kept for error messages. */

@@ -8,7 +8,8 @@ import type { ErrorInfo } from '../../../shared/error-codes';
 import { firstDifferentChunk } from '../io/chunk-crc';
 import { spawnWorker } from '../worker-host';
 import { BACKUP_CHECK_WORKER, type CheckWorkerData } from './backup-messages';
-import { noise, tempDir, tool } from '../testing/test-drives';
+import { noise, tempDir } from '../testing/test-drives';
+import { runTool } from '../testing/run-tool';
 
 /**
  * The thread that reads a backup back while it is written, on files made by
@@ -55,7 +56,7 @@ for (const compression of ['zstd', 'gzip', 'xz', 'none'] as BackupCompression[])
       let file = raw;
       if (compression !== 'none') {
         const [cmd, ext] = TOOLS[compression];
-        await tool(cmd, ['-q', '-k', '-1', raw]);
+        await runTool(cmd, ['-q', '-k', '-1', raw]);
         file = `${raw}.${ext}`;
       }
       for (const step of [1 << 20, 4096 * 3]) {

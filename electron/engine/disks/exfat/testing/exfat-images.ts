@@ -66,7 +66,7 @@ export async function makeExfatImage(dir: string, spec: ExfatImageSpec): Promise
   fs.truncateSync(file, spec.sizeMiB << 20);
   const mkfs = (target: string) => must('mkfs.exfat', ['-L', spec.label ?? 'IMPRINTX', ...(spec.clusterSize ? ['-c', spec.clusterSize] : []), target]);
   if (spec.sectorSize) {
-    const dev = must('losetup', ['-f', '--show', '--sector-size', String(spec.sectorSize), file]).trim();
+    const dev = await attachLoop(file, { sectorSize: spec.sectorSize });
     try {
       mkfs(dev);
     } finally {

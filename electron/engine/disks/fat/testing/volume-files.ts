@@ -1,11 +1,10 @@
-import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { AllocationMap } from '../../filesystem-driver';
 import { volumeFromFd, type Volume } from '../../volume';
-import { resolveTool } from '../../../testing/run-tool';
+import { runToolSync } from '../../../testing/run-tool';
 
 /**
  * Test support for the FAT and exFAT readers: tools run from argv arrays,
@@ -19,12 +18,10 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs `cmd args` (no shell); never throws on a non-zero exit: the test looks at `status`. */
+/** Runs `cmd args` (testing/run-tool.ts); never throws on a non-zero exit: the test looks at `status`. */
 export function run(cmd: string, args: string[], input?: Buffer): Run {
-  // mkfs.*, fsck.* and mount.exfat-fuse live in sbin dirs a non-login PATH may lack.
-  const r = spawnSync(resolveTool(cmd) ?? cmd, args, { encoding: 'utf8', input, maxBuffer: 64 << 20, timeout: 120_000, env: { ...process.env, MTOOLS_SKIP_CHECK: '1', LC_ALL: 'C.UTF-8' } });
-  if (r.error) throw r.error;
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  const r = runToolSync(cmd, args, { input, allowFail: true, env: { MTOOLS_SKIP_CHECK: '1', LC_ALL: 'C.UTF-8' } });
+  return { status: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
 }
 
 /** Runs `cmd args` and returns stdout; throws with stderr on a non-zero exit. */
