@@ -33,7 +33,7 @@ const targetProgress = object({
 });
 const targets = list(targetProgress, { max: MAX_TARGETS });
 
-const jobKind = oneOf(['flash', 'verify', 'hash', 'backup', 'restore', 'clone', 'rescue', 'check', 'format'] as const);
+const jobKind = oneOf(['flash', 'verify', 'hash', 'backup', 'restore', 'clone', 'rescue', 'check', 'format', 'extract'] as const);
 const jobPhase = oneOf(['preparing', 'downloading', 'decompressing', 'writing', 'verifying', 'copying', 'trimming', 'scraping', 'retrying', 'done'] as const);
 const hex = (max: number): Schema<string> => str({ min: 1, max, pattern: /^[0-9a-f]+$/, patternHint: 'must be hexadecimal' });
 const digests = object({ sha256: optional(hex(64)), sha1: optional(hex(40)), md5: optional(hex(32)), xxh3: optional(hex(32)) });
@@ -124,6 +124,31 @@ const details = union('kind', {
     failures: list(capacityMarker, { max: 10_000 }),
   }),
   format: object({ kind: literal('format'), filesystem: oneOf(['fat32', 'exfat'] as const), label: text, partition: nullable(text) }),
+  'folder-backup': object({
+    kind: literal('folder-backup'),
+    folder: text,
+    generation: text,
+    number: bytes,
+    size: bytes,
+    storedBytes: bytes,
+    pieces: bytes,
+    newPieces: bytes,
+    newBytes: bytes,
+    newStoredBytes: bytes,
+    sha256: hex(64),
+    createdAt: text,
+    storage: storageSummary,
+  }),
+  extract: object({
+    kind: literal('extract'),
+    dest: text,
+    files: bytes,
+    folders: bytes,
+    symlinks: bytes,
+    bytes,
+    problems: list(object({ path: text, message }), { max: 1000 }),
+    problemCount: bytes,
+  }),
 });
 
 /** Every job event, told apart by `type`. */

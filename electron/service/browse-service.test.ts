@@ -4,7 +4,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { JobEvent } from '../../shared/job-events';
 import { validateRequest } from '../../shared/ipc-schemas';
-import { tempDir, tool } from '../engine/testing/test-drives';
+import { tempDir } from '../engine/testing/test-drives';
+import { SLOW_TOOL_MS, runTool } from '../engine/testing/run-tool';
 import { ImprintService } from './imprint-service';
 
 /**
@@ -24,7 +25,7 @@ before(async () => {
   fs.writeFileSync(path.join(tree, 'docs', 'a.txt'), 'alpha\n');
   fs.writeFileSync(path.join(tree, 'b.bin'), Buffer.alloc(70_000, 7));
   iso = path.join(t.dir, 'x.iso');
-  await tool('genisoimage', ['-quiet', '-R', '-J', '-V', 'SVC', '-o', iso, tree]);
+  await runTool('genisoimage', ['-quiet', '-R', '-J', '-V', 'SVC', '-o', iso, tree], SLOW_TOOL_MS);
 });
 
 after(async () => {

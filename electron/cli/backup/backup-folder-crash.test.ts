@@ -3,7 +3,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { announcePartitions, detachDrive, imprint, makeLoopDrive, spawnImprint, tempDir, tool, type LoopDrive } from '../../engine/testing/test-drives';
+import { announcePartitions, tempDir } from '../../engine/testing/test-drives';
+import { createLoopDevice, removeLoopDevice, type LoopDevice } from '../../engine/testing/loop-device';
+import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
+import { runCli, startCli } from '../testing/run-cli';
 import { MiB, randomFile, withMounted } from './backup-folder-testing';
 
 /**
@@ -16,17 +19,17 @@ import { MiB, randomFile, withMounted } from './backup-folder-testing';
 
 const t = tempDir('bfcrash');
 const folder = path.join(t.dir, 'backups');
-let small: LoopDrive | null = null;
-let large: LoopDrive | null = null;
+let small: LoopDevice | null = null;
+let large: LoopDevice | null = null;
 let firstSha256 = '';
 const fullMount = path.join(t.dir, 'full');
 let fullMounted = false;
 
-async function ext4Drive(name: string, size: number, data: number): Promise<LoopDrive> {
-  const d = await makeLoopDrive(path.join(t.dir, name), size);
-  await tool('sfdisk', ['-q', d.device], { input: 'label: dos\n,,83\n' });
+async function ext4Drive(name: string, size: number, data: number): Promise<LoopDevice> {
+  const d = await createLoopDevice(size, { file: path.join(t.dir, name) });
+  await runTool('sfdisk', ['-q', d.device], { timeoutMs: SLOW_TOOL_MS, input: 'label: dos\n,,83\n' });
   const [part] = await announcePartitions(d.device, 1);
-  await tool('mkfs.ext4', ['-q', '-F', part as string]);
+  await runTool('mkfs.ext4', ['-q', '-F', part as string], SLOW_TOOL_MS);
   await withMounted(part as string, t.dir, (dir) => {
     for (let i = 0; i * 4 * MiB < data; i++) randomFile(path.join(dir, `f${i}.bin`), Math.min(4 * MiB, data - i * 4 * MiB));
   });
@@ -34,51 +37,51 @@ async function ext4Drive(name: string, size: number, data: number): Promise<Loop
 }
 
 async function generations(dir = folder): Promise<string[]> {
-  const run = await imprint('backups', 'list', dir, '--json');
+  const run = await runCli(['backups', 'list', dir, '--json']);
   assert.equal(run.code, 0, run.stderr);
   return (JSON.parse(run.stdout) as { generations: { id: string }[] }).generations.map((g) => g.id);
 }
 
 async function assertIntact(dir = folder): Promise<void> {
-  const run = await imprint('backups', 'verify', dir, '--json');
+  const run = await runCli(['backups', 'verify', dir, '--json']);
   assert.equal(run.code, 0, `verify after an interruption: ${run.stdout}`);
 }
 
 before(async () => {
   small = await ext4Drive('small.img', 32 * MiB, 3 * MiB);
   large = await ext4Drive('large.img', 48 * MiB, 16 * MiB);
-  const first = await imprint('backup', small.device, '--into', folder, '--yes', '--json');
+  const first = await runCli(['backup', small.device, '--into', folder, '--yes', '--json']);
   assert.equal(first.code, 0, first.stderr);
   firstSha256 = first.finished?.digests?.sha256 ?? '';
 });
 
 after(async () => {
-  if (fullMounted) await tool('umount', [fullMount], { allowFail: true });
-  for (const d of [small, large]) await detachDrive(d);
+  if (fullMounted) await runTool('umount', [fullMount], { timeoutMs: SLOW_TOOL_MS, allowFail: true });
+  for (const d of [small, large]) await removeLoopDevice(d);
   t.remove();
 });
 
 test('export makes an ordinary smart backup file that the existing restore writes back exactly as the generation', async () => {
   const out = path.join(t.dir, 'gen1.img.zst');
-  const exp = await imprint('backups', 'export', `${folder}#1`, out, '--json');
+  const exp = await runCli(['backups', 'export', `${folder}#1`, out, '--json']);
   assert.equal(exp.code, 0, exp.stderr);
-  assert.equal((await tool('zstd', ['-t', '-q', out], { allowFail: true })).code, 0, 'zstd reads it');
+  assert.equal((await runTool('zstd', ['-t', '-q', out], { timeoutMs: SLOW_TOOL_MS, allowFail: true })).code, 0, 'zstd reads it');
   assert.equal((JSON.parse(fs.readFileSync(`${out}.json`, 'utf8')) as { sha256: string }).sha256, firstSha256, 'its description records the generation\'s SHA-256');
   const fromFile = path.join(t.dir, 'from-file.img');
   const fromFolder = path.join(t.dir, 'from-folder.img');
-  const a = await imprint('restore', out, fromFile, '--yes', '--json');
+  const a = await runCli(['restore', out, fromFile, '--yes', '--json']);
   assert.equal(a.code, 0, a.stderr);
-  const b = await imprint('restore', `${folder}#1`, fromFolder, '--yes', '--json');
+  const b = await runCli(['restore', `${folder}#1`, fromFolder, '--yes', '--json']);
   assert.equal(b.code, 0, b.stderr);
-  assert.equal((await tool('cmp', [fromFile, fromFolder], { allowFail: true })).code, 0, 'both restores give the same drive image');
-  const again = await imprint('backups', 'export', `${folder}#1`, out);
+  assert.equal((await runTool('cmp', [fromFile, fromFolder], { timeoutMs: SLOW_TOOL_MS, allowFail: true })).code, 0, 'both restores give the same drive image');
+  const again = await runCli(['backups', 'export', `${folder}#1`, out]);
   assert.equal(again.code, 2, 'an existing file is not replaced without --force');
   for (const f of [out, `${out}.json`, fromFile, fromFolder]) fs.rmSync(f);
 });
 
 test('a cancel (SIGINT) adds no generation, and leaves no lock and nothing temporary', async () => {
   const before = await generations();
-  const { child, done } = spawnImprint(['backup', (large as LoopDrive).device, '--into', path.join(t.dir, 'cancelled'), '--yes', '--json']);
+  const { child, done } = startCli(['backup', (large as LoopDevice).device, '--into', path.join(t.dir, 'cancelled'), '--yes', '--json']);
   // Cancel once it is reading.
   await new Promise<void>((resolve) => child.stdout?.on('data', (d: Buffer) => d.toString().includes('"progress"') && resolve()));
   child.kill('SIGINT');
@@ -98,22 +101,22 @@ test('a cancel (SIGINT) adds no generation, and leaves no lock and nothing tempo
 test('a full disk mid-backup: a clear error, earlier generations intact, no lock left', async () => {
   const fsFile = path.join(t.dir, 'small-fs.img');
   fs.writeFileSync(fsFile, '');
-  await tool('fallocate', ['-l', String(20 * MiB), fsFile]);
-  await tool('mkfs.ext4', ['-q', '-F', '-m', '0', fsFile]);
+  await runTool('fallocate', ['-l', String(20 * MiB), fsFile], SLOW_TOOL_MS);
+  await runTool('mkfs.ext4', ['-q', '-F', '-m', '0', fsFile], SLOW_TOOL_MS);
   fs.mkdirSync(fullMount);
-  await tool('mount', ['-o', 'loop', fsFile, fullMount]);
+  await runTool('mount', ['-o', 'loop', fsFile, fullMount], SLOW_TOOL_MS);
   fullMounted = true;
   const dir = path.join(fullMount, 'backups');
-  const ok = await imprint('backup', (small as LoopDrive).device, '--into', dir, '--yes', '--json');
+  const ok = await runCli(['backup', (small as LoopDevice).device, '--into', dir, '--yes', '--json']);
   assert.equal(ok.code, 0, ok.stderr);
-  const full = await imprint('backup', (large as LoopDrive).device, '--into', dir, '--yes');
+  const full = await runCli(['backup', (large as LoopDevice).device, '--into', dir, '--yes']);
   assert.equal(full.code, 1, full.stderr);
   assert.match(full.stderr, /is full\. No generation was added; the earlier ones are intact/);
   assert.equal((await generations(dir)).length, 1);
   await assertIntact(dir);
   assert.deepEqual(fs.readdirSync(path.join(dir, 'tmp')), []);
   assert.equal(fs.existsSync(path.join(dir, 'lock')), false);
-  await tool('umount', [fullMount]);
+  await runTool('umount', [fullMount], SLOW_TOOL_MS);
   fullMounted = false;
 });
 
@@ -121,15 +124,15 @@ test('two processes on one folder: the second is refused, naming the holder', as
   // A holder that is alive on this machine: this test process.
   const lock = path.join(folder, 'lock');
   fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), startedAt: '2026-12-06T07:00:00.000Z', purpose: 'backup of /dev/sdz' }));
-  const refused = await imprint('backup', (small as LoopDrive).device, '--into', folder, '--yes', '--json');
+  const refused = await runCli(['backup', (small as LoopDevice).device, '--into', folder, '--yes', '--json']);
   assert.equal(refused.code, 2);
   assert.equal(refused.finished?.error?.code ?? refused.error?.code, 'E_FOLDER_BUSY');
   assert.match(refused.stderr + refused.stdout, new RegExp(`process ${process.pid} on .*backup of /dev/sdz`));
   fs.rmSync(lock);
   // Two real backups started together into a new folder: one holds the lock while it stores 16 MiB; the other is refused.
   const shared = path.join(t.dir, 'shared');
-  const a = spawnImprint(['backup', (large as LoopDrive).device, '--into', shared, '--yes', '--json']);
-  const b = spawnImprint(['backup', (large as LoopDrive).device, '--into', shared, '--yes', '--json']);
+  const a = startCli(['backup', (large as LoopDevice).device, '--into', shared, '--yes', '--json']);
+  const b = startCli(['backup', (large as LoopDevice).device, '--into', shared, '--yes', '--json']);
   const [ra, rb] = await Promise.all([a.done, b.done]);
   const codes = [ra.code, rb.code].sort();
   if (codes[0] === 0 && codes[1] === 0) console.log('the two backups did not overlap on this run; only the live-holder case above was exercised');
@@ -142,9 +145,9 @@ test('two processes on one folder: the second is refused, naming the holder', as
   assert.equal((await generations(shared)).length, codes[0] === codes[1] ? 2 : 1);
   await assertIntact(shared);
   // One more generation of the other drive, then prune keeps the newest of each drive.
-  assert.equal((await imprint('backup', (small as LoopDrive).device, '--into', shared, '--yes', '--json')).code, 0);
-  assert.equal((await imprint('backup', (small as LoopDrive).device, '--into', shared, '--yes', '--json')).code, 0);
-  const pruned = await imprint('backups', 'prune', shared, '--keep-last', '1', '--json');
+  assert.equal((await runCli(['backup', (small as LoopDevice).device, '--into', shared, '--yes', '--json'])).code, 0);
+  assert.equal((await runCli(['backup', (small as LoopDevice).device, '--into', shared, '--yes', '--json'])).code, 0);
+  const pruned = await runCli(['backups', 'prune', shared, '--keep-last', '1', '--json']);
   assert.equal(pruned.code, 0, pruned.stderr);
   const report = JSON.parse(pruned.stdout) as { kept: string[]; removed: string[] };
   assert.equal(report.kept.length, 2, 'one generation of each drive');

@@ -1,7 +1,7 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { tool } from '../../engine/testing/test-drives';
+import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
 
 /** Helpers the backup-folder tests share: a drive's files by hash, read with the system's own tools. */
 
@@ -35,11 +35,11 @@ export function hashTree(root: string, into: Map<string, string> = new Map(), re
 /** The files of an ext4 partition, mounted read-only by the kernel. */
 export async function extFiles(part: string, scratch: string): Promise<Map<string, string>> {
   const mnt = fs.mkdtempSync(path.join(scratch, 'mnt-'));
-  await tool('mount', ['-o', 'ro', part, mnt]);
+  await runTool('mount', ['-o', 'ro', part, mnt], SLOW_TOOL_MS);
   try {
     return hashTree(mnt);
   } finally {
-    await tool('umount', [mnt]);
+    await runTool('umount', [mnt], SLOW_TOOL_MS);
     fs.rmdirSync(mnt);
   }
 }
@@ -48,7 +48,7 @@ export async function extFiles(part: string, scratch: string): Promise<Map<strin
 export async function fatFiles(part: string, scratch: string): Promise<Map<string, string>> {
   const out = fs.mkdtempSync(path.join(scratch, 'fat-'));
   try {
-    await tool('mcopy', ['-s', '-n', '-i', part, '::/*', out]);
+    await runTool('mcopy', ['-s', '-n', '-i', part, '::/*', out], SLOW_TOOL_MS);
     return hashTree(out);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
@@ -58,11 +58,11 @@ export async function fatFiles(part: string, scratch: string): Promise<Map<strin
 /** Runs `fn` with an ext4 partition mounted read-write, then unmounts it. */
 export async function withMounted(part: string, scratch: string, fn: (dir: string) => void): Promise<void> {
   const mnt = fs.mkdtempSync(path.join(scratch, 'rw-'));
-  await tool('mount', [part, mnt]);
+  await runTool('mount', [part, mnt], SLOW_TOOL_MS);
   try {
     fn(mnt);
   } finally {
-    await tool('umount', [mnt]);
+    await runTool('umount', [mnt], SLOW_TOOL_MS);
     fs.rmdirSync(mnt);
   }
 }

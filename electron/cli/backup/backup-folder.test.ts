@@ -3,7 +3,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { detailsOf, type FolderBackupJobDetails } from '../../../shared/job-events';
-import { announcePartitions, detachDrive, imprint, makeLoopDrive, tempDir, tool, type LoopDrive } from '../../engine/testing/test-drives';
+import { announcePartitions, tempDir } from '../../engine/testing/test-drives';
+import { createLoopDevice, removeLoopDevice, type LoopDevice } from '../../engine/testing/loop-device';
+import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
+import { runCli } from '../testing/run-cli';
 import { MiB, extFiles, fatFiles, fillRandom, randomFile, withMounted } from './backup-folder-testing';
 
 /**
@@ -21,8 +24,8 @@ const SIZE = 96 * MiB;
 const TABLE = ['label: gpt', 'start=2048, size=98304, type=L', 'start=100352, size=90112, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7'].join('\n');
 const t = tempDir('bfolder');
 const folder = path.join(t.dir, 'backups');
-let drive: LoopDrive | null = null;
-let target: LoopDrive | null = null;
+let drive: LoopDevice | null = null;
+let target: LoopDevice | null = null;
 let parts: string[] = [];
 /** Per generation: the files of each partition when it was taken, and what the backup reported. */
 const gens: { ext: Map<string, string>; fat: Map<string, string>; details: FolderBackupJobDetails }[] = [];
@@ -33,7 +36,7 @@ async function snapshot(): Promise<{ ext: Map<string, string>; fat: Map<string, 
 
 async function backupGeneration(): Promise<void> {
   const files = await snapshot();
-  const run = await imprint('backup', (drive as LoopDrive).device, '--into', folder, '--yes', '--json');
+  const run = await runCli(['backup', (drive as LoopDevice).device, '--into', folder, '--yes', '--json']);
   assert.equal(run.code, 0, run.stderr);
   const details = run.finished && detailsOf(run.finished, 'folder-backup');
   assert.ok(details, 'the job reports the generation it added');
@@ -41,13 +44,13 @@ async function backupGeneration(): Promise<void> {
 }
 
 before(async () => {
-  drive = await makeLoopDrive(path.join(t.dir, 'drive.img'), SIZE);
-  target = await makeLoopDrive(path.join(t.dir, 'target.img'), SIZE);
+  drive = await createLoopDevice(SIZE, { file: path.join(t.dir, 'drive.img') });
+  target = await createLoopDevice(SIZE, { file: path.join(t.dir, 'target.img') });
   fillRandom(drive.device, SIZE);
-  await tool('sfdisk', ['-q', drive.device], { input: TABLE });
+  await runTool('sfdisk', ['-q', drive.device], { timeoutMs: SLOW_TOOL_MS, input: TABLE });
   parts = await announcePartitions(drive.device, 2);
-  await tool('mkfs.ext4', ['-q', '-F', parts[0] as string]);
-  await tool('mkfs.vfat', ['-F', '32', '-s', '1', parts[1] as string]);
+  await runTool('mkfs.ext4', ['-q', '-F', parts[0] as string], SLOW_TOOL_MS);
+  await runTool('mkfs.vfat', ['-F', '32', '-s', '1', parts[1] as string], SLOW_TOOL_MS);
   await withMounted(parts[0] as string, t.dir, (dir) => {
     randomFile(path.join(dir, 'big.bin'), 12 * MiB);
     randomFile(path.join(dir, 'gone.bin'), 3 * MiB);
@@ -57,12 +60,12 @@ before(async () => {
   const staging = path.join(t.dir, 'staging');
   randomFile(path.join(staging, 'photo.jpg'), 4 * MiB);
   randomFile(path.join(staging, 'old.dat'), MiB);
-  await tool('mcopy', ['-s', '-i', parts[1] as string, path.join(staging, 'photo.jpg'), path.join(staging, 'old.dat'), '::/']);
+  await runTool('mcopy', ['-s', '-i', parts[1] as string, path.join(staging, 'photo.jpg'), path.join(staging, 'old.dat'), '::/'], SLOW_TOOL_MS);
 });
 
 after(async () => {
-  await detachDrive(drive);
-  await detachDrive(target);
+  await removeLoopDevice(drive);
+  await removeLoopDevice(target);
   t.remove();
 });
 
@@ -88,8 +91,8 @@ test('after file changes, a second backup stores only new pieces; an unchanged d
   });
   const staging = path.join(t.dir, 'staging');
   randomFile(path.join(staging, 'new.dat'), MiB);
-  await tool('mcopy', ['-i', parts[1] as string, path.join(staging, 'new.dat'), '::/']);
-  await tool('mdel', ['-i', parts[1] as string, '::/old.dat']);
+  await runTool('mcopy', ['-i', parts[1] as string, path.join(staging, 'new.dat'), '::/'], SLOW_TOOL_MS);
+  await runTool('mdel', ['-i', parts[1] as string, '::/old.dat'], SLOW_TOOL_MS);
   await backupGeneration();
   const [g1, g2] = gens.map((g) => g.details) as [FolderBackupJobDetails, FolderBackupJobDetails];
   // 3 MiB of new random files cannot be stored in less; the unchanged files (most of the drive) must not be
@@ -101,38 +104,38 @@ test('after file changes, a second backup stores only new pieces; an unchanged d
   const g3 = (gens[2] as (typeof gens)[number]).details;
   assert.equal(g3.newPieces, 0, 'an unchanged drive adds no piece');
   assert.equal(g3.sha256, g2.sha256, 'and the same stored data');
-  const list = await imprint('backups', 'list', folder, '--json');
+  const list = await runCli(['backups', 'list', folder, '--json']);
   assert.equal(list.code, 0, list.stderr);
   const rows = (JSON.parse(list.stdout) as { generations: { number: number; id: string; addedBytes: number; sha256: string; device: string }[] }).generations;
   assert.deepEqual(rows.map((r) => [r.number, r.id, r.addedBytes, r.sha256]), gens.map((g, i) => [i + 1, g.details.generation, g.details.newBytes, g.details.sha256]));
-  const human = await imprint('backups', 'list', folder);
+  const human = await runCli(['backups', 'list', folder]);
   assert.match(human.stdout, new RegExp(`  2  ${g2.generation}`));
 });
 
 test('every generation restores onto a junk-filled drive with its files as they were, fsck clean', async () => {
-  const tgt = target as LoopDrive;
+  const tgt = target as LoopDevice;
   for (const [i, g] of gens.entries()) {
     fillRandom(tgt.device, SIZE);
     const ref = i === 1 ? `${folder}#${g.details.generation}` : `${folder}#${i + 1}`;
-    const run = await imprint('restore', ref, tgt.device, '--yes', '--json');
+    const run = await runCli(['restore', ref, tgt.device, '--yes', '--json']);
     assert.equal(run.code, 0, `generation ${i + 1}: ${run.stderr}`);
     assert.equal(run.finished?.targets[0]?.status, 'verified');
     const [p1, p2] = await announcePartitions(tgt.device, 2);
-    assert.equal((await tool('e2fsck', ['-fn', p1 as string], { allowFail: true })).code, 0, `ext4 of generation ${i + 1} checks clean`);
-    assert.equal((await tool('fsck.vfat', ['-n', p2 as string], { allowFail: true })).code, 0, `FAT of generation ${i + 1} checks clean`);
+    assert.equal((await runTool('e2fsck', ['-fn', p1 as string], { timeoutMs: SLOW_TOOL_MS, allowFail: true })).code, 0, `ext4 of generation ${i + 1} checks clean`);
+    assert.equal((await runTool('fsck.vfat', ['-n', p2 as string], { timeoutMs: SLOW_TOOL_MS, allowFail: true })).code, 0, `FAT of generation ${i + 1} checks clean`);
     assert.deepEqual(await extFiles(p1 as string, t.dir), g.ext, `ext4 files of generation ${i + 1}`);
     assert.deepEqual(await fatFiles(p2 as string, t.dir), g.fat, `FAT files of generation ${i + 1}`);
-    await tool('partx', ['-d', tgt.device], { allowFail: true });
+    await runTool('partx', ['-d', tgt.device], { timeoutMs: SLOW_TOOL_MS, allowFail: true });
   }
   // Without #GEN: the latest.
-  const latest = await imprint('restore', folder, path.join(t.dir, 'latest.img'), '--yes', '--json');
+  const latest = await runCli(['restore', folder, path.join(t.dir, 'latest.img'), '--yes', '--json']);
   assert.equal(latest.code, 0, latest.stderr);
   assert.match((latest.finished?.details as { backup?: string }).backup ?? '', new RegExp(`#${(gens[2] as (typeof gens)[number]).details.generation}$`));
   fs.rmSync(path.join(t.dir, 'latest.img'));
 });
 
 test('verify names exactly the generations a damaged or missing piece affects; their restore fails', async () => {
-  const ok = await imprint('backups', 'verify', folder, '--json');
+  const ok = await runCli(['backups', 'verify', folder, '--json']);
   assert.equal(ok.code, 0, ok.stdout);
   const idx = (n: number): [number, number, string][] => (JSON.parse(fs.readFileSync(path.join(folder, 'generations', `${(gens[n] as (typeof gens)[number]).details.generation}.json`), 'utf8')) as { pieces: [number, number, string][] }).pieces;
   const [p1, p2, p3] = [idx(0), idx(1), idx(2)];
@@ -144,20 +147,20 @@ test('verify names exactly the generations a damaged or missing piece affects; t
   const bytes = fs.readFileSync(file(onlyFirst[2]));
   bytes.writeUInt8(bytes.readUInt8(bytes.length - 9) ^ 0x40, bytes.length - 9);
   fs.writeFileSync(file(onlyFirst[2]), bytes);
-  const bad = await imprint('backups', 'verify', folder, '--json');
+  const bad = await runCli(['backups', 'verify', folder, '--json']);
   assert.equal(bad.code, 1);
   const report = JSON.parse(bad.stdout) as { unrestorable: { number: number }[]; problems: { hash: string; problem: string; affects: { number: number; ranges: [number, number][] }[] }[] };
   assert.deepEqual(report.unrestorable.map((g) => g.number), [1]);
   assert.deepEqual(report.problems.map((p) => [p.hash, p.problem, p.affects.map((a) => a.number)]), [[onlyFirst[2], 'damaged', [1]]]);
   assert.deepEqual(report.problems[0]?.affects[0]?.ranges, p1.filter((p) => p[2] === onlyFirst[2]).map((p) => [p[0], p[1]]));
   fs.rmSync(file(shared[2]));
-  const worse = await imprint('backups', 'verify', folder, '--json');
+  const worse = await runCli(['backups', 'verify', folder, '--json']);
   const report2 = JSON.parse(worse.stdout) as typeof report;
   assert.deepEqual(report2.unrestorable.map((g) => g.number), [1, 2, 3]);
   assert.deepEqual(report2.problems.find((p) => p.hash === shared[2])?.problem, 'missing');
-  const human = await imprint('backups', 'verify', folder);
+  const human = await runCli(['backups', 'verify', folder]);
   assert.match(human.stdout, /NOT restorable: generation 1 .*generation 2 .*generation 3/);
-  const restore = await imprint('restore', `${folder}#1`, (target as LoopDrive).device, '--yes', '--json');
+  const restore = await runCli(['restore', `${folder}#1`, (target as LoopDevice).device, '--yes', '--json']);
   assert.equal(restore.code, 1);
   assert.equal(restore.finished?.error?.code, 'E_CORRUPT_SOURCE');
   assert.match(restore.finished?.error?.message ?? '', /partition table was not written/);

@@ -3,7 +3,9 @@ import * as assert from 'node:assert/strict';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { imprint, tempDir, tool } from '../../engine/testing/test-drives';
+import { tempDir } from '../../engine/testing/test-drives';
+import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
+import { runCli } from '../testing/run-cli';
 import { rows } from './browse-checks';
 import { hostTree } from './browse-fixtures';
 
@@ -38,7 +40,7 @@ before(async () => {
   fs.writeFileSync(path.join(tree, 'SUB', 'LOOP', 'IN.TXT'), 'inside\n');
   fs.writeFileSync(path.join(tree, 'GOOD.TXT'), 'fine\n');
   plain = path.join(t.dir, 'plain.iso');
-  await tool('genisoimage', ['-quiet', '-o', plain, tree]);
+  await runTool('genisoimage', ['-quiet', '-o', plain, tree], SLOW_TOOL_MS);
   const data = fs.readFileSync(plain);
   // AAAA.BIN becomes the first extent of AAAB.BIN: same name, "not the last extent" flag.
   const a = recordOf(data, 'AAAA.BIN;1');
@@ -56,7 +58,7 @@ before(async () => {
   fs.writeFileSync(path.join(rtree, 'XXXXXXX'), 'escape by dots');
   fs.writeFileSync(path.join(rtree, 'good.txt'), 'fine');
   named = path.join(t.dir, 'named.iso');
-  await tool('genisoimage', ['-quiet', '-R', '-o', named, rtree]);
+  await runTool('genisoimage', ['-quiet', '-R', '-o', named, rtree], SLOW_TOOL_MS);
   const n = fs.readFileSync(named);
   // The Rock Ridge NM entry holds the name after 5 bytes of header; the ISO name ("XXXXXXX.;1") is not used when NM is there.
   const nm = n.indexOf(Buffer.from('NM\x0c\x01\x00XXXXXXX', 'latin1'));
@@ -68,18 +70,18 @@ before(async () => {
 after(() => t.remove());
 
 test('a file in two extents reads as one, both parts in order', async () => {
-  const ls = await imprint('ls', plain, '1:/', '--json');
+  const ls = await runCli(['ls', plain, '1:/', '--json']);
   const entries = rows(ls.stdout).filter((x) => x.type === 'entry');
   assert.deepEqual(entries.filter((e) => e.path!.startsWith('/AAA')).map((e) => [e.path, e.size]), [['/AAAB.BIN', partA.length + partB.length]]);
   const dest = path.join(t.dir, 'multi');
-  const x = await imprint('extract', plain, '1:/AAAB.BIN', dest);
+  const x = await runCli(['extract', plain, '1:/AAAB.BIN', dest]);
   assert.equal(x.code, 0, x.stderr);
   assert.ok(fs.readFileSync(path.join(dest, 'AAAB.BIN')).equals(Buffer.concat([partA, partB])));
 });
 
 test('a folder that points back at the root is reported, not entered; the rest extracts', async () => {
   const dest = path.join(t.dir, 'loop-out');
-  const x = await imprint('extract', plain, '1:/', dest, '--json');
+  const x = await runCli(['extract', plain, '1:/', dest, '--json']);
   assert.equal(x.code, 1, x.stderr);
   const problems = rows(x.stdout).filter((r) => r.type === 'problem') as unknown as { path: string; message: string }[];
   assert.ok(problems.some((p) => p.path === '/SUB/LOOP' && /contains itself/.test(p.message)), JSON.stringify(problems));
@@ -90,7 +92,7 @@ test('a folder that points back at the root is reported, not entered; the rest e
 test('a Rock Ridge name edited to ../../x is reported and skipped; nothing lands outside DEST', async () => {
   const box = fs.mkdtempSync(path.join(t.dir, 'box-'));
   const dest = path.join(box, 'a', 'dest');
-  const x = await imprint('extract', named, '1:/', dest, '--json');
+  const x = await runCli(['extract', named, '1:/', dest, '--json']);
   assert.equal(x.code, 1, x.stderr);
   const problems = rows(x.stdout).filter((r) => r.type === 'problem') as unknown as { path: string; message: string }[];
   assert.ok(problems.some((p) => p.path === '/../../x' && /skipped/.test(p.message)), JSON.stringify(problems));
@@ -104,9 +106,9 @@ test('an image cut short: the listing says so, files past the end are reported, 
   // Cut where good.txt's data starts: the descriptors and folders stay, its data goes.
   const extent = whole.readUInt32LE(recordOf(whole, 'GOOD.TXT;1') + 2);
   fs.writeFileSync(cut, whole.subarray(0, extent * 2048));
-  const ls = await imprint('ls', cut, '1:/', '--json');
+  const ls = await runCli(['ls', cut, '1:/', '--json']);
   assert.match(ls.stderr + ls.stdout, /shorter than its ISO 9660 filesystem/);
-  const x = await imprint('extract', cut, '1:/good.txt', path.join(t.dir, 'cut-out'), '--json');
+  const x = await runCli(['extract', cut, '1:/good.txt', path.join(t.dir, 'cut-out'), '--json']);
   assert.equal(x.code, 1, x.stderr);
   assert.match(x.stdout, /outside the image/);
 });

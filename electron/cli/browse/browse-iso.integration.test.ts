@@ -3,7 +3,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { debianIso } from '../../engine/testing/debian-iso';
-import { imprint, tempDir, tool } from '../../engine/testing/test-drives';
+import { tempDir } from '../../engine/testing/test-drives';
+import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
+import { runCli } from '../testing/run-cli';
 import { rows } from './browse-checks';
 import { hostTree, MIB, sha256, writeTree, type HostEntry } from './browse-fixtures';
 
@@ -46,19 +48,19 @@ after(() => t.remove());
 
 async function mkiso(name: string, cmd: string, args: string[]): Promise<string> {
   const out = path.join(t.dir, name);
-  await tool(cmd, [...args, '-o', out, tree]);
+  await runTool(cmd, [...args, '-o', out, tree], SLOW_TOOL_MS);
   return out;
 }
 
 /** What xorriso's reader extracts from `iso` (it prefers Rock Ridge, then Joliet, like Imprint). */
 async function xorrisoTree(iso: string): Promise<string> {
   const dest = path.join(t.dir, `ref-${path.basename(iso)}`);
-  await tool('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', '/', dest]);
+  await runTool('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', '/', dest], SLOW_TOOL_MS);
   return dest;
 }
 
 async function listing(iso: string): Promise<Map<string, Record<string, unknown> & { kind: string; size: number; mode: number | null; mtimeMs: number | null; target?: string }>> {
-  const r = await imprint('ls', iso, '1:/', '-R', '--long', '--json');
+  const r = await runCli(['ls', iso, '1:/', '-R', '--long', '--json']);
   assert.equal(r.code, 0, r.stderr);
   return new Map(rows(r.stdout).filter((x) => x.type === 'entry').map((x) => [x.path!, x as never]));
 }
@@ -81,7 +83,7 @@ async function compare(iso: string, ref: string, opts: { modes: boolean; drop?: 
     if (opts.modes && h.kind !== 'symlink') assert.equal(e.mode, h.mode, `${p}: mode`);
   }
   const dest = path.join(t.dir, `out-${path.basename(iso)}`);
-  const x = await imprint('extract', iso, '1:/', dest, '--json');
+  const x = await runCli(['extract', iso, '1:/', dest, '--json']);
   assert.equal(x.code, 0, x.stderr + x.stdout.slice(-1000));
   const got = hostTree(dest);
   assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
@@ -100,11 +102,11 @@ async function compare(iso: string, ref: string, opts: { modes: boolean; drop?: 
 
 test('Rock Ridge and Joliet (genisoimage -R -J): everything as put in, deep folders through relocation, hard links as copies', async () => {
   const iso = await mkiso('rj.iso', 'genisoimage', ['-quiet', '-R', '-J', '-joliet-long', '-V', 'RJ LABEL']);
-  const parts = rows((await imprint('ls', iso, '--json')).stdout).filter((x) => x.type === 'partition');
+  const parts = rows((await runCli(['ls', iso, '--json'])).stdout).filter((x) => x.type === 'partition');
   assert.deepEqual(parts.map((p) => [p.number, p.filesystem, p.label]), [[1, 'iso9660', 'RJ LABEL']]);
   await compare(iso, tree, { modes: true });
   // The relocation folder genisoimage adds for the deep folders is its artefact, not listed.
-  assert.match((await tool('isoinfo', ['-l', '-i', iso])).stdout, /RR_MOVED/);
+  assert.match((await runTool('isoinfo', ['-l', '-i', iso], SLOW_TOOL_MS)).stdout, /RR_MOVED/);
 });
 
 test('Rock Ridge alone (genisoimage -R) and xorriso -R -J', async () => {
@@ -130,10 +132,10 @@ test('a hybrid image (xorriso with an MBR and an appended FAT partition) lists b
   const efi = path.join(t.dir, 'efi.img');
   fs.writeFileSync(efi, '');
   fs.truncateSync(efi, 2 * MIB);
-  await tool('mkfs.vfat', ['-n', 'EFIPART', efi]);
+  await runTool('mkfs.vfat', ['-n', 'EFIPART', efi], SLOW_TOOL_MS);
   const iso = await mkiso('hybrid.iso', 'xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-J', '-V', 'HYBRID', '-partition_offset', '16', '-append_partition', '2', '0xef', efi]);
-  assert.match((await tool('sfdisk', ['-d', iso])).stdout, /type=ef/);
-  const parts = rows((await imprint('ls', iso, '--json')).stdout).filter((x) => x.type === 'partition');
+  assert.match((await runTool('sfdisk', ['-d', iso], SLOW_TOOL_MS)).stdout, /type=ef/);
+  const parts = rows((await runCli(['ls', iso, '--json'])).stdout).filter((x) => x.type === 'partition');
   assert.deepEqual(parts.map((p) => [p.number, p.filesystem, p.label]), [[1, 'iso9660', 'HYBRID'], [2, 'fat12', 'EFIPART']]);
   await compare(iso, tree, { modes: true });
 });
@@ -145,7 +147,7 @@ test('a real ISO from a Debian package (hybrid, its partition 1 starts at sector
     ctx.skip(found.skip);
     return;
   }
-  const parts = rows((await imprint('ls', found.path, '--json')).stdout).filter((x) => x.type === 'partition');
+  const parts = rows((await runCli(['ls', found.path, '--json'])).stdout).filter((x) => x.type === 'partition');
   assert.equal(parts[0]?.filesystem, 'iso9660', `${found.pkg}: ${JSON.stringify(parts)}`);
   const ref = await xorrisoTree(found.path);
   await compare(found.path, ref, { modes: true });

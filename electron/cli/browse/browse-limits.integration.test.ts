@@ -3,7 +3,9 @@ import * as assert from 'node:assert/strict';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { imprint, REPO_ROOT, tempDir, tool } from '../../engine/testing/test-drives';
+import { tempDir } from '../../engine/testing/test-drives';
+import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
+import { runCli, REPO_ROOT } from '../testing/run-cli';
 import { rows } from './browse-checks';
 import { makeExt4, makeFat, MIB } from './browse-fixtures';
 
@@ -35,11 +37,11 @@ test('a 4 GiB + 4 KiB sparse file in ext4: listed with its size, extracted with 
   const ext = path.join(t.dir, 'huge-ext4.img');
   await makeExt4(ext, 4 * 1024 * MIB + 512 * MIB, tree);
   assert.ok(fs.statSync(ext).blocks * 512 < 512 * MIB, 'the image stays sparse: the file\'s holes were kept');
-  const ls = await imprint('ls', ext, '1:/', '--json');
+  const ls = await runCli(['ls', ext, '1:/', '--json']);
   assert.equal(rows(ls.stdout).find((r) => r.path === '/huge.bin')?.size, size);
   const dest = path.join(t.dir, 'out-huge');
   // GNU time's %M: the CLI's peak resident memory in KiB.
-  const run = await tool('/usr/bin/time', ['-f', 'maxrss=%M', process.execPath, BIN, 'extract', ext, '1:/huge.bin', dest]);
+  const run = await runTool('/usr/bin/time', ['-f', 'maxrss=%M', process.execPath, BIN, 'extract', ext, '1:/huge.bin', dest], SLOW_TOOL_MS);
   const rss = Number(/maxrss=(\d+)/.exec(run.stderr)?.[1]);
   assert.ok(rss > 0 && rss < 400 * 1024, `peak memory ${rss} KiB: the file is not held in memory`);
   const out = path.join(dest, 'huge.bin');
@@ -56,7 +58,7 @@ test('a 4 GiB + 4 KiB sparse file in ext4: listed with its size, extracted with 
     at += m.bytes.length;
   }
   // The copy's hash from its data extents (filefrag) and zeros for its holes: reading 4 GiB of holes costs 18 s here.
-  const frag = (await tool('filefrag', ['-s', '-e', '-b1024', out])).stdout;
+  const frag = (await runTool('filefrag', ['-s', '-e', '-b1024', out], SLOW_TOOL_MS)).stdout;
   const extents = [...frag.matchAll(/^\s*\d+:\s+(\d+)\.\.\s*(\d+):/gm)].map((m) => ({ from: Number(m[1]) * 1024, to: Math.min(size, (Number(m[2]) + 1) * 1024) }));
   assert.ok(extents.length > 0, frag);
   const got = crypto.createHash('sha256');
@@ -81,9 +83,9 @@ test('hard links are extracted as separate copies with the same content', async 
   fs.linkSync(path.join(tree, 'a', 'original.txt'), path.join(tree, 'second-name.txt'));
   const ext = path.join(t.dir, 'links-ext4.img');
   await makeExt4(ext, 8 * MIB, tree);
-  assert.match((await tool('debugfs', ['-R', 'stat /second-name.txt', ext])).stdout, /Links: 2/, 'mkfs.ext4 -d kept the hard link');
+  assert.match((await runTool('debugfs', ['-R', 'stat /second-name.txt', ext], SLOW_TOOL_MS)).stdout, /Links: 2/, 'mkfs.ext4 -d kept the hard link');
   const dest = path.join(t.dir, 'out-links');
-  const x = await imprint('extract', ext, '1:/', dest);
+  const x = await runCli(['extract', ext, '1:/', dest]);
   assert.equal(x.code, 0, x.stderr);
   const a = fs.statSync(path.join(dest, 'a', 'original.txt'));
   const b = fs.statSync(path.join(dest, 'second-name.txt'));
@@ -117,10 +119,10 @@ test('a FAT long name longer than this system allows (300 bytes of UTF-8) is rep
   assert.equal(changed, 100);
   fs.writeFileSync(fat, data);
   const long = '語'.repeat(100);
-  const ls = await imprint('ls', fat, '1:/', '--json');
+  const ls = await runCli(['ls', fat, '1:/', '--json']);
   assert.ok(rows(ls.stdout).some((r) => r.path === `/${long}`), 'listed with its full name');
   const dest = path.join(t.dir, 'out-names');
-  const x = await imprint('extract', fat, '1:/', dest, '--json');
+  const x = await runCli(['extract', fat, '1:/', dest, '--json']);
   assert.equal(x.code, 1, x.stderr);
   const problems = rows(x.stdout).filter((r) => r.type === 'problem') as unknown as { path: string; message: string }[];
   assert.deepEqual(problems.map((p) => p.path), [`/${long}`]);

@@ -3,7 +3,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { attachLoop, detachLoop } from '../../engine/testing/loop-device';
-import { imprint, tempDir, tool } from '../../engine/testing/test-drives';
+import { tempDir } from '../../engine/testing/test-drives';
+import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
+import { runCli } from '../testing/run-cli';
 import { rows } from './browse-checks';
 import { MIB } from './browse-fixtures';
 
@@ -28,31 +30,31 @@ test('10,000 files in one folder: ext4 (htree) and ISO 9660 list all of them, an
   const ext = path.join(t.dir, 'many-ext4.img');
   fs.writeFileSync(ext, '');
   fs.truncateSync(ext, 64 * MIB);
-  await tool('mkfs.ext4', ['-q', '-F', '-L', 'MANY', ext]);
+  await runTool('mkfs.ext4', ['-q', '-F', '-L', 'MANY', ext], SLOW_TOOL_MS);
   const mnt = path.join(t.dir, 'mnt');
   fs.mkdirSync(mnt);
   const loop = await attachLoop(ext);
   try {
-    await tool('mount', [loop, mnt]);
+    await runTool('mount', [loop, mnt], SLOW_TOOL_MS);
     try {
-      await tool('cp', ['-a', path.join(tree, 'big-folder'), mnt]);
+      await runTool('cp', ['-a', path.join(tree, 'big-folder'), mnt], SLOW_TOOL_MS);
     } finally {
-      await tool('umount', [mnt]);
+      await runTool('umount', [mnt], SLOW_TOOL_MS);
     }
   } finally {
     await detachLoop(loop);
   }
-  assert.match((await tool('debugfs', ['-R', 'stat /big-folder', ext])).stdout, /Flags: 0x[0-9a-f]*1[0-9a-f]{3}\b/, 'the folder is indexed (htree)');
+  assert.match((await runTool('debugfs', ['-R', 'stat /big-folder', ext], SLOW_TOOL_MS)).stdout, /Flags: 0x[0-9a-f]*1[0-9a-f]{3}\b/, 'the folder is indexed (htree)');
   // xorriso: genisoimage takes 20 s over 10,000 files here.
   const iso = path.join(t.dir, 'many.iso');
-  await tool('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-o', iso, tree]);
+  await runTool('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-o', iso, tree], SLOW_TOOL_MS);
   for (const image of [ext, iso]) {
-    const ls = await imprint('ls', image, '1:/big-folder', '--json');
+    const ls = await runCli(['ls', image, '1:/big-folder', '--json']);
     assert.equal(ls.code, 0, ls.stderr);
     const names = rows(ls.stdout).filter((r) => r.type === 'entry').map((r) => r.path!.split('/').pop());
     assert.deepEqual(names.sort(), Array.from({ length: FILES }, (_, i) => name(i)), path.basename(image));
     const dest = path.join(t.dir, `out-${path.basename(image)}`);
-    const x = await imprint('extract', image, '1:/big-folder', dest, '--json');
+    const x = await runCli(['extract', image, '1:/big-folder', dest, '--json']);
     assert.equal(x.code, 0, x.stderr);
     const got = fs.readdirSync(path.join(dest, 'big-folder'));
     assert.equal(got.length, FILES);

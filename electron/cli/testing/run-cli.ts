@@ -89,7 +89,9 @@ const EVENT_TYPES = new Set<string>(['job-started', 'progress', 'target-failed',
  */
 export function classifyCliLine(value: unknown): { event: JobEvent } | { error: ErrorInfo } | null {
   const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
-  if (typeof type === 'string' && EVENT_TYPES.has(type)) {
+  // A job event carries its job's id; `ls --json` prints warnings of its own, without one, that are its data.
+  const isJobLine = typeof value === 'object' && value !== null && 'jobId' in value;
+  if (typeof type === 'string' && EVENT_TYPES.has(type) && isJobLine) {
     const checked = JOB_EVENT_SCHEMA(value, 'event');
     if (!checked.ok) throw new Error(`the CLI printed an event the app would refuse: ${checked.problem}: ${JSON.stringify(value).slice(0, 300)}`);
     return { event: checked.value };
@@ -149,6 +151,12 @@ export function collect(child: ChildProcess, json: boolean, timeoutMs = CLI_TIME
 /** Runs `imprint ARGS...` to completion. */
 export function runCli(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return collect(spawnCli(args, opts.env), args.includes('--json'), opts.timeoutMs);
+}
+
+/** Starts `imprint ARGS...` for a test that signals or races it; `done` is its result, as runCli's. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawnCli(args, env);
+  return { child, done: collect(child, args.includes('--json')) };
 }
 
 /** A human-readable summary of a run, for assertion messages. */
