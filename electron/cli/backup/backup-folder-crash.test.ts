@@ -3,11 +3,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { announcePartitions, tempDir } from '../../engine/testing/test-drives';
-import { createLoopDevice, removeLoopDevice, type LoopDevice } from '../../engine/testing/loop-device';
+import { tempDir } from '../../engine/testing/test-drives';
+import { removeLoopDevice, type LoopDevice } from '../../engine/testing/loop-device';
 import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
 import { runCli, startCli } from '../testing/run-cli';
-import { MiB, randomFile, withMounted } from './backup-folder-testing';
+import { ext4Drive, MiB } from './backup-folder-testing';
 
 /**
  * A backup folder survives what interrupts a backup (SIGKILL: backup-folder-kill.test.ts):
@@ -25,17 +25,6 @@ let firstSha256 = '';
 const fullMount = path.join(t.dir, 'full');
 let fullMounted = false;
 
-async function ext4Drive(name: string, size: number, data: number): Promise<LoopDevice> {
-  const d = await createLoopDevice(size, { file: path.join(t.dir, name) });
-  await runTool('sfdisk', ['-q', d.device], { timeoutMs: SLOW_TOOL_MS, input: 'label: dos\n,,83\n' });
-  const [part] = await announcePartitions(d.device, 1);
-  await runTool('mkfs.ext4', ['-q', '-F', part as string], SLOW_TOOL_MS);
-  await withMounted(part as string, t.dir, (dir) => {
-    for (let i = 0; i * 4 * MiB < data; i++) randomFile(path.join(dir, `f${i}.bin`), Math.min(4 * MiB, data - i * 4 * MiB));
-  });
-  return d;
-}
-
 async function generations(dir = folder): Promise<string[]> {
   const run = await runCli(['backups', 'list', dir, '--json']);
   assert.equal(run.code, 0, run.stderr);
@@ -48,8 +37,8 @@ async function assertIntact(dir = folder): Promise<void> {
 }
 
 before(async () => {
-  small = await ext4Drive('small.img', 32 * MiB, 3 * MiB);
-  large = await ext4Drive('large.img', 48 * MiB, 16 * MiB);
+  small = await ext4Drive(t.dir, 'small.img', 32 * MiB, 3 * MiB);
+  large = await ext4Drive(t.dir, 'large.img', 48 * MiB, 16 * MiB);
   const first = await runCli(['backup', small.device, '--into', folder, '--yes', '--json']);
   assert.equal(first.code, 0, first.stderr);
   firstSha256 = first.finished?.digests?.sha256 ?? '';

@@ -2,8 +2,10 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
+import { announcePartitions } from '../../engine/testing/test-drives';
+import { createLoopDevice, type LoopDevice } from '../../engine/testing/loop-device';
 
-/** Helpers the backup-folder tests share: a drive's files by hash, read with the system's own tools. */
+/** Helpers the backup tests share: drives made and their files hashed with the system's own tools. */
 
 export const MiB = 1 << 20;
 
@@ -70,4 +72,16 @@ export async function withMounted(part: string, scratch: string, fn: (dir: strin
 export function randomFile(file: string, bytes: number): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, crypto.randomBytes(bytes));
+}
+
+/** A loop drive over `scratch/name`: one MBR partition of ext4 holding `data` bytes of random files. Remove with removeLoopDevice. */
+export async function ext4Drive(scratch: string, name: string, size: number, data: number): Promise<LoopDevice> {
+  const d = await createLoopDevice(size, { file: path.join(scratch, name) });
+  await runTool('sfdisk', ['-q', d.device], { timeoutMs: SLOW_TOOL_MS, input: 'label: dos\n,,83\n' });
+  const [part] = await announcePartitions(d.device, 1);
+  await runTool('mkfs.ext4', ['-q', '-F', part as string], SLOW_TOOL_MS);
+  await withMounted(part as string, scratch, (dir) => {
+    for (let i = 0; i * 4 * MiB < data; i++) randomFile(path.join(dir, `f${i}.bin`), Math.min(4 * MiB, data - i * 4 * MiB));
+  });
+  return d;
 }

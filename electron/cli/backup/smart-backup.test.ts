@@ -8,6 +8,7 @@ import { announcePartitions, noise, tempDir, writeMixedFiles } from '../../engin
 import { createLoopDevice, removeLoopDevice, type LoopDevice } from '../../engine/testing/loop-device';
 import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
 import { runCli } from '../testing/run-cli';
+import { hashTree } from './backup-folder-testing';
 
 /**
  * Smart backups on a real drive: GPT with ext4, FAT32, a partition holding
@@ -47,16 +48,6 @@ function fillWithJunk(device: string, size: number, seed: number): void {
   }
 }
 
-function hashTree(root: string, into: Map<string, string> = new Map(), rel = ''): Map<string, string> {
-  for (const name of fs.readdirSync(path.join(root, rel)).sort()) {
-    if (name === 'lost+found') continue;
-    const r = path.join(rel, name);
-    const st = fs.lstatSync(path.join(root, r));
-    if (st.isDirectory()) hashTree(root, into, r);
-    else into.set(r, crypto.createHash('sha256').update(fs.readFileSync(path.join(root, r))).digest('hex'));
-  }
-  return into;
-}
 
 async function sha256Of(file: string): Promise<string> {
   const h = crypto.createHash('sha256');

@@ -2,7 +2,7 @@ import { EXIT, exitCodeFor } from '../../../shared/error-codes';
 import { detailsOf } from '../../../shared/job-events';
 import { formatBytes } from '../../../shared/units';
 import { prepareFolderBackup, runFolderBackup } from '../../engine/jobs/folder-backup-job';
-import { describeLayout, describeStorage } from '../../engine/jobs/image-info';
+import { sayBackupSource } from './backup-source-lines';
 import { withCancel } from '../run-job';
 import type { Output } from '../output';
 
@@ -14,10 +14,7 @@ export async function backupIntoFolder(device: string, folder: string, opts: { y
   const prepared = await prepareFolderBackup({ device, folder });
   const { drive } = prepared;
   if (!out.json) {
-    const what = [drive.model, drive.serial && `serial ${drive.serial}`].filter(Boolean).join(', ');
-    out.info(`Drive: ${drive.device} (${formatBytes(drive.size)}${what ? `, ${what}` : ''})`);
-    for (const line of describeLayout(prepared.layout)) out.info(`  ${line}`);
-    for (const line of describeStorage(prepared.storage)) out.info(`  ${line}`);
+    sayBackupSource(drive, prepared.layout, prepared.storage, out);
     out.info(`Backup folder: ${folder} (only pieces it does not hold yet are stored)`);
   }
   await confirmMountedSource(prepared.warnings, opts.yes, out, 'back up');

@@ -5,7 +5,6 @@ import { detailsOf, type JobFinishedEvent } from '../../../shared/job-events';
 import { formatBytes } from '../../../shared/units';
 import { ImprintError, fromErrorInfo } from '../../engine/errors';
 import { prepareBackup } from '../../engine/jobs/backup-job';
-import { describeLayout, describeStorage } from '../../engine/jobs/image-info';
 import { backUpElseRescue } from '../../engine/jobs/backup-rescue';
 import { reportRescue } from './rescue';
 import { confirmErase } from '../confirm';
@@ -14,6 +13,7 @@ import type { Output } from '../output';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
 import { backupIntoFolder } from './backup-into-folder';
+import { sayBackupSource } from './backup-source-lines';
 
 /**
  * Asks before reading a drive whose partitions are mounted read-write. Without
@@ -116,10 +116,7 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
     const prepared = await prepareBackup({ device, output, compression, level, force: values.force === true, checkFreeSpace: !values['no-space-check'], sectorBySector: values['sector-by-sector'] === true });
     const { drive } = prepared;
     if (!out.json) {
-      const what = [drive.model, drive.serial && `serial ${drive.serial}`].filter(Boolean).join(', ');
-      out.info(`Drive: ${drive.device} (${formatBytes(drive.size)}${what ? `, ${what}` : ''})`);
-      for (const line of describeLayout(prepared.layout)) out.info(`  ${line}`);
-      for (const line of describeStorage(prepared.storage)) out.info(`  ${line}`);
+      sayBackupSource(drive, prepared.layout, prepared.storage, out);
       out.info(`Backup: ${prepared.out.output} (${compression}${prepared.level !== null ? ` level ${prepared.level}` : ''}${prepared.out.replaces ? ', replacing the existing file' : ''})`);
     }
     await confirmMountedSource(prepared.warnings, values.yes === true, out, 'back up');
