@@ -7,8 +7,8 @@ import type { SourceInfo } from './image-source';
  */
 export interface ByteSource {
   readonly info: SourceInfo;
-  /** How the content is reached, for the user ("seek table", "block index", "reading from the start"). */
-  readonly access: 'direct' | 'seek-table' | 'block-index' | 'sequential';
+  /** How the content is reached, for the user ("seek table", "block index", a backup folder's "piece index", "reading from the start"). */
+  readonly access: 'direct' | 'seek-table' | 'block-index' | 'piece-index' | 'sequential';
   /** What the user should know about speed ("a .gz has no index: reading from the start"), or null. */
   readonly note: string | null;
   /** The content's size, or null while a sequential source has not reached its end. */

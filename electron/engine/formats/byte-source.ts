@@ -2,6 +2,8 @@ import * as fs from 'fs';
 import { ImprintError } from '../errors';
 import { allocAligned, alignDown, alignUp } from '../io/aligned-buffer';
 import { readFully } from '../io/full-io';
+import { openGenerationSource } from './backup-folder/generation-byte-source';
+import { resolveFolderRef, parseFolderRef } from './backup-folder/folder-ref';
 import { describeSource, inspectSource, type SourceInfo } from './image-source';
 import { SequentialCacheSource } from './sequential-cache-source';
 import { openXzBlockSource } from './xz-block-source';
@@ -13,14 +15,19 @@ import { SeekableZstdReader } from './zstd-seekable-reader';
  * reads only what it must: a raw image or drive directly, a seekable .zst
  * through its seek table, a multi-block .xz block by block through its
  * index; formats without an index (.gz, .bz2, .zip, plain .zst, single-block
- * .xz) are decoded from the start into a temporary file, as far as needed.
+ * .xz) are decoded from the start into a temporary file, as far as needed;
+ * a backup folder's generation (FOLDER#GEN) piece by piece through its index.
  * Never opens the source for writing.
  */
 import type { ByteSource, ByteSourceOptions } from './byte-source-types';
 export type { ByteSource, ByteSourceOptions } from './byte-source-types';
 
-/** Opens `path` (an image, a backup or a drive) for random access. */
+/** Opens `path` (an image, a backup, a backup folder's FOLDER#GEN or a drive) for random access. */
 export async function openByteSource(path: string, opts: ByteSourceOptions = {}): Promise<ByteSource> {
+  if (parseFolderRef(path)) {
+    const { folder, index } = resolveFolderRef(path);
+    return openGenerationSource(folder, index);
+  }
   const info = await inspectSource(path);
   if (info.format === 'raw') return openDirect(info);
   if (info.format === 'zstd') {

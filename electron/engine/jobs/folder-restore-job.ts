@@ -1,9 +1,7 @@
-import * as fs from 'fs';
 import type { JobFinishedEvent, RestoreJobDetails } from '../../../shared/job-events';
-import { ImprintError } from '../errors';
 import type { SourceInfo } from '../formats/image-source';
-import { openFolder } from '../formats/backup-folder/folder-layout';
-import { resolveGeneration, type GenerationIndex } from '../formats/backup-folder/generation-index';
+import { resolveFolderRef } from '../formats/backup-folder/folder-ref';
+import type { GenerationIndex } from '../formats/backup-folder/generation-index';
 import { generationContent } from '../formats/backup-folder/generation-content';
 import { planTargets, type TargetPlan } from '../pipelines/target-plan';
 import type { EventSink } from './job-reporter';
@@ -17,20 +15,7 @@ import { runSmartRestore } from './smart-restore';
  * then read back from the drive.
  */
 
-/** FOLDER or FOLDER#GEN, when FOLDER is a folder; null when `ref` names something else (a backup file). */
-export function parseFolderRef(ref: string): { folder: string; generation: string | undefined } | null {
-  const isDir = (p: string): boolean => {
-    try {
-      return fs.statSync(p).isDirectory();
-    } catch {
-      return false;
-    }
-  };
-  if (isDir(ref)) return { folder: ref, generation: undefined };
-  const hash = ref.lastIndexOf('#');
-  if (hash > 0 && isDir(ref.slice(0, hash))) return { folder: ref.slice(0, hash), generation: ref.slice(hash + 1) };
-  return null;
-}
+export { parseFolderRef } from '../formats/backup-folder/folder-ref';
 
 export interface PreparedFolderRestore {
   folder: string;
@@ -40,12 +25,9 @@ export interface PreparedFolderRestore {
 
 /** Reads and checks the generation's index and the targets; writes nothing. */
 export async function prepareFolderRestore(ref: string, targets: string[]): Promise<PreparedFolderRestore> {
-  const parsed = parseFolderRef(ref);
-  if (!parsed) throw new ImprintError('E_SOURCE_NOT_FOUND', `${ref} is not a backup folder.`);
-  openFolder(parsed.folder);
-  const index = resolveGeneration(parsed.folder, parsed.generation);
-  const plans = await planTargets(targets, { path: parsed.folder, size: index.metadata.size, isDevice: false });
-  return { folder: parsed.folder, index, targets: plans };
+  const { folder, index } = resolveFolderRef(ref);
+  const plans = await planTargets(targets, { path: folder, size: index.metadata.size, isDevice: false });
+  return { folder, index, targets: plans };
 }
 
 export interface FolderRestoreRunOptions {
