@@ -8,10 +8,11 @@ import type { Command } from '../commands';
 import { decodeProgress } from './browse-progress';
 
 export const extractCommand: Command = {
-  help: `Usage: imprint extract SOURCE PART:PATH... DEST [--force] [--json]
+  help: `Usage: imprint extract SOURCE|FOLDER[#GEN] PART:PATH... DEST [--force] [--json]
 
 Copies files or whole folders out of an image, a backup or a drive into the
 folder DEST (created if missing), without restoring it. Read-only toward SOURCE.
+SOURCE may be a backup folder's generation, FOLDER#GEN (FOLDER alone is the latest).
 PART:PATH is as \`imprint ls\` shows it (1:/home/user/notes.txt, 2:/ for a
 whole partition).
 

@@ -7,9 +7,11 @@ import type { Command } from '../commands';
 import { decodeProgress } from './browse-progress';
 
 export const lsCommand: Command = {
-  help: `Usage: imprint ls SOURCE [PART:PATH] [--long] [--recursive|-R] [--json]
+  help: `Usage: imprint ls SOURCE|FOLDER[#GEN] [PART:PATH] [--long] [--recursive|-R] [--json]
 
-Lists what is inside an image, a backup or a drive without restoring it.
+Lists what is inside an image, a backup, a backup folder's generation
+(FOLDER#GEN, a list number or id; FOLDER alone is the latest) or a drive
+without restoring it.
 Read-only: nothing is ever written to SOURCE.
 
 Without PART:PATH, lists the partitions: number, filesystem, label, size and
@@ -35,7 +37,7 @@ partition or path).`,
       options: { json: { type: 'boolean' }, long: { type: 'boolean', short: 'l' }, recursive: { type: 'boolean', short: 'R' } },
     });
     const [file, where, extra] = positionals;
-    if (!file || extra) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint ls SOURCE [PART:PATH] [--long] [-R]');
+    if (!file || extra) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint ls SOURCE|FOLDER[#GEN] [PART:PATH] [--long] [-R]');
     const target = where === undefined ? null : parsePartPath(where);
     const session = await BrowseSession.open(file, { onDecodeProgress: decodeProgress(out) });
     try {
