@@ -21,8 +21,13 @@ export function BrowseTree({ rows, selected, onToggle, onSelect }: { rows: TreeR
   const listRef = useRef<HTMLUListElement>(null);
   const at = Math.min(focus, Math.max(0, rows.length - 1));
   const moved = useRef(false);
+  /** The tree holds the keyboard focus (set on focus, cleared when focus goes to something else on the page). */
+  const inside = useRef(false);
   useEffect(() => {
-    if (!moved.current) return;
+    // A folder's "Reading…" row is replaced by its entries when they arrive: if it had the focus, the
+    // focus fell to the page, and a keyboard user would be lost. Give it to the row now at that place.
+    const dropped = inside.current && (document.activeElement === null || document.activeElement === document.body);
+    if (!moved.current && !dropped) return;
     moved.current = false;
     listRef.current?.querySelector<HTMLElement>(`[data-index="${at}"]`)?.focus();
   }, [at, rows]);
@@ -49,7 +54,19 @@ export function BrowseTree({ rows, selected, onToggle, onSelect }: { rows: TreeR
     act();
   };
   return (
-    <ul ref={listRef} role="tree" aria-label="Partitions and folders" aria-multiselectable="true" className="inside-tree" onKeyDown={onKeyDown}>
+    <ul
+      ref={listRef}
+      role="tree"
+      aria-label="Partitions and folders"
+      aria-multiselectable="true"
+      className="inside-tree"
+      onKeyDown={onKeyDown}
+      onFocus={() => (inside.current = true)}
+      onBlur={(e) => {
+        // relatedTarget null: the focused row was removed (or the window lost focus); the effect above decides.
+        if (e.relatedTarget !== null && !listRef.current?.contains(e.relatedTarget as Node)) inside.current = false;
+      }}
+    >
       {rows.map((r, i) => {
         const ticked = selected.includes(r.where);
         return (
