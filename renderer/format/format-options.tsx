@@ -1,6 +1,5 @@
 import { useShallow } from 'zustand/react/shallow';
 import { FAT32_MAX_DRIVE_BYTES } from '../../shared/format-rules';
-import { formatBytes } from '../../shared/units';
 import { formatFilesystemNow, formatLabelProblem, type FormatChoice } from '../store/format-slice';
 import { useApp } from '../store/store-context';
 
@@ -8,7 +7,7 @@ import { useApp } from '../store/store-context';
 export const FS_NAME = { fat32: 'FAT32', exfat: 'exFAT' } as const;
 
 const CHOICES: { value: FormatChoice; label: string; why: string }[] = [
-  { value: 'auto', label: 'Automatic', why: `FAT32 up to ${formatBytes(FAT32_MAX_DRIVE_BYTES)}, exFAT above, as Windows chooses.` },
+  { value: 'auto', label: 'Automatic', why: `FAT32 up to ${FAT32_MAX_DRIVE_BYTES / 1024 ** 3} GiB, exFAT above, as Windows chooses.` },
   { value: 'fat32', label: 'FAT32', why: 'Read by almost everything: cameras, TVs, car radios, old systems. Files up to 4 GB.' },
   { value: 'exfat', label: 'exFAT', why: 'Large files; read by current Windows, macOS and Linux.' },
 ];
