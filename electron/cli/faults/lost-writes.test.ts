@@ -8,7 +8,11 @@ import * as fs from 'node:fs';
 import { withFaultyDevice } from '../../engine/testing/faulty-device';
 import { MiB, describe, failedWith, faultTest, headAbsent, imprint, randomImage } from './fault-bench';
 
-const IMAGE = 128 * MiB;
+/**
+ * Large beside how far writes may run ahead of the read-back: at 128 MiB a quiet,
+ * fast machine had written the whole image before the read-back reached the lost chunk.
+ */
+const IMAGE = 512 * MiB;
 /** Inside the image's third 4 MiB chunk, away from any chunk or page boundary. */
 const LOST = { offset: 8 * MiB + 4096 + 512, length: 512 };
 
@@ -29,7 +33,7 @@ function firstLostByte(image: string): number {
 faultTest('a lost write is found while the image is still being written: the target fails at the exact byte, before its head is written', async () => {
   const image = randomImage(IMAGE, 'lost write');
   await withFaultyDevice({ size: IMAGE + 4 * MiB, lostWrites: [LOST] }, async (d) => {
-    const r = await imprint(['flash', image, d.device, '--yes'], { onStuck: d.kill, env: { IMPRINT_VERIFY_WHILE_WRITING: 'always' }, timeoutMs: 90_000 });
+    const r = await imprint(['flash', image, d.device, '--yes'], { onStuck: d.kill, env: { IMPRINT_VERIFY_WHILE_WRITING: 'always' }, timeoutMs: 180_000 });
     const err = failedWith(r, 'E_VERIFY_MISMATCH');
     assert.equal(err.offset, firstLostByte(image), describe(r));
     const failedAt = r.events.findIndex((e) => e.type === 'target-failed');
