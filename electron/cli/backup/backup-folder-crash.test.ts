@@ -7,7 +7,7 @@ import { tempDir } from '../../engine/testing/test-drives';
 import { removeLoopDevice, type LoopDevice } from '../../engine/testing/loop-device';
 import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
 import { runCli, startCli } from '../testing/run-cli';
-import { ext4Drive, MiB } from './backup-folder-testing';
+import { assertIntact, ext4Drive, generations, MiB } from './backup-folder-testing';
 
 /**
  * A backup folder survives what interrupts a backup (SIGKILL: backup-folder-kill.test.ts):
@@ -25,16 +25,6 @@ let firstSha256 = '';
 const fullMount = path.join(t.dir, 'full');
 let fullMounted = false;
 
-async function generations(dir = folder): Promise<string[]> {
-  const run = await runCli(['backups', 'list', dir, '--json']);
-  assert.equal(run.code, 0, run.stderr);
-  return (JSON.parse(run.stdout) as { generations: { id: string }[] }).generations.map((g) => g.id);
-}
-
-async function assertIntact(dir = folder): Promise<void> {
-  const run = await runCli(['backups', 'verify', dir, '--json']);
-  assert.equal(run.code, 0, `verify after an interruption: ${run.stdout}`);
-}
 
 before(async () => {
   small = await ext4Drive(t.dir, 'small.img', 32 * MiB, 3 * MiB);
@@ -69,7 +59,7 @@ test('export makes an ordinary smart backup file that the existing restore write
 });
 
 test('a cancel (SIGINT) adds no generation, and leaves no lock and nothing temporary', async () => {
-  const before = await generations();
+  const before = await generations(folder);
   const { child, done } = startCli(['backup', (large as LoopDevice).device, '--into', path.join(t.dir, 'cancelled'), '--yes', '--json']);
   // Cancel once it is reading.
   await new Promise<void>((resolve) => child.stdout?.on('data', (d: Buffer) => d.toString().includes('"progress"') && resolve()));
@@ -84,7 +74,7 @@ test('a cancel (SIGINT) adds no generation, and leaves no lock and nothing tempo
     assert.deepEqual(fs.readdirSync(path.join(t.dir, 'cancelled', 'tmp')), []);
     assert.equal(fs.existsSync(path.join(t.dir, 'cancelled', 'lock')), false);
   }
-  assert.deepEqual(await generations(), before);
+  assert.deepEqual(await generations(folder), before);
 });
 
 test('a full disk mid-backup: a clear error, earlier generations intact, no lock left', async () => {
@@ -142,5 +132,5 @@ test('two processes on one folder: the second is refused, naming the holder', as
   assert.equal(report.kept.length, 2, 'one generation of each drive');
   assert.deepEqual(await generations(shared), report.kept);
   await assertIntact(shared);
-  await assertIntact();
+  await assertIntact(folder);
 });

@@ -6,7 +6,7 @@ import { announcePartitions, tempDir } from '../../engine/testing/test-drives';
 import { createLoopDevice, removeLoopDevice, type LoopDevice } from '../../engine/testing/loop-device';
 import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
 import { runCli, startCli, type CliResult } from '../testing/run-cli';
-import { ext4Drive, extFiles, MiB } from './backup-folder-testing';
+import { assertIntact, ext4Drive, extFiles, generations, MiB } from './backup-folder-testing';
 
 /**
  * A backup folder survives a backup killed (SIGKILL) at several points:
@@ -23,16 +23,6 @@ let large: LoopDevice | null = null;
 let smallFiles = new Map<string, string>();
 let target: LoopDevice | null = null;
 
-async function generations(dir = folder): Promise<string[]> {
-  const run = await runCli(['backups', 'list', dir, '--json']);
-  assert.equal(run.code, 0, run.stderr);
-  return (JSON.parse(run.stdout) as { generations: { id: string }[] }).generations.map((g) => g.id);
-}
-
-async function assertIntact(dir = folder): Promise<void> {
-  const run = await runCli(['backups', 'verify', dir, '--json']);
-  assert.equal(run.code, 0, `verify after an interruption: ${run.stdout}`);
-}
 
 before(async () => {
   small = await ext4Drive(t.dir, 'small.img', 32 * MiB, 3 * MiB);
@@ -55,7 +45,7 @@ test('SIGKILL at several points of a backup leaves the earlier generation intact
   assert.equal(probe.code, 0, probe.stderr);
   const duration = Date.now() - t0;
   fs.rmSync(path.join(t.dir, 'probe'), { recursive: true });
-  const before = await generations();
+  const before = await generations(folder);
   let killedMidway = 0;
   let copy = '';
   // Each run goes into a fresh copy of the folder (one generation of the small drive), so each has all 16 MiB to store.

@@ -1,9 +1,11 @@
+import * as assert from 'node:assert/strict';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
 import { announcePartitions } from '../../engine/testing/test-drives';
 import { createLoopDevice, type LoopDevice } from '../../engine/testing/loop-device';
+import { runCli } from '../testing/run-cli';
 
 /** Helpers the backup tests share: drives made and their files hashed with the system's own tools. */
 
@@ -84,4 +86,17 @@ export async function ext4Drive(scratch: string, name: string, size: number, dat
     for (let i = 0; i * 4 * MiB < data; i++) randomFile(path.join(dir, `f${i}.bin`), Math.min(4 * MiB, data - i * 4 * MiB));
   });
   return d;
+}
+
+/** The ids of a folder's generations, oldest first, as `imprint backups list --json` gives them. */
+export async function generations(folder: string): Promise<string[]> {
+  const run = await runCli(['backups', 'list', folder, '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  return (JSON.parse(run.stdout) as { generations: { id: string }[] }).generations.map((g) => g.id);
+}
+
+/** `imprint backups verify` reads every piece each index names: an interruption left every generation whole. */
+export async function assertIntact(folder: string): Promise<void> {
+  const run = await runCli(['backups', 'verify', folder, '--json']);
+  assert.equal(run.code, 0, `verify after an interruption: ${run.stdout}`);
 }
