@@ -1,3 +1,4 @@
+import type { BackupFolderInfo, FolderBackupRequest } from './backup-folder-types';
 import type { BackupCompression, FilesystemInfo, PartitionInfo, StorageSummary } from './backup-metadata';
 import type { BrowseFolder, BrowsePartition, ExtractRequest } from './browse-types';
 import type { Drive } from './drive';
@@ -58,6 +59,7 @@ export interface BackupRequest {
 }
 
 export interface RestoreRequest {
+  /** A backup file, or a backup folder's generation as FOLDER#ID (FOLDER alone: its latest). */
   backup: string;
   targets: string[];
   verify: boolean;
@@ -187,6 +189,12 @@ export interface Calls {
   browseFolder: { request: { source: string; where: string }; response: BrowseFolder };
   /** Copies files and folders out of a source into a folder, as a job (kind 'extract': progress and end as job events). */
   startExtract: { request: ExtractRequest; response: JobStarted };
+  /** A native folder dialog that can create folders (a backup folder's place); null when cancelled or in browser mode. */
+  chooseFolder: { request: { title: string }; response: string | null };
+  /** What is at a path as a backup folder: a backup folder and its generations, a new or empty folder, or something a backup cannot go into. */
+  inspectBackupFolder: { request: { path: string }; response: BackupFolderInfo };
+  /** Adds a generation to a backup folder (new or existing); refusals (a foreign folder, the drive holding it) come back as this call's error. */
+  startFolderBackup: { request: FolderBackupRequest; response: JobStarted };
 }
 
 export type CallName = keyof Calls;
@@ -244,6 +252,9 @@ export const CALL_NAMES: readonly CallName[] = [
   'browsePartitions',
   'browseFolder',
   'startExtract',
+  'chooseFolder',
+  'inspectBackupFolder',
+  'startFolderBackup',
 ];
 
 export const EVENT_NAMES: readonly EventName[] = ['onDrivesChanged', 'onJobEvent'];

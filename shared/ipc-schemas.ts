@@ -63,6 +63,9 @@ export const REQUEST_SCHEMAS = {
   browsePartitions: object({ source: path }),
   browseFolder: object({ source: path, where }),
   startExtract: object({ source: path, items: list(where, { min: 1, max: 1000 }), dest: path }),
+  chooseFolder: object({ title: str({ min: 1, max: 200 }) }),
+  inspectBackupFolder: object({ path }),
+  startFolderBackup: object({ device: path, folder: path }),
 } satisfies { [K in CallName]: Schema<Calls[K]['request']> };
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -91,6 +94,9 @@ const _schemasMatch: SchemasMatch = {
   browsePartitions: true,
   browseFolder: true,
   startExtract: true,
+  chooseFolder: true,
+  inspectBackupFolder: true,
+  startFolderBackup: true,
 };
 
 /** True for the name of a call in the contract (a string from the wire is untrusted). */

@@ -29,6 +29,12 @@ export function electronDialogs(window: () => BrowserWindow | null): DialogAdapt
       const r = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);
       return r.canceled || !r.filePath ? null : r.filePath;
     },
+    async chooseFolder(title) {
+      const options: OpenDialogOptions = { title, defaultPath: app.getPath('documents'), properties: ['openDirectory', 'createDirectory', 'promptToCreate'] };
+      const win = window();
+      const r = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
+      return r.canceled ? null : (r.filePaths[0] ?? null);
+    },
     async revealFile(file) {
       // Only files that exist: showItemInFolder is not a way to open arbitrary paths.
       if (!fs.existsSync(file)) throw new ImprintError('E_SOURCE_NOT_FOUND', `${file} does not exist (any more).`);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'crypto';
 import * as path from 'path';
 import type { Drive } from '../../shared/drive';
+import type { FolderBackupRequest } from '../../shared/backup-folder-types';
 import type { BackupRequest, CallName, Calls, EventName, Events, FlashRequest, FormatRequest, JobStarted, RestoreRequest, Result, Unsubscribe } from '../../shared/ipc-contract';
 import type { JobEvent, JobFinishedEvent, JobKind } from '../../shared/job-events';
 import { ImprintError, toErrorInfo } from '../engine/errors';
@@ -8,6 +9,7 @@ import { listDrives as engineListDrives } from '../engine/drives/list-drives';
 import { prepareFlash, runFlash } from '../engine/jobs/flash-job';
 import { engineSettingsFromEnv, type EngineSettings } from '../engine/jobs/engine-settings';
 import { inspectBackupDetails, prepareBackupJob, prepareRestoreJob } from './backup-jobs';
+import { generationDetails, inspectBackupFolder, isFolderRef, prepareFolderBackupJob, prepareFolderRestoreJob } from './backup-folders';
 import { planBackupStorage } from '../engine/jobs/backup-job';
 import { canOpenDirectly } from './device-access';
 import { DriveWatcher, DRIVE_POLL_MS } from './drive-watcher';
@@ -17,7 +19,7 @@ import { listFolder } from './folder-listing';
 import { BrowseSources } from './browse-service';
 import { checkBackupOutput } from './output-check';
 import { prepareFormat, runFormat } from '../engine/jobs/format-job';
-import { backupCliArgs, flashCliArgs, formatCliArgs, restoreCliArgs, runHelper, type HelperCommand } from './privileged-helper';
+import { backupCliArgs, flashCliArgs, folderBackupCliArgs, formatCliArgs, restoreCliArgs, runHelper, type HelperCommand } from './privileged-helper';
 import { runUrlFlash } from '../engine/jobs/flash-url-job';
 import { redact } from '../engine/net/url-policy';
 import { CatalogueBrowser } from './catalogue-browser';
@@ -34,6 +36,8 @@ export interface DialogAdapter {
   chooseImage(): Promise<string | null>;
   chooseBackupPath(suggestedName: string): Promise<string | null>;
   revealFile(path: string): Promise<void>;
+  /** A folder dialog that can make new folders (a backup folder's place); absent: the call resolves null. */
+  chooseFolder?(title: string): Promise<string | null>;
 }
 
 /** An event as the service emits it; browser mode sends exactly this object as its push frame. */
@@ -185,7 +189,7 @@ export class ImprintService {
       return drives;
     },
     inspectImage: async ({ path: file }) => inspectImageDetails(file, this.settings.decoders),
-    inspectBackup: async ({ path: file }) => inspectBackupDetails(file, this.settings.decoders),
+    inspectBackup: async ({ path: file }) => (isFolderRef(file) ? generationDetails(file) : inspectBackupDetails(file, this.settings.decoders)),
     chooseImage: async () => (this.options.dialogs ? this.options.dialogs.chooseImage() : null),
     chooseBackupPath: async ({ suggestedName }) => (this.options.dialogs ? this.options.dialogs.chooseBackupPath(suggestedName) : null),
     revealFile: async ({ path: file }) => {
@@ -203,6 +207,9 @@ export class ImprintService {
       this.refuseBusy(prepared.devices);
       return this.launch('extract', prepared.devices, prepared.run);
     },
+    chooseFolder: async ({ title }) => (this.options.dialogs?.chooseFolder ? this.options.dialogs.chooseFolder(title) : null),
+    inspectBackupFolder: async ({ path: dir }) => inspectBackupFolder(dir),
+    startFolderBackup: async (req) => this.startFolderBackup(req),
     jobSnapshots: async () => [...this.snapshots.values()].flatMap((s) => [s.started, s.progress, s.finished].filter((e): e is JobEvent => e !== undefined)),
     startFlash: async (req) => this.startFlash(req),
     loadCatalogue: async (req) => this.catalogues.list(req),
@@ -269,7 +276,8 @@ export class ImprintService {
   }
 
   private async startRestore(req: RestoreRequest): Promise<JobStarted> {
-    const prepared = await prepareRestoreJob(req, this.settings);
+    // A backup folder's generation (FOLDER#ID): the same checks, smart restore and read-back, from its pieces.
+    const prepared = isFolderRef(req.backup) ? await prepareFolderRestoreJob(req) : await prepareRestoreJob(req, this.settings);
     this.refuseBusy(prepared.devices);
     if (this.needsHelper(prepared.devices, 'write')) {
       return this.viaHelper('restore', prepared.devices, prepared, restoreCliArgs(req));
@@ -289,6 +297,17 @@ export class ImprintService {
       return this.viaHelper('backup', [req.device], { source: req.device, targets: [req.output], totalBytes: null }, backupCliArgs(req));
     }
     const prepared = await prepareBackupJob(req);
+    this.refuseBusy(prepared.devices);
+    return this.launch('backup', prepared.devices, (jobId, signal, onEvent) => prepared.run({ jobId, signal, onEvent }));
+  }
+
+  /** A backup into a backup folder: like startBackup, the helper checks and reads when this process may not read the drive. */
+  private async startFolderBackup(req: FolderBackupRequest): Promise<JobStarted> {
+    this.refuseBusy([req.device]);
+    if (this.needsHelper([req.device], 'read')) {
+      return this.viaHelper('backup', [req.device], { source: req.device, targets: [req.folder], totalBytes: null }, folderBackupCliArgs(req));
+    }
+    const prepared = await prepareFolderBackupJob(req);
     this.refuseBusy(prepared.devices);
     return this.launch('backup', prepared.devices, (jobId, signal, onEvent) => prepared.run({ jobId, signal, onEvent }));
   }

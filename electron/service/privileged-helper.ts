@@ -54,6 +54,11 @@ export function backupCliArgs(req: { device: string; output: string; compression
   return ['backup', '--yes', '--json', '--stdin-cancel', '--compress', req.compression, ...(req.force ? ['--force'] : []), ...(req.rescue ? ['--rescue'] : []), ...(req.sectorBySector ? ['--sector-by-sector'] : []), '--', req.device, req.output];
 }
 
+/** `imprint backup DEVICE --into FOLDER` arguments (a backup folder); `--yes` as for backupCliArgs. */
+export function folderBackupCliArgs(req: { device: string; folder: string }): string[] {
+  return ['backup', '--yes', '--json', '--stdin-cancel', '--into', req.folder, '--', req.device];
+}
+
 /** Splits a byte stream into lines; a line longer than `maxLine` is dropped (a helper does not print megabytes per event). */
 export class LineSplitter {
   private rest = '';

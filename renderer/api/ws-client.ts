@@ -160,6 +160,9 @@ export function createWsClient(url: string, open: SocketFactory = (u) => new Web
     browsePartitions: (r) => call('browsePartitions', r),
     browseFolder: (r) => call('browseFolder', r),
     startExtract: (r) => call('startExtract', r),
+    chooseFolder: (r) => call('chooseFolder', r),
+    inspectBackupFolder: (r) => call('inspectBackupFolder', r),
+    startFolderBackup: (r) => call('startFolderBackup', r),
     onDrivesChanged: (l) => on('onDrivesChanged', l),
     onJobEvent: (l) => on('onJobEvent', l),
   };

@@ -1,7 +1,16 @@
 import { useEffect, useRef } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { formatBytes } from '../../shared/units';
+import { choosesFolder, type BrowseFor } from '../store/browse-slice';
 import { useApp } from '../store/store-context';
+
+const TITLES: Record<BrowseFor, string> = {
+  image: 'Choose an image',
+  backup: 'Choose a backup',
+  'extract-folder': 'Choose a folder to extract into',
+  'backup-folder': 'Choose a folder to back up into',
+  'restore-folder': 'Choose a backup folder',
+};
 
 /**
  * Browser mode's stand-in for the system's open dialog: the folders and
@@ -26,8 +35,8 @@ export function FileBrowserDialog() {
   useEffect(() => {
     listRef.current?.querySelector<HTMLButtonElement>('button')?.focus();
   }, [listing]);
-  const folderOnly = what === 'extract-folder';
-  const title = folderOnly ? 'Choose a folder to extract into' : what === 'backup' ? 'Choose a backup' : 'Choose an image';
+  const folderOnly = choosesFolder(what);
+  const title = TITLES[what ?? 'image'];
   return (
     <dialog
       ref={ref}

@@ -27,6 +27,8 @@ export interface FilePathStepProps {
   onChooseRequested(): void;
   /** Other ways to give the source, shown beside the dialog button (Flash: from a URL, from a catalogue). */
   actions?: ReactNode;
+  /** Shown first under the heading (Restore: a file or a backup folder). */
+  intro?: ReactNode;
   /** What the file turned out to be, once inspected. */
   children?: ReactNode;
 }
@@ -42,6 +44,7 @@ export function FilePathStep(p: FilePathStepProps) {
       <h2 id={p.headingId}>
         <span className="step-number">{p.number}</span> {p.title}
       </h2>
+      {p.intro}
       <div className="source-actions">
         {p.chooseLabel && (
           <button type="button" className="button" onClick={p.onChooseRequested}>

@@ -1,9 +1,10 @@
-import type { JobFinishedEvent } from '../../shared/job-events';
+import { detailsOf, type JobFinishedEvent } from '../../shared/job-events';
 import { formatBytes } from '../../shared/units';
 import { formatRatio } from '../job/verdict';
 import { rescueOffered } from '../store/backup-slice';
 import { useApp } from '../store/store-context';
 import { backupOutcome, rescueOutcome } from './backup-outcome';
+import { FolderBackupResult } from './folder-backup-result';
 import { RescueOffer, RescueResult } from './rescue-result';
 
 /**
@@ -21,6 +22,8 @@ export function BackupResult({ result }: { result: JobFinishedEvent }) {
   if (rescue) return <RescueResult rescue={rescue} />;
   if (offerRescue) return <RescueOffer />;
   if (!result.ok) return null;
+  const folder = detailsOf(result, 'folder-backup');
+  if (folder) return <FolderBackupResult details={folder} />;
   const o = backupOutcome(result, pathInput.trim());
   return (
     <div className="result">

@@ -2,6 +2,7 @@ import { DriveList } from '../drives/drive-list';
 import { LayoutMap } from '../drives/layout-map';
 import { useSourceOptions } from '../drives/use-drive-options';
 import { JobPanel } from '../job/job-panel';
+import { backupDestinationPath } from '../store/backup-target-path';
 import { useApp } from '../store/store-context';
 import { BackupActionBar, BackupForm } from './backup-form';
 import { BackupPlanTable, useUsedBytes } from './backup-plan';
@@ -12,7 +13,7 @@ export function BackupScreen() {
   const job = useApp((s) => s.backup.job);
   const source = useApp((s) => s.backup.source);
   const reading = job.source ?? source ?? 'drive';
-  const pathInput = useApp((s) => s.backup.pathInput);
+  const pathInput = useApp(backupDestinationPath);
   const backupSourceChosen = useApp((s) => s.backupSourceChosen);
   const newBackupRequested = useApp((s) => s.newBackupRequested);
   const options = useSourceOptions(pathInput);

@@ -3,9 +3,17 @@ import { FilePathStep } from '../app/file-path-step';
 import { useApp } from '../store/store-context';
 import { BrowseFilesButton } from '../inside/browse-files-dialog';
 import { BackupSummary } from './backup-summary';
+import { FolderStep } from './folder-step';
+import { SourceKindChoice } from './source-kind-choice';
 
-/** Step 1 of a restore: which backup, and what it says about itself. */
+/** Step 1 of a restore: which backup (a file, or a version in a backup folder), and what it says about itself. */
 export function BackupStep() {
+  const fromFolder = useApp((s) => s.restoreFolder.kind === 'folder');
+  return fromFolder ? <FolderStep /> : <FileStep />;
+}
+
+/** Step 1 from a backup file. */
+function FileStep() {
   const { pathInput, details, inspecting, error } = useApp(
     useShallow((s) => ({ pathInput: s.restore.pathInput, details: s.restore.details, inspecting: s.restore.inspecting, error: s.restore.error })),
   );
@@ -22,6 +30,7 @@ export function BackupStep() {
       label="Backup path"
       placeholder="/home/me/backups/sdcard.img.zst"
       chooseLabel="Choose backup…"
+      intro={<SourceKindChoice />}
       hint={nativeDialogs ? 'or type its path:' : 'or type its full path:'}
       submitLabel="Open"
       pathInput={pathInput}

@@ -15,11 +15,13 @@ function usedOf(backup: BackupDetails): Record<number, number | null> | undefine
 
 /** What the backup says about itself: read before any drive is erased. */
 export function BackupSummary({ backup }: { backup: BackupDetails }) {
+  // A backup folder's generation (service: backup-folders.ts): its "file size" is the new data it added to the folder.
+  const inFolder = backup.format === 'backup-folder';
   return (
     <>
       <dl className="facts" aria-label="Backup details">
         <div>
-          <dt>File</dt>
+          <dt>{inFolder ? 'Generation' : 'File'}</dt>
           <dd className="file-name" title={backup.path}>
             {backup.name}
           </dd>
@@ -43,6 +45,7 @@ export function BackupSummary({ backup }: { backup: BackupDetails }) {
           <dt>Format</dt>
           <dd>
             {backup.formatLabel || backup.format}, <span className="num">{formatBytes(backup.fileSize)}</span>
+            {inFolder && ' of new data added to the folder'}
           </dd>
         </div>
         {backup.storage && (

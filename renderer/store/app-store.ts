@@ -1,6 +1,8 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ImprintApi } from '../../shared/ipc-contract';
 import { createBackupSlice, type BackupSlice } from './backup-slice';
+import { createBackupFolderSlice, type BackupFolderSlice } from './backup-folder-slice';
+import { createRestoreFolderSlice, type RestoreFolderSlice } from './restore-folder-slice';
 import { createBrowseSlice, type BrowseSlice } from './browse-slice';
 import { createDrivesSlice, type DrivesSlice } from './drives-slice';
 import { createFlashSlice, type FlashSlice } from './flash-slice';
@@ -21,7 +23,7 @@ import { createWebSourceSlice, type WebSourceSlice } from './web-source-slice';
  * actions; only actions talk to the api, which is handed in here so tests can
  * give a fake transport.
  */
-export type AppState = UiSlice & DrivesSlice & ImageSlice & TargetsSlice & FlashSlice & BackupSlice & RestoreSlice & FormatSlice & JobsSlice & LayoutsSlice & BrowseSlice & WebSourceSlice & InsideSlice;
+export type AppState = UiSlice & DrivesSlice & ImageSlice & TargetsSlice & FlashSlice & BackupSlice & BackupFolderSlice & RestoreSlice & RestoreFolderSlice & FormatSlice & JobsSlice & LayoutsSlice & BrowseSlice & WebSourceSlice & InsideSlice;
 
 export type AppStore = StoreApi<AppState>;
 export type SetState = AppStore['setState'];
@@ -45,6 +47,8 @@ export function createAppStore(api: ImprintApi, options: AppStoreOptions = {}): 
     ...createFlashSlice(set, get, api),
     ...createBackupSlice(set, get, api),
     ...createRestoreSlice(set, get, api),
+    ...createBackupFolderSlice(set, get, api),
+    ...createRestoreFolderSlice(set, get, api),
     ...createFormatSlice(set, get, api),
     ...createJobsSlice(set, get, api),
     ...createLayoutsSlice(set, get, api),

@@ -5,6 +5,8 @@ import { sourceOptions, stillValid } from './drive-options';
 import { IDLE_JOB, failedToStart, startingJob, type JobView } from './job-view';
 import { busyDevices, setJob } from './jobs-slice';
 import { prunedSelections } from './prune-selections';
+import { folderBackupBlocker } from './backup-folder-slice';
+import { backupDestinationPath } from './backup-target-path';
 
 export type Compression = BackupRequest['compression'];
 
@@ -91,6 +93,12 @@ export function currentOutputCheck(s: AppState): BackupOutputCheck | null {
 /** Why the backup cannot start yet, or null when it can. */
 export function backupBlocker(s: AppState): string | null {
   if (!s.backup.source) return 'Choose a drive to back up.';
+  if (s.backupFolder.destination === 'folder') {
+    const folderBlocker = folderBackupBlocker(s);
+    if (folderBlocker) return folderBlocker;
+    if (stillValid([s.backup.source], sourceOptions(s.drives.list, s.backupFolder.folderInput, s.drives.showAll, busyDevices(s))).length === 0) return 'That drive cannot be backed up into this folder.';
+    return null;
+  }
   const path = s.backup.pathInput.trim();
   if (!path) return 'Choose where to save the backup.';
   if (!path.startsWith('/')) return 'Type the full path of the backup file, starting with /.';
@@ -120,6 +128,12 @@ export const createBackupSlice: SliceCreator<BackupSlice> = (set, get, api) => {
     // Replacing is allowed only for a file the form said was there (and the box ticked for it).
     const force = overwrite && currentOutputCheck(s)?.exists === true;
     patch({ job: startingJob(), notice: null });
+    if (s.backupFolder.destination === 'folder') {
+      const folder = await api.startFolderBackup({ device: source as string, folder: s.backupFolder.folderInput.trim() });
+      if (folder.ok) get().jobStarted('backup', folder.value.jobId);
+      else setJob(set, 'backup', () => failedToStart(folder.error));
+      return;
+    }
     const result = await api.startBackup({ device: source as string, output: pathInput.trim(), compression, force, sectorBySector, ...(rescue ? { rescue: true } : {}) });
     if (result.ok) get().jobStarted('backup', result.value.jobId);
     else setJob(set, 'backup', () => failedToStart(result.error));
@@ -129,7 +143,7 @@ export const createBackupSlice: SliceCreator<BackupSlice> = (set, get, api) => {
 
     backupSourceChosen: (device) => {
       const s = get();
-      if (stillValid([device], sourceOptions(s.drives.list, s.backup.pathInput, s.drives.showAll, busyDevices(s))).length === 0) return;
+      if (stillValid([device], sourceOptions(s.drives.list, backupDestinationPath(s), s.drives.showAll, busyDevices(s))).length === 0) return;
       patch({ source: device });
       void get().layoutRequested(device);
       void get().backupPlanRequested();
@@ -196,8 +210,9 @@ export const createBackupSlice: SliceCreator<BackupSlice> = (set, get, api) => {
       const status = get().backup.job.status;
       if (status === 'starting' || status === 'running') return;
       patch({ job: IDLE_JOB, notice: null, overwrite: false });
-      // The backup just made is at that path now.
+      // The backup just made is at that path now (or the folder holds one more generation).
       void get().backupOutputChecked();
+      void get().backupFolderChecked();
     },
 
     revealRequested: async (path) => {

@@ -1,8 +1,13 @@
 import type { FolderListing } from '../../shared/ipc-contract';
 import type { SliceCreator } from './app-store';
 
-/** What the file browser is choosing: the image to flash, the backup to restore, or the folder "Browse files" extracts into. */
-export type BrowseFor = 'image' | 'backup' | 'extract-folder';
+/** What the file browser is choosing: the image to flash, the backup to restore, the folder "Browse files" extracts into, or a backup folder (to back up into, to restore from). */
+export type BrowseFor = 'image' | 'backup' | 'extract-folder' | 'backup-folder' | 'restore-folder';
+
+/** The purposes that choose a folder, not a file ("Use this folder"). */
+export function choosesFolder(what: BrowseFor | null): boolean {
+  return what === 'extract-folder' || what === 'backup-folder' || what === 'restore-folder';
+}
 
 export interface BrowseState {
   /** Open for this, or closed (null). */
@@ -26,7 +31,7 @@ export interface BrowseSlice {
   browseFolderOpened(path: string): Promise<void>;
   browseFolderTyped(text: string): void;
   browseFileChosen(name: string): Promise<void>;
-  /** The listed folder is the one chosen (extract-folder). */
+  /** The listed folder is the one chosen (extract-folder, backup-folder, restore-folder). */
   browseFolderUsed(): void;
   browseClosed(): void;
 }
@@ -68,16 +73,18 @@ export const createBrowseSlice: SliceCreator<BrowseSlice> = (set, get, api) => {
       if (!what || !listing) return;
       const path = `${listing.path === '/' ? '' : listing.path}/${name}`;
       set({ browse: CLOSED });
-      if (what === 'extract-folder') return;
+      if (choosesFolder(what)) return;
       if (what === 'image') await get().imageChosen(path);
       else await get().restoreBackupChosen(path);
     },
 
     browseFolderUsed: () => {
       const { for: what, listing } = get().browse;
-      if (what !== 'extract-folder' || !listing) return;
+      if (!choosesFolder(what) || !listing) return;
       set({ browse: CLOSED });
-      get().insideDestTyped(listing.path);
+      if (what === 'backup-folder') get().backupFolderTyped(listing.path);
+      else if (what === 'restore-folder') void get().restoreFolderOpened(listing.path);
+      else get().insideDestTyped(listing.path);
     },
 
     browseClosed: () => set({ browse: CLOSED }),

@@ -53,6 +53,9 @@ export function createFakeApi(): FakeApi {
     browsePartitions: call('browsePartitions'),
     browseFolder: call('browseFolder'),
     startExtract: call('startExtract'),
+    chooseFolder: call('chooseFolder'),
+    inspectBackupFolder: call('inspectBackupFolder'),
+    startFolderBackup: call('startFolderBackup'),
     onDrivesChanged: (l) => {
       driveListeners.add(l);
       return () => driveListeners.delete(l);

@@ -1,6 +1,7 @@
 import type { AppState } from './app-store';
 import { flashSourceFacts } from './flash-source';
 import { FORMAT_FACTS } from './format-slice';
+import { backupDestinationPath } from './backup-target-path';
 import { restoreImageFacts, sourceOptions, stillValid, targetOptions } from './drive-options';
 
 /**
@@ -14,7 +15,7 @@ export function prunedSelections(s: AppState): Partial<AppState> {
   const flashTargets = stillValid(s.targets.selected, targetOptions(list, flashSourceFacts(s), showAll));
   const restoreTargets = stillValid(s.restore.selected, targetOptions(list, restoreImageFacts(s.restore.details), showAll));
   const source = s.backup.source;
-  const sourceOk = source !== null && stillValid([source], sourceOptions(list, s.backup.pathInput, showAll)).length === 1;
+  const sourceOk = source !== null && stillValid([source], sourceOptions(list, backupDestinationPath(s), showAll)).length === 1;
   const formatOk = s.format.selected === null || stillValid([s.format.selected], targetOptions(list, FORMAT_FACTS, showAll)).length === 1;
   const out: Partial<AppState> = {};
   if (flashTargets.length !== s.targets.selected.length) out.targets = { ...s.targets, selected: flashTargets };
