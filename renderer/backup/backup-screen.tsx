@@ -8,6 +8,8 @@ import { BackupActionBar, BackupForm } from './backup-form';
 import { BackupPlanTable, useUsedBytes } from './backup-plan';
 import { BackupResult } from './backup-result';
 
+const FOLDER_SKIPS = ['verifying'] as const;
+
 /** Back up: the drive to read, where the image goes and how compressed; then progress and the result. */
 export function BackupScreen() {
   const job = useApp((s) => s.backup.job);
@@ -17,6 +19,8 @@ export function BackupScreen() {
   const backupSourceChosen = useApp((s) => s.backupSourceChosen);
   const newBackupRequested = useApp((s) => s.newBackupRequested);
   const options = useSourceOptions(pathInput);
+  // A backup into a folder has no read-back phase (its pieces are named by their hashes).
+  const intoFolder = useApp((s) => s.backupFolder.destination === 'folder' || s.backup.job.result?.details?.kind === 'folder-backup');
   const usedBytes = useUsedBytes(source);
   if (job.status !== 'idle') {
     return (
@@ -26,6 +30,7 @@ export function BackupScreen() {
         doneTitle={`Backup of ${reading}`}
         againLabel="Back up another"
         onAgain={newBackupRequested}
+        skipPhases={intoFolder ? FOLDER_SKIPS : undefined}
         result={job.result ? <BackupResult result={job.result} /> : null}
       />
     );

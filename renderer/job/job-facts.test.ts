@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { FolderBackupJobDetails } from '../../shared/job-events';
 import { fakeDrive } from '../../shared/testing/drive-fixtures';
 import { driveLabel, readableDescription } from '../drives/drive-names';
 import { IDLE_JOB } from '../store/job-view';
@@ -36,4 +37,13 @@ test('the graph\'s scale tops out at 1, 2 or 5 times a power of ten above the pe
   assert.equal(scaleTop(37e6), 50e6);
   assert.equal(scaleTop(120e6), 200e6);
   assert.equal(scaleTop(1e6), 1e6);
+});
+
+test('a backup into a folder is not said to be read back: its pieces are named by their hashes', () => {
+  const targets = [{ device: '/b/folder', status: 'written' as const, bytesWritten: 1, bytesVerified: 0 }];
+  const details: FolderBackupJobDetails = { kind: 'folder-backup', folder: '/b/folder', generation: 'g', number: 1, size: 1, storedBytes: 1, pieces: 1, newPieces: 1, newBytes: 1, newStoredBytes: 1, sha256: 'ab', createdAt: '', storage: { mode: 'used-blocks' as const, storedBytes: 1, partitions: [] } };
+  const lines = verificationText({ ...IDLE_JOB, kind: 'backup', targets, result: { type: 'job-finished', jobId: 'j', ok: true, targets, bytes: 1, details } });
+  assert.equal(lines.length, 1);
+  assert.match(lines[0] ?? '', /SHA-256 of its data/);
+  assert.doesNotMatch(lines[0] ?? '', /read back/);
 });

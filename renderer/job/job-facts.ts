@@ -37,6 +37,11 @@ export function verificationText(job: Pick<JobView, 'kind' | 'targets' | 'result
     if (verified > 0) out.push('The partition table and the new filesystem were read back from the drive: one partition over the whole drive, with the filesystem and label asked for.');
     return out;
   }
+  if (result.details?.kind === 'folder-backup') {
+    // Nothing is read back: what makes the generation trustworthy is how its pieces are named and written (docs/backup-folder.md).
+    out.push('Each new piece was stored under the SHA-256 of its data and made durable before the generation was recorded; a restore checks every piece against it.');
+    return out;
+  }
   if (job.kind === 'backup') {
     out.push('The backup file was read back from the disk, decompressed and compared with the drive, chunk by chunk.');
   } else if (verified > 0) {

@@ -3,6 +3,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { formatBytes, formatDuration, formatRate } from '../../shared/units';
 import { percentOf } from '../store/job-view';
 import type { JobSlot } from '../store/jobs-slice';
+import type { JobPhase } from '../../shared/job-events';
 import { useApp } from '../store/store-context';
 import { PhaseSteps, phaseLabel } from './phase-steps';
 import { ProgressBar } from './progress-bar';
@@ -22,10 +23,12 @@ interface Props {
   /** The button that leads back to the form after a result. */
   againLabel: string;
   onAgain(): void;
+  /** Phases this job does not have (a backup into a folder reads nothing back), left out of the steps. */
+  skipPhases?: readonly JobPhase[];
 }
 
 /** A running or finished job: phase, progressbar, MB/s, ETA, graph, targets, Cancel; then the verdict. */
-export function JobPanel({ slot, title, doneTitle, result, againLabel, onAgain }: Props) {
+export function JobPanel({ slot, title, doneTitle, result, againLabel, onAgain, skipPhases }: Props) {
   const job = useApp(useShallow((s) => s[slot].job));
   const cancelRequested = useApp((s) => s.cancelRequested);
   const finished = job.status === 'finished';
@@ -45,7 +48,7 @@ export function JobPanel({ slot, title, doneTitle, result, againLabel, onAgain }
         <h2 ref={headingRef} tabIndex={-1}>
           {heading}
         </h2>
-        {!(finished && job.error) && <PhaseSteps kind={job.kind} phase={job.phase} />}
+        {!(finished && job.error) && <PhaseSteps kind={job.kind} phase={job.phase} skip={skipPhases} />}
       </header>
       {!finished && (
         <>

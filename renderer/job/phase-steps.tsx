@@ -34,10 +34,10 @@ const ORDER: JobPhase[] = ['preparing', 'writing', 'verifying', 'done'];
 const RESCUE_ORDER: JobPhase[] = ['copying', 'trimming', 'scraping', 'retrying', 'done'];
 
 /** Preparing → Writing → Verifying → Done, the current one marked. */
-export function PhaseSteps({ kind, phase }: { kind: JobKind | null; phase: JobPhase | null }) {
+export function PhaseSteps({ kind, phase, skip = [] }: { kind: JobKind | null; phase: JobPhase | null; skip?: readonly JobPhase[] }) {
   // Downloading and decompressing feed the write: the step shown is Writing, named for what holds it.
   const current = phase === 'decompressing' || phase === 'downloading' ? 'writing' : (phase ?? 'preparing');
-  const steps = kind === 'rescue' ? RESCUE_ORDER : ORDER;
+  const steps = (kind === 'rescue' ? RESCUE_ORDER : ORDER).filter((p) => !skip.includes(p));
   const at = steps.indexOf(current);
   return (
     <ol className="phases" aria-label="Phases">
