@@ -15,7 +15,8 @@ import { BackupStep } from './backup-step';
 export function RestoreScreen() {
   const status = useApp((s) => s.restore.job.status);
   const details = useApp((s) => s.restore.details);
-  const backupName = useApp((s) => baseName(s.restore.job.source) ?? s.restore.details?.name ?? 'backup');
+  // A backup folder's generation is named by its details ("backups, generation 2"), not by its FOLDER#ID.
+  const backupName = useApp((s) => (s.restore.details && s.restore.job.source === s.restore.details.path ? s.restore.details.name : null) ?? baseName(s.restore.job.source) ?? s.restore.details?.name ?? 'backup');
   const selected = useApp((s) => s.restore.selected);
   const confirming = useApp((s) => s.restore.confirming);
   const wipeFreeSpace = useApp((s) => s.restore.wipeFreeSpace);

@@ -94,7 +94,8 @@ export const createBackupFolderSlice: SliceCreator<BackupFolderSlice> = (set, ge
     },
 
     backupFolderChooseRequested: async () => {
-      if (!get().nativeDialogs) return get().browseOpened('backup-folder', `${get().backupFolder.folderInput.trim() || '/'}/`);
+      // Opens at the typed folder's parent: where a new one would be made, and where an existing one is listed.
+      if (!get().nativeDialogs) return get().browseOpened('backup-folder', get().backupFolder.folderInput);
       const result = await api.chooseFolder({ title: 'Choose or create a backup folder' });
       if (!result.ok) patch({ notice: result.error.message });
       else if (result.value !== null) get().backupFolderTyped(result.value);

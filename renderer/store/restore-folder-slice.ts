@@ -63,7 +63,7 @@ export const createRestoreFolderSlice: SliceCreator<RestoreFolderSlice> = (set, 
     },
 
     restoreFolderChooseRequested: async () => {
-      if (!get().nativeDialogs) return get().browseOpened('restore-folder', `${get().restoreFolder.folderInput.trim() || '/'}/`);
+      if (!get().nativeDialogs) return get().browseOpened('restore-folder', get().restoreFolder.folderInput);
       const result = await api.chooseFolder({ title: 'Choose a backup folder' });
       if (!result.ok) patch({ error: result.error });
       else if (result.value !== null) await get().restoreFolderOpened(result.value);
