@@ -55,7 +55,7 @@ function reportBackup(out: Output, result: JobFinishedEvent): number {
 export const backupCommand: Command = {
   help: `Usage: imprint backup DEVICE OUTPUT [--compress zstd|gzip|xz|none] [--level N]
                       [--sector-by-sector] [--rescue] [--yes] [--force] [--no-space-check] [--json]
-       imprint backup DEVICE --into FOLDER [--yes] [--json]
+       imprint backup DEVICE --into FOLDER [--encrypt] [--passphrase-file F | --passphrase-env NAME] [--yes] [--json]
 
 Reads the drive (around the page cache; the drive is only read) and writes a
 standard image that ordinary tools restore, e.g.

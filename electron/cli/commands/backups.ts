@@ -6,6 +6,7 @@ import { listFolder, verifyFolder } from '../../engine/jobs/folder-verify';
 import { exportGeneration } from '../../engine/jobs/folder-export';
 import { pruneFolder } from '../../engine/jobs/folder-prune';
 import { parseFolderRef } from '../../engine/jobs/folder-restore-job';
+import { isEncryptedFolder } from '../../engine/formats/backup-folder/folder-keys';
 import { withCancel } from '../run-job';
 import type { Output } from '../output';
 import type { Command } from '../commands';
@@ -63,6 +64,7 @@ async function exportOne(ref: string, output: string, force: boolean, passphrase
   else {
     out.result(`Generation ${r.generation} exported to ${r.output} (${formatBytes(r.fileBytes)}, a standard seekable zstd smart backup)`);
     out.info(`  Description: ${r.sidecar} (also stored inside the file); imprint restore ${r.output} TARGET writes it back.`);
+    if (passphrase !== null && isEncryptedFolder(parseFolderRef(ref)?.folder ?? ref)) out.info('  Note: the exported file is not encrypted (a standard backup anyone can read): keep it somewhere safe.');
   }
   return EXIT.ok;
 }

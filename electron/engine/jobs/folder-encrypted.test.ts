@@ -7,6 +7,7 @@ import { exitCodeFor } from '../../../shared/error-codes';
 import { ImprintError } from '../errors';
 import { verifyFolder, listFolder } from './folder-verify';
 import { pruneFolder } from './folder-prune';
+import { exportGeneration } from './folder-export';
 import { SAMPLE_SIZE, sampleDrive, storeSample } from '../testing/backup-folder-samples';
 import { FolderKeys } from '../formats/backup-folder/folder-crypto';
 import { unlockFolder } from '../formats/backup-folder/folder-keys';
@@ -110,4 +111,23 @@ test('a crafted marker cannot ask for an unbounded scrypt cost', () => {
   m.encryption.kdf.N = 2 ** 30;
   fs.writeFileSync(path.join(dir, MARKER_FILE), JSON.stringify(m));
   assert.throws(() => unlockFolder(dir, PASS), (e: unknown) => e instanceof ImprintError && e.code === 'E_NOT_A_BACKUP');
+});
+
+test('export of an encrypted generation is the plain standard file; prune removes an encrypted folder\'s unused pieces', async () => {
+  const dir = fs.mkdtempSync(path.join(root, 'prune-'));
+  fs.cpSync(folder, path.join(dir, 'f'), { recursive: true });
+  const f = path.join(dir, 'f');
+  const out = path.join(dir, 'g1.img.zst');
+  const r = await exportGeneration(`${f}#1`, out, { passphrase: PASS });
+  assert.equal(r.sha256, index.metadata.sha256);
+  assert.equal(fs.readFileSync(out).readUInt32LE(0), 0xfd2fb528, 'a zstd file, not a sealed one');
+  const sealed = (): number => files(path.join(f, 'pieces')).filter((x) => x.endsWith('.enc')).length;
+  const first = sealed();
+  storeSample(f, sampleDrive(), '20261206T090000Z-000002', { secret: { record: openFolder(f).encryption as NonNullable<ReturnType<typeof openFolder>['encryption']>, keys } });
+  assert.ok(sealed() > first);
+  const pruned = pruneFolder(f, { keepLast: 1 }, PASS);
+  assert.deepEqual(pruned.removed, [index.id]);
+  assert.equal(pruned.piecesRemoved, first, 'every piece only the first generation used is gone (random drives share none)');
+  assert.equal(sealed(), first, 'the second drive\'s pieces are kept');
+  assert.equal(verifyFolder(f, { passphrase: PASS }).ok, true);
 });
