@@ -94,9 +94,9 @@ test('a wrong passphrase exits 3 with a clear message, reading and writing nothi
   const target = path.join(t.dir, 'untouched.img');
   fs.writeFileSync(target, Buffer.alloc(MiB, 0x77));
   const wrong = ['--passphrase-env', 'IMPRINT_TEST_WRONG'];
+  // (prune with a wrong passphrase: jobs/folder-encrypted.test.ts)
   const runs = [
     await runCli(['backup', (drive as LoopDevice).device, '--into', enc, '--yes', '--json', ...wrong], { env: ENV }),
-    await runCli(['backups', 'prune', enc, '--keep-last', '1', '--json', ...wrong], { env: ENV }),
     await runCli(['restore', `${enc}#1`, target, '--yes', '--json', ...wrong], { env: ENV }),
     await runCli(['ls', `${enc}#1`, ...wrong], { env: ENV }),
   ];
@@ -125,6 +125,14 @@ test('an encrypted generation restores to the same bytes as the plain one, and l
   assert.ok(await sameBytes(a, b), 'the two restored drives are byte for byte equal');
   fs.rmSync(a);
   fs.rmSync(b);
+  // An export is an ordinary (plain) smart backup, and says so.
+  const exported = path.join(t.dir, 'g1.img.zst');
+  const ex1 = await runCli(['backups', 'export', `${enc}#1`, exported, ...withFile]);
+  assert.equal(ex1.code, 0, ex1.stderr);
+  assert.match(ex1.stderr, /not encrypted/);
+  await runTool('zstd', ['-tq', exported], SLOW_TOOL_MS);
+  fs.rmSync(exported);
+  fs.rmSync(`${exported}.json`, { force: true });
   const ls = await runCli(['ls', enc, '1:/', ...withEnv], { env: ENV });
   assert.equal(ls.code, 0, ls.stderr);
   assert.match(ls.stdout, /^marker\.txt$/m);

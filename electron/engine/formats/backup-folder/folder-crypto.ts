@@ -55,6 +55,7 @@ const SALT_BYTES = 16;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_CHECK_TEXT = Buffer.from('imprint backup folder key check v1');
+const KEY_CHECK_AAD = Buffer.from('imprint key check v1');
 /** First bytes of a sealed piece file: says what it is to a person running `file` or `xxd` on it. */
 const PIECE_MAGIC = Buffer.from('IMPE');
 /** Extra bytes a sealed piece has beyond its zstd frame: magic, nonce, tag. */
@@ -62,12 +63,8 @@ export const SEALED_PIECE_OVERHEAD = PIECE_MAGIC.length + NONCE_BYTES + TAG_BYTE
 
 const isPow2 = (n: number): boolean => Number.isSafeInteger(n) && n > 0 && (n & (n - 1)) === 0;
 
-/** Why a marker's encryption record is unusable, or null. */
-export function encryptionProblem(v: unknown): string | null {
-  if (typeof v !== 'object' || v === null) return 'no encryption record';
-  const e = v as Record<string, unknown>;
-  if (e.cipher !== 'aes-256-gcm') return `cipher ${JSON.stringify(e.cipher)} is not one Imprint knows`;
-  const k = e.kdf as Record<string, unknown> | null | undefined;
+/** Why a record's key derivation is unusable (unknown, or a cost out of bounds), or null. */
+function kdfProblem(k: Record<string, unknown> | null | undefined): string | null {
   if (!k || k.name !== 'scrypt') return 'its key derivation is not scrypt';
   const { N, r, p, salt } = k;
   if (typeof N !== 'number' || !isPow2(N) || N < 1 << 14 || N > 1 << 20) return `scrypt N=${String(N)} is out of bounds`;
@@ -75,6 +72,16 @@ export function encryptionProblem(v: unknown): string | null {
   if (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 4) return `scrypt p=${String(p)} is out of bounds`;
   if (128 * N * r > MAX_MEMORY) return 'its scrypt parameters need more than 2 GiB';
   if (typeof salt !== 'string' || Buffer.from(salt, 'base64').length !== SALT_BYTES) return 'its salt is not 16 bytes';
+  return null;
+}
+
+/** Why a marker's encryption record is unusable, or null. */
+export function encryptionProblem(v: unknown): string | null {
+  if (typeof v !== 'object' || v === null) return 'no encryption record';
+  const e = v as Record<string, unknown>;
+  if (e.cipher !== 'aes-256-gcm') return `cipher ${JSON.stringify(e.cipher)} is not one Imprint knows`;
+  const problem = kdfProblem(e.kdf as Record<string, unknown> | null | undefined);
+  if (problem) return problem;
   if (typeof e.keyCheck !== 'string' || Buffer.from(e.keyCheck, 'base64').length !== NONCE_BYTES + KEY_CHECK_TEXT.length + TAG_BYTES) return 'its key check is malformed';
   return null;
 }
@@ -122,10 +129,10 @@ export class FolderKeys {
 
   /** Derives the keys from `passphrase` and the folder's record; throws E_WRONG_PASSPHRASE when its key check does not open. */
   static unlock(passphrase: string, enc: FolderEncryption, folder: string): FolderKeys {
-    const { master, check } = derive(passphrase, enc);
-    const text = open(check, Buffer.from('imprint key check v1'), Buffer.from(enc.keyCheck, 'base64'));
+    const { master, check } = derive(passphrase, enc.kdf);
+    const text = open(check, KEY_CHECK_AAD, Buffer.from(enc.keyCheck, 'base64'));
     if (!text || !text.equals(KEY_CHECK_TEXT)) {
-      throw new ImprintError('E_WRONG_PASSPHRASE', `Wrong passphrase for the encrypted backup folder ${folder} (or its ${'imprint-backup-folder.json'} was altered). Nothing was read or written.`);
+      throw new ImprintError('E_WRONG_PASSPHRASE', `Wrong passphrase for the encrypted backup folder ${folder} (or its imprint-backup-folder.json was altered). Nothing was read or written.`);
     }
     return FolderKeys.fromMaster(master);
   }
@@ -133,10 +140,9 @@ export class FolderKeys {
   /** A new folder's encryption record and keys: a random salt, the default cost, a key check. */
   static create(passphrase: string): { record: FolderEncryption; keys: FolderKeys } {
     const kdf = { name: 'scrypt' as const, ...DEFAULT_KDF, salt: crypto.randomBytes(SALT_BYTES).toString('base64') };
-    const partial: FolderEncryption = { cipher: 'aes-256-gcm', kdf, keyCheck: '' };
-    const { master, check } = derive(passphrase, partial);
-    const keyCheck = seal(check, Buffer.from('imprint key check v1'), [KEY_CHECK_TEXT]).toString('base64');
-    return { record: { ...partial, keyCheck }, keys: FolderKeys.fromMaster(master) };
+    const { master, check } = derive(passphrase, kdf);
+    const keyCheck = seal(check, KEY_CHECK_AAD, [KEY_CHECK_TEXT]).toString('base64');
+    return { record: { cipher: 'aes-256-gcm', kdf, keyCheck }, keys: FolderKeys.fromMaster(master) };
   }
 
   private static fromMaster(master: Buffer): FolderKeys {
@@ -170,10 +176,11 @@ export class FolderKeys {
   }
 }
 
-function derive(passphrase: string, enc: FolderEncryption): { master: Buffer; check: Buffer } {
-  const problem = encryptionProblem({ ...enc, keyCheck: enc.keyCheck || Buffer.alloc(NONCE_BYTES + KEY_CHECK_TEXT.length + TAG_BYTES).toString('base64') });
+/** The master key and the check sub-key; the cost is checked again here, whoever read the record. */
+function derive(passphrase: string, kdf: FolderEncryption['kdf']): { master: Buffer; check: Buffer } {
+  const problem = kdfProblem(kdf as unknown as Record<string, unknown>);
   if (problem) throw new ImprintError('E_NOT_A_BACKUP', `The backup folder's encryption record is not usable: ${problem}.`);
-  const { N, r, p, salt } = enc.kdf;
+  const { N, r, p, salt } = kdf;
   const master = crypto.scryptSync(passphrase.normalize('NFC'), Buffer.from(salt, 'base64'), 32, { N, r, p, maxmem: 128 * N * r * p + (32 << 20) });
   return { master, check: subKey(master, 'check') };
 }
