@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import { ImprintError } from '../engine/errors';
 import { isEncryptedFolder } from '../engine/formats/backup-folder/folder-keys';
+import { parseFolderRef } from '../engine/formats/backup-folder/folder-ref';
 
 /**
  * Where the passphrase of an encrypted backup folder comes from: a file
@@ -67,6 +68,16 @@ export async function passphraseFor(folder: string, values: PassphraseValues, cr
   if (pass.length === 0) throw new ImprintError('E_BAD_ARGUMENTS', 'The passphrase given is empty.');
   if (creating && (await askHidden('The same passphrase again: ')) !== pass) throw new ImprintError('E_BAD_ARGUMENTS', 'The two passphrases differ; nothing was written.');
   return pass;
+}
+
+/** The passphrase for `source` when it is a backup folder's FOLDER[#GEN] (ls and extract take --passphrase-file/--passphrase-env); null otherwise. */
+export async function browsePassphrase(source: string, values: { 'passphrase-file'?: string | boolean; 'passphrase-env'?: string | boolean }): Promise<string | null> {
+  const ref = parseFolderRef(source);
+  if (!ref) {
+    if (passphraseFromOptions(values) !== null) throw new ImprintError('E_BAD_ARGUMENTS', '--passphrase-file and --passphrase-env are for encrypted backup folders (FOLDER[#GEN]).');
+    return null;
+  }
+  return passphraseFor(ref.folder, values);
 }
 
 /** One line from the terminal, not echoed. Ctrl-C or Ctrl-D stops (nothing is written). */

@@ -5,8 +5,8 @@ import { ImprintError } from '../../engine/errors';
 import { BrowseSession, parsePartPath } from '../../engine/jobs/browse-source';
 import { Extractor, plannedBytes } from '../../engine/jobs/extract-files';
 import type { Command } from '../commands';
-import { browsePassphrase, decodeProgress } from './browse-progress';
-import { PASSPHRASE_HELP, PASSPHRASE_OPTIONS } from '../passphrase';
+import { decodeProgress } from './browse-progress';
+import { PASSPHRASE_HELP, PASSPHRASE_OPTIONS, browsePassphrase } from '../passphrase';
 
 export const extractCommand: Command = {
   help: `Usage: imprint extract SOURCE|FOLDER[#GEN] PART:PATH... DEST [--force] [--json]

@@ -4,8 +4,8 @@ import { ImprintError } from '../../engine/errors';
 import type { FileEntry } from '../../engine/disks/filesystem-driver';
 import { BrowseSession, parsePartPath, walk } from '../../engine/jobs/browse-source';
 import type { Command } from '../commands';
-import { browsePassphrase, decodeProgress } from './browse-progress';
-import { PASSPHRASE_HELP, PASSPHRASE_OPTIONS } from '../passphrase';
+import { decodeProgress } from './browse-progress';
+import { PASSPHRASE_HELP, PASSPHRASE_OPTIONS, browsePassphrase } from '../passphrase';
 
 export const lsCommand: Command = {
   help: `Usage: imprint ls SOURCE|FOLDER[#GEN] [PART:PATH] [--long] [--recursive|-R] [--json]
