@@ -143,11 +143,11 @@ export class PieceReader {
       const overhead = this.keys ? SEALED_PIECE_OVERHEAD : 0;
       // A zstd frame of `length` bytes is never larger than compressBound(length).
       if (size < 8 + overhead || size > this.z.compressBound(length) + overhead) return { ok: false, problem: 'damaged', detail: `piece ${hash} is ${size} bytes, impossible for ${length} bytes of data` };
-      const file = Buffer.allocUnsafe(size);
-      if (readFully(fd, file, 0, size, 0) !== size) return { ok: false, problem: 'damaged', detail: `piece ${hash} ends early` };
-      let src: Buffer = file;
+      const raw = Buffer.allocUnsafe(size);
+      if (readFully(fd, raw, 0, size, 0) !== size) return { ok: false, problem: 'damaged', detail: `piece ${hash} ends early` };
+      let src: Buffer = raw;
       if (this.keys) {
-        const opened = this.keys.openPiece(hash, length, file);
+        const opened = this.keys.openPiece(hash, length, raw);
         if ('problem' in opened) return { ok: false, problem: 'damaged', detail: `piece ${hash} ${opened.problem}` };
         src = opened.frame;
       }
