@@ -6,6 +6,8 @@
  * The kind tells the caller what to do about it:
  *  - `refused`: a user's mistake or a safety rule; nothing was written (exit 2)
  *  - `failed`: the operation ran and did not succeed (exit 1)
+ * One refusal has an exit code of its own, so scripts can ask again: a wrong
+ * passphrase for an encrypted backup folder (exit 3).
  */
 export const ERROR_CODES = {
   E_BAD_ARGUMENTS: 'refused',
@@ -33,6 +35,10 @@ export const ERROR_CODES = {
   E_NO_SPACE_FOR_OUTPUT: 'refused',
   E_OUTPUT_ON_SOURCE: 'refused',
   E_NOT_A_BACKUP: 'refused',
+  /** An encrypted backup folder, and no passphrase given (no option, no terminal to ask). */
+  E_PASSPHRASE_NEEDED: 'refused',
+  /** The passphrase does not open the encrypted backup folder (its own exit code: EXIT.wrongPassphrase). */
+  E_WRONG_PASSPHRASE: 'refused',
   /** A URL Imprint will not fetch: not http(s), plain http to a public address without --allow-http, https redirected to http. */
   E_URL_REFUSED: 'refused',
   /** A catalogue that is not JSON, or not the shape its format requires. */
@@ -75,9 +81,10 @@ export interface ErrorInfo {
 }
 
 /** Process exit codes of the `imprint` command. */
-export const EXIT = { ok: 0, failed: 1, refused: 2 } as const;
+export const EXIT = { ok: 0, failed: 1, refused: 2, wrongPassphrase: 3 } as const;
 
 export function exitCodeFor(code: ErrorCode): number {
+  if (code === 'E_WRONG_PASSPHRASE') return EXIT.wrongPassphrase;
   return ERROR_CODES[code] === 'refused' ? EXIT.refused : EXIT.failed;
 }
 

@@ -103,5 +103,5 @@ export function reportFinished(out: Output, result: JobFinishedEvent, words: Par
     if (result.digests?.sha256) out.info(`SHA-256 of the image content: ${result.digests.sha256}`);
   }
   if (result.ok) return EXIT.ok;
-  return result.error ? exitCodeFor(result.error.code) === EXIT.refused ? EXIT.refused : EXIT.failed : EXIT.failed;
+  return result.error ? exitCodeFor(result.error.code) : EXIT.failed;
 }

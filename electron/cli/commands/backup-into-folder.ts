@@ -1,21 +1,27 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { EXIT, exitCodeFor } from '../../../shared/error-codes';
 import { detailsOf } from '../../../shared/job-events';
 import { formatBytes } from '../../../shared/units';
+import { MARKER_FILE } from '../../engine/formats/backup-folder/folder-layout';
 import { prepareFolderBackup, runFolderBackup } from '../../engine/jobs/folder-backup-job';
 import { sayBackupSource } from './backup-source-lines';
 import { withCancel } from '../run-job';
 import type { Output } from '../output';
+import { passphraseFor, type PASSPHRASE_OPTIONS } from '../passphrase';
 
 /** How backup.ts asks before reading a drive mounted read-write (passed in: backup.ts imports this file). */
 type ConfirmMounted = (warnings: string[], yes: boolean, out: Output, action: string) => Promise<void>;
 
 /** `imprint backup DEVICE --into FOLDER`: adds a generation to a backup folder. */
-export async function backupIntoFolder(device: string, folder: string, opts: { yes: boolean; stdinCancel: boolean }, out: Output, confirmMountedSource: ConfirmMounted): Promise<number> {
-  const prepared = await prepareFolderBackup({ device, folder });
+export async function backupIntoFolder(device: string, folder: string, opts: { yes: boolean; stdinCancel: boolean; encrypt: boolean; passphraseOptions: { [K in keyof typeof PASSPHRASE_OPTIONS]?: string | boolean } }, out: Output, confirmMountedSource: ConfirmMounted): Promise<number> {
+  const creating = opts.encrypt && !fs.existsSync(path.join(folder, MARKER_FILE));
+  const passphrase = await passphraseFor(folder, opts.passphraseOptions, creating);
+  const prepared = await prepareFolderBackup({ device, folder, encrypt: opts.encrypt, passphrase });
   const { drive } = prepared;
   if (!out.json) {
     sayBackupSource(drive, prepared.layout, prepared.storage, out);
-    out.info(`Backup folder: ${folder} (only pieces it does not hold yet are stored)`);
+    out.info(`Backup folder: ${folder}${prepared.secrets.keys ? ', encrypted' : ''} (only pieces it does not hold yet are stored)`);
   }
   await confirmMountedSource(prepared.warnings, opts.yes, out, 'back up');
   out.namePhases({ writing: 'reading' });

@@ -13,6 +13,7 @@ import type { Output } from '../output';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
 import { backupIntoFolder } from './backup-into-folder';
+import { PASSPHRASE_OPTIONS } from '../passphrase';
 import { sayBackupSource } from './backup-source-lines';
 
 /**
@@ -54,7 +55,7 @@ function reportBackup(out: Output, result: JobFinishedEvent): number {
 export const backupCommand: Command = {
   help: `Usage: imprint backup DEVICE OUTPUT [--compress zstd|gzip|xz|none] [--level N]
                       [--sector-by-sector] [--rescue] [--yes] [--force] [--no-space-check] [--json]
-       imprint backup DEVICE --into FOLDER [--yes] [--json]
+       imprint backup DEVICE --into FOLDER [--encrypt] [--passphrase-file F | --passphrase-env NAME] [--yes] [--json]
 
 Reads the drive (around the page cache; the drive is only read) and writes a
 standard image that ordinary tools restore, e.g.
@@ -81,6 +82,10 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
                     existing): only data the folder does not hold yet is
                     stored (imprint backups list|verify FOLDER; imprint
                     restore FOLDER[#GEN] TARGET)
+  --encrypt         with --into, a new folder is encrypted (AES-256-GCM,
+                    key from a passphrase by scrypt): asks for a passphrase
+                    twice, or takes --passphrase-file F / --passphrase-env
+                    NAME; adding to an encrypted folder needs the same one
   --json            newline-delimited JSON events on stdout
   --stdin-cancel    cancel when standard input closes (the app across pkexec)`,
   async run(args, out) {
@@ -98,6 +103,8 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
         json: { type: 'boolean' },
         'stdin-cancel': { type: 'boolean' },
         into: { type: 'string' },
+        encrypt: { type: 'boolean' },
+        ...PASSPHRASE_OPTIONS,
       },
     });
     if (values.into !== undefined) {
@@ -105,8 +112,10 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
       if (values.compress !== 'zstd') unsupported.unshift('compress');
       if (unsupported.length > 0) throw new ImprintError('E_BAD_ARGUMENTS', `--into stores a smart backup in zstd pieces; it takes no --${unsupported.join(', --')}.`);
       const [folderDevice] = positionalArgs('backup', positionals, 'DEVICE') as [string];
-      return backupIntoFolder(folderDevice, values.into, { yes: values.yes === true, stdinCancel: values['stdin-cancel'] === true }, out, confirmMountedSource);
+      return backupIntoFolder(folderDevice, values.into, { yes: values.yes === true, stdinCancel: values['stdin-cancel'] === true, encrypt: values.encrypt === true, passphraseOptions: values }, out, confirmMountedSource);
     }
+    const folderOnly = (['encrypt', 'passphrase-file', 'passphrase-env'] as const).filter((o) => values[o] !== undefined);
+    if (folderOnly.length > 0) throw new ImprintError('E_BAD_ARGUMENTS', `--${folderOnly.join(', --')} ${folderOnly.length > 1 ? 'go' : 'goes'} with --into FOLDER (encrypted backup folders).`);
     const [device, output] = positionalArgs('backup', positionals, 'DEVICE OUTPUT') as [string, string];
     const compression = values.compress as BackupCompression;
     if (!BACKUP_COMPRESSIONS.includes(compression)) throw new ImprintError('E_BAD_ARGUMENTS', `--compress takes one of ${BACKUP_COMPRESSIONS.join(', ')}; got "${values.compress}".`);

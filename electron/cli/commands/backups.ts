@@ -5,15 +5,18 @@ import { ImprintError } from '../../engine/errors';
 import { listFolder, verifyFolder } from '../../engine/jobs/folder-verify';
 import { exportGeneration } from '../../engine/jobs/folder-export';
 import { pruneFolder } from '../../engine/jobs/folder-prune';
+import { parseFolderRef } from '../../engine/jobs/folder-restore-job';
+import { isEncryptedFolder } from '../../engine/formats/backup-folder/folder-keys';
 import { withCancel } from '../run-job';
 import type { Output } from '../output';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
+import { PASSPHRASE_HELP, PASSPHRASE_OPTIONS, passphraseFor } from '../passphrase';
 
 /** `imprint backups list|verify FOLDER`: what a backup folder holds, and whether all of it can be restored. */
 
-function list(folder: string, out: Output): number {
-  const rows = listFolder(folder);
+function list(folder: string, passphrase: string | null, out: Output): number {
+  const rows = listFolder(folder, passphrase);
   if (out.json) {
     out.result('', { type: 'backup-folder', folder, generations: rows });
     return EXIT.ok;
@@ -38,8 +41,8 @@ function list(folder: string, out: Output): number {
   return EXIT.ok;
 }
 
-function verify(folder: string, out: Output): number {
-  const result = verifyFolder(folder);
+function verify(folder: string, passphrase: string | null, out: Output): number {
+  const result = verifyFolder(folder, { passphrase });
   if (out.json) {
     out.result('', { type: 'backup-folder-verified', folder, ...result });
     return result.ok ? EXIT.ok : EXIT.failed;
@@ -55,17 +58,18 @@ function verify(folder: string, out: Output): number {
   return result.ok ? EXIT.ok : EXIT.failed;
 }
 
-async function exportOne(ref: string, output: string, force: boolean, out: Output): Promise<number> {
-  const r = await withCancel(out, (signal) => exportGeneration(ref, output, { force, signal }));
+async function exportOne(ref: string, output: string, force: boolean, passphrase: string | null, out: Output): Promise<number> {
+  const r = await withCancel(out, (signal) => exportGeneration(ref, output, { force, signal, passphrase }));
   if (out.json) out.result('', { type: 'backup-exported', ...r });
   else {
     out.result(`Generation ${r.generation} exported to ${r.output} (${formatBytes(r.fileBytes)}, a standard seekable zstd smart backup)`);
     out.info(`  Description: ${r.sidecar} (also stored inside the file); imprint restore ${r.output} TARGET writes it back.`);
+    if (passphrase !== null && isEncryptedFolder(parseFolderRef(ref)?.folder ?? ref)) out.info('  Note: the exported file is not encrypted (a standard backup anyone can read): keep it somewhere safe.');
   }
   return EXIT.ok;
 }
 
-function prune(folder: string, values: Record<string, string | boolean | undefined>, out: Output): number {
+function prune(folder: string, values: Record<string, string | boolean | undefined>, passphrase: string | null, out: Output): number {
   const count = (name: string): number | undefined => {
     const v = values[name];
     if (v === undefined) return undefined;
@@ -73,7 +77,7 @@ function prune(folder: string, values: Record<string, string | boolean | undefin
     if (typeof v !== 'string' || !/^\d+$/.test(v) || n < 1) throw new ImprintError('E_BAD_ARGUMENTS', `--${name} takes a whole number of at least 1; got "${String(v)}".`);
     return n;
   };
-  const r = pruneFolder(folder, { keepLast: count('keep-last'), keepDaily: count('keep-daily'), keepWeekly: count('keep-weekly') });
+  const r = pruneFolder(folder, { keepLast: count('keep-last'), keepDaily: count('keep-daily'), keepWeekly: count('keep-weekly') }, passphrase);
   if (out.json) out.result('', { type: 'backup-folder-pruned', folder, ...r });
   else {
     out.result(`${folder}: kept ${r.kept.length} generations, removed ${r.removed.length}${r.removed.length ? ` (${r.removed.join(', ')})` : ''}; ${r.piecesRemoved} pieces no kept generation needs were deleted (${formatBytes(r.bytesFreed)} freed).`);
@@ -103,18 +107,21 @@ generations or drives is stored once.
            of each of the last N weeks), then the pieces no remaining
            generation needs; safe to interrupt
   --force  replace OUT.img.zst if it exists
-  --json   one JSON object on stdout`,
+  --json   one JSON object on stdout
+${PASSPHRASE_HELP}
+An encrypted folder needs its passphrase for every action; a wrong one
+exits 3, having read nothing else. An export is a plain file (not encrypted).`,
   async run(args, out) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, force: { type: 'boolean' }, 'keep-last': { type: 'string' }, 'keep-daily': { type: 'string' }, 'keep-weekly': { type: 'string' } } });
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, force: { type: 'boolean' }, 'keep-last': { type: 'string' }, 'keep-daily': { type: 'string' }, 'keep-weekly': { type: 'string' }, ...PASSPHRASE_OPTIONS } });
     const action = positionals[0];
     if (action === 'export') {
       const [, ref, output] = positionalArgs('backups', positionals, 'export FOLDER[#GEN] OUT.img.zst') as [string, string, string];
-      return exportOne(ref, output, values.force === true, out);
+      return exportOne(ref, output, values.force === true, await passphraseFor(parseFolderRef(ref)?.folder ?? ref, values), out);
     }
     const [, folder] = positionalArgs('backups', positionals, 'ACTION FOLDER') as [string, string];
-    if (action === 'list') return list(folder, out);
-    if (action === 'verify') return verify(folder, out);
-    if (action === 'prune') return prune(folder, values, out);
+    if (action === 'list') return list(folder, await passphraseFor(folder, values), out);
+    if (action === 'verify') return verify(folder, await passphraseFor(folder, values), out);
+    if (action === 'prune') return prune(folder, values, await passphraseFor(folder, values), out);
     throw new ImprintError('E_BAD_ARGUMENTS', `imprint backups takes list, verify, prune or export; got "${action}".`);
   },
 };

@@ -6,6 +6,7 @@ import { BrowseSession, parsePartPath } from '../../engine/jobs/browse-source';
 import { Extractor, plannedBytes } from '../../engine/jobs/extract-files';
 import type { Command } from '../commands';
 import { decodeProgress } from './browse-progress';
+import { PASSPHRASE_HELP, PASSPHRASE_OPTIONS, browsePassphrase } from '../passphrase';
 
 export const extractCommand: Command = {
   help: `Usage: imprint extract SOURCE|FOLDER[#GEN] PART:PATH... DEST [--force] [--json]
@@ -23,15 +24,17 @@ DEST; so is a folder that contains itself. An existing file in DEST is never
 replaced unless --force is given.
 
 Exit codes: 0 everything extracted, 1 some entries were skipped or could not
-be read, 2 bad input (no such partition or path).`,
+be read, 2 bad input (no such partition or path).
+An encrypted backup folder needs its passphrase (exit 3 when wrong):
+${PASSPHRASE_HELP}`,
   async run(args, out) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, force: { type: 'boolean' } } });
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, force: { type: 'boolean' }, ...PASSPHRASE_OPTIONS } });
     if (positionals.length < 3) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint extract SOURCE PART:PATH... DEST');
     const file = positionals[0]!;
     const dest = positionals[positionals.length - 1]!;
     const wanted = positionals.slice(1, -1).map(parsePartPath);
     if (fs.existsSync(dest) && !fs.statSync(dest).isDirectory()) throw new ImprintError('E_BAD_ARGUMENTS', `${dest} exists and is not a folder.`);
-    const session = await BrowseSession.open(file, { onDecodeProgress: decodeProgress(out) });
+    const session = await BrowseSession.open(file, { onDecodeProgress: decodeProgress(out), passphrase: await browsePassphrase(file, values) });
     try {
       if (session.source.note) out.info(`${file}: ${session.source.note}.`);
       // Every PART:PATH is found before anything is written: a typo refuses the whole command.

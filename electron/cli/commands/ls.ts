@@ -5,6 +5,7 @@ import type { FileEntry } from '../../engine/disks/filesystem-driver';
 import { BrowseSession, parsePartPath, walk } from '../../engine/jobs/browse-source';
 import type { Command } from '../commands';
 import { decodeProgress } from './browse-progress';
+import { PASSPHRASE_HELP, PASSPHRASE_OPTIONS, browsePassphrase } from '../passphrase';
 
 export const lsCommand: Command = {
   help: `Usage: imprint ls SOURCE|FOLDER[#GEN] [PART:PATH] [--long] [--recursive|-R] [--json]
@@ -29,17 +30,19 @@ A backup made by Imprint, a raw image and a drive are read where needed; a
 multi-block .xz through its block index; a .gz, .bz2, .zip or plain .zst has
 no index and is decoded from the start (into a temporary file) as far as needed.
 Exit codes: 0 listed, 1 the source could not be read, 2 bad input (no such
-partition or path).`,
+partition or path).
+An encrypted backup folder needs its passphrase (exit 3 when wrong):
+${PASSPHRASE_HELP}`,
   async run(args, out) {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { json: { type: 'boolean' }, long: { type: 'boolean', short: 'l' }, recursive: { type: 'boolean', short: 'R' } },
+      options: { json: { type: 'boolean' }, long: { type: 'boolean', short: 'l' }, recursive: { type: 'boolean', short: 'R' }, ...PASSPHRASE_OPTIONS },
     });
     const [file, where, extra] = positionals;
     if (!file || extra) throw new ImprintError('E_BAD_ARGUMENTS', 'Usage: imprint ls SOURCE|FOLDER[#GEN] [PART:PATH] [--long] [-R]');
     const target = where === undefined ? null : parsePartPath(where);
-    const session = await BrowseSession.open(file, { onDecodeProgress: decodeProgress(out) });
+    const session = await BrowseSession.open(file, { onDecodeProgress: decodeProgress(out), passphrase: await browsePassphrase(file, values) });
     try {
       if (session.source.note) out.info(`${file}: ${session.source.note}.`);
       if (!target) return await listPartitions(session, out);

@@ -11,8 +11,8 @@ import { mountedNotes, reportingUnmounts } from '../unmount-notice';
 type ReportCopies = (out: Output, result: JobFinishedEvent, verb: { done: string; checked: string }) => number;
 
 /** `imprint restore FOLDER[#GEN] TARGET...`: writes a generation back. */
-export async function restoreFromFolder(ref: string, targets: string[], opts: { yes: boolean; verify: boolean; wipeFreeSpace: boolean; stdinCancel: boolean }, out: Output, reportCopies: ReportCopies): Promise<number> {
-  const prepared = await prepareFolderRestore(ref, targets);
+export async function restoreFromFolder(ref: string, targets: string[], opts: { yes: boolean; verify: boolean; wipeFreeSpace: boolean; stdinCancel: boolean; passphrase: string | null }, out: Output, reportCopies: ReportCopies): Promise<number> {
+  const prepared = await prepareFolderRestore(ref, targets, opts.passphrase);
   const m = prepared.index.metadata;
   if (!out.json) {
     const drive = [m.source.model, m.source.serial && `serial ${m.source.serial}`].filter(Boolean).join(', ');

@@ -1,4 +1,5 @@
 import { parseArgs } from 'util';
+import { ImprintError } from '../../engine/errors';
 import { EXIT, exitCodeFor } from '../../../shared/error-codes';
 import type { JobFinishedEvent, TargetProgress } from '../../../shared/job-events';
 import { formatBytes } from '../../../shared/units';
@@ -12,6 +13,7 @@ import { positionalArgs } from '../arguments';
 import { mountedNotes, reportingUnmounts } from '../unmount-notice';
 import { parseFolderRef } from '../../engine/jobs/folder-restore-job';
 import { restoreFromFolder } from './restore-from-folder';
+import { PASSPHRASE_HELP, PASSPHRASE_OPTIONS, passphraseFor, passphraseFromOptions } from '../passphrase';
 
 /** One line per target saying plainly whether it holds the source now, and if not, what differs. */
 export function reportCopies(out: Output, result: JobFinishedEvent, verb: { done: string; checked: string }): number {
@@ -55,17 +57,21 @@ its new end.
                write-zeroes where the drive can, zeros otherwise)
   --yes        do not ask before erasing
   --json       newline-delimited JSON events on stdout
-  --stdin-cancel  cancel when standard input closes (the app across pkexec)`,
+  --stdin-cancel  cancel when standard input closes (the app across pkexec)
+${PASSPHRASE_HELP}`,
   async run(args, out) {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { 'no-verify': { type: 'boolean' }, 'wipe-free-space': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' }, 'stdin-cancel': { type: 'boolean' } },
+      options: { 'no-verify': { type: 'boolean' }, 'wipe-free-space': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, json: { type: 'boolean' }, 'stdin-cancel': { type: 'boolean' }, ...PASSPHRASE_OPTIONS },
     });
     const [backup, ...targets] = positionalArgs('restore', positionals, 'BACKUP TARGET...') as [string, ...string[]];
-    if (parseFolderRef(backup)) {
-      return restoreFromFolder(backup, targets, { yes: values.yes === true, verify: !values['no-verify'], wipeFreeSpace: values['wipe-free-space'] === true, stdinCancel: values['stdin-cancel'] === true }, out, reportCopies);
+    const folderRef = parseFolderRef(backup);
+    if (folderRef) {
+      const passphrase = await passphraseFor(folderRef.folder, values);
+      return restoreFromFolder(backup, targets, { yes: values.yes === true, verify: !values['no-verify'], wipeFreeSpace: values['wipe-free-space'] === true, stdinCancel: values['stdin-cancel'] === true, passphrase }, out, reportCopies);
     }
+    if (passphraseFromOptions(values) !== null) throw new ImprintError('E_BAD_ARGUMENTS', '--passphrase-file and --passphrase-env are for encrypted backup folders (FOLDER[#GEN]).');
     const prepared = await prepareRestore({ backup, targets, decoders: engineSettings().decoders });
     const m = prepared.metadata;
     if (!out.json) {

@@ -25,4 +25,6 @@ export interface ByteSourceOptions {
   onDecodeProgress?: (bytesDone: number, totalBytes: number | null) => void;
   /** Where a sequential source keeps what it decoded (default: the system's temporary folder). */
   cacheDir?: string;
+  /** The passphrase of an encrypted backup folder (FOLDER#GEN); not used for anything else. */
+  passphrase?: string | null;
 }

@@ -25,8 +25,8 @@ export type { ByteSource, ByteSourceOptions } from './byte-source-types';
 /** Opens `path` (an image, a backup, a backup folder's FOLDER#GEN or a drive) for random access. */
 export async function openByteSource(path: string, opts: ByteSourceOptions = {}): Promise<ByteSource> {
   if (parseFolderRef(path)) {
-    const { folder, index } = resolveFolderRef(path);
-    return openGenerationSource(folder, index);
+    const { folder, index, keys } = resolveFolderRef(path, opts.passphrase);
+    return openGenerationSource(folder, index, keys);
   }
   const info = await inspectSource(path);
   if (info.format === 'raw') return openDirect(info);

@@ -13,10 +13,12 @@ import { layoutOfFile, type DriveLayout } from '../disks/drive-layout';
 import { planDriveStorage, storageWarnings, type StoragePlan } from '../disks/storage-plan';
 import { inspectSourceDrive, mountedWarning, type SourceDrive } from '../drives/source-drive';
 import { imprintVersion } from '../formats/backup-metadata';
-import { claimFolder, clearTmp, ensureMarker, holdsForeignFiles } from '../formats/backup-folder/folder-layout';
+import { FolderKeys, type FolderEncryption } from '../formats/backup-folder/folder-crypto';
+import { keysFor, unlockFolder } from '../formats/backup-folder/folder-keys';
+import { MARKER_FILE, claimFolder, clearTmp, ensureMarker, holdsForeignFiles } from '../formats/backup-folder/folder-layout';
 import { lockFolder } from '../formats/backup-folder/folder-lock';
 import { generationIds, newGenerationId, writeGeneration, type PieceRef } from '../formats/backup-folder/generation-index';
-import { PieceWriter, sha256Hex } from '../formats/backup-folder/piece-store';
+import { PieceWriter } from '../formats/backup-folder/piece-store';
 import { CHUNK_SIZE } from '../pipelines/write-pipeline';
 import { JobReporter, type EventSink } from './job-reporter';
 
@@ -36,6 +38,19 @@ export interface FolderBackupRequest {
   level?: number;
   /** Drive bytes per piece for a new folder (an existing folder keeps its own). Measurements and tests only. */
   pieceSize?: number;
+  /** Make a new folder encrypted (an existing one stays what it was made: this refuses a plain one). */
+  encrypt?: boolean;
+  /** The passphrase: of the new folder with `encrypt`, or of an existing encrypted folder. */
+  passphrase?: string | null;
+}
+
+/** How the pieces and index of this backup are named and sealed. */
+interface FolderSecrets {
+  encrypt: boolean;
+  passphrase: string | null;
+  /** The folder's keys (null: plain), and the record they were checked against or made with. */
+  keys: FolderKeys | null;
+  record: FolderEncryption | null;
 }
 
 export interface PreparedFolderBackup {
@@ -43,6 +58,7 @@ export interface PreparedFolderBackup {
   folder: string;
   level: number;
   pieceSize: number | undefined;
+  secrets: FolderSecrets;
   layout: DriveLayout;
   storage: StoragePlan;
   warnings: string[];
@@ -67,6 +83,7 @@ export async function prepareFolderBackup(req: FolderBackupRequest): Promise<Pre
   } else if (!fs.existsSync(path.dirname(folder))) {
     throw new ImprintError('E_TARGET_NOT_FOUND', `Cannot create ${req.folder}: the folder ${path.dirname(folder)} does not exist.`);
   }
+  const secrets = folderSecrets(folder, req);
   const where = fs.existsSync(folder) ? folder : path.dirname(folder);
   if (disksHoldingFile(where).some((d) => sameDevice(d, drive.device))) {
     throw new ImprintError('E_OUTPUT_ON_SOURCE', `${req.folder} is on ${drive.device}, the drive being backed up: put the backup folder on another drive.`);
@@ -74,7 +91,42 @@ export async function prepareFolderBackup(req: FolderBackupRequest): Promise<Pre
   const layout = layoutOfFile(drive.device, drive.size, true);
   const storage = await planDriveStorage(drive.device, drive.size, layout, false);
   const warnings = drive.writableMounts.length > 0 ? [mountedWarning(drive, true)] : [];
-  return { drive, folder, level: req.level ?? 3, pieceSize: req.pieceSize, layout, storage, warnings, notes: storageWarnings(storage) };
+  return { drive, folder, level: req.level ?? 3, pieceSize: req.pieceSize, secrets, layout, storage, warnings, notes: storageWarnings(storage) };
+}
+
+/**
+ * The keys this backup will use, known before anything is written: an
+ * existing encrypted folder is unlocked now (a wrong passphrase stops here);
+ * a new folder with `encrypt` gets its salt and key check now, written with
+ * its marker when the backup starts.
+ */
+function folderSecrets(folder: string, req: FolderBackupRequest): FolderSecrets {
+  const encrypt = req.encrypt === true;
+  const passphrase = req.passphrase ?? null;
+  if (fs.existsSync(path.join(folder, MARKER_FILE))) {
+    const keys = unlockFolder(folder, passphrase);
+    if (encrypt && !keys) throw new ImprintError('E_BAD_ARGUMENTS', `${req.folder} is a backup folder that is not encrypted: a folder is encrypted or not from its first backup. Give a new folder for encrypted backups.`);
+    return { encrypt, passphrase, keys, record: keys ? readRecord(folder) : null };
+  }
+  if (!encrypt) return { encrypt, passphrase, keys: null, record: null };
+  if (!passphrase) throw new ImprintError('E_PASSPHRASE_NEEDED', `--encrypt needs a passphrase for the new folder ${req.folder} (--passphrase-file FILE or --passphrase-env NAME, or run on a terminal to be asked).`);
+  const made = FolderKeys.create(passphrase);
+  return { encrypt, passphrase, keys: made.keys, record: made.record };
+}
+
+function readRecord(folder: string): FolderEncryption | null {
+  return (JSON.parse(fs.readFileSync(path.join(folder, MARKER_FILE), 'utf8')) as { encryption?: FolderEncryption }).encryption ?? null;
+}
+
+/**
+ * The keys for the marker found under the lock: the ones prepared, unless
+ * another process made the folder meanwhile (then its record is checked
+ * against the passphrase like any existing folder's).
+ */
+function keysUnderLock(folder: string, marker: ReturnType<typeof ensureMarker>, s: FolderSecrets): FolderKeys | null {
+  if (s.encrypt && !marker.encryption) throw new ImprintError('E_BAD_ARGUMENTS', `${folder} was made as a backup folder that is not encrypted while this backup was starting; give a new folder for encrypted backups.`);
+  if (marker.encryption && s.record && marker.encryption.keyCheck === s.record.keyCheck && marker.encryption.kdf.salt === s.record.kdf.salt) return s.keys;
+  return keysFor(folder, marker, s.passphrase);
 }
 
 function noSpace(err: unknown, folder: string): ImprintError {
@@ -106,10 +158,11 @@ export async function runFolderBackup(p: PreparedFolderBackup, opts: FolderBacku
   try {
     claimFolder(p.folder);
     lock = lockFolder(p.folder, `backup of ${drive.device}`);
-    const marker = ensureMarker(p.folder, p.pieceSize);
+    const marker = ensureMarker(p.folder, p.pieceSize, p.secrets.record ?? undefined);
+    const keys = keysUnderLock(p.folder, marker, p.secrets);
     clearTmp(p.folder);
     const createdAt = new Date();
-    const writer = new PieceWriter(p.folder, p.level);
+    const writer = new PieceWriter(p.folder, p.level, keys);
     fd = fs.openSync(drive.device, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
     reporter.phaseStarted('writing', () => ({ done: read, total: storage.storedBytes, targets: [progress] }));
     const cut = await readAndStore(fd, p, marker.pieceSize, writer, opts.signal, (n, stored) => {
@@ -134,7 +187,7 @@ export async function runFolderBackup(p: PreparedFolderBackup, opts: FolderBacku
       storage: { mode: storage.mode, storedBytes: storage.storedBytes, partitions: storage.partitions, ranges: storage.ranges.map((r) => [r.start, r.length]), chunkSize: CHUNK_SIZE, chunkCrc32: cut.crcs.toString('base64') },
     };
     const added = { pieces: cut.newPieces, bytes: cut.newBytes, storedBytes: progress.bytesWritten };
-    writeGeneration(p.folder, { kind: 'imprint-backup-generation', schema: 1, id, pieceSize: marker.pieceSize, metadata, pieces: cut.pieces, added });
+    writeGeneration(p.folder, { kind: 'imprint-backup-generation', schema: 1, id, pieceSize: marker.pieceSize, metadata, pieces: cut.pieces, added }, keys);
     progress.status = 'written';
     const details: FolderBackupJobDetails = {
       kind: 'folder-backup',
@@ -221,7 +274,7 @@ async function readAndStore(fd: number, p: PreparedFolderBackup, pieceSize: numb
       for (let off = part.start; off < part.start + part.length; ) {
         const end = Math.min(part.start + part.length, (Math.floor(off / pieceSize) + 1) * pieceSize);
         const piece = buf.subarray(off - at, end - at);
-        const h = sha256Hex(piece);
+        const h = writer.nameOf(piece);
         let stored = 0;
         if (!seen.has(h) && !writer.has(h)) {
           stored = writer.write(h, piece);

@@ -7,7 +7,7 @@ import { fsyncChecked, writeFully } from '../io/full-io';
 import { RangeCursor } from '../disks/byte-ranges';
 import { encodeEmbeddedMetadata, writeMetadataFile } from '../formats/backup-metadata';
 import { SeekableZstdWriter } from '../formats/zstd-seekable-writer';
-import { openFolder } from '../formats/backup-folder/folder-layout';
+import { unlockFolder } from '../formats/backup-folder/folder-keys';
 import { resolveGeneration } from '../formats/backup-folder/generation-index';
 import { generationContent } from '../formats/backup-folder/generation-content';
 import { fsyncDir, removeQuietly, PARTIAL_SUFFIX } from './backup-output';
@@ -31,11 +31,12 @@ export interface ExportResult {
   sha256: string;
 }
 
-export async function exportGeneration(ref: string, output: string, opts: { force?: boolean; signal?: AbortSignal } = {}): Promise<ExportResult> {
+/** `opts.passphrase`: of an encrypted folder; the exported file is a plain standard one (a copy in clear: put it somewhere safe). */
+export async function exportGeneration(ref: string, output: string, opts: { force?: boolean; signal?: AbortSignal; passphrase?: string | null } = {}): Promise<ExportResult> {
   const parsed = parseFolderRef(ref);
   if (!parsed) throw new ImprintError('E_SOURCE_NOT_FOUND', `${ref} is not a backup folder.`);
-  openFolder(parsed.folder);
-  const index = resolveGeneration(parsed.folder, parsed.generation);
+  const keys = unlockFolder(parsed.folder, opts.passphrase);
+  const index = resolveGeneration(parsed.folder, parsed.generation, keys);
   const m = index.metadata;
   const out = path.resolve(output);
   const sidecar = sidecarPathOf(out);
@@ -54,7 +55,7 @@ export async function exportGeneration(ref: string, output: string, opts: { forc
     const hash = crypto.createHash('sha256');
     const cursor = new RangeCursor((m.storage?.ranges ?? [[0, m.size]]).map(([start, length]) => ({ start, length })));
     let at = 0;
-    for await (const buf of generationContent(parsed.folder, index, opts.signal)) {
+    for await (const buf of generationContent(parsed.folder, index, opts.signal, keys)) {
       for (const p of cursor.clip(at, at + buf.length)) hash.update(buf.subarray(p.start - at, p.start - at + p.length));
       writer.write(buf);
       at += buf.length;

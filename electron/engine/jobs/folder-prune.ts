@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ImprintError } from '../errors';
-import { HASH_PATTERN, PIECES_DIR, clearTmp, fsyncFolder, generationPath, openFolder, GENERATIONS_DIR } from '../formats/backup-folder/folder-layout';
+import { HASH_PATTERN, PIECES_DIR, clearTmp, fsyncFolder, generationPath, pieceSuffix, GENERATIONS_DIR } from '../formats/backup-folder/folder-layout';
+import { unlockFolder } from '../formats/backup-folder/folder-keys';
 import { lockFolder } from '../formats/backup-folder/folder-lock';
 import { listGenerations, type GenerationIndex } from '../formats/backup-folder/generation-index';
 
@@ -77,15 +78,17 @@ export interface PruneResult {
   bytesFreed: number;
 }
 
-export function pruneFolder(folder: string, rules: PruneRules): PruneResult {
+/** `passphrase`: of an encrypted folder (its indexes say which pieces to keep); a plain folder needs none. */
+export function pruneFolder(folder: string, rules: PruneRules, passphrase?: string | null): PruneResult {
   const given = [rules.keepLast, rules.keepDaily, rules.keepWeekly].filter((n) => n !== undefined);
   if (given.length === 0) throw new ImprintError('E_BAD_ARGUMENTS', 'Say what to keep: --keep-last N, --keep-daily N and/or --keep-weekly N.');
   if (given.some((n) => !Number.isSafeInteger(n) || (n as number) < 1)) throw new ImprintError('E_BAD_ARGUMENTS', 'Each --keep-... takes a whole number of at least 1.');
-  openFolder(folder);
+  const keys = unlockFolder(folder, passphrase);
+  const suffix = pieceSuffix(keys !== null);
   const lock = lockFolder(folder, 'prune');
   try {
     clearTmp(folder);
-    const listed = listGenerations(folder);
+    const listed = listGenerations(folder, keys);
     const damaged = listed.filter((g) => 'error' in g);
     if (damaged.length > 0) {
       throw new ImprintError('E_CORRUPT_SOURCE', `Not pruning ${folder}: ${damaged.map((g) => `generation ${g.number} (${g.id})`).join(', ')} cannot be read, so which pieces it needs is unknown. Run imprint backups verify ${folder}.`);
@@ -105,7 +108,7 @@ export function pruneFolder(folder: string, rules: PruneRules): PruneResult {
       const dir = path.join(piecesDir, fan);
       let touched = false;
       for (const name of fs.readdirSync(dir)) {
-        const hash = name.endsWith('.zst') ? name.slice(0, -4) : '';
+        const hash = name.endsWith(suffix) ? name.slice(0, -suffix.length) : '';
         // Only Imprint's own piece files are ever deleted.
         if (!HASH_PATTERN.test(hash) || hash.slice(0, 2) !== fan || referenced.has(hash)) continue;
         const file = path.join(dir, name);

@@ -1,5 +1,6 @@
 import type { JobFinishedEvent, RestoreJobDetails } from '../../../shared/job-events';
 import type { SourceInfo } from '../formats/image-source';
+import type { FolderKeys } from '../formats/backup-folder/folder-crypto';
 import { resolveFolderRef } from '../formats/backup-folder/folder-ref';
 import type { GenerationIndex } from '../formats/backup-folder/generation-index';
 import { generationContent } from '../formats/backup-folder/generation-content';
@@ -20,14 +21,15 @@ export { parseFolderRef } from '../formats/backup-folder/folder-ref';
 export interface PreparedFolderRestore {
   folder: string;
   index: GenerationIndex;
+  keys: FolderKeys | null;
   targets: TargetPlan[];
 }
 
-/** Reads and checks the generation's index and the targets; writes nothing. */
-export async function prepareFolderRestore(ref: string, targets: string[]): Promise<PreparedFolderRestore> {
-  const { folder, index } = resolveFolderRef(ref);
+/** Reads and checks the generation's index (`passphrase`: of an encrypted folder) and the targets; writes nothing. */
+export async function prepareFolderRestore(ref: string, targets: string[], passphrase?: string | null): Promise<PreparedFolderRestore> {
+  const { folder, index, keys } = resolveFolderRef(ref, passphrase);
   const plans = await planTargets(targets, { path: folder, size: index.metadata.size, isDevice: false });
-  return { folder, index, targets: plans };
+  return { folder, index, keys, targets: plans };
 }
 
 export interface FolderRestoreRunOptions {
@@ -50,6 +52,6 @@ export function runFolderRestore(p: PreparedFolderRestore, opts: FolderRestoreRu
     onEvent: opts.onEvent,
     jobId: opts.jobId,
     details,
-    content: generationContent(p.folder, p.index, opts.signal),
+    content: generationContent(p.folder, p.index, opts.signal, p.keys),
   });
 }

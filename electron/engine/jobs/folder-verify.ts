@@ -1,5 +1,5 @@
 import { ImprintError } from '../errors';
-import { openFolder } from '../formats/backup-folder/folder-layout';
+import { unlockFolder } from '../formats/backup-folder/folder-keys';
 import { listGenerations, type ListedGeneration } from '../formats/backup-folder/generation-index';
 import { PieceReader } from '../formats/backup-folder/piece-store';
 
@@ -43,9 +43,10 @@ function rowOf(g: ListedGeneration): GenerationRow {
   };
 }
 
-export function listFolder(folder: string): GenerationRow[] {
-  openFolder(folder);
-  return listGenerations(folder).map(rowOf);
+/** `passphrase`: of an encrypted folder (checked before anything else is read); a plain folder needs none. */
+export function listFolder(folder: string, passphrase?: string | null): GenerationRow[] {
+  const keys = unlockFolder(folder, passphrase);
+  return listGenerations(folder, keys).map(rowOf);
 }
 
 export interface PieceProblem {
@@ -70,10 +71,14 @@ export interface FolderVerifyResult {
   unrestorable: { number: number; id: string }[];
 }
 
-/** Reads every piece every generation names, once each, and checks it against its SHA-256 name. */
-export function verifyFolder(folder: string, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): FolderVerifyResult {
-  openFolder(folder);
-  const listed = listGenerations(folder);
+/**
+ * Reads every piece every generation names, once each, and checks it against
+ * its name (SHA-256; in an encrypted folder it must also authenticate, and
+ * match its keyed hash: a tampered piece is reported as damaged).
+ */
+export function verifyFolder(folder: string, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; passphrase?: string | null } = {}): FolderVerifyResult {
+  const keys = unlockFolder(folder, opts.passphrase);
+  const listed = listGenerations(folder, keys);
   const damagedIndexes = listed.flatMap((g) => ('error' in g ? [{ number: g.number, id: g.id, error: g.error }] : []));
   /** Uses of each piece, keyed by hash and length (a crafted index may name one hash with two lengths). */
   const uses = new Map<string, { hash: string; length: number; refs: Map<string, { number: number; id: string; ranges: [number, number][] }> }>();
@@ -92,7 +97,7 @@ export function verifyFolder(folder: string, opts: { signal?: AbortSignal; onPro
       ref.ranges.push([offset, length]);
     }
   }
-  const reader = new PieceReader(folder);
+  const reader = new PieceReader(folder, keys);
   const problems: PieceProblem[] = [];
   let bytes = 0;
   let storedBytes = 0;

@@ -1,9 +1,10 @@
 import * as crypto from 'crypto';
 import * as zlib from 'zlib';
 import type { BackupMetadata } from '../../../shared/backup-metadata';
-import { openOrCreateFolder } from '../formats/backup-folder/folder-layout';
+import type { FolderEncryption, FolderKeys } from '../formats/backup-folder/folder-crypto';
+import { DEFAULT_PIECE_SIZE, openOrCreateFolder } from '../formats/backup-folder/folder-layout';
 import { writeGeneration, type GenerationIndex } from '../formats/backup-folder/generation-index';
-import { PieceWriter, sha256Hex } from '../formats/backup-folder/piece-store';
+import { PieceWriter } from '../formats/backup-folder/piece-store';
 
 /**
  * Generations made without a drive, for tests of the folder format and of
@@ -25,17 +26,18 @@ export function sampleDrive(): Buffer {
   return drive;
 }
 
-/** Stores a sample drive into `folder` and writes its generation index. */
-export function storeSample(folder: string, drive: Buffer, id = '20261206T070000Z-000001', opts: { createdAt?: string; serial?: string } = {}): GenerationIndex {
-  const marker = openOrCreateFolder(folder);
-  const writer = new PieceWriter(folder, 3);
+/** Stores a sample drive into `folder` and writes its generation index; `secret`: as an encrypted folder (made with that record if new). */
+export function storeSample(folder: string, drive: Buffer, id = '20261206T070000Z-000001', opts: { createdAt?: string; serial?: string; secret?: { record: FolderEncryption; keys: FolderKeys } } = {}): GenerationIndex {
+  const marker = openOrCreateFolder(folder, DEFAULT_PIECE_SIZE, opts.secret?.record);
+  const keys = opts.secret?.keys ?? null;
+  const writer = new PieceWriter(folder, 3, keys);
   const pieces: GenerationIndex['pieces'] = [];
   let newPieces = 0;
   for (const [start, length] of RANGES) {
     for (let at = start; at < start + length; ) {
       const end = Math.min(start + length, (Math.floor(at / marker.pieceSize) + 1) * marker.pieceSize);
       const data = drive.subarray(at, end);
-      const h = sha256Hex(data);
+      const h = writer.nameOf(data);
       if (!writer.has(h)) {
         writer.write(h, data);
         newPieces++;
@@ -72,6 +74,6 @@ export function storeSample(folder: string, drive: Buffer, id = '20261206T070000
     storage: { mode: 'used-blocks', storedBytes: 12288 + 2 * MiB, partitions: [], ranges: RANGES.map(([s, l]) => [s, l]), chunkSize: 4 * MiB, chunkCrc32: crcs.toString('base64') },
   };
   const index: GenerationIndex = { kind: 'imprint-backup-generation', schema: 1, id, pieceSize: marker.pieceSize, metadata, pieces, added: { pieces: newPieces, bytes: 0, storedBytes: 0 } };
-  writeGeneration(folder, index);
+  writeGeneration(folder, index, keys);
   return index;
 }

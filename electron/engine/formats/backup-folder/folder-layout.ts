@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ImprintError } from '../../errors';
 import { fsyncChecked, writeFully } from '../../io/full-io';
+import { encryptionProblem, type FolderEncryption } from './folder-crypto';
 
 /**
  * Where things live in a backup folder (docs/backup-folder.md):
@@ -9,6 +10,7 @@ import { fsyncChecked, writeFully } from '../../io/full-io';
  *   FOLDER/imprint-backup-folder.json   marker: what this folder is, its piece size
  *   FOLDER/lock                          held by the one process writing (folder-lock.ts)
  *   FOLDER/pieces/ab/<sha256>.zst        one zstd frame per piece, named by its content's SHA-256
+ *   FOLDER/pieces/ab/<hmac>.enc          in an encrypted folder: the frame sealed (folder-crypto.ts)
  *   FOLDER/generations/<id>.json         one index per backup, written last
  *   FOLDER/tmp/                          files being written; anything here is debris
  *
@@ -35,16 +37,27 @@ export const HASH_PATTERN = /^[0-9a-f]{64}$/;
 /** A generation id: UTC time of the backup and 6 random hex digits, e.g. 20261206T074512Z-3fa09c. */
 export const GENERATION_ID_PATTERN = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 
+/**
+ * Schema 1: a plain folder. Schema 2: an encrypted one, with `encryption`;
+ * its own number so that an Imprint that predates encryption refuses the
+ * folder rather than misreading it.
+ */
 export interface FolderMarker {
   kind: 'imprint-backup-folder';
-  schema: 1;
+  schema: 1 | 2;
   createdAt: string;
   pieceSize: number;
+  encryption?: FolderEncryption;
 }
 
-export function piecePath(folder: string, hash: string): string {
+/** File name ending of a piece: a zstd frame, or (encrypted folder) a sealed one. */
+export function pieceSuffix(sealed: boolean): string {
+  return sealed ? '.enc' : '.zst';
+}
+
+export function piecePath(folder: string, hash: string, sealed = false): string {
   if (!HASH_PATTERN.test(hash)) throw new ImprintError('E_INTERNAL', `Not a piece name: ${hash}`);
-  return path.join(folder, PIECES_DIR, hash.slice(0, 2), `${hash}.zst`);
+  return path.join(folder, PIECES_DIR, hash.slice(0, 2), `${hash}${pieceSuffix(sealed)}`);
 }
 
 export function generationPath(folder: string, id: string): string {
@@ -99,7 +112,8 @@ function readMarker(folder: string): FolderMarker | null {
     return null;
   }
   const m = v as Partial<FolderMarker> | null;
-  if (!m || m.kind !== 'imprint-backup-folder' || m.schema !== 1 || typeof m.createdAt !== 'string') return null;
+  if (!m || m.kind !== 'imprint-backup-folder' || typeof m.createdAt !== 'string') return null;
+  if (m.schema === 1 ? m.encryption !== undefined : m.schema !== 2 || encryptionProblem(m.encryption) !== null) return null;
   const size = m.pieceSize;
   if (typeof size !== 'number' || !Number.isInteger(size) || size < 4096 || size > MAX_PIECE_SIZE || size % 4096 !== 0 || (4 << 20) % size !== 0) return null;
   return m as FolderMarker;
@@ -146,21 +160,26 @@ export function holdsForeignFiles(folder: string): boolean {
   return !readMarker(folder) && fs.readdirSync(folder).some((e) => !OWN_NAMES.has(e));
 }
 
-/** The folder's marker, written now (with its subfolders) if the folder is new. Call while holding the lock. */
-export function ensureMarker(folder: string, pieceSize = DEFAULT_PIECE_SIZE): FolderMarker {
+/**
+ * The folder's marker, written now (with its subfolders) if the folder is
+ * new, encrypted when `encryption` is given. An existing folder keeps what
+ * it is: the caller checks the marker returned. Call while holding the lock.
+ */
+export function ensureMarker(folder: string, pieceSize = DEFAULT_PIECE_SIZE, encryption?: FolderEncryption): FolderMarker {
   ensureSubfolders(folder);
   const existing = readMarker(folder);
   if (existing) return existing;
-  const marker: FolderMarker = { kind: 'imprint-backup-folder', schema: 1, createdAt: new Date().toISOString(), pieceSize };
+  const createdAt = new Date().toISOString();
+  const marker: FolderMarker = encryption ? { kind: 'imprint-backup-folder', schema: 2, createdAt, pieceSize, encryption } : { kind: 'imprint-backup-folder', schema: 1, createdAt, pieceSize };
   writeFileAtomic(folder, path.join(folder, MARKER_FILE), Buffer.from(JSON.stringify(marker, null, 2) + '\n'));
   fsyncFolder(path.dirname(path.resolve(folder)));
   return marker;
 }
 
 /** claimFolder then ensureMarker, for callers that need no lock (tests, a folder nobody else uses). */
-export function openOrCreateFolder(folder: string, pieceSize = DEFAULT_PIECE_SIZE): FolderMarker {
+export function openOrCreateFolder(folder: string, pieceSize = DEFAULT_PIECE_SIZE, encryption?: FolderEncryption): FolderMarker {
   claimFolder(folder);
-  return ensureMarker(folder, pieceSize);
+  return ensureMarker(folder, pieceSize, encryption);
 }
 
 function ensureSubfolders(folder: string): void {

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import { ImprintError } from '../../errors';
-import { openFolder } from './folder-layout';
+import type { FolderKeys } from './folder-crypto';
+import { unlockFolder } from './folder-keys';
 import { resolveGeneration, type GenerationIndex } from './generation-index';
 
 /**
@@ -24,10 +25,14 @@ export function parseFolderRef(ref: string): { folder: string; generation: strin
   return null;
 }
 
-/** The generation `ref` names, its index read and checked; a clear refusal when `ref` is not a backup folder or has no such generation. */
-export function resolveFolderRef(ref: string): { folder: string; index: GenerationIndex } {
+/**
+ * The generation `ref` names, its index read and checked, and the folder's
+ * keys (null for a plain folder); a clear refusal when `ref` is not a backup
+ * folder, has no such generation, or is encrypted and `passphrase` does not open it.
+ */
+export function resolveFolderRef(ref: string, passphrase?: string | null): { folder: string; index: GenerationIndex; keys: FolderKeys | null } {
   const parsed = parseFolderRef(ref);
   if (!parsed) throw new ImprintError('E_SOURCE_NOT_FOUND', `${ref} is not a backup folder.`);
-  openFolder(parsed.folder);
-  return { folder: parsed.folder, index: resolveGeneration(parsed.folder, parsed.generation) };
+  const keys = unlockFolder(parsed.folder, passphrase);
+  return { folder: parsed.folder, index: resolveGeneration(parsed.folder, parsed.generation, keys), keys };
 }

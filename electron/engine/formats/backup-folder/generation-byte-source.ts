@@ -1,6 +1,7 @@
 import { ImprintError } from '../../errors';
 import type { ByteSource } from '../byte-source-types';
 import type { SourceInfo } from '../image-source';
+import type { FolderKeys } from './folder-crypto';
 import type { GenerationIndex, PieceRef } from './generation-index';
 import { PieceReader } from './piece-store';
 
@@ -39,12 +40,12 @@ export function pieceBoundsProblem(index: GenerationIndex): string | null {
 }
 
 /** Opens `index` (a generation of `folder`) for random access; throws E_CORRUPT_SOURCE when its pieces are not where a drive can hold them. */
-export function openGenerationSource(folder: string, index: GenerationIndex): ByteSource {
+export function openGenerationSource(folder: string, index: GenerationIndex, keys: FolderKeys | null = null): ByteSource {
   const problem = pieceBoundsProblem(index);
   if (problem) throw new ImprintError('E_CORRUPT_SOURCE', `Generation ${index.id} of ${folder} is damaged or not Imprint's: ${problem}.`);
   const size = index.metadata.size;
   const pieces = index.pieces;
-  const reader = new PieceReader(folder);
+  const reader = new PieceReader(folder, keys);
   // Map keeps insertion order: the first key is the least recently used.
   const cache = new Map<string, Buffer>();
 

@@ -1,4 +1,5 @@
 import { ImprintError } from '../../errors';
+import type { FolderKeys } from './folder-crypto';
 import type { GenerationIndex } from './generation-index';
 import { PieceReader } from './piece-store';
 
@@ -12,8 +13,8 @@ const ZEROS = Buffer.alloc(4 << 20);
  * damaged one stops the stream with an error naming the drive bytes it held.
  * A yielded buffer is valid until the consumer asks for the next one.
  */
-export async function* generationContent(folder: string, index: GenerationIndex, signal?: AbortSignal): AsyncGenerator<Buffer> {
-  const reader = new PieceReader(folder);
+export async function* generationContent(folder: string, index: GenerationIndex, signal?: AbortSignal, keys: FolderKeys | null = null): AsyncGenerator<Buffer> {
+  const reader = new PieceReader(folder, keys);
   const scratch = Buffer.allocUnsafe(index.pieceSize);
   const size = index.metadata.size;
   let at = 0;

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { asBackupMetadata, type BackupMetadata } from '../../../../shared/backup-metadata';
 import { ImprintError } from '../../errors';
+import type { FolderKeys } from './folder-crypto';
 import { GENERATIONS_DIR, GENERATION_ID_PATTERN, HASH_PATTERN, MAX_PIECE_SIZE, generationPath, writeFileAtomic } from './folder-layout';
 
 /**
@@ -11,7 +12,18 @@ import { GENERATIONS_DIR, GENERATION_ID_PATTERN, HASH_PATTERN, MAX_PIECE_SIZE, g
  * ranges and per-chunk CRC-32s, SHA-256 of the stored data), so a restore or
  * an export needs nothing else. It is written last, atomically; a
  * generation exists once its index is under its name, and not before.
+ *
+ * In an encrypted folder the file holds a SealedIndex: the index's JSON
+ * sealed with AES-256-GCM, bound to the generation's id (folder-crypto.ts).
  */
+
+/** What an encrypted folder's generations/<id>.json holds. */
+interface SealedIndex {
+  kind: 'imprint-backup-generation-sealed';
+  schema: 1;
+  /** base64 of nonce, ciphertext, tag. */
+  sealed: string;
+}
 
 /** One piece of a generation: drive offset, bytes, SHA-256 of those bytes (the piece's name). */
 export type PieceRef = [offset: number, length: number, hash: string];
@@ -74,15 +86,25 @@ export function indexProblem(v: unknown, expectedId: string): string | null {
   return null;
 }
 
-/** Reads and checks one generation's index; throws E_CORRUPT_SOURCE saying what is wrong with it. */
-export function readGeneration(folder: string, id: string): GenerationIndex {
+/** The index inside an encrypted folder's index file, or why it cannot be had. */
+function unseal(v: unknown, id: string, keys: FolderKeys): unknown {
+  const e = v as Partial<SealedIndex> | null;
+  if (typeof e !== 'object' || e === null || e.kind !== 'imprint-backup-generation-sealed' || e.schema !== 1 || typeof e.sealed !== 'string') throw new Error('it is not a sealed index, as an encrypted folder holds');
+  const json = keys.openIndex(id, Buffer.from(e.sealed, 'base64'));
+  if (!json) throw new Error('it fails authentication (altered or damaged)');
+  return JSON.parse(json.toString('utf8'));
+}
+
+/** Reads and checks one generation's index (unsealing it with `keys` in an encrypted folder); throws E_CORRUPT_SOURCE saying what is wrong with it. */
+export function readGeneration(folder: string, id: string, keys: FolderKeys | null = null): GenerationIndex {
   const file = generationPath(folder, id);
   let v: unknown;
   try {
     const st = fs.statSync(file);
-    // Generous: 64 bytes a piece of a 2 TiB drive is still under 150 MiB; anything larger is not ours.
+    // Generous: 64 bytes a piece of a 2 TiB drive is still under 150 MiB (200 MiB as base64); anything larger is not ours.
     if (st.size > 256 << 20) throw new Error(`it is ${st.size} bytes`);
     v = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (keys) v = unseal(v, id, keys);
   } catch (err) {
     throw new ImprintError('E_CORRUPT_SOURCE', `Generation ${id} of ${folder} cannot be read: ${(err as Error).message}.`, { cause: err });
   }
@@ -92,8 +114,13 @@ export function readGeneration(folder: string, id: string): GenerationIndex {
 }
 
 /** Writes a generation's index: after this returns, the generation exists (and not a moment before). */
-export function writeGeneration(folder: string, index: GenerationIndex): void {
-  writeFileAtomic(folder, generationPath(folder, index.id), Buffer.from(JSON.stringify(index) + '\n'));
+export function writeGeneration(folder: string, index: GenerationIndex, keys: FolderKeys | null = null): void {
+  let json = Buffer.from(JSON.stringify(index) + '\n');
+  if (keys) {
+    const sealed: SealedIndex = { kind: 'imprint-backup-generation-sealed', schema: 1, sealed: keys.sealIndex(index.id, json).toString('base64') };
+    json = Buffer.from(JSON.stringify(sealed) + '\n');
+  }
+  writeFileAtomic(folder, generationPath(folder, index.id), json);
 }
 
 /** A fresh generation id: the time (UTC, to the second) and 6 random hex digits. */
@@ -109,10 +136,10 @@ export function generationIds(folder: string): string[] {
 }
 
 /** Every generation, numbered from 1 (oldest), each read and checked. */
-export function listGenerations(folder: string): ListedGeneration[] {
+export function listGenerations(folder: string, keys: FolderKeys | null = null): ListedGeneration[] {
   return generationIds(folder).map((id, i) => {
     try {
-      return { id, number: i + 1, index: readGeneration(folder, id) };
+      return { id, number: i + 1, index: readGeneration(folder, id, keys) };
     } catch (err) {
       return { id, number: i + 1, error: (err as Error).message };
     }
@@ -123,7 +150,7 @@ export function listGenerations(folder: string): ListedGeneration[] {
  * The generation `which` names in a folder: undefined or empty for the
  * latest, a list number (1 = oldest), or an id.
  */
-export function resolveGeneration(folder: string, which: string | undefined): GenerationIndex {
+export function resolveGeneration(folder: string, which: string | undefined, keys: FolderKeys | null = null): GenerationIndex {
   const ids = generationIds(folder);
   if (ids.length === 0) throw new ImprintError('E_NOT_A_BACKUP', `The backup folder ${folder} holds no generation yet.`);
   let id: string | undefined;
@@ -135,5 +162,5 @@ export function resolveGeneration(folder: string, which: string | undefined): Ge
     id = ids.find((x) => x === which);
     if (!id) throw new ImprintError('E_BAD_ARGUMENTS', `${folder} holds no generation ${which} (imprint backups list ${folder} shows them).`);
   }
-  return readGeneration(folder, id as string);
+  return readGeneration(folder, id as string, keys);
 }

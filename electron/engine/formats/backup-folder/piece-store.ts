@@ -5,6 +5,7 @@ import type * as ZstdBinding from 'zstd-napi/binding';
 import { ImprintError } from '../../errors';
 import { readFully, writeFully } from '../../io/full-io';
 import { syncFiles } from '../../io/sync-filesystem';
+import { SEALED_PIECE_OVERHEAD, type FolderKeys } from './folder-crypto';
 import { fsyncFolder, piecePath, PIECES_DIR, TMP_DIR } from './folder-layout';
 
 /**
@@ -12,7 +13,9 @@ import { fsyncFolder, piecePath, PIECES_DIR, TMP_DIR } from './folder-layout';
  * checksum in it, so `zstd -d` reads it), stored under the SHA-256 of its
  * uncompressed content. A piece appears under its name only complete and
  * durable, and the folders holding new names are fsynced before any index
- * names them (PieceWriter.commit).
+ * names them (PieceWriter.commit). In an encrypted folder (`keys` given) the
+ * name is a keyed hash of the content and the frame is sealed with
+ * AES-256-GCM (folder-crypto.ts); nothing else changes.
  */
 
 function loadBinding(): typeof ZstdBinding {
@@ -41,25 +44,33 @@ export class PieceWriter {
   constructor(
     private readonly folder: string,
     level: number,
+    private readonly keys: FolderKeys | null = null,
   ) {
     this.cctx.setParameter(this.z.CParameter.compressionLevel, level);
     this.cctx.setParameter(this.z.CParameter.checksumFlag, 1);
     this.cctx.setParameter(this.z.CParameter.contentSizeFlag, 1);
   }
 
-  /** Whether the folder already holds a piece with this content hash (or this writer has one on the way). */
+  /** The name a piece with this content has in this folder: its SHA-256, or in an encrypted folder its keyed hash. */
+  nameOf(data: Uint8Array): string {
+    return this.keys ? this.keys.pieceName(data) : sha256Hex(data);
+  }
+
+  /** Whether the folder already holds a piece with this name (or this writer has one on the way). */
   has(hash: string): boolean {
-    return this.pending.has(hash) || fs.existsSync(piecePath(this.folder, hash));
+    return this.pending.has(hash) || fs.existsSync(piecePath(this.folder, hash, this.keys !== null));
   }
 
   /**
-   * Compresses `data` and writes it to tmp/; it gets its name `hash` (its
-   * SHA-256) at the next commit. Returns the bytes it takes in the folder.
+   * Compresses `data` (sealing it in an encrypted folder) and writes it to
+   * tmp/; it gets its name `hash` (nameOf(data)) at the next commit.
+   * Returns the bytes it takes in the folder.
    */
   write(hash: string, data: Uint8Array): number {
     const bound = this.z.compressBound(data.length);
     if (this.out.length < bound) this.out = Buffer.allocUnsafe(bound);
-    const frame = this.out.subarray(0, this.cctx.compress2(this.out, data));
+    const compressed = this.out.subarray(0, this.cctx.compress2(this.out, data));
+    const frame = this.keys ? this.keys.sealPiece(hash, data.length, compressed) : compressed;
     const tmp = path.join(this.folder, TMP_DIR, `${hash}.${process.pid}`);
     const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
     try {
@@ -84,7 +95,7 @@ export class PieceWriter {
     syncFiles(path.join(this.folder, TMP_DIR), [...this.pending.values()]);
     const dirty = new Set<string>();
     for (const [hash, tmp] of this.pending) {
-      const file = piecePath(this.folder, hash);
+      const file = piecePath(this.folder, hash, this.keys !== null);
       const dir = path.dirname(file);
       if (!dirty.has(dir) && !fs.existsSync(dir)) {
         fs.mkdirSync(dir);
@@ -106,16 +117,21 @@ export class PieceReader {
   private readonly z = loadBinding();
   private readonly dctx = new this.z.DCtx();
 
-  constructor(private readonly folder: string) {}
+  constructor(
+    private readonly folder: string,
+    private readonly keys: FolderKeys | null = null,
+  ) {}
 
   /**
    * Reads the piece `hash` that must hold `length` bytes. The file is
    * untrusted: its size is bounded before it is read, the frame must declare
    * exactly `length` bytes and decode to them, and the content must have the
-   * SHA-256 it is named by.
+   * SHA-256 it is named by. In an encrypted folder the file must first
+   * authenticate as the piece of that name and length, and the content must
+   * have that keyed hash.
    */
   read(hash: string, length: number, into?: Buffer): PieceRead {
-    const file = piecePath(this.folder, hash);
+    const file = piecePath(this.folder, hash, this.keys !== null);
     let fd: number;
     try {
       fd = fs.openSync(file, fs.constants.O_RDONLY);
@@ -124,10 +140,17 @@ export class PieceReader {
     }
     try {
       const size = fs.fstatSync(fd).size;
+      const overhead = this.keys ? SEALED_PIECE_OVERHEAD : 0;
       // A zstd frame of `length` bytes is never larger than compressBound(length).
-      if (size < 8 || size > this.z.compressBound(length)) return { ok: false, problem: 'damaged', detail: `piece ${hash} is ${size} bytes, impossible for ${length} bytes of data` };
-      const src = Buffer.allocUnsafe(size);
-      if (readFully(fd, src, 0, size, 0) !== size) return { ok: false, problem: 'damaged', detail: `piece ${hash} ends early` };
+      if (size < 8 + overhead || size > this.z.compressBound(length) + overhead) return { ok: false, problem: 'damaged', detail: `piece ${hash} is ${size} bytes, impossible for ${length} bytes of data` };
+      const raw = Buffer.allocUnsafe(size);
+      if (readFully(fd, raw, 0, size, 0) !== size) return { ok: false, problem: 'damaged', detail: `piece ${hash} ends early` };
+      let src: Buffer = raw;
+      if (this.keys) {
+        const opened = this.keys.openPiece(hash, length, raw);
+        if ('problem' in opened) return { ok: false, problem: 'damaged', detail: `piece ${hash} ${opened.problem}` };
+        src = opened.frame;
+      }
       if (src.readUInt32LE(0) !== ZSTD_MAGIC) return { ok: false, problem: 'damaged', detail: `piece ${hash} is not a zstd frame` };
       let declared: number | null;
       try {
@@ -144,7 +167,8 @@ export class PieceReader {
         return { ok: false, problem: 'damaged', detail: `piece ${hash} does not decode (${(err as Error).message})` };
       }
       if (n !== length) return { ok: false, problem: 'damaged', detail: `piece ${hash} decodes to ${n} bytes, not ${length}` };
-      if (sha256Hex(out) !== hash) return { ok: false, problem: 'damaged', detail: `piece ${hash} does not hold the data it is named by (SHA-256 differs)` };
+      const name = this.keys ? this.keys.pieceName(out) : sha256Hex(out);
+      if (name !== hash) return { ok: false, problem: 'damaged', detail: `piece ${hash} does not hold the data it is named by (${this.keys ? 'keyed hash' : 'SHA-256'} differs)` };
       return { ok: true, data: out, storedBytes: size };
     } catch (err) {
       if (err instanceof ImprintError) throw err;
