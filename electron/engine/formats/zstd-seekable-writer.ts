@@ -114,7 +114,8 @@ export class SeekableFrameEncoder {
     return { length: n, checksum: trailingChecksum(dest.subarray(0, n)) };
   }
 
-  private zeroFrame(length: number): EncodedFrame {
+  /** The frame of `length` zeros, made once per length: free space costs neither compression nor a zero check. */
+  zeroFrame(length: number): EncodedFrame {
     let frame = this.zeroFrames.get(length);
     if (!frame) {
       const one = new SeekableFrameEncoder(this.level);
