@@ -43,6 +43,12 @@ export interface EncodedFrame {
   decompressedSize: number;
   /** Low 32 bits of XXH64 of the content: the frame's own content checksum, which the seek table repeats. */
   checksum: number;
+  /**
+   * Gives `bytes`' memory back to whoever lent it (a ZstdFramePool's shared
+   * output slot); SeekableZstdWriter.appendFrame calls it once the sink has
+   * taken the bytes.
+   */
+  release?: () => void;
 }
 
 function loadBinding(): typeof ZstdBinding {
@@ -89,7 +95,27 @@ export class SeekableFrameEncoder {
     return { bytes, decompressedSize: input.length, checksum: trailingChecksum(bytes) };
   }
 
-  private zeroFrame(length: number): EncodedFrame {
+  /**
+   * encode(), written into `dest` (at least compressBound(input.length)
+   * bytes, e.g. a pool's shared output slot) instead of this encoder's own
+   * memory: a frame worker then sends back only sizes, where a fresh buffer
+   * per frame, filled and transferred, cost a third of its thread's time.
+   * Returns the frame's length in `dest` and its checksum.
+   */
+  encodeInto(input: Uint8Array, dest: Buffer): { length: number; checksum: number } {
+    if (input.length === 0 || input.length > MAX_FRAME_CONTENT) throw new ImprintError('E_INTERNAL', `A seekable frame holds 1 to ${MAX_FRAME_CONTENT} bytes; got ${input.length}.`);
+    if (dest.length < this.z.compressBound(input.length)) throw new ImprintError('E_INTERNAL', `A frame of ${input.length} bytes needs more room than ${dest.length} bytes.`);
+    if (isAllZero(input)) {
+      const zero = this.zeroFrame(input.length);
+      dest.set(zero.bytes);
+      return { length: zero.bytes.length, checksum: zero.checksum };
+    }
+    const n = this.cctx.compress2(dest, input);
+    return { length: n, checksum: trailingChecksum(dest.subarray(0, n)) };
+  }
+
+  /** The frame of `length` zeros, made once per length: free space costs neither compression nor a zero check. */
+  zeroFrame(length: number): EncodedFrame {
     let frame = this.zeroFrames.get(length);
     if (!frame) {
       const one = new SeekableFrameEncoder(this.level);
@@ -124,7 +150,8 @@ export interface SeekableSummary {
 
 /**
  * Lays out a seekable .zst: frames in order, then the table. Bytes go to
- * `sink` as they are ready (the backup's output file, a test's array...).
+ * `sink` as they are ready (the backup's output file, a test's array...);
+ * the sink copies or writes them before it returns (their memory is reused).
  */
 export class SeekableZstdWriter {
   private readonly entries: SeekTableEntry[] = [];
@@ -188,6 +215,7 @@ export class SeekableZstdWriter {
       throw new ImprintError('E_INTERNAL', `A seekable frame of ${frame.decompressedSize} bytes in ${frame.bytes.length} cannot be listed.`);
     }
     this.emit(frame.bytes, frame.decompressedSize, frame.checksum);
+    frame.release?.();
   }
 
   /**

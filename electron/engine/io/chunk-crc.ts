@@ -69,6 +69,17 @@ export class ChunkCrcStream {
     }
   }
 
+  /** As update() with `length` zero bytes, without the bytes (a zero frame recognised whole). */
+  zeros(length: number): void {
+    for (let left = length; left > 0; ) {
+      const n = Math.min(left, this.chunkSize - this.filled);
+      this.pendingZeros += n;
+      this.filled += n;
+      left -= n;
+      if (this.filled === this.chunkSize) this.closeChunk();
+    }
+  }
+
   /** The CRCs of every chunk, the last one possibly short. */
   end(): number[] {
     if (this.filled > 0) this.closeChunk();

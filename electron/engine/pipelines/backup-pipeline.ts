@@ -188,7 +188,7 @@ export class BackupPipeline {
   }
 
   private startChecker(): void {
-    const checker = spawnThread(BACKUP_CHECK_WORKER, { file: this.opts.output, compression: this.opts.compression, chunkSize: CHUNK_SIZE }, this.stop.signal);
+    const checker = spawnThread(BACKUP_CHECK_WORKER, { file: this.opts.output, compression: this.opts.compression, chunkSize: CHUNK_SIZE, level: this.opts.level }, this.stop.signal);
     this.checker = checker;
     checker.worker.onError((err) => this.fail(new ImprintError('E_INTERNAL', `The backup checker crashed: ${err.message}`)));
     checker.worker.onMessage((msg) => {

@@ -3,10 +3,11 @@ import * as zlib from 'zlib';
 import type * as ZstdBinding from 'zstd-napi/binding';
 import { ImprintError, classifyReadError, errnoOf } from '../errors';
 import { allocAligned, alignUp } from '../io/aligned-buffer';
-import { ChunkCrcStream } from '../io/chunk-crc';
+import { ChunkCrcStream, isAllZero } from '../io/chunk-crc';
 import { readFully } from '../io/full-io';
 import { workerPort } from './worker-port';
 import { describeLzmaError } from '../formats/xz-block-protocol';
+import { SEEKABLE_FRAME_SIZE, SeekableFrameEncoder } from '../formats/zstd-seekable-writer';
 import { BACKUP_CHECK_WORKER } from './backup-messages';
 
 /**
@@ -38,16 +39,43 @@ const onOutput = (buf: Buffer): void => {
   contentBytes += buf.length;
 };
 
+/**
+ * The writer's frame of SEEKABLE_FRAME_SIZE zeros at `level`, once this
+ * thread's own decoder has shown that it gives exactly that many zeros; null
+ * if it does not (then every frame is decoded, and a bad zero frame fails the
+ * check as any other would).
+ */
+function provenZeroFrame(z: typeof ZstdBinding, level: number): Buffer | null {
+  const frame = Buffer.from(new SeekableFrameEncoder(level).zeroFrame(SEEKABLE_FRAME_SIZE).bytes);
+  const out = Buffer.alloc(SEEKABLE_FRAME_SIZE + 1, 1);
+  const [ret, produced, consumed] = new z.DCtx().decompressStream(out, frame);
+  return ret === 0 && consumed === frame.length && produced === SEEKABLE_FRAME_SIZE && isAllZero(out.subarray(0, produced)) ? frame : null;
+}
+
 function zstdDecoder(): Decoder {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- native binding, loaded on this thread only
   const z = require('zstd-napi/binding') as typeof ZstdBinding;
   const dctx = new z.DCtx();
   const out = Buffer.allocUnsafe(4 << 20);
+  // Free space is most of a drive and all of it is this one frame: where a
+  // frame starts with exactly its bytes, the frame is those bytes (a frame
+  // delimits itself), so it stands for zeros without being decoded and
+  // scanned (about 0.5 s of CPU on the smart bench drive's 2.3 GiB of free space).
+  const zeroFrame = data.level === undefined ? null : provenZeroFrame(z, data.level);
   let remaining = 0;
   return {
     push(input) {
       let src: Buffer = input;
       for (;;) {
+        // 0: between frames. A zero frame split across two reads is simply decoded.
+        if (remaining === 0 && zeroFrame) {
+          while (src.length >= zeroFrame.length && src.compare(zeroFrame, 0, zeroFrame.length, 0, zeroFrame.length) === 0) {
+            crcs.zeros(SEEKABLE_FRAME_SIZE);
+            contentBytes += SEEKABLE_FRAME_SIZE;
+            src = src.subarray(zeroFrame.length);
+          }
+          if (src.length === 0) return;
+        }
         const [ret, produced, consumed] = dctx.decompressStream(out, src);
         if (produced > 0) onOutput(out.subarray(0, produced));
         src = src.subarray(consumed);

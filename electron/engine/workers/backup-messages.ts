@@ -58,6 +58,12 @@ export interface CheckWorkerData {
   compression: BackupCompression;
   /** The content is compared in chunks of this size (the ring's slot size, as the drive was read). */
   chunkSize: number;
+  /**
+   * zstd: the level the writer compresses at. Its frame of SEEKABLE_FRAME_SIZE
+   * zeros (free space) is then recognised by its bytes instead of decoded
+   * (backup-check-worker.ts). Absent: every frame is decoded.
+   */
+  level?: number;
 }
 
 export type ToCheck =

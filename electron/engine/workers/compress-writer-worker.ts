@@ -102,7 +102,7 @@ function zstdEncoder(): Encoder {
       const encoder = (zeroEncoder ??= new SeekableFrameEncoder(data.level));
       tail = tail.then(() => {
         if (stopped) return;
-        for (let at = 0; at < length; at += SEEKABLE_FRAME_SIZE) writer.appendFrame(encoder.encode(zeros(Math.min(SEEKABLE_FRAME_SIZE, length - at))));
+        for (let at = 0; at < length; at += SEEKABLE_FRAME_SIZE) writer.appendFrame(encoder.zeroFrame(Math.min(SEEKABLE_FRAME_SIZE, length - at)));
         done();
       });
       tail.catch((err: unknown) => {

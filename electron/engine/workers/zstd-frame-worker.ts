@@ -4,9 +4,8 @@ import { workerPort } from './worker-port';
 
 /**
  * One thread of ZstdFramePool: compresses seekable frames straight from the
- * shared memory the content sits in (the backup's ring), so only the
- * compressed frame (a third of the bytes, or a few hundred for free space)
- * crosses back, transferred rather than copied.
+ * shared memory the content sits in (the backup's ring) into the pool's
+ * shared output slot named by the task, so only sizes cross back.
  */
 const port = workerPort(ZSTD_FRAME_WORKER);
 const data = port.data;
@@ -18,15 +17,12 @@ port.onMessage((msg) => {
     return;
   }
   let reply: FromFrameWorker;
-  const transfer: ArrayBuffer[] = [];
   try {
-    const frame = encoder.encode(Buffer.from(data.memory, msg.offset, msg.length));
-    const bytes = new ArrayBuffer(frame.bytes.length);
-    new Uint8Array(bytes).set(frame.bytes);
-    transfer.push(bytes);
-    reply = { type: 'done', id: msg.id, bytes, decompressedSize: frame.decompressedSize, checksum: frame.checksum };
+    const dest = Buffer.from(data.out, msg.outSlot * data.outSlotSize, data.outSlotSize);
+    const frame = encoder.encodeInto(Buffer.from(data.memory, msg.offset, msg.length), dest);
+    reply = { type: 'done', id: msg.id, length: frame.length, decompressedSize: msg.length, checksum: frame.checksum };
   } catch (err) {
     reply = { type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err) };
   }
-  port.post(reply, transfer);
+  port.post(reply);
 });
