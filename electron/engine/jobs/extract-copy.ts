@@ -70,28 +70,29 @@ export class ExtentCopier {
     const mine = this.busy ? null : (this.buffers ??= [Buffer.allocUnsafeSlow(STEP), Buffer.allocUnsafeSlow(STEP)]);
     const buffers = mine ?? [Buffer.allocUnsafeSlow(STEP), Buffer.allocUnsafeSlow(STEP)];
     if (mine) this.busy = true;
-    let writing: Promise<void> = Promise.resolve();
+    // The write still running from each buffer: it must end before the buffer is decoded into again.
+    const writes: Promise<void>[] = buffers.map(() => Promise.resolve());
     let turn = 0;
     try {
       for (const p of pieces) {
         for (let done = 0; done < p.length; ) {
-          const data = buffers[turn++ % buffers.length]!.subarray(0, Math.min(STEP, p.length - done));
-          // The write from this buffer two steps ago must be over before it is decoded into again.
-          await writing;
+          const slot = turn++ % buffers.length;
+          const data = buffers[slot]!.subarray(0, Math.min(STEP, p.length - done));
+          await writes[slot];
           if (reader.readInto(p.source + done, data) !== data.length) throw new Error(`the backup ends inside the file's data (at byte ${p.source + done} of its content)`);
           const at = p.offset + done;
           // A run of zeros (a hole the filesystem allocated, mostly) stays a hole where the destination can.
-          writing = isAllZero(data) ? Promise.resolve() : writeAll(fd, data, at);
+          writes[slot] = isAllZero(data) ? Promise.resolve() : writeAll(fd, data, at);
           done += data.length;
           onBytes(at + data.length);
         }
       }
     } finally {
       // No write may still use a buffer (or the fd) once this returns, even on an error.
-      await writing.catch(() => undefined);
+      await Promise.allSettled(writes);
       if (mine) this.busy = false;
     }
-    await writing;
+    await Promise.all(writes);
   }
 
   /** The extents checked and cut into pieces of source content no longer than a step, cut where frames start so each frame is decoded once. */
