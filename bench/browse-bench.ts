@@ -11,7 +11,13 @@ import { ensureSmartDrive, SMART_DRIVE_FILE, SMART_PARTITIONS } from './smart-dr
  * partition must take under 1 s (the whole `imprint ls` command, Node's
  * start-up included); extracting large files must run at least half as fast
  * as `zstd -dc` of the whole backup, which shows it decodes only the frames
- * it needs. `7z l` of the raw drive image is printed beside as a reference.
+ * it needs. That is read two ways, both printed: (a) file bytes per second
+ * against zstd's drive bytes per second, which zstd's cheap zero frames
+ * inflate (3 GiB of drive, 140 MiB of files: met only if the files came in
+ * about a tenth of a second), and (b) the time to get the files against the
+ * time zstd takes to decode the whole backup. Each with the command's own
+ * time ("job", from its final JSON event, Node's start-up left out) and wall
+ * time. `7z l` of the raw drive image is printed beside as a reference.
  */
 
 /** Large files of the bench drive (smart-drive-builder.ts), one per filesystem: 140 MiB in all (the drive has no single 150 MiB file). */
@@ -38,28 +44,46 @@ export async function runBrowseBench(log: (s: string) => void): Promise<{ text: 
   for (let n = 1; n <= SMART_PARTITIONS.length; n++) {
     const r = await exec([process.execPath, IMPRINT_CLI, 'ls', backup, `${n}:/`, '--json']);
     const entries = r.stdout.split('\n').filter((l) => l.startsWith('{"type":"entry"')).length;
-    rows.push([`imprint ls BACKUP ${n}:/ (${SMART_PARTITIONS[n - 1]!.fs})`, r.seconds.toFixed(2), r.code === 0 ? `${entries} entries` : `failed: ${r.stderr.slice(-200)}`]);
+    rows.push([`imprint ls BACKUP ${n}:/ (${SMART_PARTITIONS[n - 1]!.fs})`, r.seconds.toFixed(2), '-', r.code === 0 ? `${entries} entries` : `failed: ${r.stderr.slice(-200)}`]);
     checks.push({ target: `ls of partition ${n}'s root < 1 s (issue 16)`, measured: `${r.seconds.toFixed(2)} s`, pass: r.code === 0 && r.seconds < 1 });
   }
   if (haveTool('7zz')) {
     const z = await exec(['7zz', 'l', driveFile]);
-    rows.push(['7zz l drive.img (raw image, reference)', z.seconds.toFixed(2), z.code === 0 ? 'partitions only' : 'failed']);
+    rows.push(['7zz l drive.img (raw image, reference)', z.seconds.toFixed(2), '-', z.code === 0 ? 'partitions only' : 'failed']);
   }
   const out = path.join(dir, `extract-${process.pid}`);
   fs.rmSync(out, { recursive: true, force: true });
-  let extractRate: number | null = null;
+  let bytes = 0;
+  let wall: number | null = null;
+  let job: number | null = null;
   try {
     const x = await exec([process.execPath, IMPRINT_CLI, 'extract', backup, ...BIG_FILES, out, '--json']);
-    const bytes = BIG_FILES.map((f) => path.join(out, path.basename(f))).reduce((s, f) => s + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
-    extractRate = x.code === 0 ? bytes / x.seconds : null;
-    rows.push([`imprint extract BACKUP ${BIG_FILES.join(' ')} (${(bytes / MiB).toFixed(0)} MiB)`, x.seconds.toFixed(2), x.code === 0 ? `${fmtRate((extractRate ?? 0) / 1e6)} MB/s of files` : `failed: ${x.stderr.slice(-200)}`]);
+    bytes = BIG_FILES.map((f) => path.join(out, path.basename(f))).reduce((s, f) => s + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
+    // The command's own time, from its final event: Node's and the CLI's start-up (~0.2-0.3 s) left out.
+    const done = x.stdout.split('\n').find((l) => l.startsWith('{"type":"extracted"'));
+    const seconds = done ? (JSON.parse(done) as { seconds?: number }).seconds : undefined;
+    if (x.code === 0) {
+      wall = x.seconds;
+      job = typeof seconds === 'number' ? seconds : null;
+    }
+    const what = `imprint extract BACKUP ${BIG_FILES.join(' ')} (${(bytes / MiB).toFixed(0)} MiB)`;
+    if (x.code !== 0) rows.push([what, x.seconds.toFixed(2), '-', `failed: ${x.stderr.slice(-200)}`]);
+    else rows.push([what, x.seconds.toFixed(2), job === null ? '-' : job.toFixed(2), `${fmtRate(bytes / x.seconds / 1e6)} MB/s of files (wall), ${job === null ? '-' : fmtRate(bytes / job / 1e6)} (job)`]);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
   const z = await bash('zstd -dc -- "$1" > /dev/null', [backup]);
   const content = fs.statSync(SMART_DRIVE_FILE).size;
-  const zstdRate = z.code === 0 ? content / z.seconds : null;
-  rows.push(['zstd -dc BACKUP > /dev/null (whole drive)', z.seconds.toFixed(2), zstdRate === null ? 'failed' : `${fmtRate(zstdRate / 1e6)} MB/s of drive`]);
-  checks.push(atLeast('extract >= 0.5x zstd -dc speed (issue 16)', extractRate, zstdRate, 0.5));
-  return { text: table(['step', 'seconds', 'result'], rows), checks };
+  const zstd = z.code === 0 ? z.seconds : null;
+  rows.push(['zstd -dc BACKUP > /dev/null (whole drive)', z.seconds.toFixed(2), '-', zstd === null ? 'failed' : `${fmtRate(content / zstd / 1e6)} MB/s of drive (${(content / MiB).toFixed(0)} MiB, mostly zero frames)`]);
+  const rateOf = (seconds: number | null): number | null => (seconds === null ? null : bytes / seconds);
+  const zstdRate = zstd === null ? null : content / zstd;
+  // Issue 16's "extracting a 150 MiB file runs at least at half the speed of zstd -dc of the whole backup" read two ways:
+  // (a) throughput: file bytes per second against zstd's drive bytes per second (zero frames inflate zstd's figure);
+  // (b) time: getting the files takes at most twice what zstd needs to decode the whole backup ("it must not decode what it does not need").
+  checks.push(atLeast('extract >= 0.5x zstd -dc speed, reading (a): file MB/s (job) vs zstd -dc drive MB/s (issue 16)', rateOf(job), zstdRate, 0.5));
+  checks.push(atLeast('  same, reading (a), wall time (Node start-up included)', rateOf(wall), zstdRate, 0.5));
+  checks.push(atLeast('extract >= 0.5x zstd -dc speed, reading (b): zstd -dc time of the whole backup / extract time (job) (issue 16)', job === null ? null : 1 / job, zstd === null ? null : 1 / zstd, 0.5));
+  checks.push(atLeast('  same, reading (b), wall time (Node start-up included)', wall === null ? null : 1 / wall, zstd === null ? null : 1 / zstd, 0.5));
+  return { text: table(['step', 'seconds', 'job s', 'result'], rows), checks };
 }

@@ -4,6 +4,7 @@ import type { JobEvent, JobFinishedEvent } from '../../shared/job-events';
 import { ImprintError, toErrorInfo } from '../engine/errors';
 import type { FileEntry, FilesystemView } from '../engine/disks/filesystem-driver';
 import { BrowseSession, parsePartPath } from '../engine/jobs/browse-source';
+import { ExtentCopier, copyThrough } from '../engine/jobs/extract-copy';
 import { Extractor, plannedBytes } from '../engine/jobs/extract-files';
 
 /**
@@ -78,6 +79,7 @@ export class BrowseSources {
       items.push({ part, path: `/${path.split('/').filter((s) => s && s !== '.').join('/')}`, view, entry, bytes: await plannedBytes(view, entry) });
     }
     const total = items.reduce((s, i) => s + i.bytes, 0);
+    const copier = ExtentCopier.for(session.source);
     const devices = req.source.startsWith('/dev/') ? [req.source] : [];
     const run: Run = async (jobId, signal, onEvent) => {
       onEvent({ type: 'job-started', jobId, kind: 'extract', source: req.source, targets: [req.dest], totalBytes: total });
@@ -103,6 +105,7 @@ export class BrowseSources {
           if (signal.aborted) throw new ImprintError('E_CANCELLED', 'Extraction cancelled.');
           const ex = new Extractor(item.view, req.dest, {
             force: false,
+            ...copyThrough(copier, session.partitions, item.part),
             onBytes: (b) => {
               if (signal.aborted) throw new ImprintError('E_CANCELLED', 'Extraction cancelled.');
               progress(before + b);

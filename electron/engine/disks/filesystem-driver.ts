@@ -51,6 +51,21 @@ export interface FilesystemView {
   /** `length` bytes of a file from `offset` (holes read as zeros); fewer only at the file's end. */
   read(file: FileEntry, offset: number, length: number): Promise<Buffer>;
   readlink(link: FileEntry): Promise<string>;
+  /**
+   * Where a regular file's bytes lie in the volume, so that a large copy can
+   * fetch them itself (jobs/extract-copy.ts) instead of through read(). Sorted
+   * and non-overlapping, clipped to the file's size; bytes no extent covers
+   * read as zeros. Null when the file cannot be described so (inline,
+   * compressed or encrypted data): read() it. Optional for a driver.
+   */
+  extents?(file: FileEntry): Promise<FileExtent[] | null>;
+}
+
+/** `length` bytes of a file from `offset` lie at `volumeOffset` in its volume. */
+export interface FileExtent {
+  offset: number;
+  length: number;
+  volumeOffset: number;
 }
 
 export interface FilesystemDriver {

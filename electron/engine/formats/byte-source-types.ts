@@ -1,4 +1,5 @@
 import type { SourceInfo } from './image-source';
+import type { SeekableZstdReader } from './zstd-seekable-reader';
 
 /**
  * Random access to an image's content (formats/byte-source.ts opens one per
@@ -9,6 +10,11 @@ export interface ByteSource {
   readonly info: SourceInfo;
   /** How the content is reached, for the user ("seek table", "block index", a backup folder's "piece index", "reading from the start"). */
   readonly access: 'direct' | 'seek-table' | 'block-index' | 'piece-index' | 'sequential';
+  /**
+   * A seekable .zst: its file and seek table, for a large copy that decodes
+   * the frames itself on several threads (jobs/extract-copy.ts).
+   */
+  readonly seekable?: { file: string; reader: SeekableZstdReader };
   /** What the user should know about speed ("a .gz has no index: reading from the start"), or null. */
   readonly note: string | null;
   /** The content's size, or null while a sequential source has not reached its end. */

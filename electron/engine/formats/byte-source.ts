@@ -86,6 +86,7 @@ function seekableSource(info: SourceInfo, fd: number, reader: SeekableZstdReader
   return {
     info,
     access: 'seek-table',
+    seekable: { file: info.path, reader },
     note: null,
     size: () => reader.size,
     fullSize: async () => reader.size,

@@ -3,6 +3,7 @@ import * as path from 'path';
 import { ImprintError, errnoOf } from '../errors';
 import type { FileEntry, FilesystemView } from '../disks/filesystem-driver';
 import { walk, type WalkProblem } from './browse-source';
+import { COPY_MIN_BYTES, type ExtentCopier } from './extract-copy';
 import { unsafeNameReason } from './destination-names';
 
 /**
@@ -28,6 +29,8 @@ export interface ExtractOptions {
   /** Bytes of file content written so far. */
   onBytes?: (bytesDone: number) => void;
   onProblem?: (p: ExtractProblem) => void;
+  /** Copies large files from their extents (extract-copy.ts); the view's volume lies at `volumeStart` of the copier's source. */
+  copier?: { copier: ExtentCopier; volumeStart: number; volumeSize: number };
 }
 
 export interface ExtractTotals {
@@ -176,7 +179,17 @@ export class Extractor {
     const fd = fs.openSync(dest, 'wx', 0o600);
     let ok = false;
     try {
-      for (let at = 0; at < entry.size; ) {
+      const extents = this.opts.copier && this.view.extents && entry.size >= COPY_MIN_BYTES ? await this.view.extents(entry) : null;
+      if (extents && this.opts.copier) {
+        const { copier, volumeStart, volumeSize } = this.opts.copier;
+        const before = this.totals.bytes;
+        await copier.copy(fd, entry.size, extents, volumeStart, volumeSize, (reached) => {
+          this.totals.bytes = before + reached;
+          this.opts.onBytes?.(this.totals.bytes);
+        });
+        this.totals.bytes = before + entry.size;
+      }
+      for (let at = extents ? entry.size : 0; at < entry.size; ) {
         const piece = await this.view.read(entry, at, Math.min(CHUNK, entry.size - at));
         if (piece.length === 0) throw new Error(`the file ends at byte ${at} of ${entry.size}`);
         // A run of zeros (a sparse file's hole, mostly) is skipped: the file stays sparse where the destination can, and the size is set below.

@@ -1,4 +1,4 @@
-import type { FileEntry, FilesystemView } from '../filesystem-driver';
+import type { FileEntry, FileExtent, FilesystemView } from '../filesystem-driver';
 import type { Volume } from '../volume';
 import { parseDirBlock, type RawDirent } from './ext-directory';
 import { fileExtents, inlineContent, isMapped, readExtents, type Extent } from './ext-file-map';
@@ -54,7 +54,7 @@ function entryOf(name: string, inode: Inode): FileEntry {
 class ExtView implements FilesystemView {
   readonly filesystem: string;
   readonly label: string | null;
-  private readonly extents = new Map<number, Promise<Extent[]>>();
+  private readonly extentCache = new Map<number, Promise<Extent[]>>();
 
   constructor(
     private readonly volume: Volume,
@@ -81,12 +81,12 @@ class ExtView implements FilesystemView {
   }
 
   private extentsOf(inode: Inode): Promise<Extent[]> {
-    let p = this.extents.get(inode.ino);
+    let p = this.extentCache.get(inode.ino);
     if (!p) {
       p = fileExtents(this.cache, this.sb, inode);
-      p.catch(() => this.extents.delete(inode.ino));
-      this.extents.set(inode.ino, p);
-      if (this.extents.size > EXTENT_CACHE) this.extents.delete(this.extents.keys().next().value!);
+      p.catch(() => this.extentCache.delete(inode.ino));
+      this.extentCache.set(inode.ino, p);
+      if (this.extentCache.size > EXTENT_CACHE) this.extentCache.delete(this.extentCache.keys().next().value!);
     }
     return p;
   }
@@ -149,6 +149,20 @@ class ExtView implements FilesystemView {
       return Buffer.from(all.subarray(Math.min(offset, all.length), Math.min(all.length, offset + length)));
     }
     return readExtents(this.volume, this.sb, await this.extentsOf(inode), inode.size, offset, length);
+  }
+
+  async extents(file: FileEntry): Promise<FileExtent[] | null> {
+    const inode = await this.inode(inoOf(file));
+    if ((inode.mode & S_IFMT) !== S_IFREG || inode.flags & (INODE_FLAGS.ENCRYPT | INODE_FLAGS.INLINE_DATA)) return null;
+    const bs = this.sb.blockSize;
+    const out: FileExtent[] = [];
+    for (const e of await this.extentsOf(inode)) {
+      const offset = e.logical * bs;
+      if (offset >= inode.size) break;
+      // Unwritten extents read as zeros: left out.
+      if (!e.unwritten) out.push({ offset, length: Math.min(e.length * bs, inode.size - offset), volumeOffset: e.physical * bs });
+    }
+    return out;
   }
 
   async readlink(link: FileEntry): Promise<string> {

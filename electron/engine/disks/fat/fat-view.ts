@@ -1,4 +1,4 @@
-import type { FileEntry, FilesystemView } from '../filesystem-driver';
+import type { FileEntry, FileExtent, FilesystemView } from '../filesystem-driver';
 import type { Volume } from '../volume';
 import { clampRead, readFromRuns } from './cluster-reader';
 import { fatWidth, readGeometry } from './fat-allocation';
@@ -129,6 +129,25 @@ class FatView implements FilesystemView {
     if (file.kind !== 'file') throw new Error(`${file.name}: not a file`);
     const { offset: from, end } = clampRead(offset, length, file.size);
     if (end <= from) return Buffer.alloc(0);
+    return readFromRuns(this.volume, await this.runsOf(file, ref), this.g.clusterSize, this.clusterOffset, from, end - from);
+  }
+
+  async extents(file: FileEntry): Promise<FileExtent[] | null> {
+    if (file.kind !== 'file') return null;
+    if (file.size === 0) return [];
+    const out: FileExtent[] = [];
+    let offset = 0;
+    for (const r of await this.runsOf(file, refOf(file))) {
+      if (offset >= file.size) break;
+      const length = Math.min(r.count * this.g.clusterSize, file.size - offset);
+      out.push({ offset, length, volumeOffset: this.clusterOffset(r.first) });
+      offset += length;
+    }
+    return out;
+  }
+
+  /** The file's cluster runs, enough for its size (an error when the chain is short or broken). */
+  private async runsOf(file: FileEntry, ref: FatRef): Promise<ClusterRun[]> {
     const key = `${ref.cluster}:${file.size}`;
     let runs = this.runsCache.get(key);
     const needed = Math.ceil(file.size / this.g.clusterSize);
@@ -141,7 +160,7 @@ class FatView implements FilesystemView {
       if (this.runsCache.size > 256) this.runsCache.clear();
       this.runsCache.set(key, runs);
     }
-    return readFromRuns(this.volume, runs, this.g.clusterSize, this.clusterOffset, from, end - from);
+    return runs;
   }
 
   async readlink(link: FileEntry): Promise<string> {

@@ -1,4 +1,4 @@
-import type { FileEntry, FilesystemView } from '../filesystem-driver';
+import type { FileEntry, FileExtent, FilesystemView } from '../filesystem-driver';
 import { VolumeRangeError, type Volume } from '../volume';
 import type { AttributeStream } from './attribute-stream';
 import { FILE_NAME_DOS, readDirectoryIndex, type FileNameKey } from './directory-index';
@@ -95,6 +95,26 @@ class NtfsView implements FilesystemView {
   }
 
   async read(file: FileEntry, offset: number, length: number): Promise<Buffer> {
+    return this.reader.read(await this.streamOf(file), offset, length);
+  }
+
+  async extents(file: FileEntry): Promise<FileExtent[] | null> {
+    const s = await this.streamOf(file);
+    if (s.resident !== undefined || s.compressed || s.encrypted) return null;
+    const cs = this.reader.geo.clusterSize;
+    // Bytes past the initialized size read as zeros (Windows never wrote them): left out, like sparse runs.
+    const dataEnd = Math.min(s.size, s.initializedSize);
+    const out: FileExtent[] = [];
+    for (const run of s.runs) {
+      const offset = run.vcn * cs;
+      if (offset >= dataEnd) break;
+      if (run.lcn !== null) out.push({ offset, length: Math.min(run.length * cs, dataEnd - offset), volumeOffset: run.lcn * cs });
+    }
+    return out;
+  }
+
+  /** The file's unnamed data stream (cached: a large file is read in many pieces). */
+  private async streamOf(file: FileEntry): Promise<AttributeStream> {
     const ref = file.ref as NtfsRef;
     if (ref.unreadable !== undefined) throw new NtfsFormatError(`"${file.name}" cannot be read: ${ref.unreadable}`);
     let s = this.streams.get(ref.record);
@@ -105,7 +125,7 @@ class NtfsView implements FilesystemView {
       if (this.streams.size >= STREAM_CACHE) this.streams.delete(this.streams.keys().next().value as number);
       this.streams.set(ref.record, s);
     }
-    return this.reader.read(s, offset, length);
+    return s;
   }
 
   async readlink(link: FileEntry): Promise<string> {
