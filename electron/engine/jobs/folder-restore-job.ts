@@ -1,7 +1,8 @@
 import type { JobFinishedEvent, RestoreJobDetails } from '../../../shared/job-events';
+import { ImprintError } from '../errors';
 import type { SourceInfo } from '../formats/image-source';
-import { resolveFolderRef } from '../formats/backup-folder/folder-ref';
-import type { GenerationIndex } from '../formats/backup-folder/generation-index';
+import { holdFolderRef, holdForReading } from '../formats/backup-folder/folder-readers';
+import { resolveGeneration, type GenerationIndex } from '../formats/backup-folder/generation-index';
 import { generationContent } from '../formats/backup-folder/generation-content';
 import { planTargets, type TargetPlan } from '../pipelines/target-plan';
 import type { EventSink } from './job-reporter';
@@ -25,7 +26,8 @@ export interface PreparedFolderRestore {
 
 /** Reads and checks the generation's index and the targets; writes nothing. */
 export async function prepareFolderRestore(ref: string, targets: string[]): Promise<PreparedFolderRestore> {
-  const { folder, index } = resolveFolderRef(ref);
+  const { folder, index, hold } = holdFolderRef(ref, (f) => `a restore from ${f}`);
+  hold.release();
   const plans = await planTargets(targets, { path: folder, size: index.metadata.size, isDevice: false });
   return { folder, index, targets: plans };
 }
@@ -38,7 +40,24 @@ export interface FolderRestoreRunOptions {
   jobId?: string;
 }
 
-export function runFolderRestore(p: PreparedFolderRestore, opts: FolderRestoreRunOptions): Promise<JobFinishedEvent> {
+/**
+ * Registered as a reader for the whole restore, so no prune deletes a piece
+ * under it (folder-readers.ts); a generation pruned since it was prepared is
+ * refused before anything is written.
+ */
+export async function runFolderRestore(p: PreparedFolderRestore, opts: FolderRestoreRunOptions): Promise<JobFinishedEvent> {
+  const hold = holdForReading(p.folder, `a restore from ${p.folder}`);
+  try {
+    if (resolveGeneration(p.folder, p.index.id).metadata.sha256 !== p.index.metadata.sha256) {
+      throw new ImprintError('E_CORRUPT_SOURCE', `Generation ${p.index.id} of ${p.folder} changed after it was chosen; nothing was written. Start the restore again.`);
+    }
+    return await restoreHeld(p, opts);
+  } finally {
+    hold.release();
+  }
+}
+
+function restoreHeld(p: PreparedFolderRestore, opts: FolderRestoreRunOptions): Promise<JobFinishedEvent> {
   const m = p.index.metadata;
   const source = `${p.folder}#${p.index.id}`;
   const info: SourceInfo = { path: source, format: 'zstd', fileSize: 0, size: m.size, sizeEstimate: null, isDevice: false };

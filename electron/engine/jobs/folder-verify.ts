@@ -2,6 +2,7 @@ import { ImprintError } from '../errors';
 import { openFolder } from '../formats/backup-folder/folder-layout';
 import { listGenerations, type ListedGeneration } from '../formats/backup-folder/generation-index';
 import { PieceReader } from '../formats/backup-folder/piece-store';
+import { whileReadingSync } from '../formats/backup-folder/folder-readers';
 
 /**
  * `imprint backups list` and `imprint backups verify`: what a folder holds,
@@ -45,7 +46,7 @@ function rowOf(g: ListedGeneration): GenerationRow {
 
 export function listFolder(folder: string): GenerationRow[] {
   openFolder(folder);
-  return listGenerations(folder).map(rowOf);
+  return whileReadingSync(folder, `a listing of ${folder}`, () => listGenerations(folder).map(rowOf));
 }
 
 export interface PieceProblem {
@@ -73,6 +74,10 @@ export interface FolderVerifyResult {
 /** Reads every piece every generation names, once each, and checks it against its SHA-256 name. */
 export function verifyFolder(folder: string, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): FolderVerifyResult {
   openFolder(folder);
+  return whileReadingSync(folder, `a verify of ${folder}`, () => verifyHeld(folder, opts));
+}
+
+function verifyHeld(folder: string, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): FolderVerifyResult {
   const listed = listGenerations(folder);
   const damagedIndexes = listed.flatMap((g) => ('error' in g ? [{ number: g.number, id: g.id, error: g.error }] : []));
   /** Uses of each piece, keyed by hash and length (a crafted index may name one hash with two lengths). */
