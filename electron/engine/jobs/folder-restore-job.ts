@@ -3,7 +3,7 @@ import { ImprintError } from '../errors';
 import type { SourceInfo } from '../formats/image-source';
 import { holdFolderRef, holdForReading } from '../formats/backup-folder/folder-readers';
 import { resolveGeneration, type GenerationIndex } from '../formats/backup-folder/generation-index';
-import { generationContent } from '../formats/backup-folder/generation-content';
+import { decodeFolderChunks } from '../pipelines/stored-chunks';
 import { planTargets, type TargetPlan } from '../pipelines/target-plan';
 import type { EventSink } from './job-reporter';
 import { runSmartRestore } from './smart-restore';
@@ -69,6 +69,6 @@ function restoreHeld(p: PreparedFolderRestore, opts: FolderRestoreRunOptions): P
     onEvent: opts.onEvent,
     jobId: opts.jobId,
     details,
-    content: generationContent(p.folder, p.index, opts.signal),
+    chunks: decodeFolderChunks(p.folder, p.index),
   });
 }

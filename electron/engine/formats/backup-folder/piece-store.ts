@@ -112,9 +112,12 @@ export class PieceReader {
    * Reads the piece `hash` that must hold `length` bytes. The file is
    * untrusted: its size is bounded before it is read, the frame must declare
    * exactly `length` bytes and decode to them, and the content must have the
-   * SHA-256 it is named by.
+   * SHA-256 it is named by. `hashCheck: false` (a restore, which checks
+   * every chunk's CRC-32 and all the data's SHA-256 before the partition
+   * table is written) skips that SHA-256 and instead requires the frame's own
+   * checksum (XXH64, checked by the decoder), as every piece Imprint writes has.
    */
-  read(hash: string, length: number, into?: Buffer): PieceRead {
+  read(hash: string, length: number, into?: Buffer, opts: { hashCheck?: boolean } = {}): PieceRead {
     const file = piecePath(this.folder, hash);
     let fd: number;
     try {
@@ -136,6 +139,8 @@ export class PieceReader {
         declared = null;
       }
       if (declared !== length) return { ok: false, problem: 'damaged', detail: `piece ${hash} declares ${declared ?? 'no'} bytes, not ${length}` };
+      // Frame header descriptor, bit 2: Content_Checksum_flag (RFC 8878 3.1.1.1.1).
+      if (opts.hashCheck === false && ((src[4] as number) & 0x04) === 0) return { ok: false, problem: 'damaged', detail: `piece ${hash} has no checksum (Imprint writes one in every piece)` };
       const out = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
       let n: number;
       try {
@@ -144,7 +149,7 @@ export class PieceReader {
         return { ok: false, problem: 'damaged', detail: `piece ${hash} does not decode (${(err as Error).message})` };
       }
       if (n !== length) return { ok: false, problem: 'damaged', detail: `piece ${hash} decodes to ${n} bytes, not ${length}` };
-      if (sha256Hex(out) !== hash) return { ok: false, problem: 'damaged', detail: `piece ${hash} does not hold the data it is named by (SHA-256 differs)` };
+      if (opts.hashCheck !== false && sha256Hex(out) !== hash) return { ok: false, problem: 'damaged', detail: `piece ${hash} does not hold the data it is named by (SHA-256 differs)` };
       return { ok: true, data: out, storedBytes: size };
     } catch (err) {
       if (err instanceof ImprintError) throw err;
