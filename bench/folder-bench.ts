@@ -85,7 +85,7 @@ function someFiles(dir: string, n: number, out: string[] = []): string[] {
  * the copy: new files, deleted files, an overwrite in the middle of a large
  * file, a renamed folder or file. Returns the bytes of new file content.
  */
-async function changeFiles(dev: string, work: string): Promise<number> {
+export async function changeFiles(dev: string, work: string): Promise<number> {
   const mnt = path.join(work, 'mnt');
   fs.mkdirSync(mnt, { recursive: true });
   let written = 0;
@@ -155,6 +155,8 @@ export async function runFolderBench(opts: FolderBenchOptions): Promise<{ text: 
     changed = await changeFiles(drive, work);
     await step('imprint2', 'imprint backup --into FOLDER (generation 2)', folder, () => imprint(['backup', drive, '--into', folder]));
     await step('casync2', 'casync make --store (generation 2)', store, () => casync(store, path.join(work, 'gen2.caibx'), drive));
+    // casync's index of a generation lives outside its store, yet a restore needs it: Imprint's is inside the folder.
+    grew.caibx2 = fs.existsSync(path.join(work, 'gen2.caibx')) ? fs.statSync(path.join(work, 'gen2.caibx')).size : 0;
     await step('imprint3', 'imprint backup --into FOLDER (unchanged)', folder, () => imprint(['backup', drive, '--into', folder]));
     await step('single', 'imprint backup DRIVE single.img.zst (smart)', work, () => imprint(['backup', drive, single]));
     for (let round = 0; round < opts.runs; round++) {
@@ -193,7 +195,7 @@ function report(res: Record<string, Timed>, grew: Record<string, number>, restor
       ['step', 'Imprint folder: s', 'added MiB', 'casync: s', 'added MiB'],
       [
         ['generation 1', secs(res.imprint1), mib(grew.imprint1), secs(res.casync1), mib(grew.casync1)],
-        ['generation 2 (after the changes)', secs(res.imprint2), mib(grew.imprint2), secs(res.casync2), mib(grew.casync2)],
+        ['generation 2 (after the changes)', secs(res.imprint2), mib(grew.imprint2), secs(res.casync2), `${mib(grew.casync2)} (+ ${mib(grew.caibx2)} .caibx)`],
         ['generation 3 (unchanged)', secs(res.imprint3), mib(grew.imprint3), '-', '-'],
       ],
     ),
@@ -209,7 +211,7 @@ function report(res: Record<string, Timed>, grew: Record<string, number>, restor
   const checks: TargetCheck[] = [
     {
       target: 'folder: second backup adds at most what casync adds to its store',
-      measured: ok('imprint2', 'casync2') ? `${mib(grew.imprint2)} MiB vs ${mib(grew.casync2)} MiB` : 'not measured',
+      measured: ok('imprint2', 'casync2') ? `${mib(grew.imprint2)} MiB vs ${mib(grew.casync2)} MiB (its .caibx index, outside the store: ${mib(grew.caibx2)} MiB more)` : 'not measured',
       pass: ok('imprint2', 'casync2') ? (grew.imprint2 ?? 0) <= (grew.casync2 ?? 0) : null,
     },
     {

@@ -105,6 +105,8 @@ export type PieceRead = { ok: true; data: Buffer; storedBytes: number } | { ok: 
 export class PieceReader {
   private readonly z = loadBinding();
   private readonly dctx = new this.z.DCtx();
+  /** The compressed piece, reused: a fresh buffer per piece cost a restore's threads page faults and GC on every read. */
+  private src = Buffer.alloc(0);
 
   constructor(private readonly folder: string) {}
 
@@ -129,7 +131,8 @@ export class PieceReader {
       const size = fs.fstatSync(fd).size;
       // A zstd frame of `length` bytes is never larger than compressBound(length).
       if (size < 8 || size > this.z.compressBound(length)) return { ok: false, problem: 'damaged', detail: `piece ${hash} is ${size} bytes, impossible for ${length} bytes of data` };
-      const src = Buffer.allocUnsafe(size);
+      if (this.src.length < size) this.src = Buffer.allocUnsafe(Math.max(size, 512 << 10));
+      const src = this.src.subarray(0, size);
       if (readFully(fd, src, 0, size, 0) !== size) return { ok: false, problem: 'damaged', detail: `piece ${hash} ends early` };
       if (src.readUInt32LE(0) !== ZSTD_MAGIC) return { ok: false, problem: 'damaged', detail: `piece ${hash} is not a zstd frame` };
       let declared: number | null;
