@@ -7,7 +7,7 @@ import { announcePartitions, tempDir } from '../../engine/testing/test-drives';
 import { createLoopDevice, removeLoopDevice, type LoopDevice } from '../../engine/testing/loop-device';
 import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
 import { lockFolder } from '../../engine/formats/backup-folder/folder-lock';
-import { describe, runCli, startCli } from '../testing/run-cli';
+import { describe, runCli, startCli, type CliResult } from '../testing/run-cli';
 import { ext4Drive, extFiles, generations, MiB, randomFile, withMounted } from './backup-folder-testing';
 
 /**
@@ -47,14 +47,39 @@ after(async () => {
   t.remove();
 });
 
-/** Waits until `child` has registered as a reader of the folder, then stops it there. */
-async function stopWhileReading(child: ChildProcess): Promise<void> {
+/** True once `pid` is stopped (state T in /proc/PID/stat): a signal is delivered a moment after kill() returns. */
+async function stopped(pid: number): Promise<boolean> {
+  for (let i = 0; i < 500; i++) {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (/^\d+ \(.*\) T /.test(stat)) return true;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return false;
+}
+
+/**
+ * Starts `args` and stops it (SIGSTOP) while it is registered as a reader of
+ * the folder. A run that finished, or released its mark just as it was
+ * stopped, is let go (it must still succeed) and started again.
+ */
+async function readerStopped(args: string[]): Promise<{ child: ChildProcess; done: Promise<CliResult> }> {
   const dir = path.join(folder, 'readers');
-  const mine = (): boolean => fs.existsSync(dir) && fs.readdirSync(dir).some((n) => n.startsWith(`${child.pid}.`));
-  // Polled every 2 ms for up to 30 s: the reader holds its mark for its whole run (hundreds of ms here).
-  for (let i = 0; i < 15000 && !mine() && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 2));
-  child.kill('SIGSTOP');
-  assert.ok(mine(), 'the reader registered in FOLDER/readers while it ran');
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const { child, done } = startCli(args);
+    const pid = child.pid as number;
+    const mine = (): boolean => fs.existsSync(dir) && fs.readdirSync(dir).some((n) => n.startsWith(`${pid}.`));
+    // Polled every 2 ms for up to 30 s: the reader holds its mark for its whole run.
+    for (let i = 0; i < 15000 && !mine() && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 2));
+    if (child.exitCode === null) {
+      child.kill('SIGSTOP');
+      assert.ok(await stopped(pid), 'the reader stops on SIGSTOP');
+      if (mine()) return { child, done };
+      child.kill('SIGCONT');
+    }
+    const run = await done;
+    assert.equal(run.code, 0, describe(run));
+  }
+  return assert.fail('the reader was never caught while it read (5 runs)');
 }
 
 async function pruneIsRefused(reader: RegExp): Promise<void> {
@@ -68,9 +93,8 @@ async function pruneIsRefused(reader: RegExp): Promise<void> {
 
 test('a prune started while a restore reads the generation it would delete is refused; the restore completes, verified', async () => {
   const tgt = target as LoopDevice;
-  const { child, done } = startCli(['restore', `${folder}#1`, tgt.device, '--yes', '--json']);
+  const { child, done } = await readerStopped(['restore', `${folder}#1`, tgt.device, '--yes', '--json']);
   try {
-    await stopWhileReading(child);
     await pruneIsRefused(new RegExp(`being read by Imprint process ${child.pid} on .*\\(a restore from `));
   } finally {
     child.kill('SIGCONT');
@@ -85,9 +109,8 @@ test('a prune started while a restore reads the generation it would delete is re
 });
 
 test('a prune started while a verify runs is refused; the verify completes and finds every piece', async () => {
-  const { child, done } = startCli(['backups', 'verify', folder, '--json']);
+  const { child, done } = await readerStopped(['backups', 'verify', folder, '--json']);
   try {
-    await stopWhileReading(child);
     await pruneIsRefused(new RegExp(`being read by Imprint process ${child.pid} on .*\\(a verify of `));
   } finally {
     child.kill('SIGCONT');

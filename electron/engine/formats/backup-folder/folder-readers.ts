@@ -34,12 +34,16 @@ export function holdForReading(folder: string, purpose: string): FolderLock {
   const file = path.join(dir, `${process.pid}.${crypto.randomBytes(6).toString('hex')}.json`);
   const me: LockHolder = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), purpose };
   let registered = false;
+  // Written under a name prune does not read, then renamed: a mark is never seen without its holder.
+  const partial = path.join(dir, `.${path.basename(file)}.partial`);
   try {
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(file, JSON.stringify(me) + '\n', { flag: 'wx' });
+    fs.writeFileSync(partial, JSON.stringify(me) + '\n', { flag: 'wx' });
+    fs.renameSync(partial, file);
     registered = true;
   } catch (err) {
     // A folder on read-only media (or not ours to write) cannot be pruned either: read it unregistered.
+    fs.rmSync(partial, { force: true });
     const code = errnoOf(err);
     if (code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM') throw err;
   }
