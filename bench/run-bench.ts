@@ -4,7 +4,7 @@
  * exists. Not a test: it prints figures, ratios and PASS/MISS per target.
  *
  *   npm run bench -- [--only raw,gz,xz,zst,zip] [--runs N] [--no-etcher]
- *                    [--no-flash] [--no-backup] [--no-smart] [--no-browse] [--no-url]
+ *                    [--no-flash] [--no-backup] [--no-smart] [--no-folders] [--no-browse] [--no-url]
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -15,6 +15,7 @@ import { exec, haveTool } from './exec';
 import { runBackupBench } from './backup-bench';
 import { runFlashBench } from './flash-bench';
 import { runSmartBackupBench } from './smart-backup-bench';
+import { runFolderBench } from './folder-bench';
 import { runBrowseBench } from './browse-bench';
 import { runUrlFlashBench } from './url-flash-bench';
 import { ALL_FORMATS, ensureBenchImage, type BenchFormat } from './image-builder';
@@ -23,7 +24,7 @@ import { targetsTable, type TargetCheck } from './report';
 
 const REQUIRED_TOOLS = ['losetup', 'fallocate', 'sfdisk', 'mkfs.ext4', 'mkfs.vfat', 'dumpe2fs', 'gzip', 'xz', 'zstd', 'zip', 'unzip', 'openssl', 'sha256sum'];
 
-function options(): { formats: BenchFormat[]; runs: number; etcher: boolean; flash: boolean; backup: boolean; smart: boolean; browse: boolean; url: boolean } {
+function options(): { formats: BenchFormat[]; runs: number; etcher: boolean; flash: boolean; backup: boolean; smart: boolean; folders: boolean; browse: boolean; url: boolean } {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     options: {
@@ -33,6 +34,7 @@ function options(): { formats: BenchFormat[]; runs: number; etcher: boolean; fla
       'no-flash': { type: 'boolean' },
       'no-backup': { type: 'boolean' },
       'no-smart': { type: 'boolean' },
+      'no-folders': { type: 'boolean' },
       'no-browse': { type: 'boolean' },
       'no-url': { type: 'boolean' },
     },
@@ -42,7 +44,7 @@ function options(): { formats: BenchFormat[]; runs: number; etcher: boolean; fla
   if (unknown.length > 0) throw new Error(`--only takes ${ALL_FORMATS.join(',')}; got ${unknown.join(',')}`);
   const runs = values.runs ? Number(values.runs) : 3;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs takes a whole number >= 1; got ${values.runs}`);
-  return { formats: formats as BenchFormat[], runs, etcher: !values['no-etcher'], flash: !values['no-flash'], backup: !values['no-backup'], smart: !values['no-smart'], browse: !values['no-browse'], url: !values['no-url'] };
+  return { formats: formats as BenchFormat[], runs, etcher: !values['no-etcher'], flash: !values['no-flash'], backup: !values['no-backup'], smart: !values['no-smart'], folders: !values['no-folders'], browse: !values['no-browse'], url: !values['no-url'] };
 }
 
 /** Load, tool versions: the figures are only as good as the machine was quiet. */
@@ -98,6 +100,16 @@ async function main(): Promise<void> {
     const smart = await runSmartBackupBench({ runs: opts.runs, log });
     sections.push('', '## Smart backup and restore (issue 14)', '', smart.text);
     checks.push(...smart.checks);
+  }
+  if (opts.folders) {
+    if (haveTool('casync')) {
+      log(`\nBackup folders beside casync (issue 15): restores ${opts.runs} round(s)`);
+      const folders = await runFolderBench({ runs: opts.runs, log });
+      sections.push('', '## Backup folders beside casync (issue 15)', '', folders.text);
+      checks.push(...folders.checks);
+    } else {
+      sections.push('', '## Backup folders beside casync (issue 15)', '', 'Skipped: casync is not installed (Debian package casync).');
+    }
   }
   if (opts.browse) {
     log('\nLook inside a backup (issue 16)');

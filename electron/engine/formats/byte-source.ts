@@ -3,7 +3,8 @@ import { ImprintError } from '../errors';
 import { allocAligned, alignDown, alignUp } from '../io/aligned-buffer';
 import { readFully } from '../io/full-io';
 import { openGenerationSource } from './backup-folder/generation-byte-source';
-import { resolveFolderRef, parseFolderRef } from './backup-folder/folder-ref';
+import { parseFolderRef } from './backup-folder/folder-ref';
+import { holdFolderRef } from './backup-folder/folder-readers';
 import { describeSource, inspectSource, type SourceInfo } from './image-source';
 import { SequentialCacheSource } from './sequential-cache-source';
 import { openXzBlockSource } from './xz-block-source';
@@ -25,8 +26,23 @@ export type { ByteSource, ByteSourceOptions } from './byte-source-types';
 /** Opens `path` (an image, a backup, a backup folder's FOLDER#GEN or a drive) for random access. */
 export async function openByteSource(path: string, opts: ByteSourceOptions = {}): Promise<ByteSource> {
   if (parseFolderRef(path)) {
-    const { folder, index, keys } = resolveFolderRef(path, opts.passphrase);
-    return openGenerationSource(folder, index, keys);
+    // Registered as a reader until closed, so no prune deletes a piece under it (folder-readers.ts).
+    const { folder, index, keys, hold } = holdFolderRef(path, (f) => `browsing ${f}`, opts.passphrase);
+    try {
+      const source = openGenerationSource(folder, index, keys);
+      const close = source.close.bind(source);
+      source.close = async () => {
+        try {
+          await close();
+        } finally {
+          hold.release();
+        }
+      };
+      return source;
+    } catch (err) {
+      hold.release();
+      throw err;
+    }
   }
   const info = await inspectSource(path);
   if (info.format === 'raw') return openDirect(info);

@@ -1,6 +1,6 @@
 import type { ErrorInfo } from '../../../shared/error-codes';
 import { ImprintError, fromErrorInfo } from '../errors';
-import { spawnWorker, workerKind, type TypedWorker } from '../worker-host';
+import { spawnWorker, workerKind, type TypedWorker, type WorkerKind } from '../worker-host';
 
 /**
  * Content of a seekable .zst decoded on several threads at once, straight
@@ -49,7 +49,12 @@ interface Task {
  */
 const QUEUED_PER_THREAD = 3;
 
-export class ZstdChunkPool {
+/**
+ * The pool also runs other threads that answer the same messages over other
+ * data (a backup folder's pieces: workers/folder-chunk-worker.ts), given
+ * their kind.
+ */
+export class ZstdChunkPool<Data extends { memory: SharedArrayBuffer } = ChunkWorkerData> {
   private readonly all: Worker[] = [];
   private readonly queue: Task[] = [];
   /** Each thread's ranges in the order it was given them (it answers in that order). */
@@ -57,9 +62,9 @@ export class ZstdChunkPool {
   private nextId = 0;
   private failure: Error | null = null;
 
-  constructor(threads: number, data: ChunkWorkerData) {
+  constructor(threads: number, data: Data, kind?: WorkerKind<ToChunkWorker, FromChunkWorker, Data>) {
     for (let i = 0; i < Math.max(1, threads); i++) {
-      const worker = spawnWorker(ZSTD_CHUNK_WORKER, data);
+      const worker = kind ? spawnWorker(kind, data) : spawnWorker(ZSTD_CHUNK_WORKER, data as unknown as ChunkWorkerData);
       worker.onMessage((reply) => this.settle(worker, reply));
       worker.onError((err) => this.fail(new ImprintError('E_INTERNAL', `A zstd decoding thread failed: ${err.message}`, { cause: err })));
       worker.onExit(() => {

@@ -7,11 +7,13 @@ import { fsyncChecked, writeFully } from '../io/full-io';
 import { RangeCursor } from '../disks/byte-ranges';
 import { encodeEmbeddedMetadata, writeMetadataFile } from '../formats/backup-metadata';
 import { SeekableZstdWriter } from '../formats/zstd-seekable-writer';
+import type { FolderKeys } from '../formats/backup-folder/folder-crypto';
 import { unlockFolder } from '../formats/backup-folder/folder-keys';
 import { resolveGeneration } from '../formats/backup-folder/generation-index';
 import { generationContent } from '../formats/backup-folder/generation-content';
 import { fsyncDir, removeQuietly, PARTIAL_SUFFIX } from './backup-output';
 import { parseFolderRef } from './folder-restore-job';
+import { whileReading } from '../formats/backup-folder/folder-readers';
 
 /**
  * `imprint backups export FOLDER#GEN OUT.img.zst`: one generation as an
@@ -35,8 +37,14 @@ export interface ExportResult {
 export async function exportGeneration(ref: string, output: string, opts: { force?: boolean; signal?: AbortSignal; passphrase?: string | null } = {}): Promise<ExportResult> {
   const parsed = parseFolderRef(ref);
   if (!parsed) throw new ImprintError('E_SOURCE_NOT_FOUND', `${ref} is not a backup folder.`);
+  // The passphrase is checked before the reader's mark is written: a wrong one leaves the folder as it was.
   const keys = unlockFolder(parsed.folder, opts.passphrase);
-  const index = resolveGeneration(parsed.folder, parsed.generation, keys);
+  const folder = parsed.folder;
+  return whileReading(folder, `an export from ${folder}`, () => exportHeld(folder, parsed.generation, keys, output, opts));
+}
+
+async function exportHeld(folder: string, generation: string | undefined, keys: FolderKeys | null, output: string, opts: { force?: boolean; signal?: AbortSignal }): Promise<ExportResult> {
+  const index = resolveGeneration(folder, generation, keys);
   const m = index.metadata;
   const out = path.resolve(output);
   const sidecar = sidecarPathOf(out);
@@ -55,14 +63,14 @@ export async function exportGeneration(ref: string, output: string, opts: { forc
     const hash = crypto.createHash('sha256');
     const cursor = new RangeCursor((m.storage?.ranges ?? [[0, m.size]]).map(([start, length]) => ({ start, length })));
     let at = 0;
-    for await (const buf of generationContent(parsed.folder, index, opts.signal, keys)) {
+    for await (const buf of generationContent(folder, index, opts.signal, keys)) {
       for (const p of cursor.clip(at, at + buf.length)) hash.update(buf.subarray(p.start - at, p.start - at + p.length));
       writer.write(buf);
       at += buf.length;
     }
     const sha256 = hash.digest('hex');
     if (at !== m.size || sha256 !== m.sha256) {
-      throw new ImprintError('E_CORRUPT_SOURCE', `Generation ${index.id} of ${parsed.folder} does not add up to the data it recorded (SHA-256 ${sha256}, recorded ${m.sha256}); nothing was exported.`);
+      throw new ImprintError('E_CORRUPT_SOURCE', `Generation ${index.id} of ${folder} does not add up to the data it recorded (SHA-256 ${sha256}, recorded ${m.sha256}); nothing was exported.`);
     }
     const trailer = encodeEmbeddedMetadata('zstd', m);
     if (trailer) writer.appendSkippable(trailer);

@@ -4,6 +4,7 @@ import { ImprintError } from '../errors';
 import { HASH_PATTERN, PIECES_DIR, clearTmp, fsyncFolder, generationPath, pieceSuffix, GENERATIONS_DIR } from '../formats/backup-folder/folder-layout';
 import { unlockFolder } from '../formats/backup-folder/folder-keys';
 import { lockFolder } from '../formats/backup-folder/folder-lock';
+import { refuseWhileRead } from '../formats/backup-folder/folder-readers';
 import { listGenerations, type GenerationIndex } from '../formats/backup-folder/generation-index';
 
 /**
@@ -16,7 +17,7 @@ import { listGenerations, type GenerationIndex } from '../formats/backup-folder/
  * disappears whole), pieces after. Stopped anywhere, every kept generation
  * still has all its pieces; what is left over is pieces no index names,
  * which the next prune removes. It holds the folder's lock, so no backup
- * adds pieces meanwhile. A folder with a damaged index is not pruned: which
+ * adds pieces meanwhile, and runs only while no reader is registered. A folder with a damaged index is not pruned: which
  * pieces that generation needs cannot be known.
  */
 
@@ -85,8 +86,10 @@ export function pruneFolder(folder: string, rules: PruneRules, passphrase?: stri
   if (given.some((n) => !Number.isSafeInteger(n) || (n as number) < 1)) throw new ImprintError('E_BAD_ARGUMENTS', 'Each --keep-... takes a whole number of at least 1.');
   const keys = unlockFolder(folder, passphrase);
   const suffix = pieceSuffix(keys !== null);
-  const lock = lockFolder(folder, 'prune');
+  const lock = lockFolder(folder, 'prune', { excludesReaders: true });
   try {
+    // Readers (verify, restore, export...) may need any piece: none may be at work (folder-readers.ts).
+    refuseWhileRead(folder);
     clearTmp(folder);
     const listed = listGenerations(folder, keys);
     const damaged = listed.filter((g) => 'error' in g);

@@ -1,9 +1,11 @@
 import type { JobFinishedEvent, RestoreJobDetails } from '../../../shared/job-events';
+import { ImprintError } from '../errors';
 import type { SourceInfo } from '../formats/image-source';
 import type { FolderKeys } from '../formats/backup-folder/folder-crypto';
-import { resolveFolderRef } from '../formats/backup-folder/folder-ref';
-import type { GenerationIndex } from '../formats/backup-folder/generation-index';
+import { holdFolderRef, holdForReading } from '../formats/backup-folder/folder-readers';
+import { resolveGeneration, type GenerationIndex } from '../formats/backup-folder/generation-index';
 import { generationContent } from '../formats/backup-folder/generation-content';
+import { decodeFolderChunks } from '../pipelines/stored-chunks';
 import { planTargets, type TargetPlan } from '../pipelines/target-plan';
 import type { EventSink } from './job-reporter';
 import { runSmartRestore } from './smart-restore';
@@ -27,7 +29,8 @@ export interface PreparedFolderRestore {
 
 /** Reads and checks the generation's index (`passphrase`: of an encrypted folder) and the targets; writes nothing. */
 export async function prepareFolderRestore(ref: string, targets: string[], passphrase?: string | null): Promise<PreparedFolderRestore> {
-  const { folder, index, keys } = resolveFolderRef(ref, passphrase);
+  const { folder, index, keys, hold } = holdFolderRef(ref, (f) => `a restore from ${f}`, passphrase);
+  hold.release();
   const plans = await planTargets(targets, { path: folder, size: index.metadata.size, isDevice: false });
   return { folder, index, keys, targets: plans };
 }
@@ -40,7 +43,24 @@ export interface FolderRestoreRunOptions {
   jobId?: string;
 }
 
-export function runFolderRestore(p: PreparedFolderRestore, opts: FolderRestoreRunOptions): Promise<JobFinishedEvent> {
+/**
+ * Registered as a reader for the whole restore, so no prune deletes a piece
+ * under it (folder-readers.ts); a generation pruned since it was prepared is
+ * refused before anything is written.
+ */
+export async function runFolderRestore(p: PreparedFolderRestore, opts: FolderRestoreRunOptions): Promise<JobFinishedEvent> {
+  const hold = holdForReading(p.folder, `a restore from ${p.folder}`);
+  try {
+    if (resolveGeneration(p.folder, p.index.id).metadata.sha256 !== p.index.metadata.sha256) {
+      throw new ImprintError('E_CORRUPT_SOURCE', `Generation ${p.index.id} of ${p.folder} changed after it was chosen; nothing was written. Start the restore again.`);
+    }
+    return await restoreHeld(p, opts);
+  } finally {
+    hold.release();
+  }
+}
+
+function restoreHeld(p: PreparedFolderRestore, opts: FolderRestoreRunOptions): Promise<JobFinishedEvent> {
   const m = p.index.metadata;
   const source = `${p.folder}#${p.index.id}`;
   const info: SourceInfo = { path: source, format: 'zstd', fileSize: 0, size: m.size, sizeEstimate: null, isDevice: false };
@@ -52,6 +72,8 @@ export function runFolderRestore(p: PreparedFolderRestore, opts: FolderRestoreRu
     onEvent: opts.onEvent,
     jobId: opts.jobId,
     details,
-    content: generationContent(p.folder, p.index, opts.signal, p.keys),
+    // A plain folder's pieces decode on the pool's threads; an encrypted one's are opened on
+    // this thread, so its keys never leave it (the pool's workers get only what workerData can carry).
+    ...(p.keys ? { content: generationContent(p.folder, p.index, opts.signal, p.keys) } : { chunks: decodeFolderChunks(p.folder, p.index) }),
   });
 }

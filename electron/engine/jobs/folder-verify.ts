@@ -1,7 +1,9 @@
 import { ImprintError } from '../errors';
+import type { FolderKeys } from '../formats/backup-folder/folder-crypto';
 import { unlockFolder } from '../formats/backup-folder/folder-keys';
 import { listGenerations, type ListedGeneration } from '../formats/backup-folder/generation-index';
 import { PieceReader } from '../formats/backup-folder/piece-store';
+import { whileReadingSync } from '../formats/backup-folder/folder-readers';
 
 /**
  * `imprint backups list` and `imprint backups verify`: what a folder holds,
@@ -46,7 +48,7 @@ function rowOf(g: ListedGeneration): GenerationRow {
 /** `passphrase`: of an encrypted folder (checked before anything else is read); a plain folder needs none. */
 export function listFolder(folder: string, passphrase?: string | null): GenerationRow[] {
   const keys = unlockFolder(folder, passphrase);
-  return listGenerations(folder, keys).map(rowOf);
+  return whileReadingSync(folder, `a listing of ${folder}`, () => listGenerations(folder, keys).map(rowOf));
 }
 
 export interface PieceProblem {
@@ -78,6 +80,10 @@ export interface FolderVerifyResult {
  */
 export function verifyFolder(folder: string, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; passphrase?: string | null } = {}): FolderVerifyResult {
   const keys = unlockFolder(folder, opts.passphrase);
+  return whileReadingSync(folder, `a verify of ${folder}`, () => verifyHeld(folder, keys, opts));
+}
+
+function verifyHeld(folder: string, keys: FolderKeys | null, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): FolderVerifyResult {
   const listed = listGenerations(folder, keys);
   const damagedIndexes = listed.flatMap((g) => ('error' in g ? [{ number: g.number, id: g.id, error: g.error }] : []));
   /** Uses of each piece, keyed by hash and length (a crafted index may name one hash with two lengths). */

@@ -15,7 +15,7 @@ import { openContent, type SourceInfo } from '../formats/image-source';
 import { JobReporter, type EventSink } from './job-reporter';
 import type { TargetPlan } from '../pipelines/target-plan';
 import { wipeRanges } from '../pipelines/wipe-free-space';
-import { decodeStoredChunks } from '../pipelines/stored-chunks';
+import { decodeStoredChunks, type ChunkDecoder } from '../pipelines/stored-chunks';
 import { EarlyReadBack, openForReadBack, readBackChunk, type StoredChunkRef } from '../pipelines/stored-readback';
 
 /**
@@ -37,6 +37,8 @@ export interface SmartRestoreOptions {
   details: RestoreJobDetails;
   /** The image's content, when it comes from elsewhere than `info`'s file (a backup folder's generation). */
   content?: AsyncIterable<Buffer>;
+  /** Decodes the stored chunks of a source other than `info`'s file on several threads (a backup folder's generation); takes precedence over `content`. */
+  chunks?: ChunkDecoder;
 }
 
 interface Target {
@@ -189,7 +191,7 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
     if (opts.verify) {
       for (const t of live(targets)) t.early = new EarlyReadBack(t.plan.path, t.plan.isBlockDevice, storage.chunkSize, crcs, (n) => void (t.progress.bytesVerified += n));
     }
-    const { first, sha256 } = await writeStored(info, storage, crcs, size, targets, reporter, opts.signal, opts.content);
+    const { first, sha256 } = await writeStored(info, storage, crcs, size, targets, reporter, opts.signal, opts.chunks ? undefined : opts.content, opts.chunks);
     // The stored data must have the SHA-256 the backup recorded; otherwise the head is never written.
     if (sha256 !== metadata.sha256) {
       throw new ImprintError('E_CHECKSUM_MISMATCH', `The backup's content does not have the SHA-256 it recorded (expected ${metadata.sha256}, got ${sha256}): the backup file or its description is corrupt. The drives' partition tables were not written, so they do not look usable.`);
@@ -242,11 +244,13 @@ async function writeStored(
   reporter: JobReporter,
   signal?: AbortSignal,
   content?: AsyncIterable<Buffer>,
+  chunks?: ChunkDecoder,
 ): Promise<{ first: { buf: Buffer; parts: ByteRange[] } | null; sha256: string }> {
   // A seekable .zst (what Imprint writes): only the frames holding stored ranges are decoded, on several threads.
   let held: { buf: Buffer; parts: ByteRange[] } | null = null;
   // A folder's pieces come as a stream (content): they take the streaming path below.
-  const seekable = content ? null : await decodeStoredChunks(info, storage, crcs, driveSize, { signal }, (chunk) => {
+  const decode: ChunkDecoder = chunks ?? ((...args) => decodeStoredChunks(info, ...args));
+  const seekable = content ? null : await decode(storage, crcs, driveSize, { signal }, (chunk) => {
     if (live(targets).length === 0) throw fromErrorInfo(targets[0]?.progress.error ?? { code: 'E_WRITE', message: 'Every target failed.' });
     if (chunk.index === 0) {
       // Held back in its own page-aligned copy (O_DIRECT writes need aligned memory); the chunk's memory is reused.

@@ -9,6 +9,8 @@ import type { ByteRange } from '../disks/filesystem-driver';
 import type { SourceInfo } from '../formats/image-source';
 import { ZstdChunkPool, type DecodedChunk } from '../formats/zstd-chunk-pool';
 import { SeekableZstdReader } from '../formats/zstd-seekable-reader';
+import { FOLDER_CHUNK_WORKER } from '../formats/backup-folder/folder-chunk-kind';
+import type { GenerationIndex } from '../formats/backup-folder/generation-index';
 
 /**
  * The stored chunks of a smart backup that is a seekable .zst, decoded for a
@@ -51,8 +53,25 @@ interface Job {
   parts: ByteRange[];
 }
 
-function corrupt(info: SourceInfo, why: string, offset?: number): ImprintError {
-  return new ImprintError('E_CORRUPT_SOURCE', `${info.path} is damaged: ${why}. The drive's partition table was not written.`, offset === undefined ? {} : { offset });
+function corrupt(source: string, why: string, offset?: number): ImprintError {
+  return new ImprintError('E_CORRUPT_SOURCE', `${source} is damaged: ${why}. The drive's partition table was not written.`, offset === undefined ? {} : { offset });
+}
+
+/** What decodeStoredChunks and decodeFolderChunks have in common: a restore's source of checked chunks. */
+export type ChunkDecoder = (storage: BackupStorage, crcs: Uint32Array, size: number, opts: { signal?: AbortSignal }, onChunk: (chunk: StoredChunk) => Promise<void>) => Promise<{ sha256: string } | null>;
+
+const THREADS = Math.max(1, Math.min(4, os.availableParallelism()));
+
+/**
+ * The stored chunks of a backup folder's generation, decoded as those of a
+ * seekable .zst are: the pieces of each chunk read, decoded and checked
+ * against their names on several threads (workers/folder-chunk-worker.ts),
+ * free space never touched. One thread decoding and hashing every piece
+ * restored at about 60% of a seekable .zst's speed (bench/folder-bench.ts).
+ */
+export function decodeFolderChunks(folder: string, index: GenerationIndex): ChunkDecoder {
+  return (storage, crcs, size, opts, onChunk) =>
+    decodeChunks(`${folder}#${index.id}`, storage, crcs, size, opts, onChunk, (memory) => new ZstdChunkPool(THREADS, { folder, pieces: index.pieces, memory }, FOLDER_CHUNK_WORKER));
 }
 
 /**
@@ -78,7 +97,19 @@ export async function decodeStoredChunks(
     fs.closeSync(fd);
   }
   if (!reader) return null;
-  if (reader.size !== size) throw corrupt(info, `it holds ${reader.size} bytes of drive content, but its description says the drive held ${size}`);
+  if (reader.size !== size) throw corrupt(info.path, `it holds ${reader.size} bytes of drive content, but its description says the drive held ${size}`);
+  return decodeChunks(info.path, storage, crcs, size, opts, onChunk, (memory) => new ZstdChunkPool(THREADS, { file: info.path, memory }));
+}
+
+async function decodeChunks(
+  source: string,
+  storage: BackupStorage,
+  crcs: Uint32Array,
+  size: number,
+  opts: { signal?: AbortSignal },
+  onChunk: (chunk: StoredChunk) => Promise<void>,
+  startPool: (memory: SharedArrayBuffer) => { decode(offset: number, length: number, at: number): Promise<DecodedChunk>; close(): Promise<void> },
+): Promise<{ sha256: string }> {
   const { chunkSize } = storage;
   const cursor = new RangeCursor(storage.ranges.map(([start, length]) => ({ start, length })));
   const jobs: Job[] = [];
@@ -90,7 +121,7 @@ export async function decodeStoredChunks(
 
   const memory = allocAlignedShared(SLOTS * chunkSize);
   // The calling thread keeps the SHA-256 and the writes; the decoding takes the other cores.
-  const pool = new ZstdChunkPool(Math.max(1, Math.min(4, os.availableParallelism())), { file: info.path, memory });
+  const pool = startPool(memory);
   const free = Array.from({ length: SLOTS }, (_, i) => i);
   let wake: (() => void) | null = null;
   const release = (slot: number): void => {
@@ -118,10 +149,10 @@ export async function decodeStoredChunks(
       }
       const { job, slot } = head;
       const { bytes, crc } = await head.decoded;
-      if (bytes < job.length) throw corrupt(info, `its content ends at byte ${job.at + bytes}, inside what the backup stored`, job.at + bytes);
+      if (bytes < job.length) throw corrupt(source, `its content ends at byte ${job.at + bytes}, inside what the backup stored`, job.at + bytes);
       const buf = Buffer.from(memory, slot * chunkSize, job.length);
       for (const p of job.parts) hash.update(buf.subarray(p.start - job.at, p.start - job.at + p.length));
-      if (crc !== crcs[job.index]) throw corrupt(info, `its data between bytes ${job.at} and ${job.at + job.length} does not match the checksum the backup recorded`, job.at);
+      if (crc !== crcs[job.index]) throw corrupt(source, `its data between bytes ${job.at} and ${job.at + job.length} does not match the checksum the backup recorded`, job.at);
       onChunk({ index: job.index, at: job.at, buf, parts: job.parts }).then(
         () => release(slot),
         () => release(slot),

@@ -20,21 +20,23 @@ export interface LockHolder {
   startedAt: string;
   /** What it is doing: "backup of /dev/sdb". */
   purpose: string;
+  /** Set by prune, which deletes pieces: readers (folder-readers.ts) do not start while it holds the lock. */
+  excludesReaders?: boolean;
 }
 
 export interface FolderLock {
   release(): void;
 }
 
-function describe(h: LockHolder): string {
+export function describeHolder(h: LockHolder): string {
   return `Imprint process ${h.pid} on ${h.host} (${h.purpose}, since ${h.startedAt})`;
 }
 
-function readHolder(file: string): LockHolder | null {
+export function readHolder(file: string): LockHolder | null {
   try {
     const v = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<LockHolder>;
     if (typeof v.pid === 'number' && Number.isInteger(v.pid) && v.pid > 0 && typeof v.host === 'string' && typeof v.startedAt === 'string') {
-      return { pid: v.pid, host: v.host, startedAt: v.startedAt, purpose: typeof v.purpose === 'string' ? v.purpose : 'unknown work' };
+      return { pid: v.pid, host: v.host, startedAt: v.startedAt, purpose: typeof v.purpose === 'string' ? v.purpose : 'unknown work', excludesReaders: v.excludesReaders === true };
     }
   } catch {
     // Unreadable or half-written (its writer died between create and write): judged by its age below.
@@ -54,7 +56,7 @@ function isRunning(pid: number): boolean {
 /** A lock file this old without a readable holder was left half-written by a writer that died. */
 const HALF_WRITTEN_AGE_MS = 60_000;
 
-function isStale(file: string, holder: LockHolder | null): boolean {
+export function isStale(file: string, holder: LockHolder | null): boolean {
   if (holder) return holder.host === os.hostname() && holder.pid !== process.pid && !isRunning(holder.pid);
   try {
     return Date.now() - fs.statSync(file).mtimeMs > HALF_WRITTEN_AGE_MS;
@@ -63,10 +65,13 @@ function isStale(file: string, holder: LockHolder | null): boolean {
   }
 }
 
-/** Takes the folder's lock for `purpose`, or throws E_FOLDER_BUSY naming who holds it. */
-export function lockFolder(folder: string, purpose: string): FolderLock {
+/**
+ * Takes the folder's lock for `purpose`, or throws E_FOLDER_BUSY naming who
+ * holds it. `excludesReaders`: the holder deletes what readers read (prune).
+ */
+export function lockFolder(folder: string, purpose: string, opts: { excludesReaders?: boolean } = {}): FolderLock {
   const file = path.join(folder, LOCK_FILE);
-  const me: LockHolder = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), purpose };
+  const me: LockHolder = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), purpose, ...(opts.excludesReaders ? { excludesReaders: true } : {}) };
   for (let attempt = 0; attempt < 3; attempt++) {
     let fd: number;
     try {
@@ -75,7 +80,7 @@ export function lockFolder(folder: string, purpose: string): FolderLock {
       if (errnoOf(err) !== 'EEXIST') throw new ImprintError('E_PERMISSION', `Cannot lock the backup folder ${folder}: ${(err as Error).message}`, { cause: err });
       const holder = readHolder(file);
       if (!isStale(file, holder)) {
-        const who = holder ? describe(holder) : 'another Imprint process (its lock file is being written)';
+        const who = holder ? describeHolder(holder) : 'another Imprint process (its lock file is being written)';
         throw new ImprintError('E_FOLDER_BUSY', `The backup folder ${folder} is in use by ${who}. Wait for it to finish. If that process no longer runs, delete ${file}.`);
       }
       // Moved aside first, then checked: of two processes breaking the same stale lock, only one moves it.

@@ -1,0 +1,68 @@
+import { after, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { BackupStorage } from '../../../shared/backup-metadata';
+import { ImprintError } from '../errors';
+import { piecePath } from '../formats/backup-folder/folder-layout';
+import { SAMPLE_SIZE, sampleDrive, storeSample } from '../testing/backup-folder-samples';
+import { decodeFolderChunks, type StoredChunk } from './stored-chunks';
+
+/**
+ * A backup folder's generation decoded for a restore on the pool's threads
+ * (workers/folder-chunk-worker.ts): the chunks are the drive's bytes where
+ * it stored data, zeros elsewhere, in order; a piece whose file holds other
+ * (valid) data, or whose frame is damaged, stops the restore before its
+ * chunk is handed on.
+ */
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'imprint-folder-chunks-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+/** The CRC-32s a smart backup records, as little-endian words (jobs/smart-restore.ts reads them the same way). */
+function recordedCrcs(storage: BackupStorage): Uint32Array {
+  const bytes = Buffer.from(storage.chunkCrc32, 'base64');
+  return Uint32Array.from({ length: bytes.length >> 2 }, (_, i) => bytes.readUInt32LE(i * 4));
+}
+
+async function decodeAll(folder: string, index: ReturnType<typeof storeSample>): Promise<{ chunks: { index: number; at: number; bytes: Buffer }[]; sha256: string | undefined }> {
+  const storage = index.metadata.storage as BackupStorage;
+  const chunks: { index: number; at: number; bytes: Buffer }[] = [];
+  const r = await decodeFolderChunks(folder, index)(storage, recordedCrcs(storage), SAMPLE_SIZE, {}, (c: StoredChunk) => {
+    chunks.push({ index: c.index, at: c.at, bytes: Buffer.from(c.buf) });
+    return Promise.resolve();
+  });
+  return { chunks, sha256: r?.sha256 };
+}
+
+test('the chunks holding stored data come back in order with the drive bytes there, zeros elsewhere', async () => {
+  const folder = path.join(root, 'ok');
+  const drive = sampleDrive();
+  // Junk in what the sample does not store: a restore must give zeros there, not this.
+  drive.fill(0xee, 12288, 1 << 20);
+  const index = storeSample(folder, drive);
+  const { chunks, sha256 } = await decodeAll(folder, index);
+  assert.deepEqual(chunks.map((c) => c.index), [0], 'the sample stores data in the first 4 MiB chunk only');
+  const expected = Buffer.alloc(4 << 20);
+  drive.copy(expected, 0, 0, 12288);
+  drive.copy(expected, 1 << 20, 1 << 20, 3 << 20);
+  assert.ok((chunks[0] as { bytes: Buffer }).bytes.equals(expected));
+  assert.equal(sha256, index.metadata.sha256);
+});
+
+test('a piece file holding another piece, or a damaged frame, fails the restore naming the drive bytes', async () => {
+  const folder = path.join(root, 'bad');
+  const index = storeSample(folder, sampleDrive());
+  const [a, b] = index.pieces.slice(-2).map((p) => piecePath(folder, p[2])) as [string, string];
+  fs.copyFileSync(b, a);
+  await assert.rejects(decodeAll(folder, index), (err) => err instanceof ImprintError && err.code === 'E_CORRUPT_SOURCE' && /does not match the checksum the backup recorded/.test(err.message));
+  const folder2 = path.join(root, 'bad2');
+  const index2 = storeSample(folder2, sampleDrive());
+  const [offset, , hash] = index2.pieces[3] as [number, number, string];
+  const file = piecePath(folder2, hash);
+  const bytes = fs.readFileSync(file);
+  bytes.writeUInt8((bytes.readUInt8(bytes.length - 20) ^ 0x10) & 0xff, bytes.length - 20);
+  fs.writeFileSync(file, bytes);
+  await assert.rejects(decodeAll(folder2, index2), (err) => err instanceof ImprintError && err.code === 'E_CORRUPT_SOURCE' && err.message.includes(`piece ${hash}`) && err.message.includes(`drive bytes ${offset} to`));
+});
