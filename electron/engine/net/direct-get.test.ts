@@ -82,8 +82,8 @@ test('a chunked response is left to Node: asked again there, and the file arrive
   assert.equal(requests.length, 2, 'one request on the direct path, one through Node');
 });
 
-test('what the direct path does not take resolves to null: a 1xx first, a repeated length, a redirect', async () => {
-  for (const head of ['HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc', 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc', 'HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n']) {
+test('what the direct path does not take resolves to null: a 1xx first, a repeated length, a redirect, a bare LF in a value', async () => {
+  for (const head of ['HTTP/1.1 200 OK\r\nETag: "a\nRange: bytes=0-"\r\nContent-Length: 3\r\n\r\nabc', 'HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc', 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc', 'HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n']) {
     script = (socket) => void socket.end(head);
     assert.equal(await directGet(url(), {}, {}), null, head.split('\r\n')[0]);
   }

@@ -87,8 +87,10 @@ function parseHead(text: string): Head | null {
     const i = line.indexOf(':');
     const name = line.slice(0, i).toLowerCase();
     // A folded line, a malformed name or a repeated header: Node's parser decides.
-    if (i <= 0 || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name) || name in headers) return null;
-    headers[name] = line.slice(i + 1).trim();
+    const value = line.slice(i + 1).trim();
+    // A control character in a value (a bare LF...) too: such a value must never be sent back (If-Range).
+    if (i <= 0 || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name) || name in headers || /[\x00-\x08\x0a-\x1f\x7f]/.test(value)) return null;
+    headers[name] = value;
   }
   return { status: Number(m[1]), message: m[2] ?? '', headers };
 }
@@ -104,6 +106,12 @@ export async function directGet(url: URL, headers: Record<string, string>, opts:
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const secure = url.protocol === 'https:';
   const port = Number(url.port || (secure ? 443 : 80));
+  const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, `User-Agent: ${opts.userAgent ?? 'Imprint (disk imager)'}`, 'Accept: */*', 'Accept-Encoding: identity', 'Connection: close'];
+  for (const [k, v] of Object.entries(headers)) {
+    // As Node's client refuses them: a line break in a value would start a header of its own.
+    if (/[\r\n\0]/.test(`${k}${v}`)) throw Object.assign(new TypeError(`Invalid character in header "${k}"`), { code: 'ERR_INVALID_CHAR' });
+    lines.push(`${k}: ${v}`);
+  }
   const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   let onRead: (bytes: Buffer) => boolean = () => true;
   const onread = { buffer, callback: (n: number, buf: Buffer): boolean => onRead(buf.subarray(0, n)) };
@@ -113,8 +121,6 @@ export async function directGet(url: URL, headers: Record<string, string>, opts:
     : net.connect({ host, port, onread });
   const req = new DirectRequest(socket);
   const res = new DirectResponse(socket);
-  const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, `User-Agent: ${opts.userAgent ?? 'Imprint (disk imager)'}`, 'Accept: */*', 'Accept-Encoding: identity', 'Connection: close'];
-  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
   socket.write(`${lines.join('\r\n')}\r\n\r\n`);
 
   return new Promise((resolve, reject) => {
