@@ -1,7 +1,8 @@
 import * as crypto from 'crypto';
-import type * as http from 'http';
 import { ImprintError, errnoOf } from '../errors';
+import { directGet } from './direct-get';
 import { openUrl, type HttpOptions } from './http-request';
+import { proxyFor } from './proxy';
 import { parseHttpUrl, redact } from './url-policy';
 
 /**
@@ -99,8 +100,30 @@ function parseContentRange(value: string | undefined): { start: number; end: num
   return { start, end, total };
 }
 
-function contentLength(res: http.IncomingMessage): number | null {
-  const raw = res.headers['content-length'];
+/** What the download reads of a response: Node's (http-request.ts) or a direct socket's (direct-get.ts). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as EventEmitter's own listener type
+type Listener = (...args: any[]) => void;
+interface BodyResponse {
+  statusCode?: number;
+  statusMessage?: string;
+  headers: Record<string, string | string[] | undefined>;
+  complete: boolean;
+  on(event: string, listener: Listener): unknown;
+  pause(): unknown;
+  resume(): unknown;
+}
+interface BodyRequest {
+  on(event: string, listener: Listener): unknown;
+  destroy(): unknown;
+}
+
+function header(res: BodyResponse, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+function contentLength(res: BodyResponse): number | null {
+  const raw = header(res, 'content-length');
   if (raw === undefined) return null;
   const n = Number(raw);
   return /^\d+$/.test(raw.trim()) && Number.isSafeInteger(n) ? n : null;
@@ -171,7 +194,9 @@ export async function download(urlText: string, sink: DownloadSink, opts: Downlo
       if (validator) headers['If-Range'] = validator;
     }
     progress.attempts++;
-    const { req, res, url: at } = await openUrl(url, headers, opts);
+    // Direct connections read big pieces into one buffer (direct-get.ts); it hands back what it does not take.
+    const direct = proxyFor(url, opts.proxy) === null ? await directGet(url, headers, opts) : null;
+    const { req, res, url: at }: { req: BodyRequest; res: BodyResponse; url: URL } = direct ? { ...direct, url } : await openUrl(url, headers, opts);
     finalUrl = at.href;
     try {
       const status = res.statusCode ?? 0;
@@ -189,14 +214,14 @@ export async function download(urlText: string, sink: DownloadSink, opts: Downlo
         expectBody = contentLength(res);
         if (expectBody !== null) setTotal(expectBody, 'Content-Length');
       } else if (status === 206) {
-        const range = parseContentRange(res.headers['content-range']);
+        const range = parseContentRange(header(res, 'content-range'));
         if (!range || range.start !== offset) {
-          throw new ImprintError('E_DOWNLOAD_FAILED', `${where}: asked for bytes from ${offset}, the server answered "${res.headers['content-range'] ?? 'no Content-Range'}".`);
+          throw new ImprintError('E_DOWNLOAD_FAILED', `${where}: asked for bytes from ${offset}, the server answered "${header(res, 'content-range') ?? 'no Content-Range'}".`);
         }
         if (range.total !== null) setTotal(range.total, 'Content-Range');
         expectBody = range.end - range.start + 1;
         const length = contentLength(res);
-        if (length !== null && length !== expectBody) throw new ImprintError('E_DOWNLOAD_LENGTH', `${where}: Content-Length ${length} disagrees with Content-Range ${res.headers['content-range']}.`);
+        if (length !== null && length !== expectBody) throw new ImprintError('E_DOWNLOAD_LENGTH', `${where}: Content-Length ${length} disagrees with Content-Range ${header(res, 'content-range')}.`);
       } else if (status === 416 && offset > 0) {
         throw new ImprintError('E_DOWNLOAD_LENGTH', `${where} ended at fewer than ${offset} bytes${total !== null ? `, though the server announced ${total}` : ''}: the response was shorter than announced.`);
       } else if (status >= 500 || status === 408 || status === 429) {
@@ -205,10 +230,10 @@ export async function download(urlText: string, sink: DownloadSink, opts: Downlo
         throw new ImprintError('E_DOWNLOAD_FAILED', `${where} answered HTTP ${status} ${res.statusMessage ?? ''}${status === 404 ? ': no such file on the server. Check the URL.' : '.'}`.replace(/ +\./, '.'));
       }
       if (offset === 0) {
-        const etag = res.headers.etag;
+        const etag = header(res, 'etag');
         // A weak ETag may not be used with If-Range (RFC 9110 13.1.5); Last-Modified may.
-        validator = etag && !etag.startsWith('W/') ? etag : (res.headers['last-modified'] ?? null);
-        contentType = res.headers['content-type'] ?? null;
+        validator = etag && !etag.startsWith('W/') ? etag : (header(res, 'last-modified') ?? null);
+        contentType = header(res, 'content-type') ?? null;
       }
       await readBody(req, res, expectBody);
     } finally {
@@ -217,7 +242,7 @@ export async function download(urlText: string, sink: DownloadSink, opts: Downlo
   };
 
   /** Streams the body into the sink, watching for a stall and for a body that is not the announced length. */
-  const readBody = (req: http.ClientRequest, res: http.IncomingMessage, expect: number | null): Promise<void> =>
+  const readBody = (req: BodyRequest, res: BodyResponse, expect: number | null): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       let received = 0;
       let settled = false;
@@ -302,10 +327,10 @@ export async function download(urlText: string, sink: DownloadSink, opts: Downlo
         }, 1000).unref();
         maybeFinish();
       });
-      res.on('error', (err) => done(err));
+      res.on('error', (err: Error) => done(err));
       // Node's parser fails on bytes past the announced length ("Data after Connection: close") once
       // the message is complete; a parse error before that is a malformed response.
-      req.on('error', (err) => {
+      req.on('error', (err: Error) => {
         if (!/^HPE_/.test(errnoOf(err) ?? '')) return done(err);
         if (res.complete) return done(new ImprintError('E_DOWNLOAD_LENGTH', `${where} sent more than the ${expect ?? received} bytes it announced (${(err as Error).message}): the response is not what it claims.`, { cause: err }));
         done(new Transient(`malformed response (${(err as Error).message})`));

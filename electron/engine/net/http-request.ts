@@ -40,11 +40,11 @@ export function isTlsError(err: unknown): boolean {
   return /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|ERR_TLS|ERR_SSL/.test(code);
 }
 
-function tlsFailure(url: URL, err: unknown): ImprintError {
+export function tlsFailure(url: URL, err: unknown): ImprintError {
   return new ImprintError('E_DOWNLOAD_FAILED', `The certificate of ${url.host} does not verify (${errnoOf(err)}: ${(err as Error).message}). Imprint does not download from a server it cannot authenticate.`, { cause: err });
 }
 
-function caList(extra: HttpOptions['extraCa']): Array<string | Buffer> | undefined {
+export function caList(extra: HttpOptions['extraCa']): Array<string | Buffer> | undefined {
   if (extra === undefined) return undefined;
   return [...tls.rootCertificates, ...(Array.isArray(extra) ? extra : [extra])];
 }
