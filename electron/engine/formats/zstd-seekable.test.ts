@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fixtureDir, osImage, pseudoRandom } from '../testing/image-fixtures';
 import { ImprintError } from '../errors';
-import { SeekableFrameEncoder, SeekableZstdWriter, type SeekableSummary } from './zstd-seekable-writer';
+import { SEEKABLE_FRAME_SIZE, SeekableFrameEncoder, SeekableZstdWriter, type SeekableSummary } from './zstd-seekable-writer';
 import { SeekableZstdReader } from './zstd-seekable-reader';
 import { EMPTY_CONTENT_CHECKSUM, readSeekTable, seekTableFrameLength } from './zstd-seek-table';
 import { ZstdFramePool } from './zstd-frame-pool';
@@ -71,6 +71,9 @@ function xxh64Low32(data: Buffer): number {
 }
 
 // The base OS-like image: a FAT partition, an ext4 one with files, and free space (zeros).
+/** The writer's frame size: the cases below cut, cross and damage frames by it. */
+const FRAME = SEEKABLE_FRAME_SIZE;
+
 const image = fs.readFileSync(osImage());
 const metadata = skippableFrame(Buffer.from('IMPRINT\0{"test":true}', 'latin1'));
 const written = seekable(image, { skippable: metadata });
@@ -79,7 +82,7 @@ const seekableFile = writeFile('image.zst', written.bytes);
 test('the zstd program decodes a seekable file to the input, and accepts it', () => {
   assert.ok(execFileSync('zstd', ['-dc', seekableFile], { maxBuffer: 1 << 27 }).equals(image));
   execFileSync('zstd', ['-tq', seekableFile]);
-  const frames = Math.ceil(image.length / (2 * MiB));
+  const frames = Math.ceil(image.length / (FRAME));
   assert.equal(written.summary.frames, frames + 1, 'every data frame plus the metadata frame is listed');
   assert.equal(written.summary.contentBytes, image.length);
   assert.equal(written.summary.fileBytes, written.bytes.length);
@@ -119,7 +122,7 @@ test('the seek table lists each frame with its sizes and the XXH64 of its conten
     assert.equal(f.checksum, xxh64Low32(slice), `frame ${f.index} checksum`);
   }
   // Free space: all-zero frames are the same ready-made bytes.
-  const zeroFrames = frames.filter((f) => f.decompressedSize === 2 * MiB && image.subarray(f.decompressedOffset, f.decompressedOffset + f.decompressedSize).every((b) => b === 0));
+  const zeroFrames = frames.filter((f) => f.decompressedSize === FRAME && image.subarray(f.decompressedOffset, f.decompressedOffset + f.decompressedSize).every((b) => b === 0));
   assert.ok(zeroFrames.length >= 2, `the image has free space (${zeroFrames.length} zero frames)`);
   const bytesOf = (f: (typeof frames)[number]): Buffer => written.bytes.subarray(f.compressedOffset, f.compressedOffset + f.compressedSize);
   for (const f of zeroFrames) assert.ok(bytesOf(f).equals(bytesOf(zeroFrames[0] as (typeof frames)[number])));
@@ -132,8 +135,8 @@ test('ranges read through the seek table equal the same slices of the input', ()
     const cases: [number, number][] = [
       [0, 0],
       [0, 1],
-      [2 * MiB - 1, 2], // across a frame boundary
-      [2 * MiB - 10, 4 * MiB + 20], // three frames
+      [FRAME - 1, 2], // across a frame boundary
+      [FRAME - 10, 2 * FRAME + 20], // three frames
       [image.length - 5, 5],
       [image.length - 5, 100], // past the end: only what there is
       [image.length, 10],
@@ -153,7 +156,7 @@ test('frames compressed by separate encoders (as workers would) and appended in 
   const parts: Buffer[] = [];
   const writer = new SeekableZstdWriter((b) => parts.push(Buffer.from(b)), { level: 3 });
   const encoders = [new SeekableFrameEncoder(3), new SeekableFrameEncoder(3)];
-  for (let at = 0, i = 0; at < image.length; at += 2 * MiB, i++) writer.appendFrame((encoders[i % 2] as SeekableFrameEncoder).encode(image.subarray(at, at + 2 * MiB)));
+  for (let at = 0, i = 0; at < image.length; at += FRAME, i++) writer.appendFrame((encoders[i % 2] as SeekableFrameEncoder).encode(image.subarray(at, at + FRAME)));
   writer.appendSkippable(metadata);
   writer.finish();
   assert.ok(Buffer.concat(parts).equals(written.bytes));
@@ -165,7 +168,7 @@ test('frames compressed by a pool of threads from shared memory make the same fi
   const pool = new ZstdFramePool(2, 3, memory);
   try {
     const frames = [];
-    for (let at = 0; at < image.length; at += 2 * MiB) frames.push(pool.encode(at, Math.min(2 * MiB, image.length - at)));
+    for (let at = 0; at < image.length; at += FRAME) frames.push(pool.encode(at, Math.min(FRAME, image.length - at)));
     const parts: Buffer[] = [];
     const writer = new SeekableZstdWriter((b) => parts.push(Buffer.from(b)), { level: 3 });
     for (const frame of frames) writer.appendFrame(await frame);
@@ -264,12 +267,12 @@ test('sizes that add up but point at the wrong bytes, a wrong checksum, and dama
   });
   withReader(shifted, (r) => {
     assert.throws(() => r.read(0, 10), (e: ImprintError) => e.code === 'E_CORRUPT_SOURCE' && /frame 0 .* but the seek table lists/.test(e.message));
-    assert.ok(r.read(5 * MiB, 100).equals(image.subarray(5 * MiB, 5 * MiB + 100)), 'frames the damage does not touch still read');
+    assert.ok(r.read(2 * FRAME + MiB, 100).equals(image.subarray(2 * FRAME + MiB, 2 * FRAME + MiB + 100)), 'frames the damage does not touch still read');
   });
   const badSum = withTableEdit((t) => (t[16 + 12] = (t[16 + 12] as number) ^ 0xff));
-  withReader(badSum, (r) => assert.throws(() => r.read(2 * MiB, 10), (e: ImprintError) => e.code === 'E_CORRUPT_SOURCE' && /frame 1 .*checksum/.test(e.message)));
+  withReader(badSum, (r) => assert.throws(() => r.read(FRAME, 10), (e: ImprintError) => e.code === 'E_CORRUPT_SOURCE' && /frame 1 .*checksum/.test(e.message)));
   const bytes = Buffer.from(written.bytes);
-  const at = 3 * 2 * MiB; // somewhere in frame 3's content: find its bytes
+  const at = 3 * FRAME; // somewhere in frame 3's content: find its bytes
   withReader(seekableFile, (r) => {
     const f = [...r.frames()][3];
     assert.ok(f && f.decompressedOffset === at);
