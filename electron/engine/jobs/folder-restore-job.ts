@@ -51,7 +51,7 @@ export interface FolderRestoreRunOptions {
 export async function runFolderRestore(p: PreparedFolderRestore, opts: FolderRestoreRunOptions): Promise<JobFinishedEvent> {
   const hold = holdForReading(p.folder, `a restore from ${p.folder}`);
   try {
-    if (resolveGeneration(p.folder, p.index.id).metadata.sha256 !== p.index.metadata.sha256) {
+    if (resolveGeneration(p.folder, p.index.id, p.keys).metadata.sha256 !== p.index.metadata.sha256) {
       throw new ImprintError('E_CORRUPT_SOURCE', `Generation ${p.index.id} of ${p.folder} changed after it was chosen; nothing was written. Start the restore again.`);
     }
     return await restoreHeld(p, opts);
