@@ -171,7 +171,7 @@ export async function runFolderBackup(p: PreparedFolderBackup, opts: FolderBacku
     });
     // Every piece the index names must be durable under its name before the index is.
     writer.commit();
-    const id = newGenerationId(createdAt);
+    const id = newGenerationId(createdAt, generationIds(p.folder).at(-1));
     const metadata: BackupMetadata = {
       kind: 'imprint-backup',
       schema: 1,

@@ -7,7 +7,7 @@ import { spawnSync } from 'child_process';
 import { ImprintError } from '../../errors';
 import { DEFAULT_PIECE_SIZE, GENERATIONS_DIR, LOCK_FILE, clearTmp, openFolder, openOrCreateFolder, piecePath } from './folder-layout';
 import { lockFolder } from './folder-lock';
-import { generationIds, indexProblem, listGenerations, readGeneration, resolveGeneration, type GenerationIndex } from './generation-index';
+import { generationIds, indexProblem, newGenerationId, listGenerations, readGeneration, resolveGeneration, type GenerationIndex } from './generation-index';
 import { generationContent } from './generation-content';
 import { SAMPLE_SIZE, sampleDrive, storeSample } from '../../testing/backup-folder-samples';
 import { PieceReader, PieceWriter, sha256Hex } from './piece-store';
@@ -167,4 +167,21 @@ test('the lock refuses a second holder by name, and a dead holder\'s lock is tak
   fs.writeFileSync(path.join(folder, 'tmp', 'piece.partial'), 'x');
   clearTmp(folder);
   assert.deepEqual(fs.readdirSync(path.join(folder, 'tmp')), []);
+});
+
+test('generation ids sort in the order the generations were made, even within one second', () => {
+  const now = new Date('2026-12-06T12:26:07.250Z');
+  const first = newGenerationId(now);
+  assert.match(first, /^20261206T122607Z-[0-9a-f]{6}$/);
+  // Made in the same second as the newest (two quick backups): it takes the next second.
+  let ids = [first];
+  for (let i = 0; i < 50; i++) ids.push(newGenerationId(now, ids[ids.length - 1]));
+  assert.deepEqual([...ids].sort(), ids, 'sorted ids are the order of making');
+  assert.equal(new Set(ids.map((id) => id.slice(0, 16))).size, ids.length, 'every id has its own second');
+  assert.match(ids[1] as string, /^20261206T122608Z-/);
+  // A later time than the newest keeps its own time.
+  assert.match(newGenerationId(new Date('2026-12-06T13:00:00Z'), first), /^20261206T130000Z-/);
+  // Across a day's end.
+  ids = [newGenerationId(new Date('2026-12-31T23:59:59.900Z'))];
+  assert.match(newGenerationId(new Date('2026-12-31T23:59:59.990Z'), ids[0]), /^20270101T000000Z-/);
 });

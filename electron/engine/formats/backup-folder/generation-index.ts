@@ -123,9 +123,21 @@ export function writeGeneration(folder: string, index: GenerationIndex, keys: Fo
   writeFileAtomic(folder, generationPath(folder, index.id), json);
 }
 
-/** A fresh generation id: the time (UTC, to the second) and 6 random hex digits. */
-export function newGenerationId(now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+/**
+ * A fresh generation id: the time (UTC, to the second) and 6 random hex
+ * digits. Ids order the generations (numbers, "latest"), so one made in the
+ * same second as `after` (the folder's newest, read under its lock; two quick
+ * backups of a small drive do that) takes the second after it instead: its
+ * id may then run a second ahead of the time, which `createdAt` keeps exactly.
+ */
+export function newGenerationId(now: Date, after?: string): string {
+  let time = Math.floor(now.getTime() / 1000) * 1000;
+  const last = after ? /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-/.exec(after) : null;
+  if (last) {
+    const lastTime = Date.UTC(Number(last[1]), Number(last[2]) - 1, Number(last[3]), Number(last[4]), Number(last[5]), Number(last[6]));
+    if (lastTime >= time) time = lastTime + 1000;
+  }
+  const stamp = new Date(time).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${Math.floor(Math.random() * 0x1000000).toString(16).padStart(6, '0')}`;
 }
 
