@@ -46,19 +46,7 @@ export function inspectBackupFolder(dir: string): BackupFolderInfo {
   const state = stateOf(resolved);
   const generations: GenerationSummary[] =
     state === 'backup-folder'
-      ? listFolder(resolved).map((r) => ({
-          number: r.number,
-          id: r.id,
-          createdAt: r.createdAt,
-          device: r.device,
-          model: r.model,
-          serial: r.serial,
-          size: r.size,
-          storedBytes: r.storedBytes,
-          addedBytes: r.addedBytes,
-          addedStoredBytes: r.addedStoredBytes,
-          ...(r.error ? { error: r.error } : {}),
-        }))
+      ? listFolder(resolved).map(({ sha256: _recorded, ...summary }) => summary)
       : [];
   return { path: resolved, state, generations };
 }

@@ -1,3 +1,4 @@
+import type { GenerationSummary } from '../../../shared/backup-folder-types';
 import { ImprintError } from '../errors';
 import type { FolderKeys } from '../formats/backup-folder/folder-crypto';
 import { unlockFolder } from '../formats/backup-folder/folder-keys';
@@ -10,21 +11,9 @@ import { whileReadingSync } from '../formats/backup-folder/folder-readers';
  * and whether every piece every generation needs is there and intact.
  */
 
-export interface GenerationRow {
-  number: number;
-  id: string;
-  /** Null when the index cannot be read (then `error` says why). */
-  createdAt: string | null;
-  device: string | null;
-  model: string | null;
-  serial: string | null;
-  size: number | null;
-  storedBytes: number | null;
-  /** What this generation added to the folder, compressed, and how much drive data that was. */
-  addedStoredBytes: number | null;
-  addedBytes: number | null;
+/** A listed generation (shared/backup-folder-types.ts, what the app shows), with the SHA-256 its backup recorded. */
+export interface GenerationRow extends GenerationSummary {
   sha256: string | null;
-  error?: string;
 }
 
 function rowOf(g: ListedGeneration): GenerationRow {

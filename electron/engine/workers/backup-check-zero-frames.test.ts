@@ -3,11 +3,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import type { ErrorInfo } from '../../../shared/error-codes';
 import { ChunkCrcStream } from '../io/chunk-crc';
-import { spawnWorker } from '../worker-host';
 import { SEEKABLE_FRAME_SIZE, SeekableFrameEncoder, SeekableZstdWriter } from '../formats/zstd-seekable-writer';
-import { BACKUP_CHECK_WORKER, type CheckWorkerData } from './backup-messages';
+import { runBackupCheck, type CheckOutcome } from './backup-check-testing';
 import { noise, tempDir } from '../testing/test-drives';
 import { runTool } from '../testing/run-tool';
 
@@ -17,29 +15,11 @@ import { runTool } from '../testing/run-tool';
  * as decoding, and must not let a damaged zero frame through.
  */
 
-type Outcome = { ok: true; contentBytes: number; crcs: number[] } | { ok: false; error: ErrorInfo };
 const LEVEL = 3;
 const CHUNK = 4 << 20;
 
-async function check(file: string, level: number | undefined): Promise<Outcome> {
-  const data: CheckWorkerData = { file, compression: 'zstd', chunkSize: CHUNK, ...(level === undefined ? {} : { level }) };
-  const worker = spawnWorker(BACKUP_CHECK_WORKER, data);
-  try {
-    return await new Promise<Outcome>((resolve, reject) => {
-      worker.onError(reject);
-      worker.onMessage((msg) => {
-        if (msg.type === 'done') resolve({ ok: true, contentBytes: msg.contentBytes, crcs: msg.crcs });
-        else if (msg.type === 'error') resolve({ ok: false, error: msg.error });
-      });
-      // Pieces of 3 MiB: some zero frames straddle two reads and are decoded the usual way.
-      const size = fs.statSync(file).size;
-      for (let at = 3 << 20; at < size; at += 3 << 20) worker.post({ type: 'available', bytes: at });
-      worker.post({ type: 'final', bytes: size });
-    });
-  } finally {
-    await worker.terminate();
-  }
-}
+// Pieces of 3 MiB: some zero frames straddle two reads and are decoded the usual way.
+const check = (file: string, level: number | undefined): Promise<CheckOutcome> => runBackupCheck(file, { compression: 'zstd', chunkSize: CHUNK, step: 3 << 20, level });
 
 // Data, 5 zero frames, data, zeros to a short end: zero frames land across chunk boundaries.
 const F = SEEKABLE_FRAME_SIZE;

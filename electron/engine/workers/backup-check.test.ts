@@ -4,10 +4,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import type { BackupCompression } from '../../../shared/backup-metadata';
-import type { ErrorInfo } from '../../../shared/error-codes';
 import { firstDifferentChunk } from '../io/chunk-crc';
-import { spawnWorker } from '../worker-host';
-import { BACKUP_CHECK_WORKER, type CheckWorkerData } from './backup-messages';
+import { runBackupCheck, type CheckOutcome } from './backup-check-testing';
 import { noise, tempDir } from '../testing/test-drives';
 import { runTool } from '../testing/run-tool';
 
@@ -18,27 +16,8 @@ import { runTool } from '../testing/run-tool';
  * pieces, and must fail on a damaged or cut-short file.
  */
 
-type Outcome = { ok: true; contentBytes: number; crcs: number[] } | { ok: false; error: ErrorInfo };
-
 /** Runs the check worker over `file`, announcing it in `step`-byte pieces, then as final. */
-async function check(file: string, compression: BackupCompression, step: number): Promise<Outcome> {
-  const data: CheckWorkerData = { file, compression, chunkSize: CHUNK };
-  const worker = spawnWorker(BACKUP_CHECK_WORKER, data);
-  try {
-    return await new Promise<Outcome>((resolve, reject) => {
-      worker.onError(reject);
-      worker.onMessage((msg) => {
-        if (msg.type === 'done') resolve({ ok: true, contentBytes: msg.contentBytes, crcs: msg.crcs });
-        else if (msg.type === 'error') resolve({ ok: false, error: msg.error });
-      });
-      const size = fs.statSync(file).size;
-      for (let at = step; at < size; at += step) worker.post({ type: 'available', bytes: at });
-      worker.post({ type: 'final', bytes: size });
-    });
-  } finally {
-    await worker.terminate();
-  }
-}
+const check = (file: string, compression: BackupCompression, step: number): Promise<CheckOutcome> => runBackupCheck(file, { compression, chunkSize: CHUNK, step });
 
 const content = Buffer.concat([Buffer.from('text '.repeat(400000)), noise(3 << 20, 3), Buffer.alloc(5 << 20)]);
 const CHUNK = 1 << 20;
