@@ -7,7 +7,7 @@ import { useApp } from '../store/store-context';
  * one request that checks it (unlockBackupFolder) and is kept nowhere else;
  * a wrong one empties the field for another try (the message says why).
  */
-export function FolderPassphraseForm({ folder }: { folder: string }) {
+export function FolderPassphraseForm() {
   const field = useRef<HTMLInputElement>(null);
   const unlocking = useApp((s) => s.restoreFolder.unlocking);
   const unlock = useApp((s) => s.restoreFolderUnlockRequested);
@@ -29,7 +29,7 @@ export function FolderPassphraseForm({ folder }: { folder: string }) {
       }}
     >
       <p className="tight" id="folder-encrypted-why">
-        {folder} is encrypted: type its passphrase to list its generations.
+        This backup folder is encrypted: type its passphrase to list its generations.
       </p>
       <label htmlFor="restore-folder-passphrase">Passphrase</label>
       <div className="path-row">

@@ -40,7 +40,7 @@ export function FolderStep() {
       onPathSubmitted={() => void a.submitted()}
       onChooseRequested={() => void a.choose()}
     >
-      {f.info && locked && <FolderPassphraseForm folder={f.info.path} />}
+      {f.info && locked && <FolderPassphraseForm />}
       {f.info && f.info.generations.length > 0 && <GenerationList info={f.info} chosen={f.chosen} onChoose={(id) => void a.generationChosen(id)} />}
       {details && <BackupSummary backup={details} />}
       {/* Browsing files reads a generation without its passphrase: not offered for an encrypted folder yet. */}
