@@ -13,10 +13,12 @@ import { driveControl, openApp, useSession } from '../support/session';
  * marker text on it) is backed up from the Back up screen into a new folder
  * with "Encrypt this backup folder" (passphrase typed twice; a mismatch
  * keeps Back up disabled). The folder must be one the engine calls
- * encrypted, and the marker must appear in none of its files. The Restore
+ * encrypted, and the marker must appear in none of its files. A second
+ * backup into it asks for its passphrase: a wrong one adds nothing, the
+ * right one adds generation 2. The Restore
  * screen then asks for the folder's passphrase before listing anything: a
  * wrong one is refused with the engine's message and nothing is written;
- * the right one lists the generation, which is restored onto a junk-filled
+ * the right one lists the generations; generation 1, picked by keyboard, is restored onto a junk-filled
  * loop drive that must then equal the drive backed up. The passphrase must
  * never appear in the server's output.
  */
@@ -53,7 +55,7 @@ let atBackup: Buffer | null = null;
 const filesIn = (dir: string): string[] =>
   fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
 
-test('back up into a new encrypted folder: passphrase twice, a mismatch blocks, the folder holds no plain text', async ({ page }, info) => {
+test('back up into a new encrypted folder (passphrase twice, a mismatch blocks; no plain text in it), then into it again (a wrong passphrase refused)', async ({ page }, info) => {
   const { dir, server } = session();
   const source = loop(0);
   const folder = path.join(dir, 'sealed');
@@ -109,7 +111,20 @@ test('back up into a new encrypted folder: passphrase twice, a mismatch blocks, 
   await expect(page.getByLabel('Passphrase of this backup folder')).toHaveAttribute('type', 'password');
   await expect(page.getByRole('checkbox', { name: 'Encrypt this backup folder' })).toHaveCount(0);
   await expect(backUp).toBeDisabled();
-  expect(server.output(), 'the server printed no passphrase').not.toContain(PASS);
+  // A wrong one is refused with the engine's message before anything is read; no generation is added.
+  await page.getByLabel('Passphrase of this backup folder').fill(WRONG);
+  await backUp.click();
+  await expect(page.getByText(`Wrong passphrase for the encrypted backup folder ${folder}`, { exact: false })).toBeVisible({ timeout: 30_000 });
+  expect(fs.readdirSync(path.join(folder, 'generations')), 'still one generation').toHaveLength(1);
+  await page.getByRole('button', { name: 'Back up another' }).click();
+  // The field starts empty again: nothing kept the passphrase.
+  await expect(page.getByLabel('Passphrase of this backup folder')).toHaveValue('');
+  await page.getByLabel('Passphrase of this backup folder').fill(PASS);
+  await page.keyboard.press('Enter');
+  await expect(result).toContainText(/Generation\s*2 \(/, { timeout: 60_000 });
+  expect(fs.readdirSync(path.join(folder, 'generations'))).toHaveLength(2);
+  const output = server.output();
+  expect(output.includes(PASS) || output.includes(WRONG), 'the server printed no passphrase').toBe(false);
 });
 
 test('restore: the folder asks for its passphrase, refuses a wrong one (nothing written), lists and restores with the right one', async ({ page }, info) => {
@@ -117,7 +132,7 @@ test('restore: the folder asks for its passphrase, refuses a wrong one (nothing 
   const { dir, server } = session();
   const target = loop(1);
   const folder = path.join(dir, 'sealed');
-  const [id] = fs.readdirSync(path.join(folder, 'generations')).map((n) => n.replace(/\.json$/, ''));
+  const [first, second] = fs.readdirSync(path.join(folder, 'generations')).sort().map((n) => n.replace(/\.json$/, ''));
   await openApp(page, server.url);
   await page.getByRole('tab', { name: 'Restore' }).click();
   await page.getByRole('radio', { name: 'A backup folder (choose one of its generations)' }).check();
@@ -127,7 +142,7 @@ test('restore: the folder asks for its passphrase, refuses a wrong one (nothing 
   const pass = page.getByLabel('Passphrase', { exact: true });
   await expect(pass).toHaveAttribute('type', 'password');
   await expect(pass).toBeFocused();
-  await expect(page.getByRole('radio', { name: /^#1,/ })).toHaveCount(0);
+  await expect(page.getByRole('radio', { name: /^#\d,/ })).toHaveCount(0);
   await checkScreen(page, info, 'restore-folder-locked', 'light', 'Restore');
 
   // A wrong passphrase: the engine's message, the field emptied for another try, the target untouched.
@@ -137,17 +152,24 @@ test('restore: the folder asks for its passphrase, refuses a wrong one (nothing 
   await expect(page.getByRole('alert')).toContainText(`Wrong passphrase for the encrypted backup folder ${folder}`, { timeout: 30_000 });
   await expect(pass).toHaveValue('');
   await expect(pass).toBeFocused();
-  await expect(page.getByRole('radio', { name: /^#1,/ })).toHaveCount(0);
+  await expect(page.getByRole('radio', { name: /^#\d,/ })).toHaveCount(0);
   expect(readHead(target.device, DRIVE_BYTES).equals(before), 'nothing was written').toBe(true);
 
   await page.keyboard.type(PASS);
   await page.getByRole('button', { name: 'Unlock' }).click();
-  const newest = page.getByRole('radio', { name: /^#1,/ });
-  await expect(newest).toBeChecked({ timeout: 30_000 });
+  const newest = page.getByRole('radio', { name: /^#2,/ });
+  await expect(newest, 'listed, the newest chosen').toBeChecked({ timeout: 30_000 });
   await expect(pass).toHaveCount(0);
   await expect(page.getByRole('alert')).toHaveCount(0);
   const details = page.locator('dl[aria-label="Backup details"]');
-  await expect(details).toContainText(`backup folder generation 1 (${id})`);
+  await expect(details).toContainText(`backup folder generation 2 (${second})`);
+  // The keyboard moves between generations; each one's details are read with the folder's handle.
+  await newest.focus();
+  await page.keyboard.press('ArrowDown');
+  await expect(page.getByRole('radio', { name: /^#1,/ })).toBeChecked();
+  await expect(details).toContainText(`backup folder generation 1 (${first})`);
+  // Browsing files is not offered for an encrypted folder (it has no passphrase to read with).
+  await expect(page.getByRole('button', { name: 'Browse files' })).toHaveCount(0);
 
   await page.getByRole('checkbox', { name: 'Show all drives' }).check();
   await driveControl(page, target.device).check();
