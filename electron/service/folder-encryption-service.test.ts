@@ -88,12 +88,14 @@ test('back up into a new encrypted folder, unlock it (a wrong passphrase refused
       const locked = await s.call('inspectBackupFolder', { path: folder });
       assert.deepEqual(locked, { ok: true, value: { path: folder, state: 'backup-folder', generations: [], encrypted: true } });
 
-      // Adding to it: without its passphrase, or with a wrong one, refused before anything is read.
+      // Adding to it: without its passphrase, or with a wrong one, refused before anything is read or written.
+      const held = fs.readdirSync(folder, { recursive: true }).sort();
       const noPass = await s.call('startFolderBackup', { device: source.device, folder });
       assert.equal(noPass.ok ? '' : noPass.error.code, 'E_PASSPHRASE_NEEDED');
       const wrongAdd = await s.call('startFolderBackup', { device: source.device, folder, passphrase: WRONG });
       assert.equal(wrongAdd.ok ? '' : wrongAdd.error.code, 'E_WRONG_PASSPHRASE');
       errors.push(noPass, wrongAdd);
+      assert.deepEqual(fs.readdirSync(folder, { recursive: true }).sort(), held, 'no file made or removed (no lock, no temporary piece)');
       const second = await runJob(s, () => s.call('startFolderBackup', { device: source.device, folder, passphrase: PASS }), seen);
       assert.equal(second.ok, true, JSON.stringify(second.error));
 
