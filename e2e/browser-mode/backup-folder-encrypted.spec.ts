@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { attachLoopOver, readHead, type LoopDevice } from '../support/loop-devices';
-import { checkScreen } from '../support/screen-checks';
+import { checkScreen, SCHEMES } from '../support/screen-checks';
 import { driveControl, openApp, useSession } from '../support/session';
 
 /**
@@ -90,7 +90,7 @@ test('back up into a new encrypted folder (passphrase twice, a mismatch blocks; 
   await expect(backUp).toBeDisabled();
   await again.fill(PASS);
   await expect(backUp).toBeEnabled();
-  await checkScreen(page, info, 'backup-folder-encrypt-form', 'light', 'Back up');
+  for (const scheme of SCHEMES) await checkScreen(page, info, 'backup-folder-encrypt-form', scheme, 'Back up');
   atBackup = readHead(source.device, DRIVE_BYTES);
   await backUp.click();
   const result = page.locator('dl[aria-label=Backup]');
