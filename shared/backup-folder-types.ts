@@ -40,14 +40,36 @@ export type BackupFolderState = 'backup-folder' | 'empty' | 'new' | 'no-parent' 
 export interface BackupFolderInfo {
   path: string;
   state: BackupFolderState;
-  /** Oldest first; empty unless `state` is `backup-folder`. */
+  /** Oldest first; empty unless `state` is `backup-folder` (and, for an encrypted folder, until it is unlocked). */
   generations: GenerationSummary[];
+  /** An encrypted backup folder: its generations are listed, read and added to only with its passphrase. */
+  encrypted?: boolean;
 }
+
+/** An encrypted folder opened with its passphrase (`unlockBackupFolder`): its generations, and a handle that stands for the passphrase. */
+export interface UnlockedBackupFolder {
+  info: BackupFolderInfo;
+  /**
+   * An opaque handle main keeps the passphrase under (for a while), so the
+   * restore's later requests (a generation's details, the restore) carry it
+   * instead of the passphrase: the renderer keeps no secret.
+   */
+  unlock: string;
+}
+
+/** Longest passphrase accepted from the app (the CLI's file limit is 64 KiB; a person types far less). */
+export const MAX_PASSPHRASE_LENGTH = 1024;
+/** An unlock handle: 32 hexadecimal digits made by main. */
+export const UNLOCK_PATTERN = /^[0-9a-f]{32}$/;
 
 /** `imprint backup DEVICE --into FOLDER` from the app: a generation added to a backup folder (new or existing). */
 export interface FolderBackupRequest {
   device: string;
   folder: string;
+  /** Make a new folder encrypted (needs `passphrase`). */
+  encrypt?: boolean;
+  /** Of the new encrypted folder, or of the existing encrypted folder; sent only in this request, never echoed. */
+  passphrase?: string;
 }
 
 /** A generation's reference as restore, export and Browse files take it: FOLDER#ID. */

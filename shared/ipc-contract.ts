@@ -1,4 +1,4 @@
-import type { BackupFolderInfo, FolderBackupRequest } from './backup-folder-types';
+import type { BackupFolderInfo, FolderBackupRequest, UnlockedBackupFolder } from './backup-folder-types';
 import type { BackupCompression, FilesystemInfo, PartitionInfo, StorageSummary } from './backup-metadata';
 import type { BrowseFolder, BrowsePartition, ExtractRequest } from './browse-types';
 import type { Drive } from './drive';
@@ -65,6 +65,8 @@ export interface RestoreRequest {
   verify: boolean;
   /** A smart backup leaves the target's free space as it was; this zeroes it. */
   wipeFreeSpace?: boolean;
+  /** An encrypted folder's unlock handle (unlockBackupFolder), for a generation of that folder. */
+  unlock?: string;
 }
 
 /** What a backup says about itself (its metadata), shown before a restore erases anything. */
@@ -142,7 +144,8 @@ export interface FormatRequest {
 export interface Calls {
   listDrives: { request: Record<string, never>; response: Drive[] };
   inspectImage: { request: { path: string }; response: ImageDetails };
-  inspectBackup: { request: { path: string }; response: BackupDetails };
+  /** `unlock`: an encrypted folder's handle (unlockBackupFolder), when `path` is one of its generations. */
+  inspectBackup: { request: { path: string; unlock?: string }; response: BackupDetails };
   /** A native open dialog; resolves null when the user cancels or no dialog exists (browser mode). */
   chooseImage: { request: Record<string, never>; response: string | null };
   /** A native save dialog for a backup's destination. */
@@ -195,6 +198,8 @@ export interface Calls {
   inspectBackupFolder: { request: { path: string }; response: BackupFolderInfo };
   /** Adds a generation to a backup folder (new or existing); refusals (a foreign folder, the drive holding it) come back as this call's error. */
   startFolderBackup: { request: FolderBackupRequest; response: JobStarted };
+  /** Lists an encrypted backup folder's generations with its passphrase (a wrong one is this call's error, E_WRONG_PASSPHRASE); main keeps it under the handle returned. */
+  unlockBackupFolder: { request: { path: string; passphrase: string }; response: UnlockedBackupFolder };
 }
 
 export type CallName = keyof Calls;
@@ -255,6 +260,7 @@ export const CALL_NAMES: readonly CallName[] = [
   'chooseFolder',
   'inspectBackupFolder',
   'startFolderBackup',
+  'unlockBackupFolder',
 ];
 
 export const EVENT_NAMES: readonly EventName[] = ['onDrivesChanged', 'onJobEvent'];

@@ -1,3 +1,4 @@
+import { MAX_PASSPHRASE_LENGTH, UNLOCK_PATTERN } from './backup-folder-types';
 import { PART_PATH_PATTERN } from './browse-types';
 import { CALL_NAMES, type CallName, type Calls, type Result } from './ipc-contract';
 import { absolutePath, bool, list, object, oneOf, optional, str, type Infer, type Schema } from './schema';
@@ -34,6 +35,9 @@ const folderName = str({ min: 1, max: 300 });
 const entryId = str({ min: 2, max: 24, pattern: /^e[0-9]+$/, patternHint: 'is not a catalogue entry id' });
 /** A catalogue's source: one the service lists (a URL or a file it was started with) or a URL; the service checks which. */
 const catalogueSource = str({ min: 1, max: MAX_URL_LENGTH });
+/** A backup folder's passphrase: no pattern, so no refusal ever quotes it (only its length is said). */
+const passphrase = str({ min: 1, max: MAX_PASSPHRASE_LENGTH });
+const unlock = str({ min: 32, max: 32, pattern: UNLOCK_PATTERN, patternHint: 'is not an unlock handle' });
 
 /**
  * The schema of each call's request. `satisfies` makes a missing call or a
@@ -43,13 +47,13 @@ const catalogueSource = str({ min: 1, max: MAX_URL_LENGTH });
 export const REQUEST_SCHEMAS = {
   listDrives: empty,
   inspectImage: object({ path }),
-  inspectBackup: object({ path }),
+  inspectBackup: object({ path, unlock: optional(unlock) }),
   chooseImage: empty,
   chooseBackupPath: object({ suggestedName: fileName }),
   startFlash: object({ image: path, targets, verify: bool() }),
   startBackup: object({ device: path, output: path, compression: oneOf(['zstd', 'gzip', 'xz', 'none'] as const), force: optional(bool()), rescue: optional(bool()), sectorBySector: optional(bool()) }),
   planBackup: object({ device: path, sectorBySector: optional(bool()) }),
-  startRestore: object({ backup: path, targets, verify: bool(), wipeFreeSpace: optional(bool()) }),
+  startRestore: object({ backup: path, targets, verify: bool(), wipeFreeSpace: optional(bool()), unlock: optional(unlock) }),
   startFormat: object({ drive: path, filesystem: optional(oneOf(['fat32', 'exfat'] as const)), label: optional(str({ min: 1, max: 15 })) }),
   cancelJob: object({ jobId }),
   revealFile: object({ path }),
@@ -65,7 +69,8 @@ export const REQUEST_SCHEMAS = {
   startExtract: object({ source: path, items: list(where, { min: 1, max: 1000 }), dest: path }),
   chooseFolder: object({ title: str({ min: 1, max: 200 }) }),
   inspectBackupFolder: object({ path }),
-  startFolderBackup: object({ device: path, folder: path }),
+  startFolderBackup: object({ device: path, folder: path, encrypt: optional(bool()), passphrase: optional(passphrase) }),
+  unlockBackupFolder: object({ path, passphrase }),
 } satisfies { [K in CallName]: Schema<Calls[K]['request']> };
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -97,6 +102,7 @@ const _schemasMatch: SchemasMatch = {
   chooseFolder: true,
   inspectBackupFolder: true,
   startFolderBackup: true,
+  unlockBackupFolder: true,
 };
 
 /** True for the name of a call in the contract (a string from the wire is untrusted). */

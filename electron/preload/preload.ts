@@ -53,6 +53,7 @@ const api: ImprintApi & DesktopExtras = {
   chooseFolder: call('chooseFolder'),
   inspectBackupFolder: call('inspectBackupFolder'),
   startFolderBackup: call('startFolderBackup'),
+  unlockBackupFolder: call('unlockBackupFolder'),
   onDrivesChanged: on('onDrivesChanged'),
   onJobEvent: on('onJobEvent'),
   pathForFile: (file) => webUtils.getPathForFile(file as Parameters<typeof webUtils.getPathForFile>[0]),

@@ -9,7 +9,9 @@ import { listDrives as engineListDrives } from '../engine/drives/list-drives';
 import { prepareFlash, runFlash } from '../engine/jobs/flash-job';
 import { engineSettingsFromEnv, type EngineSettings } from '../engine/jobs/engine-settings';
 import { inspectBackupDetails, prepareBackupJob, prepareRestoreJob } from './backup-jobs';
-import { generationDetails, inspectBackupFolder, isFolderRef, prepareFolderBackupJob, prepareFolderRestoreJob } from './backup-folders';
+import { generationDetails, inspectBackupFolder, isFolderRef, prepareFolderBackupJob, prepareFolderRestoreJob, unlockBackupFolder } from './backup-folders';
+import { FolderUnlocks, inAppWords, passphraseFile, withOptions } from './folder-unlocks';
+import { parseFolderRef } from '../engine/formats/backup-folder/folder-ref';
 import { planBackupStorage } from '../engine/jobs/backup-job';
 import { canOpenDirectly } from './device-access';
 import { DriveWatcher, DRIVE_POLL_MS } from './drive-watcher';
@@ -112,6 +114,8 @@ export class ImprintService {
   private disposed = false;
   /** Sources open for "Browse files". */
   private readonly browse = new BrowseSources();
+  /** Passphrases of encrypted backup folders opened in the app, under the handles the renderer holds instead. */
+  private readonly unlocks = new FolderUnlocks();
 
   constructor(private readonly options: ServiceOptions = {}) {
     this.settings = options.settings ?? engineSettingsFromEnv(process.env);
@@ -168,6 +172,7 @@ export class ImprintService {
     for (const job of running) job.controller.abort();
     await Promise.allSettled(running.map((j) => j.done));
     await this.browse.close();
+    this.unlocks.clear();
     this.listeners.clear();
   }
 
@@ -189,7 +194,7 @@ export class ImprintService {
       return drives;
     },
     inspectImage: async ({ path: file }) => inspectImageDetails(file, this.settings.decoders),
-    inspectBackup: async ({ path: file }) => (isFolderRef(file) ? generationDetails(file) : inspectBackupDetails(file, this.settings.decoders)),
+    inspectBackup: async ({ path: file, unlock }) => (isFolderRef(file) ? generationDetails(file, unlock, this.unlocks) : inspectBackupDetails(file, this.settings.decoders)),
     chooseImage: async () => (this.options.dialogs ? this.options.dialogs.chooseImage() : null),
     chooseBackupPath: async ({ suggestedName }) => (this.options.dialogs ? this.options.dialogs.chooseBackupPath(suggestedName) : null),
     revealFile: async ({ path: file }) => {
@@ -210,6 +215,7 @@ export class ImprintService {
     chooseFolder: async ({ title }) => (this.options.dialogs?.chooseFolder ? this.options.dialogs.chooseFolder(title) : null),
     inspectBackupFolder: async ({ path: dir }) => inspectBackupFolder(dir),
     startFolderBackup: async (req) => this.startFolderBackup(req),
+    unlockBackupFolder: async ({ path: dir, passphrase }) => unlockBackupFolder(dir, passphrase, this.unlocks),
     jobSnapshots: async () => [...this.snapshots.values()].flatMap((s) => [s.started, s.progress, s.finished].filter((e): e is JobEvent => e !== undefined)),
     startFlash: async (req) => this.startFlash(req),
     loadCatalogue: async (req) => this.catalogues.list(req),
@@ -277,10 +283,12 @@ export class ImprintService {
 
   private async startRestore(req: RestoreRequest): Promise<JobStarted> {
     // A backup folder's generation (FOLDER#ID): the same checks, smart restore and read-back, from its pieces.
-    const prepared = isFolderRef(req.backup) ? await prepareFolderRestoreJob(req) : await prepareRestoreJob(req, this.settings);
+    const ref = parseFolderRef(req.backup);
+    const passphrase = ref ? this.unlocks.passphraseFor(req.unlock, ref.folder) : undefined;
+    const prepared = ref ? await prepareFolderRestoreJob(req, passphrase).catch((err: unknown) => Promise.reject(inAppWords(err, ref.folder))) : await prepareRestoreJob(req, this.settings);
     this.refuseBusy(prepared.devices);
     if (this.needsHelper(prepared.devices, 'write')) {
-      return this.viaHelper('restore', prepared.devices, prepared, restoreCliArgs(req));
+      return this.viaHelper('restore', prepared.devices, prepared, restoreCliArgs(req), passphrase);
     }
     return this.launch('restore', prepared.devices, (jobId, signal, onEvent) => prepared.run({ jobId, signal, onEvent }));
   }
@@ -305,21 +313,23 @@ export class ImprintService {
   private async startFolderBackup(req: FolderBackupRequest): Promise<JobStarted> {
     this.refuseBusy([req.device]);
     if (this.needsHelper([req.device], 'read')) {
-      return this.viaHelper('backup', [req.device], { source: req.device, targets: [req.folder], totalBytes: null }, folderBackupCliArgs(req));
+      return this.viaHelper('backup', [req.device], { source: req.device, targets: [req.folder], totalBytes: null }, folderBackupCliArgs(req), req.passphrase);
     }
-    const prepared = await prepareFolderBackupJob(req);
+    const prepared = await prepareFolderBackupJob(req).catch((err: unknown) => Promise.reject(inAppWords(err, req.folder)));
     this.refuseBusy(prepared.devices);
     return this.launch('backup', prepared.devices, (jobId, signal, onEvent) => prepared.run({ jobId, signal, onEvent }));
   }
 
   /** Runs the job as root through the elevator (privileged-helper.ts); its events look like an in-process job's. */
-  private viaHelper(kind: JobKind, devices: string[], announce: { source: string; targets: string[]; totalBytes: number | null }, cliArgs: string[]): JobStarted {
+  private viaHelper(kind: JobKind, devices: string[], announce: { source: string; targets: string[]; totalBytes: number | null }, cliArgs: string[], passphrase?: string): JobStarted {
     return this.launch(kind, devices, async (jobId, signal, onEvent) => {
+      // An encrypted folder's passphrase goes to the helper in a private file, deleted when it ends (folder-unlocks.ts).
+      const secret = passphrase === undefined ? null : passphraseFile(passphrase);
       // The helper starts by asking for a password: the job exists from now on, so say so.
       onEvent({ type: 'job-started', jobId, kind, source: announce.source, targets: announce.targets, totalBytes: announce.totalBytes });
       const finished = await runHelper({
         command: this.helper,
-        cliArgs,
+        cliArgs: secret ? withOptions(cliArgs, secret.args) : cliArgs,
         jobId,
         targets: announce.targets,
         action: `${kind === 'backup' ? 'read' : 'write'} ${devices.join(', ')}`,
@@ -327,7 +337,7 @@ export class ImprintService {
         // Our job-started went out already; the helper's would be a duplicate (a rescue after a backup announces itself: kind 'rescue').
         // The CLI runs the same backup-else-rescue job as the service (jobs/backup-rescue.ts): one job-finished ends it.
         onEvent: (e) => (e.type === 'job-started' && e.kind === kind ? undefined : onEvent(e)),
-      });
+      }).finally(() => secret?.dispose());
       return finished;
     });
   }

@@ -55,8 +55,8 @@ export function backupCliArgs(req: { device: string; output: string; compression
 }
 
 /** `imprint backup DEVICE --into FOLDER` arguments (a backup folder); `--yes` as for backupCliArgs. */
-export function folderBackupCliArgs(req: { device: string; folder: string }): string[] {
-  return ['backup', '--yes', '--json', '--stdin-cancel', '--into', req.folder, '--', req.device];
+export function folderBackupCliArgs(req: { device: string; folder: string; encrypt?: boolean }): string[] {
+  return ['backup', '--yes', '--json', '--stdin-cancel', '--into', req.folder, ...(req.encrypt ? ['--encrypt'] : []), '--', req.device];
 }
 
 /** Splits a byte stream into lines; a line longer than `maxLine` is dropped (a helper does not print megabytes per event). */

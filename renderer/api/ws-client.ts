@@ -163,6 +163,7 @@ export function createWsClient(url: string, open: SocketFactory = (u) => new Web
     chooseFolder: (r) => call('chooseFolder', r),
     inspectBackupFolder: (r) => call('inspectBackupFolder', r),
     startFolderBackup: (r) => call('startFolderBackup', r),
+    unlockBackupFolder: (r) => call('unlockBackupFolder', r),
     onDrivesChanged: (l) => on('onDrivesChanged', l),
     onJobEvent: (l) => on('onJobEvent', l),
   };

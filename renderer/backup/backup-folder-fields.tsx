@@ -1,6 +1,7 @@
 import { useShallow } from 'zustand/react/shallow';
 import { folderBackupEffect } from '../store/backup-folder-slice';
 import { useApp } from '../store/store-context';
+import { FolderEncryptionFields } from './folder-encryption-fields';
 
 /** A backup folder's place: typed or chosen (a new one is created by the backup), and what the backup will do there. */
 export function BackupFolderFields() {
@@ -30,6 +31,7 @@ export function BackupFolderFields() {
         {effect ?? 'A new or empty folder, or a backup folder Imprint made. A folder that does not exist yet is created.'}
       </p>
       <p className="muted small tight">Stored compressed with zstd; only what the filesystems use is read.</p>
+      <FolderEncryptionFields />
       {notice && <p className="note">{notice}</p>}
     </>
   );

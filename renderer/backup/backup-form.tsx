@@ -4,6 +4,7 @@ import { useApp } from '../store/store-context';
 import { BackupFolderFields } from './backup-folder-fields';
 import { BackupModeChoice } from './backup-plan';
 import { DestinationChoice } from './destination-choice';
+import { PASSPHRASE_FIELD } from './folder-encryption-fields';
 
 const COMPRESSION_LABEL: Record<Compression, string> = {
   zstd: 'zstd (fast, small; recommended)',
@@ -29,7 +30,9 @@ export function BackupForm() {
         className="path-form"
         onSubmit={(e) => {
           e.preventDefault();
-          void backupRequested();
+          // An encrypted folder's passphrase is read from its field now, for this one request (folder-encryption-fields.tsx).
+          const passphrase = new FormData(e.currentTarget).get(PASSPHRASE_FIELD);
+          void backupRequested(typeof passphrase === 'string' && passphrase !== '' ? passphrase : undefined);
         }}
       >
         <DestinationChoice />

@@ -13,6 +13,21 @@ export interface BackupFolderState {
   check: { path: string; result: BackupFolderInfo } | null;
   /** A message about the last folder dialog (an error from it). */
   notice: string | null;
+  /** "Encrypt this backup folder" is ticked (it applies to a new or empty folder only). */
+  encrypt: boolean;
+  /**
+   * What the passphrase fields hold, as facts only: the passphrase itself
+   * stays in the form's fields until Back up sends it (backupRequested), and
+   * is never kept in the store.
+   */
+  passphrase: PassphraseFacts;
+}
+
+export interface PassphraseFacts {
+  /** The passphrase field is not empty. */
+  typed: boolean;
+  /** Its confirmation holds the same text (asked only for a new encrypted folder). */
+  matches: boolean;
 }
 
 export interface BackupFolderSlice {
@@ -23,6 +38,19 @@ export interface BackupFolderSlice {
   backupFolderChecked(): Promise<void>;
   /** The system's folder dialog (Electron) or browser mode's file browser, in folder mode. */
   backupFolderChooseRequested(): Promise<void>;
+  backupEncryptToggled(): void;
+  backupPassphraseEdited(facts: PassphraseFacts): void;
+}
+
+/**
+ * Which passphrase a backup into the typed folder needs: `new` when a new
+ * (or empty) folder is to be made encrypted (typed twice), `existing` for an
+ * encrypted backup folder (its own), null for none.
+ */
+export function folderPassphraseNeed(s: AppState): 'new' | 'existing' | null {
+  const check = currentFolderCheck(s);
+  if (check?.state === 'backup-folder') return check.encrypted ? 'existing' : null;
+  return s.backupFolder.encrypt && (check?.state === 'new' || check?.state === 'empty') ? 'new' : null;
 }
 
 /** What the service said about the folder now typed; null until it has answered for this very path. */
@@ -41,6 +69,11 @@ export function folderBackupBlocker(s: AppState): string | null {
   if (check?.state === 'no-parent') return `The folder ${parent} does not exist: create it first, or choose another place.`;
   if (check?.state === 'not-a-folder') return `${folder} is a file, not a folder: choose a new or empty folder, or a backup folder.`;
   if (check?.state === 'foreign') return `${folder} holds other files: choose a new or empty folder (backups never mix with other files).`;
+  const need = folderPassphraseNeed(s);
+  const { typed, matches } = s.backupFolder.passphrase;
+  if (need === 'new' && !typed) return 'Type a passphrase for the encrypted folder, twice.';
+  if (need === 'new' && !matches) return 'The two passphrases differ: type the same one in both fields.';
+  if (need === 'existing' && !typed) return 'This backup folder is encrypted: type its passphrase.';
   return null;
 }
 
@@ -54,6 +87,8 @@ export function folderBackupEffect(s: AppState): string | null {
     case 'empty':
       return 'This empty folder becomes a backup folder; the first backup stores everything the filesystems use.';
     case 'backup-folder': {
+      // An encrypted folder lists nothing until its passphrase opens it (which a backup does, not this check).
+      if (check.encrypted) return 'An encrypted backup folder: this backup adds a generation and stores only data the folder does not hold yet.';
       const n = check.generations.length;
       return `A backup folder with ${n} generation${n === 1 ? '' : 's'}: this backup adds generation ${n + 1} and stores only data the folder does not hold yet.`;
     }
@@ -62,10 +97,12 @@ export function folderBackupEffect(s: AppState): string | null {
   }
 }
 
+const NO_PASSPHRASE: PassphraseFacts = { typed: false, matches: false };
+
 export const createBackupFolderSlice: SliceCreator<BackupFolderSlice> = (set, get, api) => {
   const patch = (p: Partial<BackupFolderState>) => set((s) => ({ backupFolder: { ...s.backupFolder, ...p } }));
   return {
-    backupFolder: { destination: 'file', folderInput: '', check: null, notice: null },
+    backupFolder: { destination: 'file', folderInput: '', check: null, notice: null, encrypt: false, passphrase: NO_PASSPHRASE },
 
     backupDestinationChosen: (destination) => {
       if (get().backupFolder.destination === destination) return;
@@ -79,7 +116,8 @@ export const createBackupFolderSlice: SliceCreator<BackupFolderSlice> = (set, ge
     },
 
     backupFolderTyped: (text) => {
-      patch({ folderInput: text });
+      // The passphrase fields start over for another folder (they are keyed by it).
+      patch({ folderInput: text, passphrase: NO_PASSPHRASE });
       // A drive that holds the folder cannot be its source.
       set(prunedSelections(get()));
       void get().backupFolderChecked();
@@ -100,5 +138,9 @@ export const createBackupFolderSlice: SliceCreator<BackupFolderSlice> = (set, ge
       if (!result.ok) patch({ notice: result.error.message });
       else if (result.value !== null) get().backupFolderTyped(result.value);
     },
+
+    backupEncryptToggled: () => patch({ encrypt: !get().backupFolder.encrypt, passphrase: NO_PASSPHRASE }),
+
+    backupPassphraseEdited: (facts) => patch({ passphrase: { typed: facts.typed, matches: facts.matches } }),
   };
 };

@@ -5,7 +5,7 @@ import { sourceOptions, stillValid } from './drive-options';
 import { IDLE_JOB, failedToStart, startingJob, type JobView } from './job-view';
 import { busyDevices, setJob } from './jobs-slice';
 import { prunedSelections } from './prune-selections';
-import { folderBackupBlocker } from './backup-folder-slice';
+import { folderBackupBlocker, folderPassphraseNeed } from './backup-folder-slice';
 import { backupDestinationPath } from './backup-target-path';
 
 export type Compression = BackupRequest['compression'];
@@ -56,7 +56,8 @@ export interface BackupSlice {
   overwriteToggled(): void;
   /** Asks the service what is at the typed path now (after typing, a new compression, a finished backup). */
   backupOutputChecked(): Promise<void>;
-  backupRequested(): Promise<void>;
+  /** Back up; `passphrase`: what the folder's passphrase field holds, read by the form when it is sent (never kept in the store). */
+  backupRequested(passphrase?: string): Promise<void>;
   /** The backup failed on unreadable sectors and the user asked to save what can be read (`startBackup` with `rescue`). */
   rescueRequested(): Promise<void>;
   newBackupRequested(): void;
@@ -116,7 +117,7 @@ export function backupBlocker(s: AppState): string | null {
 export const createBackupSlice: SliceCreator<BackupSlice> = (set, get, api) => {
   const patch = (p: Partial<BackupState>) => set((s) => ({ backup: { ...s.backup, ...p } }));
   /** Starts the backup as chosen; `rescue`: fall back to rescue mode on unreadable sectors. */
-  const start = async (rescue: boolean): Promise<void> => {
+  const start = async (rescue: boolean, passphrase?: string): Promise<void> => {
     const s = get();
     if (s.backup.job.status === 'starting' || s.backup.job.status === 'running') return;
     const blocker = backupBlocker(s);
@@ -129,7 +130,10 @@ export const createBackupSlice: SliceCreator<BackupSlice> = (set, get, api) => {
     const force = overwrite && currentOutputCheck(s)?.exists === true;
     patch({ job: startingJob(), notice: null });
     if (s.backupFolder.destination === 'folder') {
-      const folder = await api.startFolderBackup({ device: source as string, folder: s.backupFolder.folderInput.trim() });
+      // The passphrase goes in this request only, and only to a folder that needs one.
+      const need = folderPassphraseNeed(s);
+      const secret = need && passphrase ? { passphrase, ...(need === 'new' ? { encrypt: true } : {}) } : {};
+      const folder = await api.startFolderBackup({ device: source as string, folder: s.backupFolder.folderInput.trim(), ...secret });
       if (folder.ok) get().jobStarted('backup', folder.value.jobId);
       else setJob(set, 'backup', () => failedToStart(folder.error));
       return;
@@ -199,7 +203,7 @@ export const createBackupSlice: SliceCreator<BackupSlice> = (set, get, api) => {
 
     overwriteToggled: () => patch({ overwrite: !get().backup.overwrite }),
 
-    backupRequested: async () => start(false),
+    backupRequested: async (passphrase) => start(false, passphrase),
 
     rescueRequested: async () => {
       if (!rescueOffered(get().backup.job)) return;

@@ -56,6 +56,7 @@ export function createFakeApi(): FakeApi {
     chooseFolder: call('chooseFolder'),
     inspectBackupFolder: call('inspectBackupFolder'),
     startFolderBackup: call('startFolderBackup'),
+    unlockBackupFolder: call('unlockBackupFolder'),
     onDrivesChanged: (l) => {
       driveListeners.add(l);
       return () => driveListeners.delete(l);

@@ -19,6 +19,14 @@ export interface RestoreFolderState {
   error: ErrorInfo | null;
   /** The generation picked (its id); the restore's details are that generation's (restore.details, read by inspectBackup). */
   chosen: string | null;
+  /**
+   * An encrypted folder's unlock handle: main keeps the passphrase under it,
+   * and the generation's details and the restore are asked for with it. Null
+   * while the folder is locked (or plain). The passphrase is never kept here.
+   */
+  unlock: string | null;
+  /** The passphrase is being checked (scrypt takes a second or two). */
+  unlocking: boolean;
 }
 
 export interface RestoreFolderSlice {
@@ -27,13 +35,24 @@ export interface RestoreFolderSlice {
   restoreFolderTyped(text: string): void;
   restoreFolderSubmitted(): Promise<void>;
   restoreFolderChooseRequested(): Promise<void>;
+  /** Picks the opened folder's newest readable generation (or says why there is none). */
+  restoreNewestChosen(): Promise<void>;
   /** Lists the folder's generations and picks the newest. */
   restoreFolderOpened(path: string): Promise<void>;
   /** A generation picked: its record is read as a backup file's would be (FOLDER#ID), then targets are checked against it. */
   restoreGenerationChosen(id: string): Promise<void>;
+  /** The passphrase typed for the encrypted folder opened: sent in this one request; true when it opened the folder. */
+  restoreFolderUnlockRequested(passphrase: string): Promise<boolean>;
+  /** Main no longer holds the passphrase (the handle expired): the folder is locked again and asks for it. */
+  restoreFolderLockedAgain(): void;
 }
 
-const EMPTY: Omit<RestoreFolderState, 'kind'> = { folderInput: '', info: null, opening: null, error: null, chosen: null };
+/** The opened folder is encrypted and its passphrase is wanted before anything of it can be read. */
+export function folderLocked(s: RestoreFolderState): boolean {
+  return s.info?.encrypted === true && s.unlock === null;
+}
+
+const EMPTY: Omit<RestoreFolderState, 'kind'> = { folderInput: '', info: null, opening: null, error: null, chosen: null, unlock: null, unlocking: false };
 
 export const createRestoreFolderSlice: SliceCreator<RestoreFolderSlice> = (set, get, api) => {
   const patch = (p: Partial<RestoreFolderState>) => set((s) => ({ restoreFolder: { ...s.restoreFolder, ...p } }));
@@ -70,7 +89,7 @@ export const createRestoreFolderSlice: SliceCreator<RestoreFolderSlice> = (set, 
     },
 
     restoreFolderOpened: async (path) => {
-      patch({ folderInput: path, opening: path, error: null, info: null, chosen: null });
+      patch({ folderInput: path, opening: path, error: null, info: null, chosen: null, unlock: null, unlocking: false });
       forgetBackup();
       const result = await api.inspectBackupFolder({ path });
       if (get().restoreFolder.opening !== path) return;
@@ -80,6 +99,38 @@ export const createRestoreFolderSlice: SliceCreator<RestoreFolderSlice> = (set, 
         return patch({ opening: null, error: { code: 'E_NOT_A_BACKUP', message: `${info.path} is not an Imprint backup folder.` } });
       }
       patch({ opening: null, info, folderInput: info.path });
+      // An encrypted folder lists its generations once its passphrase is typed (restoreFolderUnlockRequested).
+      if (info.encrypted && info.generations.length === 0) return;
+      await get().restoreNewestChosen();
+    },
+
+    restoreFolderUnlockRequested: async (passphrase) => {
+      const info = get().restoreFolder.info;
+      if (!info?.encrypted || get().restoreFolder.unlocking) return false;
+      if (passphrase === '') {
+        patch({ error: { code: 'E_BAD_ARGUMENTS', message: 'Type the passphrase of this backup folder.' } });
+        return false;
+      }
+      patch({ unlocking: true, error: null });
+      const result = await api.unlockBackupFolder({ path: info.path, passphrase });
+      // Another folder opened meanwhile: this answer is not for it.
+      if (get().restoreFolder.info?.path !== info.path) return false;
+      if (!result.ok) {
+        patch({ unlocking: false, error: result.error });
+        return false;
+      }
+      patch({ unlocking: false, info: result.value.info, unlock: result.value.unlock });
+      await get().restoreNewestChosen();
+      return true;
+    },
+
+    restoreFolderLockedAgain: () => {
+      if (get().restoreFolder.unlock !== null) patch({ unlock: null, chosen: null });
+    },
+
+    restoreNewestChosen: async () => {
+      const info = get().restoreFolder.info;
+      if (!info) return;
       const newest = newestGeneration(info.generations);
       if (!newest) {
         patch({ error: { code: 'E_NOT_A_BACKUP', message: info.generations.length === 0 ? `${info.path} holds no generation yet.` : `No generation in ${info.path} can be read.` } });
@@ -93,7 +144,7 @@ export const createRestoreFolderSlice: SliceCreator<RestoreFolderSlice> = (set, 
       const g = info?.generations.find((x) => x.id === id);
       if (!info || !g || g.error) return;
       patch({ chosen: id });
-      await get().restoreBackupChosen(generationRef(info.path, id));
+      await get().restoreBackupChosen(generationRef(info.path, id), get().restoreFolder.unlock ?? undefined);
     },
   };
 };

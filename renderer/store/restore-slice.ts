@@ -25,7 +25,8 @@ export interface RestoreSlice {
   restorePathTyped(text: string): void;
   restorePathSubmitted(): Promise<void>;
   restoreChooseRequested(): Promise<void>;
-  restoreBackupChosen(path: string): Promise<void>;
+  /** `unlock`: the handle of the encrypted folder `path` is a generation of. */
+  restoreBackupChosen(path: string, unlock?: string): Promise<void>;
   restoreInspected(details: BackupDetails): void;
   restoreInspectFailed(error: ErrorInfo): void;
   restoreTargetToggled(device: string): void;
@@ -70,12 +71,13 @@ export const createRestoreSlice: SliceCreator<RestoreSlice> = (set, get, api) =>
       else if (result.value !== null) await get().restoreBackupChosen(result.value);
     },
 
-    restoreBackupChosen: async (path) => {
+    restoreBackupChosen: async (path, unlock) => {
       patch({ pathInput: path, inspecting: path, error: null });
-      const result = await api.inspectBackup({ path });
+      const result = await api.inspectBackup({ path, ...(unlock ? { unlock } : {}) });
       if (get().restore.inspecting !== path) return;
       if (result.ok) get().restoreInspected(result.value);
       else get().restoreInspectFailed(result.error);
+      if (!result.ok && result.error.code === 'E_PASSPHRASE_NEEDED') get().restoreFolderLockedAgain();
     },
 
     restoreInspected: (details) => {
@@ -123,9 +125,12 @@ export const createRestoreSlice: SliceCreator<RestoreSlice> = (set, get, api) =>
       }
       // Wiping is asked only of a smart backup, where it means something; a box ticked for an earlier backup is not carried over.
       const wipe = isSmartBackup(details) && s.restore.wipeFreeSpace ? { wipeFreeSpace: true } : {};
-      const result = await api.startRestore({ backup: details.path, targets, verify: true, ...wipe });
+      // A generation of an encrypted folder: the handle main keeps its passphrase under.
+      const unlock = s.restoreFolder.kind === 'folder' && details.format === 'backup-folder' && s.restoreFolder.unlock ? { unlock: s.restoreFolder.unlock } : {};
+      const result = await api.startRestore({ backup: details.path, targets, verify: true, ...wipe, ...unlock });
       if (result.ok) get().jobStarted('restore', result.value.jobId);
       else setJob(set, 'restore', () => failedToStart(result.error));
+      if (!result.ok && result.error.code === 'E_PASSPHRASE_NEEDED') get().restoreFolderLockedAgain();
     },
 
     newRestoreRequested: () => {
