@@ -1,5 +1,6 @@
 import * as crypto from 'crypto';
 import { ImprintError } from '../../errors';
+import { cachedDerivation } from './derived-keys';
 
 /**
  * Encryption of a backup folder (`imprint backup DRIVE --into FOLDER
@@ -181,7 +182,8 @@ function derive(passphrase: string, kdf: FolderEncryption['kdf']): { master: Buf
   const problem = kdfProblem(kdf as unknown as Record<string, unknown>);
   if (problem) throw new ImprintError('E_NOT_A_BACKUP', `The backup folder's encryption record is not usable: ${problem}.`);
   const { N, r, p, salt } = kdf;
-  const master = crypto.scryptSync(passphrase.normalize('NFC'), Buffer.from(salt, 'base64'), 32, { N, r, p, maxmem: 128 * N * r * p + (32 << 20) });
+  const nfc = passphrase.normalize('NFC');
+  const master = cachedDerivation(nfc, JSON.stringify([N, r, p, salt]), () => crypto.scryptSync(nfc, Buffer.from(salt, 'base64'), 32, { N, r, p, maxmem: 128 * N * r * p + (32 << 20) }));
   return { master, check: subKey(master, 'check') };
 }
 
