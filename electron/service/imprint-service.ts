@@ -205,10 +205,10 @@ export class ImprintService {
     checkBackupOutput: async ({ path: file }) => checkBackupOutput(file),
     inspectLayout: async ({ path: file }) => inspectLayoutDetails(file),
     listFolder: async ({ path: dir }) => listFolder(dir),
-    browsePartitions: async ({ source }) => this.browse.partitions(source),
-    browseFolder: async ({ source, where }) => this.browse.folder(source, where),
+    browsePartitions: async ({ source, unlock }) => this.browsing(source, unlock, (pass) => this.browse.partitions(source, pass)),
+    browseFolder: async ({ source, where, unlock }) => this.browsing(source, unlock, (pass) => this.browse.folder(source, where, pass)),
     startExtract: async (req) => {
-      const prepared = await this.browse.prepareExtract(req);
+      const prepared = await this.browsing(req.source, req.unlock, (pass) => this.browse.prepareExtract(req, pass));
       this.refuseBusy(prepared.devices);
       return this.launch('extract', prepared.devices, prepared.run);
     },
@@ -279,6 +279,17 @@ export class ImprintService {
       return this.viaHelper('format', devices, { source: `format:${prepared.filesystem}`, targets: devices, totalBytes: prepared.target.drive.size }, formatCliArgs(req));
     }
     return this.launch('format', devices, (jobId, signal, onEvent) => runFormat(prepared, { signal, onEvent, jobId }));
+  }
+
+  /** Browsing an encrypted folder's generation: the passphrase its unlock handle stands for, asked for again in the app's words. */
+  private async browsing<T>(source: string, unlock: string | undefined, fn: (passphrase: string | undefined) => Promise<T>): Promise<T> {
+    const ref = parseFolderRef(source);
+    if (!ref) return fn(undefined);
+    try {
+      return await fn(this.unlocks.passphraseFor(unlock, ref.folder));
+    } catch (err) {
+      throw inAppWords(err, ref.folder);
+    }
   }
 
   private async startRestore(req: RestoreRequest): Promise<JobStarted> {

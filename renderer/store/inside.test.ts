@@ -75,3 +75,23 @@ test('Extract asks for a full path, then follows its job by events: progress, th
   api.emitJob({ type: 'job-finished', jobId: 'j1', ok: true, targets: [], bytes: 5, details });
   assert.deepEqual([s().inside.extract.running, s().inside.extract.details?.files, s().inside.extract.bytesDone], [false, 1, 5]);
 });
+
+test("an encrypted folder's generation: its unlock handle rides on every browse and extract request, and not on another source's", async () => {
+  const { api, s } = setup();
+  api.answer('startExtract', { ok: true, value: { jobId: 'j1' } });
+  const handle = 'a'.repeat(32);
+  await s().insideOpened('/b/enc#20261206T074512Z-3fa09c', handle);
+  await s().insideToggled('1:/');
+  s().insideSelected('1:/z.txt');
+  s().insideDestTyped('/home/me/out');
+  await s().insideExtractRequested();
+  const browsing = api.calls.filter((c) => ['browsePartitions', 'browseFolder', 'startExtract'].includes(c.name));
+  assert.deepEqual(browsing.map((c) => [c.name, (c.request as { unlock?: string }).unlock]), [
+    ['browsePartitions', handle],
+    ['browseFolder', handle],
+    ['startExtract', handle],
+  ]);
+  s().insideClosed();
+  await s().insideOpened('/x.iso');
+  assert.equal('unlock' in (api.calls.at(-1)?.request as object), false, 'a plain source is asked for without a handle');
+});
