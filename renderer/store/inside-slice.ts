@@ -72,6 +72,10 @@ export const createInsideSlice: SliceCreator<InsideSlice> = (set, get, api) => {
     const { unlock } = get().inside;
     return unlock ? { unlock } : {};
   };
+  /** Main forgot the passphrase the handle stood for (it expires): the Restore screen's folder asks for it again, as after a refused restore. */
+  const noteRefusal = (code: string, unlock: string | null): void => {
+    if (code === 'E_PASSPHRASE_NEEDED' && unlock !== null && get().restoreFolder.unlock === unlock) get().restoreFolderLockedAgain();
+  };
   return {
     inside: CLOSED,
 
@@ -80,7 +84,10 @@ export const createInsideSlice: SliceCreator<InsideSlice> = (set, get, api) => {
       const result = await api.browsePartitions({ source, ...withUnlock() });
       if (get().inside.source !== source) return;
       if (result.ok) patch({ partitions: result.value });
-      else patch({ error: result.error.message });
+      else {
+        patch({ error: result.error.message });
+        noteRefusal(result.error.code, unlock);
+      }
     },
 
     insideClosed: () => set({ inside: CLOSED }),
@@ -98,7 +105,10 @@ export const createInsideSlice: SliceCreator<InsideSlice> = (set, get, api) => {
       const result = await api.browseFolder({ source, where, ...withUnlock() });
       if (get().inside.source !== source) return;
       if (result.ok) setFolder(where, { entries: result.value.entries, loading: false, error: null });
-      else setFolder(where, { entries: null, loading: false, error: result.error.message });
+      else {
+        setFolder(where, { entries: null, loading: false, error: result.error.message });
+        noteRefusal(result.error.code, get().inside.unlock);
+      }
     },
 
     insideSelected: (where) => {
@@ -122,6 +132,7 @@ export const createInsideSlice: SliceCreator<InsideSlice> = (set, get, api) => {
       const result = await api.startExtract({ source, items: selected, dest: target, ...withUnlock() });
       if (!result.ok) {
         patchExtract({ running: false, error: result.error.message });
+        noteRefusal(result.error.code, get().inside.unlock);
         return;
       }
       patchExtract({ jobId: result.value.jobId });

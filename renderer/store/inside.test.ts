@@ -95,3 +95,18 @@ test("an encrypted folder's generation: its unlock handle rides on every browse 
   await s().insideOpened('/x.iso');
   assert.equal('unlock' in (api.calls.at(-1)?.request as object), false, 'a plain source is asked for without a handle');
 });
+
+test('a handle main no longer honours: the refusal is shown and the Restore screen asks for the folder passphrase again', async () => {
+  const { api, store, s } = setup();
+  const handle = 'b'.repeat(32);
+  store.setState((st) => ({ restoreFolder: { ...st.restoreFolder, unlock: handle, chosen: 'g' } }));
+  api.answer('browsePartitions', { ok: false, error: { code: 'E_PASSPHRASE_NEEDED', message: 'Imprint no longer holds the passphrase of /b/enc: type it again.' } });
+  await s().insideOpened('/b/enc#g', handle);
+  assert.match(s().inside.error ?? '', /type it again/);
+  assert.equal(s().restoreFolder.unlock, null, 'the folder is locked again');
+  // Another refusal (not about the passphrase) leaves the folder as it is.
+  store.setState((st) => ({ restoreFolder: { ...st.restoreFolder, unlock: handle } }));
+  api.answer('browsePartitions', { ok: false, error: { code: 'E_CORRUPT_SOURCE', message: 'damaged' } });
+  await s().insideOpened('/b/enc#g', handle);
+  assert.equal(s().restoreFolder.unlock, handle);
+});
