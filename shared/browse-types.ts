@@ -41,6 +41,8 @@ export interface ExtractRequest {
   items: string[];
   /** The folder they go into (created when missing). */
   dest: string;
+  /** An encrypted backup folder's unlock handle (unlockBackupFolder), when `source` is one of its generations. */
+  unlock?: string;
 }
 
 /** A `PART:PATH` as the renderer sends it; checked again by the engine (parsePartPath). */

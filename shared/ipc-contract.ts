@@ -186,10 +186,10 @@ export interface Calls {
   startFlashUrl: { request: UrlFlashRequest; response: JobStarted };
   /** Flashes a catalogue entry loadCatalogue listed, held to the catalogue's checksums. */
   startFlashOs: { request: OsFlashRequest; response: JobStarted };
-  /** "Browse files": the partitions of an image, backup or drive, read-only (browse-types.ts). */
-  browsePartitions: { request: { source: string }; response: BrowsePartition[] };
+  /** "Browse files": the partitions of an image, backup or drive, read-only (browse-types.ts). `unlock` (here and below): an encrypted folder's handle, for one of its generations. */
+  browsePartitions: { request: { source: string; unlock?: string }; response: BrowsePartition[] };
   /** The entries of one folder inside a source, `where` as PART:PATH. */
-  browseFolder: { request: { source: string; where: string }; response: BrowseFolder };
+  browseFolder: { request: { source: string; where: string; unlock?: string }; response: BrowseFolder };
   /** Copies files and folders out of a source into a folder, as a job (kind 'extract': progress and end as job events). */
   startExtract: { request: ExtractRequest; response: JobStarted };
   /** A native folder dialog that can create folders (a backup folder's place); null when cancelled or in browser mode. */

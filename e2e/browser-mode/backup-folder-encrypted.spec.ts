@@ -18,7 +18,8 @@ import { driveControl, openApp, useSession } from '../support/session';
  * right one adds generation 2. The Restore
  * screen then asks for the folder's passphrase before listing anything: a
  * wrong one is refused with the engine's message and nothing is written;
- * the right one lists the generations; generation 1, picked by keyboard, is restored onto a junk-filled
+ * the right one lists the generations; generation 1, picked by keyboard, is browsed (its marker file
+ * extracted through the folder's unlock handle) and restored onto a junk-filled
  * loop drive that must then equal the drive backed up. The passphrase must
  * never appear in the server's output.
  */
@@ -168,8 +169,27 @@ test('restore: the folder asks for its passphrase, refuses a wrong one (nothing 
   await page.keyboard.press('ArrowDown');
   await expect(page.getByRole('radio', { name: /^#1,/ })).toBeChecked();
   await expect(details).toContainText(`backup folder generation 1 (${first})`);
-  // Browsing files is not offered for an encrypted folder (it has no passphrase to read with).
-  await expect(page.getByRole('button', { name: 'Browse files' })).toHaveCount(0);
+  // Browse files reads the generation through the folder's handle: the marker file is listed and extracted as it was written.
+  await page.getByRole('button', { name: 'Browse files' }).click();
+  const dialog = page.getByRole('dialog', { name: /^Files in / });
+  const tree = dialog.getByRole('tree', { name: 'Partitions and folders' });
+  const fat = tree.getByRole('treeitem', { name: /Partition 1: .*"SEALED"/ });
+  await fat.click();
+  await expect(fat).toHaveAttribute('aria-expanded', 'true', { timeout: 30_000 });
+  const markerRow = tree.getByRole('treeitem', { name: /marker\.txt/i });
+  await expect(markerRow).toBeVisible();
+  // From the partition, Down moves through its entries (the tree's focus is its own: a row is ticked from the keyboard).
+  for (let i = 0; i < 5 && !((await page.locator('[role=treeitem]:focus').textContent()) ?? '').toLowerCase().includes('marker.txt'); i++) await page.keyboard.press('ArrowDown');
+  await page.keyboard.press(' ');
+  await expect(markerRow).toHaveAttribute('aria-selected', 'true');
+  const dest = path.join(dir, 'extracted');
+  await dialog.getByLabel('Extract to folder').fill(dest);
+  await dialog.getByRole('button', { name: 'Extract 1 selected to…' }).click();
+  await expect(dialog.getByText(/Extracted 1 file and 0 folders/)).toBeVisible({ timeout: 30_000 });
+  const [got] = fs.readdirSync(dest);
+  expect(fs.readFileSync(path.join(dest, got as string), 'utf8')).toBe(`${MARKER}\n`.repeat(64));
+  await page.keyboard.press('Escape');
+  await expect(dialog).toHaveCount(0);
 
   await page.getByRole('checkbox', { name: 'Show all drives' }).check();
   await driveControl(page, target.device).check();

@@ -26,36 +26,53 @@ const PROGRESS_MS = 100;
 
 type Run = (jobId: string, signal: AbortSignal, onEvent: (e: JobEvent) => void) => Promise<JobFinishedEvent>;
 
-export class BrowseSources {
-  private readonly sessions = new Map<string, Promise<BrowseSession>>();
+interface Open {
+  session: Promise<BrowseSession>;
+  /** An encrypted backup folder's passphrase it was opened with: a request must bring the same one to use it. */
+  passphrase: string | undefined;
+}
 
-  private session(source: string): Promise<BrowseSession> {
-    let s = this.sessions.get(source);
-    if (s) {
+export class BrowseSources {
+  private readonly sessions = new Map<string, Open>();
+
+  /**
+   * `passphrase`: an encrypted folder generation's, which the service takes
+   * from the request's unlock handle each time. An open session is reused
+   * only by a request bringing the passphrase it was opened with, so a
+   * request without a (still valid) handle never reads through a session
+   * another one unlocked.
+   */
+  private session(source: string, passphrase?: string): Promise<BrowseSession> {
+    const open = this.sessions.get(source);
+    this.sessions.delete(source);
+    if (open && open.passphrase === passphrase) {
       // Most recently used last: the first is the one to close.
-      this.sessions.delete(source);
-      this.sessions.set(source, s);
-      return s;
+      this.sessions.set(source, open);
+      return open.session;
     }
-    s = BrowseSession.open(source);
-    this.sessions.set(source, s);
-    s.catch(() => this.sessions.delete(source));
+    if (open) void open.session.then((x) => x.close()).catch(() => undefined);
+    const s = BrowseSession.open(source, passphrase === undefined ? {} : { passphrase });
+    const entry = { session: s, passphrase };
+    this.sessions.set(source, entry);
+    s.catch(() => {
+      if (this.sessions.get(source) === entry) this.sessions.delete(source);
+    });
     while (this.sessions.size > MAX_SESSIONS) {
-      const [oldest, session] = this.sessions.entries().next().value as [string, Promise<BrowseSession>];
+      const [oldest, first] = this.sessions.entries().next().value as [string, Open];
       this.sessions.delete(oldest);
-      void session.then((x) => x.close()).catch(() => undefined);
+      void first.session.then((x) => x.close()).catch(() => undefined);
     }
     return s;
   }
 
-  async partitions(source: string): Promise<BrowsePartition[]> {
-    const summaries = await (await this.session(source)).summaries();
+  async partitions(source: string, passphrase?: string): Promise<BrowsePartition[]> {
+    const summaries = await (await this.session(source, passphrase)).summaries();
     return summaries.map((p) => ({ number: p.number, size: p.size, filesystem: p.filesystem, label: p.label, problem: p.problem, warnings: p.warnings }));
   }
 
-  async folder(source: string, where: string): Promise<BrowseFolder> {
+  async folder(source: string, where: string, passphrase?: string): Promise<BrowseFolder> {
     const { part, path } = parsePartPath(where);
-    const session = await this.session(source);
+    const session = await this.session(source, passphrase);
     const view = await session.view(part);
     const warned = view.warnings.length;
     const dir = await session.resolve(view, part, path);
@@ -69,8 +86,8 @@ export class BrowseSources {
   }
 
   /** Resolves every item (a typo refuses the whole request, before anything is written), then returns the job. */
-  async prepareExtract(req: ExtractRequest): Promise<{ devices: string[]; run: Run }> {
-    const session = await this.session(req.source);
+  async prepareExtract(req: ExtractRequest, passphrase?: string): Promise<{ devices: string[]; run: Run }> {
+    const session = await this.session(req.source, passphrase);
     const items: { part: number; path: string; view: FilesystemView; entry: FileEntry; bytes: number }[] = [];
     for (const w of req.items) {
       const { part, path } = parsePartPath(w);
@@ -138,6 +155,6 @@ export class BrowseSources {
   async close(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
-    await Promise.allSettled(all.map(async (s) => (await s).close()));
+    await Promise.allSettled(all.map(async (s) => (await s.session).close()));
   }
 }

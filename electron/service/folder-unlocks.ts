@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ImprintError } from '../engine/errors';
+import { parseFolderRef } from '../engine/formats/backup-folder/folder-ref';
 
 /**
  * Encrypted backup folders in the app (docs/backup-folder.md): the
@@ -80,6 +81,21 @@ export function inAppWords(err: unknown, folder: string): unknown {
     return new ImprintError('E_PASSPHRASE_NEEDED', `The backup folder ${folder} is encrypted: type its passphrase.`, { cause: err });
   }
   return err;
+}
+
+/**
+ * Runs `fn` with the passphrase `unlock` stands for when `source` is a
+ * backup folder's generation (browsing, extracting), else with none; a
+ * refusal about the passphrase is put in the app's words.
+ */
+export async function withUnlocked<T>(unlocks: FolderUnlocks, source: string, unlock: string | undefined, fn: (passphrase: string | undefined) => Promise<T>): Promise<T> {
+  const ref = parseFolderRef(source);
+  if (!ref) return fn(undefined);
+  try {
+    return await fn(unlocks.passphraseFor(unlock, ref.folder));
+  } catch (err) {
+    throw inAppWords(err, ref.folder);
+  }
 }
 
 /**

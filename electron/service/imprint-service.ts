@@ -10,7 +10,7 @@ import { prepareFlash, runFlash } from '../engine/jobs/flash-job';
 import { engineSettingsFromEnv, type EngineSettings } from '../engine/jobs/engine-settings';
 import { inspectBackupDetails, prepareBackupJob, prepareRestoreJob } from './backup-jobs';
 import { generationDetails, inspectBackupFolder, isFolderRef, prepareFolderBackupJob, prepareFolderRestoreJob, unlockBackupFolder } from './backup-folders';
-import { FolderUnlocks, inAppWords, passphraseFile, withOptions } from './folder-unlocks';
+import { FolderUnlocks, inAppWords, passphraseFile, withOptions, withUnlocked } from './folder-unlocks';
 import { parseFolderRef } from '../engine/formats/backup-folder/folder-ref';
 import { planBackupStorage } from '../engine/jobs/backup-job';
 import { canOpenDirectly } from './device-access';
@@ -205,10 +205,10 @@ export class ImprintService {
     checkBackupOutput: async ({ path: file }) => checkBackupOutput(file),
     inspectLayout: async ({ path: file }) => inspectLayoutDetails(file),
     listFolder: async ({ path: dir }) => listFolder(dir),
-    browsePartitions: async ({ source }) => this.browse.partitions(source),
-    browseFolder: async ({ source, where }) => this.browse.folder(source, where),
+    browsePartitions: async ({ source, unlock }) => withUnlocked(this.unlocks, source, unlock, (pass) => this.browse.partitions(source, pass)),
+    browseFolder: async ({ source, where, unlock }) => withUnlocked(this.unlocks, source, unlock, (pass) => this.browse.folder(source, where, pass)),
     startExtract: async (req) => {
-      const prepared = await this.browse.prepareExtract(req);
+      const prepared = await withUnlocked(this.unlocks, req.source, req.unlock, (pass) => this.browse.prepareExtract(req, pass));
       this.refuseBusy(prepared.devices);
       return this.launch('extract', prepared.devices, prepared.run);
     },

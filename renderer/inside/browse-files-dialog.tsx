@@ -104,11 +104,11 @@ export function BrowseFilesDialog() {
   );
 }
 
-/** "Browse files" for an image or backup that has been inspected. */
-export function BrowseFilesButton({ source }: { source: string }) {
+/** "Browse files" for an image or backup that has been inspected; `unlock`: an encrypted folder's handle, for its generation. */
+export function BrowseFilesButton({ source, unlock = null }: { source: string; unlock?: string | null }) {
   const opened = useApp((s) => s.insideOpened);
   return (
-    <button type="button" className="button" onClick={() => void opened(source)}>
+    <button type="button" className="button" onClick={() => void opened(source, unlock)}>
       Browse files
     </button>
   );

@@ -10,7 +10,7 @@ import { SourceKindChoice } from './source-kind-choice';
 
 /** Step 1 of a restore from a backup folder: the folder, its generations by drive, and what the chosen one says about itself. */
 export function FolderStep() {
-  const f = useApp(useShallow((s) => ({ folderInput: s.restoreFolder.folderInput, info: s.restoreFolder.info, opening: s.restoreFolder.opening, error: s.restoreFolder.error, chosen: s.restoreFolder.chosen, unlocking: s.restoreFolder.unlocking })));
+  const f = useApp(useShallow((s) => ({ folderInput: s.restoreFolder.folderInput, info: s.restoreFolder.info, opening: s.restoreFolder.opening, error: s.restoreFolder.error, chosen: s.restoreFolder.chosen, unlocking: s.restoreFolder.unlocking, unlock: s.restoreFolder.unlock })));
   const locked = useApp((s) => folderLocked(s.restoreFolder));
   const { details, inspecting, error } = useApp(useShallow((s) => ({ details: s.restore.details, inspecting: s.restore.inspecting, error: s.restore.error })));
   const a = useApp(
@@ -43,8 +43,8 @@ export function FolderStep() {
       {f.info && locked && <FolderPassphraseForm />}
       {f.info && f.info.generations.length > 0 && <GenerationList info={f.info} chosen={f.chosen} onChoose={(id) => void a.generationChosen(id)} />}
       {details && <BackupSummary backup={details} />}
-      {/* Browsing files reads a generation without its passphrase: not offered for an encrypted folder yet. */}
-      {details && !f.info?.encrypted && <BrowseFilesButton source={details.path} />}
+      {/* An encrypted folder's generation is browsed through the handle main keeps its passphrase under. */}
+      {details && (!f.info?.encrypted || f.unlock) && <BrowseFilesButton source={details.path} unlock={f.unlock} />}
     </FilePathStep>
   );
 }

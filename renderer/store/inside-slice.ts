@@ -28,6 +28,8 @@ export interface ExtractState {
 export interface InsideState {
   /** The image or backup being browsed, or null (closed). */
   source: string | null;
+  /** An encrypted backup folder's unlock handle, when `source` is one of its generations: every request carries it. */
+  unlock: string | null;
   partitions: BrowsePartition[] | null;
   error: string | null;
   /** Folders listed so far, by PART:PATH. */
@@ -40,7 +42,7 @@ export interface InsideState {
 
 export interface InsideSlice {
   inside: InsideState;
-  insideOpened(source: string): Promise<void>;
+  insideOpened(source: string, unlock?: string | null): Promise<void>;
   insideClosed(): void;
   insideToggled(where: string): Promise<void>;
   insideSelected(where: string): void;
@@ -50,7 +52,7 @@ export interface InsideSlice {
 }
 
 const IDLE_EXTRACT: ExtractState = { jobId: null, running: false, bytesDone: 0, totalBytes: null, details: null, error: null };
-const CLOSED: InsideState = { source: null, partitions: null, error: null, folders: {}, expanded: [], selected: [], dest: '', extract: IDLE_EXTRACT };
+const CLOSED: InsideState = { source: null, unlock: null, partitions: null, error: null, folders: {}, expanded: [], selected: [], dest: '', extract: IDLE_EXTRACT };
 
 /** The PART:PATH of `name` inside folder `where` ("1:/" + "docs" -> "1:/docs"). */
 export function childOf(where: string, name: string): string {
@@ -66,15 +68,26 @@ export const createInsideSlice: SliceCreator<InsideSlice> = (set, get, api) => {
   const patch = (p: Partial<InsideState>) => set((s) => ({ inside: { ...s.inside, ...p } }));
   const patchExtract = (p: Partial<ExtractState>) => set((s) => ({ inside: { ...s.inside, extract: { ...s.inside.extract, ...p } } }));
   const setFolder = (where: string, f: FolderState) => set((s) => ({ inside: { ...s.inside, folders: { ...s.inside.folders, [where]: f } } }));
+  const withUnlock = (): { unlock?: string } => {
+    const { unlock } = get().inside;
+    return unlock ? { unlock } : {};
+  };
+  /** Main forgot the passphrase the handle stood for (it expires): the Restore screen's folder asks for it again, as after a refused restore. */
+  const noteRefusal = (code: string, unlock: string | null): void => {
+    if (code === 'E_PASSPHRASE_NEEDED' && unlock !== null && get().restoreFolder.unlock === unlock) get().restoreFolderLockedAgain();
+  };
   return {
     inside: CLOSED,
 
-    insideOpened: async (source) => {
-      set({ inside: { ...CLOSED, source } });
-      const result = await api.browsePartitions({ source });
+    insideOpened: async (source, unlock = null) => {
+      set({ inside: { ...CLOSED, source, unlock } });
+      const result = await api.browsePartitions({ source, ...withUnlock() });
       if (get().inside.source !== source) return;
       if (result.ok) patch({ partitions: result.value });
-      else patch({ error: result.error.message });
+      else {
+        patch({ error: result.error.message });
+        noteRefusal(result.error.code, unlock);
+      }
     },
 
     insideClosed: () => set({ inside: CLOSED }),
@@ -89,10 +102,13 @@ export const createInsideSlice: SliceCreator<InsideSlice> = (set, get, api) => {
       patch({ expanded: [...expanded, where] });
       if (folders[where]?.entries) return;
       setFolder(where, { entries: null, loading: true, error: null });
-      const result = await api.browseFolder({ source, where });
+      const result = await api.browseFolder({ source, where, ...withUnlock() });
       if (get().inside.source !== source) return;
       if (result.ok) setFolder(where, { entries: result.value.entries, loading: false, error: null });
-      else setFolder(where, { entries: null, loading: false, error: result.error.message });
+      else {
+        setFolder(where, { entries: null, loading: false, error: result.error.message });
+        noteRefusal(result.error.code, get().inside.unlock);
+      }
     },
 
     insideSelected: (where) => {
@@ -113,9 +129,10 @@ export const createInsideSlice: SliceCreator<InsideSlice> = (set, get, api) => {
         return;
       }
       patchExtract({ ...IDLE_EXTRACT, running: true });
-      const result = await api.startExtract({ source, items: selected, dest: target });
+      const result = await api.startExtract({ source, items: selected, dest: target, ...withUnlock() });
       if (!result.ok) {
         patchExtract({ running: false, error: result.error.message });
+        noteRefusal(result.error.code, get().inside.unlock);
         return;
       }
       patchExtract({ jobId: result.value.jobId });

@@ -75,3 +75,38 @@ test('Extract asks for a full path, then follows its job by events: progress, th
   api.emitJob({ type: 'job-finished', jobId: 'j1', ok: true, targets: [], bytes: 5, details });
   assert.deepEqual([s().inside.extract.running, s().inside.extract.details?.files, s().inside.extract.bytesDone], [false, 1, 5]);
 });
+
+test("an encrypted folder's generation: its unlock handle rides on every browse and extract request, and not on another source's", async () => {
+  const { api, s } = setup();
+  api.answer('startExtract', { ok: true, value: { jobId: 'j1' } });
+  const handle = 'a'.repeat(32);
+  await s().insideOpened('/b/enc#20261206T074512Z-3fa09c', handle);
+  await s().insideToggled('1:/');
+  s().insideSelected('1:/z.txt');
+  s().insideDestTyped('/home/me/out');
+  await s().insideExtractRequested();
+  const browsing = api.calls.filter((c) => ['browsePartitions', 'browseFolder', 'startExtract'].includes(c.name));
+  assert.deepEqual(browsing.map((c) => [c.name, (c.request as { unlock?: string }).unlock]), [
+    ['browsePartitions', handle],
+    ['browseFolder', handle],
+    ['startExtract', handle],
+  ]);
+  s().insideClosed();
+  await s().insideOpened('/x.iso');
+  assert.equal('unlock' in (api.calls.at(-1)?.request as object), false, 'a plain source is asked for without a handle');
+});
+
+test('a handle main no longer honours: the refusal is shown and the Restore screen asks for the folder passphrase again', async () => {
+  const { api, store, s } = setup();
+  const handle = 'b'.repeat(32);
+  store.setState((st) => ({ restoreFolder: { ...st.restoreFolder, unlock: handle, chosen: 'g' } }));
+  api.answer('browsePartitions', { ok: false, error: { code: 'E_PASSPHRASE_NEEDED', message: 'Imprint no longer holds the passphrase of /b/enc: type it again.' } });
+  await s().insideOpened('/b/enc#g', handle);
+  assert.match(s().inside.error ?? '', /type it again/);
+  assert.equal(s().restoreFolder.unlock, null, 'the folder is locked again');
+  // Another refusal (not about the passphrase) leaves the folder as it is.
+  store.setState((st) => ({ restoreFolder: { ...st.restoreFolder, unlock: handle } }));
+  api.answer('browsePartitions', { ok: false, error: { code: 'E_CORRUPT_SOURCE', message: 'damaged' } });
+  await s().insideOpened('/b/enc#g', handle);
+  assert.equal(s().restoreFolder.unlock, handle);
+});

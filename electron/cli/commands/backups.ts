@@ -12,6 +12,7 @@ import type { Output } from '../output';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
 import { PASSPHRASE_HELP, PASSPHRASE_OPTIONS, passphraseFor } from '../passphrase';
+import { killPointFromEnv } from '../test-kill-point';
 
 /** `imprint backups list|verify FOLDER`: what a backup folder holds, and whether all of it can be restored. */
 
@@ -77,7 +78,7 @@ function prune(folder: string, values: Record<string, string | boolean | undefin
     if (typeof v !== 'string' || !/^\d+$/.test(v) || n < 1) throw new ImprintError('E_BAD_ARGUMENTS', `--${name} takes a whole number of at least 1; got "${String(v)}".`);
     return n;
   };
-  const r = pruneFolder(folder, { keepLast: count('keep-last'), keepDaily: count('keep-daily'), keepWeekly: count('keep-weekly') }, passphrase);
+  const r = pruneFolder(folder, { keepLast: count('keep-last'), keepDaily: count('keep-daily'), keepWeekly: count('keep-weekly') }, passphrase, { onStep: killPointFromEnv(process.env) });
   if (out.json) out.result('', { type: 'backup-folder-pruned', folder, ...r });
   else {
     out.result(`${folder}: kept ${r.kept.length} generations, removed ${r.removed.length}${r.removed.length ? ` (${r.removed.join(', ')})` : ''}; ${r.piecesRemoved} pieces no kept generation needs were deleted (${formatBytes(r.bytesFreed)} freed).`);

@@ -79,8 +79,17 @@ export interface PruneResult {
   bytesFreed: number;
 }
 
+/** Named points of a prune's run, in order ('index-removed' and 'piece-removed' once per file). */
+export type PruneStep = 'locked' | 'planned' | 'index-removed' | 'indexes-synced' | 'piece-removed' | 'pieces-removed';
+
+export interface PruneOptions {
+  /** Called at each named point: the crash test (backup-folder-prune-kill.test.ts) kills the process there. */
+  onStep?: (step: PruneStep) => void;
+}
+
 /** `passphrase`: of an encrypted folder (its indexes say which pieces to keep); a plain folder needs none. */
-export function pruneFolder(folder: string, rules: PruneRules, passphrase?: string | null): PruneResult {
+export function pruneFolder(folder: string, rules: PruneRules, passphrase?: string | null, opts: PruneOptions = {}): PruneResult {
+  const step = opts.onStep ?? ((): void => undefined);
   const given = [rules.keepLast, rules.keepDaily, rules.keepWeekly].filter((n) => n !== undefined);
   if (given.length === 0) throw new ImprintError('E_BAD_ARGUMENTS', 'Say what to keep: --keep-last N, --keep-daily N and/or --keep-weekly N.');
   if (given.some((n) => !Number.isSafeInteger(n) || (n as number) < 1)) throw new ImprintError('E_BAD_ARGUMENTS', 'Each --keep-... takes a whole number of at least 1.');
@@ -88,6 +97,7 @@ export function pruneFolder(folder: string, rules: PruneRules, passphrase?: stri
   const suffix = pieceSuffix(keys !== null);
   const lock = lockFolder(folder, 'prune', { excludesReaders: true });
   try {
+    step('locked');
     // Readers (verify, restore, export...) may need any piece: none may be at work (folder-readers.ts).
     refuseWhileRead(folder);
     clearTmp(folder);
@@ -101,8 +111,13 @@ export function pruneFolder(folder: string, rules: PruneRules, passphrase?: stri
     const referenced = new Set<string>();
     for (const g of gens) if (keep.has(g.id)) for (const [, , h] of g.index.pieces) referenced.add(h);
     const removed = gens.filter((g) => !keep.has(g.id)).map((g) => g.id);
-    for (const id of removed) fs.rmSync(generationPath(folder, id), { force: true });
+    step('planned');
+    for (const id of removed) {
+      fs.rmSync(generationPath(folder, id), { force: true });
+      step('index-removed');
+    }
     if (removed.length > 0) fsyncFolder(path.join(folder, GENERATIONS_DIR));
+    step('indexes-synced');
     let piecesRemoved = 0;
     let bytesFreed = 0;
     const piecesDir = path.join(folder, PIECES_DIR);
@@ -119,9 +134,11 @@ export function pruneFolder(folder: string, rules: PruneRules, passphrase?: stri
         fs.rmSync(file);
         piecesRemoved++;
         touched = true;
+        step('piece-removed');
       }
       if (touched) fsyncFolder(dir);
     }
+    step('pieces-removed');
     return { kept: gens.filter((g) => keep.has(g.id)).map((g) => g.id), removed, piecesRemoved, bytesFreed };
   } finally {
     lock.release();
