@@ -114,16 +114,20 @@ async function main(): Promise<void> {
   const cached = await ensureSmartDrive(console.log);
   const work = path.join(CACHE_ROOT, `folder-probe-${process.pid}`);
   fs.mkdirSync(work, { recursive: true });
-  const variants: Variant[] = specs.map((s) => {
+  const variants: Variant[] = specs.map((s, i) => {
     const [k, l] = s.split(':').map(Number);
-    return { pieceSize: (k as number) << 10, level: l ?? 3, folder: path.join(work, `f${k}-l${l}`) };
+    return { pieceSize: (k as number) << 10, level: l ?? 3, folder: path.join(work, `f${k}-l${l}-${i}`) };
   });
   let drive = '';
   try {
     const driveFile = path.join(work, 'drive.img');
     sh('dd', [`if=${cached}`, `of=${driveFile}`, 'bs=4M', 'conv=fsync', 'status=none']);
     drive = sh('losetup', ['-f', '--show', '--direct-io=on', driveFile]).trim();
-    sh('partx', ['-a', drive]);
+    try {
+      sh('partx', ['-a', drive]);
+    } catch {
+      // The kernel may have added them already (as folder-bench.ts allows).
+    }
     const out: string[] = [];
     const g1 = new Map<Variant, Awaited<ReturnType<typeof backup>>>();
     for (const v of variants) g1.set(v, await backup(drive, v));
