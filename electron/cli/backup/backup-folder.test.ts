@@ -6,6 +6,7 @@ import { detailsOf, type FolderBackupJobDetails } from '../../../shared/job-even
 import { announcePartitions, tempDir } from '../../engine/testing/test-drives';
 import { createLoopDevice, removeLoopDevice, type LoopDevice } from '../../engine/testing/loop-device';
 import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
+import { readGeneration } from '../../engine/formats/backup-folder/generation-index';
 import { runCli } from '../testing/run-cli';
 import { MiB, extFiles, fatFiles, fillRandom, randomFile, withMounted } from './backup-folder-testing';
 
@@ -137,7 +138,8 @@ test('every generation restores onto a junk-filled drive with its files as they 
 test('verify names exactly the generations a damaged or missing piece affects; their restore fails', async () => {
   const ok = await runCli(['backups', 'verify', folder, '--json']);
   assert.equal(ok.code, 0, ok.stdout);
-  const idx = (n: number): [number, number, string][] => (JSON.parse(fs.readFileSync(path.join(folder, 'generations', `${(gens[n] as (typeof gens)[number]).details.generation}.json`), 'utf8')) as { pieces: [number, number, string][] }).pieces;
+  // Read as Imprint reads an index (a schema 2 index stores only the names; this spells out the pieces).
+  const idx = (n: number): [number, number, string][] => readGeneration(folder, (gens[n] as (typeof gens)[number]).details.generation).pieces;
   const [p1, p2, p3] = [idx(0), idx(1), idx(2)];
   const in2 = new Set(p2.map((p) => p[2]));
   const onlyFirst = p1.find((p) => !in2.has(p[2]));

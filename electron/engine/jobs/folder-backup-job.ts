@@ -187,7 +187,7 @@ export async function runFolderBackup(p: PreparedFolderBackup, opts: FolderBacku
       storage: { mode: storage.mode, storedBytes: storage.storedBytes, partitions: storage.partitions, ranges: storage.ranges.map((r) => [r.start, r.length]), chunkSize: CHUNK_SIZE, chunkCrc32: cut.crcs.toString('base64') },
     };
     const added = { pieces: cut.newPieces, bytes: cut.newBytes, storedBytes: progress.bytesWritten };
-    writeGeneration(p.folder, { kind: 'imprint-backup-generation', schema: 1, id, pieceSize: marker.pieceSize, metadata, pieces: cut.pieces, added }, keys);
+    writeGeneration(p.folder, { kind: 'imprint-backup-generation', schema: 2, id, pieceSize: marker.pieceSize, metadata, pieces: cut.pieces, added }, keys);
     progress.status = 'written';
     const details: FolderBackupJobDetails = {
       kind: 'folder-backup',

@@ -29,7 +29,7 @@ export const LOCK_FILE = 'lock';
  * (docs/backup-folder.md has the measurement that chose it). A power of two
  * that divides the 4 MiB CRC chunk of a smart backup, so no piece spans two chunks.
  */
-export const DEFAULT_PIECE_SIZE = 256 << 10;
+export const DEFAULT_PIECE_SIZE = 64 << 10;
 /** Largest piece size a folder may declare (a crafted marker must not make us allocate gigabytes). */
 export const MAX_PIECE_SIZE = 4 << 20;
 

@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { SAMPLE_SIZE, sampleDrive, storeSample } from '../../testing/backup-folder-samples';
 import { openByteSource } from '../byte-source';
-import { piecePath } from './folder-layout';
+import { DEFAULT_PIECE_SIZE, piecePath } from './folder-layout';
 import { openGenerationSource } from './generation-byte-source';
 import type { GenerationIndex, PieceRef } from './generation-index';
 
@@ -22,7 +22,7 @@ after(() => fs.rmSync(root, { recursive: true, force: true }));
 let n = 0;
 const fresh = (): string => path.join(root, `f${n++}`);
 const MiB = 1 << 20;
-const PIECE = 256 << 10;
+const PIECE = DEFAULT_PIECE_SIZE;
 
 /** The drive as restore would write it: stored ranges (12 KiB at 0, 2 MiB at 1 MiB) kept, the rest zero. */
 function stored(drive: Buffer): Buffer {
@@ -94,7 +94,7 @@ test('a missing or damaged piece fails the reads that need it, naming it; other 
   const drive = sampleDrive();
   const index = storeSample(folder, drive);
   const want = stored(drive);
-  const [, , gone] = index.pieces[2] as PieceRef; // drive bytes 1 MiB + 256 KiB .. + 512 KiB
+  const [, , gone] = index.pieces[2] as PieceRef; // drive bytes 1 MiB + PIECE .. + 2 PIECE
   const [, , bad] = index.pieces[4] as PieceRef;
   fs.rmSync(piecePath(folder, gone));
   fs.copyFileSync(piecePath(folder, (index.pieces[5] as PieceRef)[2]), piecePath(folder, bad));

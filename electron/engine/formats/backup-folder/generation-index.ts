@@ -4,6 +4,7 @@ import { asBackupMetadata, type BackupMetadata } from '../../../../shared/backup
 import { ImprintError } from '../../errors';
 import type { FolderKeys } from './folder-crypto';
 import { GENERATIONS_DIR, GENERATION_ID_PATTERN, HASH_PATTERN, MAX_PIECE_SIZE, generationPath, writeFileAtomic } from './folder-layout';
+import { decodePieceList, encodePieceNames } from './piece-list';
 
 /**
  * A generation: one backup of one drive into a folder. Its index names the
@@ -28,9 +29,16 @@ interface SealedIndex {
 /** One piece of a generation: drive offset, bytes, SHA-256 of those bytes (the piece's name). */
 export type PieceRef = [offset: number, length: number, hash: string];
 
+/**
+ * A generation index as the code uses it, pieces spelled out. On disk,
+ * schema 1 (the first folders) lists [offset, length, hex name] per piece;
+ * schema 2 (written since) stores only the names (piece-list.ts), as
+ * `pieceCount` and `pieceNames` in place of `pieces`. `schema` says which
+ * form it was read from, or is to be written in.
+ */
 export interface GenerationIndex {
   kind: 'imprint-backup-generation';
-  schema: 1;
+  schema: 1 | 2;
   id: string;
   /** Drive bytes per piece when it was cut (pieces never cross a multiple of it). */
   pieceSize: number;
@@ -49,12 +57,15 @@ const isSize = (v: unknown): v is number => typeof v === 'number' && Number.isSa
  * Checks an index read from a folder (untrusted) and returns why it is not
  * usable, or null. Beyond its shape: every piece lies inside the drive, is
  * at most one piece long without crossing a piece boundary, comes in drive
- * order, and together they cover exactly the stored ranges.
+ * order, and together they cover exactly the stored ranges. A schema 2
+ * index, which holds only the names of that cut (piece-list.ts), gets the
+ * spelled-out `pieces` in place of `pieceCount` and `pieceNames` when it is
+ * usable, so the code that reads an index sees one form.
  */
 export function indexProblem(v: unknown, expectedId: string): string | null {
   if (typeof v !== 'object' || v === null) return 'it is not a JSON object';
   const g = v as Record<string, unknown>;
-  if (g.kind !== 'imprint-backup-generation' || g.schema !== 1) return 'it is not an Imprint generation index (or a newer one)';
+  if (g.kind !== 'imprint-backup-generation' || (g.schema !== 1 && g.schema !== 2)) return 'it is not an Imprint generation index (or a newer one)';
   if (g.id !== expectedId) return `it calls itself ${JSON.stringify(g.id)}`;
   const pieceSize = g.pieceSize;
   if (!isSize(pieceSize) || pieceSize < 4096 || pieceSize > MAX_PIECE_SIZE) return 'its piece size is out of range';
@@ -65,6 +76,15 @@ export function indexProblem(v: unknown, expectedId: string): string | null {
   if (st.chunkSize !== 4 << 20 || Buffer.from(st.chunkCrc32, 'base64').length !== chunks * 4) return 'its chunk checksums do not match the drive size';
   const added = g.added as Record<string, unknown> | undefined;
   if (!added || !isSize(added.pieces) || !isSize(added.bytes) || !isSize(added.storedBytes)) return 'its "added" record is malformed';
+  if (g.schema === 2) {
+    // The pieces are the ranges' cut, so only the names need checking; the list replaces them for the code that reads the index.
+    const pieces = decodePieceList(st.ranges, pieceSize, g.pieceCount, g.pieceNames);
+    if (typeof pieces === 'string') return pieces;
+    g.pieces = pieces;
+    delete g.pieceCount;
+    delete g.pieceNames;
+    return null;
+  }
   if (!Array.isArray(g.pieces)) return 'it has no piece list';
   const ranges = st.ranges;
   let r = 0;
@@ -113,14 +133,25 @@ export function readGeneration(folder: string, id: string, keys: FolderKeys | nu
   return v as GenerationIndex;
 }
 
-/** Writes a generation's index: after this returns, the generation exists (and not a moment before). */
+/** Writes a generation's index, in the form its `schema` says: after this returns, the generation exists (and not a moment before). */
 export function writeGeneration(folder: string, index: GenerationIndex, keys: FolderKeys | null = null): void {
-  let json = Buffer.from(JSON.stringify(index) + '\n');
+  let json = Buffer.from(JSON.stringify(index.schema === 1 ? index : compactIndex(index)) + '\n');
   if (keys) {
     const sealed: SealedIndex = { kind: 'imprint-backup-generation-sealed', schema: 1, sealed: keys.sealIndex(index.id, json).toString('base64') };
     json = Buffer.from(JSON.stringify(sealed) + '\n');
   }
   writeFileAtomic(folder, generationPath(folder, index.id), json);
+}
+
+/** A schema 2 index as it is written: the piece list replaced by the pieces' names. */
+export function compactIndex(index: GenerationIndex): Record<string, unknown> {
+  const { pieces, ...rest } = index;
+  const ranges = index.metadata.storage?.ranges ?? [];
+  try {
+    return { ...rest, ...encodePieceNames(pieces, ranges, index.pieceSize) };
+  } catch (err) {
+    throw new ImprintError('E_INTERNAL', `The index of generation ${index.id} does not match its stored ranges (a bug in Imprint): ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /**

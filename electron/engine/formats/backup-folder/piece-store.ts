@@ -29,8 +29,14 @@ export function sha256Hex(data: Uint8Array): string {
   return crypto.createHash('sha256').update(data).digest('hex');
 }
 
-/** New pieces written to tmp/ before they are made durable and renamed into place together. */
-const BATCH_PIECES = 512;
+/**
+ * New pieces written to tmp/ before they are made durable and renamed into
+ * place together. The byte bound is the one that usually ends a batch: each
+ * commit is a syncfs and an fsync of up to 256 folders, and with 64 KiB
+ * pieces a bound of 512 pieces made that 4 times as often as with 256 KiB
+ * (storing 256 MiB: commits took 2.6-3.0 s at 512 pieces a batch, 0.4 s here).
+ */
+const BATCH_PIECES = 8192;
 const BATCH_BYTES = 128 << 20;
 
 export class PieceWriter {

@@ -1,0 +1,137 @@
+import { after, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ImprintError } from '../../errors';
+import { FolderKeys } from './folder-crypto';
+import { GENERATIONS_DIR, generationPath } from './folder-layout';
+import { compactIndex, indexProblem, listGenerations, readGeneration, writeGeneration, type GenerationIndex } from './generation-index';
+import { generationContent } from './generation-content';
+import { cutRanges, decodePieceList, pieceCount } from './piece-list';
+import { sampleDrive, storeSample } from '../../testing/backup-folder-samples';
+
+/**
+ * Generation indexes of schema 2 (names only, piece-list.ts) beside schema 1
+ * ([offset, length, name] per piece): both read into the same pieces, a
+ * folder may hold both, and a crafted schema 2 index is refused with its
+ * reason before anything is built from it.
+ */
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'imprint-gen-schema-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const fresh = (): string => path.join(root, `f${n++}`);
+
+const asSchema2 = (index: GenerationIndex, id: string): GenerationIndex => ({ ...index, schema: 2, id });
+const content = async (folder: string, index: GenerationIndex, keys: FolderKeys | null = null): Promise<Buffer> => {
+  const parts: Buffer[] = [];
+  for await (const b of generationContent(folder, index, undefined, keys)) parts.push(Buffer.from(b));
+  return Buffer.concat(parts);
+};
+
+test('the cut of ranges into pieces is what stepping through every byte finds', () => {
+  // Independently: a piece is a maximal run of bytes of one range within one window of `size`.
+  const naive = (ranges: [number, number][], size: number): [number, number][] => {
+    const out: [number, number][] = [];
+    for (const [s, l] of ranges) {
+      for (let b = s; b < s + l; b++) {
+        const last = out[out.length - 1];
+        if (last && b !== s && Math.floor(b / size) === Math.floor(last[0] / size)) last[1]++;
+        else out.push([b, 1]);
+      }
+    }
+    return out;
+  };
+  const cases: [number, number][][] = [
+    [[0, 4096]],
+    [[0, 4097], [4097, 3], [9000, 20000]],
+    [[4095, 2], [8191, 8193], [40000, 1]],
+    [[12288 - 100, 300], [65536 - 7, 4096 * 3 + 14]],
+  ];
+  for (const ranges of cases) {
+    const expected = naive(ranges, 4096);
+    assert.deepEqual([...cutRanges(ranges, 4096)], expected, JSON.stringify(ranges));
+    assert.equal(pieceCount(ranges, 4096), expected.length);
+  }
+});
+
+test('schema 1 and schema 2 indexes read into the same pieces; one folder holds both; schema 2 is half the size or less', async () => {
+  const folder = fresh();
+  const drive = sampleDrive();
+  const old = storeSample(folder, drive); // written as the first folders were: schema 1
+  assert.equal(JSON.parse(fs.readFileSync(generationPath(folder, old.id), 'utf8')).schema, 1);
+  const id2 = '20261206T080000Z-000002';
+  writeGeneration(folder, asSchema2(old, id2));
+  const onDisk = JSON.parse(fs.readFileSync(generationPath(folder, id2), 'utf8')) as Record<string, unknown>;
+  assert.equal(onDisk.schema, 2);
+  assert.equal(onDisk.pieces, undefined, 'no spelled-out piece list');
+  assert.equal(onDisk.pieceCount, old.pieces.length);
+  assert.equal(Buffer.from(onDisk.pieceNames as string, 'base64').toString('hex'), old.pieces.map((p) => p[2]).join(''), 'the names, in drive order');
+  const back = readGeneration(folder, id2);
+  assert.equal(back.schema, 2);
+  assert.deepEqual(back.pieces, old.pieces);
+  assert.deepEqual(readGeneration(folder, old.id).pieces, old.pieces);
+  const listed = listGenerations(folder);
+  assert.deepEqual(listed.map((g) => ('index' in g ? g.index.schema : g.error)), [1, 2]);
+  assert.ok(fs.statSync(generationPath(folder, id2)).size * 2 <= fs.statSync(generationPath(folder, old.id)).size + 2 * 4096, 'the metadata is the same; the piece list shrinks');
+  assert.deepEqual(await content(folder, back), await content(folder, old));
+});
+
+test('an encrypted folder seals schema 2 indexes as it sealed schema 1 ones', async () => {
+  const folder = fresh();
+  const made = FolderKeys.create('correct horse battery staple');
+  const old = storeSample(folder, sampleDrive(), '20261206T070000Z-000001', { secret: made });
+  const id2 = '20261206T080000Z-000002';
+  writeGeneration(folder, asSchema2(old, id2), made.keys);
+  const file = fs.readFileSync(generationPath(folder, id2), 'utf8');
+  assert.equal(JSON.parse(file).kind, 'imprint-backup-generation-sealed');
+  assert.equal(file.includes(old.pieces[0]?.[2] as string), false, 'no piece name in the clear');
+  const back = readGeneration(folder, id2, made.keys);
+  assert.deepEqual(back.pieces, old.pieces);
+  assert.deepEqual(await content(folder, back, made.keys), await content(folder, old, made.keys));
+  assert.throws(() => readGeneration(folder, id2, FolderKeys.create('wrong').keys), /authentication/);
+});
+
+test('a crafted schema 2 index is refused with its reason, before anything is built from it', () => {
+  const folder = fresh();
+  const index = asSchema2(storeSample(folder, sampleDrive()), '20261206T070000Z-000001');
+  const good = compactIndex(index);
+  assert.equal(indexProblem(JSON.parse(JSON.stringify(good)), index.id), null);
+  const names = good.pieceNames as string;
+  const count = good.pieceCount as number;
+  const crafted: [string, (g: Record<string, unknown>) => void, RegExp][] = [
+    ['no names', (g) => delete g.pieceNames, /not base64/],
+    ['names that are not base64', (g) => (g.pieceNames = `../${names.slice(3)}`), /not base64/],
+    ['one name short', (g) => (g.pieceNames = Buffer.from(names, 'base64').subarray(32).toString('base64')), /characters, not/],
+    ['one name too many', (g) => (g.pieceNames = names + Buffer.alloc(32).toString('base64')), /characters, not/],
+    ['a count the ranges do not cut into', (g) => ((g.pieceCount = count + 3), (g.pieceNames = Buffer.alloc(32 * (count + 3)).toString('base64'))), /cut into/],
+    ['a count of a billion and no names to match', (g) => (g.pieceCount = 1e9), /characters, not the 1000000000/],
+    ['a negative count', (g) => (g.pieceCount = -1), /count is malformed/],
+    ['a fractional count', (g) => (g.pieceCount = count + 0.5), /count is malformed/],
+    ['a count as text', (g) => (g.pieceCount = String(count)), /count is malformed/],
+    ['a range moved so that it cuts differently', (g) => ((g.metadata as GenerationIndex['metadata']).storage!.ranges[1] = [(1 << 20) + 4096, 2 << 20]), /cut into|description/],
+    ['another piece size (the names were cut at 64 KiB)', (g) => (g.pieceSize = 128 << 10), /cut into/],
+    ['a piece size that is not a size', (g) => (g.pieceSize = 1000), /piece size/],
+    ['a newer schema', (g) => (g.schema = 3), /newer one/],
+  ];
+  for (const [what, mutate, reason] of crafted) {
+    const g = JSON.parse(JSON.stringify(good)) as Record<string, unknown>;
+    mutate(g);
+    assert.match(indexProblem(JSON.parse(JSON.stringify(g)), index.id) ?? 'accepted', reason, what);
+    fs.writeFileSync(path.join(folder, GENERATIONS_DIR, `${index.id}.json`), JSON.stringify(g));
+    assert.throws(() => readGeneration(folder, index.id), (e: unknown) => e instanceof ImprintError && e.code === 'E_CORRUPT_SOURCE' && reason.test(e.message), what);
+  }
+  // Checked on its own too: the names' text is measured before it is decoded.
+  assert.match(decodePieceList([[0, 4096]], 4096, 2 ** 52, 'AAAA') as string, /characters/);
+});
+
+test('an index whose pieces are not the cut of its ranges is never written (a bug, not a backup)', () => {
+  const folder = fresh();
+  const index = asSchema2(storeSample(folder, sampleDrive()), '20261206T070000Z-000001');
+  const shifted = { ...index, pieces: index.pieces.map((p, i) => (i === 1 ? ([p[0] + 4096, p[1] - 4096, p[2]] as typeof p) : p)) };
+  assert.throws(() => writeGeneration(folder, shifted), (e: unknown) => e instanceof ImprintError && e.code === 'E_INTERNAL' && /not the cut/.test(e.message));
+  assert.throws(() => writeGeneration(folder, { ...index, pieces: index.pieces.slice(1) }), /pieces for ranges that cut into/);
+  assert.equal(fs.existsSync(generationPath(folder, index.id)), true, 'the sample\'s own schema 1 index is untouched');
+  assert.equal(JSON.parse(fs.readFileSync(generationPath(folder, index.id), 'utf8')).schema, 1);
+});
