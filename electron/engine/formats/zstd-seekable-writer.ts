@@ -53,6 +53,8 @@ export interface EncodedFrame {
    * taken the bytes.
    */
   release?: () => void;
+  /** The CRC-32 of the frame's content (io/chunk-crc.ts), taken from the very bytes compressed, when asked for (ZstdFramePool). */
+  contentCrc?: number;
 }
 
 function loadBinding(): typeof ZstdBinding {
