@@ -39,6 +39,8 @@ import { EMPTY_CONTENT_CHECKSUM, MAX_SEEKABLE_FRAMES, encodeSeekTable, type Seek
  * encoder each.
  */
 export const SEEKABLE_FRAME_SIZE = 4 << 20;
+/** log2(SEEKABLE_FRAME_SIZE): a window that spans a whole frame. */
+const FRAME_WINDOW_LOG = 22;
 
 /** One compressed frame, ready to be written. */
 export interface EncodedFrame {
@@ -82,6 +84,10 @@ export class SeekableFrameEncoder {
 
   constructor(private readonly level: number) {
     this.cctx.setParameter(this.z.CParameter.compressionLevel, level);
+    // Levels 1-2 look back less than a frame (libzstd's tables); a window as wide as the frame costs
+    // no measurable CPU there and makes frames smaller (bench drive's used blocks at level 2: 385.2
+    // against 388.9 MB; level 1: 391.3 against 397.2). Decoders take up to 8 MiB windows by default.
+    if (level <= 2) this.cctx.setParameter(this.z.CParameter.windowLog, FRAME_WINDOW_LOG);
     this.cctx.setParameter(this.z.CParameter.checksumFlag, 1);
     this.cctx.setParameter(this.z.CParameter.contentSizeFlag, 1);
   }
