@@ -133,6 +133,11 @@ export class SeekableFrameEncoder {
       const one = new SeekableFrameEncoder(this.level);
       const made = one.encodeData(Buffer.alloc(length));
       frame = { ...made, bytes: Buffer.from(made.bytes) };
+      // Used for every stretch of free space and never decoded again while backing up (the read-back
+      // checks the file's bytes): shown once, here, to decode to exactly `length` zeros.
+      const back = Buffer.alloc(length + 1, 1);
+      const n = new this.z.DCtx().decompress(back, frame.bytes);
+      if (n !== length || !isAllZero(back.subarray(0, n))) throw new ImprintError('E_INTERNAL', `libzstd's frame of ${length} zeros decodes to something else.`);
       this.zeroFrames.set(length, frame);
     }
     return frame;

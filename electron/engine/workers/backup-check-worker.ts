@@ -35,6 +35,8 @@ import { BACKUP_CHECK_WORKER } from './backup-messages';
  * - the file on disk holds exactly the frames the encoder produced: read
  *   back around the page cache, byte for byte under the CRCs, length
  *   included (a failing disk, a lost or torn write, a short file);
+ * - the ready-made frame of zeros that stands for free space decodes to
+ *   zeros: shown once when it is made (formats/zstd-seekable-writer.ts);
  * - what is left is libzstd's encoder producing a frame that does not
  *   decode to its input: libzstd is fuzzed upstream for exactly that, and
  *   every frame carries its content checksum (XXH64 of the input), which
