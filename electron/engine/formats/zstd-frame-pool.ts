@@ -25,12 +25,14 @@ export interface FrameWorkerData {
   /** The output slots, `outSlotSize` bytes each. */
   out: SharedArrayBuffer;
   outSlotSize: number;
+  /** Also take the CRC-32 of each frame's content (io/chunk-crc.ts) as it is compressed (EncodedFrame.contentCrc). */
+  contentCrcs?: boolean;
 }
 
 export type ToFrameWorker = { type: 'encode'; id: number; offset: number; length: number; outSlot: number } | { type: 'close' };
 
 export type FromFrameWorker =
-  | { type: 'done'; id: number; length: number; decompressedSize: number; checksum: number }
+  | { type: 'done'; id: number; length: number; decompressedSize: number; checksum: number; contentCrc?: number }
   | { type: 'error'; id: number; message: string };
 
 /** The compression thread (workers/zstd-frame-worker.ts). */
@@ -67,13 +69,13 @@ export class ZstdFramePool {
    * hold their output slot, so up to `threads` more than that many wait
    * (twice the threads are kept: the writer appends while they compress).
    */
-  constructor(threads: number, level: number, memory: SharedArrayBuffer, maxFrame = SEEKABLE_FRAME_SIZE) {
+  constructor(threads: number, level: number, memory: SharedArrayBuffer, maxFrame = SEEKABLE_FRAME_SIZE, contentCrcs = false) {
     const count = Math.max(1, threads);
     this.outSlotSize = compressBound(maxFrame);
     const outSlots = 2 * count + 2;
     this.out = new SharedArrayBuffer(outSlots * this.outSlotSize);
     for (let i = outSlots - 1; i >= 0; i--) this.freeOut.push(i);
-    const workerData: FrameWorkerData = { level, memory, out: this.out, outSlotSize: this.outSlotSize };
+    const workerData: FrameWorkerData = { level, memory, out: this.out, outSlotSize: this.outSlotSize, ...(contentCrcs ? { contentCrcs } : {}) };
     for (let i = 0; i < count; i++) {
       const worker = spawnWorker(ZSTD_FRAME_WORKER, workerData);
       worker.onMessage((reply) => this.settle(worker, reply));
@@ -132,7 +134,7 @@ export class ZstdFramePool {
         this.freeOut.push(task.outSlot);
         this.pump();
       };
-      task.resolve({ bytes, decompressedSize: reply.decompressedSize, checksum: reply.checksum, release });
+      task.resolve({ bytes, decompressedSize: reply.decompressedSize, checksum: reply.checksum, release, ...(reply.contentCrc === undefined ? {} : { contentCrc: reply.contentCrc }) });
     } else {
       this.freeOut.push(task.outSlot);
       task.reject(new ImprintError('E_INTERNAL', `A zstd compression thread failed: ${reply.type === 'error' ? reply.message : `it reported a frame of ${reply.length} bytes`}`));

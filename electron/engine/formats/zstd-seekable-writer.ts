@@ -39,6 +39,8 @@ import { EMPTY_CONTENT_CHECKSUM, MAX_SEEKABLE_FRAMES, encodeSeekTable, type Seek
  * encoder each.
  */
 export const SEEKABLE_FRAME_SIZE = 4 << 20;
+/** log2(SEEKABLE_FRAME_SIZE): a window that spans a whole frame. */
+const FRAME_WINDOW_LOG = 22;
 
 /** One compressed frame, ready to be written. */
 export interface EncodedFrame {
@@ -53,6 +55,8 @@ export interface EncodedFrame {
    * taken the bytes.
    */
   release?: () => void;
+  /** The CRC-32 of the frame's content (io/chunk-crc.ts), taken from the very bytes compressed, when asked for (ZstdFramePool). */
+  contentCrc?: number;
 }
 
 function loadBinding(): typeof ZstdBinding {
@@ -80,6 +84,10 @@ export class SeekableFrameEncoder {
 
   constructor(private readonly level: number) {
     this.cctx.setParameter(this.z.CParameter.compressionLevel, level);
+    // Levels 1-2 look back less than a frame (libzstd's tables); a window as wide as the frame costs
+    // no measurable CPU there and makes frames smaller (bench drive's used blocks at level 2: 385.2
+    // against 388.9 MB; level 1: 391.3 against 397.2). Decoders take up to 8 MiB windows by default.
+    if (level <= 2) this.cctx.setParameter(this.z.CParameter.windowLog, FRAME_WINDOW_LOG);
     this.cctx.setParameter(this.z.CParameter.checksumFlag, 1);
     this.cctx.setParameter(this.z.CParameter.contentSizeFlag, 1);
   }
@@ -125,6 +133,11 @@ export class SeekableFrameEncoder {
       const one = new SeekableFrameEncoder(this.level);
       const made = one.encodeData(Buffer.alloc(length));
       frame = { ...made, bytes: Buffer.from(made.bytes) };
+      // Used for every stretch of free space and never decoded again while backing up (the read-back
+      // checks the file's bytes): shown once, here, to decode to exactly `length` zeros.
+      const back = Buffer.alloc(length + 1, 1);
+      const n = new this.z.DCtx().decompress(back, frame.bytes);
+      if (n !== length || !isAllZero(back.subarray(0, n))) throw new ImprintError('E_INTERNAL', `libzstd's frame of ${length} zeros decodes to something else.`);
       this.zeroFrames.set(length, frame);
     }
     return frame;

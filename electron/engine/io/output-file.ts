@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import { ImprintError, classifyWriteError, errnoOf } from '../errors';
 import { allocAligned, alignUp } from './aligned-buffer';
 import { fsyncChecked, writeFully } from './full-io';
+import { ChunkCrcStream } from './chunk-crc';
 
 /**
  * The backup file being written. Writes go around the page cache (O_DIRECT)
@@ -48,9 +49,24 @@ export class CompressedOutput {
   private readonly staging = allocAligned(STAGE);
   private fill = 0;
   private flushed = 0;
+  private readonly crcs: ChunkCrcStream | null;
 
-  constructor(private readonly file: string) {
+  /**
+   * `crcChunk`: also take the CRC-32 of each `crcChunk` bytes of the file as
+   * handed to write() (io/chunk-crc.ts), for a read-back to compare with
+   * (fileCrcs()).
+   */
+  constructor(
+    private readonly file: string,
+    crcChunk?: number,
+  ) {
     ({ fd: this.fd, direct: this.direct } = openOutput(file));
+    this.crcs = crcChunk ? new ChunkCrcStream(crcChunk) : null;
+  }
+
+  /** After finish(): the CRC-32 of each `crcChunk` bytes of the file (the last one possibly short); empty if none were asked for. */
+  fileCrcs(): number[] {
+    return this.crcs?.end() ?? [];
   }
 
   /** Bytes of backup file produced so far. */
@@ -87,6 +103,7 @@ export class CompressedOutput {
   }
 
   private flushStage(): void {
+    this.crcs?.update(this.staging.subarray(0, this.fill));
     this.writeAt(this.staging.subarray(0, this.fill), this.flushed);
     this.flushed += this.fill;
     this.fill = 0;
@@ -104,6 +121,7 @@ export class CompressedOutput {
   finish(): number {
     const total = this.bytes;
     if (this.fill > 0) {
+      this.crcs?.update(this.staging.subarray(0, this.fill));
       const len = this.direct ? alignUp(this.fill) : this.fill;
       this.staging.fill(0, this.fill, len);
       this.writeAt(this.staging.subarray(0, len), this.flushed);

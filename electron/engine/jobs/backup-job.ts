@@ -48,8 +48,19 @@ export interface PreparedBackup {
 export const DEFAULT_LEVELS: Record<BackupCompression, number | null> = { zstd: 3, gzip: 6, xz: 6, none: null };
 const LEVEL_RANGES: Record<Exclude<BackupCompression, 'none'>, [number, number]> = { zstd: [1, 19], gzip: [1, 9], xz: [0, 9] };
 
-function checkLevel(compression: BackupCompression, level: number | null | undefined): number | null {
-  if (level === null || level === undefined) return DEFAULT_LEVELS[compression];
+/**
+ * A smart backup's zstd level when none is asked for. Level 2 (with a window
+ * as wide as a frame, formats/zstd-seekable-writer.ts) compresses the bench
+ * drive's used blocks with about a quarter less CPU than level 3 (1.1 s
+ * against 1.45-1.6 s for its 985 MB, frame by frame), for a file 0.8 %
+ * larger (385.2 against 382.0 MB; 1.015x partclone | zstd -T0, whose
+ * stream is level 3). A whole-drive backup stays at level 3, where it is
+ * measured against one `zstd -T0` stream of the drive.
+ */
+export const SMART_ZSTD_LEVEL = 2;
+
+function checkLevel(compression: BackupCompression, level: number | null | undefined, smart = false): number | null {
+  if (level === null || level === undefined) return compression === 'zstd' && smart ? SMART_ZSTD_LEVEL : DEFAULT_LEVELS[compression];
   if (compression === 'none') throw new ImprintError('E_BAD_ARGUMENTS', 'A raw backup (--compress none) takes no --level.');
   const [min, max] = LEVEL_RANGES[compression];
   if (!Number.isInteger(level) || level < min || level > max) throw new ImprintError('E_BAD_ARGUMENTS', `--level for ${compression} is a whole number from ${min} to ${max}; got ${level}.`);
@@ -82,11 +93,12 @@ export async function planBackupStorage(device: string, sectorBySector: boolean)
 
 /** Inspects the drive and the destination and applies every rule. Reads only the drive's partition table; writes nothing. */
 export async function prepareBackup(req: BackupJobRequest): Promise<PreparedBackup> {
-  const level = checkLevel(req.compression, req.level);
+  checkLevel(req.compression, req.level);
   const drive = await inspectSourceDrive(req.device);
   const out = planBackupOutput(req.output, drive, req.compression, { force: req.force === true, checkFreeSpace: req.checkFreeSpace !== false });
   const layout = layoutOfFile(drive.device, drive.size, true);
   const storage = await planDriveStorage(drive.device, drive.size, layout, req.sectorBySector === true);
+  const level = checkLevel(req.compression, req.level, storage.mode === 'used-blocks');
   const warnings = drive.writableMounts.length > 0 ? [mountedWarning(drive, storage.mode === 'used-blocks')] : [];
   const threads = Math.max(1, Math.min(8, os.availableParallelism()));
   return { drive, out, compression: req.compression, level, threads, layout, storage, warnings, notes: storageWarnings(storage) };

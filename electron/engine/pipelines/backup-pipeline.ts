@@ -7,6 +7,7 @@ import type { SourceInfo } from '../formats/image-source';
 import type { FromSource, RingSpec, ToSource } from '../workers/messages';
 import { spawnWorker, type TypedWorker, type WorkerKind } from '../worker-host';
 import { CHUNK_SIZE, type SourceEnd } from './write-pipeline';
+import { fileReadBackMismatch } from './backup-file-check';
 import { BACKUP_CHECK_WORKER, COMPRESS_WRITER_WORKER, DRIVE_READER_WORKER, type FromCheck, type FromCompressWriter, type ToCheck, type ToCompressWriter } from '../workers/backup-messages';
 
 const SLOTS = 8;
@@ -87,6 +88,13 @@ export class BackupPipeline {
   private checker: Thread<ToCheck, FromCheck> | null = null;
   private check: BackupPipelineResult['check'] = null;
   private readonly driveCrcs: number[] = [];
+  /** zstd: each chunk's CRC-32 as the encoder took it in, in drive order, and the CRC-32s of the file as written. */
+  private readonly encodedCrcs: number[] = [];
+  private writtenFileCrcs: number[] | null = null;
+  /** zstd: the file is read back by its bytes, not decompressed (backup-check-worker.ts says why that suffices). */
+  private get checkFileBytes(): boolean {
+    return this.opts.compression === 'zstd';
+  }
   /** Stops every thread at once: the writer and the checker at their cancel flags, the reader by its message. */
   private readonly stop = new AbortController();
   private outstanding = 0;
@@ -164,11 +172,13 @@ export class BackupPipeline {
             this.writtenBytes += msg.bytes;
             this.outputBytes = msg.outputBytes;
             this.lastActivity = Date.now();
+            if (msg.contentCrc !== undefined) this.encodedCrcs.push(msg.contentCrc);
             if (msg.slot !== null) this.source?.post({ type: 'free', slot: msg.slot });
             this.checker?.post({ type: 'available', bytes: msg.durableBytes });
             break;
           case 'finished':
             this.outputBytes = msg.outputBytes;
+            this.writtenFileCrcs = msg.fileCrcs ?? null;
             this.lastActivity = Date.now();
             writer.markStopped();
             this.opts.onOutputComplete?.();
@@ -188,21 +198,39 @@ export class BackupPipeline {
   }
 
   private startChecker(): void {
-    const checker = spawnThread(BACKUP_CHECK_WORKER, { file: this.opts.output, compression: this.opts.compression, chunkSize: CHUNK_SIZE, level: this.opts.level }, this.stop.signal);
+    const checker = spawnThread(
+      BACKUP_CHECK_WORKER,
+      { file: this.opts.output, compression: this.opts.compression, chunkSize: CHUNK_SIZE, level: this.opts.level, ...(this.checkFileBytes ? { verify: 'file-bytes' as const } : {}) },
+      this.stop.signal,
+    );
     this.checker = checker;
     checker.worker.onError((err) => this.fail(new ImprintError('E_INTERNAL', `The backup checker crashed: ${err.message}`)));
     checker.worker.onMessage((msg) => {
       switch (msg.type) {
         case 'progress':
-          this.checkedBytes = msg.contentBytes;
+          // Read back by its bytes: progress counts the drive bytes the file's checked share stands for.
+          this.checkedBytes = !this.checkFileBytes ? msg.contentBytes : this.outputBytes > 0 ? Math.min(this.writtenBytes, Math.floor((msg.contentBytes / this.outputBytes) * this.writtenBytes)) : 0;
           this.lastActivity = Date.now();
           break;
-        case 'done':
-          this.checkedBytes = msg.contentBytes;
-          this.check = { contentBytes: msg.contentBytes, crcs: msg.crcs };
+        case 'done': {
           checker.markStopped();
+          if (!this.checkFileBytes) {
+            this.checkedBytes = msg.contentBytes;
+            this.check = { contentBytes: msg.contentBytes, crcs: msg.crcs };
+            this.settle?.();
+            break;
+          }
+          // The file holds what was written; what was written holds what the encoder took in, chunk by chunk.
+          const mismatch = fileReadBackMismatch(this.opts.output, CHUNK_SIZE, { bytes: this.outputBytes, crcs: this.writtenFileCrcs ?? [] }, msg);
+          if (mismatch) {
+            this.fail(mismatch);
+            break;
+          }
+          this.checkedBytes = this.writtenBytes;
+          this.check = { contentBytes: this.writtenBytes, crcs: this.encodedCrcs };
           this.settle?.();
           break;
+        }
         case 'stopped':
           checker.markStopped();
           break;

@@ -1,4 +1,3 @@
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import type { BackupStorage } from '../../../shared/backup-metadata';
@@ -9,6 +8,7 @@ import type { ByteRange } from '../disks/filesystem-driver';
 import type { SourceInfo } from '../formats/image-source';
 import { ZstdChunkPool, type DecodedChunk } from '../formats/zstd-chunk-pool';
 import { SeekableZstdReader } from '../formats/zstd-seekable-reader';
+import { SharedSha256 } from './shared-sha256';
 import { FOLDER_CHUNK_WORKER } from '../formats/backup-folder/folder-chunk-kind';
 import type { GenerationIndex } from '../formats/backup-folder/generation-index';
 
@@ -120,8 +120,10 @@ async function decodeChunks(
   }
 
   const memory = allocAlignedShared(SLOTS * chunkSize);
-  // The calling thread keeps the SHA-256 and the writes; the decoding takes the other cores.
+  // The calling thread keeps the writes; the decoding and the SHA-256 take other threads, so a
+  // write never waits behind hashing (0.5-0.9 s of a bench restore's critical path when it did).
   const pool = startPool(memory);
+  const hash = new SharedSha256(memory);
   const free = Array.from({ length: SLOTS }, (_, i) => i);
   let wake: (() => void) | null = null;
   const release = (slot: number): void => {
@@ -129,7 +131,6 @@ async function decodeChunks(
     wake?.();
     wake = null;
   };
-  const hash = crypto.createHash('sha256');
   const pending: { job: Job; slot: number; decoded: Promise<DecodedChunk> }[] = [];
   let next = 0;
   try {
@@ -151,15 +152,15 @@ async function decodeChunks(
       const { bytes, crc } = await head.decoded;
       if (bytes < job.length) throw corrupt(source, `its content ends at byte ${job.at + bytes}, inside what the backup stored`, job.at + bytes);
       const buf = Buffer.from(memory, slot * chunkSize, job.length);
-      for (const p of job.parts) hash.update(buf.subarray(p.start - job.at, p.start - job.at + p.length));
       if (crc !== crcs[job.index]) throw corrupt(source, `its data between bytes ${job.at} and ${job.at + job.length} does not match the checksum the backup recorded`, job.at);
-      onChunk({ index: job.index, at: job.at, buf, parts: job.parts }).then(
-        () => release(slot),
-        () => release(slot),
-      );
+      const base = slot * chunkSize - job.at;
+      const hashed = hash.update(job.parts.map((p): [number, number] => [base + p.start, p.length]));
+      hashed.catch(() => undefined);
+      // The slot is free once it is both written (or failed) and hashed; a hashing failure shows at digest().
+      void Promise.allSettled([onChunk({ index: job.index, at: job.at, buf, parts: job.parts }), hashed]).then(() => release(slot));
     }
+    return { sha256: await hash.digest() };
   } finally {
-    await pool.close();
+    await Promise.all([pool.close(), hash.close()]);
   }
-  return { sha256: hash.digest('hex') };
 }

@@ -34,8 +34,17 @@ export type FromCompressWriter =
    * The slot may be reused; `outputBytes` is the backup file's size so far,
    * `durableBytes` how much of it is on disk (written around the page cache) and may be read back.
    */
-  | { type: 'written'; slot: number | null; bytes: number; outputBytes: number; durableBytes: number }
-  | { type: 'finished'; outputBytes: number }
+  | {
+      type: 'written';
+      slot: number | null;
+      bytes: number;
+      outputBytes: number;
+      durableBytes: number;
+      /** zstd: the CRC-32 of the chunk's content as the encoder took it in (io/chunk-crc.ts). */
+      contentCrc?: number;
+    }
+  /** `fileCrcs` (zstd): the CRC-32 of each chunk-sized piece of the file as written, for the read-back to match. */
+  | { type: 'finished'; outputBytes: number; fileCrcs?: number[] }
   | { type: 'abandoned' }
   | { type: 'error'; error: ErrorInfo };
 
@@ -64,6 +73,12 @@ export interface CheckWorkerData {
    * (backup-check-worker.ts). Absent: every frame is decoded.
    */
   level?: number;
+  /**
+   * 'file-bytes': take the CRC-32 of each `chunkSize` bytes of the file as
+   * read back, without decompressing (backup-check-worker.ts says when and
+   * why that suffices). Absent: decompress and check the content.
+   */
+  verify?: 'file-bytes';
 }
 
 export type ToCheck =

@@ -1,6 +1,6 @@
 import * as zlib from 'zlib';
 import { ImprintError, toErrorInfo } from '../errors';
-import { isAllZero } from '../io/chunk-crc';
+import { chunkCrc, isAllZero, zeroCrc } from '../io/chunk-crc';
 import { ZstdFramePool } from '../formats/zstd-frame-pool';
 import { SEEKABLE_FRAME_SIZE, SeekableFrameEncoder, SeekableZstdWriter, type EncodedFrame } from '../formats/zstd-seekable-writer';
 import { workerPort } from './worker-port';
@@ -45,24 +45,31 @@ function fail(err: unknown): void {
 let zeroChunk: Buffer | null = null;
 const zeros = (length: number): Buffer => (zeroChunk ??= Buffer.alloc(ring.slotSize)).subarray(0, length);
 
+/** A slot is written; `contentCrc` is the CRC-32 of what the encoder took in, where it reports one (zstd). */
+type Done = (contentCrc?: number) => void;
+
 interface Encoder {
   /** Takes a slot's bytes; calls `done` once the slot may be reused (now or later). */
-  write(buf: Buffer, length: number, offset: number, done: () => void): void;
+  write(buf: Buffer, length: number, offset: number, done: Done): void;
   /** Takes `length` zero bytes (no slot), in order with the writes; calls `done` once they are written. */
-  zeros(length: number, offset: number, done: () => void): void;
+  zeros(length: number, offset: number, done: Done): void;
   /** Ends the stream after every write is through, appends `trailer`, makes the file durable; returns its size. */
   finish(totalBytes: number, trailer: Uint8Array | null): Promise<number>;
   outputBytes(): number;
   /** Bytes at the start of the file that are written out and may be read back. */
   durableBytes(): number;
+  /** After finish(), zstd: the CRC-32 of each slot-sized piece of the file as written (io/output-file.ts). */
+  fileCrcs?(): number[];
   close(): void;
 }
 
 function zstdEncoder(): Encoder {
-  const out = new CompressedOutput(data.output);
+  // The file's own CRCs, and each chunk's content CRC as compressed, let the read-back check the
+  // file without decompressing it (backup-check-worker.ts).
+  const out = new CompressedOutput(data.output, ring.slotSize);
   const writer = new SeekableZstdWriter((bytes) => out.append(bytes), { level: data.level });
   // Frames of a slot compress on the pool's threads, straight from the ring; they are written in order.
-  const pool = data.threads > 1 ? new ZstdFramePool(data.threads, data.level, ring.memory) : null;
+  const pool = data.threads > 1 ? new ZstdFramePool(data.threads, data.level, ring.memory, SEEKABLE_FRAME_SIZE, true) : null;
   let tail: Promise<void> = Promise.resolve();
   let stopped = false;
   let zeroEncoder: SeekableFrameEncoder | null = null;
@@ -70,10 +77,13 @@ function zstdEncoder(): Encoder {
     write(buf, length, _offset, done) {
       if (!pool) {
         // One thread: compressed here, all-zero frames (free space) taken ready-made.
+        const crc = chunkCrc(buf.subarray(0, length));
         writer.write(buf.subarray(0, length));
-        done();
+        done(crc);
         return;
       }
+      // A slot of one frame has its CRC taken by the frame's thread; otherwise here, before any frame starts.
+      const slotCrc = length > SEEKABLE_FRAME_SIZE ? chunkCrc(buf.subarray(0, length)) : undefined;
       const frames: Promise<EncodedFrame>[] = [];
       for (let at = 0; at < length; at += SEEKABLE_FRAME_SIZE) {
         const frame = pool.encode(buf.byteOffset + at, Math.min(SEEKABLE_FRAME_SIZE, length - at));
@@ -81,12 +91,14 @@ function zstdEncoder(): Encoder {
         frames.push(frame);
       }
       tail = tail.then(async () => {
+        let crc = slotCrc;
         for (const frame of frames) {
           const encoded = await frame;
           if (stopped) return;
+          crc ??= encoded.contentCrc;
           writer.appendFrame(encoded);
         }
-        done();
+        done(crc);
       });
       tail.catch((err: unknown) => {
         if (!stopped) fail(err);
@@ -96,14 +108,14 @@ function zstdEncoder(): Encoder {
       // Ready-made zero frames (SeekableFrameEncoder keeps them), appended here in their turn: no thread round trip.
       if (!pool) {
         writer.write(zeros(length));
-        done();
+        done(zeroCrc(length));
         return;
       }
       const encoder = (zeroEncoder ??= new SeekableFrameEncoder(data.level));
       tail = tail.then(() => {
         if (stopped) return;
         for (let at = 0; at < length; at += SEEKABLE_FRAME_SIZE) writer.appendFrame(encoder.zeroFrame(Math.min(SEEKABLE_FRAME_SIZE, length - at)));
-        done();
+        done(zeroCrc(length));
       });
       tail.catch((err: unknown) => {
         if (!stopped) fail(err);
@@ -119,6 +131,7 @@ function zstdEncoder(): Encoder {
     },
     outputBytes: () => out.bytes,
     durableBytes: () => out.durable,
+    fileCrcs: () => out.fileCrcs(),
     close: () => {
       stopped = true;
       void pool?.close();
@@ -264,20 +277,25 @@ async function handle(msg: ToCompressWriter): Promise<void> {
   switch (msg.type) {
     case 'write': {
       const { slot, length, offset } = msg;
-      (encoder as Encoder).write(slotView(slot), length, offset, () =>
-        port.post({ type: 'written', slot, bytes: length, outputBytes: (encoder as Encoder).outputBytes(), durableBytes: (encoder as Encoder).durableBytes() }),
+      const enc = encoder as Encoder;
+      enc.write(slotView(slot), length, offset, (contentCrc) =>
+        port.post({ type: 'written', slot, bytes: length, outputBytes: enc.outputBytes(), durableBytes: enc.durableBytes(), ...(contentCrc === undefined ? {} : { contentCrc }) }),
       );
       return;
     }
     case 'zeros': {
       const { length, offset } = msg;
       const enc = encoder as Encoder;
-      enc.zeros(length, offset, () => port.post({ type: 'written', slot: null, bytes: length, outputBytes: enc.outputBytes(), durableBytes: enc.durableBytes() }));
+      enc.zeros(length, offset, (contentCrc) =>
+        port.post({ type: 'written', slot: null, bytes: length, outputBytes: enc.outputBytes(), durableBytes: enc.durableBytes(), ...(contentCrc === undefined ? {} : { contentCrc }) }),
+      );
       return;
     }
     case 'finish': {
-      const outputBytes = await (encoder as Encoder).finish(msg.totalBytes, msg.trailer);
-      port.post({ type: 'finished', outputBytes });
+      const enc = encoder as Encoder;
+      const outputBytes = await enc.finish(msg.totalBytes, msg.trailer);
+      const fileCrcs = enc.fileCrcs?.();
+      port.post({ type: 'finished', outputBytes, ...(fileCrcs ? { fileCrcs } : {}) });
       return;
     }
     case 'abandon':

@@ -1,6 +1,7 @@
 import { SeekableFrameEncoder } from '../formats/zstd-seekable-writer';
 import { ZSTD_FRAME_WORKER, type FromFrameWorker } from '../formats/zstd-frame-pool';
 import { workerPort } from './worker-port';
+import { chunkCrc } from '../io/chunk-crc';
 
 /**
  * One thread of ZstdFramePool: compresses seekable frames straight from the
@@ -19,8 +20,12 @@ port.onMessage((msg) => {
   let reply: FromFrameWorker;
   try {
     const dest = Buffer.from(data.out, msg.outSlot * data.outSlotSize, data.outSlotSize);
-    const frame = encoder.encodeInto(Buffer.from(data.memory, msg.offset, msg.length), dest);
-    reply = { type: 'done', id: msg.id, length: frame.length, decompressedSize: msg.length, checksum: frame.checksum };
+    const input = Buffer.from(data.memory, msg.offset, msg.length);
+    // Taken just before compressing, on the same bytes: the backup compares it with the CRC-32 the
+    // drive reader took, which ties the frame to what was read (backup-check-worker.ts says why).
+    const contentCrc = data.contentCrcs ? chunkCrc(input) : undefined;
+    const frame = encoder.encodeInto(input, dest);
+    reply = { type: 'done', id: msg.id, length: frame.length, decompressedSize: msg.length, checksum: frame.checksum, ...(contentCrc === undefined ? {} : { contentCrc }) };
   } catch (err) {
     reply = { type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err) };
   }
