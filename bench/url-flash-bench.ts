@@ -48,12 +48,16 @@ export async function runUrlFlashBench(image: BenchImage, opts: UrlBenchOptions)
           fs.rmSync(cacheDir, { recursive: true, force: true });
           server.reset();
           if (way === 'url-reset') server.faults = { resetEvery: RESET_EVERY };
+          const serverCpu = process.cpuUsage();
           const m = await imprintFlash(way === 'disk' ? file : server.url(`/${path.basename(file)}`), target.device, true);
+          const served = process.cpuUsage(serverCpu);
           (runs[key] ??= []).push(m);
           await flushDevice(target.device);
           if (check) content[key] = (await hashDevice(target.device, image.size)) === image.sha256 ? 'ok' : 'device does not hold the image';
           const connections = server.requests.filter((r) => r.path === `/${path.basename(file)}`).length;
-          opts.log(`  round ${round + 1} ${f.padEnd(3)} ${way.padEnd(9)} ${m.seconds.toFixed(2).padStart(6)} s${way === 'disk' ? '' : `  ${connections} connection(s)`}${m.ok ? '' : `  FAILED: ${m.error ?? ''}`}${check && content[key] !== 'ok' ? `  CONTENT: ${content[key]}` : ''}`);
+          // CPU: the imprint process tree, and this process (the server) while it ran: the two share the machine's cores.
+          const cpu = `  cpu ${m.cpuSeconds?.toFixed(2) ?? '-'} s${way === 'disk' ? '' : ` + server ${((served.user + served.system) / 1e6).toFixed(2)} s`}`;
+          opts.log(`  round ${round + 1} ${f.padEnd(3)} ${way.padEnd(9)} ${m.seconds.toFixed(2).padStart(6)} s${cpu}${way === 'disk' ? '' : `  ${connections} connection(s)`}${m.ok ? '' : `  FAILED: ${m.error ?? ''}`}${check && content[key] !== 'ok' ? `  CONTENT: ${content[key]}` : ''}`);
         }
       }
     }
