@@ -89,3 +89,16 @@ test('a download that fails part way fails the decode with the download error, n
   await assert.rejects(readAll(reader), (err: unknown) => err instanceof ImprintError && err.code === 'E_DOWNLOAD_FAILED');
   await writer;
 });
+
+test('damaged data fails in the program\'s own words, not as a broken pipe to it', async () => {
+  const damaged = Buffer.from(xz);
+  damaged.fill(0x55, Math.floor(xz.length * 0.2), Math.floor(xz.length * 0.25));
+  const file = path.join(dir, 'damaged.xz');
+  fs.writeFileSync(file, damaged);
+  const growing = new GrowingFile();
+  growing.advance(damaged.length);
+  growing.complete();
+  followGrowingFile(file, growing.shared);
+  const reader = ProgramReader.open('xz', nativeXzArgs(), file) as ProgramReader;
+  await assert.rejects(readAll(reader), (err: Error) => !/EPIPE|pipe/i.test(err.message) && /corrupt|data|format/i.test(err.message));
+});

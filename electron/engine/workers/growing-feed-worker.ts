@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { ImprintError, toErrorInfo } from '../errors';
+import { ImprintError, errnoOf, toErrorInfo } from '../errors';
 import { GrowingFile } from '../io/growing-file';
 import { GROWING_FEED_WORKER } from '../formats/growing-feed-protocol';
 import { workerPort } from './worker-port';
@@ -54,8 +54,8 @@ try {
   const bytes = feed();
   port.post({ type: 'done', bytes });
 } catch (err) {
-  // (EPIPE: the program stopped reading, killed by its reader; nobody waits for this then.)
-  port.post({ type: 'error', error: toErrorInfo(err) });
+  // EPIPE: the program stopped reading (it failed on the data, and says why itself, or its reader closed it).
+  if (errnoOf(err) !== 'EPIPE') port.post({ type: 'error', error: toErrorInfo(err) });
 } finally {
   fs.closeSync(pipeFd);
   port.close();
