@@ -17,6 +17,8 @@ export interface ExecResult {
    * the largest single process when that is higher (a peak between samples).
    */
   peakRssKiB: number | null;
+  /** User + system CPU seconds of the child and what it waited for (time(1)), when `rss` was asked for. */
+  cpuSeconds: number | null;
 }
 
 export interface ExecOptions {
@@ -42,7 +44,7 @@ export function exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult
   let full = argv;
   if (opts.rss) {
     rssFile = path.join(os.tmpdir(), `imprint-bench-rss-${process.pid}-${Date.now()}`);
-    full = [TIME, '-f', '%M', '-o', rssFile, cmd, ...args];
+    full = [TIME, '-f', '%U %S %M', '-o', rssFile, cmd, ...args];
   }
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
@@ -72,11 +74,14 @@ export function exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult
       const seconds = since();
       const treePeak = tree?.stop() ?? 0;
       let peakRssKiB: number | null = null;
+      let cpuSeconds: number | null = null;
       if (rssFile) {
         try {
-          // time(1) writes "Command exited with non-zero status N" before %M on failure: take the last number.
+          // time(1) writes "Command exited with non-zero status N" before its figures on failure: take the last three numbers.
           const nums = fs.readFileSync(rssFile, 'utf8').trim().split(/\s+/).map(Number).filter(Number.isFinite);
-          peakRssKiB = nums.length > 0 ? (nums[nums.length - 1] as number) : null;
+          const [user, sys, rss] = nums.slice(-3);
+          peakRssKiB = rss ?? null;
+          cpuSeconds = user !== undefined && sys !== undefined && nums.length >= 3 ? user + sys : null;
         } catch {
           peakRssKiB = null;
         }
@@ -84,7 +89,7 @@ export function exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult
         if (peakRssKiB !== null || treePeak > 0) peakRssKiB = Math.max(peakRssKiB ?? 0, treePeak);
       }
       if (opts.onLine && partial) opts.onLine(partial, seconds);
-      resolve({ code, stdout, stderr, seconds, peakRssKiB });
+      resolve({ code, stdout, stderr, seconds, peakRssKiB, cpuSeconds });
     });
   });
 }

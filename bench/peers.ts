@@ -16,6 +16,8 @@ export interface Measurement {
   /** Imprint only: seconds from its job-started event to job-finished (no Node or CLI start-up). */
   jobSeconds?: number | null;
   peakRssKiB: number | null;
+  /** User + system CPU seconds of the tool's process tree, when measured. */
+  cpuSeconds?: number | null;
   error?: string;
 }
 
@@ -49,6 +51,7 @@ export async function imprintFlash(image: string, device: string, verify: boolea
     writeSeconds: verify ? writeSeconds : r.seconds,
     jobSeconds: startedAt !== null && finishedAt !== null ? finishedAt - startedAt : null,
     peakRssKiB: r.peakRssKiB,
+    cpuSeconds: r.cpuSeconds,
     ...(ok ? {} : { error: end?.error?.message ?? lastLine(r.stderr) }),
   };
 }

@@ -5,7 +5,7 @@ import { CACHE_ROOT, MiB, TARGET_SIZE } from './bench-config';
 import type { BenchImage } from './image-builder';
 import { attachLoopTarget, flushDevice, hashDevice, scrambleDevice } from './loop-target';
 import { imprintFlash, type Measurement } from './peers';
-import { atLeast, fmtRate, fmtRatio, okSeconds, rate, ratio, table, type TargetCheck } from './report';
+import { atLeast, fmtRate, fmtRatio, median, okSeconds, rate, ratio, table, type TargetCheck } from './report';
 
 /**
  * Issue 17's benchmark: `imprint flash URL` from a loopback HTTP server
@@ -34,6 +34,8 @@ export async function runUrlFlashBench(image: BenchImage, opts: UrlBenchOptions)
   process.env.IMPRINT_CACHE_DIR = cacheDir;
   const runs: Record<string, Measurement[]> = {};
   const content: Record<string, string> = {};
+  /** CPU-seconds of this process (the server) during each URL run. */
+  const serverSeconds: Record<string, number[]> = {};
   const target = await attachLoopTarget('url-target', TARGET_SIZE);
   opts.log(`Target: ${target.device}; server ${server.url('/')}`);
   try {
@@ -48,12 +50,17 @@ export async function runUrlFlashBench(image: BenchImage, opts: UrlBenchOptions)
           fs.rmSync(cacheDir, { recursive: true, force: true });
           server.reset();
           if (way === 'url-reset') server.faults = { resetEvery: RESET_EVERY };
+          const serverCpu = process.cpuUsage();
           const m = await imprintFlash(way === 'disk' ? file : server.url(`/${path.basename(file)}`), target.device, true);
+          const served = process.cpuUsage(serverCpu);
           (runs[key] ??= []).push(m);
+          (serverSeconds[key] ??= []).push((served.user + served.system) / 1e6);
           await flushDevice(target.device);
           if (check) content[key] = (await hashDevice(target.device, image.size)) === image.sha256 ? 'ok' : 'device does not hold the image';
           const connections = server.requests.filter((r) => r.path === `/${path.basename(file)}`).length;
-          opts.log(`  round ${round + 1} ${f.padEnd(3)} ${way.padEnd(9)} ${m.seconds.toFixed(2).padStart(6)} s${way === 'disk' ? '' : `  ${connections} connection(s)`}${m.ok ? '' : `  FAILED: ${m.error ?? ''}`}${check && content[key] !== 'ok' ? `  CONTENT: ${content[key]}` : ''}`);
+          // CPU: the imprint process tree, and this process (the server) while it ran: the two share the machine's cores.
+          const cpu = `  cpu ${m.cpuSeconds?.toFixed(2) ?? '-'} s${way === 'disk' ? '' : ` + server ${((served.user + served.system) / 1e6).toFixed(2)} s`}`;
+          opts.log(`  round ${round + 1} ${f.padEnd(3)} ${way.padEnd(9)} ${m.seconds.toFixed(2).padStart(6)} s${cpu}${way === 'disk' ? '' : `  ${connections} connection(s)`}${m.ok ? '' : `  FAILED: ${m.error ?? ''}`}${check && content[key] !== 'ok' ? `  CONTENT: ${content[key]}` : ''}`);
         }
       }
     }
@@ -71,7 +78,13 @@ export async function runUrlFlashBench(image: BenchImage, opts: UrlBenchOptions)
   for (const f of FORMATS) {
     const r = (way: Way): number | null => rate(image.size, okSeconds(runs[`${f}/${way}`] ?? []));
     const [disk, url, reset] = [r('disk'), r('url'), r('url-reset')];
-    rows.push([f, fmtRate(disk), fmtRate(url), fmtRate(reset), fmtRatio(ratio(url, disk)), fmtRatio(ratio(reset, disk))]);
+    // CPU-seconds say where a ratio comes from on shared cores, where wall times swing with others' load.
+    const cpu = (way: Way): string => {
+      const c = median(okSeconds(runs[`${f}/${way}`] ?? [], (m) => m.cpuSeconds ?? null));
+      const server = median((serverSeconds[`${f}/${way}`] ?? []).filter((_, i) => runs[`${f}/${way}`]?.[i]?.ok));
+      return c === null ? '-' : `${c.toFixed(2)}${way === 'disk' || server === null ? '' : ` + ${server.toFixed(2)}`}`;
+    };
+    rows.push([f, fmtRate(disk), fmtRate(url), fmtRate(reset), fmtRatio(ratio(url, disk)), fmtRatio(ratio(reset, disk)), cpu('disk'), cpu('url'), cpu('url-reset')]);
     checks.push(atLeast(`${f} flash from a local HTTP server >= 0.90x the same file from disk`, url, disk, 0.9));
     checks.push(atLeast(`  same, the connection reset every 100 MiB >= 0.80x`, reset, disk, 0.8));
     for (const way of WAYS) {
@@ -83,9 +96,10 @@ export async function runUrlFlashBench(image: BenchImage, opts: UrlBenchOptions)
   }
   const text = [
     `MB/s = ${image.size} image bytes / 10^6 / median wall seconds of ${opts.runs} run(s) of \`imprint flash SOURCE DEVICE --yes\` (write + verify, start-up included).`,
+    `CPU-s = median user + system CPU-seconds of the imprint process tree (time(1)), and of the benchmark's process, which is the HTTP server, during the run.`,
     `url = the same file from a loopback HTTP server in the benchmark's process (decoded and written as it downloads; every run with an empty download cache); url-reset = the server resets the connection (TCP RST) every ${RESET_EVERY / MiB} MiB sent.`,
     '',
-    table(['format', 'disk MB/s', 'url MB/s', 'url-reset MB/s', 'url/disk', 'url-reset/disk'], rows),
+    table(['format', 'disk MB/s', 'url MB/s', 'url-reset MB/s', 'url/disk', 'url-reset/disk', 'disk CPU-s', 'url CPU-s (+ server)', 'url-reset CPU-s (+ server)'], rows),
     ...(notes.length > 0 ? ['', ...notes] : []),
   ].join('\n');
   return { text, checks };

@@ -220,6 +220,26 @@ test('cache: a verified download is flashed again without the network; an altere
   assert.match(cleared.stdout, /"entries":1/);
 });
 
+test('cache: a raw image written as it downloads is kept under the SHA-256 the flash pipeline took of it, and reused', async () => {
+  const url = server.url(imagePath('raw'));
+  // A pause near the end keeps the download going while the writing starts: the image is followed, not downloaded first.
+  server.faults = { pauseAt: { offset: fs.statSync(raw()).size - MiB, ms: 400 } };
+  const sha256 = sha256Of(raw());
+  await flash([url], (r, device) => {
+    exact(r, device);
+    assert.equal(r.finished?.digests?.sha256, sha256, "the pipeline's digest of the content, which is the file");
+  });
+  const list = await runCli(['cache', 'list', '--json'], { env: env() });
+  const entries = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { url: string; sha256: string });
+  assert.deepEqual(entries.map((e) => [e.url, e.sha256]), [[url, sha256]]);
+  server.reset();
+  await flash([url], (r, device) => {
+    exact(r, device);
+    assert.ok(r.events.some((e) => e.type === 'warning' && /cached download/.test(e.message)), describe(r));
+  });
+  assert.equal(imageRequests('raw'), 0, 'no new request for the image');
+});
+
 test('plain http to a public address is refused before anything is fetched', async () => {
   await withLoopDevice(LOOP_SIZE, async (loop) => {
     const r = await runCli(['flash', 'http://93.184.216.34/os.img.xz', loop.device, '--yes', '--json'], { env: env() });

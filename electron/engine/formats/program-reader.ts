@@ -2,7 +2,10 @@ import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { fromErrorInfo } from '../errors';
 import { followedFile } from '../io/growing-file';
+import { spawnWorker } from '../worker-host';
+import { GROWING_FEED_WORKER } from './growing-feed-protocol';
 import { programComplaint } from './native-decoder';
 
 /**
@@ -13,7 +16,9 @@ import { programComplaint } from './native-decoder';
  * of them pile up: +57 MiB of RSS on the bench's xz image) and no copy out of
  * them. The reading thread is a worker of its own, so a blocking read stalls
  * nothing else. Where mkfifo is missing, open() returns null and the caller
- * uses decodeWithProgram (native-decoder.ts), as for a file still downloading.
+ * uses decodeWithProgram (native-decoder.ts). A file still downloading
+ * reaches the program through a second pipe, fed by a thread of its own
+ * (workers/growing-feed-worker.ts) as the bytes arrive.
  */
 export class ProgramReader {
   private ended = false;
@@ -25,9 +30,11 @@ export class ProgramReader {
   private constructor(
     private readonly child: ChildProcess,
     private fd: number,
-    /** The image, opened here and given to the program as its stdin: its read position is the program's. */
+    /** The image, opened here and given to the program as its stdin: its read position is the program's. -1 when fed. */
     private readonly inputFd: number,
     private readonly onInput?: (bytes: number) => void,
+    /** A downloading file's feeder: bytes it wrote to the program, and the end it stops (abort) at. */
+    private readonly feeder: { fed: BigInt64Array; stop: AbortController; failure: () => Error | null } | null = null,
   ) {
     child.stderr?.on('data', (d: Buffer) => {
       if (this.stderr.length < 2000) this.stderr += d.toString();
@@ -45,35 +52,61 @@ export class ProgramReader {
   /** Starts `program args...` on `file`; null when no named pipe can be made here. */
   static open(program: string, args: readonly string[], file: string, opts: { onInput?: (bytes: number) => void } = {}): ProgramReader | null {
     if (process.platform === 'win32') return null;
-    // A file still downloading: the program would take its not-yet-written end for the end of the
-    // data, and this thread, blocked in its reads, could not feed it; decodeWithProgram can.
-    if (followedFile(file)) return null;
+    const growing = followedFile(file);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imprint-decoder-'));
     try {
-      const fifo = path.join(dir, 'out');
-      if (spawnSync('mkfifo', ['-m', '600', fifo]).status !== 0) return null;
-      // Opening a FIFO blocks until the other end is open; a non-blocking read end lets the
-      // write end open at once, and then a blocking read end opens at once too.
-      const probe = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-      const write = fs.openSync(fifo, fs.constants.O_WRONLY);
-      const read = fs.openSync(fifo, fs.constants.O_RDONLY);
-      fs.closeSync(probe);
-      // The program reads the file itself: this thread blocks in its reads of the
-      // pipe, so it could not also feed the program's stdin.
+      const pipe = (name: string): { read: number; write: number } | null => {
+        const fifo = path.join(dir, name);
+        if (spawnSync('mkfifo', ['-m', '600', fifo]).status !== 0) return null;
+        // Opening a FIFO blocks until the other end is open; a non-blocking read end lets the
+        // write end open at once, and then a blocking read end opens at once too.
+        const probe = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+        const write = fs.openSync(fifo, fs.constants.O_WRONLY);
+        const read = fs.openSync(fifo, fs.constants.O_RDONLY);
+        fs.closeSync(probe);
+        return { read, write };
+      };
+      const out = pipe('out');
+      if (!out) return null;
+      // The program reads the file itself (this thread blocks in its reads of the output
+      // pipe, so it could not also feed the program's stdin), or, while it downloads, a pipe.
+      const inPipe = growing ? pipe('in') : null;
+      if (growing && !inPipe) {
+        fs.closeSync(out.read);
+        fs.closeSync(out.write);
+        return null;
+      }
       let input = -1;
       let child: ChildProcess;
       try {
-        input = fs.openSync(file, 'r');
-        child = spawn(program, [...args], { stdio: [input, write, 'pipe'] });
+        input = inPipe ? inPipe.read : fs.openSync(file, 'r');
+        child = spawn(program, [...args], { stdio: [input, out.write, 'pipe'] });
       } catch (err) {
-        fs.closeSync(read);
+        fs.closeSync(out.read);
         if (input >= 0) fs.closeSync(input);
+        if (inPipe) fs.closeSync(inPipe.write);
         throw err;
       } finally {
         // The child holds its own copy: once it exits, reads see the end of the data.
-        fs.closeSync(write);
+        fs.closeSync(out.write);
       }
-      return new ProgramReader(child, read, input, opts.onInput);
+      if (!inPipe || !growing) return new ProgramReader(child, out.read, input, opts.onInput);
+      // The child has its own copy of the pipe's read end; the thread opens a write end of its own.
+      fs.closeSync(inPipe.read);
+      const fed = new SharedArrayBuffer(8);
+      const opened = new Int32Array(new SharedArrayBuffer(4));
+      const stop = new AbortController();
+      let failure: Error | null = null;
+      const worker = spawnWorker(GROWING_FEED_WORKER, { path: file, growing: growing.shared, pipe: path.join(dir, 'in'), opened: opened.buffer as SharedArrayBuffer, fed }, { signal: stop.signal });
+      worker.onMessage((msg) => {
+        if (msg.type === 'error' && !stop.signal.aborted) failure = fromErrorInfo(msg.error);
+      });
+      worker.onCrash((err) => (failure ??= err));
+      // Owner: this open. 10 s: a thread starts in tens of ms; one that never opens the pipe
+      // leaves the program an empty input, which fails the decode (with the thread's crash).
+      Atomics.wait(opened, 0, 0, 10_000);
+      fs.closeSync(inPipe.write);
+      return new ProgramReader(child, out.read, -1, opts.onInput, { fed: new BigInt64Array(fed), stop, failure: () => failure });
     } finally {
       // The descriptors stay valid; no name is left behind.
       fs.rmSync(dir, { recursive: true, force: true });
@@ -100,6 +133,12 @@ export class ProgramReader {
   /** Compressed bytes the program has read so far, from the shared file position (Linux's fdinfo). */
   private reportInput(): void {
     if (!this.onInput) return;
+    if (this.feeder) {
+      const pos = Number(Atomics.load(this.feeder.fed, 0));
+      if (pos > this.inputReported) this.onInput(pos - this.inputReported);
+      this.inputReported = Math.max(pos, this.inputReported);
+      return;
+    }
     try {
       const pos = Number(/^pos:\s*(\d+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${this.inputFd}`, 'utf8'))?.[1] ?? NaN);
       if (pos > this.inputReported) {
@@ -113,6 +152,9 @@ export class ProgramReader {
 
   private async checkExit(): Promise<void> {
     const code = await this.exited;
+    // A download that failed cut the program's input short: its failure is the reason, not the program's complaint.
+    const fed = this.feeder?.failure();
+    if (fed) throw fed;
     if (this.failure) throw this.failure;
     if (code !== 0) throw new Error(programComplaint(this.stderr, code));
   }
@@ -120,9 +162,10 @@ export class ProgramReader {
   /** Stops the program (if still running) and closes the pipe. */
   async close(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill();
+    this.feeder?.stop.abort();
     if (this.fd >= 0) {
       fs.closeSync(this.fd);
-      fs.closeSync(this.inputFd);
+      if (this.inputFd >= 0) fs.closeSync(this.inputFd);
     }
     this.fd = -1;
     await this.exited;

@@ -1,5 +1,5 @@
 import type { ErrorInfo } from '../../../shared/error-codes';
-import type { JobDetails, JobFinishedEvent, JobKind, ProgressEvent, TargetProgress } from '../../../shared/job-events';
+import type { HashAlgorithm, JobDetails, JobFinishedEvent, JobKind, ProgressEvent, TargetProgress } from '../../../shared/job-events';
 import { ImprintError, toErrorInfo } from '../errors';
 import { unmountAll } from '../drives/unmount';
 import type { DecoderChoice } from '../formats/image-kind';
@@ -61,6 +61,8 @@ export interface RunOptions {
   announced?: boolean;
   /** Extra facts for the final event (the backup restored...). */
   details?: JobDetails;
+  /** Digests of the content the caller needs besides any checksum's (a raw download's SHA-256 for the cache), in the final event's `digests`. */
+  contentHashes?: HashAlgorithm[];
 }
 
 /**
@@ -88,7 +90,7 @@ export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promi
     source,
     targets,
     {
-      contentHashes: checksum ? ['sha256'] : [],
+      contentHashes: [...new Set<HashAlgorithm>([...(checksum ? (['sha256'] as const) : []), ...(opts.contentHashes ?? [])])],
       fileHash: checksum !== null && !checksum.contentOnly && source.format !== 'raw',
       signal: opts.signal,
       stallTimeoutMs: opts.stallTimeoutMs,

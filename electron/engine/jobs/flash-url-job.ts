@@ -6,7 +6,7 @@ import { ImprintError, toErrorInfo } from '../errors';
 import { entryChecksums, type CatalogueImage } from '../catalogues/catalogue';
 import type { CacheEntry, DownloadCache } from '../net/download-cache';
 import { FileSink } from '../net/file-sink';
-import { DEFAULT_STALL_MS, download, type DownloadOptions, type DownloadProgress } from '../net/http-download';
+import { DEFAULT_STALL_MS, DownloadDigest, download, type DownloadOptions, type DownloadProgress } from '../net/http-download';
 import type { HttpOptions } from '../net/http-request';
 import { discoverUrlChecksum, type UrlChecksum } from '../net/url-checksum';
 import { checkUrlAllowed, parseHttpUrl, redact } from '../net/url-policy';
@@ -140,8 +140,10 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
       temp.cleanup();
     }
   };
+  const digest = new DownloadDigest();
   const downloading = download(url.href, new FileSink(temp.fd, growing), {
     ...req.http,
+    digest,
     ...req.download,
     onWarning: (m) => reporter.warning(m),
     expectedSize: req.entry?.downloadSize ?? null,
@@ -182,6 +184,9 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
       }
       // Its full size from the start: the reader takes the file's size for the image's (raw).
       if (follow) fs.ftruncateSync(temp.fd, total);
+      // A raw image's content is the file: the pipeline's hasher takes its SHA-256 (for a published
+      // checksum and the cache) on a thread of its own, and the download stops hashing the same bytes.
+      if (follow && format === 'raw') digest.drop();
     }
     if (!follow) {
       const done = await downloading;
@@ -191,10 +196,12 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
         throw new ImprintError('E_CHECKSUM_MISMATCH', `The download's SHA-256 does not match ${checksum.from} (expected ${checksum.sha256}, got ${done.sha256}): the file on the server is not the one published. Nothing was written to the drives.`);
       }
     }
-    const result = await flashFile(temp.path, prepared, { ...opts, onEvent: rewriteDownloadFailure(opts.onEvent, () => downloadError) }, reporter, follow && progress.total !== null ? { growing, counters, total: progress.total, zipEntry } : null);
+    const flashOpts: RunOptions = { ...opts, onEvent: rewriteDownloadFailure(opts.onEvent, () => downloadError), ...(digest.dropped ? { contentHashes: ['sha256'] } : {}) };
+    const result = await flashFile(temp.path, prepared, flashOpts, reporter, follow && progress.total !== null ? { growing, counters, total: progress.total, zipEntry } : null);
     if (!result.ok) stopDownload.abort();
     const done = await downloading;
-    await closeTemp(result.ok && done ? done : null);
+    const sha256 = done?.sha256 ?? result.digests?.sha256 ?? null;
+    await closeTemp(result.ok && done && sha256 ? { sha256, bytes: done.bytes } : null);
     return withDownloadError(result, downloadError);
   } catch (err) {
     stopDownload.abort();

@@ -24,6 +24,7 @@ after(async () => {
 async function fetchIntoCache(cache: DownloadCache, url: string): Promise<string> {
   const temp = cache.createTemp(url);
   const r = await download(url, new FileSink(temp.fd), { initialBackoffMs: 10 });
+  assert.ok(r.sha256, 'the download hashes what it received');
   cache.commit(temp.path, temp.fd, { url, sha256: r.sha256, size: r.bytes });
   return r.sha256;
 }

@@ -44,6 +44,7 @@ async function fetchAll(opts: DownloadOptions = {}, url = server.url('/os.img'))
   const events: DownloadEvent[] = [];
   const r = await download(url, sink, { ...fast, ...opts, onEvent: (e) => events.push(e) });
   assert.equal(r.bytes, sink.length);
+  assert.ok(r.sha256, 'the download hashes what it received');
   return { sink, events, sha256: r.sha256 };
 }
 
