@@ -180,7 +180,9 @@ export class SeekableZstdReader {
     const where = `frame ${frame.index} (at byte ${frame.compressedOffset} of the file)`;
     const bad = (why: string, cause?: unknown): ImprintError =>
       new ImprintError('E_CORRUPT_SOURCE', `${this.file} is damaged: ${where} ${why}.`, { cause, offset: frame.compressedOffset });
-    if (this.input.length < frame.compressedSize) this.input = Buffer.allocUnsafe(frame.compressedSize);
+    // Room for the largest a frame of this content size can be (an incompressible one), so the buffer is not
+    // replaced, and its memory touched afresh, each time a frame compresses a little less than the last.
+    if (this.input.length < frame.compressedSize) this.input = Buffer.allocUnsafe(Math.max(frame.compressedSize, frame.decompressedSize + (frame.decompressedSize >> 7) + 4096));
     const src = this.input.subarray(0, frame.compressedSize);
     if (readFully(this.fd, src, 0, src.length, frame.compressedOffset) !== src.length) throw bad('ends early (the file shrank while open?)');
     if (src.length < 4 || src.readUInt32LE(0) !== ZSTD_MAGIC) throw bad('does not start with a zstd frame header');
