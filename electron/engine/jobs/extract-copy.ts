@@ -25,8 +25,17 @@ import { isAllZero } from '../io/chunk-crc';
  * must lie inside the file and the volume, in order, or nothing is copied.
  */
 
-/** Bytes decoded and written per step: two of Imprint's 2 MiB frames, decoded straight into the buffer. */
-const STEP = 4 << 20;
+/**
+ * Bytes decoded and written per step: one frame (Imprint writes 4 MiB frames;
+ * older backups have 2 MiB ones), decoded straight into the buffer, within
+ * these bounds. Not two frames, as it was: the two buffers are fresh memory
+ * in each `imprint extract`, and fresh memory costs its page faults, about
+ * 8 ms per MiB on these machines; two 4 MiB buffers cost the bench's copy of
+ * 2 MiB frames 30-60 ms, and twice as many writes of half the size cost
+ * nothing measurable.
+ */
+const MIN_STEP = 1 << 20;
+const MAX_STEP = 8 << 20;
 /** Files smaller than this go through FilesystemView.read(), which caches frames for the small reads around them. */
 export const COPY_MIN_BYTES = 4 << 20;
 
@@ -66,11 +75,14 @@ export class ExtentCopier {
    * reached.
    */
   async copy(fd: number, size: number, extents: readonly FileExtent[], volumeStart: number, volumeSize: number, onBytes: (reached: number) => void): Promise<void> {
-    const pieces = this.plan(size, extents, volumeStart, volumeSize);
+    const step = this.stepFor(extents, volumeStart);
+    const pieces = this.plan(size, extents, volumeStart, volumeSize, step);
     const reader = this.source.seekable.reader;
+    const fresh = (): Buffer[] => [Buffer.allocUnsafeSlow(step), Buffer.allocUnsafeSlow(step)];
     // A second copy at the same time (two jobs of the app on one source) gets buffers of its own.
-    const mine = this.busy ? null : (this.buffers ??= [Buffer.allocUnsafeSlow(STEP), Buffer.allocUnsafeSlow(STEP)]);
-    const buffers = mine ?? [Buffer.allocUnsafeSlow(STEP), Buffer.allocUnsafeSlow(STEP)];
+    if (!this.busy && (this.buffers?.[0]?.length ?? 0) < step) this.buffers = fresh();
+    const mine = this.busy ? null : this.buffers;
+    const buffers = mine ?? fresh();
     if (mine) this.busy = true;
     // The write still running from each buffer: it must end before the buffer is decoded into again.
     const writes: Promise<void>[] = buffers.map(() => Promise.resolve());
@@ -79,7 +91,7 @@ export class ExtentCopier {
       for (const p of pieces) {
         for (let done = 0; done < p.length; ) {
           const slot = turn++ % buffers.length;
-          const data = buffers[slot]!.subarray(0, Math.min(STEP, p.length - done));
+          const data = buffers[slot]!.subarray(0, Math.min(step, p.length - done));
           await writes[slot];
           if (reader.readInto(p.source + done, data) !== data.length) throw new Error(`the backup ends inside the file's data (at byte ${p.source + done} of its content)`);
           const at = p.offset + done;
@@ -98,7 +110,19 @@ export class ExtentCopier {
   }
 
   /** The extents checked and cut into pieces of source content no longer than a step, cut where frames start so each frame is decoded once. */
-  private plan(size: number, extents: readonly FileExtent[], volumeStart: number, volumeSize: number): Piece[] {
+  /** The step for a file: its largest frame where its extents start (frames are all one size in a backup Imprint wrote), within bounds. */
+  private stepFor(extents: readonly FileExtent[], volumeStart: number): number {
+    const { table } = this.source.seekable.reader;
+    let largest = MIN_STEP;
+    for (const e of extents) {
+      const index = table.frameAt(volumeStart + e.volumeOffset);
+      if (index >= 0) largest = Math.max(largest, table.frame(index).decompressedSize);
+      if (largest >= MAX_STEP) return MAX_STEP;
+    }
+    return largest;
+  }
+
+  private plan(size: number, extents: readonly FileExtent[], volumeStart: number, volumeSize: number, step: number): Piece[] {
     const { table, size: content } = this.source.seekable.reader;
     const pieces: Piece[] = [];
     let fileEnd = 0;
@@ -110,7 +134,7 @@ export class ExtentCopier {
       fileEnd = e.offset + e.length;
       for (let done = 0; done < e.length; ) {
         const from = volumeStart + e.volumeOffset + done;
-        let to = from + Math.min(e.length - done, STEP);
+        let to = from + Math.min(e.length - done, step);
         if (to < from + e.length - done) {
           const frameStart = table.frame(table.frameAt(to)).decompressedOffset;
           if (frameStart > from) to = frameStart;

@@ -88,6 +88,14 @@ export class FatTable {
     return this.decode(buf, page * PAGE_ENTRIES, cluster);
   }
 
+  /** The value of entry `cluster` when its page has been read, else null (entry() reads it). */
+  private cachedEntry(cluster: number): number | null {
+    if (!Number.isInteger(cluster) || cluster < 0 || cluster >= this.entries) return null;
+    const page = Math.floor(cluster / PAGE_ENTRIES);
+    const buf = this.pages.get(page);
+    return buf ? this.decode(buf, page * PAGE_ENTRIES, cluster) : null;
+  }
+
   /**
    * Sets bit `cluster` in `used` for every cluster 2 .. clusterCount + 1
    * whose entry is neither free nor marked bad. Reads the table in large
@@ -138,7 +146,8 @@ export class FatTable {
       if (last && last.first + last.count === cluster) last.count++;
       else runs.push({ first: cluster, count: 1 });
       clusters++;
-      const value = await this.entry(cluster);
+      // Synchronously while the entry's page is read: an await per cluster cost a 30 MiB file's 7,680 clusters 16-20 ms.
+      const value = this.cachedEntry(cluster) ?? (await this.entry(cluster));
       const kind = this.kind(value);
       if (kind === 'end') return { runs, clusters, error: null, ended: true };
       if (kind !== 'next') return { runs, clusters, error: `the cluster chain reaches a ${kind} FAT entry at cluster ${cluster}`, ended: false };
