@@ -49,6 +49,8 @@ interface Target {
   pending: Promise<void>[];
   /** Reads chunks back while the rest is written (a restore that verifies, from a seekable backup). */
   early: EarlyReadBack | null;
+  /** Bytes written since the last flush was started. */
+  unsynced: number;
 }
 
 /** Chunk buffers in rotation: one being decoded into while the others are written. */
@@ -97,11 +99,25 @@ function openTarget(t: Target, size: number): void {
   fs.ftruncateSync(t.fd, size);
 }
 
+/**
+ * Bytes written between two flushes started while the restore goes on. The
+ * last flush waited for what the drive still held in its cache (0.4-0.5 s on
+ * the bench's loop device, after 800 MB of O_DIRECT writes, with nothing else
+ * running); flushing along the way spreads that over the writing.
+ */
+const SYNC_EVERY = 128 << 20;
+
 /** Writes the parts of one chunk to every live target. */
 function writeChunk(targets: Target[], buf: Buffer, chunkStart: number, parts: ByteRange[], reporter: JobReporter): Promise<void>[] {
   return live(targets).map((t) => {
     const p = (async () => {
       for (const part of parts) await writeAll(t, buf.subarray(part.start - chunkStart, part.start - chunkStart + part.length), part.start);
+      t.unsynced += parts.reduce((n, part) => n + part.length, 0);
+      // A flush error is reported once: it fails the target here, as it would at the last flush.
+      if (t.unsynced >= SYNC_EVERY && t.fd !== null) {
+        t.unsynced = 0;
+        t.pending.push(syncTarget(t, reporter));
+      }
     })().catch((err) => fail(t, err, reporter));
     t.pending.push(p);
     return p;
@@ -118,6 +134,7 @@ const VERIFY_AHEAD = 4;
  */
 async function verifyTarget(t: Target, storage: BackupStorage, crcs: Uint32Array, size: number, signal?: AbortSignal): Promise<void> {
   if (t.early) {
+    await t.early.drain();
     await t.early.close();
     if (t.early.error) throw t.early.error;
   }
@@ -158,7 +175,7 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
   const size = metadata.size;
   const crcs = recordedCrcs(storage);
   const reporter = new JobReporter(opts.onEvent, 'restore', opts.jobId);
-  const targets: Target[] = plans.map((plan) => ({ plan, fd: null, pending: [], early: null, progress: { device: plan.path, status: 'writing', bytesWritten: 0, bytesVerified: 0 } }));
+  const targets: Target[] = plans.map((plan) => ({ plan, fd: null, pending: [], early: null, unsynced: 0, progress: { device: plan.path, status: 'writing', bytesWritten: 0, bytesVerified: 0 } }));
   const progress = targets.map((t) => t.progress);
   const notes: string[] = [];
   const finish = (ok: boolean, extra: Partial<JobFinishedEvent> = {}): JobFinishedEvent => {
@@ -196,12 +213,13 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
     if (sha256 !== metadata.sha256) {
       throw new ImprintError('E_CHECKSUM_MISMATCH', `The backup's content does not have the SHA-256 it recorded (expected ${metadata.sha256}, got ${sha256}): the backup file or its description is corrupt. The drives' partition tables were not written, so they do not look usable.`);
     }
-    for (const t of live(targets)) await Promise.all(t.pending.splice(0));
-    for (const t of live(targets)) syncTarget(t, reporter);
+    await settlePending(targets);
+    await Promise.all(live(targets).map((t) => syncTarget(t, reporter)));
     // The head last: until now the drive holds no partition table that points at half-written data.
     if (first) {
       await Promise.all(writeChunk(targets, first.buf, 0, first.parts, reporter));
-      for (const t of live(targets)) syncTarget(t, reporter);
+      await settlePending(targets);
+      await Promise.all(live(targets).map((t) => syncTarget(t, reporter)));
     }
     reporter.flush(writing);
     closeAll(targets);
@@ -224,7 +242,8 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
     for (const t of live(targets)) t.progress.status = err instanceof ImprintError && err.code === 'E_CANCELLED' ? 'cancelled' : 'failed';
     return finish(false, { error: toErrorInfo(err) });
   } finally {
-    for (const t of targets) await Promise.allSettled(t.pending.splice(0));
+    // A flush still in libuv's pool must not find its descriptor closed under it.
+    await settlePending(targets);
     for (const t of targets) await t.early?.close();
     closeAll(targets);
   }
@@ -318,11 +337,19 @@ async function writeStored(
   return { first, sha256: hash.digest('hex') };
 }
 
-function syncTarget(t: Target, reporter: JobReporter): void {
-  try {
-    fs.fsyncSync(t.fd as number);
-  } catch (err) {
-    fail(t, classifyWriteError(err, t.plan.path, 0), reporter);
+/** Flushes a target; asynchronous, so the chunks still waiting to be read back are read meanwhile. */
+async function syncTarget(t: Target, reporter: JobReporter): Promise<void> {
+  const fd = t.fd as number;
+  await new Promise<void>((resolve) => fs.fsync(fd, (err) => {
+    if (err) fail(t, classifyWriteError(err, t.plan.path, 0), reporter);
+    resolve();
+  }));
+}
+
+/** Waits for every write and flush in flight, including flushes that writes ending meanwhile started. */
+async function settlePending(targets: Target[]): Promise<void> {
+  for (const t of targets) {
+    while (t.pending.length > 0) await Promise.allSettled(t.pending.splice(0));
   }
 }
 

@@ -60,3 +60,27 @@ test('a stored byte that reads back differently fails its chunk, with its offset
   assert.equal(again.error?.offset, 3 * CHUNK);
   assert.equal(again.verified.size, 0);
 });
+
+test('drain reads back every chunk offered, in turn, however few the buffers; a bad chunk stops the reads after it', async () => {
+  const { file, chunks, crcs } = restored('drain');
+  let bytes = 0;
+  const early = new EarlyReadBack(file, false, CHUNK, crcs, (n) => (bytes += n), 2);
+  for (const c of chunks) early.offer(c);
+  await early.drain();
+  await early.close();
+  assert.equal(early.error, null);
+  assert.deepEqual([...early.verified].sort(), [0, 1, 2, 3, 4, 5]);
+  assert.equal(bytes, 3 * CHUNK + 3 * (8192 + 131072));
+
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, Buffer.from([0x42 ^ (fs.readFileSync(file)[2 * CHUNK + 5] as number)]), 0, 1, 2 * CHUNK + 5);
+  fs.closeSync(fd);
+  const bad = new EarlyReadBack(file, false, CHUNK, crcs, () => undefined, 1);
+  for (const c of chunks) bad.offer(c);
+  await bad.drain();
+  await bad.close();
+  assert.equal(bad.error?.code, 'E_VERIFY_MISMATCH');
+  assert.equal(bad.error?.offset, 2 * CHUNK);
+  // One buffer: chunks 0 and 1 were read before chunk 2 failed, and nothing after it.
+  assert.deepEqual([...bad.verified].sort(), [0, 1]);
+});

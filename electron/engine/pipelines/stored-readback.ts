@@ -45,15 +45,21 @@ export async function readBackChunk(src: ChunkSource, buf: Buffer, chunk: Stored
 
 /**
  * Reads chunks back while the restore goes on writing the rest: each chunk
- * offered (its writes to this target completed) is read back if one of the
- * few buffers is free, else left to the final pass; the writes never wait for
- * it. The first failure is kept, and stops further reads.
+ * offered (its writes to this target completed) is read back as soon as one
+ * of the few buffers is free, in the order offered; the writes never wait for
+ * it. drain() reads what is still waiting; close() leaves it to the final
+ * pass. The first failure is kept, and stops further reads.
+ *
+ * Chunks offered while every buffer was busy used to be left to the final
+ * pass: on the bench's 3 GiB drive a quarter of them, read after the fsync
+ * while nothing else ran (0.2-0.4 s of a 2.5-3.5 s restore).
  */
 export class EarlyReadBack {
   /** Chunks read back and found as restored. */
   readonly verified = new Set<number>();
   private readonly src: ChunkSource;
   private readonly free: Buffer[];
+  private readonly waiting: StoredChunkRef[] = [];
   private readonly running = new Set<Promise<void>>();
   private failure: ImprintError | null = null;
   private closed = false;
@@ -64,7 +70,7 @@ export class EarlyReadBack {
     chunkSize: number,
     private readonly crcs: Uint32Array,
     private readonly onBytes: (n: number) => void,
-    buffers = 3,
+    buffers = 6,
   ) {
     this.src = openForReadBack(path, isBlockDevice);
     this.free = Array.from({ length: buffers }, () => allocAligned(chunkSize));
@@ -75,27 +81,40 @@ export class EarlyReadBack {
   }
 
   offer(chunk: StoredChunkRef): void {
-    const buf = this.closed ? undefined : this.free.pop();
-    if (!buf || this.failure) {
-      if (buf) this.free.push(buf);
-      return;
-    }
-    const run: Promise<void> = readBackChunk(this.src, buf, chunk, this.crcs[chunk.index], this.onBytes).then(
-      () => {
-        this.verified.add(chunk.index);
-      },
-      (err: unknown) => {
-        this.failure ??= err instanceof ImprintError ? err : new ImprintError('E_VERIFY_MISMATCH', toErrorInfo(err).message);
-      },
-    );
-    this.running.add(run);
-    void run.finally(() => {
-      this.running.delete(run);
-      this.free.push(buf);
-    });
+    if (this.closed || this.failure) return;
+    this.waiting.push(chunk);
+    this.start();
   }
 
-  /** Waits for the reads in flight, then closes the target (once). */
+  /** Starts reads of waiting chunks while buffers are free. */
+  private start(): void {
+    while (!this.closed && !this.failure && this.waiting.length > 0 && this.free.length > 0) {
+      const chunk = this.waiting.shift() as StoredChunkRef;
+      const buf = this.free.pop() as Buffer;
+      const run: Promise<void> = readBackChunk(this.src, buf, chunk, this.crcs[chunk.index], this.onBytes).then(
+        () => {
+          this.verified.add(chunk.index);
+        },
+        (err: unknown) => {
+          this.failure ??= err instanceof ImprintError ? err : new ImprintError('E_VERIFY_MISMATCH', toErrorInfo(err).message);
+        },
+      );
+      this.running.add(run);
+      void run.finally(() => {
+        this.running.delete(run);
+        this.free.push(buf);
+        this.start();
+      });
+    }
+  }
+
+  /** Waits until every chunk offered has been read back (or one failed). */
+  async drain(): Promise<void> {
+    // Each read that ends starts the next waiting one before this loop looks again.
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  /** Waits for the reads in flight, then closes the target (once); chunks still waiting are left to the final pass. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
