@@ -19,6 +19,7 @@ import { MARKER_FILE, claimFolder, clearTmp, ensureMarker, holdsForeignFiles } f
 import { lockFolder } from '../formats/backup-folder/folder-lock';
 import { generationIds, newGenerationId, writeGeneration, type PieceRef } from '../formats/backup-folder/generation-index';
 import { PieceWriter } from '../formats/backup-folder/piece-store';
+import { cutRanges } from '../formats/backup-folder/piece-list';
 import { CHUNK_SIZE } from '../pipelines/write-pipeline';
 import { JobReporter, type EventSink } from './job-reporter';
 
@@ -271,8 +272,9 @@ async function readAndStore(fd: number, p: PreparedFolderBackup, pieceSize: numb
     for (const part of parts) {
       const data = buf.subarray(part.start - at, part.start - at + part.length);
       hash.update(data);
-      for (let off = part.start; off < part.start + part.length; ) {
-        const end = Math.min(part.start + part.length, (Math.floor(off / pieceSize) + 1) * pieceSize);
+      // The cut a schema 2 index is read back by (piece-list.ts): one rule, in one place.
+      for (const [off, pieceLength] of cutRanges([[part.start, part.length]], pieceSize)) {
+        const end = off + pieceLength;
         const piece = buf.subarray(off - at, end - at);
         const h = writer.nameOf(piece);
         let stored = 0;
@@ -282,9 +284,8 @@ async function readAndStore(fd: number, p: PreparedFolderBackup, pieceSize: numb
           newBytes += piece.length;
         }
         seen.add(h);
-        pieces.push([off, end - off, h]);
-        onRead(end - off, stored);
-        off = end;
+        pieces.push([off, pieceLength, h]);
+        onRead(pieceLength, stored);
       }
     }
   }

@@ -267,7 +267,7 @@ async function writeStored(
 ): Promise<{ first: { buf: Buffer; parts: ByteRange[] } | null; sha256: string }> {
   // A seekable .zst (what Imprint writes): only the frames holding stored ranges are decoded, on several threads.
   let held: { buf: Buffer; parts: ByteRange[] } | null = null;
-  // A folder's pieces come as a stream (content): they take the streaming path below.
+  // An encrypted folder's pieces come as a stream (content) and take the streaming path below; a plain folder's are decoded on threads (chunks).
   const decode: ChunkDecoder = chunks ?? ((...args) => decodeStoredChunks(info, ...args));
   const seekable = content ? null : await decode(storage, crcs, driveSize, { signal }, (chunk) => {
     if (live(targets).length === 0) throw fromErrorInfo(targets[0]?.progress.error ?? { code: 'E_WRITE', message: 'Every target failed.' });
