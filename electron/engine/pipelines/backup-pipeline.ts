@@ -13,6 +13,13 @@ import { BACKUP_CHECK_WORKER, COMPRESS_WRITER_WORKER, DRIVE_READER_WORKER, type 
 const SLOTS = 8;
 /** How long a stopping writer may take to close its file before its thread is ended anyway. */
 const STOP_GRACE_MS = 30_000;
+/**
+ * How long a thread that has said its last word may take to end by itself
+ * (milliseconds, measured under load: up to 0.13 s) before it is terminated:
+ * the writer and the checker end themselves, because terminating a thread
+ * with lzma-native inside can abort the process (compress-writer-worker.ts).
+ */
+const EXIT_WAIT_MS = 5_000;
 
 export interface BackupPipelineOptions {
   output: string;
@@ -48,6 +55,8 @@ interface Thread<In, Out> {
   /** Resolves once the thread has closed its files (or ended). */
   stopped: Promise<void>;
   markStopped(): void;
+  /** Resolves once the thread has ended. */
+  exited: Promise<void>;
 }
 
 /** Starts one of the backup's threads; all stop when `signal` fires (the pipeline's stop). */
@@ -55,14 +64,28 @@ function spawnThread<In, Out, Data>(kind: WorkerKind<In, Out, Data>, data: Data,
   const worker = spawnWorker(kind, data, { signal });
   let markStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (markStopped = resolve));
-  worker.onExit(() => markStopped());
-  return { worker, post: (msg) => worker.post(msg), stopped, markStopped };
+  let markExited!: () => void;
+  const exited = new Promise<void>((resolve) => (markExited = resolve));
+  worker.onExit(() => {
+    markStopped();
+    markExited();
+  });
+  return { worker, post: (msg) => worker.post(msg), stopped, markStopped, exited };
 }
 
-/** Waits (boundedly) for a thread to close its files, then ends it (the host gives up on one stuck in the kernel on a hung drive). */
-async function endThread(thread: Thread<unknown, unknown> | null): Promise<void> {
+function within(promise: Promise<void>, ms: number): Promise<unknown> {
+  return Promise.race([promise, new Promise((r) => setTimeout(r, ms).unref())]);
+}
+
+/**
+ * Waits (boundedly) for a thread to close its files and, if it ends itself,
+ * to end; then ends it if it has not (the host gives up on one stuck in the
+ * kernel on a hung drive).
+ */
+async function endThread(thread: Thread<unknown, unknown> | null, endsItself: boolean): Promise<void> {
   if (!thread) return;
-  await Promise.race([thread.stopped, new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
+  await within(thread.stopped, STOP_GRACE_MS);
+  if (endsItself) await within(thread.exited, EXIT_WAIT_MS);
   await thread.worker.terminate();
 }
 
@@ -135,7 +158,7 @@ export class BackupPipeline {
     } finally {
       this.opts.signal?.removeEventListener('abort', onAbort);
       if (watchdog) clearInterval(watchdog);
-      await Promise.all([this.source, this.writer, this.checker].map((t) => endThread(t as Thread<unknown, unknown> | null)));
+      await Promise.all([endThread(this.source as Thread<unknown, unknown> | null, false), endThread(this.writer as Thread<unknown, unknown> | null, true), endThread(this.checker as Thread<unknown, unknown> | null, true)]);
     }
   }
 

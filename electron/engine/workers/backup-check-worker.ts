@@ -221,6 +221,7 @@ async function pump(): Promise<void> {
     if (finalSize !== null && pos >= finalSize) {
       await decoder.end();
       port.post({ type: 'done', contentBytes, crcs: crcs.end() });
+      port.close();
       finish();
     }
   } finally {
@@ -237,6 +238,11 @@ function finish(): void {
 
 let failed = false;
 
+// After its last message (done, stopped or error) the thread closes its port
+// and ends by itself, its decoder closed, rather than being terminated:
+// terminating a thread that has lzma-native loaded can abort the process
+// (compress-writer-worker.ts says how that was measured).
+
 /** Reports the first failure: an OS error reading the file, or the decoder's verdict on its content. */
 function fail(err: unknown): void {
   if (failed) return;
@@ -246,6 +252,7 @@ function fail(err: unknown): void {
   const why = err instanceof Error ? (err.name.startsWith('LZMA_') ? describeLzmaError(err) : err.message) : String(err);
   const error = err instanceof ImprintError ? err.toInfo() : new ImprintError('E_VERIFY_MISMATCH', `The backup file does not read back as what was written: ${why}.`, { offset: pos }).toInfo();
   port.post({ type: 'error', error });
+  port.close();
 }
 
 port.onMessage((msg) => {
@@ -257,6 +264,7 @@ port.onMessage((msg) => {
       else {
         finish();
         port.post({ type: 'stopped' });
+        port.close();
       }
     };
     close();
