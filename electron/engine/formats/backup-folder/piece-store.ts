@@ -152,12 +152,9 @@ export class PieceReader {
    * exactly `length` bytes and decode to them, and the content must have the
    * SHA-256 it is named by. In an encrypted folder the file must first
    * authenticate as the piece of that name and length, and the content must
-   * have that keyed hash. `hashCheck: false` (a restore, which checks every
-   * chunk's CRC-32 and all the data's SHA-256 before the partition table is
-   * written) skips that content hash and instead requires the frame's own
-   * checksum (XXH64, checked by the decoder), as every piece Imprint writes has.
+   * have that keyed hash.
    */
-  read(hash: string, length: number, into?: Buffer, opts: { hashCheck?: boolean } = {}): PieceRead {
+  read(hash: string, length: number, into?: Buffer): PieceRead {
     const file = piecePath(this.folder, hash, this.keys !== null);
     let fd: number;
     try {
@@ -189,8 +186,6 @@ export class PieceReader {
         declared = null;
       }
       if (declared !== length) return { ok: false, problem: 'damaged', detail: `piece ${hash} declares ${declared ?? 'no'} bytes, not ${length}` };
-      // Frame header descriptor, bit 2: Content_Checksum_flag (RFC 8878 3.1.1.1.1).
-      if (opts.hashCheck === false && ((src[4] as number) & 0x04) === 0) return { ok: false, problem: 'damaged', detail: `piece ${hash} has no checksum (Imprint writes one in every piece)` };
       const out = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
       let n: number;
       try {
@@ -199,10 +194,8 @@ export class PieceReader {
         return { ok: false, problem: 'damaged', detail: `piece ${hash} does not decode (${(err as Error).message})` };
       }
       if (n !== length) return { ok: false, problem: 'damaged', detail: `piece ${hash} decodes to ${n} bytes, not ${length}` };
-      if (opts.hashCheck !== false) {
-        const name = this.keys ? this.keys.pieceName(out) : sha256Hex(out);
-        if (name !== hash) return { ok: false, problem: 'damaged', detail: `piece ${hash} does not hold the data it is named by (${this.keys ? 'keyed hash' : 'SHA-256'} differs)` };
-      }
+      const name = this.keys ? this.keys.pieceName(out) : sha256Hex(out);
+      if (name !== hash) return { ok: false, problem: 'damaged', detail: `piece ${hash} does not hold the data it is named by (${this.keys ? 'keyed hash' : 'SHA-256'} differs)` };
       return { ok: true, data: out, storedBytes: size };
     } catch (err) {
       if (err instanceof ImprintError) throw err;
