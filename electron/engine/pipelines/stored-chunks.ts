@@ -33,7 +33,10 @@ export interface StoredChunk {
   index: number;
   /** Drive offset of the chunk. */
   at: number;
-  /** The chunk's content (zeros outside `parts`), in page-aligned memory reused once `onChunk`'s promise settles. */
+  /**
+   * The chunk's content where `parts` say, in page-aligned memory reused once `onChunk`'s promise settles.
+   * Elsewhere zeros from a seekable .zst; from a backup folder, whatever the memory held (only `parts` are used).
+   */
   buf: Buffer;
   parts: ByteRange[];
 }
