@@ -209,8 +209,8 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
       for (const t of live(targets)) t.early = new EarlyReadBack(t.plan.path, t.plan.isBlockDevice, storage.chunkSize, crcs, (n) => void (t.progress.bytesVerified += n));
     }
     const { first, sha256 } = await writeStored(info, storage, crcs, size, targets, reporter, opts.signal, opts.chunks ? undefined : opts.content, opts.chunks);
-    // The stored data must have the SHA-256 the backup recorded; otherwise the head is never written.
-    if (sha256 !== metadata.sha256) {
+    // The stored data must have the SHA-256 the backup recorded (null: a backup folder's pieces were each checked against their names); otherwise the head is never written.
+    if (sha256 !== null && sha256 !== metadata.sha256) {
       throw new ImprintError('E_CHECKSUM_MISMATCH', `The backup's content does not have the SHA-256 it recorded (expected ${metadata.sha256}, got ${sha256}): the backup file or its description is corrupt. The drives' partition tables were not written, so they do not look usable.`);
     }
     await settlePending(targets);
@@ -252,7 +252,8 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
 /**
  * Decodes the backup and writes its stored ranges, checking each chunk's
  * CRC-32 first and taking the SHA-256 of the stored data (its ranges in drive order). Returns
- * the first chunk's stored parts, held back, and that SHA-256.
+ * the first chunk's stored parts, held back, and that SHA-256 (null when
+ * a backup folder's decoder checked each piece against its name instead).
  */
 async function writeStored(
   info: SourceInfo,
@@ -264,7 +265,7 @@ async function writeStored(
   signal?: AbortSignal,
   content?: AsyncIterable<Buffer>,
   chunks?: ChunkDecoder,
-): Promise<{ first: { buf: Buffer; parts: ByteRange[] } | null; sha256: string }> {
+): Promise<{ first: { buf: Buffer; parts: ByteRange[] } | null; sha256: string | null }> {
   // A seekable .zst (what Imprint writes): only the frames holding stored ranges are decoded, on several threads.
   let held: { buf: Buffer; parts: ByteRange[] } | null = null;
   // An encrypted folder's pieces come as a stream (content) and take the streaming path below; a plain folder's are decoded on threads (chunks).
