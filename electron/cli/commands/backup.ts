@@ -69,7 +69,7 @@ by chunk, before the file appears under its name.
 SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
   --compress F      zstd (default: fast, multi-threaded), gzip, xz (smallest,
                     slow), or none (a raw image; zero blocks become holes)
-  --level N         compression level (zstd 1-19, default 3, or 2 when only
+  --level N         compression level (zstd 1-19, default 3, or 1 when only
                     used blocks are stored; gzip 1-9, default 6; xz 0-9,
                     default 6)
   --rescue          if the drive has unreadable sectors, save what can be
