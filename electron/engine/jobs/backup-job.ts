@@ -5,7 +5,7 @@ import type { BackupCompression, BackupMetadata, BackupStorage, StorageSummary }
 import type { JobFinishedEvent, ProgressEvent, TargetProgress } from '../../../shared/job-events';
 import { ImprintError } from '../errors';
 import { firstDifferentChunk } from '../io/chunk-crc';
-import { CHUNK_SIZE } from '../pipelines/write-pipeline';
+import { CHUNK_SIZE } from '../pipelines/chunk-size';
 import type { SourceInfo } from '../formats/image-source';
 import { JobReporter, type EventSink } from './job-reporter';
 import { encodeEmbeddedMetadata, imprintVersion, writeMetadataFile } from '../formats/backup-metadata';
