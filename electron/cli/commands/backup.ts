@@ -12,7 +12,6 @@ import { withCancel, stallTimeoutMs } from '../run-job';
 import type { Output } from '../output';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
-import { backupIntoFolder } from './backup-into-folder';
 import { PASSPHRASE_OPTIONS } from '../passphrase';
 import { sayBackupSource } from './backup-source-lines';
 
@@ -69,7 +68,7 @@ by chunk, before the file appears under its name.
 SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
   --compress F      zstd (default: fast, multi-threaded), gzip, xz (smallest,
                     slow), or none (a raw image; zero blocks become holes)
-  --level N         compression level (zstd 1-19, default 3, or 2 when only
+  --level N         compression level (zstd 1-19, default 3, or 1 when only
                     used blocks are stored; gzip 1-9, default 6; xz 0-9,
                     default 6)
   --rescue          if the drive has unreadable sectors, save what can be
@@ -113,6 +112,9 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
       if (values.compress !== 'zstd') unsupported.unshift('compress');
       if (unsupported.length > 0) throw new ImprintError('E_BAD_ARGUMENTS', `--into stores a smart backup in zstd pieces; it takes no --${unsupported.join(', --')}.`);
       const [folderDevice] = positionalArgs('backup', positionals, 'DEVICE') as [string];
+      // Required here (as commands.ts loads commands): a backup to one file does not load the folder engine.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { backupIntoFolder } = require('./backup-into-folder') as typeof import('./backup-into-folder');
       return backupIntoFolder(folderDevice, values.into, { yes: values.yes === true, stdinCancel: values['stdin-cancel'] === true, encrypt: values.encrypt === true, passphraseOptions: values }, out, confirmMountedSource);
     }
     const folderOnly = (['encrypt', 'passphrase-file', 'passphrase-env'] as const).filter((o) => values[o] !== undefined);

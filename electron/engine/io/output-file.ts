@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { ImprintError, classifyWriteError, errnoOf } from '../errors';
-import { allocAligned, alignUp } from './aligned-buffer';
+import { allocAlignedPrivate, alignUp } from './aligned-buffer';
 import { fsyncChecked, writeFully } from './full-io';
 import { ChunkCrcStream } from './chunk-crc';
 
@@ -46,7 +46,10 @@ export function outputError(err: unknown, file: string, offset: number): Imprint
 export class CompressedOutput {
   private fd: number;
   private readonly direct: boolean;
-  private readonly staging = allocAligned(STAGE);
+  /** Private, not shared: compressed frames are copied in at any offset (allocAlignedPrivate says why). */
+  private readonly staging = allocAlignedPrivate(STAGE);
+  /** Where a frame lent from shared memory is copied first, whole and aligned. */
+  private scratch: Buffer | null = null;
   private fill = 0;
   private flushed = 0;
   private readonly crcs: ChunkCrcStream | null;
@@ -92,6 +95,14 @@ export class CompressedOutput {
   }
 
   append(data: Uint8Array): void {
+    // A frame in shared memory (a ZstdFramePool slot): copied out whole first, both sides aligned,
+    // then into the staging at its offset. Straight from shared memory to an unaligned offset ran at
+    // 1-2.5 GB/s (0.14 s of CPU for the smart bench drive's 385 MB); the two copies at 10 GB/s.
+    if (data.buffer instanceof SharedArrayBuffer && data.length > 4096) {
+      if (!this.scratch || this.scratch.length < data.length) this.scratch = Buffer.allocUnsafeSlow(Math.max(data.length, STAGE + 64 * 1024));
+      this.scratch.set(data);
+      data = this.scratch.subarray(0, data.length);
+    }
     let pos = 0;
     while (pos < data.length) {
       const room = this.room();

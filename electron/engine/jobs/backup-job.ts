@@ -5,7 +5,7 @@ import type { BackupCompression, BackupMetadata, BackupStorage, StorageSummary }
 import type { JobFinishedEvent, ProgressEvent, TargetProgress } from '../../../shared/job-events';
 import { ImprintError } from '../errors';
 import { firstDifferentChunk } from '../io/chunk-crc';
-import { CHUNK_SIZE } from '../pipelines/write-pipeline';
+import { CHUNK_SIZE } from '../pipelines/chunk-size';
 import type { SourceInfo } from '../formats/image-source';
 import { JobReporter, type EventSink } from './job-reporter';
 import { encodeEmbeddedMetadata, imprintVersion, writeMetadataFile } from '../formats/backup-metadata';
@@ -49,15 +49,16 @@ export const DEFAULT_LEVELS: Record<BackupCompression, number | null> = { zstd: 
 const LEVEL_RANGES: Record<Exclude<BackupCompression, 'none'>, [number, number]> = { zstd: [1, 19], gzip: [1, 9], xz: [0, 9] };
 
 /**
- * A smart backup's zstd level when none is asked for. Level 2 (with a window
+ * A smart backup's zstd level when none is asked for. Level 1 (with a window
  * as wide as a frame, formats/zstd-seekable-writer.ts) compresses the bench
- * drive's used blocks with about a quarter less CPU than level 3 (1.1 s
- * against 1.45-1.6 s for its 985 MB, frame by frame), for a file 0.8 %
- * larger (385.2 against 382.0 MB; 1.015x partclone | zstd -T0, whose
- * stream is level 3). A whole-drive backup stays at level 3, where it is
- * measured against one `zstd -T0` stream of the drive.
+ * drive's 235 data frames (985 MB) in 0.83 s of CPU against 1.0 s at level 2
+ * and 1.56 s at level 3 (one thread, three interleaved runs, loaded host), for
+ * a file 1.6 % larger than level 2's (391.3 against 385.2 MB; about 1.03x
+ * partclone | zstd -T0, whose stream is level 3; the target is at most
+ * 1.05x). A whole-drive backup stays at level 3, where it is measured against
+ * one `zstd -T0` stream of the drive.
  */
-export const SMART_ZSTD_LEVEL = 2;
+export const SMART_ZSTD_LEVEL = 1;
 
 function checkLevel(compression: BackupCompression, level: number | null | undefined, smart = false): number | null {
   if (level === null || level === undefined) return compression === 'zstd' && smart ? SMART_ZSTD_LEVEL : DEFAULT_LEVELS[compression];

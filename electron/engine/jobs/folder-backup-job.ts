@@ -20,7 +20,7 @@ import { lockFolder } from '../formats/backup-folder/folder-lock';
 import { generationIds, newGenerationId, writeGeneration, type PieceRef } from '../formats/backup-folder/generation-index';
 import { PieceWriter } from '../formats/backup-folder/piece-store';
 import { cutRanges } from '../formats/backup-folder/piece-list';
-import { CHUNK_SIZE } from '../pipelines/write-pipeline';
+import { CHUNK_SIZE } from '../pipelines/chunk-size';
 import { JobReporter, type EventSink } from './job-reporter';
 
 /**

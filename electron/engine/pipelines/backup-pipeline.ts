@@ -6,7 +6,8 @@ import type { ByteRange } from '../disks/filesystem-driver';
 import type { SourceInfo } from '../formats/image-source';
 import type { FromSource, RingSpec, ToSource } from '../workers/messages';
 import { spawnWorker, type TypedWorker, type WorkerKind } from '../worker-host';
-import { CHUNK_SIZE, type SourceEnd } from './write-pipeline';
+import type { SourceEnd } from './write-pipeline';
+import { CHUNK_SIZE } from './chunk-size';
 import { fileReadBackMismatch } from './backup-file-check';
 import { BACKUP_CHECK_WORKER, COMPRESS_WRITER_WORKER, DRIVE_READER_WORKER, type FromCheck, type FromCompressWriter, type ToCheck, type ToCompressWriter } from '../workers/backup-messages';
 
@@ -140,9 +141,20 @@ export class BackupPipeline {
     let watchdog: NodeJS.Timeout | null = null;
     try {
       if (this.opts.signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled before starting.');
-      if (!(await this.startWriter(ring))) return this.result();
-      this.startChecker();
+      // The reader starts beside the writer: each thread costs about 0.1 s of CPU to start, and the
+      // reader waiting for the writer's 'ready' put one start-up after the other before the first
+      // read. Chunks it sends meanwhile wait in the writer's port; a writer that cannot create the
+      // file fails the backup, which stops the reader as any failure does. The checker opens the
+      // file the writer creates, so it starts once the writer is ready.
+      const writerReady = this.startWriter(ring);
       this.startSource(ring);
+      if (!(await writerReady)) {
+        this.fail(new ImprintError('E_INTERNAL', 'The backup writer ended before it was ready.'));
+        return this.result();
+      }
+      // The reader may have failed (or the user cancelled) while the writer started.
+      if (this.error) return this.result();
+      this.startChecker();
       const limit = this.opts.stallTimeoutMs ?? 60_000;
       watchdog = setInterval(() => this.checkStall(limit), Math.min(1000, limit / 2));
       watchdog.unref();

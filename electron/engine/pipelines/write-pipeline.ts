@@ -9,9 +9,10 @@ import { spawnWorker, type TypedWorker } from '../worker-host';
 import type { TargetPlan } from './target-plan';
 import type { EarlyReadback } from './early-readback';
 import { startStallWatchdog, startTargetReadback } from './write-watch';
+import { CHUNK_SIZE } from './chunk-size';
 
-/** 4 MiB chunks: large enough for full device speed, small enough that cancel is quick. */
-export const CHUNK_SIZE = 4 << 20;
+export { CHUNK_SIZE };
+
 /** Bytes at the start of an image written last (partition table and boot code). */
 export const HEAD_BYTES = 1 << 20;
 const SLOTS = 8;
