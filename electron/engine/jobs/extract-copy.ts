@@ -109,7 +109,6 @@ export class ExtentCopier {
     await Promise.all(writes);
   }
 
-  /** The extents checked and cut into pieces of source content no longer than a step, cut where frames start so each frame is decoded once. */
   /** The step for a file: its largest frame where its extents start (frames are all one size in a backup Imprint wrote), within bounds. */
   private stepFor(extents: readonly FileExtent[], volumeStart: number): number {
     const { table } = this.source.seekable.reader;
@@ -122,6 +121,7 @@ export class ExtentCopier {
     return largest;
   }
 
+  /** The extents checked and cut into pieces of source content no longer than a step, cut where frames start so each frame is decoded once. */
   private plan(size: number, extents: readonly FileExtent[], volumeStart: number, volumeSize: number, step: number): Piece[] {
     const { table, size: content } = this.source.seekable.reader;
     const pieces: Piece[] = [];

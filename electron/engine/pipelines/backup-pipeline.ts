@@ -58,10 +58,12 @@ interface Thread<In, Out> {
   markStopped(): void;
   /** Resolves once the thread has ended. */
   exited: Promise<void>;
+  /** The thread ends by itself after its last message (it has lzma-native loaded: EXIT_WAIT_MS says why). */
+  endsItself: boolean;
 }
 
 /** Starts one of the backup's threads; all stop when `signal` fires (the pipeline's stop). */
-function spawnThread<In, Out, Data>(kind: WorkerKind<In, Out, Data>, data: Data, signal: AbortSignal): Thread<In, Out> {
+function spawnThread<In, Out, Data>(kind: WorkerKind<In, Out, Data>, data: Data, signal: AbortSignal, endsItself: boolean): Thread<In, Out> {
   const worker = spawnWorker(kind, data, { signal });
   let markStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (markStopped = resolve));
@@ -71,7 +73,7 @@ function spawnThread<In, Out, Data>(kind: WorkerKind<In, Out, Data>, data: Data,
     markStopped();
     markExited();
   });
-  return { worker, post: (msg) => worker.post(msg), stopped, markStopped, exited };
+  return { worker, post: (msg) => worker.post(msg), stopped, markStopped, exited, endsItself };
 }
 
 function within(promise: Promise<void>, ms: number): Promise<unknown> {
@@ -83,10 +85,10 @@ function within(promise: Promise<void>, ms: number): Promise<unknown> {
  * to end; then ends it if it has not (the host gives up on one stuck in the
  * kernel on a hung drive).
  */
-async function endThread(thread: Thread<unknown, unknown> | null, endsItself: boolean): Promise<void> {
+async function endThread<In, Out>(thread: Thread<In, Out> | null): Promise<void> {
   if (!thread) return;
   await within(thread.stopped, STOP_GRACE_MS);
-  if (endsItself) await within(thread.exited, EXIT_WAIT_MS);
+  if (thread.endsItself) await within(thread.exited, EXIT_WAIT_MS);
   await thread.worker.terminate();
 }
 
@@ -170,7 +172,7 @@ export class BackupPipeline {
     } finally {
       this.opts.signal?.removeEventListener('abort', onAbort);
       if (watchdog) clearInterval(watchdog);
-      await Promise.all([endThread(this.source as Thread<unknown, unknown> | null, false), endThread(this.writer as Thread<unknown, unknown> | null, true), endThread(this.checker as Thread<unknown, unknown> | null, true)]);
+      await Promise.all([endThread(this.source), endThread(this.writer), endThread(this.checker)]);
     }
   }
 
@@ -185,7 +187,7 @@ export class BackupPipeline {
       level: this.opts.level,
       threads: this.opts.threads,
       ring,
-    }, this.stop.signal);
+    }, this.stop.signal, true);
     this.writer = writer;
     return new Promise<boolean>((ready) => {
       writer.worker.onError((err) => {
@@ -237,6 +239,7 @@ export class BackupPipeline {
       BACKUP_CHECK_WORKER,
       { file: this.opts.output, compression: this.opts.compression, chunkSize: CHUNK_SIZE, level: this.opts.level, ...(this.checkFileBytes ? { verify: 'file-bytes' as const } : {}) },
       this.stop.signal,
+      true,
     );
     this.checker = checker;
     checker.worker.onError((err) => this.fail(new ImprintError('E_INTERNAL', `The backup checker crashed: ${err.message}`)));
@@ -278,7 +281,7 @@ export class BackupPipeline {
   }
 
   private startSource(ring: RingSpec): void {
-    const source = spawnThread(DRIVE_READER_WORKER, { device: this.info.path, size: this.info.size ?? 0, ring, ...(this.opts.keep ? { keep: this.opts.keep } : {}) }, this.stop.signal);
+    const source = spawnThread(DRIVE_READER_WORKER, { device: this.info.path, size: this.info.size ?? 0, ring, ...(this.opts.keep ? { keep: this.opts.keep } : {}) }, this.stop.signal, false);
     this.source = source;
     source.worker.onError((err) => this.fail(new ImprintError('E_INTERNAL', `The drive reader crashed: ${err.message}`)));
     source.worker.onMessage((msg) => {
