@@ -45,11 +45,12 @@ export class SeekableZstdReader {
   /** Compressed bytes of the frame being decoded, reused between frames. */
   private input: Buffer = Buffer.alloc(0);
   /**
-   * The memory of the frame last evicted from the cache, decoded into next:
-   * a fresh 2 MiB buffer per frame costs its page faults every time, and
-   * halved the speed of reading a file from end to end.
+   * Memory of frames evicted from the cache (and given back by `lend`'s
+   * borrowers), decoded into next: a fresh 2 MiB buffer per frame costs its
+   * page faults every time, and halved the speed of reading a file from end
+   * to end. At most `cachedFrames` kept.
    */
-  private spare: Buffer | null = null;
+  private readonly spares: Buffer[] = [];
   /**
    * Frames decoded at least once (bounded). The cache takes new memory only
    * for a frame decoded before: one read once (the metadata on the way to a
@@ -165,14 +166,42 @@ export class SeekableZstdReader {
       if (this.seen.size >= SEEN_FRAMES) this.seen.clear();
       this.seen.add(frame.index);
     }
-    if (this.cache.size >= this.cachedFrames || (!again && this.cache.size > 0)) {
-      const oldest = this.cache.keys().next().value as number;
-      this.spare = this.cache.get(oldest) ?? null;
-      this.cache.delete(oldest);
-    }
+    if (this.cache.size >= this.cachedFrames || (!again && this.cache.size > 0 && this.spares.length === 0)) this.evictOldest();
     const content = this.decode(frame);
     this.cache.set(frame.index, content);
     return content;
+  }
+
+  /**
+   * `count` buffers of at least `size` bytes for a caller that decodes with
+   * readInto (extract-copy.ts), made of memory this reader has touched
+   * already where it can: spare memory first, then the least recently used
+   * cached frames'. Fresh memory costs its page faults, about 3-8 ms per MiB
+   * on the machines Imprint is benchmarked on, more than decoding a frame
+   * again later. `giveBack` them when done.
+   */
+  lend(size: number, count: number): Buffer[] {
+    const out: Buffer[] = [];
+    while (out.length < count) {
+      const i = this.spares.findIndex((b) => b.length >= size);
+      if (i >= 0) out.push(...this.spares.splice(i, 1));
+      else if (this.cache.size > 0) this.evictOldest();
+      else out.push(Buffer.allocUnsafeSlow(size));
+    }
+    return out;
+  }
+
+  /** Buffers from `lend`, no longer used by the borrower. */
+  giveBack(buffers: readonly Buffer[]): void {
+    for (const b of buffers) if (this.spares.length < this.cachedFrames) this.spares.push(b);
+  }
+
+  private evictOldest(): void {
+    const oldest = this.cache.keys().next().value as number;
+    const memory = this.cache.get(oldest);
+    this.cache.delete(oldest);
+    // All of its memory: a smaller frame (a backup's last) was decoded into the start of it.
+    if (memory && this.spares.length < this.cachedFrames) this.spares.push(Buffer.from(memory.buffer, memory.byteOffset, memory.buffer.byteLength - memory.byteOffset));
   }
 
   /** Decodes one frame, into `into` (exactly its content size) when given, else into memory of its own. */
@@ -199,9 +228,8 @@ export class SeekableZstdReader {
     // The frame's own content checksum (libzstd verifies the content against it while decoding) must be the table's.
     // A frame written without one (other writers may) leaves the table's checksum unchecked: Imprint has no XXH64 of its own.
     if (frame.checksum !== null && fhd & 0x04 && src.readUInt32LE(src.length - 4) !== frame.checksum) throw bad('has a checksum that disagrees with the seek table');
-    const spare = into ? null : this.spare;
-    if (!into) this.spare = null;
-    const out = into ?? (spare && spare.length >= frame.decompressedSize ? spare.subarray(0, frame.decompressedSize) : Buffer.allocUnsafe(frame.decompressedSize));
+    const spare = into ? -1 : this.spares.findIndex((b) => b.length >= frame.decompressedSize);
+    const out = into ?? (spare >= 0 ? (this.spares.splice(spare, 1)[0] as Buffer).subarray(0, frame.decompressedSize) : Buffer.allocUnsafe(frame.decompressedSize));
     let n: number;
     try {
       n = this.dctx.decompress(out, src);

@@ -27,8 +27,8 @@ import { isAllZero } from '../io/chunk-crc';
 
 /**
  * Bytes decoded and written per step: one frame (Imprint writes 4 MiB frames;
- * older backups have 2 MiB ones), decoded straight into the buffer, within
- * these bounds. Not two frames, as it was: the two buffers are fresh memory
+ * older backups have 2 MiB ones), decoded straight into the buffer; the
+ * buffers are the size of the largest frame, within these bounds. Not two frames, as it was: the two buffers are fresh memory
  * in each `imprint extract`, and fresh memory costs its page faults, about
  * 8 ms per MiB on these machines; two 4 MiB buffers cost the bench's copy of
  * 2 MiB frames 30-60 ms, and twice as many writes of half the size cost
@@ -39,12 +39,13 @@ const MAX_STEP = 8 << 20;
 /** Files smaller than this go through FilesystemView.read(), which caches frames for the small reads around them. */
 export const COPY_MIN_BYTES = 4 << 20;
 
-interface Piece {
-  /** Offset in the file. */
-  offset: number;
-  /** Offset in the source's content. */
+/** One step: content decoded into a buffer, then written from it to the file. */
+interface Step {
+  /** Offset in the source's content, and bytes decoded from there (a whole frame where the buffer holds one). */
   source: number;
   length: number;
+  /** What of the buffer goes where in the file: `at` in the buffer, `offset` in the file. */
+  writes: { at: number; offset: number; length: number }[];
 }
 
 type SeekableSource = ByteSource & { seekable: NonNullable<ByteSource['seekable']> };
@@ -56,10 +57,6 @@ export function copyThrough(copier: ExtentCopier | null, partitions: readonly So
 }
 
 export class ExtentCopier {
-  /** The two buffers, kept from file to file: fresh memory costs its page faults every time. */
-  private buffers: Buffer[] | null = null;
-  private busy = false;
-
   private constructor(private readonly source: SeekableSource) {}
 
   /** A copier for `source`, or null when it cannot copy from it (only seekable .zst backups, for now). */
@@ -71,60 +68,49 @@ export class ExtentCopier {
    * Writes a file of `size` bytes whose data lies at `extents` of a volume
    * starting at `volumeStart` of the source (`volumeSize` bytes long) into
    * `fd`, from its offset 0; bytes no extent covers, and runs of zeros, are
-   * left as holes (the caller sets the size). `onBytes` hears the file offset
-   * reached.
+   * left as holes (the caller sets the size). `onBytes` hears the bytes of
+   * the file's data copied so far (in the backup's order, not the file's).
    */
-  async copy(fd: number, size: number, extents: readonly FileExtent[], volumeStart: number, volumeSize: number, onBytes: (reached: number) => void): Promise<void> {
-    const step = this.stepFor(extents, volumeStart);
-    const pieces = this.plan(size, extents, volumeStart, volumeSize, step);
+  async copy(fd: number, size: number, extents: readonly FileExtent[], volumeStart: number, volumeSize: number, onBytes: (copied: number) => void): Promise<void> {
+    const { steps, step } = this.plan(size, extents, volumeStart, volumeSize);
     const reader = this.source.seekable.reader;
-    const fresh = (): Buffer[] => [Buffer.allocUnsafeSlow(step), Buffer.allocUnsafeSlow(step)];
-    // A second copy at the same time (two jobs of the app on one source) gets buffers of its own.
-    if (!this.busy && (this.buffers?.[0]?.length ?? 0) < step) this.buffers = fresh();
-    const mine = this.busy ? null : this.buffers;
-    const buffers = mine ?? fresh();
-    if (mine) this.busy = true;
-    // The write still running from each buffer: it must end before the buffer is decoded into again.
-    const writes: Promise<void>[] = buffers.map(() => Promise.resolve());
-    let turn = 0;
+    // Two buffers of memory the reader has touched already (its cached frames'), given back when done: fresh
+    // memory costs its page faults, ~3-8 ms per MiB here. Two copies at once (two jobs of the app) get their own.
+    const buffers = reader.lend(step, 2);
+    // The writes still running from each buffer: they must end before the buffer is decoded into again.
+    const writes: Promise<unknown>[] = buffers.map(() => Promise.resolve());
+    let copied = 0;
     try {
-      for (const p of pieces) {
-        for (let done = 0; done < p.length; ) {
-          const slot = turn++ % buffers.length;
-          const data = buffers[slot]!.subarray(0, Math.min(step, p.length - done));
-          await writes[slot];
-          if (reader.readInto(p.source + done, data) !== data.length) throw new Error(`the backup ends inside the file's data (at byte ${p.source + done} of its content)`);
-          const at = p.offset + done;
-          // A run of zeros (a hole the filesystem allocated, mostly) stays a hole where the destination can.
-          writes[slot] = isAllZero(data) ? Promise.resolve() : writeAll(fd, data, at);
-          done += data.length;
-          onBytes(at + data.length);
-        }
+      for (const [i, s] of steps.entries()) {
+        const slot = i % buffers.length;
+        const data = buffers[slot]!.subarray(0, s.length);
+        await writes[slot];
+        if (reader.readInto(s.source, data) !== data.length) throw new Error(`the backup ends inside the file's data (at byte ${s.source} of its content)`);
+        // A run of zeros (a hole the filesystem allocated, mostly) stays a hole where the destination can.
+        const pending = s.writes.map((w) => data.subarray(w.at, w.at + w.length)).map((piece, k) => (isAllZero(piece) ? null : writeAll(fd, piece, s.writes[k]!.offset)));
+        writes[slot] = Promise.all(pending);
+        for (const w of s.writes) copied += w.length;
+        onBytes(copied);
       }
     } finally {
       // No write may still use a buffer (or the fd) once this returns, even on an error.
       await Promise.allSettled(writes);
-      if (mine) this.busy = false;
+      reader.giveBack(buffers);
     }
     await Promise.all(writes);
   }
 
-  /** The step for a file: its largest frame where its extents start (frames are all one size in a backup Imprint wrote), within bounds. */
-  private stepFor(extents: readonly FileExtent[], volumeStart: number): number {
-    const { table } = this.source.seekable.reader;
-    let largest = MIN_STEP;
-    for (const e of extents) {
-      const index = table.frameAt(volumeStart + e.volumeOffset);
-      if (index >= 0) largest = Math.max(largest, table.frame(index).decompressedSize);
-      if (largest >= MAX_STEP) return MAX_STEP;
-    }
-    return largest;
-  }
-
-  /** The extents checked and cut into pieces of source content no longer than a step, cut where frames start so each frame is decoded once. */
-  private plan(size: number, extents: readonly FileExtent[], volumeStart: number, volumeSize: number, step: number): Piece[] {
+  /**
+   * The extents checked, cut where frames start, and put in the backup's
+   * order: each frame is decoded once, whole, straight into a buffer, and
+   * every piece of the file it holds written from there. Decoding only part
+   * of a frame would go through the reader's cache, which takes fresh memory
+   * and copies every byte once more. A frame larger than MAX_STEP (other
+   * writers' .zst) is read in steps of MAX_STEP instead.
+   */
+  private plan(size: number, extents: readonly FileExtent[], volumeStart: number, volumeSize: number): { steps: Step[]; step: number } {
     const { table, size: content } = this.source.seekable.reader;
-    const pieces: Piece[] = [];
+    const pieces: { frame: number; source: number; offset: number; length: number }[] = [];
     let fileEnd = 0;
     for (const e of extents) {
       const ok = [e.offset, e.length, e.volumeOffset].every((n) => Number.isSafeInteger(n) && n >= 0);
@@ -133,17 +119,33 @@ export class ExtentCopier {
       }
       fileEnd = e.offset + e.length;
       for (let done = 0; done < e.length; ) {
-        const from = volumeStart + e.volumeOffset + done;
-        let to = from + Math.min(e.length - done, step);
-        if (to < from + e.length - done) {
-          const frameStart = table.frame(table.frameAt(to)).decompressedOffset;
-          if (frameStart > from) to = frameStart;
-        }
-        pieces.push({ offset: e.offset + done, source: from, length: to - from });
-        done += to - from;
+        const source = volumeStart + e.volumeOffset + done;
+        const frame = table.frameAt(source);
+        const { decompressedOffset, decompressedSize } = table.frame(frame);
+        const length = Math.min(e.length - done, decompressedOffset + decompressedSize - source);
+        pieces.push({ frame, source, offset: e.offset + done, length });
+        done += length;
       }
     }
-    return pieces;
+    pieces.sort((a, b) => a.source - b.source || a.offset - b.offset);
+    let step = MIN_STEP;
+    for (const p of pieces) step = Math.max(step, Math.min(MAX_STEP, table.frame(p.frame).decompressedSize));
+    const steps: Step[] = [];
+    for (const p of pieces) {
+      const frame = table.frame(p.frame);
+      const last = steps.at(-1);
+      if (frame.decompressedSize <= step) {
+        const at = p.source - frame.decompressedOffset;
+        if (last?.source === frame.decompressedOffset && last.length === frame.decompressedSize) last.writes.push({ at, offset: p.offset, length: p.length });
+        else steps.push({ source: frame.decompressedOffset, length: frame.decompressedSize, writes: [{ at, offset: p.offset, length: p.length }] });
+      } else {
+        for (let done = 0; done < p.length; done += step) {
+          const length = Math.min(step, p.length - done);
+          steps.push({ source: p.source + done, length, writes: [{ at: 0, offset: p.offset + done, length }] });
+        }
+      }
+    }
+    return { steps, step };
   }
 }
 

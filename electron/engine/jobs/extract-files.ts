@@ -183,11 +183,13 @@ export class Extractor {
       if (extents && this.opts.copier) {
         const { copier, volumeStart, volumeSize } = this.opts.copier;
         const before = this.totals.bytes;
-        await copier.copy(fd, entry.size, extents, volumeStart, volumeSize, (reached) => {
-          this.totals.bytes = before + reached;
+        await copier.copy(fd, entry.size, extents, volumeStart, volumeSize, (copied) => {
+          this.totals.bytes = before + copied;
           this.opts.onBytes?.(this.totals.bytes);
         });
+        // Holes, which no extent covers, are done too.
         this.totals.bytes = before + entry.size;
+        this.opts.onBytes?.(this.totals.bytes);
       }
       for (let at = extents ? entry.size : 0; at < entry.size; ) {
         const piece = await this.view.read(entry, at, Math.min(CHUNK, entry.size - at));
