@@ -80,12 +80,24 @@ for (const frameSize of FRAME_SIZES) {
         const file = path.join(t.dir, `out-${frameSize}-${round}.bin`);
         const fd = fs.openSync(file, 'wx');
         const reached: number[] = [];
+        // The ends of the writes, in the order the copier issues them (fs.write wrapped for the copy).
+        const ends: number[] = [];
+        // The module object itself (`import * as` gives read-only bindings to it), whose write the copier calls.
+        const fsModule = (fs as unknown as { default: { write: unknown } }).default;
+        const write = fsModule.write;
+        fsModule.write = (...a: unknown[]) => {
+          ends.push((a[4] as number) + (a[3] as number));
+          return (write as (...b: unknown[]) => void)(...a);
+        };
         try {
           await copier.copy(fd, size, extents, volumeStart, content.length - volumeStart, (n) => reached.push(n));
           fs.ftruncateSync(fd, size);
         } finally {
+          fsModule.write = write;
           fs.closeSync(fd);
         }
+        // A copy stopped early leaves a file shorter than it should be: the write that reaches furthest comes last.
+        assert.equal(ends.at(-1), Math.max(...ends), 'the file\'s last bytes are written last');
         const got = fs.readFileSync(file);
         assert.equal(got.length, size);
         assert.ok(got.equals(want), `content (round ${round})`);

@@ -145,6 +145,13 @@ export class ExtentCopier {
         }
       }
     }
+    // The step that reaches furthest into the file goes last, and that write last in it: a copy stopped before its end (killed, a full disk)
+    // leaves a file shorter than it should be, as one written in order would, and not one that looks complete.
+    const end = (x: Step): number => x.writes.reduce((n, w) => Math.max(n, w.offset + w.length), 0);
+    let last = 0;
+    for (let i = 1; i < steps.length; i++) if (end(steps[i]!) > end(steps[last]!)) last = i;
+    steps.push(...steps.splice(last, 1));
+    steps.at(-1)?.writes.sort((a, b) => a.offset + a.length - (b.offset + b.length));
     return { steps, step };
   }
 }
