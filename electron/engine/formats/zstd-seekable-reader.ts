@@ -200,7 +200,8 @@ export class SeekableZstdReader {
     const oldest = this.cache.keys().next().value as number;
     const memory = this.cache.get(oldest);
     this.cache.delete(oldest);
-    // All of its memory: a smaller frame (a backup's last) was decoded into the start of it.
+    // All of its memory: a smaller frame (a backup's last) was decoded into the start of it. Cached frames' memory is
+    // always this reader's own (allocUnsafeSlow, never Node's shared pool of small buffers), so all of it is free to reuse.
     if (memory && this.spares.length < this.cachedFrames) this.spares.push(Buffer.from(memory.buffer, memory.byteOffset, memory.buffer.byteLength - memory.byteOffset));
   }
 
@@ -229,7 +230,7 @@ export class SeekableZstdReader {
     // A frame written without one (other writers may) leaves the table's checksum unchecked: Imprint has no XXH64 of its own.
     if (frame.checksum !== null && fhd & 0x04 && src.readUInt32LE(src.length - 4) !== frame.checksum) throw bad('has a checksum that disagrees with the seek table');
     const spare = into ? -1 : this.spares.findIndex((b) => b.length >= frame.decompressedSize);
-    const out = into ?? (spare >= 0 ? (this.spares.splice(spare, 1)[0] as Buffer).subarray(0, frame.decompressedSize) : Buffer.allocUnsafe(frame.decompressedSize));
+    const out = into ?? (spare >= 0 ? (this.spares.splice(spare, 1)[0] as Buffer).subarray(0, frame.decompressedSize) : Buffer.allocUnsafeSlow(frame.decompressedSize));
     let n: number;
     try {
       n = this.dctx.decompress(out, src);
