@@ -6,9 +6,15 @@ import { isAllZero } from '../io/chunk-crc';
 
 /**
  * Copies a large file out of a seekable .zst backup straight from its
- * extents: the frames that hold them are decoded into one of two reused
- * buffers while the other is written to the destination by libuv's thread
- * (the second core), one large write per buffer.
+ * extents: each frame that holds some of them is decoded once, whole, into
+ * one of two buffers while the other is written to the destination by
+ * libuv's thread (the second core). The buffers are memory the seekable
+ * reader has touched already (its cached frames', lent): on the machines
+ * Imprint is benchmarked on, memory touched for the first time costs about
+ * 3-8 ms per MiB of page faults (the VM hands freed memory back to its
+ * host), more than decoding it. Not fsynced, as cp and tar do not: a copy
+ * that fails is removed, and one stopped early (killed) is left shorter than
+ * the file, never looking complete (plan()).
  *
  * Through FilesystemView.read() every byte was decoded into a cached frame,
  * copied into a fresh 4 MiB buffer (the NTFS reader copied it once more into
@@ -20,6 +26,10 @@ import { isAllZero } from '../io/chunk-crc';
  * the whole copy, while decoding a stored frame costs about a memcpy. So
  * was reading the next step's compressed bytes ahead on libuv's threads (two
  * more buffers): 237-344 ms for the bench's 140 MiB against 183-229 ms.
+ * And touching the two buffers' memory ahead on libuv's thread (a read of
+ * /dev/zero) while the caller reads the metadata: more page faults in all
+ * (the reader's cache had touched two frames' memory anyway) and no gain on
+ * two shared cores.
  *
  * The extents come from the filesystem's metadata and are untrusted: each
  * must lie inside the file and the volume, in order, or nothing is copied.
@@ -28,11 +38,10 @@ import { isAllZero } from '../io/chunk-crc';
 /**
  * Bytes decoded and written per step: one frame (Imprint writes 4 MiB frames;
  * older backups have 2 MiB ones), decoded straight into the buffer; the
- * buffers are the size of the largest frame, within these bounds. Not two frames, as it was: the two buffers are fresh memory
- * in each `imprint extract`, and fresh memory costs its page faults, about
- * 8 ms per MiB on these machines; two 4 MiB buffers cost the bench's copy of
- * 2 MiB frames 30-60 ms, and twice as many writes of half the size cost
- * nothing measurable.
+ * buffers are the size of the largest frame, within these bounds. Not two
+ * frames, as it was: fresh memory costs its page faults, and two 4 MiB
+ * buffers cost the bench's copy of 2 MiB frames 30-60 ms, while twice as
+ * many writes of half the size cost nothing measurable.
  */
 const MIN_STEP = 1 << 20;
 const MAX_STEP = 8 << 20;
