@@ -25,6 +25,8 @@ export type ToCompressWriter =
   | { type: 'zeros'; offset: number; length: number }
   /** End the stream; `trailer` (embedded metadata) is appended after the compressed data. */
   | { type: 'finish'; totalBytes: number; trailer: Uint8Array | null }
+  /** zstd, after 'finished': read back the rest of the file (io/read-back-output.ts), answer 'checked', and end. */
+  | { type: 'check-rest' }
   /** Stop, close the file, write nothing more. The orchestrator removes the file. */
   | { type: 'abandon' };
 
@@ -40,11 +42,15 @@ export type FromCompressWriter =
       bytes: number;
       outputBytes: number;
       durableBytes: number;
+      /** zstd: how much of the file has been read back and found as written (io/read-back-output.ts). */
+      checkedBytes?: number;
       /** zstd: the CRC-32 of the chunk's content as the encoder took it in (io/chunk-crc.ts). */
       contentCrc?: number;
     }
-  /** `fileCrcs` (zstd): the CRC-32 of each chunk-sized piece of the file as written, for the read-back to match. */
-  | { type: 'finished'; outputBytes: number; fileCrcs?: number[] }
+  /** The file is complete and durable (zstd: all but its end read back; 'check-rest' checks that). */
+  | { type: 'finished'; outputBytes: number }
+  /** zstd: the whole file read back as written. */
+  | { type: 'checked' }
   | { type: 'abandoned' }
   | { type: 'error'; error: ErrorInfo };
 
@@ -73,12 +79,6 @@ export interface CheckWorkerData {
    * (backup-check-worker.ts). Absent: every frame is decoded.
    */
   level?: number;
-  /**
-   * 'file-bytes': take the CRC-32 of each `chunkSize` bytes of the file as
-   * read back, without decompressing (backup-check-worker.ts says when and
-   * why that suffices). Absent: decompress and check the content.
-   */
-  verify?: 'file-bytes';
 }
 
 export type ToCheck =
