@@ -71,8 +71,9 @@ function zstdEncoder(): Encoder {
   // CRC as compressed ties what was compressed to what was read from the drive (backup-pipeline.ts).
   const out = new ReadBackOutput(data.output);
   const writer = new SeekableZstdWriter((bytes) => out.append(bytes), { level: data.level });
-  // Frames of a slot compress on the pool's threads, straight from the ring; they are written in order.
-  const pool = data.threads > 1 ? new ZstdFramePool(data.threads, data.level, ring.memory, SEEKABLE_FRAME_SIZE, true) : null;
+  // Frames of a slot compress on the pool's threads, this one among them (ZstdFramePool's `local`),
+  // straight from the ring; they are written in order.
+  const pool = data.threads > 1 ? new ZstdFramePool(data.threads, data.level, ring.memory, SEEKABLE_FRAME_SIZE, true, { local: true }) : null;
   let tail: Promise<void> = Promise.resolve();
   let stopped = false;
   let zeroEncoder: SeekableFrameEncoder | null = null;
