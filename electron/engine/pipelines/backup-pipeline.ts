@@ -8,6 +8,7 @@ import type { FromSource, RingSpec, ToSource } from '../workers/messages';
 import { spawnWorker, type TypedWorker, type WorkerKind } from '../worker-host';
 import type { SourceEnd } from './write-pipeline';
 import { CHUNK_SIZE } from './chunk-size';
+import { SEEKABLE_FRAME_SIZE } from '../formats/zstd-seekable-writer';
 import { BACKUP_CHECK_WORKER, COMPRESS_WRITER_WORKER, DRIVE_READER_WORKER, type FromCheck, type FromCompressWriter, type ToCheck, type ToCompressWriter } from '../workers/backup-messages';
 
 const SLOTS = 8;
@@ -126,6 +127,18 @@ export class BackupPipeline {
   private get writerChecks(): boolean {
     return this.opts.compression === 'zstd';
   }
+  /**
+   * zstd on the frame pool, a chunk per frame: the reader takes each chunk's
+   * XXH64, which must equal the checksum libzstd took of the frame's content
+   * (DriveReaderData.check); the chunk CRC-32s the metadata records are then
+   * the frames' threads', of what they compressed.
+   */
+  private get xxhCheck(): boolean {
+    return this.writerChecks && this.opts.threads > 1 && CHUNK_SIZE <= SEEKABLE_FRAME_SIZE;
+  }
+  /** xxhCheck: each chunk's XXH64 (low 32 bits) as read; undefined for chunks of zeros. */
+  private readonly chunkXxhs: (number | undefined)[] = [];
+  private finishSent = false;
   /** Stops every thread at once: the writer and the checker at their cancel flags, the reader by its message. */
   private readonly stop = new AbortController();
   private outstanding = 0;
@@ -214,11 +227,12 @@ export class BackupPipeline {
             this.writtenBytes += msg.bytes;
             this.outputBytes = msg.outputBytes;
             this.lastActivity = Date.now();
-            if (msg.contentCrc !== undefined) this.encodedCrcs.push(msg.contentCrc);
+            if (msg.contentCrc !== undefined && !this.takeEncoded(msg.contentCrc, msg.contentXxh)) break;
             if (msg.slot !== null) this.source?.post({ type: 'free', slot: msg.slot });
             // Read back by its bytes: progress counts the drive bytes the file's checked share stands for.
             if (msg.checkedBytes !== undefined) this.checkedBytes = this.outputBytes > 0 ? Math.min(this.writtenBytes, Math.floor((msg.checkedBytes / this.outputBytes) * this.writtenBytes)) : 0;
             this.checker?.post({ type: 'available', bytes: msg.durableBytes });
+            this.finishWhenWritten();
             break;
           case 'finished':
             this.outputBytes = msg.outputBytes;
@@ -281,14 +295,16 @@ export class BackupPipeline {
   }
 
   private startSource(ring: RingSpec): void {
-    const source = spawnThread(DRIVE_READER_WORKER, { device: this.info.path, size: this.info.size ?? 0, ring, ...(this.opts.keep ? { keep: this.opts.keep } : {}) }, this.stop.signal, false);
+    const data = { device: this.info.path, size: this.info.size ?? 0, ring, ...(this.opts.keep ? { keep: this.opts.keep } : {}), ...(this.xxhCheck ? { check: 'xxh64' as const } : {}) };
+    const source = spawnThread(DRIVE_READER_WORKER, data, this.stop.signal, false);
     this.source = source;
     source.worker.onError((err) => this.fail(new ImprintError('E_INTERNAL', `The drive reader crashed: ${err.message}`)));
     source.worker.onMessage((msg) => {
       switch (msg.type) {
         case 'chunk':
           this.sourceBytes = msg.offset + msg.length;
-          this.driveCrcs[msg.offset / CHUNK_SIZE] = msg.crc ?? 0;
+          if (msg.xxh !== undefined) this.chunkXxhs[msg.offset / CHUNK_SIZE] = msg.xxh;
+          else this.driveCrcs[msg.offset / CHUNK_SIZE] = msg.crc ?? 0;
           this.outstanding++;
           this.lastActivity = Date.now();
           this.writer?.post({ type: 'write', slot: msg.slot, offset: msg.offset, length: msg.length });
@@ -315,8 +331,35 @@ export class BackupPipeline {
     });
   }
 
+  /**
+   * The next chunk's CRC-32 as compressed (chunks are written in drive
+   * order), and with xxhCheck its frame's checksum, which must be the
+   * reader's. False when it is not: the backup is failed.
+   */
+  private takeEncoded(crc: number, xxh: number | undefined): boolean {
+    const i = this.encodedCrcs.length;
+    this.encodedCrcs.push(crc);
+    const read = this.chunkXxhs[i];
+    if (read === undefined) return true;
+    if (xxh !== read) {
+      const offset = i * CHUNK_SIZE;
+      this.fail(new ImprintError('E_VERIFY_MISMATCH', `What was compressed differs from what was read from ${this.info.path} at byte ${offset}: the memory between them changed. The backup was stopped (a bug in Imprint, or failing memory).`, { offset }));
+      return false;
+    }
+    this.driveCrcs[i] = crc;
+    return true;
+  }
+
   private onEnd(end: SourceEnd): void {
     this.end = end;
+    this.finishWhenWritten();
+  }
+
+  /** Ends the file once the drive is read (and, with xxhCheck, every chunk written: the metadata lists their CRC-32s). */
+  private finishWhenWritten(): void {
+    const end = this.end;
+    if (!end || this.finishSent || this.error || (this.xxhCheck && this.outstanding > 0)) return;
+    this.finishSent = true;
     let trailer: Uint8Array | null;
     try {
       trailer = this.opts.trailer(end, this.driveCrcs);

@@ -46,6 +46,8 @@ export type FromCompressWriter =
       checkedBytes?: number;
       /** zstd: the CRC-32 of the chunk's content as the encoder took it in (io/chunk-crc.ts). */
       contentCrc?: number;
+      /** zstd, a chunk compressed as one frame by the pool: the frame's content checksum (XXH64's low 32 bits). */
+      contentXxh?: number;
     }
   /** The file is complete and durable (zstd: all but its end read back; 'check-rest' checks that). */
   | { type: 'finished'; outputBytes: number }
@@ -65,6 +67,16 @@ export interface DriveReaderData {
    * only these are read, the rest of each chunk is zeros. Absent: every byte.
    */
   keep?: ByteRange[];
+  /**
+   * 'xxh64': take each chunk's XXH64 (its low 32 bits, `xxh`) instead of its
+   * CRC-32. A seekable zstd backup whose frames are its chunks uses it: libzstd
+   * takes the same checksum of each frame's content as it compresses it, so
+   * comparing the two shows that what was compressed is what was read, at
+   * no cost on the compressing side; XXH64 runs at about 10 GB/s here against
+   * 3-4.5 for zlib's CRC-32, on the thread that also takes the SHA-256. The
+   * chunk's CRC-32 is then taken by the frame's thread.
+   */
+  check?: 'xxh64';
 }
 
 /** The thread that reads the backup file back while it is written (backup-check-worker). */

@@ -46,8 +46,11 @@ function fail(err: unknown): void {
 let zeroChunk: Buffer | null = null;
 const zeros = (length: number): Buffer => (zeroChunk ??= Buffer.alloc(ring.slotSize)).subarray(0, length);
 
-/** A slot is written; `contentCrc` is the CRC-32 of what the encoder took in, where it reports one (zstd). */
-type Done = (contentCrc?: number) => void;
+/**
+ * A slot is written; `contentCrc` is the CRC-32 of what the encoder took in, where it reports one (zstd),
+ * `contentXxh` its frame's content checksum where the slot was one frame from the pool.
+ */
+type Done = (contentCrc?: number, contentXxh?: number) => void;
 
 interface Encoder {
   /** Takes a slot's bytes; calls `done` once the slot may be reused (now or later). */
@@ -112,15 +115,17 @@ function zstdEncoder(): Encoder {
       }
       inTurn(async () => {
         let crc = slotCrc;
+        let xxh: number | undefined;
         for (const frame of frames) {
           const encoded = await frame;
           if (stopped) return;
           crc ??= encoded.contentCrc;
+          if (frames.length === 1) xxh = encoded.checksum;
           await room(encoded.bytes.length);
           if (stopped) return;
           writer.appendFrame(encoded);
         }
-        done(crc);
+        done(crc, xxh);
       });
     },
     zeros(length, _offset, done) {
@@ -309,8 +314,8 @@ async function handle(msg: ToCompressWriter): Promise<void> {
     case 'write': {
       const { slot, length, offset } = msg;
       const enc = encoder as Encoder;
-      enc.write(slotView(slot), length, offset, (contentCrc) =>
-        port.post({ type: 'written', slot, bytes: length, ...positions(enc), ...(contentCrc === undefined ? {} : { contentCrc }) }),
+      enc.write(slotView(slot), length, offset, (contentCrc, contentXxh) =>
+        port.post({ type: 'written', slot, bytes: length, ...positions(enc), ...(contentCrc === undefined ? {} : { contentCrc }), ...(contentXxh === undefined ? {} : { contentXxh }) }),
       );
       return;
     }

@@ -68,6 +68,9 @@ async function run(): Promise<void> {
   const fd = fs.openSync(device, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
   const src: ChunkSource = { fd, path: device, isBlockDevice: true };
   const hash = crypto.createHash('sha256');
+  // Loaded while the first reads are under way (a few ms of WebAssembly compiling).
+  const xxhReady = data.check === 'xxh64' ? import('hash-wasm').then((m) => m.createXXHash64()) : null;
+  xxhReady?.catch(() => {});
   let next = 0;
   let stopping = false;
   /** Takes a slot and fills it from the drive; null when done or cancelled. */
@@ -96,6 +99,7 @@ async function run(): Promise<void> {
   };
   try {
     startReads();
+    const xxh = xxhReady ? await xxhReady : null;
     while (reads.pending > 0) {
       const chunk = await reads.shift();
       if (!chunk || cancelled) break;
@@ -109,8 +113,13 @@ async function run(): Promise<void> {
       // the zeros that stand for free space would cost seconds and prove nothing the CRCs do not.
       if (chunk.parts) for (const p of chunk.parts) hash.update(bytes.subarray(p.start - chunk.offset, p.start - chunk.offset + p.length));
       else hash.update(bytes);
-      // The backup file is read back and compared with these, chunk by chunk (backup-check-worker.ts).
-      port.post({ type: 'chunk', slot: chunk.slot, offset: chunk.offset, length: chunk.length, crc: chunkCrc(bytes) });
+      // The backup file is read back and compared with these, chunk by chunk (backup-check-worker.ts),
+      // or what was compressed is (DriveReaderData.check).
+      if (xxh) {
+        xxh.init();
+        xxh.update(bytes);
+        port.post({ type: 'chunk', slot: chunk.slot, offset: chunk.offset, length: chunk.length, xxh: Buffer.from(xxh.digest('binary')).readUInt32BE(4) });
+      } else port.post({ type: 'chunk', slot: chunk.slot, offset: chunk.offset, length: chunk.length, crc: chunkCrc(bytes) });
       port.post({ type: 'input', bytes: chunk.read });
     }
     if (cancelled) return;
