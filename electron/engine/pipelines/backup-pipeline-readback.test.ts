@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { noise } from '../testing/test-drives';
+import * as alignedBuffer from '../io/aligned-buffer';
 import { BackupPipeline } from './backup-pipeline';
 import { CHUNK_SIZE } from './write-pipeline';
 
@@ -68,3 +69,31 @@ for (const threads of [1, 2]) {
     }
   });
 }
+
+test('zstd backup on the frame pool: ring memory that changes between reading and compressing fails the backup', async () => {
+  const t = fs.mkdtempSync('/var/tmp/imprint-file-check-');
+  // The ring is the one SharedArrayBuffer of the pipeline's size: keep it, and keep changing one byte of
+  // every slot, as a slot reused too early or failing memory would, while the backup runs.
+  const original = alignedBuffer.allocAlignedShared;
+  let ring: Uint8Array | null = null;
+  const mutable = alignedBuffer as { allocAlignedShared: (bytes: number) => SharedArrayBuffer };
+  mutable.allocAlignedShared = (bytes) => {
+    const memory = original(bytes);
+    if (bytes === 8 * CHUNK_SIZE) ring = new Uint8Array(memory);
+    return memory;
+  };
+  const flipper = setInterval(() => {
+    for (let at = 4096; ring && at < ring.length; at += CHUNK_SIZE) ring[at] = ((ring[at] as number) + 1) & 0xff;
+  }, 1);
+  try {
+    const drive = makeDrive(t);
+    const bad = await backUp(drive, path.join(t, 'backup.img.zst'), 2);
+    assert.ok(ring, 'the ring was seen');
+    assert.equal(bad.error?.code, 'E_VERIFY_MISMATCH');
+    assert.match(bad.error?.message ?? '', /What was compressed differs from what was read/);
+  } finally {
+    clearInterval(flipper);
+    mutable.allocAlignedShared = original;
+    fs.rmSync(t, { recursive: true, force: true });
+  }
+});
