@@ -1,7 +1,8 @@
 import type * as ZstdBinding from 'zstd-napi/binding';
 import { ImprintError } from '../errors';
 import { spawnWorker, workerKind, type TypedWorker } from '../worker-host';
-import { SEEKABLE_FRAME_SIZE, type EncodedFrame } from './zstd-seekable-writer';
+import { chunkCrc } from '../io/chunk-crc';
+import { SEEKABLE_FRAME_SIZE, SeekableFrameEncoder, type EncodedFrame } from './zstd-seekable-writer';
 
 /**
  * Seekable frames compressed on several threads at once: each frame is
@@ -17,6 +18,14 @@ import { SEEKABLE_FRAME_SIZE, type EncodedFrame } from './zstd-seekable-writer';
  * transferred per frame. Measured on the 1 GiB bench drive, that per-frame
  * buffer cost each thread about a third of its time (1.0 s beside 1.8 s
  * compressing, profiled) and most of the backup's extra system time.
+ *
+ * With `local`, the calling thread is one of the `threads`: it compresses a
+ * frame itself (between its other work, one frame of a few ms at a time)
+ * whenever every pool thread is busy. A thread costs about 0.1 s of CPU to
+ * start and reaches its first frame 0.1-0.25 s after it is asked for (the
+ * smart bench drive's backup, loaded host), where the caller is already
+ * running: the backup's writer thread compresses beside one pool thread on a
+ * two-core machine instead of starting two.
  */
 
 export interface FrameWorkerData {
@@ -63,20 +72,33 @@ export class ZstdFramePool {
   private readonly freeOut: number[] = [];
   private nextId = 0;
   private failure: Error | null = null;
+  /** `local`: this thread's encoder, and the frame it is compressing. */
+  private readonly localEncoder: SeekableFrameEncoder | null;
+  private localTask: Task | null = null;
+  private readonly contentCrcs: boolean;
 
   /**
    * `maxFrame` bounds a frame's content; frames done but not yet appended
    * hold their output slot, so up to `threads` more than that many wait
    * (twice the threads are kept: the writer appends while they compress).
    */
-  constructor(threads: number, level: number, memory: SharedArrayBuffer, maxFrame = SEEKABLE_FRAME_SIZE, contentCrcs = false) {
+  constructor(
+    threads: number,
+    level: number,
+    private readonly memory: SharedArrayBuffer,
+    maxFrame = SEEKABLE_FRAME_SIZE,
+    contentCrcs = false,
+    opts: { local?: boolean } = {},
+  ) {
     const count = Math.max(1, threads);
+    this.contentCrcs = contentCrcs;
+    this.localEncoder = opts.local ? new SeekableFrameEncoder(level) : null;
     this.outSlotSize = compressBound(maxFrame);
     const outSlots = 2 * count + 2;
     this.out = new SharedArrayBuffer(outSlots * this.outSlotSize);
     for (let i = outSlots - 1; i >= 0; i--) this.freeOut.push(i);
     const workerData: FrameWorkerData = { level, memory, out: this.out, outSlotSize: this.outSlotSize, ...(contentCrcs ? { contentCrcs } : {}) };
-    for (let i = 0; i < count; i++) {
+    for (let i = this.localEncoder ? 1 : 0; i < count; i++) {
       const worker = spawnWorker(ZSTD_FRAME_WORKER, workerData);
       worker.onMessage((reply) => this.settle(worker, reply));
       worker.onError((err) => this.fail(new ImprintError('E_INTERNAL', `A zstd compression thread failed: ${err.message}`, { cause: err })));
@@ -109,15 +131,39 @@ export class ZstdFramePool {
     await Promise.all(this.all.map((w) => w.terminate()));
   }
 
-  /** Starts queued frames in order while a thread and an output slot are free. */
+  /** Starts queued frames in order while a thread (a pool thread first, else this one) and an output slot are free. */
   private pump(): void {
-    while (this.idle.length > 0 && this.queue.length > 0 && this.freeOut.length > 0) {
-      const worker = this.idle.pop() as Worker;
+    while (this.queue.length > 0 && this.freeOut.length > 0 && !this.failure) {
+      const worker = this.idle.pop();
+      if (!worker && (!this.localEncoder || this.localTask)) return;
       const task = this.queue.shift() as Task;
       task.outSlot = this.freeOut.pop() as number;
+      if (!worker) {
+        this.localTask = task;
+        // Not inside encode()'s caller: it goes on queueing the slot's other frames first.
+        setImmediate(() => this.encodeHere(task));
+        continue;
+      }
       this.running.set(worker, task);
       worker.post({ type: 'encode', id: task.id, offset: task.offset, length: task.length, outSlot: task.outSlot });
     }
+  }
+
+  /** A frame compressed on this thread, as a pool thread does it (workers/zstd-frame-worker.ts). */
+  private encodeHere(task: Task): void {
+    if (this.localTask !== task || !this.localEncoder) return;
+    let reply: FromFrameWorker;
+    try {
+      const dest = Buffer.from(this.out, task.outSlot * this.outSlotSize, this.outSlotSize);
+      const input = Buffer.from(this.memory, task.offset, task.length);
+      const contentCrc = this.contentCrcs ? chunkCrc(input) : undefined;
+      const frame = this.localEncoder.encodeInto(input, dest);
+      reply = { type: 'done', id: task.id, length: frame.length, decompressedSize: task.length, checksum: frame.checksum, ...(contentCrc === undefined ? {} : { contentCrc }) };
+    } catch (err) {
+      reply = { type: 'error', id: task.id, message: err instanceof Error ? err.message : String(err) };
+    }
+    this.localTask = null;
+    this.finishTask(task, reply);
   }
 
   private settle(worker: Worker, reply: FromFrameWorker): void {
@@ -125,6 +171,10 @@ export class ZstdFramePool {
     this.running.delete(worker);
     if (!task || task.id !== reply.id) return this.fail(new ImprintError('E_INTERNAL', 'A zstd compression thread answered out of turn.'));
     this.idle.push(worker);
+    this.finishTask(task, reply);
+  }
+
+  private finishTask(task: Task, reply: FromFrameWorker): void {
     if (reply.type === 'done' && reply.length > 0 && reply.length <= this.outSlotSize) {
       const bytes = new Uint8Array(this.out, task.outSlot * this.outSlotSize, reply.length);
       let released = false;
@@ -145,7 +195,8 @@ export class ZstdFramePool {
   private fail(err: Error): void {
     if (this.failure) return;
     this.failure = err;
-    for (const task of [...this.running.values(), ...this.queue.splice(0)]) task.reject(err);
+    for (const task of [...this.running.values(), ...(this.localTask ? [this.localTask] : []), ...this.queue.splice(0)]) task.reject(err);
     this.running.clear();
+    this.localTask = null;
   }
 }

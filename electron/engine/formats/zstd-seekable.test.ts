@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fixtureDir, osImage, pseudoRandom } from '../testing/image-fixtures';
 import { ImprintError } from '../errors';
-import { SEEKABLE_FRAME_SIZE, SeekableFrameEncoder, SeekableZstdWriter, type SeekableSummary } from './zstd-seekable-writer';
+import { SEEKABLE_FRAME_SIZE, SeekableFrameEncoder, SeekableZstdWriter, type EncodedFrame, type SeekableSummary } from './zstd-seekable-writer';
+import { chunkCrc } from '../io/chunk-crc';
 import { SeekableZstdReader } from './zstd-seekable-reader';
 import { EMPTY_CONTENT_CHECKSUM, readSeekTable, seekTableFrameLength } from './zstd-seek-table';
 import { ZstdFramePool } from './zstd-frame-pool';
@@ -162,24 +163,30 @@ test('frames compressed by separate encoders (as workers would) and appended in 
   assert.ok(Buffer.concat(parts).equals(written.bytes));
 });
 
-test('frames compressed by a pool of threads from shared memory make the same file, in order', async () => {
-  const memory = new SharedArrayBuffer(image.length);
-  Buffer.from(memory).set(image);
-  const pool = new ZstdFramePool(2, 3, memory);
-  try {
-    const frames = [];
-    for (let at = 0; at < image.length; at += FRAME) frames.push(pool.encode(at, Math.min(FRAME, image.length - at)));
-    const parts: Buffer[] = [];
-    const writer = new SeekableZstdWriter((b) => parts.push(Buffer.from(b)), { level: 3 });
-    for (const frame of frames) writer.appendFrame(await frame);
-    writer.appendSkippable(metadata);
-    writer.finish();
-    assert.ok(Buffer.concat(parts).equals(written.bytes));
-  } finally {
-    await pool.close();
-  }
-  await assert.rejects(pool.encode(0, 10), /stopped/);
-});
+for (const local of [false, true]) {
+  test(`frames compressed by a pool of threads${local ? ', this one among them,' : ''} from shared memory make the same file, in order`, async () => {
+    const memory = new SharedArrayBuffer(image.length);
+    Buffer.from(memory).set(image);
+    const pool = new ZstdFramePool(2, 3, memory, SEEKABLE_FRAME_SIZE, true, { local });
+    try {
+      const frames = [];
+      for (let at = 0; at < image.length; at += FRAME) frames.push(pool.encode(at, Math.min(FRAME, image.length - at)));
+      const parts: Buffer[] = [];
+      const writer = new SeekableZstdWriter((b) => parts.push(Buffer.from(b)), { level: 3 });
+      for (let i = 0; i < frames.length; i++) {
+        const frame = await (frames[i] as Promise<EncodedFrame>);
+        assert.equal(frame.contentCrc, chunkCrc(image.subarray(i * FRAME, (i + 1) * FRAME)), `frame ${i}: the CRC-32 of what it compressed`);
+        writer.appendFrame(frame);
+      }
+      writer.appendSkippable(metadata);
+      writer.finish();
+      assert.ok(Buffer.concat(parts).equals(written.bytes));
+    } finally {
+      await pool.close();
+    }
+    await assert.rejects(pool.encode(0, 10), /stopped/);
+  });
+}
 
 test("the seek table frame's length is found from the end, to look at the frame before it", () => {
   const fd = fs.openSync(seekableFile, 'r');

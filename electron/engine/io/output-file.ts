@@ -2,7 +2,6 @@ import * as fs from 'fs';
 import { ImprintError, classifyWriteError, errnoOf } from '../errors';
 import { allocAlignedPrivate, alignUp } from './aligned-buffer';
 import { fsyncChecked, writeFully } from './full-io';
-import { ChunkCrcStream } from './chunk-crc';
 
 /**
  * The backup file being written. Writes go around the page cache (O_DIRECT)
@@ -18,7 +17,8 @@ const STAGE = 4 << 20;
 const HOLE_BLOCK = 64 * 1024;
 const ZEROS = Buffer.alloc(HOLE_BLOCK);
 
-function openOutput(file: string): { fd: number; direct: boolean } {
+/** Opens a backup file for writing, O_DIRECT where the filesystem allows it. */
+export function openOutput(file: string): { fd: number; direct: boolean } {
   const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC;
   try {
     return { fd: fs.openSync(file, flags | fs.constants.O_DIRECT, 0o644), direct: true };
@@ -52,24 +52,9 @@ export class CompressedOutput {
   private scratch: Buffer | null = null;
   private fill = 0;
   private flushed = 0;
-  private readonly crcs: ChunkCrcStream | null;
 
-  /**
-   * `crcChunk`: also take the CRC-32 of each `crcChunk` bytes of the file as
-   * handed to write() (io/chunk-crc.ts), for a read-back to compare with
-   * (fileCrcs()).
-   */
-  constructor(
-    private readonly file: string,
-    crcChunk?: number,
-  ) {
+  constructor(private readonly file: string) {
     ({ fd: this.fd, direct: this.direct } = openOutput(file));
-    this.crcs = crcChunk ? new ChunkCrcStream(crcChunk) : null;
-  }
-
-  /** After finish(): the CRC-32 of each `crcChunk` bytes of the file (the last one possibly short); empty if none were asked for. */
-  fileCrcs(): number[] {
-    return this.crcs?.end() ?? [];
   }
 
   /** Bytes of backup file produced so far. */
@@ -114,7 +99,6 @@ export class CompressedOutput {
   }
 
   private flushStage(): void {
-    this.crcs?.update(this.staging.subarray(0, this.fill));
     this.writeAt(this.staging.subarray(0, this.fill), this.flushed);
     this.flushed += this.fill;
     this.fill = 0;
@@ -132,7 +116,6 @@ export class CompressedOutput {
   finish(): number {
     const total = this.bytes;
     if (this.fill > 0) {
-      this.crcs?.update(this.staging.subarray(0, this.fill));
       const len = this.direct ? alignUp(this.fill) : this.fill;
       this.staging.fill(0, this.fill, len);
       this.writeAt(this.staging.subarray(0, len), this.flushed);

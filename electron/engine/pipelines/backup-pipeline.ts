@@ -8,7 +8,7 @@ import type { FromSource, RingSpec, ToSource } from '../workers/messages';
 import { spawnWorker, type TypedWorker, type WorkerKind } from '../worker-host';
 import type { SourceEnd } from './write-pipeline';
 import { CHUNK_SIZE } from './chunk-size';
-import { fileReadBackMismatch } from './backup-file-check';
+import { SEEKABLE_FRAME_SIZE } from '../formats/zstd-seekable-writer';
 import { BACKUP_CHECK_WORKER, COMPRESS_WRITER_WORKER, DRIVE_READER_WORKER, type FromCheck, type FromCompressWriter, type ToCheck, type ToCompressWriter } from '../workers/backup-messages';
 
 const SLOTS = 8;
@@ -114,13 +114,31 @@ export class BackupPipeline {
   private checker: Thread<ToCheck, FromCheck> | null = null;
   private check: BackupPipelineResult['check'] = null;
   private readonly driveCrcs: number[] = [];
-  /** zstd: each chunk's CRC-32 as the encoder took it in, in drive order, and the CRC-32s of the file as written. */
+  /** zstd: each chunk's CRC-32 as the encoder took it in, in drive order. */
   private readonly encodedCrcs: number[] = [];
-  private writtenFileCrcs: number[] | null = null;
-  /** zstd: the file is read back by its bytes, not decompressed (backup-check-worker.ts says why that suffices). */
-  private get checkFileBytes(): boolean {
+  /**
+   * zstd: the writer reads the file back itself and compares it byte for byte
+   * with what it wrote (io/read-back-output.ts); no checker thread. That the
+   * file holds what was compressed, and what was compressed is what was read
+   * from the drive (encodedCrcs against driveCrcs), proves the backup; the
+   * frames' own checksums and libzstd's fuzzing cover the encoder
+   * (backup-check-worker.ts had the argument in full when it did this check).
+   */
+  private get writerChecks(): boolean {
     return this.opts.compression === 'zstd';
   }
+  /**
+   * zstd on the frame pool, a chunk per frame: the reader takes each chunk's
+   * XXH64, which must equal the checksum libzstd took of the frame's content
+   * (DriveReaderData.check); the chunk CRC-32s the metadata records are then
+   * the frames' threads', of what they compressed.
+   */
+  private get xxhCheck(): boolean {
+    return this.writerChecks && this.opts.threads > 1 && CHUNK_SIZE <= SEEKABLE_FRAME_SIZE;
+  }
+  /** xxhCheck: each chunk's XXH64 (low 32 bits) as read; undefined for chunks of zeros. */
+  private readonly chunkXxhs: (number | undefined)[] = [];
+  private finishSent = false;
   /** Stops every thread at once: the writer and the checker at their cancel flags, the reader by its message. */
   private readonly stop = new AbortController();
   private outstanding = 0;
@@ -156,7 +174,7 @@ export class BackupPipeline {
       }
       // The reader may have failed (or the user cancelled) while the writer started.
       if (this.error) return this.result();
-      this.startChecker();
+      if (!this.writerChecks) this.startChecker();
       const limit = this.opts.stallTimeoutMs ?? 60_000;
       watchdog = setInterval(() => this.checkStall(limit), Math.min(1000, limit / 2));
       watchdog.unref();
@@ -209,17 +227,27 @@ export class BackupPipeline {
             this.writtenBytes += msg.bytes;
             this.outputBytes = msg.outputBytes;
             this.lastActivity = Date.now();
-            if (msg.contentCrc !== undefined) this.encodedCrcs.push(msg.contentCrc);
+            if (msg.contentCrc !== undefined && !this.takeEncoded(msg.contentCrc, msg.contentXxh)) break;
             if (msg.slot !== null) this.source?.post({ type: 'free', slot: msg.slot });
+            // Read back by its bytes: progress counts the drive bytes the file's checked share stands for.
+            if (msg.checkedBytes !== undefined) this.checkedBytes = this.outputBytes > 0 ? Math.min(this.writtenBytes, Math.floor((msg.checkedBytes / this.outputBytes) * this.writtenBytes)) : 0;
             this.checker?.post({ type: 'available', bytes: msg.durableBytes });
+            this.finishWhenWritten();
             break;
           case 'finished':
             this.outputBytes = msg.outputBytes;
-            this.writtenFileCrcs = msg.fileCrcs ?? null;
             this.lastActivity = Date.now();
-            writer.markStopped();
+            if (!this.writerChecks) writer.markStopped();
             this.opts.onOutputComplete?.();
-            this.checker?.post({ type: 'final', bytes: msg.outputBytes });
+            if (this.writerChecks) writer.post({ type: 'check-rest' });
+            else this.checker?.post({ type: 'final', bytes: msg.outputBytes });
+            break;
+          case 'checked':
+            // The file holds what was written; what was written holds what the encoder took in, chunk by chunk.
+            writer.markStopped();
+            this.checkedBytes = this.writtenBytes;
+            this.check = { contentBytes: this.writtenBytes, crcs: this.encodedCrcs };
+            this.settle?.();
             break;
           case 'abandoned':
             writer.markStopped();
@@ -237,7 +265,7 @@ export class BackupPipeline {
   private startChecker(): void {
     const checker = spawnThread(
       BACKUP_CHECK_WORKER,
-      { file: this.opts.output, compression: this.opts.compression, chunkSize: CHUNK_SIZE, level: this.opts.level, ...(this.checkFileBytes ? { verify: 'file-bytes' as const } : {}) },
+      { file: this.opts.output, compression: this.opts.compression, chunkSize: CHUNK_SIZE, level: this.opts.level },
       this.stop.signal,
       true,
     );
@@ -246,29 +274,15 @@ export class BackupPipeline {
     checker.worker.onMessage((msg) => {
       switch (msg.type) {
         case 'progress':
-          // Read back by its bytes: progress counts the drive bytes the file's checked share stands for.
-          this.checkedBytes = !this.checkFileBytes ? msg.contentBytes : this.outputBytes > 0 ? Math.min(this.writtenBytes, Math.floor((msg.contentBytes / this.outputBytes) * this.writtenBytes)) : 0;
+          this.checkedBytes = msg.contentBytes;
           this.lastActivity = Date.now();
           break;
-        case 'done': {
+        case 'done':
           checker.markStopped();
-          if (!this.checkFileBytes) {
-            this.checkedBytes = msg.contentBytes;
-            this.check = { contentBytes: msg.contentBytes, crcs: msg.crcs };
-            this.settle?.();
-            break;
-          }
-          // The file holds what was written; what was written holds what the encoder took in, chunk by chunk.
-          const mismatch = fileReadBackMismatch(this.opts.output, CHUNK_SIZE, { bytes: this.outputBytes, crcs: this.writtenFileCrcs ?? [] }, msg);
-          if (mismatch) {
-            this.fail(mismatch);
-            break;
-          }
-          this.checkedBytes = this.writtenBytes;
-          this.check = { contentBytes: this.writtenBytes, crcs: this.encodedCrcs };
+          this.checkedBytes = msg.contentBytes;
+          this.check = { contentBytes: msg.contentBytes, crcs: msg.crcs };
           this.settle?.();
           break;
-        }
         case 'stopped':
           checker.markStopped();
           break;
@@ -281,14 +295,16 @@ export class BackupPipeline {
   }
 
   private startSource(ring: RingSpec): void {
-    const source = spawnThread(DRIVE_READER_WORKER, { device: this.info.path, size: this.info.size ?? 0, ring, ...(this.opts.keep ? { keep: this.opts.keep } : {}) }, this.stop.signal, false);
+    const data = { device: this.info.path, size: this.info.size ?? 0, ring, ...(this.opts.keep ? { keep: this.opts.keep } : {}), ...(this.xxhCheck ? { check: 'xxh64' as const } : {}) };
+    const source = spawnThread(DRIVE_READER_WORKER, data, this.stop.signal, false);
     this.source = source;
     source.worker.onError((err) => this.fail(new ImprintError('E_INTERNAL', `The drive reader crashed: ${err.message}`)));
     source.worker.onMessage((msg) => {
       switch (msg.type) {
         case 'chunk':
           this.sourceBytes = msg.offset + msg.length;
-          this.driveCrcs[msg.offset / CHUNK_SIZE] = msg.crc ?? 0;
+          if (msg.xxh !== undefined) this.chunkXxhs[msg.offset / CHUNK_SIZE] = msg.xxh;
+          else this.driveCrcs[msg.offset / CHUNK_SIZE] = msg.crc ?? 0;
           this.outstanding++;
           this.lastActivity = Date.now();
           this.writer?.post({ type: 'write', slot: msg.slot, offset: msg.offset, length: msg.length });
@@ -315,8 +331,35 @@ export class BackupPipeline {
     });
   }
 
+  /**
+   * The next chunk's CRC-32 as compressed (chunks are written in drive
+   * order), and with xxhCheck its frame's checksum, which must be the
+   * reader's. False when it is not: the backup is failed.
+   */
+  private takeEncoded(crc: number, xxh: number | undefined): boolean {
+    const i = this.encodedCrcs.length;
+    this.encodedCrcs.push(crc);
+    const read = this.chunkXxhs[i];
+    if (read === undefined) return true;
+    if (xxh !== read) {
+      const offset = i * CHUNK_SIZE;
+      this.fail(new ImprintError('E_VERIFY_MISMATCH', `What was compressed differs from what was read from ${this.info.path} at byte ${offset}: the memory between them changed. The backup was stopped (a bug in Imprint, or failing memory).`, { offset }));
+      return false;
+    }
+    this.driveCrcs[i] = crc;
+    return true;
+  }
+
   private onEnd(end: SourceEnd): void {
     this.end = end;
+    this.finishWhenWritten();
+  }
+
+  /** Ends the file once the drive is read (and, with xxhCheck, every chunk written: the metadata lists their CRC-32s). */
+  private finishWhenWritten(): void {
+    const end = this.end;
+    if (!end || this.finishSent || this.error || (this.xxhCheck && this.outstanding > 0)) return;
+    this.finishSent = true;
     let trailer: Uint8Array | null;
     try {
       trailer = this.opts.trailer(end, this.driveCrcs);

@@ -12,8 +12,8 @@ export type CheckOutcome = { ok: true; contentBytes: number; crcs: number[] } | 
  * the file announced in `step`-byte pieces, then as final. `level`: the zstd
  * level the writer used (lets the thread recognise its zero frames).
  */
-export async function runBackupCheck(file: string, opts: { compression: BackupCompression; chunkSize: number; step: number; level?: number; verify?: 'file-bytes' }): Promise<CheckOutcome> {
-  const data: CheckWorkerData = { file, compression: opts.compression, chunkSize: opts.chunkSize, ...(opts.level === undefined ? {} : { level: opts.level }), ...(opts.verify ? { verify: opts.verify } : {}) };
+export async function runBackupCheck(file: string, opts: { compression: BackupCompression; chunkSize: number; step: number; level?: number }): Promise<CheckOutcome> {
+  const data: CheckWorkerData = { file, compression: opts.compression, chunkSize: opts.chunkSize, ...(opts.level === undefined ? {} : { level: opts.level }) };
   const worker = spawnWorker(BACKUP_CHECK_WORKER, data);
   try {
     return await new Promise<CheckOutcome>((resolve, reject) => {

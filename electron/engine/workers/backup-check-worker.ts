@@ -21,26 +21,18 @@ import { BACKUP_CHECK_WORKER } from './backup-messages';
  * remain to check, so the verification costs little wall time yet is a real
  * second read of the file.
  *
- * A seekable zstd backup is checked without decompressing it
- * (`verify: 'file-bytes'`): this thread takes the CRC-32 of each chunk of
- * the file as read back, which the pipeline compares with the CRC-32s the
- * writer took of the same bytes as it handed them to write()
- * (io/output-file.ts). Decoding every data frame again was a fifth of the
- * smart backup's CPU (0.8-1 s of 5 s on the bench drive, on the two cores
- * the compressor needs). The check still proves, link by link:
- * - the drive's bytes are what the encoder compressed: each frame's thread
- *   takes the CRC-32 of its input from the ring just before compressing it,
- *   and the pipeline compares it with the CRC-32 the drive reader took
- *   (a slot overwritten too early, or memory gone wrong, is caught);
- * - the file on disk holds exactly the frames the encoder produced: read
- *   back around the page cache, byte for byte under the CRCs, length
- *   included (a failing disk, a lost or torn write, a short file);
- * - the ready-made frame of zeros that stands for free space decodes to
- *   zeros: shown once when it is made (formats/zstd-seekable-writer.ts);
- * - what is left is libzstd's encoder producing a frame that does not
- *   decode to its input: libzstd is fuzzed upstream for exactly that, and
- *   every frame carries its content checksum (XXH64 of the input), which
- *   `zstd -t` and every restore verify before a byte reaches a drive.
+ * A zstd backup is not read back here: its writer reads the file back itself
+ * and compares it byte for byte with what it wrote (io/read-back-output.ts).
+ * That is enough because the writer also shows, chunk by chunk, that what
+ * it compressed is what was read from the drive (each frame's thread takes
+ * the CRC-32 of its input from the ring just before compressing it); the
+ * ready-made frame of zeros that stands for free space is shown to decode to
+ * zeros once when it is made (formats/zstd-seekable-writer.ts); and what is
+ * left, libzstd producing a frame that does not decode to its input, is what
+ * libzstd is fuzzed for upstream, and every frame carries its content
+ * checksum, which `zstd -t` and every restore verify before a byte reaches a
+ * drive. Decoding every data frame again was a fifth of the smart backup's
+ * CPU (0.8-1 s of 5 s on the bench drive).
  */
 const port = workerPort(BACKUP_CHECK_WORKER);
 const data = port.data;
@@ -278,7 +270,7 @@ port.onMessage((msg) => {
 
 try {
   fd = openForCheck(data.file);
-  decoder = data.verify === 'file-bytes' ? rawDecoder() : data.compression === 'zstd' ? zstdDecoder() : data.compression === 'gzip' ? gzipDecoder() : data.compression === 'xz' ? xzDecoder() : rawDecoder();
+  decoder = data.compression === 'zstd' ? zstdDecoder() : data.compression === 'gzip' ? gzipDecoder() : data.compression === 'xz' ? xzDecoder() : rawDecoder();
 } catch (err) {
   fail(err);
 }

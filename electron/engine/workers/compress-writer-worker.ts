@@ -6,6 +6,7 @@ import { SEEKABLE_FRAME_SIZE, SeekableFrameEncoder, SeekableZstdWriter, type Enc
 import { workerPort } from './worker-port';
 import { COMPRESS_WRITER_WORKER, type ToCompressWriter } from './backup-messages';
 import { CompressedOutput, SparseOutput } from '../io/output-file';
+import { ReadBackOutput } from '../io/read-back-output';
 
 /**
  * Compresses the ring's slots and writes the backup file, on its own thread
@@ -45,8 +46,11 @@ function fail(err: unknown): void {
 let zeroChunk: Buffer | null = null;
 const zeros = (length: number): Buffer => (zeroChunk ??= Buffer.alloc(ring.slotSize)).subarray(0, length);
 
-/** A slot is written; `contentCrc` is the CRC-32 of what the encoder took in, where it reports one (zstd). */
-type Done = (contentCrc?: number) => void;
+/**
+ * A slot is written; `contentCrc` is the CRC-32 of what the encoder took in, where it reports one (zstd),
+ * `contentXxh` its frame's content checksum where the slot was one frame from the pool.
+ */
+type Done = (contentCrc?: number, contentXxh?: number) => void;
 
 interface Encoder {
   /** Takes a slot's bytes; calls `done` once the slot may be reused (now or later). */
@@ -58,28 +62,47 @@ interface Encoder {
   outputBytes(): number;
   /** Bytes at the start of the file that are written out and may be read back. */
   durableBytes(): number;
-  /** After finish(), zstd: the CRC-32 of each slot-sized piece of the file as written (io/output-file.ts). */
-  fileCrcs?(): number[];
+  /** zstd: bytes at the start of the file read back and found as written (io/read-back-output.ts). */
+  checkedBytes?(): number;
+  /** zstd, after finish(): reads back the rest of the file; rejects if it is not what was written. */
+  checkRest?(): Promise<void>;
   close(): void;
 }
 
 function zstdEncoder(): Encoder {
-  // The file's own CRCs, and each chunk's content CRC as compressed, let the read-back check the
-  // file without decompressing it (backup-check-worker.ts).
-  const out = new CompressedOutput(data.output, ring.slotSize);
+  // The file reads itself back as it is written (io/read-back-output.ts), and each chunk's content
+  // CRC as compressed ties what was compressed to what was read from the drive (backup-pipeline.ts).
+  const out = new ReadBackOutput(data.output);
   const writer = new SeekableZstdWriter((bytes) => out.append(bytes), { level: data.level });
-  // Frames of a slot compress on the pool's threads, straight from the ring; they are written in order.
-  const pool = data.threads > 1 ? new ZstdFramePool(data.threads, data.level, ring.memory, SEEKABLE_FRAME_SIZE, true) : null;
+  // Frames of a slot compress on the pool's threads, this one among them (ZstdFramePool's `local`),
+  // straight from the ring; they are written in order.
+  const pool = data.threads > 1 ? new ZstdFramePool(data.threads, data.level, ring.memory, SEEKABLE_FRAME_SIZE, true, { local: true }) : null;
   let tail: Promise<void> = Promise.resolve();
   let stopped = false;
   let zeroEncoder: SeekableFrameEncoder | null = null;
+  /** Waits, if it must, until the file's blocks read back make room for `bytes` more. */
+  const room = async (bytes: number): Promise<void> => {
+    if (!out.hasRoom(bytes)) await out.room(bytes);
+  };
+  /** Runs `step` after every earlier one: the file is written in drive order. */
+  const inTurn = (step: () => Promise<void> | void): void => {
+    tail = tail.then(step);
+    tail.catch((err: unknown) => {
+      if (!stopped) fail(err);
+    });
+  };
   return {
     write(buf, length, _offset, done) {
       if (!pool) {
         // One thread: compressed here, all-zero frames (free space) taken ready-made.
-        const crc = chunkCrc(buf.subarray(0, length));
-        writer.write(buf.subarray(0, length));
-        done(crc);
+        inTurn(async () => {
+          // A frame of incompressible bytes grows a little (libzstd's compressBound: well under 1 %).
+          await room(length + (length >> 7) + 4096);
+          if (stopped) return;
+          const crc = chunkCrc(buf.subarray(0, length));
+          writer.write(buf.subarray(0, length));
+          done(crc);
+        });
         return;
       }
       // A slot of one frame has its CRC taken by the frame's thread; otherwise here, before any frame starts.
@@ -90,39 +113,45 @@ function zstdEncoder(): Encoder {
         frame.catch(() => {});
         frames.push(frame);
       }
-      tail = tail.then(async () => {
+      inTurn(async () => {
         let crc = slotCrc;
+        let xxh: number | undefined;
         for (const frame of frames) {
           const encoded = await frame;
           if (stopped) return;
           crc ??= encoded.contentCrc;
+          if (frames.length === 1) xxh = encoded.checksum;
+          await room(encoded.bytes.length);
+          if (stopped) return;
           writer.appendFrame(encoded);
         }
-        done(crc);
-      });
-      tail.catch((err: unknown) => {
-        if (!stopped) fail(err);
+        done(crc, xxh);
       });
     },
     zeros(length, _offset, done) {
       // Ready-made zero frames (SeekableFrameEncoder keeps them), appended here in their turn: no thread round trip.
-      if (!pool) {
-        writer.write(zeros(length));
+      const encoder = pool ? (zeroEncoder ??= new SeekableFrameEncoder(data.level)) : null;
+      inTurn(async () => {
+        if (!encoder) {
+          await room(length + (length >> 7) + 4096);
+          if (stopped) return;
+          writer.write(zeros(length));
+          done(zeroCrc(length));
+          return;
+        }
+        for (let at = 0; at < length; at += SEEKABLE_FRAME_SIZE) {
+          const frame = encoder.zeroFrame(Math.min(SEEKABLE_FRAME_SIZE, length - at));
+          await room(frame.bytes.length);
+          if (stopped) return;
+          writer.appendFrame(frame);
+        }
         done(zeroCrc(length));
-        return;
-      }
-      const encoder = (zeroEncoder ??= new SeekableFrameEncoder(data.level));
-      tail = tail.then(() => {
-        if (stopped) return;
-        for (let at = 0; at < length; at += SEEKABLE_FRAME_SIZE) writer.appendFrame(encoder.zeroFrame(Math.min(SEEKABLE_FRAME_SIZE, length - at)));
-        done(zeroCrc(length));
-      });
-      tail.catch((err: unknown) => {
-        if (!stopped) fail(err);
       });
     },
     async finish(_totalBytes, trailer) {
       await tail;
+      // The file's end is read back once it is final (checkRest), not as it is written.
+      out.hold();
       // The metadata frame goes before the seek table, which must end the file; the table lists it.
       if (trailer) writer.appendSkippable(trailer);
       writer.finish();
@@ -131,7 +160,8 @@ function zstdEncoder(): Encoder {
     },
     outputBytes: () => out.bytes,
     durableBytes: () => out.durable,
-    fileCrcs: () => out.fileCrcs(),
+    checkedBytes: () => out.checked,
+    checkRest: () => out.checkRest(),
     close: () => {
       stopped = true;
       void pool?.close();
@@ -272,14 +302,20 @@ function rawEncoder(): Encoder {
   };
 }
 
+/** How far the file is written, on disk, and read back. */
+function positions(enc: Encoder): { outputBytes: number; durableBytes: number; checkedBytes?: number } {
+  const checked = enc.checkedBytes?.();
+  return { outputBytes: enc.outputBytes(), durableBytes: enc.durableBytes(), ...(checked === undefined ? {} : { checkedBytes: checked }) };
+}
+
 async function handle(msg: ToCompressWriter): Promise<void> {
   if ((failed || cancelled()) && msg.type !== 'abandon') return;
   switch (msg.type) {
     case 'write': {
       const { slot, length, offset } = msg;
       const enc = encoder as Encoder;
-      enc.write(slotView(slot), length, offset, (contentCrc) =>
-        port.post({ type: 'written', slot, bytes: length, outputBytes: enc.outputBytes(), durableBytes: enc.durableBytes(), ...(contentCrc === undefined ? {} : { contentCrc }) }),
+      enc.write(slotView(slot), length, offset, (contentCrc, contentXxh) =>
+        port.post({ type: 'written', slot, bytes: length, ...positions(enc), ...(contentCrc === undefined ? {} : { contentCrc }), ...(contentXxh === undefined ? {} : { contentXxh }) }),
       );
       return;
     }
@@ -287,15 +323,22 @@ async function handle(msg: ToCompressWriter): Promise<void> {
       const { length, offset } = msg;
       const enc = encoder as Encoder;
       enc.zeros(length, offset, (contentCrc) =>
-        port.post({ type: 'written', slot: null, bytes: length, outputBytes: enc.outputBytes(), durableBytes: enc.durableBytes(), ...(contentCrc === undefined ? {} : { contentCrc }) }),
+        port.post({ type: 'written', slot: null, bytes: length, ...positions(enc), ...(contentCrc === undefined ? {} : { contentCrc }) }),
       );
       return;
     }
     case 'finish': {
       const enc = encoder as Encoder;
       const outputBytes = await enc.finish(msg.totalBytes, msg.trailer);
-      const fileCrcs = enc.fileCrcs?.();
-      port.post({ type: 'finished', outputBytes, ...(fileCrcs ? { fileCrcs } : {}) });
+      port.post({ type: 'finished', outputBytes });
+      // A file that reads itself back ends its check when told (backup-pipeline.ts), then the thread.
+      if (!enc.checkRest) endThread();
+      return;
+    }
+    case 'check-rest': {
+      const enc = encoder as Encoder;
+      await enc.checkRest?.();
+      port.post({ type: 'checked' });
       endThread();
       return;
     }

@@ -29,8 +29,11 @@ export interface SourceWorkerData {
 /** 'start': read from now on. The worker is spawned while the targets open, so its start-up is not on the job's clock. */
 export type ToSource = { type: 'start' } | { type: 'free'; slot: number } | { type: 'cancel' };
 export type FromSource =
-  /** `crc` is set by readers that checksum themselves (backup's drive reader); the flash source leaves it to the hasher. */
-  | { type: 'chunk'; slot: number; offset: number; length: number; crc?: number }
+  /**
+   * `crc` is set by readers that checksum themselves (backup's drive reader); the flash source leaves it to the hasher.
+   * `xxh`, instead of `crc` (DriveReaderData.check): the low 32 bits of the chunk's XXH64, as a zstd frame of it carries.
+   */
+  | { type: 'chunk'; slot: number; offset: number; length: number; crc?: number; xxh?: number }
   /** A smart backup's chunk that holds nothing stored: all zeros, never read, in no slot (the backup's drive reader only). */
   | { type: 'zeros'; offset: number; length: number; crc: number }
   | { type: 'input'; bytes: number }
