@@ -88,12 +88,11 @@ const FOLDER_THREADS = THREADS + 1;
  * free space never touched. One thread decoding and hashing every piece
  * restored at about 60% of a seekable .zst's speed (bench/folder-bench.ts).
  *
- * The names are the check: each piece's SHA-256 is taken once, on the thread
- * that decodes it, and a chunk is handed on only when all its pieces have
- * theirs. A chunk is then exactly what the index names (pieces where it
- * stored data, which indexProblem checks cover the stored ranges, zeros
- * elsewhere), so neither its CRC-32 nor a SHA-256 of all the data is taken
- * again: on the bench's 762 MiB that was 0.3-0.4 CPU-s of a 3.5-4 s restore.
+ * The names are the check of the data: each piece's SHA-256 is taken once,
+ * on the thread that decodes it, so no SHA-256 of all the data is taken
+ * again (on the bench's 762 MiB, 0.3-0.4 CPU-s of a 3.5-4 s restore). Each
+ * chunk's CRC-32 is taken there too, piece by piece, and compared with the
+ * one recorded before the chunk is handed on, as for a single file.
  */
 export function decodeFolderChunks(folder: string, index: GenerationIndex): ChunkDecoder {
   return (storage, crcs, size, opts, onChunk) =>
@@ -124,7 +123,7 @@ export async function decodeStoredChunks(
   }
   if (!reader) return null;
   if (reader.size !== size) throw corrupt(info.path, `it holds ${reader.size} bytes of drive content, but its description says the drive held ${size}`);
-  return decodeChunks(info.path, storage, crcs, size, opts, onChunk, (memory) => new ZstdChunkPool(THREADS, { file: info.path, memory }), 'crc-and-sha256');
+  return decodeChunks(info.path, storage, crcs, size, opts, onChunk, (memory) => new ZstdChunkPool(THREADS, { file: info.path, memory }), 'sha256');
 }
 
 async function decodeChunks(
@@ -135,7 +134,8 @@ async function decodeChunks(
   opts: { signal?: AbortSignal },
   onChunk: (chunk: StoredChunk) => Promise<void>,
   startPool: (memory: SharedArrayBuffer) => { decode(offset: number, length: number, at: number): Promise<DecodedChunk>; close(): Promise<void> },
-  checks: 'crc-and-sha256' | 'piece-names',
+  /** Beside each chunk's CRC-32: a SHA-256 of all the stored data, or none (the pieces were checked against their names). */
+  checks: 'sha256' | 'piece-names',
 ): Promise<DecodedCheck> {
   const { chunkSize } = storage;
   const cursor = new RangeCursor(storage.ranges.map(([start, length]) => ({ start, length })));
@@ -150,7 +150,7 @@ async function decodeChunks(
   // The calling thread keeps the writes; the decoding and the SHA-256 take other threads, so a
   // write never waits behind hashing (0.5-0.9 s of a bench restore's critical path when it did).
   const pool = startPool(memory);
-  const hash = checks === 'crc-and-sha256' ? new SharedSha256(memory) : null;
+  const hash = checks === 'sha256' ? new SharedSha256(memory) : null;
   const free = Array.from({ length: SLOTS }, (_, i) => i);
   let wake: (() => void) | null = null;
   const release = (slot: number): void => {
@@ -179,8 +179,7 @@ async function decodeChunks(
       const { bytes, crc } = await head.decoded;
       if (bytes < job.length) throw corrupt(source, `its content ends at byte ${job.at + bytes}, inside what the backup stored`, job.at + bytes);
       const buf = Buffer.from(memory, slot * chunkSize, job.length);
-      // A thread that checked the chunk's pieces by name answers null; a CRC-32 is compared (a null there would be a bug).
-      if (hash && crc !== crcs[job.index]) throw corrupt(source, `its data between bytes ${job.at} and ${job.at + job.length} does not match the checksum the backup recorded`, job.at);
+      if (crc !== crcs[job.index]) throw corrupt(source, `its data between bytes ${job.at} and ${job.at + job.length} does not match the checksum the backup recorded`, job.at);
       const base = slot * chunkSize - job.at;
       const hashed = hash ? hash.update(job.parts.map((p): [number, number] => [base + p.start, p.length])) : Promise.resolve();
       hashed.catch(() => undefined);
