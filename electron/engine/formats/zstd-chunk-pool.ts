@@ -76,6 +76,11 @@ export class ZstdChunkPool<Data extends { memory: SharedArrayBuffer } = ChunkWor
     }
   }
 
+  /** Ranges the threads take on at once; more wait in the pool's queue. */
+  get capacity(): number {
+    return this.all.length * QUEUED_PER_THREAD;
+  }
+
   /** Decodes content [offset, offset+length) into the shared memory at byte `at`; the memory there must not be used until this resolves. */
   decode(offset: number, length: number, at: number): Promise<DecodedChunk> {
     return new Promise((resolve, reject) => {

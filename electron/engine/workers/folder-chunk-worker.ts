@@ -1,7 +1,7 @@
 import * as zlib from 'zlib';
 import { ImprintError, toErrorInfo } from '../errors';
 import { crc32AfterZeros } from '../io/crc32-zeros';
-import { FOLDER_CHUNK_WORKER } from '../formats/backup-folder/folder-chunk-kind';
+import { FOLDER_CHUNK_WORKER, pieceName } from '../formats/backup-folder/folder-chunk-kind';
 import { PieceReader } from '../formats/backup-folder/piece-store';
 import type { FromChunkWorker } from '../formats/zstd-chunk-pool';
 import { workerPort } from './worker-port';
@@ -27,11 +27,10 @@ let scratch: Buffer | null = null;
 /** Index of the first piece ending after `offset` (pieces are in drive order, non-overlapping). */
 function firstEndingAfter(offset: number): number {
   let lo = 0;
-  let hi = pieces.length;
+  let hi = pieces.count;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    const [o, l] = pieces[mid] as [number, number, string];
-    if (o + l <= offset) lo = mid + 1;
+    if ((pieces.offsets[mid] as number) + (pieces.lengths[mid] as number) <= offset) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -43,9 +42,11 @@ function fill(offset: number, out: Buffer): number {
   let crc = 0;
   /** Drive offset up to which the CRC is taken. */
   let crcAt = offset;
-  for (let i = firstEndingAfter(offset); i < pieces.length; i++) {
-    const [pOffset, pLength, hash] = pieces[i] as [number, number, string];
+  for (let i = firstEndingAfter(offset); i < pieces.count; i++) {
+    const pOffset = pieces.offsets[i] as number;
+    const pLength = pieces.lengths[i] as number;
     if (pOffset >= end) break;
+    const hash = pieceName(pieces, i);
     const whole = pOffset >= offset && pOffset + pLength <= end;
     // A piece inside the range decodes straight into place; one across its edge (never, with pieces that divide the chunk) through scratch.
     if (!whole && (!scratch || scratch.length < pLength)) scratch = Buffer.allocUnsafe(pLength);
