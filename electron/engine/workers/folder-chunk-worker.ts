@@ -1,7 +1,7 @@
 import * as zlib from 'zlib';
 import { ImprintError, toErrorInfo } from '../errors';
 import { crc32AfterZeros } from '../io/crc32-zeros';
-import { FOLDER_CHUNK_WORKER, pieceName } from '../formats/backup-folder/folder-chunk-kind';
+import { FOLDER_CHUNK_WORKER, pieceNames } from '../formats/backup-folder/folder-chunk-kind';
 import { PieceReader } from '../formats/backup-folder/piece-store';
 import type { FromChunkWorker } from '../formats/zstd-chunk-pool';
 import { workerPort } from './worker-port';
@@ -22,6 +22,7 @@ import { workerPort } from './worker-port';
 const port = workerPort(FOLDER_CHUNK_WORKER);
 const { folder, pieces, memory } = port.data;
 const reader = new PieceReader(folder);
+const nameOf = pieceNames(pieces);
 let scratch: Buffer | null = null;
 
 /** Index of the first piece ending after `offset` (pieces are in drive order, non-overlapping). */
@@ -46,7 +47,7 @@ function fill(offset: number, out: Buffer): number {
     const pOffset = pieces.offsets[i] as number;
     const pLength = pieces.lengths[i] as number;
     if (pOffset >= end) break;
-    const hash = pieceName(pieces, i);
+    const hash = nameOf(i);
     const whole = pOffset >= offset && pOffset + pLength <= end;
     // A piece inside the range decodes straight into place; one across its edge (never, with pieces that divide the chunk) through scratch.
     if (!whole && (!scratch || scratch.length < pLength)) scratch = Buffer.allocUnsafe(pLength);

@@ -45,9 +45,10 @@ export function sharePieces(pieces: readonly PieceRef[]): SharedPieceList {
   return { count, offsets, lengths, names };
 }
 
-/** The hex name of piece `i` (what its file is called). */
-export function pieceName(list: SharedPieceList, i: number): string {
-  return Buffer.from(list.names.buffer, list.names.byteOffset + i * NAME_BYTES, NAME_BYTES).toString('hex');
+/** The hex name of each piece (what its file is called), by index. */
+export function pieceNames(list: SharedPieceList): (i: number) => string {
+  const names = Buffer.from(list.names.buffer, list.names.byteOffset, list.names.byteLength);
+  return (i) => names.toString('hex', i * NAME_BYTES, (i + 1) * NAME_BYTES);
 }
 
 export const FOLDER_CHUNK_WORKER = workerKind<ToChunkWorker, FromChunkWorker, FolderChunkWorkerData>('folder-chunk-worker');

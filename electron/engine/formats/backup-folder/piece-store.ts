@@ -25,8 +25,9 @@ function loadBinding(): typeof ZstdBinding {
 
 const ZSTD_MAGIC = 0xfd2fb528;
 
+/** One call, no Hash object per piece (a restore names about 12,000 pieces per GB). */
 export function sha256Hex(data: Uint8Array): string {
-  return crypto.createHash('sha256').update(data).digest('hex');
+  return crypto.hash('sha256', data, 'hex');
 }
 
 /**
