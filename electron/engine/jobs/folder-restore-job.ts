@@ -15,9 +15,10 @@ import { runSmartRestore } from './smart-restore';
 /**
  * Restores one generation of a backup folder with the smart restore: only
  * the stored ranges are written, each 4 MiB checked against the CRC-32 the
- * generation recorded, each piece against its SHA-256 name, all the stored
- * data against the recorded SHA-256 before the partition table is written,
- * then read back from the drive.
+ * generation recorded and each piece against its name before it is written
+ * (an encrypted folder's pieces also authenticated, and all its stored data
+ * checked against the recorded SHA-256 before the partition table is
+ * written), then read back from the drive.
  */
 
 export { parseFolderRef } from '../formats/backup-folder/folder-ref';
