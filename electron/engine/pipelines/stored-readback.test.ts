@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fixtureDir, pseudoRandom } from '../testing/image-fixtures';
 import { chunkCrc } from '../io/chunk-crc';
-import { EarlyReadBack, type StoredChunkRef } from './stored-readback';
+import { EarlyReadBack, compareBackChunk, openForReadBack, type StoredChunkRef } from './stored-readback';
 
 const CHUNK = 1 << 20;
 
@@ -125,4 +125,21 @@ test('a stored byte that differs from the memory it was written from fails with 
   // A check offered after the failure settles at once (its memory is not held).
   await early.check(chunks[5] as StoredChunkRef, memory[5] as Buffer);
   await early.close();
+});
+
+test('a part longer than the read buffer is compared a buffer at a time, and a difference in a later read is found at its byte', async () => {
+  const { file, chunks } = restored('compare-pieces');
+  const chunk = chunks[0] as StoredChunkRef;
+  const memory = written(file, chunks)[0] as Buffer;
+  const src = openForReadBack(file, false);
+  try {
+    let bytes = 0;
+    await compareBackChunk(src, Buffer.alloc(64 << 10), chunk, memory, (n) => (bytes += n));
+    assert.equal(bytes, CHUNK, 'every byte of the whole-chunk part, in 16 reads');
+    const wrong = 777_777;
+    memory[wrong] = (memory[wrong] as number) ^ 1;
+    await assert.rejects(compareBackChunk(src, Buffer.alloc(64 << 10), chunk, memory, () => undefined), (err) => err instanceof Error && (err as { offset?: number }).offset === wrong);
+  } finally {
+    fs.closeSync(src.fd);
+  }
 });

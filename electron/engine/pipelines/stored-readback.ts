@@ -63,11 +63,13 @@ function firstDifference(a: Buffer, b: Buffer): number {
 /**
  * Bytes read back at once when a chunk is compared with its memory. Every
  * page of memory a restore touches for the first time costs a page fault,
- * 13-18 us each on the machines measured here: six chunk-sized read-back
- * buffers were 6,000 of them (about 0.1 CPU-s of a 2.6 CPU-s restore),
- * six of these are 1,500.
+ * 13-18 us each on the machines measured here, so smaller buffers were
+ * tried: with 1 MiB reads (one after the other within a chunk, whose slot
+ * stays held until then) the bench restore took 2.04-2.29 s against
+ * 1.86-2.28 s with whole 4 MiB reads, for the same CPU (6 rounds each,
+ * interleaved, load 3). Read buffers are still made only when needed.
  */
-export const COMPARE_READ_BYTES = 1 << 20;
+export const COMPARE_READ_BYTES = 4 << 20;
 
 /**
  * Reads one chunk's stored parts back, `buf.length` bytes at a time, and
@@ -108,10 +110,9 @@ interface Waiting {
  * offered (its writes to this target completed) is read back as soon as one
  * of the few buffers is free, in the order offered; the writes never wait for
  * it. drain() reads what is still waiting; close() leaves it to the final
- * pass. The first failure is kept, and stops further reads. A chunk checked
- * by its CRC-32 needs a buffer of a chunk's size; one compared with its
- * memory, a smaller one (COMPARE_READ_BYTES). Buffers are made when first
- * needed.
+ * pass. The first failure is kept, and stops further reads. Buffers (of a
+ * chunk's size, or COMPARE_READ_BYTES for a chunk compared with its memory)
+ * are made when first needed.
  *
  * Chunks offered while every buffer was busy used to be left to the final
  * pass: on the bench's 3 GiB drive a quarter of them, read after the fsync
