@@ -21,7 +21,7 @@ export interface ChunkWorkerData {
 
 export type ToChunkWorker = { type: 'decode'; id: number; offset: number; length: number; at: number } | { type: 'close' };
 
-export type FromChunkWorker = { type: 'done'; id: number; bytes: number; crc: number | null } | { type: 'error'; id: number; error: ErrorInfo };
+export type FromChunkWorker = { type: 'done'; id: number; bytes: number; crc: number } | { type: 'error'; id: number; error: ErrorInfo };
 
 /** The decoding thread (workers/zstd-chunk-worker.ts). */
 export const ZSTD_CHUNK_WORKER = workerKind<ToChunkWorker, FromChunkWorker, ChunkWorkerData>('zstd-chunk-worker');
@@ -30,8 +30,8 @@ type Worker = TypedWorker<ToChunkWorker, FromChunkWorker>;
 /** A decoded range: how many bytes the content had there, and their CRC-32. */
 export interface DecodedChunk {
   bytes: number;
-  /** Null from a thread that checked the range another way (a backup folder's pieces, each against its name). */
-  crc: number | null;
+  /** Taken where the range's content is (zeros between a backup folder's pieces, workers/folder-chunk-worker.ts). */
+  crc: number;
 }
 
 interface Task {
@@ -74,6 +74,11 @@ export class ZstdChunkPool<Data extends { memory: SharedArrayBuffer } = ChunkWor
       this.all.push(worker);
       this.given.set(worker, []);
     }
+  }
+
+  /** Ranges the threads take on at once; more wait in the pool's queue. */
+  get capacity(): number {
+    return this.all.length * QUEUED_PER_THREAD;
   }
 
   /** Decodes content [offset, offset+length) into the shared memory at byte `at`; the memory there must not be used until this resolves. */

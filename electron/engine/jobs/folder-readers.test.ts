@@ -10,6 +10,7 @@ import { READERS_DIR, holdForReading, holdFolderRef } from '../formats/backup-fo
 import { generationIds } from '../formats/backup-folder/generation-index';
 import { sampleDrive, storeSample } from '../testing/backup-folder-samples';
 import { pruneFolder } from './folder-prune';
+import { prepareFolderRestore, runFolderRestore } from './folder-restore-job';
 import { listFolder, verifyFolder } from './folder-verify';
 
 /**
@@ -90,4 +91,20 @@ test('a folder that is not a backup folder gets no reader mark', () => {
   fs.mkdirSync(plain);
   assert.throws(() => holdFolderRef(plain, (f) => `a restore from ${f}`), (err) => err instanceof ImprintError && err.code === 'E_NOT_A_BACKUP');
   assert.deepEqual(fs.readdirSync(plain), []);
+});
+
+test('a generation pruned between the restore being prepared and run is refused before anything is written', async () => {
+  const folder = twoGenerations('pruned-after-prepare');
+  const target = path.join(root, 'pruned-after-prepare.img');
+  const prepared = await prepareFolderRestore(`${folder}#1`, [target]);
+  pruneFolder(folder, { keepLast: 1 });
+  const events: string[] = [];
+  await assert.rejects(runFolderRestore(prepared, { verify: true, onEvent: (e) => events.push(e.type) }), (err) => err instanceof ImprintError && err.code === 'E_CORRUPT_SOURCE' && err.message.includes('was removed or changed after it was chosen'));
+  assert.equal(fs.existsSync(target), false, 'no target was created');
+  assert.deepEqual(events, []);
+  // The kept generation, prepared after the prune, restores.
+  const kept = await prepareFolderRestore(`${folder}#1`, [target]);
+  assert.equal(kept.index.id, '20261202T070000Z-000002');
+  const done = await runFolderRestore(kept, { verify: true, onEvent: () => undefined });
+  assert.equal(done.ok, true, JSON.stringify(done.error));
 });

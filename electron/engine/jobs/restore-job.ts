@@ -6,7 +6,7 @@ import type { ZeroOutMode } from '../io/zero-runs';
 import type { VerifyWhileWriting } from '../pipelines/write-pipeline';
 import { FORMAT_LABELS } from '../formats/detect-format';
 import { inspectSource, type SourceInfo } from '../formats/image-source';
-import { runFlash, type PreparedFlash } from './flash-job';
+import type { PreparedFlash } from './flash-job';
 import type { EventSink } from './job-reporter';
 import { planTargets } from '../pipelines/target-plan';
 import { findBackupMetadata, type MetadataSource } from '../formats/backup-metadata';
@@ -91,6 +91,10 @@ export function runRestore(p: PreparedRestore, opts: RestoreRunOptions): Promise
     // A smart backup: only what it stored is written and checked (smart-restore.ts).
     return runSmartRestore(p.flash.source, m, p.flash.targets, { verify: opts.verify, wipeFreeSpace: opts.wipeFreeSpace === true, signal: opts.signal, onEvent: opts.onEvent, jobId: opts.jobId, details });
   }
+  // Only a whole-drive backup is written by the flash engine: a smart restore does not load its
+  // dozen modules (write pipeline, verifier threads' host) before it starts.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runFlash } = require('./flash-job') as typeof import('./flash-job');
   // The run options are a flash's, plus what the job says about itself.
   return runFlash(p.flash, {
     ...opts,

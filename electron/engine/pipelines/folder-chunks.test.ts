@@ -14,8 +14,9 @@ import { decodeFolderChunks, type StoredChunk } from './stored-chunks';
  * (workers/folder-chunk-worker.ts): the chunks are the drive's bytes where
  * it stored data (their parts), in order; a piece whose file holds other
  * (valid) data, or whose frame is damaged, stops the restore before its
- * chunk is handed on, named. The pieces' names are the check: no SHA-256 of
- * all the data is returned for the caller to compare.
+ * chunk is handed on, named, and so does a chunk whose CRC-32 is not the
+ * one recorded. The pieces' names are the check of the data: no SHA-256 of
+ * all of it is returned for the caller to compare.
  */
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'imprint-folder-chunks-'));
@@ -27,10 +28,10 @@ function recordedCrcs(storage: BackupStorage): Uint32Array {
   return Uint32Array.from({ length: bytes.length >> 2 }, (_, i) => bytes.readUInt32LE(i * 4));
 }
 
-async function decodeAll(folder: string, index: ReturnType<typeof storeSample>): Promise<{ chunks: { index: number; at: number; bytes: Buffer; parts: [number, number][] }[]; sha256: string | null | undefined }> {
+async function decodeAll(folder: string, index: ReturnType<typeof storeSample>, crcs?: Uint32Array): Promise<{ chunks: { index: number; at: number; bytes: Buffer; parts: [number, number][] }[]; sha256: string | null | undefined }> {
   const storage = index.metadata.storage as BackupStorage;
   const chunks: { index: number; at: number; bytes: Buffer; parts: [number, number][] }[] = [];
-  const r = await decodeFolderChunks(folder, index)(storage, recordedCrcs(storage), SAMPLE_SIZE, {}, (c: StoredChunk) => {
+  const r = await decodeFolderChunks(folder, index)(storage, crcs ?? recordedCrcs(storage), SAMPLE_SIZE, {}, (c: StoredChunk) => {
     chunks.push({ index: c.index, at: c.at, bytes: Buffer.from(c.buf), parts: c.parts.map((p) => [p.start, p.length]) });
     return Promise.resolve();
   });
@@ -68,4 +69,12 @@ test('a piece file holding another piece, or a damaged frame, fails the restore 
   bytes.writeUInt8((bytes.readUInt8(bytes.length - 20) ^ 0x10) & 0xff, bytes.length - 20);
   fs.writeFileSync(file, bytes);
   await assert.rejects(decodeAll(folder2, index2), (err) => err instanceof ImprintError && err.code === 'E_CORRUPT_SOURCE' && err.message.includes(`piece ${hash}`) && err.message.includes(`drive bytes ${offset} to`));
+});
+
+test("a chunk whose pieces hold their names' data but not the CRC-32 recorded for it is not handed on", async () => {
+  const folder = path.join(root, 'crc');
+  const index = storeSample(folder, sampleDrive());
+  const crcs = recordedCrcs(index.metadata.storage as BackupStorage);
+  crcs[0] = ((crcs[0] as number) ^ 1) >>> 0;
+  await assert.rejects(decodeAll(folder, index, crcs), (err) => err instanceof ImprintError && err.code === 'E_CORRUPT_SOURCE' && err.message.includes('between bytes 0 and') && err.message.includes('does not match the checksum'));
 });

@@ -9,7 +9,7 @@ import type { SourceInfo } from '../formats/image-source';
 import { ZstdChunkPool, type DecodedChunk } from '../formats/zstd-chunk-pool';
 import { SeekableZstdReader } from '../formats/zstd-seekable-reader';
 import { SharedSha256 } from './shared-sha256';
-import { FOLDER_CHUNK_WORKER } from '../formats/backup-folder/folder-chunk-kind';
+import { FOLDER_CHUNK_WORKER, sharePieces } from '../formats/backup-folder/folder-chunk-kind';
 import type { GenerationIndex } from '../formats/backup-folder/generation-index';
 
 /**
@@ -70,7 +70,13 @@ export interface DecodedCheck {
 }
 
 /** What decodeStoredChunks and decodeFolderChunks have in common: a restore's source of checked chunks. */
-export type ChunkDecoder = (storage: BackupStorage, crcs: Uint32Array, size: number, opts: { signal?: AbortSignal }, onChunk: (chunk: StoredChunk) => Promise<void>) => Promise<DecodedCheck | null>;
+export interface DecodeOptions {
+  signal?: AbortSignal;
+  /** Called once every chunk has been handed on, before the SHA-256 is awaited (the caller may flush its writes meanwhile). */
+  onHandedOn?: () => void;
+}
+
+export type ChunkDecoder = (storage: BackupStorage, crcs: Uint32Array, size: number, opts: DecodeOptions, onChunk: (chunk: StoredChunk) => Promise<void>) => Promise<DecodedCheck | null>;
 
 const THREADS = Math.max(1, Math.min(4, os.availableParallelism()));
 /**
@@ -88,16 +94,17 @@ const FOLDER_THREADS = THREADS + 1;
  * free space never touched. One thread decoding and hashing every piece
  * restored at about 60% of a seekable .zst's speed (bench/folder-bench.ts).
  *
- * The names are the check: each piece's SHA-256 is taken once, on the thread
- * that decodes it, and a chunk is handed on only when all its pieces have
- * theirs. A chunk is then exactly what the index names (pieces where it
- * stored data, which indexProblem checks cover the stored ranges, zeros
- * elsewhere), so neither its CRC-32 nor a SHA-256 of all the data is taken
- * again: on the bench's 762 MiB that was 0.3-0.4 CPU-s of a 3.5-4 s restore.
+ * The names are the check of the data: each piece's SHA-256 is taken once,
+ * on the thread that decodes it, so no SHA-256 of all the data is taken
+ * again (on the bench's 762 MiB, 0.3-0.4 CPU-s of a 3.5-4 s restore). Each
+ * chunk's CRC-32 is taken there too, piece by piece, and compared with the
+ * one recorded before the chunk is handed on, as for a single file.
  */
 export function decodeFolderChunks(folder: string, index: GenerationIndex): ChunkDecoder {
-  return (storage, crcs, size, opts, onChunk) =>
-    decodeChunks(`${folder}#${index.id}`, storage, crcs, size, opts, onChunk, (memory) => new ZstdChunkPool(FOLDER_THREADS, { folder, pieces: index.pieces, memory }, FOLDER_CHUNK_WORKER), 'piece-names');
+  return (storage, crcs, size, opts, onChunk) => {
+    const pieces = sharePieces(index.pieces);
+    return decodeChunks(`${folder}#${index.id}`, storage, crcs, size, opts, onChunk, (memory) => new ZstdChunkPool(FOLDER_THREADS, { folder, pieces, memory }, FOLDER_CHUNK_WORKER), 'piece-names');
+  };
 }
 
 /**
@@ -111,7 +118,7 @@ export async function decodeStoredChunks(
   storage: BackupStorage,
   crcs: Uint32Array,
   size: number,
-  opts: { signal?: AbortSignal },
+  opts: DecodeOptions,
   onChunk: (chunk: StoredChunk) => Promise<void>,
 ): Promise<DecodedCheck | null> {
   if (info.format !== 'zstd') return null;
@@ -124,7 +131,7 @@ export async function decodeStoredChunks(
   }
   if (!reader) return null;
   if (reader.size !== size) throw corrupt(info.path, `it holds ${reader.size} bytes of drive content, but its description says the drive held ${size}`);
-  return decodeChunks(info.path, storage, crcs, size, opts, onChunk, (memory) => new ZstdChunkPool(THREADS, { file: info.path, memory }), 'crc-and-sha256');
+  return decodeChunks(info.path, storage, crcs, size, opts, onChunk, (memory) => new ZstdChunkPool(THREADS, { file: info.path, memory }), 'sha256');
 }
 
 async function decodeChunks(
@@ -132,10 +139,11 @@ async function decodeChunks(
   storage: BackupStorage,
   crcs: Uint32Array,
   size: number,
-  opts: { signal?: AbortSignal },
+  opts: DecodeOptions,
   onChunk: (chunk: StoredChunk) => Promise<void>,
-  startPool: (memory: SharedArrayBuffer) => { decode(offset: number, length: number, at: number): Promise<DecodedChunk>; close(): Promise<void> },
-  checks: 'crc-and-sha256' | 'piece-names',
+  startPool: (memory: SharedArrayBuffer) => { readonly capacity: number; decode(offset: number, length: number, at: number): Promise<DecodedChunk>; close(): Promise<void> },
+  /** Beside each chunk's CRC-32: a SHA-256 of all the stored data, or none (the pieces were checked against their names). */
+  checks: 'sha256' | 'piece-names',
 ): Promise<DecodedCheck> {
   const { chunkSize } = storage;
   const cursor = new RangeCursor(storage.ranges.map(([start, length]) => ({ start, length })));
@@ -150,26 +158,41 @@ async function decodeChunks(
   // The calling thread keeps the writes; the decoding and the SHA-256 take other threads, so a
   // write never waits behind hashing (0.5-0.9 s of a bench restore's critical path when it did).
   const pool = startPool(memory);
-  const hash = checks === 'crc-and-sha256' ? new SharedSha256(memory) : null;
-  const free = Array.from({ length: SLOTS }, (_, i) => i);
+  const hash = checks === 'sha256' ? new SharedSha256(memory) : null;
+  // The slot freed last is used first, and no more are decoded into than the threads can take on:
+  // the memory of a slot is touched (one page fault per page, 13-18 us each here) only when needed.
+  const free = Array.from({ length: SLOTS }, (_, i) => SLOTS - 1 - i);
+  const pending: { job: Job; slot: number; decoded: Promise<DecodedChunk> }[] = [];
+  let next = 0;
+  let decoding = 0;
   let wake: (() => void) | null = null;
-  const release = (slot: number): void => {
-    free.push(slot);
+  let stopped = false;
+  const dispatch = (): void => {
+    while (!stopped && next < jobs.length && free.length > 0 && decoding < pool.capacity) {
+      const job = jobs[next++] as Job;
+      const slot = free.pop() as number;
+      const decoded = pool.decode(job.at, job.length, slot * chunkSize);
+      decoding++;
+      decoded.then(
+        () => {
+          decoding--;
+          dispatch();
+        },
+        () => undefined,
+      );
+      pending.push({ job, slot, decoded });
+    }
     wake?.();
     wake = null;
   };
-  const pending: { job: Job; slot: number; decoded: Promise<DecodedChunk> }[] = [];
-  let next = 0;
+  const release = (slot: number): void => {
+    free.push(slot);
+    dispatch();
+  };
   try {
+    dispatch();
     while (next < jobs.length || pending.length > 0) {
       if (opts.signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled.');
-      while (next < jobs.length && free.length > 0) {
-        const job = jobs[next++] as Job;
-        const slot = free.shift() as number;
-        const decoded = pool.decode(job.at, job.length, slot * chunkSize);
-        decoded.catch(() => undefined);
-        pending.push({ job, slot, decoded });
-      }
       const head = pending.shift();
       if (!head) {
         await new Promise<void>((resolve) => (wake = resolve));
@@ -179,16 +202,18 @@ async function decodeChunks(
       const { bytes, crc } = await head.decoded;
       if (bytes < job.length) throw corrupt(source, `its content ends at byte ${job.at + bytes}, inside what the backup stored`, job.at + bytes);
       const buf = Buffer.from(memory, slot * chunkSize, job.length);
-      // A thread that checked the chunk's pieces by name answers null; a CRC-32 is compared (a null there would be a bug).
-      if (hash && crc !== crcs[job.index]) throw corrupt(source, `its data between bytes ${job.at} and ${job.at + job.length} does not match the checksum the backup recorded`, job.at);
+      if (crc !== crcs[job.index]) throw corrupt(source, `its data between bytes ${job.at} and ${job.at + job.length} does not match the checksum the backup recorded`, job.at);
       const base = slot * chunkSize - job.at;
       const hashed = hash ? hash.update(job.parts.map((p): [number, number] => [base + p.start, p.length])) : Promise.resolve();
       hashed.catch(() => undefined);
       // The slot is free once it is both written (or failed) and hashed; a hashing failure shows at digest().
       void Promise.allSettled([onChunk({ index: job.index, at: job.at, buf, parts: job.parts }), hashed]).then(() => release(slot));
     }
+    opts.onHandedOn?.();
     return { sha256: hash ? await hash.digest() : null };
   } finally {
-    await Promise.all([pool.close(), hash?.close()]);
+    stopped = true;
+    // Not waited for: ending the threads took about 20 ms, and the restore's flush and head need none of them.
+    void Promise.all([pool.close(), hash?.close()]).catch(() => undefined);
   }
 }

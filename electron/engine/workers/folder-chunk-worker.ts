@@ -1,5 +1,7 @@
+import * as zlib from 'zlib';
 import { ImprintError, toErrorInfo } from '../errors';
-import { FOLDER_CHUNK_WORKER } from '../formats/backup-folder/folder-chunk-kind';
+import { crc32AfterZeros } from '../io/crc32-zeros';
+import { FOLDER_CHUNK_WORKER, pieceNames } from '../formats/backup-folder/folder-chunk-kind';
 import { PieceReader } from '../formats/backup-folder/piece-store';
 import type { FromChunkWorker } from '../formats/zstd-chunk-pool';
 import { workerPort } from './worker-port';
@@ -8,37 +10,44 @@ import { workerPort } from './worker-port';
  * One thread of a folder restore's pool: fills a drive range [offset,
  * offset + length) of a generation into the shared memory it is told, from
  * the pieces there; what lies between them (free space, never written nor
- * hashed: 0.07 CPU-s of zeroing per GB restored) is left as it was. Each piece is checked against its
- * name (the SHA-256 of its content) before the range is handed on, and that
- * is the range's check: its bytes are then exactly the pieces the index
- * names, so the range's CRC-32 and a SHA-256 of all the data (what a single
- * file's restore checks) would hash the same bytes twice more
- * (pipelines/stored-chunks.ts). The restore's read-back still compares the
- * drive with the CRC-32s the generation recorded.
+ * hashed: 0.07 CPU-s of zeroing per GB restored) is left as it was. Each
+ * piece is checked against its name (the SHA-256 of its content), and the
+ * range's CRC-32 is taken piece by piece while each is fresh in the cache,
+ * the free space between them folded in as the zeros it stands for
+ * (io/crc32-zeros.ts): the restore compares it with the CRC-32 the
+ * generation recorded before the range is written, as for a single file
+ * (pipelines/stored-chunks.ts), and its read-back then compares the drive
+ * with this memory.
  */
 const port = workerPort(FOLDER_CHUNK_WORKER);
 const { folder, pieces, memory } = port.data;
 const reader = new PieceReader(folder);
+const nameOf = pieceNames(pieces);
 let scratch: Buffer | null = null;
 
 /** Index of the first piece ending after `offset` (pieces are in drive order, non-overlapping). */
 function firstEndingAfter(offset: number): number {
   let lo = 0;
-  let hi = pieces.length;
+  let hi = pieces.count;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    const [o, l] = pieces[mid] as [number, number, string];
-    if (o + l <= offset) lo = mid + 1;
+    if ((pieces.offsets[mid] as number) + (pieces.lengths[mid] as number) <= offset) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
-function fill(offset: number, out: Buffer): void {
+/** Fills `out` with the pieces of drive range [offset, offset + out.length); returns the range's CRC-32 (zeros between pieces). */
+function fill(offset: number, out: Buffer): number {
   const end = offset + out.length;
-  for (let i = firstEndingAfter(offset); i < pieces.length; i++) {
-    const [pOffset, pLength, hash] = pieces[i] as [number, number, string];
+  let crc = 0;
+  /** Drive offset up to which the CRC is taken. */
+  let crcAt = offset;
+  for (let i = firstEndingAfter(offset); i < pieces.count; i++) {
+    const pOffset = pieces.offsets[i] as number;
+    const pLength = pieces.lengths[i] as number;
     if (pOffset >= end) break;
+    const hash = nameOf(i);
     const whole = pOffset >= offset && pOffset + pLength <= end;
     // A piece inside the range decodes straight into place; one across its edge (never, with pieces that divide the chunk) through scratch.
     if (!whole && (!scratch || scratch.length < pLength)) scratch = Buffer.allocUnsafe(pLength);
@@ -46,12 +55,13 @@ function fill(offset: number, out: Buffer): void {
     if (!got.ok) {
       throw new ImprintError('E_CORRUPT_SOURCE', `The backup folder ${folder} is damaged: ${got.detail}; it held drive bytes ${pOffset} to ${pOffset + pLength}. The drive's partition table was not written.`, { offset: pOffset });
     }
-    if (!whole) {
-      const from = Math.max(offset, pOffset);
-      const to = Math.min(end, pOffset + pLength);
-      got.data.copy(out, from - offset, from - pOffset, to - pOffset);
-    }
+    const from = Math.max(offset, pOffset);
+    const to = Math.min(end, pOffset + pLength);
+    if (!whole) got.data.copy(out, from - offset, from - pOffset, to - pOffset);
+    crc = zlib.crc32(out.subarray(from - offset, to - offset), crc32AfterZeros(crc, from - crcAt));
+    crcAt = to;
   }
+  return crc32AfterZeros(crc, end - crcAt);
 }
 
 port.onMessage((msg) => {
@@ -62,8 +72,7 @@ port.onMessage((msg) => {
   let reply: FromChunkWorker;
   try {
     const out = Buffer.from(memory, msg.at, msg.length);
-    fill(msg.offset, out);
-    reply = { type: 'done', id: msg.id, bytes: msg.length, crc: null };
+    reply = { type: 'done', id: msg.id, bytes: msg.length, crc: fill(msg.offset, out) };
   } catch (err) {
     reply = { type: 'error', id: msg.id, error: toErrorInfo(err) };
   }

@@ -56,8 +56,17 @@ export function pieceSuffix(sealed: boolean): string {
 }
 
 export function piecePath(folder: string, hash: string, sealed = false): string {
+  return piecePathIn(path.join(folder, PIECES_DIR), hash, sealed);
+}
+
+/**
+ * piecePath, given the folder's pieces/ directory already joined: a restore
+ * opens about 12,000 pieces per GB, and path.join normalising the whole path
+ * each time took 2-5 us of the 15 us a piece's open, read and close take.
+ */
+export function piecePathIn(piecesDir: string, hash: string, sealed = false): string {
   if (!HASH_PATTERN.test(hash)) throw new ImprintError('E_INTERNAL', `Not a piece name: ${hash}`);
-  return path.join(folder, PIECES_DIR, hash.slice(0, 2), `${hash}${pieceSuffix(sealed)}`);
+  return `${piecesDir}${path.sep}${hash.slice(0, 2)}${path.sep}${hash}${pieceSuffix(sealed)}`;
 }
 
 export function generationPath(folder: string, id: string): string {

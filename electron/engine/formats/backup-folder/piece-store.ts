@@ -6,7 +6,7 @@ import { ImprintError } from '../../errors';
 import { writeFully } from '../../io/full-io';
 import { syncFiles } from '../../io/sync-filesystem';
 import { SEALED_PIECE_OVERHEAD, type FolderKeys } from './folder-crypto';
-import { fsyncFolder, piecePath, PIECES_DIR, TMP_DIR } from './folder-layout';
+import { fsyncFolder, piecePath, piecePathIn, PIECES_DIR, TMP_DIR } from './folder-layout';
 
 /**
  * The pieces of a backup folder: each one zstd frame (content size and
@@ -25,8 +25,9 @@ function loadBinding(): typeof ZstdBinding {
 
 const ZSTD_MAGIC = 0xfd2fb528;
 
+/** One call, no Hash object per piece (a restore names about 12,000 pieces per GB). */
 export function sha256Hex(data: Uint8Array): string {
-  return crypto.createHash('sha256').update(data).digest('hex');
+  return crypto.hash('sha256', data, 'hex');
 }
 
 /**
@@ -127,11 +128,14 @@ export class PieceReader {
 
   /** Whether O_NOATIME is refused (it needs the file's owner or CAP_FOWNER); then pieces are opened without it. */
   private noAtime = true;
+  private readonly piecesDir: string;
 
   constructor(
-    private readonly folder: string,
+    folder: string,
     private readonly keys: FolderKeys | null = null,
-  ) {}
+  ) {
+    this.piecesDir = path.join(folder, PIECES_DIR);
+  }
 
   /** Opens a piece without updating its access time: a read is then no inode write (relatime still writes the first one after each change). */
   private open(file: string): number {
@@ -155,7 +159,7 @@ export class PieceReader {
    * have that keyed hash.
    */
   read(hash: string, length: number, into?: Buffer): PieceRead {
-    const file = piecePath(this.folder, hash, this.keys !== null);
+    const file = piecePathIn(this.piecesDir, hash, this.keys !== null);
     let fd: number;
     try {
       fd = this.open(file);
