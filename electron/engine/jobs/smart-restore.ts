@@ -21,10 +21,9 @@ import { EarlyReadBack, openForReadBack, readBackChunk, type StoredChunkRef } fr
 /**
  * Restores a smart backup: only the ranges it stored are written, each chunk
  * checked against the CRC-32 the backup recorded before it reaches a drive,
- * then read back from the drive and checked again: compared byte for byte
- * with the memory it was written from while that is still held (a seekable
- * backup or a folder's pieces, decoded on threads), otherwise by its CRC-32
- * (the streaming path, and the first chunk, written last). The rest of the target
+ * then read back from the drive and its CRC-32 checked against that record
+ * again (pipelines/stored-readback.ts says why not against the memory it
+ * was written from). The rest of the target
  * (free space in the backed-up filesystems) keeps what it held, unless the
  * user asked to wipe it. As with every write, the first chunk (partition
  * table, boot code) is written last, so a restore that stops never leaves a
@@ -298,12 +297,11 @@ async function writeStored(
     }
     const writing = live(targets);
     const ref: StoredChunkRef = { index: chunk.index, at: chunk.at, length: chunk.buf.length, parts: chunk.parts };
-    // Each target reads the chunk back as soon as its own writes of it are done, and compares it with
-    // the chunk's memory, held until then (writeChunk's promises and check's never reject).
+    // Each target reads the chunk back as soon as its own writes of it are done (writeChunk's promises never reject).
     const writes = writeChunk(targets, chunk.buf, chunk.at, chunk.parts, reporter).map((w, i) =>
       w.then(() => {
         const t = writing[i] as Target;
-        if (t.progress.status !== 'failed') return t.early?.check(ref, chunk.buf);
+        if (t.progress.status !== 'failed') t.early?.offer(ref);
       }),
     );
     return Promise.all(writes).then(() => undefined);

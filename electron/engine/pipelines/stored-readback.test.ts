@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fixtureDir, pseudoRandom } from '../testing/image-fixtures';
 import { chunkCrc } from '../io/chunk-crc';
-import { EarlyReadBack, compareBackChunk, openForReadBack, type StoredChunkRef } from './stored-readback';
+import { EarlyReadBack, type StoredChunkRef } from './stored-readback';
 
 const CHUNK = 1 << 20;
 
@@ -83,63 +83,4 @@ test('drain reads back every chunk offered, in turn, however few the buffers; a 
   assert.equal(bad.error?.offset, 2 * CHUNK);
   // One buffer: chunks 0 and 1 were read before chunk 2 failed, and nothing after it.
   assert.deepEqual([...bad.verified].sort(), [0, 1]);
-});
-
-/** Each chunk as the restore held it in memory when it wrote it: the stored parts, and junk (not zeros) elsewhere. */
-function written(file: string, chunks: StoredChunkRef[]): Buffer[] {
-  const data = fs.readFileSync(file);
-  return chunks.map((c) => {
-    const mem = Buffer.alloc(c.length, 0x5a);
-    for (const p of c.parts) data.copy(mem, p.start - c.at, p.start, p.start + p.length);
-    return mem;
-  });
-}
-
-test('chunks compared with the memory they were written from: matching stored parts are verified, each check settles once read', async () => {
-  const { file, chunks, crcs } = restored('compare');
-  const memory = written(file, chunks);
-  let bytes = 0;
-  // Junk CRC-32s: a chunk checked against its memory does not use them.
-  const early = new EarlyReadBack(file, false, CHUNK, crcs.map(() => 1), (n) => (bytes += n), 2);
-  const settled: number[] = [];
-  await Promise.all(chunks.map((c, i) => early.check(c, memory[i] as Buffer).then(() => settled.push(c.index))));
-  assert.equal(early.error, null);
-  assert.deepEqual([...early.verified].sort(), [0, 1, 2, 3, 4, 5]);
-  assert.deepEqual(settled.sort(), [0, 1, 2, 3, 4, 5]);
-  assert.equal(bytes, 3 * CHUNK + 3 * (8192 + 131072));
-  await early.close();
-});
-
-test('a stored byte that differs from the memory it was written from fails with its exact offset; the checks after it settle unread', async () => {
-  const { file, chunks, crcs } = restored('compare-bad');
-  const memory = written(file, chunks);
-  const wrong = 3 * CHUNK + 70_000;
-  const fd = fs.openSync(file, 'r+');
-  fs.writeSync(fd, Buffer.from([0x42 ^ (fs.readFileSync(file)[wrong] as number)]), 0, 1, wrong);
-  fs.closeSync(fd);
-  const early = new EarlyReadBack(file, false, CHUNK, crcs, () => undefined, 1);
-  await Promise.all(chunks.map((c, i) => early.check(c, memory[i] as Buffer)));
-  assert.equal(early.error?.code, 'E_VERIFY_MISMATCH');
-  assert.equal(early.error?.offset, wrong);
-  assert.deepEqual([...early.verified].sort(), [0, 1, 2]);
-  // A check offered after the failure settles at once (its memory is not held).
-  await early.check(chunks[5] as StoredChunkRef, memory[5] as Buffer);
-  await early.close();
-});
-
-test('a part longer than the read buffer is compared a buffer at a time, and a difference in a later read is found at its byte', async () => {
-  const { file, chunks } = restored('compare-pieces');
-  const chunk = chunks[0] as StoredChunkRef;
-  const memory = written(file, chunks)[0] as Buffer;
-  const src = openForReadBack(file, false);
-  try {
-    let bytes = 0;
-    await compareBackChunk(src, Buffer.alloc(64 << 10), chunk, memory, (n) => (bytes += n));
-    assert.equal(bytes, CHUNK, 'every byte of the whole-chunk part, in 16 reads');
-    const wrong = 777_777;
-    memory[wrong] = (memory[wrong] as number) ^ 1;
-    await assert.rejects(compareBackChunk(src, Buffer.alloc(64 << 10), chunk, memory, () => undefined), (err) => err instanceof Error && (err as { offset?: number }).offset === wrong);
-  } finally {
-    fs.closeSync(src.fd);
-  }
 });
