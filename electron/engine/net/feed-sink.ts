@@ -236,7 +236,8 @@ export class FeedSink implements DownloadSink {
     if (limit <= at) return null;
     // Small pieces wait for more, unless the download ended or someone waits for the file.
     const eager = this.ended || this.drained.length > 0 || limit < this.head;
-    if (!eager && limit - at < CACHE_MIN_PIECE) return null;
+    // (A quarter of the ring at most: the download needs the room back.)
+    if (!eager && limit - at < Math.min(CACHE_MIN_PIECE, feed.size / 4)) return null;
     if (this.directFd >= 0 && at % ALIGNMENT === 0) {
       const end = alignDown(limit);
       if (end > at) return { at, length: end - at, direct: true };
