@@ -221,7 +221,11 @@ export class FeedSink implements DownloadSink {
     const { at, length, direct } = piece;
     fs.write(direct ? this.directFd : this.fd, feed.view(at, length), 0, length, at, (err, n) => {
       this.writing = false;
-      if (err) this.writeError = err;
+      if (err && direct && err.code === 'EINVAL') {
+        // O_DIRECT opened but refused (a file system with larger blocks, or none at all): buffered from here.
+        fs.close(this.directFd, () => {});
+        this.directFd = -1;
+      } else if (err) this.writeError = err;
       else if (n <= 0) this.writeError = Object.assign(new Error(`no progress writing the download's file at ${at}`), { code: 'ENOSPC' });
       else this.cacheTail = at + n;
       feed.wake();
