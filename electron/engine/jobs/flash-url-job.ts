@@ -199,7 +199,7 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
       // checksum and the cache) on a thread of its own, and the download stops hashing the same bytes.
       if (follow && format === 'raw') digest.drop();
       // A raw image's bytes go to the flash in memory from here; the cache file is written behind (net/feed-sink.ts).
-      if (follow && format === 'raw') feed = sink.toFeed({ bytes: RING_BYTES, chunk: CHUNK_SIZE });
+      if (follow && format === 'raw') feed = sink.toFeed({ bytes: RING_BYTES, chunk: CHUNK_SIZE }, total);
     }
     if (!follow) {
       const done = await downloading;

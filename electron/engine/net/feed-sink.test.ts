@@ -36,6 +36,9 @@ test('a fed download lands every byte in its ring slot and in the file, whatever
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feed-sink-'));
   try {
     const data = crypto.randomBytes(CHUNK * 23 + 1234);
+    // Runs of zeros (left as holes of the file) between random bytes, one at the very end.
+    data.fill(0, CHUNK * 8, CHUNK * 12 + 100);
+    data.fill(0, CHUNK * 20);
     const file = path.join(dir, 'download.part');
     const fd = fs.openSync(file, 'wx+');
     const growing = new GrowingFile();
@@ -43,7 +46,7 @@ test('a fed download lands every byte in its ring slot and in the file, whatever
     // Bytes before the switch go to the file; the feed begins past the ring's first round, mid-chunk.
     const start = CHUNK * 5 + 777;
     await sink.write(data.subarray(0, start), 0);
-    const spec = sink.toFeed({ bytes: SLOTS * CHUNK, chunk: CHUNK });
+    const spec = sink.toFeed({ bytes: SLOTS * CHUNK, chunk: CHUNK }, data.length);
     const ring = new FeedRing(spec);
     assert.equal(ring.size, SLOTS * CHUNK);
 
@@ -83,7 +86,7 @@ test('bytes sent again from 0 are compared with the file; different bytes fail t
     const fd = fs.openSync(file, 'wx+');
     const sink = new FeedSink(fd, file, new GrowingFile());
     await sink.write(data.subarray(0, 1000), 0);
-    sink.toFeed({ bytes: SLOTS * CHUNK, chunk: CHUNK });
+    sink.toFeed({ bytes: SLOTS * CHUNK, chunk: CHUNK }, data.length);
     await sink.write(data.subarray(1000, CHUNK * 2), 1000);
     await sink.restart();
     // The same bytes again: accepted, then the download goes on past them.

@@ -10,6 +10,8 @@ import type { DownloadSink } from './http-download';
 const MIN_LEND = 64 << 10;
 /** The cache file is written in pieces of up to this (one O_DIRECT write each). */
 const CACHE_PIECE = 4 << 20;
+/** Compared with each O_DIRECT piece: runs of zeros are left as holes of the file (its full size is set before the feed). */
+const ZEROS = Buffer.alloc(CACHE_PIECE);
 /** Fewer bytes than this wait for more before a write of the cache file (unless the download ended). */
 const CACHE_MIN_PIECE = 1 << 20;
 /** How long the download waits for room before looking again (a missed wake-up costs no more than this). */
@@ -63,8 +65,10 @@ export class FeedSink implements DownloadSink {
    * From now on bytes go to a feed the image's reader takes them from; the
    * bytes before (in the file) it reads from the file. Returns the feed.
    */
-  toFeed(ring: { bytes: number; chunk: number }): FeedSpec {
+  toFeed(ring: { bytes: number; chunk: number }, total: number): FeedSpec {
     if (this.feed) return this.feed.spec;
+    // Its full size first: pieces of zeros are not written (pump), and must read back as zeros.
+    if (fs.fstatSync(this.fd).size < total) fs.ftruncateSync(this.fd, total);
     const start = this.file.written;
     this.feed = FeedRing.create(ring.bytes, ring.chunk, start);
     this.head = start;
@@ -212,7 +216,14 @@ export class FeedSink implements DownloadSink {
   private pump(): void {
     const feed = this.feed;
     if (!feed || this.writing) return;
-    const piece = this.writeError ? null : this.nextPiece(feed);
+    let piece = this.writeError ? null : this.nextPiece(feed);
+    // An OS image is half zeros: those pieces cost the disk nothing (the file already has its size and reads them as zeros).
+    // Without this the cache file, not the drive, set the pace through the image's free space. Bounded by the ring.
+    while (piece?.direct && feed.view(piece.at, piece.length).equals(ZEROS.subarray(0, piece.length))) {
+      this.cacheTail = piece.at + piece.length;
+      feed.wake();
+      piece = this.nextPiece(feed);
+    }
     if (!piece) {
       if (this.cacheTail >= this.head || this.writeError) for (const done of this.drained.splice(0)) done();
       return;

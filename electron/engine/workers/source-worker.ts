@@ -5,7 +5,7 @@ import { logicalBlockSize } from '../io/block-device';
 import { diagnoseReadFailure } from '../io/device-faults';
 import { readFully } from '../io/full-io';
 import { FeedRing } from '../io/feed-ring';
-import { followGrowingFile, waitForBytes, waitForWholeFile } from '../io/growing-file';
+import { followGrowingFile, followedFile, waitForBytes, waitForWholeFile } from '../io/growing-file';
 import type { SlotReader } from '../formats/image-kind';
 import { abilitiesOf, corrupt, kindOf, openContent } from '../formats/image-source';
 import { workerPort, SlotQueue } from './worker-port';
@@ -33,7 +33,10 @@ const started = new Promise<void>((resolve) => (startReading = resolve));
 
 port.onMessage((msg) => {
   if (msg.type === 'start') startReading();
-  else if (msg.type === 'free') slots.release(msg.slot);
+  else if (msg.type === 'free') {
+    slots.release(msg.slot);
+    allowFed();
+  }
   else if (msg.type === 'cancel') {
     cancelled = true;
     abort.abort();
@@ -89,7 +92,9 @@ async function run(): Promise<void> {
         if (slot === null) return;
         const buf = slotView(slot);
         const want = Math.min(ring.slotSize, expected - offset);
-        waitForBytes(source.path, offset + want);
+        if (feed) await waitFed(offset + want);
+        else waitForBytes(source.path, offset + want);
+        if (cancelled) return;
         let n = feed ? readFed(feed, fd, buf, want, offset) : readSlot(fd, buf, source.isDevice ? Math.ceil(want / 4096) * 4096 : want, offset);
         n = Math.min(n, want);
         if (n < want) {
@@ -197,10 +202,41 @@ async function takeFedSlot(feed: FeedRing, offset: number): Promise<number | nul
   const k = Math.floor(offset / ring.slotSize);
   const slot = await slots.takeSlot(k % ring.slots, () => cancelled);
   if (slot === null) return null;
-  let ahead = 1;
-  while (ahead < ring.slots && slots.isFree((k + ahead) % ring.slots)) ahead++;
-  feed.allow((k + ahead) * ring.slotSize);
+  fedChunk = k;
+  allowFed();
   return slot;
+}
+
+/** The chunk whose slot the fed reader holds (-1: none yet). */
+let fedChunk = -1;
+
+/** Lets the download write that chunk and every following one whose slot is free (also as slots are freed). */
+function allowFed(): void {
+  if (!feed || fedChunk < 0) return;
+  let ahead = 1;
+  while (ahead < ring.slots && slots.isFree((fedChunk + ahead) % ring.slots)) ahead++;
+  feed.allow((fedChunk + ahead) * ring.slotSize);
+}
+
+/**
+ * Waits for a fed image's bytes without blocking this thread: the slots the
+ * drives free meanwhile are handed on to the download at once (allowFed),
+ * instead of the download and this reader taking turns. About once a second
+ * the pipeline's watchdog hears that the wait is the network's.
+ */
+async function waitFed(end: number): Promise<void> {
+  const file = followedFile(source.path);
+  if (!file) return;
+  const arrived = file.waitForAsync(end).then(() => true);
+  arrived.catch(() => {});
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const beat = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 1000)));
+    const done = await Promise.race([arrived, beat]);
+    clearTimeout(timer);
+    if (done || cancelled) return;
+    port.post({ type: 'input', bytes: 0 });
+  }
 }
 
 /** A fed image's chunk: the bytes before the feed began from the file; the rest the socket put in the slot already. */
