@@ -5,7 +5,7 @@ import type { JobFinishedEvent, ProgressEvent } from '../../../shared/job-events
 import { ImprintError, toErrorInfo } from '../errors';
 import { entryChecksums, type CatalogueImage } from '../catalogues/catalogue';
 import type { CacheEntry, DownloadCache } from '../net/download-cache';
-import { FileSink } from '../net/file-sink';
+import { FeedSink } from '../net/feed-sink';
 import { DEFAULT_STALL_MS, DownloadDigest, download, type DownloadOptions, type DownloadProgress } from '../net/http-download';
 import type { HttpOptions } from '../net/http-request';
 import { discoverUrlChecksum, type UrlChecksum } from '../net/url-checksum';
@@ -14,12 +14,14 @@ import { detectFormat } from '../formats/detect-format';
 import type { DecoderChoice } from '../formats/image-kind';
 import { inspectSource } from '../formats/image-source';
 import type { ZipImageEntry } from '../formats/zip-entry';
+import type { FeedSpec } from '../io/feed-ring';
 import { GrowingFile } from '../io/growing-file';
 import { runFlash, type RunOptions } from './flash-job';
 import { inspectFollowed, locateZipImage } from './followed-download';
 import { JobReporter } from './job-reporter';
 import type { PublishedChecksum } from './published-checksum';
 import { planTargets, type TargetPlan } from '../pipelines/target-plan';
+import { CHUNK_SIZE, RING_BYTES } from '../pipelines/write-pipeline';
 
 export interface UrlFlashRequest {
   url: string;
@@ -129,10 +131,12 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
   // declared: the reader already has its bytes, and fsyncing a 1 GiB download there held the
   // flash 0.4-1 s. A failed fsync (reported once: commit's own would pass) keeps the file out of the cache.
   let synced: Promise<Error | null> = Promise.resolve(null);
+  const sink = new FeedSink(temp.fd, temp.path, growing, stopDownload.signal);
   const closeTemp = async (keep: { sha256: string; bytes: number } | null): Promise<void> => {
     if (closed) return;
     closed = true;
     const syncError = await synced;
+    await sink.close();
     if (keep && req.cache && !syncError) req.cache.commit(temp.path, temp.fd, { url: url.href, sha256: keep.sha256, size: keep.bytes });
     else {
       if (keep && syncError) reporter.warning(`The download was not kept in the cache: its file could not be saved (${syncError.message}).`);
@@ -141,7 +145,7 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
     }
   };
   const digest = new DownloadDigest();
-  const downloading = download(url.href, new FileSink(temp.fd, growing), {
+  const downloading = download(url.href, sink, {
     ...req.http,
     digest,
     ...req.download,
@@ -153,7 +157,13 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
   }).then(
     (r) => {
       growing.complete();
-      if (req.cache) synced = new Promise((resolve) => fs.fsync(temp.fd, (err) => resolve(err)));
+      sink.finish();
+      // (Fed, the cache file is written behind the download: it holds every byte once drained.)
+      const written = sink.drain();
+      synced = written.then(
+        () => (req.cache ? new Promise<Error | null>((resolve) => fs.fsync(temp.fd, (err) => resolve(err))) : null),
+        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+      );
       return r;
     },
     (err: unknown) => {
@@ -169,6 +179,7 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
       await new Promise((r) => setTimeout(r, 20));
     }
     let follow = false;
+    let feed: FeedSpec | null = null;
     let zipEntry: ZipImageEntry | null = null;
     if (growing.state !== 'failed' && progress.total !== null) {
       const total = progress.total;
@@ -187,6 +198,8 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
       // A raw image's content is the file: the pipeline's hasher takes its SHA-256 (for a published
       // checksum and the cache) on a thread of its own, and the download stops hashing the same bytes.
       if (follow && format === 'raw') digest.drop();
+      // A raw image's bytes go to the flash in memory from here; the cache file is written behind (net/feed-sink.ts).
+      if (follow && format === 'raw') feed = sink.toFeed({ bytes: RING_BYTES, chunk: CHUNK_SIZE }, total);
     }
     if (!follow) {
       const done = await downloading;
@@ -197,7 +210,7 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
       }
     }
     const flashOpts: RunOptions = { ...opts, onEvent: rewriteDownloadFailure(opts.onEvent, () => downloadError), ...(digest.dropped ? { contentHashes: ['sha256'] } : {}) };
-    const result = await flashFile(temp.path, prepared, flashOpts, reporter, follow && progress.total !== null ? { growing, counters, total: progress.total, zipEntry } : null);
+    const result = await flashFile(temp.path, prepared, flashOpts, reporter, follow && progress.total !== null ? { growing, counters, total: progress.total, zipEntry, feed } : null);
     if (!result.ok) stopDownload.abort();
     const done = await downloading;
     const sha256 = done?.sha256 ?? result.digests?.sha256 ?? null;
@@ -220,7 +233,7 @@ async function flashFile(
   prepared: PreparedUrlFlash,
   opts: RunOptions,
   reporter: JobReporter,
-  followed: { growing: GrowingFile; counters: () => NonNullable<ProgressEvent['download']>; total: number; zipEntry: ZipImageEntry | null } | null,
+  followed: { growing: GrowingFile; counters: () => NonNullable<ProgressEvent['download']>; total: number; zipEntry: ZipImageEntry | null; feed: FeedSpec | null } | null,
 ): Promise<JobFinishedEvent> {
   const { checksum, cached } = prepared;
   // From here the flash job reports; a followed download's counters ride on its progress events.
@@ -228,6 +241,7 @@ async function flashFile(
   const decoders = prepared.request.decoders;
   const source = followed ? await inspectFollowed(file, followed.total, followed.zipEntry, decoders) : await inspectSource(file, { decoders });
   if (followed) source.growing = followed.growing.shared;
+  if (followed?.feed) source.feed = followed.feed;
   const targets = await planTargets(prepared.targets.map((t) => t.path), { path: source.path, size: source.size, isDevice: false });
   // A file checksum already checked (downloaded first) is not checked again; otherwise the pipeline checks it before the head.
   const checkedAlready = checksum?.of === 'file' && !cached && !followed;

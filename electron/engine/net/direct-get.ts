@@ -98,9 +98,12 @@ function parseHead(text: string): Head | null {
 /**
  * Sends a GET for `url` with `headers` on a new direct connection and
  * resolves once the response head arrived, or with null when this response
- * is one to ask for again through Node's client (see above).
+ * is one to ask for again through Node's client (see above). `lend`, when
+ * given, offers memory for the body's next read (the consumer's own: a
+ * flash's ring, net/feed-sink.ts), asked for only between body reads; a
+ * 'data' chunk is then a view of it.
  */
-export async function directGet(url: URL, headers: Record<string, string>, opts: HttpOptions): Promise<{ req: DirectRequest; res: DirectResponse } | null> {
+export async function directGet(url: URL, headers: Record<string, string>, opts: HttpOptions, lend?: () => Buffer | null): Promise<{ req: DirectRequest; res: DirectResponse } | null> {
   await checkUrlAllowed(url, opts);
   const timeoutMs = opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -114,7 +117,9 @@ export async function directGet(url: URL, headers: Record<string, string>, opts:
   }
   const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   let onRead: (bytes: Buffer) => boolean = () => true;
-  const onread = { buffer, callback: (n: number, buf: Buffer): boolean => onRead(buf.subarray(0, n)) };
+  // Node asks for the next read's memory after each read; the head, and the body bytes that came with it, use our own.
+  let lending = false;
+  const onread = { buffer: (): Buffer => (lending && lend?.()) || buffer, callback: (n: number, buf: Buffer): boolean => onRead(buf.subarray(0, n)) };
   const socket: net.Socket = secure
     ? // (Node's tls.connect takes `onread` as net.connect does; its type declarations lack it.)
       tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ca: caList(opts.extraCa), ALPNProtocols: ['http/1.1'], onread } as tls.ConnectionOptions)
@@ -168,6 +173,7 @@ export async function directGet(url: URL, headers: Record<string, string>, opts:
       if (pending === null) return;
       const first = pending;
       pending = null;
+      lending = true;
       if (length === 0) res.emit('end');
       body(first);
       if (res.isPaused) socket.pause();

@@ -14,6 +14,8 @@ export interface DownloadSink {
   write(chunk: Buffer, offset: number): void | Promise<void>;
   /** The server sent the file again from byte 0: forget everything written. */
   restart(): void | Promise<void>;
+  /** Memory the next read of a direct connection may land in (direct-get.ts); null: the connection's own. */
+  receiveBuffer?(): Buffer | null;
 }
 
 /** Counters the caller samples for progress (updated in place). */
@@ -215,7 +217,7 @@ export async function download(urlText: string, sink: DownloadSink, opts: Downlo
     }
     progress.attempts++;
     // Direct connections read big pieces into one buffer (direct-get.ts); it hands back what it does not take.
-    const direct = proxyFor(url, opts.proxy) === null ? await directGet(url, headers, opts) : null;
+    const direct = proxyFor(url, opts.proxy) === null ? await directGet(url, headers, opts, sink.receiveBuffer ? () => sink.receiveBuffer?.() ?? null : undefined) : null;
     const { req, res, url: at }: { req: BodyRequest; res: BodyResponse; url: URL } = direct ? { ...direct, url } : await openUrl(url, headers, opts);
     finalUrl = at.href;
     try {

@@ -1,0 +1,105 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { FeedRing } from '../io/feed-ring';
+import { GrowingFile } from '../io/growing-file';
+import { FeedSink } from './feed-sink';
+
+const CHUNK = 64 << 10;
+const SLOTS = 4;
+
+/**
+ * The download's side as direct-get.ts drives it: after each read the
+ * connection asks for the next read's memory (the sink may lend the ring)
+ * and the next read lands there, once a pending write let it go on.
+ */
+async function download(sink: FeedSink, data: Buffer, from: number, sizes: () => number, between: () => void): Promise<void> {
+  let lent: Buffer | null = null;
+  let offset = from;
+  while (offset < data.length) {
+    const n = Math.min(sizes(), data.length - offset, lent ? lent.length : Infinity);
+    const piece = lent ? lent.subarray(0, n) : Buffer.alloc(n);
+    data.copy(piece, 0, offset, offset + n);
+    const w = sink.write(piece, offset);
+    // The reader's thread may free slots at any moment, also between a read and the next one's memory.
+    between();
+    lent = sink.receiveBuffer();
+    if (w) await w;
+    offset += n;
+  }
+}
+
+test('a fed download lands every byte in its ring slot and in the file, whatever the reader and the socket do', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feed-sink-'));
+  try {
+    const data = crypto.randomBytes(CHUNK * 23 + 1234);
+    // Runs of zeros (left as holes of the file) between random bytes, one at the very end.
+    data.fill(0, CHUNK * 8, CHUNK * 12 + 100);
+    data.fill(0, CHUNK * 20);
+    const file = path.join(dir, 'download.part');
+    const fd = fs.openSync(file, 'wx+');
+    const growing = new GrowingFile();
+    const sink = new FeedSink(fd, file, growing);
+    // Bytes before the switch go to the file; the feed begins past the ring's first round, mid-chunk.
+    const start = CHUNK * 5 + 777;
+    await sink.write(data.subarray(0, start), 0);
+    const spec = sink.toFeed({ bytes: SLOTS * CHUNK, chunk: CHUNK }, data.length);
+    const ring = new FeedRing(spec);
+    assert.equal(ring.size, SLOTS * CHUNK);
+
+    // The reader: chunk k is whole in slot k % SLOTS once the download got past it, then its slot is freed (slowly).
+    let freed = 0;
+    const reader = (async () => {
+      for (let k = 0; k * CHUNK < data.length; k++) {
+        const end = Math.min(data.length, (k + 1) * CHUNK);
+        freed = (k + SLOTS) * CHUNK;
+        setTimeout(() => ring.allow(freed), 2);
+        await growing.waitForAsync(end);
+        const from = Math.max(k * CHUNK, start);
+        if (from < end) assert.ok(ring.view(from, end - from).equals(data.subarray(from, end)), `chunk ${k} in its slot`);
+        await new Promise((r) => setTimeout(r, k % 3));
+      }
+    })();
+    let i = 0;
+    const sizes = [5000, CHUNK * 2, 1, 70000, 4096, CHUNK - 3];
+    await download(sink, data, start, () => sizes[i++ % sizes.length] as number, () => ring.allow(freed));
+    growing.complete();
+    await reader;
+    sink.finish();
+    await sink.drain();
+    await sink.close();
+    fs.closeSync(fd);
+    assert.ok(fs.readFileSync(file).equals(data), 'the file holds the download');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bytes sent again from 0 are compared with the file; different bytes fail the download', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feed-sink-'));
+  try {
+    const data = crypto.randomBytes(CHUNK * 3);
+    const file = path.join(dir, 'download.part');
+    const fd = fs.openSync(file, 'wx+');
+    const sink = new FeedSink(fd, file, new GrowingFile());
+    await sink.write(data.subarray(0, 1000), 0);
+    sink.toFeed({ bytes: SLOTS * CHUNK, chunk: CHUNK }, data.length);
+    await sink.write(data.subarray(1000, CHUNK * 2), 1000);
+    await sink.restart();
+    // The same bytes again: accepted, then the download goes on past them.
+    await sink.write(data.subarray(0, CHUNK * 2 + 10), 0);
+    const changed = Buffer.from(data.subarray(0, 100));
+    changed[50] = (changed[50] as number) ^ 1;
+    await assert.rejects(Promise.resolve(sink.write(changed, 0)), /changed on the server/);
+    sink.finish();
+    await sink.drain();
+    await sink.close();
+    fs.closeSync(fd);
+    assert.ok(fs.readFileSync(file).subarray(0, CHUNK * 2 + 10).equals(data.subarray(0, CHUNK * 2 + 10)));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
