@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+// The module object itself (the namespace's bindings are read-only): one test slows its writes.
+import fsModule from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { FeedRing } from '../io/feed-ring';
@@ -99,6 +101,66 @@ test('bytes sent again from 0 are compared with the file; different bytes fail t
     await sink.close();
     fs.closeSync(fd);
     assert.ok(fs.readFileSync(file).subarray(0, CHUNK * 2 + 10).equals(data.subarray(0, CHUNK * 2 + 10)));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a slot is not written again before the cache file holds its bytes, however early the drives free it', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feed-sink-'));
+  // Every write of the cache file takes 3 ms more (a slow disk): the drives (here: nobody) never hold the ring.
+  const realWrite = fs.write;
+  const slowWrite = ((...args: unknown[]) => {
+    const cb = args[args.length - 1] as (...r: unknown[]) => void;
+    (realWrite as (...a: unknown[]) => void)(...args.slice(0, -1), (...r: unknown[]) => setTimeout(() => cb(...r), 3));
+  }) as typeof fs.write;
+  try {
+    const data = crypto.randomBytes(CHUNK * 19 + 4321);
+    const file = path.join(dir, 'download.part');
+    const fd = fs.openSync(file, 'wx+');
+    const growing = new GrowingFile();
+    const sink = new FeedSink(fd, file, growing);
+    await sink.write(data.subarray(0, 4096), 0);
+    const ring = new FeedRing(sink.toFeed({ bytes: SLOTS * CHUNK, chunk: CHUNK }, data.length));
+    fsModule.write = slowWrite;
+    let i = 0;
+    const sizes = [CHUNK * 3, 70000, CHUNK, 12345];
+    await download(sink, data, 4096, () => sizes[i++ % sizes.length] as number, () => ring.allow(Number.MAX_SAFE_INTEGER));
+    sink.finish();
+    await sink.drain();
+    await sink.close();
+    fs.closeSync(fd);
+    assert.ok(fs.readFileSync(file).equals(data), 'the file holds the download');
+  } finally {
+    fsModule.write = realWrite;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bytes that arrive while earlier ones still wait for room are taken after them, in order', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feed-sink-'));
+  try {
+    const data = crypto.randomBytes(CHUNK * 6);
+    const file = path.join(dir, 'download.part');
+    const fd = fs.openSync(file, 'wx+');
+    const growing = new GrowingFile();
+    const sink = new FeedSink(fd, file, growing);
+    const ring = new FeedRing(sink.toFeed({ bytes: SLOTS * CHUNK, chunk: CHUNK }, data.length));
+    // The ring's first round, then a piece that must wait for the reader to free slot 0...
+    await sink.write(data.subarray(0, SLOTS * CHUNK), 0);
+    const waiting = sink.write(data.subarray(SLOTS * CHUNK, SLOTS * CHUNK + 1000), SLOTS * CHUNK);
+    assert.ok(waiting instanceof Promise, 'no room yet');
+    // ...and the next bytes (a new connection resumed after the first broke, while its write still waited).
+    const next = sink.write(data.subarray(SLOTS * CHUNK + 1000), SLOTS * CHUNK + 1000);
+    ring.allow(data.length);
+    await Promise.all([waiting, next]);
+    assert.equal(growing.available, data.length);
+    assert.ok(ring.view(SLOTS * CHUNK, CHUNK * 2).equals(data.subarray(SLOTS * CHUNK)), 'the second round in the ring');
+    sink.finish();
+    await sink.drain();
+    await sink.close();
+    fs.closeSync(fd);
+    assert.ok(fs.readFileSync(file).equals(data), 'the file holds the download');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -83,6 +83,27 @@ export class FeedSink implements DownloadSink {
   }
 
   write(chunk: Buffer, offset: number): void | Promise<void> {
+    if (!this.feed) return this.file.write(chunk, offset);
+    // Bytes are taken in order: a write still waiting for room (or comparing bytes sent again) goes first. The
+    // download pauses its response on that wait, but a connection that broke meanwhile is resumed by a new one,
+    // whose first bytes come while the old write still waits.
+    if (this.pending) return this.track(this.pending.then(() => this.writeNow(chunk, offset)));
+    const w = this.writeNow(chunk, offset);
+    return w ? this.track(w) : undefined;
+  }
+
+  /** The last write not yet settled, while there is one. */
+  private pending: Promise<void> | null = null;
+
+  private track(p: Promise<void>): Promise<void> {
+    const tracked: Promise<void> = p.finally(() => {
+      if (this.pending === tracked) this.pending = null;
+    });
+    this.pending = tracked;
+    return tracked;
+  }
+
+  private writeNow(chunk: Buffer, offset: number): void | Promise<void> {
     const feed = this.feed;
     if (!feed) return this.file.write(chunk, offset);
     if (this.writeError) return Promise.reject(this.writeError);
@@ -109,7 +130,7 @@ export class FeedSink implements DownloadSink {
    */
   receiveBuffer(): Buffer | null {
     const feed = this.feed;
-    if (!feed || this.writeError || this.busy > 0) return null;
+    if (!feed || this.writeError || this.busy > 0 || this.pending) return null;
     const room = this.room(feed);
     return room >= MIN_LEND ? feed.view(this.head, room) : null;
   }
@@ -175,7 +196,7 @@ export class FeedSink implements DownloadSink {
     if (got !== n || !before.equals(chunk.subarray(0, n))) {
       throw new ImprintError('E_DOWNLOAD_FAILED', `The file changed on the server during the download: the bytes it sent again from offset ${offset} differ from those received before. Start the flash again.`);
     }
-    if (n < chunk.length) await this.write(chunk.subarray(n), offset + n);
+    if (n < chunk.length) await this.writeNow(chunk.subarray(n), offset + n);
   }
 
   restart(): void | Promise<void> {
