@@ -4,7 +4,7 @@ import * as path from 'path';
 import type { JobFinishedEvent, ProgressEvent } from '../../../shared/job-events';
 import { ImprintError, toErrorInfo } from '../errors';
 import { entryChecksums, type CatalogueImage } from '../catalogues/catalogue';
-import type { CacheEntry, DownloadCache } from '../net/download-cache';
+import type { CacheEntry, ChunkCrcs, DownloadCache } from '../net/download-cache';
 import { FeedSink } from '../net/feed-sink';
 import { DEFAULT_STALL_MS, DownloadDigest, download, type DownloadOptions, type DownloadProgress } from '../net/http-download';
 import type { HttpOptions } from '../net/http-request';
@@ -132,12 +132,12 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
   // flash 0.4-1 s. A failed fsync (reported once: commit's own would pass) keeps the file out of the cache.
   let synced: Promise<Error | null> = Promise.resolve(null);
   const sink = new FeedSink(temp.fd, temp.path, growing, stopDownload.signal);
-  const closeTemp = async (keep: { sha256: string; bytes: number } | null): Promise<void> => {
+  const closeTemp = async (keep: { sha256: string | null; crc32: ChunkCrcs | null; bytes: number } | null): Promise<void> => {
     if (closed) return;
     closed = true;
     const syncError = await synced;
     await sink.close();
-    if (keep && req.cache && !syncError) req.cache.commit(temp.path, temp.fd, { url: url.href, sha256: keep.sha256, size: keep.bytes });
+    if (keep && req.cache && !syncError) req.cache.commit(temp.path, temp.fd, { url: url.href, sha256: keep.sha256, crc32: keep.crc32, size: keep.bytes });
     else {
       if (keep && syncError) reporter.warning(`The download was not kept in the cache: its file could not be saved (${syncError.message}).`);
       fs.closeSync(temp.fd);
@@ -195,8 +195,9 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
       }
       // Its full size from the start: the reader takes the file's size for the image's (raw).
       if (follow) fs.ftruncateSync(temp.fd, total);
-      // A raw image's content is the file: the pipeline's hasher takes its SHA-256 (for a published
-      // checksum and the cache) on a thread of its own, and the download stops hashing the same bytes.
+      // A raw image's content is the file: the download stops hashing it. A published checksum has the
+      // pipeline's hasher take its SHA-256 (on a thread of its own); without one, nothing needs it, and the
+      // cache records the per-chunk CRC-32s the flash takes anyway (download-cache.ts, ChunkCrcs).
       if (follow && format === 'raw') digest.drop();
       // A raw image's bytes go to the flash in memory from here; the cache file is written behind (net/feed-sink.ts).
       if (follow && format === 'raw') feed = sink.toFeed({ bytes: RING_BYTES, chunk: CHUNK_SIZE }, total);
@@ -209,12 +210,15 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
         throw new ImprintError('E_CHECKSUM_MISMATCH', `The download's SHA-256 does not match ${checksum.from} (expected ${checksum.sha256}, got ${done.sha256}): the file on the server is not the one published. Nothing was written to the drives.`);
       }
     }
-    const flashOpts: RunOptions = { ...opts, onEvent: rewriteDownloadFailure(opts.onEvent, () => downloadError), ...(digest.dropped ? { contentHashes: ['sha256'] } : {}) };
+    let crc32: ChunkCrcs | null = null;
+    const onChunkCrcs = (crcs: readonly number[], chunkSize: number): void => void (crc32 = { chunkSize, crcs: [...crcs] });
+    const flashOpts: RunOptions = { ...opts, onEvent: rewriteDownloadFailure(opts.onEvent, () => downloadError), ...(digest.dropped ? { onChunkCrcs } : {}) };
     const result = await flashFile(temp.path, prepared, flashOpts, reporter, follow && progress.total !== null ? { growing, counters, total: progress.total, zipEntry, feed } : null);
     if (!result.ok) stopDownload.abort();
     const done = await downloading;
     const sha256 = done?.sha256 ?? result.digests?.sha256 ?? null;
-    await closeTemp(result.ok && done && sha256 ? { sha256, bytes: done.bytes } : null);
+    const record = sha256 ? { sha256, crc32: null } : crc32 ? { sha256: null, crc32 } : null;
+    await closeTemp(result.ok && done && record ? { ...record, bytes: done.bytes } : null);
     return withDownloadError(result, downloadError);
   } catch (err) {
     stopDownload.abort();
@@ -242,7 +246,7 @@ async function flashFile(
   const source = followed ? await inspectFollowed(file, followed.total, followed.zipEntry, decoders) : await inspectSource(file, { decoders });
   if (followed) source.growing = followed.growing.shared;
   if (followed?.feed) source.feed = followed.feed;
-  const targets = await planTargets(prepared.targets.map((t) => t.path), { path: source.path, size: source.size, isDevice: false });
+  const targets = await planTargets(prepared.targets.map((t) => t.path), { path: source.path, size: source.size, isDevice: false }, prepared.targets);
   // A file checksum already checked (downloaded first) is not checked again; otherwise the pipeline checks it before the head.
   const checkedAlready = checksum?.of === 'file' && !cached && !followed;
   const published: PublishedChecksum | null = checksum && !checkedAlready ? { sha256: checksum.sha256, from: checksum.from, contentOnly: checksum.of === 'content' } : null;
