@@ -182,6 +182,9 @@ test('checksums: a SHA256SUMS beside the file that does not match, or an extract
       await flash([server.url(imagePath('xz'))], failedUntouched('E_CHECKSUM_MISMATCH', new RegExp(`does not match ${server.url('/images/SHA256SUMS').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(line for os\\.xz\\)`), true));
       server.files.set('/images/SHA256SUMS', Buffer.from(`${sha256Of(imageIn('xz'))}  os.xz\n`));
       await flash([server.url(imagePath('xz'))], exact);
+      // A published checksum of the file: the cache records its SHA-256, which the download computed and compared.
+      const list = await runCli(['cache', 'list', '--json'], { env: env() });
+      assert.deepEqual(list.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { sha256: string }).sha256), [sha256Of(imageIn('xz'))]);
     } finally {
       server.files.delete('/images/SHA256SUMS');
     }
@@ -209,8 +212,9 @@ test('cache: a verified download is flashed again without the network; an altere
   });
   assert.equal(imageRequests('gz'), 1, 'no new request for the image');
   const list = await runCli(['cache', 'list', '--json'], { env: env() });
-  const entries = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; url: string; sha256: string });
-  assert.deepEqual(entries.map((e) => [e.url, e.sha256]), [[url, sha256Of(imageIn('gz'))]]);
+  const entries = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; url: string; sha256: string | null; crc32ChunkSize?: number });
+  // No published checksum: the download took its chunks' CRC-32s for the record, not a SHA-256.
+  assert.deepEqual(entries.map((e) => [e.url, e.sha256, e.crc32ChunkSize]), [[url, null, 4 * MiB]]);
   const fd = fs.openSync(entries[0]!.file, 'r+');
   fs.writeSync(fd, Buffer.from('x'), 0, 1, 100);
   fs.closeSync(fd);

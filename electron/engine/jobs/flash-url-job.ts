@@ -144,7 +144,8 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
       temp.cleanup();
     }
   };
-  const digest = new DownloadDigest();
+  // The file's SHA-256 only for a published checksum of the file; otherwise the cache records CRCs (download-cache.ts).
+  const digest = new DownloadDigest(checksum?.of === 'file' ? 'sha256' : 'crc32');
   const downloading = download(url.href, sink, {
     ...req.http,
     digest,
@@ -216,8 +217,10 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
     const result = await flashFile(temp.path, prepared, flashOpts, reporter, follow && progress.total !== null ? { growing, counters, total: progress.total, zipEntry, feed } : null);
     if (!result.ok) stopDownload.abort();
     const done = await downloading;
-    const sha256 = done?.sha256 ?? result.digests?.sha256 ?? null;
-    const record = sha256 ? { sha256, crc32: null } : crc32 ? { sha256: null, crc32 } : null;
+    // The pipeline's digests are of the content: the file's only for a raw image (whose download digest was dropped).
+    const sha256 = done?.sha256 ?? (digest.dropped ? (result.digests?.sha256 ?? null) : null);
+    const crcs = done?.crc32 ?? (digest.dropped ? crc32 : null);
+    const record = sha256 ? { sha256, crc32: null } : crcs ? { sha256: null, crc32: crcs } : null;
     await closeTemp(result.ok && done && record ? { ...record, bytes: done.bytes } : null);
     return withDownloadError(result, downloadError);
   } catch (err) {
