@@ -128,3 +128,26 @@ test('a server that ignores Range and sends other bytes the second time: the job
     files.get = get;
   }
 });
+
+test('a server that ignores Range and sends another version (new ETag) whose changes lie past what arrived: refused, not spliced', async () => {
+  const changed = Buffer.from(image);
+  changed[60 * MiB + 5] = (changed[60 * MiB + 5] as number) ^ 0xff;
+  const files = server.files;
+  const get = files.get.bind(files);
+  // The second response (from byte 0, the first stopped at 40 MiB) is the new version: equal below 40 MiB, so only its ETag tells.
+  files.get = (p: string) => {
+    if (p !== URL_PATH || server.requests.filter((r) => r.path === URL_PATH).length < 2) return get(p);
+    server.etag = '"v2"';
+    return changed;
+  };
+  try {
+    server.faults = { ignoreRange: true, stallAfter: 40 * MiB, stallTimes: 1 };
+    await flash(1, (r, [device]) => {
+      assert.equal(r.code, 1, describe(r));
+      assert.match(r.error?.message ?? '', /changed on the server/, describe(r));
+      assert.ok(!readDirect(device as string, 0, MiB).equals(image.subarray(0, MiB)), "the image's first MiB reached the device");
+    });
+  } finally {
+    files.get = get;
+  }
+});

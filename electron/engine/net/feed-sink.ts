@@ -199,9 +199,10 @@ export class FeedSink implements DownloadSink {
     if (n < chunk.length) await this.writeNow(chunk.subarray(n), offset + n);
   }
 
-  restart(): void | Promise<void> {
+  restart(changed = false): void | Promise<void> {
     // Followed by a reader (always, once a feed): keep what was received; it is compared as it comes again.
-    if (!this.feed) return this.file.restart();
+    if (!this.feed) return this.file.restart(changed);
+    if (changed) throw new ImprintError('E_DOWNLOAD_FAILED', 'The file changed on the server during the download (it sent the file again from the start with another ETag or date, and ignores range requests). Start the flash again.');
   }
 
   /** The download is complete: the last bytes (not a whole O_DIRECT block) go to the file too. */

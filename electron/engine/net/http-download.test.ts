@@ -242,3 +242,30 @@ test("CRC-32s instead of the SHA-256 (no published checksum): each 4 MiB chunk's
   }
   server.files.delete('/crc.img');
 });
+
+test('a restart from byte 0 says whether the file changed: its ETag differs from the first response\'s', async () => {
+  for (const etag of ['"v1"', '"v2"']) {
+    server.reset();
+    server.faults = { ignoreRange: true, stallAfter: 1 << 20, stallTimes: 1 };
+    const files = server.files;
+    const get = files.get.bind(files);
+    files.get = (p: string) => {
+      if (server.requests.length > 1) server.etag = etag;
+      return get(p);
+    };
+    const told: boolean[] = [];
+    const sink = new MemorySink();
+    const restart = sink.restart.bind(sink);
+    sink.restart = (changed?: boolean) => {
+      told.push(changed === true);
+      restart();
+    };
+    try {
+      await download(server.url('/os.img'), sink, fast);
+    } finally {
+      files.get = get;
+    }
+    assert.ok(sink.data.equals(FILE));
+    assert.deepEqual(told, [etag !== '"v1"']);
+  }
+});

@@ -14,8 +14,13 @@ import { parseHttpUrl, redact } from './url-policy';
  */
 export interface DownloadSink {
   write(chunk: Buffer, offset: number): void | Promise<void>;
-  /** The server sent the file again from byte 0: forget everything written. */
-  restart(): void | Promise<void>;
+  /**
+   * The server sent the file again from byte 0: forget everything written.
+   * `changed`: its validator (ETag, Last-Modified) differs from the first
+   * response's, so the bytes are another file's (a sink that cannot forget
+   * refuses them).
+   */
+  restart(changed: boolean): void | Promise<void>;
   /** Memory the next read of a direct connection may land in (direct-get.ts); null: the connection's own. */
   receiveBuffer?(): Buffer | null;
 }
@@ -156,6 +161,12 @@ function header(res: BodyResponse, name: string): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
+/** What If-Range sends back: a strong ETag (a weak one may not be used there, RFC 9110 13.1.5), else Last-Modified. */
+function validatorOf(res: BodyResponse): string | null {
+  const etag = header(res, 'etag');
+  return etag && !etag.startsWith('W/') ? etag : (header(res, 'last-modified') ?? null);
+}
+
 function contentLength(res: BodyResponse): number | null {
   const raw = header(res, 'content-length');
   if (raw === undefined) return null;
@@ -241,7 +252,7 @@ export async function download(urlText: string, sink: DownloadSink, opts: Downlo
         if (offset > 0) {
           if (++restarts > maxRestarts) throw new ImprintError('E_DOWNLOAD_FAILED', `${where}: the server does not resume downloads and the connection kept breaking (${restarts} restarts from byte 0).`);
           warn(`${where}: the server sent the whole file again instead of resuming at byte ${offset} (no range support, or the file changed); starting over from byte 0.`);
-          await sink.restart();
+          await sink.restart(validator !== null && validatorOf(res) !== null && validatorOf(res) !== validator);
           offset = 0;
           hash = newDigest();
           progress.downloaded = 0;
@@ -266,9 +277,7 @@ export async function download(urlText: string, sink: DownloadSink, opts: Downlo
         throw new ImprintError('E_DOWNLOAD_FAILED', `${where} answered HTTP ${status} ${res.statusMessage ?? ''}${status === 404 ? ': no such file on the server. Check the URL.' : '.'}`.replace(/ +\./, '.'));
       }
       if (offset === 0) {
-        const etag = header(res, 'etag');
-        // A weak ETag may not be used with If-Range (RFC 9110 13.1.5); Last-Modified may.
-        validator = etag && !etag.startsWith('W/') ? etag : (header(res, 'last-modified') ?? null);
+        validator = validatorOf(res);
         contentType = header(res, 'content-type') ?? null;
       }
       await readBody(req, res, expectBody);
