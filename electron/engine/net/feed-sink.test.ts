@@ -8,7 +8,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { FeedRing } from '../io/feed-ring';
 import { GrowingFile } from '../io/growing-file';
+import { TestHttpServer, makeTestCertificate } from '../testing/http-test-server';
 import { FeedSink } from './feed-sink';
+import { download as httpDownload } from './http-download';
 
 const CHUNK = 64 << 10;
 const SLOTS = 4;
@@ -163,5 +165,56 @@ test('bytes that arrive while earlier ones still wait for room are taken after t
     assert.ok(fs.readFileSync(file).equals(data), 'the file holds the download');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a real download over https and over http lands in the ring and the file: the socket reads into lent ring memory', async () => {
+  const certificate = makeTestCertificate();
+  for (const secure of [false, true]) {
+    const server = await TestHttpServer.start(secure ? { tls: certificate } : {});
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feed-sink-'));
+    try {
+      const chunk = 256 << 10;
+      const data = crypto.randomBytes(chunk * 37 + 999);
+      data.fill(0, chunk * 3, chunk * 9);
+      server.files.set('/img', data);
+      // Resets mid-chunk: each new connection starts at an offset inside a slot. Throttled, so the reader keeps
+      // up and the ring has room at each read (with none, reads go to the connection's buffer and are copied).
+      server.faults = { resetEvery: chunk * 5 + 4321, throttle: 64 << 20 };
+      const file = path.join(dir, 'download.part');
+      const fd = fs.openSync(file, 'wx+');
+      const growing = new GrowingFile();
+      const sink = new FeedSink(fd, file, growing);
+      const ring = new FeedRing(sink.toFeed({ bytes: SLOTS * chunk, chunk }, data.length));
+      let lent = 0;
+      const receive = sink.receiveBuffer.bind(sink);
+      sink.receiveBuffer = () => {
+        const b = receive();
+        if (b) lent++;
+        return b;
+      };
+      // The reader: each chunk checked in its slot once it arrived, then its slot handed back.
+      const reader = (async () => {
+        for (let k = 0; k * chunk < data.length; k++) {
+          const end = Math.min(data.length, (k + 1) * chunk);
+          await growing.waitForAsync(end);
+          assert.ok(ring.view(k * chunk, end - k * chunk).equals(data.subarray(k * chunk, end)), `chunk ${k} in its slot (${secure ? 'https' : 'http'})`);
+          ring.allow((k + SLOTS + 1) * chunk);
+        }
+      })();
+      const r = await httpDownload(server.url('/img'), sink, { extraCa: certificate.cert, stallMs: 2000, initialBackoffMs: 10 });
+      growing.complete();
+      await reader;
+      sink.finish();
+      await sink.drain();
+      await sink.close();
+      fs.closeSync(fd);
+      assert.equal(r.bytes, data.length);
+      assert.ok(lent > 0, `ring memory was lent to the socket (${secure ? 'https' : 'http'})`);
+      assert.ok(fs.readFileSync(file).equals(data), 'the file holds the download');
+    } finally {
+      await server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 });
