@@ -98,6 +98,7 @@ export async function runUrlFlashBench(image: BenchImage, opts: UrlBenchOptions)
     `MB/s = ${image.size} image bytes / 10^6 / median wall seconds of ${opts.runs} run(s) of \`imprint flash SOURCE DEVICE --yes\` (write + verify, start-up included).`,
     `CPU-s = median user + system CPU-seconds of the imprint process tree (time(1)), and of the benchmark's process, which is the HTTP server, during the run.`,
     `url = the same file from a loopback HTTP server in the benchmark's process (decoded and written as it downloads; every run with an empty download cache); url-reset = the server resets the connection (TCP RST) every ${RESET_EVERY / MiB} MiB sent.`,
+    `The server shares the machine's cores with the flash (a real download's server is elsewhere), and the download cache (${CACHE_ROOT}) is on the same disk as the target's loop file (a real flash writes the cache to the system disk and the image to another drive).`,
     '',
     table(['format', 'disk MB/s', 'url MB/s', 'url-reset MB/s', 'url/disk', 'url-reset/disk', 'disk CPU-s', 'url CPU-s (+ server)', 'url-reset CPU-s (+ server)'], rows),
     ...(notes.length > 0 ? ['', ...notes] : []),

@@ -182,6 +182,9 @@ test('checksums: a SHA256SUMS beside the file that does not match, or an extract
       await flash([server.url(imagePath('xz'))], failedUntouched('E_CHECKSUM_MISMATCH', new RegExp(`does not match ${server.url('/images/SHA256SUMS').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(line for os\\.xz\\)`), true));
       server.files.set('/images/SHA256SUMS', Buffer.from(`${sha256Of(imageIn('xz'))}  os.xz\n`));
       await flash([server.url(imagePath('xz'))], exact);
+      // A published checksum of the file: the cache records its SHA-256, which the download computed and compared.
+      const list = await runCli(['cache', 'list', '--json'], { env: env() });
+      assert.deepEqual(list.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { sha256: string }).sha256), [sha256Of(imageIn('xz'))]);
     } finally {
       server.files.delete('/images/SHA256SUMS');
     }
@@ -209,8 +212,9 @@ test('cache: a verified download is flashed again without the network; an altere
   });
   assert.equal(imageRequests('gz'), 1, 'no new request for the image');
   const list = await runCli(['cache', 'list', '--json'], { env: env() });
-  const entries = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; url: string; sha256: string });
-  assert.deepEqual(entries.map((e) => [e.url, e.sha256]), [[url, sha256Of(imageIn('gz'))]]);
+  const entries = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; url: string; sha256: string | null; crc32ChunkSize?: number });
+  // No published checksum: the download took its chunks' CRC-32s for the record, not a SHA-256.
+  assert.deepEqual(entries.map((e) => [e.url, e.sha256, e.crc32ChunkSize]), [[url, null, 4 * MiB]]);
   const fd = fs.openSync(entries[0]!.file, 'r+');
   fs.writeSync(fd, Buffer.from('x'), 0, 1, 100);
   fs.closeSync(fd);
@@ -220,24 +224,34 @@ test('cache: a verified download is flashed again without the network; an altere
   assert.match(cleared.stdout, /"entries":1/);
 });
 
-test('cache: a raw image written as it downloads is kept under the SHA-256 the flash pipeline took of it, and reused', async () => {
+test('cache: a raw image written as it downloads is kept under the CRC-32s its flash took (no SHA-256 computed), reused, and dropped once altered', async () => {
   const url = server.url(imagePath('raw'));
   // A pause near the end keeps the download going while the writing starts: the image is followed, not downloaded first.
   server.faults = { pauseAt: { offset: fs.statSync(raw()).size - MiB, ms: 400 } };
-  const sha256 = sha256Of(raw());
   await flash([url], (r, device) => {
     exact(r, device);
-    assert.equal(r.finished?.digests?.sha256, sha256, "the pipeline's digest of the content, which is the file");
+    assert.equal(r.finished?.digests?.sha256, undefined, 'no SHA-256 was asked for');
   });
   const list = await runCli(['cache', 'list', '--json'], { env: env() });
-  const entries = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { url: string; sha256: string });
-  assert.deepEqual(entries.map((e) => [e.url, e.sha256]), [[url, sha256]]);
+  const entries = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { url: string; file: string; sha256: string | null; crc32ChunkSize?: number });
+  assert.deepEqual(entries.map((e) => [e.url, e.sha256, e.crc32ChunkSize]), [[url, null, 4 * MiB]]);
   server.reset();
   await flash([url], (r, device) => {
     exact(r, device);
     assert.ok(r.events.some((e) => e.type === 'warning' && /cached download/.test(e.message)), describe(r));
   });
   assert.equal(imageRequests('raw'), 0, 'no new request for the image');
+  // A published SHA-256 is computed over the cached file and held to: the right one reuses it.
+  await flash([url, '--sha256', sha256Of(raw())], (r, device) => {
+    exact(r, device);
+    assert.ok(r.events.some((e) => e.type === 'warning' && /cached download/.test(e.message)), describe(r));
+  });
+  assert.equal(imageRequests('raw'), 0, 'no new request for the image');
+  const fd = fs.openSync(entries[0]?.file as string, 'r+');
+  fs.writeSync(fd, Buffer.from('x'), 0, 1, 5 * MiB + 3);
+  fs.closeSync(fd);
+  await flash([url], exact);
+  assert.equal(imageRequests('raw'), 1, 'the altered file was not reused: downloaded again');
 });
 
 test('plain http to a public address is refused before anything is fetched', async () => {

@@ -21,8 +21,8 @@ checked by SHA-256 before each reuse, oldest out beyond 10 GiB
     if (verb === 'list') {
       const entries = cache.list();
       for (const e of entries) {
-        if (values.json) out.result('', { type: 'cache-entry', url: e.url, file: e.path, sha256: e.sha256, size: e.size, storedAt: new Date(e.storedAt).toISOString(), usedAt: new Date(e.usedAt).toISOString() });
-        else out.result(`${e.name}  ${formatBytes(e.size)}  last used ${new Date(e.usedAt).toISOString().slice(0, 16).replace('T', ' ')}\n    ${e.url}\n    sha256 ${e.sha256}`);
+        if (values.json) out.result('', { type: 'cache-entry', url: e.url, file: e.path, sha256: e.sha256, ...(e.crc32 ? { crc32ChunkSize: e.crc32.chunkSize } : {}), size: e.size, storedAt: new Date(e.storedAt).toISOString(), usedAt: new Date(e.usedAt).toISOString() });
+        else out.result(`${e.name}  ${formatBytes(e.size)}  last used ${new Date(e.usedAt).toISOString().slice(0, 16).replace('T', ' ')}\n    ${e.url}\n    ${e.sha256 ? `sha256 ${e.sha256}` : `checked by the CRC-32 of each ${formatBytes(e.crc32?.chunkSize ?? 0)} piece`}`);
       }
       if (!values.json) out.info(`${entries.length} download${entries.length === 1 ? '' : 's'}, ${formatBytes(entries.reduce((s, e) => s + e.size, 0))}, in ${cache.dir}`);
       return 0;

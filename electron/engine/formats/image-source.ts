@@ -5,6 +5,7 @@ import { readFully } from '../io/full-io';
 import type { ContentOptions, DecoderChoice, ImageAbilities, ImageKind } from './image-kind';
 import { kindForHead, kindNamed, type ImageFormat } from './image-kinds';
 import type { ZipImageEntry } from './zip-entry';
+import type { FeedSpec } from '../io/feed-ring';
 
 /** What Imprint knows about an image before reading it through. */
 export interface SourceInfo {
@@ -29,6 +30,8 @@ export interface SourceInfo {
   decoders?: DecoderChoice;
   /** Set while the file is still being downloaded (io/growing-file.ts): its readers wait for its bytes. */
   growing?: SharedArrayBuffer;
+  /** A raw image still downloading whose bytes from `feed.start` on come in shared memory, not from the file (io/feed-ring.ts). */
+  feed?: FeedSpec;
 }
 
 function openError(path: string, err: unknown): ImprintError {

@@ -63,6 +63,8 @@ export interface RunOptions {
   details?: JobDetails;
   /** Digests of the content the caller needs besides any checksum's (a raw download's SHA-256 for the cache), in the final event's `digests`. */
   contentHashes?: HashAlgorithm[];
+  /** Hears the CRC-32 of every chunk of the image once it was written whole (a URL's download is cached under them). */
+  onChunkCrcs?: (crcs: readonly number[], chunkSize: number) => void;
 }
 
 /**
@@ -132,6 +134,7 @@ export async function runFlash(prepared: PreparedFlash, opts: RunOptions): Promi
       return finish(false, progress, bytes, { error: (result.error ?? new ImprintError('E_CANCELLED', 'Cancelled.')).toInfo(), ...(digests ? { digests } : {}) });
     }
 
+    if (result.end) opts.onChunkCrcs?.(result.crcs, CHUNK_SIZE);
     const written = pipeline.targets.filter((t) => t.progress.status === 'written');
     if (opts.verify && written.length > 0) {
       const verifying = (): { done: number; total: number; targets: TargetProgress[] } => {

@@ -4,8 +4,8 @@ import * as path from 'path';
 import type { JobFinishedEvent, ProgressEvent } from '../../../shared/job-events';
 import { ImprintError, toErrorInfo } from '../errors';
 import { entryChecksums, type CatalogueImage } from '../catalogues/catalogue';
-import type { CacheEntry, DownloadCache } from '../net/download-cache';
-import { FileSink } from '../net/file-sink';
+import type { CacheEntry, ChunkCrcs, DownloadCache } from '../net/download-cache';
+import { FeedSink } from '../net/feed-sink';
 import { DEFAULT_STALL_MS, DownloadDigest, download, type DownloadOptions, type DownloadProgress } from '../net/http-download';
 import type { HttpOptions } from '../net/http-request';
 import { discoverUrlChecksum, type UrlChecksum } from '../net/url-checksum';
@@ -14,12 +14,14 @@ import { detectFormat } from '../formats/detect-format';
 import type { DecoderChoice } from '../formats/image-kind';
 import { inspectSource } from '../formats/image-source';
 import type { ZipImageEntry } from '../formats/zip-entry';
+import type { FeedSpec } from '../io/feed-ring';
 import { GrowingFile } from '../io/growing-file';
 import { runFlash, type RunOptions } from './flash-job';
 import { inspectFollowed, locateZipImage } from './followed-download';
 import { JobReporter } from './job-reporter';
 import type { PublishedChecksum } from './published-checksum';
 import { planTargets, type TargetPlan } from '../pipelines/target-plan';
+import { CHUNK_SIZE, RING_BYTES } from '../pipelines/write-pipeline';
 
 export interface UrlFlashRequest {
   url: string;
@@ -129,19 +131,22 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
   // declared: the reader already has its bytes, and fsyncing a 1 GiB download there held the
   // flash 0.4-1 s. A failed fsync (reported once: commit's own would pass) keeps the file out of the cache.
   let synced: Promise<Error | null> = Promise.resolve(null);
-  const closeTemp = async (keep: { sha256: string; bytes: number } | null): Promise<void> => {
+  const sink = new FeedSink(temp.fd, temp.path, growing, stopDownload.signal);
+  const closeTemp = async (keep: { sha256: string | null; crc32: ChunkCrcs | null; bytes: number } | null): Promise<void> => {
     if (closed) return;
     closed = true;
     const syncError = await synced;
-    if (keep && req.cache && !syncError) req.cache.commit(temp.path, temp.fd, { url: url.href, sha256: keep.sha256, size: keep.bytes });
+    await sink.close();
+    if (keep && req.cache && !syncError) req.cache.commit(temp.path, temp.fd, { url: url.href, sha256: keep.sha256, crc32: keep.crc32, size: keep.bytes });
     else {
       if (keep && syncError) reporter.warning(`The download was not kept in the cache: its file could not be saved (${syncError.message}).`);
       fs.closeSync(temp.fd);
       temp.cleanup();
     }
   };
-  const digest = new DownloadDigest();
-  const downloading = download(url.href, new FileSink(temp.fd, growing), {
+  // The file's SHA-256 only for a published checksum of the file; otherwise the cache records CRCs (download-cache.ts).
+  const digest = new DownloadDigest(checksum?.of === 'file' ? 'sha256' : 'crc32');
+  const downloading = download(url.href, sink, {
     ...req.http,
     digest,
     ...req.download,
@@ -153,7 +158,13 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
   }).then(
     (r) => {
       growing.complete();
-      if (req.cache) synced = new Promise((resolve) => fs.fsync(temp.fd, (err) => resolve(err)));
+      sink.finish();
+      // (Fed, the cache file is written behind the download: it holds every byte once drained.)
+      const written = sink.drain();
+      synced = written.then(
+        () => (req.cache ? new Promise<Error | null>((resolve) => fs.fsync(temp.fd, (err) => resolve(err))) : null),
+        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+      );
       return r;
     },
     (err: unknown) => {
@@ -169,6 +180,7 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
       await new Promise((r) => setTimeout(r, 20));
     }
     let follow = false;
+    let feed: FeedSpec | null = null;
     let zipEntry: ZipImageEntry | null = null;
     if (growing.state !== 'failed' && progress.total !== null) {
       const total = progress.total;
@@ -184,9 +196,12 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
       }
       // Its full size from the start: the reader takes the file's size for the image's (raw).
       if (follow) fs.ftruncateSync(temp.fd, total);
-      // A raw image's content is the file: the pipeline's hasher takes its SHA-256 (for a published
-      // checksum and the cache) on a thread of its own, and the download stops hashing the same bytes.
+      // A raw image's content is the file: the download stops hashing it. A published checksum has the
+      // pipeline's hasher take its SHA-256 (on a thread of its own); without one, nothing needs it, and the
+      // cache records the per-chunk CRC-32s the flash takes anyway (download-cache.ts, ChunkCrcs).
       if (follow && format === 'raw') digest.drop();
+      // A raw image's bytes go to the flash in memory from here; the cache file is written behind (net/feed-sink.ts).
+      if (follow && format === 'raw') feed = sink.toFeed({ bytes: RING_BYTES, chunk: CHUNK_SIZE }, total);
     }
     if (!follow) {
       const done = await downloading;
@@ -196,12 +211,17 @@ export async function runUrlFlash(prepared: PreparedUrlFlash, opts: RunOptions):
         throw new ImprintError('E_CHECKSUM_MISMATCH', `The download's SHA-256 does not match ${checksum.from} (expected ${checksum.sha256}, got ${done.sha256}): the file on the server is not the one published. Nothing was written to the drives.`);
       }
     }
-    const flashOpts: RunOptions = { ...opts, onEvent: rewriteDownloadFailure(opts.onEvent, () => downloadError), ...(digest.dropped ? { contentHashes: ['sha256'] } : {}) };
-    const result = await flashFile(temp.path, prepared, flashOpts, reporter, follow && progress.total !== null ? { growing, counters, total: progress.total, zipEntry } : null);
+    let crc32: ChunkCrcs | null = null;
+    const onChunkCrcs = (crcs: readonly number[], chunkSize: number): void => void (crc32 = { chunkSize, crcs: [...crcs] });
+    const flashOpts: RunOptions = { ...opts, onEvent: rewriteDownloadFailure(opts.onEvent, () => downloadError), ...(digest.dropped ? { onChunkCrcs } : {}) };
+    const result = await flashFile(temp.path, prepared, flashOpts, reporter, follow && progress.total !== null ? { growing, counters, total: progress.total, zipEntry, feed } : null);
     if (!result.ok) stopDownload.abort();
     const done = await downloading;
-    const sha256 = done?.sha256 ?? result.digests?.sha256 ?? null;
-    await closeTemp(result.ok && done && sha256 ? { sha256, bytes: done.bytes } : null);
+    // The pipeline's digests are of the content: the file's only for a raw image (whose download digest was dropped).
+    const sha256 = done?.sha256 ?? (digest.dropped ? (result.digests?.sha256 ?? null) : null);
+    const crcs = done?.crc32 ?? (digest.dropped ? crc32 : null);
+    const record = sha256 ? { sha256, crc32: null } : crcs ? { sha256: null, crc32: crcs } : null;
+    await closeTemp(result.ok && done && record ? { ...record, bytes: done.bytes } : null);
     return withDownloadError(result, downloadError);
   } catch (err) {
     stopDownload.abort();
@@ -220,7 +240,7 @@ async function flashFile(
   prepared: PreparedUrlFlash,
   opts: RunOptions,
   reporter: JobReporter,
-  followed: { growing: GrowingFile; counters: () => NonNullable<ProgressEvent['download']>; total: number; zipEntry: ZipImageEntry | null } | null,
+  followed: { growing: GrowingFile; counters: () => NonNullable<ProgressEvent['download']>; total: number; zipEntry: ZipImageEntry | null; feed: FeedSpec | null } | null,
 ): Promise<JobFinishedEvent> {
   const { checksum, cached } = prepared;
   // From here the flash job reports; a followed download's counters ride on its progress events.
@@ -228,7 +248,8 @@ async function flashFile(
   const decoders = prepared.request.decoders;
   const source = followed ? await inspectFollowed(file, followed.total, followed.zipEntry, decoders) : await inspectSource(file, { decoders });
   if (followed) source.growing = followed.growing.shared;
-  const targets = await planTargets(prepared.targets.map((t) => t.path), { path: source.path, size: source.size, isDevice: false });
+  if (followed?.feed) source.feed = followed.feed;
+  const targets = await planTargets(prepared.targets.map((t) => t.path), { path: source.path, size: source.size, isDevice: false }, prepared.targets);
   // A file checksum already checked (downloaded first) is not checked again; otherwise the pipeline checks it before the head.
   const checkedAlready = checksum?.of === 'file' && !cached && !followed;
   const published: PublishedChecksum | null = checksum && !checkedAlready ? { sha256: checksum.sha256, from: checksum.from, contentOnly: checksum.of === 'content' } : null;

@@ -98,9 +98,12 @@ function parseHead(text: string): Head | null {
 /**
  * Sends a GET for `url` with `headers` on a new direct connection and
  * resolves once the response head arrived, or with null when this response
- * is one to ask for again through Node's client (see above).
+ * is one to ask for again through Node's client (see above). `lend`, when
+ * given, offers memory for the body's next read (the consumer's own: a
+ * flash's ring, net/feed-sink.ts), asked for only between body reads; a
+ * 'data' chunk is then a view of it.
  */
-export async function directGet(url: URL, headers: Record<string, string>, opts: HttpOptions): Promise<{ req: DirectRequest; res: DirectResponse } | null> {
+export async function directGet(url: URL, headers: Record<string, string>, opts: HttpOptions, lend?: () => Buffer | null): Promise<{ req: DirectRequest; res: DirectResponse } | null> {
   await checkUrlAllowed(url, opts);
   const timeoutMs = opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -112,20 +115,38 @@ export async function directGet(url: URL, headers: Record<string, string>, opts:
     if (/[\r\n\0]/.test(`${k}${v}`)) throw Object.assign(new TypeError(`Invalid character in header "${k}"`), { code: 'ERR_INVALID_CHAR' });
     lines.push(`${k}: ${v}`);
   }
-  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  let buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   let onRead: (bytes: Buffer) => boolean = () => true;
-  const onread = { buffer, callback: (n: number, buf: Buffer): boolean => onRead(buf.subarray(0, n)) };
+  // Node asks for the next read's memory after each read; the head, and the body bytes that came with it, use our own.
+  let lending = false;
+  // A TLS socket may deliver more decrypted bytes after the callback paused it: those must not land in the
+  // memory the paused consumer still holds (the piece it was handed is valid until it resumes), so a
+  // pause gets the next read a fresh buffer, and what arrives while paused is kept in order (held, below).
+  const onread = {
+    buffer: (): Buffer => {
+      // (Node asks once before `res` exists.)
+      const paused = settled && response !== null && response.isPaused;
+      if (paused) buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+      return (lending && !paused && lend?.()) || buffer;
+    },
+    callback: (n: number, buf: Buffer): boolean => onRead(buf.subarray(0, n)),
+  };
+  let settled = false;
+  let response: DirectResponse | null = null;
+  /** Body bytes that arrived while the consumer was paused (copies), handed on when it resumes. */
+  const held: Buffer[] = [];
+  let endWhenDrained = false;
   const socket: net.Socket = secure
     ? // (Node's tls.connect takes `onread` as net.connect does; its type declarations lack it.)
       tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ca: caList(opts.extraCa), ALPNProtocols: ['http/1.1'], onread } as tls.ConnectionOptions)
     : net.connect({ host, port, onread });
   const req = new DirectRequest(socket);
   const res = new DirectResponse(socket);
+  response = res;
   socket.write(`${lines.join('\r\n')}\r\n\r\n`);
 
   return new Promise((resolve, reject) => {
     let head: Buffer = Buffer.alloc(0);
-    let settled = false;
     let length: number | null = null;
     let received = 0;
     let pending: Buffer | null = null;
@@ -165,12 +186,16 @@ export async function directGet(url: URL, headers: Record<string, string>, opts:
     };
     res.on('resumed', () => {
       // The bytes that came with the head were kept until someone read them.
-      if (pending === null) return;
-      const first = pending;
-      pending = null;
-      if (length === 0) res.emit('end');
-      body(first);
-      if (res.isPaused) socket.pause();
+      if (pending !== null) {
+        const first = pending;
+        pending = null;
+        lending = true;
+        if (length === 0) res.emit('end');
+        body(first);
+      }
+      while (!res.isPaused && held.length > 0) body(held.shift() as Buffer);
+      if (endWhenDrained && held.length === 0 && !res.complete) endOfBody();
+      if (res.isPaused || held.length > 0) socket.pause();
     });
 
     onRead = (bytes: Buffer): boolean => {
@@ -178,7 +203,10 @@ export async function directGet(url: URL, headers: Record<string, string>, opts:
         body(bytes);
         return !res.isPaused;
       }
-      if (settled) return false;
+      if (settled) {
+        held.push(Buffer.from(bytes));
+        return false;
+      }
       head = Buffer.concat([head, bytes]);
       const end = head.indexOf('\r\n\r\n');
       if (end < 0) {
@@ -204,10 +232,15 @@ export async function directGet(url: URL, headers: Record<string, string>, opts:
       return false;
     };
 
+    const endOfBody = (): void => {
+      res.complete = true;
+      res.emit('end');
+    };
     socket.on('end', () => {
       if (length === null && settled && !res.complete) {
-        res.complete = true;
-        res.emit('end');
+        // Bytes still held for a paused consumer come first.
+        if (held.length > 0) endWhenDrained = true;
+        else endOfBody();
       }
     });
     socket.on('error', (err) => {

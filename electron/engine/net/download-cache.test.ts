@@ -4,6 +4,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as zlib from 'zlib';
 import { TestHttpServer } from '../testing/http-test-server';
 import { DownloadCache, defaultCacheDir, sha256OfFile } from './download-cache';
 import { FileSink } from './file-sink';
@@ -73,6 +74,40 @@ test('over the size limit the least recently used entries go first; the newest s
   const cleared = big.clear();
   assert.equal(cleared.entries, 2);
   assert.deepEqual(fs.readdirSync(path.join(dir, 'b')), []);
+});
+
+test('an entry recorded by its chunks\' CRC-32s: reused while they match, with a published SHA-256 computed and compared; an altered file is dropped', async () => {
+  const cache = new DownloadCache(path.join(dir, 'crc'));
+  const chunk = 64 << 10;
+  const data = crypto.randomBytes(chunk * 5 + 777);
+  // Zeros across a chunk boundary and one whole zero chunk (io/chunk-crc.ts looks their CRC up).
+  data.fill(0, chunk + 100, chunk * 3);
+  const url = server.url('/crc.img');
+  const temp = cache.createTemp(url);
+  fs.writeSync(temp.fd, data, 0, data.length, 0);
+  // The CRCs as the flash's hasher takes them: zlib's CRC-32 of each chunk, the last one short.
+  const crcs: number[] = [];
+  for (let at = 0; at < data.length; at += chunk) crcs.push(zlib.crc32(data.subarray(at, at + chunk)) >>> 0);
+  cache.commit(temp.path, temp.fd, { url, sha256: null, crc32: { chunkSize: chunk, crcs }, size: data.length });
+  const listed = cache.list();
+  assert.equal(listed.length, 1);
+  assert.equal(listed[0]?.sha256, null);
+  const sha = crypto.createHash('sha256').update(data).digest('hex');
+  assert.ok(await cache.find(url), 'reused by its CRCs');
+  assert.ok(await cache.find(url, sha.toUpperCase()), 'a published SHA-256 that the file has');
+  assert.equal(await cache.find(url, 'e'.repeat(64)), null, 'a published SHA-256 it does not have');
+  assert.equal(cache.list().length, 1, 'kept: the file still matches its record');
+  const entry = cache.list()[0] as { path: string };
+  const fd = fs.openSync(entry.path, 'r+');
+  fs.writeSync(fd, Buffer.from([(data[chunk * 4 + 3] as number) ^ 0x01]), 0, 1, chunk * 4 + 3);
+  fs.closeSync(fd);
+  assert.equal(await cache.find(url), null, 'one bit changed');
+  assert.deepEqual(cache.list(), [], 'and the entry is gone');
+  // A record whose CRC list does not fit its size is no entry.
+  const t2 = cache.createTemp(url);
+  fs.writeSync(t2.fd, data, 0, data.length, 0);
+  cache.commit(t2.path, t2.fd, { url, sha256: null, crc32: { chunkSize: chunk, crcs: crcs.slice(1) }, size: data.length });
+  assert.deepEqual(cache.list(), []);
 });
 
 test('a damaged or crafted record is ignored: it cannot point outside the cache folder', () => {

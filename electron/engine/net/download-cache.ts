@@ -1,11 +1,12 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { ChunkCrcStream, firstDifferentChunk } from '../io/chunk-crc';
 
 /**
  * Finished, verified downloads kept in the user's cache folder, so a second
  * flash of the same image needs no network. Each entry is the file and a
- * small JSON record (URL, SHA-256, size, when stored and last used). An entry
+ * small JSON record (URL, SHA-256 or per-chunk CRC-32s, size, when stored and last used). An entry
  * is hashed again before every reuse: a file altered on disk (bit rot, a
  * tool, a person) is dropped, never flashed. Files arrive under a temporary
  * name, are fsynced, then renamed: a crash never leaves a partial file under
@@ -16,12 +17,55 @@ export interface CacheEntry {
   url: string;
   /** The file name the URL ends with, for people. */
   name: string;
-  sha256: string;
+  /** Null when the entry is recorded by `crc32` alone. */
+  sha256: string | null;
+  /** Per-chunk CRC-32s, for an entry whose SHA-256 nobody computed (see ChunkCrcs). */
+  crc32: ChunkCrcs | null;
   size: number;
   storedAt: number;
   usedAt: number;
   /** The cached file. */
   path: string;
+}
+
+/**
+ * The CRC-32 of each `chunkSize` piece of a cached file (io/chunk-crc.ts):
+ * how a download is recorded when nothing asked for its SHA-256. A raw image
+ * flashed as it downloads, with no published checksum, has its per-chunk
+ * CRCs taken by the flash anyway (for its verify), while a SHA-256 of it
+ * would cost the flash 0.85-1 CPU-second per GiB for the cache alone. The
+ * record guards against a file changed on disk (bit rot, a tool, a person),
+ * as the SHA-256 does; neither guards against someone who can rewrite the
+ * record too. A published SHA-256 is still computed over the cached file
+ * and compared before reuse (find).
+ */
+export interface ChunkCrcs {
+  chunkSize: number;
+  crcs: number[];
+}
+
+/** The CRC record of a file of `size` bytes, checked for shape; null when it is not one. */
+function parseCrcs(v: unknown, size: number): ChunkCrcs | null {
+  if (!isRecord(v)) return null;
+  const { chunkSize, crcs } = v;
+  if (typeof chunkSize !== 'number' || !Number.isSafeInteger(chunkSize) || chunkSize < 4096 || chunkSize > 1 << 30 || !Array.isArray(crcs)) return null;
+  if (crcs.length !== Math.ceil(size / chunkSize)) return null;
+  if (!crcs.every((c) => typeof c === 'number' && Number.isInteger(c) && c >= 0 && c <= 0xffffffff)) return null;
+  return { chunkSize, crcs: crcs as number[] };
+}
+
+/**
+ * Reads `file` once: its SHA-256 when asked for, and whether its chunks'
+ * CRC-32s are `crc32`'s (true when there are none to compare).
+ */
+async function checkFile(file: string, want: { sha256: boolean; crc32: ChunkCrcs | null }, signal?: AbortSignal): Promise<{ sha256: string | null; crcsMatch: boolean }> {
+  const h = want.sha256 ? crypto.createHash('sha256') : null;
+  const crcs = want.crc32 ? new ChunkCrcStream(want.crc32.chunkSize) : null;
+  for await (const c of fs.createReadStream(file, { highWaterMark: 1 << 20, signal })) {
+    h?.update(c as Buffer);
+    crcs?.update(c as Buffer);
+  }
+  return { sha256: h ? h.digest('hex') : null, crcsMatch: !crcs || !want.crc32 || firstDifferentChunk(crcs.end(), want.crc32.crcs) < 0 };
 }
 
 /** 10 GiB: two or three desktop OS images, or a dozen Raspberry Pi ones. */
@@ -111,8 +155,13 @@ export class DownloadCache {
     }
     if (!isRecord(raw)) return null;
     const { url, name, sha256, size, storedAt, usedAt, file } = raw;
-    if (typeof url !== 'string' || typeof name !== 'string' || typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) return null;
-    if (typeof size !== 'number' || typeof storedAt !== 'number' || typeof usedAt !== 'number' || typeof file !== 'string') return null;
+    if (typeof url !== 'string' || typeof name !== 'string') return null;
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || typeof storedAt !== 'number' || typeof usedAt !== 'number' || typeof file !== 'string') return null;
+    // A SHA-256, or CRCs of every chunk, or both; at least one.
+    const sha = typeof sha256 === 'string' && /^[0-9a-f]{64}$/.test(sha256) ? sha256 : null;
+    if (sha256 !== undefined && sha256 !== null && sha === null) return null;
+    const crc32 = raw.crc32 === undefined || raw.crc32 === null ? null : parseCrcs(raw.crc32, size);
+    if ((raw.crc32 !== undefined && raw.crc32 !== null && crc32 === null) || (sha === null && crc32 === null)) return null;
     // The record names a file in this folder only: a crafted record cannot point elsewhere.
     if (file !== path.basename(file) || !file.startsWith(`${key}-`)) return null;
     const p = path.join(this.dir, file);
@@ -121,24 +170,27 @@ export class DownloadCache {
     } catch {
       return null;
     }
-    return { key, url, name, sha256, size, storedAt, usedAt, path: p };
+    return { key, url, name, sha256: sha, crc32, size, storedAt, usedAt, path: p };
   }
 
   /**
-   * A cached download of `url` that still hashes to its recorded SHA-256 (and
-   * to `expectedSha256` of the file when given). A cached file that no longer
-   * matches is removed.
+   * A cached download of `url` that still hashes to its record (its SHA-256,
+   * its chunks' CRC-32s), and to `expectedSha256` of the file when given: that
+   * one is computed over the file whatever the record holds. A cached file
+   * that no longer matches its record is removed.
    */
   async find(url: string, expectedSha256?: string | null, signal?: AbortSignal): Promise<CacheEntry | null> {
     const key = cacheKey(url);
     const entry = this.read(key);
     if (!entry || entry.url !== url) return null;
-    if (expectedSha256 && expectedSha256.toLowerCase() !== entry.sha256) return null;
-    const actual = await sha256OfFile(entry.path, signal);
-    if (actual !== entry.sha256) {
+    const expected = expectedSha256?.toLowerCase() ?? null;
+    if (expected && entry.sha256 && expected !== entry.sha256) return null;
+    const actual = await checkFile(entry.path, { sha256: entry.sha256 !== null || expected !== null, crc32: entry.crc32 }, signal);
+    if ((entry.sha256 && actual.sha256 !== entry.sha256) || !actual.crcsMatch) {
       this.remove(key);
       return null;
     }
+    if (expected && actual.sha256 !== expected) return null;
     entry.usedAt = Date.now();
     this.writeRecord(entry);
     return entry;
@@ -161,7 +213,8 @@ export class DownloadCache {
    * records it, then evicts the oldest entries over the limit. Returns null
    * when the file alone is over the limit (it is not kept).
    */
-  commit(tempPath: string, fd: number, meta: { url: string; sha256: string; size: number }): CacheEntry | null {
+  commit(tempPath: string, fd: number, meta: { url: string; sha256: string | null; crc32?: ChunkCrcs | null; size: number }): CacheEntry | null {
+    if (!meta.sha256 && !meta.crc32) throw new Error('a cache entry needs a SHA-256 or chunk CRCs');
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     if (meta.size > this.maxBytes) {
@@ -174,7 +227,7 @@ export class DownloadCache {
     const final = path.join(this.dir, `${key}-${name}`);
     fs.renameSync(tempPath, final);
     const now = Date.now();
-    const entry: CacheEntry = { key, url: meta.url, name, sha256: meta.sha256.toLowerCase(), size: meta.size, storedAt: now, usedAt: now, path: final };
+    const entry: CacheEntry = { key, url: meta.url, name, sha256: meta.sha256?.toLowerCase() ?? null, crc32: meta.crc32 ?? null, size: meta.size, storedAt: now, usedAt: now, path: final };
     this.writeRecord(entry);
     this.evict(key);
     return entry;
@@ -182,7 +235,7 @@ export class DownloadCache {
 
   private writeRecord(e: CacheEntry): void {
     const tmp = path.join(this.dir, `.${e.key}.json.${process.pid}.tmp`);
-    const record = { url: e.url, name: e.name, sha256: e.sha256, size: e.size, storedAt: e.storedAt, usedAt: e.usedAt, file: path.basename(e.path) };
+    const record = { url: e.url, name: e.name, sha256: e.sha256, ...(e.crc32 ? { crc32: e.crc32 } : {}), size: e.size, storedAt: e.storedAt, usedAt: e.usedAt, file: path.basename(e.path) };
     const fd = fs.openSync(tmp, 'w', 0o600);
     try {
       fs.writeFileSync(fd, JSON.stringify(record));

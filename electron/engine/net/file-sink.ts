@@ -60,8 +60,10 @@ export class FileSink implements DownloadSink {
     this.followed?.advance(this.written);
   }
 
-  restart(): void {
-    // Nobody reads the file yet: start it over. Followed: keep it, and check what is sent again.
+  restart(changed = false): void {
+    // Nobody reads the file yet: start it over. Followed: keep it, and check what is sent again;
+    // another file (its validator changed) would splice two files under the reader, where its bytes differ past ours.
+    if (this.followed && changed) throw new ImprintError('E_DOWNLOAD_FAILED', 'The file changed on the server during the download (it sent the file again from the start with another ETag or date, and ignores range requests). Start the flash again.');
     if (this.followed) return;
     fs.ftruncateSync(this.fd, 0);
     this.written = 0;

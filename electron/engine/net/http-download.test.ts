@@ -1,9 +1,10 @@
 import { test, before, after, beforeEach } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as crypto from 'crypto';
+import * as zlib from 'zlib';
 import { ImprintError } from '../errors';
 import { TestHttpServer, makeTestCertificate, startTestProxy, type TlsMaterial } from '../testing/http-test-server';
-import { download, type DownloadEvent, type DownloadOptions, type DownloadSink } from './http-download';
+import { DownloadDigest, download, type DownloadEvent, type DownloadOptions, type DownloadSink } from './http-download';
 
 /** Collects what the downloader writes, checking it arrives in order. */
 class MemorySink implements DownloadSink {
@@ -220,5 +221,51 @@ test('proxies: https through CONNECT (TLS end to end), http in absolute form, NO
   } finally {
     await secure.close();
     await proxy.close();
+  }
+});
+
+test("CRC-32s instead of the SHA-256 (no published checksum): each 4 MiB chunk's, through resets and a restart from byte 0", async () => {
+  const file = crypto.randomBytes((9 << 20) + 321);
+  file.fill(0, 1 << 20, 6 << 20);
+  server.files.set('/crc.img', file);
+  // The CRCs as the flash's hasher takes them (zlib's, per chunk, the last one short), computed here independently.
+  const expected: number[] = [];
+  for (let at = 0; at < file.length; at += 4 << 20) expected.push(zlib.crc32(file.subarray(at, at + (4 << 20))) >>> 0);
+  for (const faults of [{ resetEvery: 1_500_000 }, { ignoreRange: true, stallAfter: 5 << 20, stallTimes: 1 }]) {
+    server.reset();
+    server.faults = faults;
+    const sink = new MemorySink();
+    const r = await download(server.url('/crc.img'), sink, { ...fast, digest: new DownloadDigest('crc32') });
+    assert.ok(sink.data.equals(file));
+    assert.equal(r.sha256, null, 'no SHA-256 taken');
+    assert.deepEqual(r.crc32, { chunkSize: 4 << 20, crcs: expected });
+  }
+  server.files.delete('/crc.img');
+});
+
+test('a restart from byte 0 says whether the file changed: its ETag differs from the first response\'s', async () => {
+  for (const etag of ['"v1"', '"v2"']) {
+    server.reset();
+    server.faults = { ignoreRange: true, stallAfter: 1 << 20, stallTimes: 1 };
+    const files = server.files;
+    const get = files.get.bind(files);
+    files.get = (p: string) => {
+      if (server.requests.length > 1) server.etag = etag;
+      return get(p);
+    };
+    const told: boolean[] = [];
+    const sink = new MemorySink();
+    const restart = sink.restart.bind(sink);
+    sink.restart = (changed?: boolean) => {
+      told.push(changed === true);
+      restart();
+    };
+    try {
+      await download(server.url('/os.img'), sink, fast);
+    } finally {
+      files.get = get;
+    }
+    assert.ok(sink.data.equals(FILE));
+    assert.deepEqual(told, [etag !== '"v1"']);
   }
 });

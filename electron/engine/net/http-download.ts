@@ -1,5 +1,7 @@
 import * as crypto from 'crypto';
 import { ImprintError, errnoOf } from '../errors';
+import { ChunkCrcStream } from '../io/chunk-crc';
+import type { ChunkCrcs } from './download-cache';
 import { directGet } from './direct-get';
 import { openUrl, type HttpOptions } from './http-request';
 import { proxyFor } from './proxy';
@@ -12,8 +14,15 @@ import { parseHttpUrl, redact } from './url-policy';
  */
 export interface DownloadSink {
   write(chunk: Buffer, offset: number): void | Promise<void>;
-  /** The server sent the file again from byte 0: forget everything written. */
-  restart(): void | Promise<void>;
+  /**
+   * The server sent the file again from byte 0: forget everything written.
+   * `changed`: its validator (ETag, Last-Modified) differs from the first
+   * response's, so the bytes are another file's (a sink that cannot forget
+   * refuses them).
+   */
+  restart(changed: boolean): void | Promise<void>;
+  /** Memory the next read of a direct connection may land in (direct-get.ts); null: the connection's own. */
+  receiveBuffer?(): Buffer | null;
 }
 
 /** Counters the caller samples for progress (updated in place). */
@@ -67,6 +76,13 @@ export interface DownloadOptions extends HttpOptions {
 export class DownloadDigest {
   dropped = false;
 
+  /**
+   * 'crc32': the CRC-32 of each 4 MiB chunk instead of the SHA-256, when no
+   * published checksum needs the file's SHA-256: the cache's record
+   * (download-cache.ts, ChunkCrcs), at a fraction of the CPU.
+   */
+  constructor(readonly kind: 'sha256' | 'crc32' = 'sha256') {}
+
   drop(): void {
     this.dropped = true;
   }
@@ -74,14 +90,18 @@ export class DownloadDigest {
 
 export interface DownloadResult {
   bytes: number;
-  /** Null when the caller dropped the digest (DownloadDigest). */
+  /** Null when the caller dropped the digest, or asked for CRCs instead (DownloadDigest). */
   sha256: string | null;
+  /** The chunks' CRC-32s, when the caller asked for them instead (DownloadDigest). */
+  crc32?: ChunkCrcs | null;
   /** Where the bytes came from, after redirects. */
   url: string;
   contentType: string | null;
 }
 
 export const DEFAULT_STALL_MS = 20_000;
+/** The chunk of the download's CRCs (DownloadDigest 'crc32'): the flash pipeline's, so a raw image's two records agree. */
+const CRC_CHUNK = 4 << 20;
 /**
  * A connection that delivered at least this much before it broke is
  * resumed at once, without the backoff: the server is up and sending, and
@@ -141,6 +161,12 @@ function header(res: BodyResponse, name: string): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
+/** What If-Range sends back: a strong ETag (a weak one may not be used there, RFC 9110 13.1.5), else Last-Modified. */
+function validatorOf(res: BodyResponse): string | null {
+  const etag = header(res, 'etag');
+  return etag && !etag.startsWith('W/') ? etag : (header(res, 'last-modified') ?? null);
+}
+
 function contentLength(res: BodyResponse): number | null {
   const raw = header(res, 'content-length');
   if (raw === undefined) return null;
@@ -187,7 +213,8 @@ export async function download(urlText: string, sink: DownloadSink, opts: Downlo
 
   let offset = 0;
   let total: number | null = null;
-  let hash = crypto.createHash('sha256');
+  const newDigest = (): { update(b: Buffer): unknown } => (digest.kind === 'crc32' ? new ChunkCrcStream(CRC_CHUNK) : crypto.createHash('sha256'));
+  let hash = newDigest();
   let validator: string | null = null;
   let restarts = 0;
   let finalUrl = url.href;
@@ -215,7 +242,7 @@ export async function download(urlText: string, sink: DownloadSink, opts: Downlo
     }
     progress.attempts++;
     // Direct connections read big pieces into one buffer (direct-get.ts); it hands back what it does not take.
-    const direct = proxyFor(url, opts.proxy) === null ? await directGet(url, headers, opts) : null;
+    const direct = proxyFor(url, opts.proxy) === null ? await directGet(url, headers, opts, sink.receiveBuffer ? () => sink.receiveBuffer?.() ?? null : undefined) : null;
     const { req, res, url: at }: { req: BodyRequest; res: BodyResponse; url: URL } = direct ? { ...direct, url } : await openUrl(url, headers, opts);
     finalUrl = at.href;
     try {
@@ -225,9 +252,9 @@ export async function download(urlText: string, sink: DownloadSink, opts: Downlo
         if (offset > 0) {
           if (++restarts > maxRestarts) throw new ImprintError('E_DOWNLOAD_FAILED', `${where}: the server does not resume downloads and the connection kept breaking (${restarts} restarts from byte 0).`);
           warn(`${where}: the server sent the whole file again instead of resuming at byte ${offset} (no range support, or the file changed); starting over from byte 0.`);
-          await sink.restart();
+          await sink.restart(validator !== null && validatorOf(res) !== null && validatorOf(res) !== validator);
           offset = 0;
-          hash = crypto.createHash('sha256');
+          hash = newDigest();
           progress.downloaded = 0;
           total = null;
         }
@@ -250,9 +277,7 @@ export async function download(urlText: string, sink: DownloadSink, opts: Downlo
         throw new ImprintError('E_DOWNLOAD_FAILED', `${where} answered HTTP ${status} ${res.statusMessage ?? ''}${status === 404 ? ': no such file on the server. Check the URL.' : '.'}`.replace(/ +\./, '.'));
       }
       if (offset === 0) {
-        const etag = header(res, 'etag');
-        // A weak ETag may not be used with If-Range (RFC 9110 13.1.5); Last-Modified may.
-        validator = etag && !etag.startsWith('W/') ? etag : (header(res, 'last-modified') ?? null);
+        validator = validatorOf(res);
         contentType = header(res, 'content-type') ?? null;
       }
       await readBody(req, res, expectBody);
@@ -392,5 +417,7 @@ export async function download(urlText: string, sink: DownloadSink, opts: Downlo
   if (opts.expectedSize != null && offset !== opts.expectedSize) {
     throw new ImprintError('E_DOWNLOAD_LENGTH', `${where} is ${offset} bytes, but the catalogue says ${opts.expectedSize}.`);
   }
-  return { bytes: offset, sha256: digest.dropped ? null : hash.digest('hex'), url: finalUrl, contentType };
+  const sha256 = !digest.dropped && hash instanceof crypto.Hash ? hash.digest('hex') : null;
+  const crc32 = !digest.dropped && hash instanceof ChunkCrcStream ? { chunkSize: CRC_CHUNK, crcs: hash.end() } : null;
+  return { bytes: offset, sha256, crc32, url: finalUrl, contentType };
 }

@@ -16,6 +16,8 @@ export { CHUNK_SIZE };
 /** Bytes at the start of an image written last (partition table and boot code). */
 export const HEAD_BYTES = 1 << 20;
 const SLOTS = 8;
+/** The ring's size: a download feeding the flash (io/feed-ring.ts) is given memory of this size to fill. */
+export const RING_BYTES = SLOTS * CHUNK_SIZE;
 
 /**
  * Reading chunks back while the rest of the image is written. 'when-idle':
@@ -135,7 +137,10 @@ export class WritePipeline {
   }
 
   async run(): Promise<PipelineResult> {
-    const ring: RingSpec = { memory: allocAlignedShared(SLOTS * CHUNK_SIZE), slots: SLOTS, slotSize: CHUNK_SIZE };
+    // A raw image still downloading arrives in memory of its own: that memory is the ring.
+    const feed = this.info.feed;
+    if (feed && (feed.data.byteLength !== RING_BYTES || feed.chunk !== CHUNK_SIZE)) throw new ImprintError('E_INTERNAL', 'The download feeds a ring of another size.');
+    const ring: RingSpec = { memory: feed?.data ?? allocAlignedShared(RING_BYTES), slots: SLOTS, slotSize: CHUNK_SIZE };
     const done = new Promise<void>((resolve) => (this.settle = resolve));
     const onAbort = (): void => this.cancel();
     this.opts.signal?.addEventListener('abort', onAbort, { once: true });

@@ -4,7 +4,8 @@ import { ImprintError, classifyReadError, toErrorInfo } from '../errors';
 import { logicalBlockSize } from '../io/block-device';
 import { diagnoseReadFailure } from '../io/device-faults';
 import { readFully } from '../io/full-io';
-import { followGrowingFile, waitForBytes, waitForWholeFile } from '../io/growing-file';
+import { FeedRing } from '../io/feed-ring';
+import { followGrowingFile, followedFile, waitForBytes, waitForWholeFile } from '../io/growing-file';
 import type { SlotReader } from '../formats/image-kind';
 import { abilitiesOf, corrupt, kindOf, openContent } from '../formats/image-source';
 import { workerPort, SlotQueue } from './worker-port';
@@ -21,6 +22,9 @@ const { ring, source } = data;
 // A file still being downloaded: its readers wait for its bytes, and the pipeline's
 // watchdog hears that the wait is the network's, not a hung reader (the download has its own limit).
 if (source.growing) followGrowingFile(source.path, source.growing, () => port.post({ type: 'input', bytes: 0 }));
+/** A raw image still downloading, whose bytes from `feed.start` on arrive in the ring itself (io/feed-ring.ts). */
+const feed = source.feed ? new FeedRing(source.feed) : null;
+if (feed && (feed.spec.data !== ring.memory || feed.spec.chunk !== ring.slotSize)) throw new Error('a fed source needs the feed as its ring');
 const slots = new SlotQueue(ring.slots);
 const abort = new AbortController();
 let cancelled = false;
@@ -29,7 +33,10 @@ const started = new Promise<void>((resolve) => (startReading = resolve));
 
 port.onMessage((msg) => {
   if (msg.type === 'start') startReading();
-  else if (msg.type === 'free') slots.release(msg.slot);
+  else if (msg.type === 'free') {
+    slots.release(msg.slot);
+    allowFed();
+  }
   else if (msg.type === 'cancel') {
     cancelled = true;
     abort.abort();
@@ -81,12 +88,14 @@ async function run(): Promise<void> {
     const expected = Math.min(source.size ?? Infinity, limit);
     try {
       while (offset < expected) {
-        const slot = await slots.take(() => cancelled);
+        const slot = feed ? await takeFedSlot(feed, offset) : await slots.take(() => cancelled);
         if (slot === null) return;
         const buf = slotView(slot);
         const want = Math.min(ring.slotSize, expected - offset);
-        waitForBytes(source.path, offset + want);
-        let n = readSlot(fd, buf, source.isDevice ? Math.ceil(want / 4096) * 4096 : want, offset);
+        if (feed) await waitFed(offset + want);
+        else waitForBytes(source.path, offset + want);
+        if (cancelled) return;
+        let n = feed ? readFed(feed, fd, buf, want, offset) : readSlot(fd, buf, source.isDevice ? Math.ceil(want / 4096) * 4096 : want, offset);
         n = Math.min(n, want);
         if (n < want) {
           throw new ImprintError('E_SOURCE_CHANGED', `${source.path} ended after ${offset + n} bytes, but it was ${expected} bytes when the job started: did the file change or the drive shrink?`, { offset: offset + n });
@@ -182,6 +191,59 @@ function readSlot(fd: number, buf: Buffer, length: number, offset: number): numb
   } catch (err) {
     throw classifyReadError(err, source.path, offset);
   }
+}
+
+/**
+ * A fed image's chunk at `offset` fills the slot that holds it in the feed
+ * (the chunk's number modulo the slots). Once that slot is free, the
+ * download may write it, and every following chunk whose slot is free too.
+ */
+async function takeFedSlot(feed: FeedRing, offset: number): Promise<number | null> {
+  const k = Math.floor(offset / ring.slotSize);
+  const slot = await slots.takeSlot(k % ring.slots, () => cancelled);
+  if (slot === null) return null;
+  fedChunk = k;
+  allowFed();
+  return slot;
+}
+
+/** The chunk whose slot the fed reader holds (-1: none yet). */
+let fedChunk = -1;
+
+/** Lets the download write that chunk and every following one whose slot is free (also as slots are freed). */
+function allowFed(): void {
+  if (!feed || fedChunk < 0) return;
+  let ahead = 1;
+  while (ahead < ring.slots && slots.isFree((fedChunk + ahead) % ring.slots)) ahead++;
+  feed.allow((fedChunk + ahead) * ring.slotSize);
+}
+
+/**
+ * Waits for a fed image's bytes without blocking this thread: the slots the
+ * drives free meanwhile are handed on to the download at once (allowFed),
+ * instead of the download and this reader taking turns. About once a second
+ * the pipeline's watchdog hears that the wait is the network's.
+ */
+async function waitFed(end: number): Promise<void> {
+  const file = followedFile(source.path);
+  if (!file) return;
+  const arrived = file.waitForAsync(end).then(() => true);
+  arrived.catch(() => {});
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const beat = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 1000)));
+    const done = await Promise.race([arrived, beat]);
+    clearTimeout(timer);
+    if (done || cancelled) return;
+    port.post({ type: 'input', bytes: 0 });
+  }
+}
+
+/** A fed image's chunk: the bytes before the feed began from the file; the rest the socket put in the slot already. */
+function readFed(feed: FeedRing, fd: number, buf: Buffer, want: number, offset: number): number {
+  const fromFile = Math.max(0, Math.min(want, feed.start - offset));
+  const n = fromFile > 0 ? readSlot(fd, buf, fromFile, offset) : 0;
+  return n < fromFile ? n : want;
 }
 
 async function hashFile(path: string): Promise<string> {

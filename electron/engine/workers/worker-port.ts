@@ -53,6 +53,21 @@ export class SlotQueue {
     for (const wake of this.waiters.splice(0)) wake();
   }
 
+  isFree(slot: number): boolean {
+    return this.free.includes(slot);
+  }
+
+  /** Takes this very slot once it is free (a fed source fills the slots in ring order: io/feed-ring.ts). */
+  async takeSlot(slot: number, isCancelled: () => boolean): Promise<number | null> {
+    while (!this.free.includes(slot)) {
+      if (isCancelled()) return null;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    if (isCancelled()) return null;
+    this.free.splice(this.free.indexOf(slot), 1);
+    return slot;
+  }
+
   async take(isCancelled: () => boolean): Promise<number | null> {
     while (this.free.length === 0) {
       if (isCancelled()) return null;
