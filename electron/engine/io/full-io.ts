@@ -34,3 +34,14 @@ export function readFully(fd: number, buf: Buffer, offset: number, length: numbe
 export function fsyncChecked(fd: number): void {
   fs.fsyncSync(fd);
 }
+
+/** Closes each open descriptor (>= 0), ignoring errors: for closing after a failure that was already reported. */
+export function closeQuietly(fds: readonly number[]): void {
+  for (const fd of fds) {
+    try {
+      if (fd >= 0) fs.closeSync(fd);
+    } catch {
+      // Already reported, or already closed.
+    }
+  }
+}

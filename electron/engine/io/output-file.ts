@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import { ImprintError, classifyWriteError, errnoOf } from '../errors';
 import { allocAlignedPrivate, alignUp } from './aligned-buffer';
-import { fsyncChecked, writeFully } from './full-io';
+import { closeQuietly, fsyncChecked, writeFully } from './full-io';
 
 /**
  * The backup file being written. Writes go around the page cache (O_DIRECT)
@@ -202,13 +202,7 @@ export class SparseOutput {
   }
 
   close(): void {
-    for (const fd of [this.fd, this.bufferedFd]) {
-      try {
-        if (fd >= 0) fs.closeSync(fd);
-      } catch {
-        // Closing after a failure that was reported.
-      }
-    }
+    closeQuietly([this.fd, this.bufferedFd]);
     this.fd = -1;
     this.bufferedFd = -1;
   }

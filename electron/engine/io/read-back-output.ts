@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import { ImprintError, classifyReadError } from '../errors';
 import { allocAligned, allocAlignedPrivate, alignUp } from './aligned-buffer';
-import { fsyncChecked, writeFully } from './full-io';
+import { closeQuietly, fsyncChecked, writeFully } from './full-io';
 import { openOutput, outputError } from './output-file';
 
 /**
@@ -278,13 +278,7 @@ export class ReadBackOutput {
 
   private releaseFds(): void {
     if (!this.closed || this.inFlight > 0) return;
-    for (const fd of [this.fd, this.readFd]) {
-      try {
-        if (fd >= 0) fs.closeSync(fd);
-      } catch {
-        // Closing after a failure that was reported.
-      }
-    }
+    closeQuietly([this.fd, this.readFd]);
     this.fd = -1;
     this.readFd = -1;
   }
