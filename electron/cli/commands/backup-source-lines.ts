@@ -1,7 +1,7 @@
 import type { StorageSummary } from '../../../shared/backup-metadata';
 import { formatBytes } from '../../../shared/units';
 import type { DriveLayout } from '../../engine/disks/drive-layout';
-import { describeLayout, describeStorage } from '../../engine/jobs/image-info';
+import { describeLayout, describeStorage } from '../../engine/jobs/layout-lines';
 import type { Output } from '../output';
 
 /** What a backup is about to read, said before it starts (a backup file and a backup folder say the same). */

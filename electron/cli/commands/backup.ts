@@ -6,7 +6,6 @@ import { formatBytes } from '../../../shared/units';
 import { ImprintError, fromErrorInfo } from '../../engine/errors';
 import { prepareBackup } from '../../engine/jobs/backup-job';
 import { backUpElseRescue } from '../../engine/jobs/backup-rescue';
-import { reportRescue } from './rescue';
 import { confirmErase } from '../confirm';
 import { withCancel, stallTimeoutMs } from '../run-job';
 import type { Output } from '../output';
@@ -158,6 +157,9 @@ SHA-256, model, serial, partitions); zstd and gzip backups also carry it inside.
     );
     if (outcome.kind === 'rescue') {
       if (!outcome.summary) throw fromErrorInfo(outcome.finished.error ?? { code: 'E_INTERNAL', message: 'The rescue was refused without a reason.' });
+      // Loaded only now: rescue mode's command and engine are not part of a backup's start.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { reportRescue } = require('./rescue') as typeof import('./rescue');
       return reportRescue(out, outcome.summary);
     }
     const code = reportBackup(out, outcome.finished);

@@ -1,7 +1,8 @@
 import { parseArgs } from 'util';
 import { sidecarPathOf } from '../../../shared/backup-metadata';
 import { formatBytes } from '../../../shared/units';
-import { allocatedBytes, describeLayout, describeStorage, inspectImageOrBackup } from '../../engine/jobs/image-info';
+import { allocatedBytes, inspectImageOrBackup } from '../../engine/jobs/image-info';
+import { describeLayout, describeStorage } from '../../engine/jobs/layout-lines';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
 import { engineSettings } from '../run-job';

@@ -1,7 +1,7 @@
 import type { JobFinishedEvent } from '../../../shared/job-events';
 import { formatBytes } from '../../../shared/units';
 import { prepareFolderRestore, runFolderRestore } from '../../engine/jobs/folder-restore-job';
-import { describeLayout, describeStorage } from '../../engine/jobs/image-info';
+import { describeLayout, describeStorage } from '../../engine/jobs/layout-lines';
 import { confirmErase } from '../confirm';
 import { withCancel } from '../run-job';
 import type { Output } from '../output';

@@ -4,7 +4,7 @@ import { EXIT, exitCodeFor } from '../../../shared/error-codes';
 import type { JobFinishedEvent, TargetProgress } from '../../../shared/job-events';
 import { formatBytes } from '../../../shared/units';
 import { prepareRestore, runRestore } from '../../engine/jobs/restore-job';
-import { describeLayout, describeStorage } from '../../engine/jobs/image-info';
+import { describeLayout, describeStorage } from '../../engine/jobs/layout-lines';
 import { confirmErase } from '../confirm';
 import { engineSettings, withCancel, stallTimeoutMs, writeSettings } from '../run-job';
 import type { Output } from '../output';

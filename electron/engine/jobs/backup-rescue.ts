@@ -6,7 +6,7 @@ import { deviceResponds } from '../io/device-faults';
 import type { JobFinishedEvent } from '../../../shared/job-events';
 import { toErrorInfo } from '../errors';
 import { runBackup, type BackupRunOptions, type PreparedBackup } from './backup-job';
-import { runRescue, type RescueOptions, type RescueSummary } from './rescue-job';
+import type { RescueOptions, RescueSummary, runRescue } from './rescue-job';
 
 /**
  * A backup needs every byte of the drive; a drive with unreadable sectors
@@ -63,7 +63,10 @@ export function rescueOutputFor(output: string): string {
 
 /** Runs rescue mode from `device` into the raw image for `output` (rescueOutputFor). */
 export function rescueInsteadOfBackup(device: string, output: string, opts: RescueOptions = {}): ReturnType<typeof runRescue> {
-  return runRescue(device, rescueOutputFor(output), opts);
+  // Loaded only when a drive turns out unreadable: most backups never need rescue mode's engine.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const rescue = require('./rescue-job') as typeof import('./rescue-job');
+  return rescue.runRescue(device, rescueOutputFor(output), opts);
 }
 
 export interface BackupElseRescueOptions extends BackupRunOptions {
