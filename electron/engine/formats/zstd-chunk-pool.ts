@@ -90,14 +90,6 @@ export class ZstdChunkPool<Data extends { memory: SharedArrayBuffer } = ChunkWor
     });
   }
 
-  /** Whether the threads keep the process alive (they do from the start): threads started before they are needed do not, until used. */
-  setRef(ref: boolean): void {
-    for (const w of this.all) {
-      if (ref) w.ref();
-      else w.unref();
-    }
-  }
-
   /** Stops the threads; ranges not yet decoded fail. */
   async close(): Promise<void> {
     this.fail(new ImprintError('E_CANCELLED', 'The decoding threads were stopped.'));

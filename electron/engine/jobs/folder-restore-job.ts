@@ -7,7 +7,6 @@ import { holdFolderRef, holdForReading } from '../formats/backup-folder/folder-r
 import type { GenerationIndex } from '../formats/backup-folder/generation-index';
 import { generationPath } from '../formats/backup-folder/folder-layout';
 import { generationContent } from '../formats/backup-folder/generation-content';
-import { startEarlyFolderPool, type EarlyFolderPool } from '../pipelines/early-folder-pool';
 import { decodeFolderChunks } from '../pipelines/stored-chunks';
 import { planTargets, type TargetPlan } from '../pipelines/target-plan';
 import type { EventSink } from './job-reporter';
@@ -31,8 +30,6 @@ export interface PreparedFolderRestore {
   targets: TargetPlan[];
   /** Which file the index was read from (indexStamp), to tell whether it is still there when the restore runs. */
   indexStamp: string | null;
-  /** A plain folder's decoding threads, started while the targets were checked (pipelines/early-folder-pool.ts); the restore claims them. */
-  early: EarlyFolderPool | null;
 }
 
 /**
@@ -61,14 +58,8 @@ export async function prepareFolderRestore(ref: string, targets: string[], passp
   } finally {
     hold.release();
   }
-  const early = keys ? null : startEarlyFolderPool(folder, index);
-  try {
-    const plans = await planTargets(targets, { path: folder, size: index.metadata.size, isDevice: false });
-    return { folder, index, keys, targets: plans, indexStamp: stamp, early };
-  } catch (err) {
-    early?.release();
-    throw err;
-  }
+  const plans = await planTargets(targets, { path: folder, size: index.metadata.size, isDevice: false });
+  return { folder, index, keys, targets: plans, indexStamp: stamp };
 }
 
 export interface FolderRestoreRunOptions {
@@ -92,8 +83,6 @@ export async function runFolderRestore(p: PreparedFolderRestore, opts: FolderRes
     }
     return await restoreHeld(p, opts);
   } finally {
-    // Threads the restore did not claim (it failed before decoding) end here.
-    p.early?.release();
     hold.release();
   }
 }
@@ -112,6 +101,6 @@ function restoreHeld(p: PreparedFolderRestore, opts: FolderRestoreRunOptions): P
     details,
     // A plain folder's pieces decode on the pool's threads; an encrypted one's are opened on
     // this thread, so its keys never leave it (the pool's workers get only what workerData can carry).
-    ...(p.keys ? { content: generationContent(p.folder, p.index, opts.signal, p.keys) } : { chunks: decodeFolderChunks(p.folder, p.index, p.early ?? undefined) }),
+    ...(p.keys ? { content: generationContent(p.folder, p.index, opts.signal, p.keys) } : { chunks: decodeFolderChunks(p.folder, p.index) }),
   });
 }

@@ -9,7 +9,7 @@ import type { SourceInfo } from '../formats/image-source';
 import { ZstdChunkPool, type DecodedChunk } from '../formats/zstd-chunk-pool';
 import { SeekableZstdReader } from '../formats/zstd-seekable-reader';
 import { SharedSha256 } from './shared-sha256';
-import { FOLDER_CHUNK_WORKER, sharePieces, type FolderChunkWorkerData } from '../formats/backup-folder/folder-chunk-kind';
+import { FOLDER_CHUNK_WORKER, sharePieces } from '../formats/backup-folder/folder-chunk-kind';
 import type { GenerationIndex } from '../formats/backup-folder/generation-index';
 
 /**
@@ -100,29 +100,11 @@ const FOLDER_THREADS = THREADS + 1;
  * chunk's CRC-32 is taken there too, piece by piece, and compared with the
  * one recorded before the chunk is handed on, as for a single file.
  */
-export function decodeFolderChunks(folder: string, index: GenerationIndex, early?: EarlyChunkPool): ChunkDecoder {
-  return (storage, crcs, size, opts, onChunk) =>
-    decodeChunks(`${folder}#${index.id}`, storage, crcs, size, opts, onChunk, (bytes) => early?.claim(bytes) ?? startFolderPool(folder, index, bytes), 'piece-names');
-}
-
-/** The decoding threads of a backup folder's generation, and the `bytes` of chunk memory they decode into. */
-export function startFolderPool(folder: string, index: GenerationIndex, bytes: number): PoolWithMemory & { pool: ZstdChunkPool<FolderChunkWorkerData> } {
-  const memory = allocAlignedShared(bytes);
-  return { memory, pool: new ZstdChunkPool(FOLDER_THREADS, { folder, pieces: sharePieces(index.pieces), memory }, FOLDER_CHUNK_WORKER) };
-}
-
-/** Bytes of chunk memory a decode of chunks of `chunkSize` uses. */
-export const chunkMemoryBytes = (chunkSize: number): number => SLOTS * chunkSize;
-
-/** What decodeChunks runs on: threads that decode ranges into `memory`. */
-export interface PoolWithMemory {
-  memory: SharedArrayBuffer;
-  pool: { readonly capacity: number; decode(offset: number, length: number, at: number): Promise<DecodedChunk>; close(): Promise<void> };
-}
-
-/** Threads started before the restore asked for them (pipelines/early-folder-pool.ts): claim returns them if they decode into `bytes` of memory. */
-export interface EarlyChunkPool {
-  claim(bytes: number): PoolWithMemory | null;
+export function decodeFolderChunks(folder: string, index: GenerationIndex): ChunkDecoder {
+  return (storage, crcs, size, opts, onChunk) => {
+    const pieces = sharePieces(index.pieces);
+    return decodeChunks(`${folder}#${index.id}`, storage, crcs, size, opts, onChunk, (memory) => new ZstdChunkPool(FOLDER_THREADS, { folder, pieces, memory }, FOLDER_CHUNK_WORKER), 'piece-names');
+  };
 }
 
 /**
@@ -149,10 +131,7 @@ export async function decodeStoredChunks(
   }
   if (!reader) return null;
   if (reader.size !== size) throw corrupt(info.path, `it holds ${reader.size} bytes of drive content, but its description says the drive held ${size}`);
-  return decodeChunks(info.path, storage, crcs, size, opts, onChunk, (bytes) => {
-    const memory = allocAlignedShared(bytes);
-    return { memory, pool: new ZstdChunkPool(THREADS, { file: info.path, memory }) };
-  }, 'sha256');
+  return decodeChunks(info.path, storage, crcs, size, opts, onChunk, (memory) => new ZstdChunkPool(THREADS, { file: info.path, memory }), 'sha256');
 }
 
 async function decodeChunks(
@@ -162,8 +141,7 @@ async function decodeChunks(
   size: number,
   opts: DecodeOptions,
   onChunk: (chunk: StoredChunk) => Promise<void>,
-  /** Starts (or hands over) the threads and the chunk memory of `bytes`. */
-  startPool: (bytes: number) => PoolWithMemory,
+  startPool: (memory: SharedArrayBuffer) => { readonly capacity: number; decode(offset: number, length: number, at: number): Promise<DecodedChunk>; close(): Promise<void> },
   /** Beside each chunk's CRC-32: a SHA-256 of all the stored data, or none (the pieces were checked against their names). */
   checks: 'sha256' | 'piece-names',
 ): Promise<DecodedCheck> {
@@ -176,9 +154,10 @@ async function decodeChunks(
     if (parts.length > 0) jobs.push({ index, at, length, parts });
   }
 
+  const memory = allocAlignedShared(SLOTS * chunkSize);
   // The calling thread keeps the writes; the decoding and the SHA-256 take other threads, so a
   // write never waits behind hashing (0.5-0.9 s of a bench restore's critical path when it did).
-  const { memory, pool } = startPool(chunkMemoryBytes(chunkSize));
+  const pool = startPool(memory);
   const hash = checks === 'sha256' ? new SharedSha256(memory) : null;
   // The slot freed last is used first, and no more are decoded into than the threads can take on:
   // the memory of a slot is touched (one page fault per page, 13-18 us each here) only when needed.
