@@ -80,12 +80,16 @@ export type ChunkDecoder = (storage: BackupStorage, crcs: Uint32Array, size: num
 
 const THREADS = Math.max(1, Math.min(4, os.availableParallelism()));
 /**
- * A folder's decoders also hash (each piece against its name), so they take
- * the place of the hashing thread a single file's restore runs beside its
- * decoders: the same number of threads at work. With two on the bench's 2
- * busy cores a restore took 5.36 s (median of 5), with three 4.99 s.
+ * A folder's decoders also hash (each piece against its name). One per core,
+ * not one more: each thread reads, decodes and hashes piece by piece (12,258
+ * pieces on the bench drive), and each thread's own start-up and compiling of
+ * that per-piece path cost it 0.1-0.15 CPU-s. On the bench's 2 busy cores a
+ * whole restore took 2.80 / 2.79 / 3.32 s with two threads against 3.07 /
+ * 2.84 / 3.41 s with three (medians of 7, 5, 7, side by side), 0.15-0.3
+ * CPU-s less. (With 256 KiB pieces and the SHA-256 taken apart, three had
+ * been faster: 4.99 s against 5.36 s.)
  */
-const FOLDER_THREADS = THREADS + 1;
+const FOLDER_THREADS = THREADS;
 
 /**
  * The stored chunks of a backup folder's generation, decoded as those of a

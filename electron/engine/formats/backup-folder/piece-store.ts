@@ -118,7 +118,10 @@ export class PieceWriter {
 }
 
 /** What a piece's check found: its content, or why it cannot be used. */
-export type PieceRead = { ok: true; data: Buffer; storedBytes: number } | { ok: false; problem: 'missing' | 'damaged'; detail: string };
+export type PieceRead =
+  /** `frame`: the piece's zstd frame (unsealed), valid until the next read. */
+  | { ok: true; data: Buffer; storedBytes: number; frame: Buffer }
+  | { ok: false; problem: 'missing' | 'damaged'; detail: string };
 
 export class PieceReader {
   private readonly z = loadBinding();
@@ -200,7 +203,7 @@ export class PieceReader {
       if (n !== length) return { ok: false, problem: 'damaged', detail: `piece ${hash} decodes to ${n} bytes, not ${length}` };
       const name = this.keys ? this.keys.pieceName(out) : sha256Hex(out);
       if (name !== hash) return { ok: false, problem: 'damaged', detail: `piece ${hash} does not hold the data it is named by (${this.keys ? 'keyed hash' : 'SHA-256'} differs)` };
-      return { ok: true, data: out, storedBytes: size };
+      return { ok: true, data: out, storedBytes: size, frame: src };
     } catch (err) {
       if (err instanceof ImprintError) throw err;
       return { ok: false, problem: 'damaged', detail: `piece ${hash} cannot be read (${(err as Error).message})` };
