@@ -1,4 +1,4 @@
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 
 /**
  * Runs of zeros in an image (free space: often half of an OS image) written
@@ -38,7 +38,7 @@ export type ZeroOutMode = 'device' | 'write';
 export function deviceZeroOut(device: string, mode: ZeroOutMode = 'device'): ZeroOut | null {
   if (process.platform !== 'linux' || mode === 'write') return null;
   return (offset, length) => {
-    const r = spawnSync('fallocate', ['--zero-range', '--keep-size', '--offset', String(offset), '--length', String(length), device], {
+    const r = spawnSync('fallocate', fallocateArgs(device, offset, length), {
       stdio: 'ignore',
       env: { ...process.env, LC_ALL: 'C' },
     });
@@ -46,28 +46,61 @@ export function deviceZeroOut(device: string, mode: ZeroOutMode = 'device'): Zer
   };
 }
 
+/** Zeroes [offset, offset + length) of a block device while the caller goes on; resolves false when the device or system cannot. */
+export type BackgroundZeroOut = (offset: number, length: number) => Promise<boolean>;
+
+function fallocateArgs(device: string, offset: number, length: number): string[] {
+  return ['--zero-range', '--keep-size', '--offset', String(offset), '--length', String(length), device];
+}
+
+/**
+ * The same call as deviceZeroOut, in a child process the calling thread does
+ * not wait for: zeroing a long run takes the drive from tens of milliseconds
+ * (a loop device, an SSD) to seconds (a USB stick, where the kernel writes the
+ * zeros itself), and the writer meanwhile writes the data after the run (the
+ * ranges are disjoint) instead of holding up the ring, and with it the
+ * image's reader or a download. `signal` kills a call still running (the
+ * write was abandoned).
+ */
+export function deviceZeroOutInBackground(device: string, mode: ZeroOutMode = 'device', signal?: AbortSignal): BackgroundZeroOut | null {
+  if (process.platform !== 'linux' || mode === 'write') return null;
+  return (offset, length) =>
+    new Promise<boolean>((resolve) => {
+      const child = spawn('fallocate', fallocateArgs(device, offset, length), { stdio: 'ignore', env: { ...process.env, LC_ALL: 'C' }, signal });
+      // (An abort, or no such program: 'error'; either way the run is not known to be zeroed.)
+      child.on('error', () => resolve(false));
+      child.on('close', (code) => resolve(code === 0));
+    });
+}
+
 /**
  * Gathers consecutive all-zero pieces of the image into runs and has each run
- * zeroed once it ends (a non-zero piece, or the end of the image). A run that
- * is too short, misaligned for the device, or that the device refuses to zero
- * is handed back to be written as ordinary data: the result on the device is
- * the same either way, and errors then surface through the write path, which
- * knows how to locate a bad sector. After the first refusal the device is not
- * asked again.
+ * zeroed once it ends (a non-zero piece, or the end of the image). The drive
+ * zeroes a run in the background, one run at a time, while the caller goes
+ * on writing what follows it; `settled` waits for every run handed over. A
+ * run that is too short, misaligned for the device, or that the device
+ * refuses to zero is written as ordinary data instead: the result on the
+ * device is the same either way, and errors then surface through the write
+ * path, which knows how to locate a bad sector. After the first refusal the
+ * device is not asked again.
  */
 export class ZeroRuns {
   private start = 0;
   private length = 0;
-  private zeroOut: ZeroOut | null;
+  private zeroOut: BackgroundZeroOut | null;
+  /** The runs handed to the drive, in order: each starts once the one before it is done. */
+  private queue: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
+  private stopped = false;
   /** Bytes zeroed by the device's command so far. */
   zeroedBytes = 0;
 
   constructor(
-    zeroOut: ZeroOut | null,
+    zeroOut: BackgroundZeroOut | null,
     private readonly writeZeros: (offset: number, length: number) => void,
     private readonly blockSize: number,
     private readonly minRun = MIN_ZERO_RUN,
-    /** Told of each run once it is on the device (zeroed or written). */
+    /** Told of each run once it is on the device (zeroed or written), maybe after `add` or `flush` returned. */
     private readonly onLanded: (offset: number, length: number) => void = () => {},
   ) {
     this.zeroOut = zeroOut;
@@ -78,40 +111,68 @@ export class ZeroRuns {
     return this.zeroOut !== null;
   }
 
-  /** Bytes held back, not yet on the device. */
+  /** Bytes held back, not yet handed to the device. */
   get pending(): number {
     return this.length;
   }
 
-  /** Adds an all-zero piece; pieces arrive in image order. Returns bytes that reached the device meanwhile. */
-  add(offset: number, length: number): number {
-    if (this.length > 0 && offset === this.start + this.length) {
-      this.length += length;
-      return 0;
-    }
-    const flushed = this.flush();
-    this.start = offset;
-    this.length = length;
-    return flushed;
+  /** A write of zeros done for a refused run failed (the device's error); null while none did. */
+  get failed(): unknown {
+    return this.failure;
   }
 
-  /** Puts the held-back run on the device. Returns its length. */
-  flush(): number {
+  /** Adds an all-zero piece; pieces arrive in image order. */
+  add(offset: number, length: number): void {
+    if (this.length > 0 && offset === this.start + this.length) {
+      this.length += length;
+      return;
+    }
+    this.flush();
+    this.start = offset;
+    this.length = length;
+  }
+
+  /** Hands the held-back run to the device (zeroed in the background), or writes it now when it is not worth a call. */
+  flush(): void {
     const { start, length } = this;
-    if (length === 0) return 0;
+    if (length === 0) return;
     this.start = 0;
     this.length = 0;
     const aligned = start % this.blockSize === 0 && length % this.blockSize === 0;
     if (this.zeroOut && aligned && length >= this.minRun) {
-      if (this.zeroOut(start, length)) {
-        this.zeroedBytes += length;
-        this.onLanded(start, length);
-        return length;
-      }
-      this.zeroOut = null;
+      this.queue = this.queue.then(() => this.zeroNow(start, length));
+      return;
     }
     this.writeZeros(start, length);
     this.onLanded(start, length);
-    return length;
+  }
+
+  private async zeroNow(start: number, length: number): Promise<void> {
+    if (this.stopped || this.failure) return;
+    try {
+      const zeroed = this.zeroOut !== null && (await this.zeroOut(start, length));
+      if (this.stopped) return;
+      if (zeroed) {
+        this.zeroedBytes += length;
+      } else {
+        this.zeroOut = null;
+        this.writeZeros(start, length);
+      }
+      this.onLanded(start, length);
+    } catch (err) {
+      this.failure ??= err;
+    }
+  }
+
+  /** Resolves once every run handed over is on the device; rejects with the first failure. */
+  async settled(): Promise<void> {
+    await this.queue;
+    if (this.failure) throw this.failure;
+  }
+
+  /** The write was abandoned: runs still queued are dropped (the caller aborts the one running). */
+  stop(): void {
+    this.stopped = true;
   }
 }
+

@@ -26,6 +26,8 @@ import { checkUrlAllowed } from './url-policy';
  */
 
 const READ_BUFFER_BYTES = 1 << 20;
+/** The first read after a consumer reading in place resumes (it is copied into the consumer's memory). */
+const RESUME_READ_BYTES = 64 << 10;
 /** Node's own header limit (16 KiB) is lower; past this the head is left to Node, which refuses it. */
 const MAX_HEAD_BYTES = 64 << 10;
 
@@ -115,19 +117,33 @@ export async function directGet(url: URL, headers: Record<string, string>, opts:
     if (/[\r\n\0]/.test(`${k}${v}`)) throw Object.assign(new TypeError(`Invalid character in header "${k}"`), { code: 'ERR_INVALID_CHAR' });
     lines.push(`${k}: ${v}`);
   }
-  let buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  let buffer: Buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  /** A second read buffer, made the first time a pause needs it. */
+  let spare: Buffer | null = null;
   let onRead: (bytes: Buffer) => boolean = () => true;
   // Node asks for the next read's memory after each read; the head, and the body bytes that came with it, use our own.
   let lending = false;
-  // A TLS socket may deliver more decrypted bytes after the callback paused it: those must not land in the
-  // memory the paused consumer still holds (the piece it was handed is valid until it resumes), so a
-  // pause gets the next read a fresh buffer, and what arrives while paused is kept in order (held, below).
+  /** The last memory asked for was the consumer's own (it reads in place). */
+  let lent = false;
+  /** The memory of the last piece handed to the consumer: valid for it until it resumes, when it paused. */
+  let handed: ArrayBufferLike | null = null;
+  // Node asks for the next read's memory right after the read whose callback paused the stream, and that read
+  // comes only once the consumer resumes. A TLS socket may meanwhile deliver more decrypted bytes: those must not
+  // land in the memory the paused consumer still holds, so the other buffer takes them when it holds this one,
+  // and what arrives while paused is kept in order (held, below). A consumer reading in place paused because its
+  // memory was full: the read after it resumes lands here and is copied, so it is kept small, and the reads after
+  // it go to the consumer's memory again.
   const onread = {
     buffer: (): Buffer => {
       // (Node asks once before `res` exists.)
       const paused = settled && response !== null && response.isPaused;
-      if (paused) buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-      return (lending && !paused && lend?.()) || buffer;
+      if (!paused) {
+        const mine = lending ? (lend?.() ?? null) : null;
+        lent = mine !== null;
+        return mine ?? buffer;
+      }
+      if (handed === buffer.buffer) [buffer, spare] = [spare ?? Buffer.allocUnsafe(READ_BUFFER_BYTES), buffer];
+      return lent ? buffer.subarray(0, RESUME_READ_BYTES) : buffer;
     },
     callback: (n: number, buf: Buffer): boolean => onRead(buf.subarray(0, n)),
   };
@@ -177,6 +193,7 @@ export async function directGet(url: URL, headers: Record<string, string>, opts:
       }
       const take = length === null ? bytes.length : Math.min(bytes.length, length - received);
       received += take;
+      handed = bytes.buffer;
       res.emit('data', take === bytes.length ? bytes : bytes.subarray(0, take));
       if (length !== null && received === length) {
         res.complete = true;

@@ -12,10 +12,18 @@ const MIN_LEND = 64 << 10;
 const CACHE_PIECE = 4 << 20;
 /** Compared with each O_DIRECT piece: runs of zeros are left as holes of the file (its full size is set before the feed). */
 const ZEROS = Buffer.alloc(CACHE_PIECE);
+/** Writes of the cache file under way at once (see pump). */
+const CACHE_WRITES = 3;
 /** Fewer bytes than this wait for more before a write of the cache file (unless the download ended). */
 const CACHE_MIN_PIECE = 1 << 20;
 /** How long the download waits for room before looking again (a missed wake-up costs no more than this). */
 const ROOM_POLL_MS = 1000;
+
+interface CachePiece {
+  at: number;
+  end: number;
+  state: 'writing' | 'done' | 'redo';
+}
 
 /**
  * The download's sink for a flash from a URL. It starts as a FileSink (the
@@ -38,7 +46,13 @@ export class FeedSink implements DownloadSink {
   private head = 0;
   /** End of what the cache file holds, from the feed. */
   private cacheTail = 0;
-  private writing = false;
+  /** End of what was handed to the cache file's writes (or found to be zeros). */
+  private issued = 0;
+  /** Pieces from `cacheTail` on, in order: written, being written, or to write again. */
+  private readonly pieces: CachePiece[] = [];
+  private inFlight = 0;
+  /** The file system refused an O_DIRECT write: buffered writes from then on. */
+  private directRefused = false;
   private writeError: Error | null = null;
   private directFd = -1;
   /** The download ended: the unaligned tail may be written. */
@@ -46,6 +60,8 @@ export class FeedSink implements DownloadSink {
   private readonly drained: (() => void)[] = [];
   /** Writes still under way (waiting for room, or comparing resent bytes): they move the head later, so no memory is lent meanwhile. */
   private busy = 0;
+  /** The file's size (the feed's end). */
+  private total = Infinity;
 
   constructor(
     private readonly fd: number,
@@ -70,9 +86,11 @@ export class FeedSink implements DownloadSink {
     // Its full size first: pieces of zeros are not written (pump), and must read back as zeros.
     if (fs.fstatSync(this.fd).size < total) fs.ftruncateSync(this.fd, total);
     const start = this.file.written;
+    this.total = total;
     this.feed = FeedRing.create(ring.bytes, ring.chunk, start);
     this.head = start;
     this.cacheTail = start;
+    this.issued = start;
     try {
       this.directFd = fs.openSync(this.path, fs.constants.O_WRONLY | fs.constants.O_DIRECT);
     } catch {
@@ -112,7 +130,8 @@ export class FeedSink implements DownloadSink {
     if (feed.holds(chunk, this.head) && this.room(feed) >= chunk.length) {
       // Read in place, into memory lent below.
       this.advance(chunk.length);
-      return;
+      // The ring is full: the connection waits (TCP's backpressure) rather than reading into its own buffer, to be copied.
+      return this.room(feed) === 0 && this.head < this.total ? this.waitForRoom(feed) : undefined;
     }
     if (this.room(feed) >= chunk.length) {
       this.accept(feed, chunk);
@@ -160,13 +179,33 @@ export class FeedSink implements DownloadSink {
     }
   }
 
+  private async waitForRoom(feed: FeedRing): Promise<void> {
+    this.busy++;
+    try {
+      // Bounded as putLater: the room comes, or the download is aborted, or the cache or the reader failed.
+      for (;;) {
+        this.checkGoing();
+        // (The counter before the room: a change between the two is not missed.)
+        const tick = feed.tick;
+        if (this.room(feed) > 0) return;
+        await feed.waitChange(tick, ROOM_POLL_MS);
+      }
+    } finally {
+      this.busy--;
+    }
+  }
+
+  private checkGoing(): void {
+    if (this.signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled.');
+    if (this.writeError) throw this.writeError;
+    if (this.growing.state === 'failed') throw new ImprintError('E_DOWNLOAD_FAILED', 'The image reader stopped.');
+  }
+
   private async putLater(feed: FeedRing, chunk: Buffer): Promise<void> {
     let rest = chunk;
     // Bounded: each round either takes bytes or waits; it ends with the download (aborted) or a cache error.
     while (rest.length > 0) {
-      if (this.signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled.');
-      if (this.writeError) throw this.writeError;
-      if (this.growing.state === 'failed') throw new ImprintError('E_DOWNLOAD_FAILED', 'The image reader stopped.');
+      this.checkGoing();
       const tick = feed.tick;
       const n = Math.min(rest.length, this.room(feed));
       if (n > 0) {
@@ -234,40 +273,67 @@ export class FeedSink implements DownloadSink {
     this.directFd = -1;
   }
 
-  /** Writes the next piece of the feed to the cache file, one at a time, behind the download. */
+  /**
+   * Writes the next pieces of the feed to the cache file behind the download,
+   * a few at once: one at a time, each write paid the scheduling delays of a
+   * busy machine (the thread pool's, then this thread's) in full, and the
+   * cache file, not the drive, set the download's pace. The file's end moves
+   * over the pieces in order, as each one before it is done.
+   */
   private pump(): void {
     const feed = this.feed;
-    if (!feed || this.writing) return;
-    let piece = this.writeError ? null : this.nextPiece(feed);
-    // An OS image is half zeros: those pieces cost the disk nothing (the file already has its size and reads them as zeros).
-    // Without this the cache file, not the drive, set the pace through the image's free space. Bounded by the ring.
-    while (piece?.direct && feed.view(piece.at, piece.length).equals(ZEROS.subarray(0, piece.length))) {
-      this.cacheTail = piece.at + piece.length;
-      feed.wake();
-      piece = this.nextPiece(feed);
+    if (!feed) return;
+    for (const p of this.pieces) {
+      if (this.writeError || this.inFlight >= CACHE_WRITES) break;
+      if (p.state === 'redo') this.issue(feed, p);
     }
-    if (!piece) {
-      if (this.cacheTail >= this.head || this.writeError) for (const done of this.drained.splice(0)) done();
-      return;
+    while (!this.writeError && this.inFlight < CACHE_WRITES) {
+      const next = this.nextPiece(feed);
+      if (!next) break;
+      const piece: CachePiece = { at: next.at, end: next.at + next.length, state: 'writing' };
+      this.issued = piece.end;
+      this.pieces.push(piece);
+      // An OS image is half zeros: those pieces cost the disk nothing (the file already has its size and reads them as zeros).
+      // Without this the cache file, not the drive, set the pace through the image's free space. Bounded by the ring.
+      if (next.direct && feed.view(next.at, next.length).equals(ZEROS.subarray(0, next.length))) {
+        piece.state = 'done';
+      } else this.issue(feed, piece);
     }
-    this.writing = true;
-    const { at, length, direct } = piece;
+    let moved = false;
+    while (this.pieces[0]?.state === 'done') {
+      this.cacheTail = (this.pieces.shift() as CachePiece).end;
+      moved = true;
+    }
+    if (moved) feed.wake();
+    const settled = this.inFlight === 0 && (this.writeError !== null || (this.cacheTail >= this.head && this.pieces.length === 0));
+    if (settled) for (const done of this.drained.splice(0)) done();
+  }
+
+  private issue(feed: FeedRing, piece: CachePiece): void {
+    const { at, end } = piece;
+    const length = end - at;
+    const direct = this.directFd >= 0 && !this.directRefused && at % ALIGNMENT === 0 && length % ALIGNMENT === 0;
+    piece.state = 'writing';
+    this.inFlight++;
     fs.write(direct ? this.directFd : this.fd, feed.view(at, length), 0, length, at, (err, n) => {
-      this.writing = false;
+      this.inFlight--;
       if (err && direct && err.code === 'EINVAL') {
-        // O_DIRECT opened but refused (a file system with larger blocks, or none at all): buffered from here.
-        fs.close(this.directFd, () => {});
-        this.directFd = -1;
-      } else if (err) this.writeError = err;
-      else if (n <= 0) this.writeError = Object.assign(new Error(`no progress writing the download's file at ${at}`), { code: 'ENOSPC' });
-      else this.cacheTail = at + n;
-      feed.wake();
+        // O_DIRECT opened but refused (a file system with larger blocks, or none at all): buffered from here, this piece again.
+        this.directRefused = true;
+        piece.state = 'redo';
+      } else if (err) this.writeError ??= err;
+      else if (n <= 0) this.writeError ??= Object.assign(new Error(`no progress writing the download's file at ${at}`), { code: 'ENOSPC' });
+      else if (n < length) {
+        // A short write: the rest again.
+        piece.at = at + n;
+        piece.state = 'redo';
+      } else piece.state = 'done';
       this.pump();
     });
   }
 
   private nextPiece(feed: FeedRing): { at: number; length: number; direct: boolean } | null {
-    const at = this.cacheTail;
+    const at = this.issued;
     // Never across the ring's end: a piece is one contiguous view.
     const limit = Math.min(this.head, at + CACHE_PIECE, (Math.floor(at / feed.size) + 1) * feed.size);
     if (limit <= at) return null;
@@ -275,12 +341,13 @@ export class FeedSink implements DownloadSink {
     const eager = this.ended || this.drained.length > 0 || limit < this.head;
     // (A quarter of the ring at most: the download needs the room back.)
     if (!eager && limit - at < Math.min(CACHE_MIN_PIECE, feed.size / 4)) return null;
-    if (this.directFd >= 0 && at % ALIGNMENT === 0) {
+    const direct = this.directFd >= 0 && !this.directRefused;
+    if (direct && at % ALIGNMENT === 0) {
       const end = alignDown(limit);
       if (end > at) return { at, length: end - at, direct: true };
     }
     // Buffered: up to the next aligned offset (the feed began mid-block), or the download's last bytes.
-    const end = this.directFd >= 0 ? Math.min(limit, (Math.floor(at / ALIGNMENT) + 1) * ALIGNMENT) : limit;
+    const end = direct ? Math.min(limit, (Math.floor(at / ALIGNMENT) + 1) * ALIGNMENT) : limit;
     return { at, length: end - at, direct: false };
   }
 }

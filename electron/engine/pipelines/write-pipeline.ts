@@ -322,6 +322,11 @@ export class WritePipeline {
         this.release(msg.slot);
         t.readback?.landedRanges(msg.landed);
         break;
+      case 'zeroed':
+        t.progress.bytesWritten += msg.bytes;
+        t.lastProgressAt = Date.now();
+        t.readback?.landedRanges(msg.landed);
+        break;
       case 'finished':
         t.progress.bytesWritten += msg.bytes;
         t.closed = true;

@@ -81,7 +81,9 @@ export type FromWriter =
    * the image now on the target, in order (never the held-back head).
    */
   | { type: 'written'; slot: number; bytes: number; landed: [number, number][] }
-  /** `bytes`: the last held-back run of zeros, which went on the target with the head. */
+  /** Runs of zeros the drive finished zeroing in the background, between slots: `bytes` and `landed` as for 'written'. */
+  | { type: 'zeroed'; bytes: number; landed: [number, number][] }
+  /** The head is written and the target flushed. `bytes`: any not reported before (none: zeros go out in 'zeroed'). */
   | { type: 'finished'; bytes: number }
   | { type: 'abandoned' }
   | { type: 'error'; error: ErrorInfo };

@@ -4,7 +4,7 @@ import { allocAligned, alignUp } from '../io/aligned-buffer';
 import { blockDeviceSize, logicalBlockSize } from '../io/block-device';
 import { deviceResponds, diagnoseWriteFailure } from '../io/device-faults';
 import { writeFully, fsyncChecked } from '../io/full-io';
-import { ZeroRuns, deviceZeroOut } from '../io/zero-runs';
+import { ZeroRuns, deviceZeroOutInBackground } from '../io/zero-runs';
 import { probeWrap } from '../drives/wrap-probe';
 import { workerPort } from './worker-port';
 import { WRITER_WORKER } from './messages';
@@ -29,10 +29,26 @@ const head = allocAligned(Math.max(data.headBytes, 4096));
 let headLength = 0;
 /** Aligned, so runs of zeros can be written from it with O_DIRECT. */
 const zeros = allocAligned(ring.slotSize);
-/** Runs of zeros held back to be zeroed by the drive itself (block devices only). */
+/** Runs of zeros held back to be zeroed by the drive itself, in the background (block devices only). */
 let zeroRuns: ZeroRuns | null = null;
+/** Kills a zeroing still running when the write is abandoned. */
+const stopZeroing = new AbortController();
 /** Ranges of the image that reached the target since the last message: the verifier may read them back. */
 let landed: [number, number][] = [];
+/** Bytes of runs of zeros that reached the target since the last message. */
+let zeroBytes = 0;
+/** A 'write' is being handled: what lands meanwhile goes out with its 'written'. */
+let handling = false;
+
+/** A run of zeros is on the target: reported with the slot being written, or at once when it finished in the background. */
+function zerosLanded(offset: number, length: number): void {
+  landed.push([offset, length]);
+  zeroBytes += length;
+  if (handling || failed) return;
+  port.post({ type: 'zeroed', bytes: zeroBytes, landed });
+  zeroBytes = 0;
+  landed = [];
+}
 
 function open(): void {
   if (isBlockDevice) {
@@ -56,7 +72,7 @@ function open(): void {
       const wraps = probeWrap(fd, target, Math.min(data.wrapProbeExtent, deviceSize), deviceSize);
       if (wraps) throw fromErrorInfo(wraps);
     }
-    zeroRuns = new ZeroRuns(deviceZeroOut(target, data.zeroOut), writeZerosAt, blockSize, undefined, (offset, length) => landed.push([offset, length]));
+    zeroRuns = new ZeroRuns(deviceZeroOutInBackground(target, data.zeroOut, stopZeroing.signal), writeZerosAt, blockSize, undefined, zerosLanded);
   } else {
     fd = fs.openSync(target, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
     deviceSize = Number.MAX_SAFE_INTEGER;
@@ -94,7 +110,8 @@ function writeZerosAt(offset: number, length: number): void {
 
 /**
  * Writes one slot, or holds it back when it is all zeros. Returns the bytes
- * now on the target, for progress: a held-back run counts once it is zeroed.
+ * of data now on the target, for progress: a held-back run counts once it is
+ * zeroed (zerosLanded).
  */
 function handleWrite(slot: number, offset: number, length: number): number {
   let buf = Buffer.from(ring.memory, slot * ring.slotSize, ring.slotSize);
@@ -115,17 +132,20 @@ function handleWrite(slot: number, offset: number, length: number): number {
   if (!isBlockDevice && allZero) return length;
   if (zeroRuns && allZero) {
     checkFits(at, len);
-    return length - len + zeroRuns.add(at, len);
+    zeroRuns.add(at, len);
+    return length - len;
   }
-  const flushed = zeroRuns?.flush() ?? 0;
+  zeroRuns?.flush();
   writeAt(buf, at, len);
   landed.push([at, len]);
-  return length + flushed;
+  return length;
 }
 
-/** Puts what was held back on the target, then flushes it. Returns the bytes of zeros that went last. */
-function finish(totalBytes: number): number {
-  const zeroed = zeroRuns?.flush() ?? 0;
+/** Puts what was held back on the target once every run of zeros is there, then flushes it. */
+async function finish(totalBytes: number): Promise<void> {
+  zeroRuns?.flush();
+  await zeroRuns?.settled();
+  if (failed) return;
   if (headLength > 0) writeAt(head, 0, headLength);
   if (!isBlockDevice) fs.ftruncateSync(fd, totalBytes);
   try {
@@ -138,10 +158,11 @@ function finish(totalBytes: number): number {
   }
   fs.closeSync(fd);
   fd = -1;
-  return zeroed;
 }
 
 function closeQuietly(): void {
+  zeroRuns?.stop();
+  stopZeroing.abort();
   if (fd >= 0) {
     try {
       fs.closeSync(fd);
@@ -152,28 +173,43 @@ function closeQuietly(): void {
   }
 }
 
+function fail(err: unknown): void {
+  if (failed) return;
+  failed = true;
+  closeQuietly();
+  port.post({ type: 'error', error: toErrorInfo(err) });
+}
+
 port.onMessage((msg) => {
   if (failed) return;
   try {
     switch (msg.type) {
       case 'write': {
-        const bytes = handleWrite(msg.slot, msg.offset, msg.length);
+        // Zeros written for a run the drive refused, in the background, failed: the drive's error.
+        if (zeroRuns?.failed) throw zeroRuns.failed;
+        handling = true;
+        const bytes = handleWrite(msg.slot, msg.offset, msg.length) + zeroBytes;
+        zeroBytes = 0;
         port.post({ type: 'written', slot: msg.slot, bytes, landed });
         landed = [];
         break;
       }
       case 'finish':
-        port.post({ type: 'finished', bytes: finish(msg.totalBytes) });
+        finish(msg.totalBytes).then(() => {
+          if (!failed) port.post({ type: 'finished', bytes: 0 });
+        }, fail);
         break;
       case 'abandon':
+        // (Also ends a finish still waiting for its runs of zeros: it writes nothing more.)
+        failed = true;
         closeQuietly();
         port.post({ type: 'abandoned' });
         break;
     }
   } catch (err) {
-    failed = true;
-    closeQuietly();
-    port.post({ type: 'error', error: toErrorInfo(err) });
+    fail(err);
+  } finally {
+    handling = false;
   }
 });
 
