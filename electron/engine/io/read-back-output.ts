@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import { ImprintError, classifyReadError } from '../errors';
 import { allocAligned, allocAlignedPrivate, alignUp } from './aligned-buffer';
 import { closeQuietly, fsyncChecked } from './full-io';
-import { openOutput, outputError } from './output-file';
+import { SharedFrameScratch, openOutput, outputError } from './output-file';
 
 /**
  * A compressed backup's output file that reads itself back as it goes: each
@@ -67,8 +67,7 @@ export class ReadBackOutput {
   private checkedTo = 0;
   private checking: Promise<void> | null = null;
   private readonly readBuf = allocAligned(STAGE);
-  /** Where a frame lent from shared memory is copied first, whole and aligned (CompressedOutput.append says why). */
-  private scratch: Buffer | null = null;
+  private readonly scratch = new SharedFrameScratch();
   private failure: Error | null = null;
   private roomWaiters: (() => void)[] = [];
   /** Reads and syncs still in libuv's pool: the descriptors stay open until they return. */
@@ -122,11 +121,7 @@ export class ReadBackOutput {
   /** Appends `data`; the bytes are copied (the caller may reuse its memory). Throws the first failure. */
   append(data: Uint8Array): void {
     this.throwIfFailed();
-    if (data.buffer instanceof SharedArrayBuffer && data.length > 4096) {
-      if (!this.scratch || this.scratch.length < data.length) this.scratch = Buffer.allocUnsafeSlow(Math.max(data.length, STAGE + 64 * 1024));
-      this.scratch.set(data);
-      data = this.scratch.subarray(0, data.length);
-    }
+    data = this.scratch.unshared(data);
     let pos = 0;
     while (pos < data.length) {
       const n = Math.min(STAGE - this.fill, data.length - pos);

@@ -6,7 +6,7 @@ import { blockDeviceSize } from '../io/block-device';
 import { JobReporter, type EventSink } from './job-reporter';
 import { planTargets, type TargetPlan } from '../pipelines/target-plan';
 import { spawnWorker } from '../worker-host';
-import { DEFAULT_STALL_TIMEOUT_MS } from '../pipelines/write-pipeline';
+import { DEFAULT_STALL_TIMEOUT_MS } from '../pipelines/write-pipeline-contract';
 import { CAPACITY_CHECK_WORKER, type CapacityWorkerData, type FromCapacityWorker } from '../workers/capacity-check-protocol';
 import { MARKER_BYTES, judgeMarkers, markerOffsets } from '../drives/capacity-markers';
 

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import type { JobFinishedEvent } from '../../../shared/job-events';
 import { ImprintError } from '../errors';
 import type { ZeroOutMode } from '../io/zero-runs';
-import type { VerifyWhileWriting } from '../pipelines/write-pipeline';
+import type { VerifyWhileWriting } from '../pipelines/write-pipeline-contract';
 import { diskOfDeviceNumber, sameDevice } from '../io/block-device';
 import { prepareFlash, runFlash, type PreparedFlash } from './flash-job';
 import type { EventSink } from './job-reporter';

@@ -1,6 +1,6 @@
 import type { DecoderChoice } from '../formats/image-kind';
 import type { ZeroOutMode } from '../io/zero-runs';
-import type { VerifyWhileWriting } from '../pipelines/write-pipeline';
+import type { VerifyWhileWriting } from '../pipelines/write-pipeline-contract';
 
 /**
  * Choices that change how the engine works, not what it does. Jobs take them

@@ -11,7 +11,8 @@ import { confirmedMinSize } from './size-hint-check';
 import { findPublishedChecksum, isSha256Hex, type PublishedChecksum } from './published-checksum';
 import { planTargets, type TargetPlan } from '../pipelines/target-plan';
 import { verifyTargets } from '../pipelines/verify-targets';
-import { CHUNK_SIZE, WritePipeline, type VerifyWhileWriting } from '../pipelines/write-pipeline';
+import { CHUNK_SIZE, WritePipeline } from '../pipelines/write-pipeline';
+import type { VerifyWhileWriting } from '../pipelines/write-pipeline-contract';
 
 export interface FlashRequest {
   image: string;

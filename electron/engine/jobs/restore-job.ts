@@ -3,7 +3,7 @@ import type { JobFinishedEvent, RestoreJobDetails } from '../../../shared/job-ev
 import { ImprintError } from '../errors';
 import type { DecoderChoice } from '../formats/image-kind';
 import type { ZeroOutMode } from '../io/zero-runs';
-import type { VerifyWhileWriting } from '../pipelines/write-pipeline';
+import type { VerifyWhileWriting } from '../pipelines/write-pipeline-contract';
 import { FORMAT_LABELS } from '../formats/detect-format';
 import { inspectSource, type SourceInfo } from '../formats/image-source';
 import type { PreparedFlash } from './flash-job';

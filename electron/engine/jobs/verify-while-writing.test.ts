@@ -8,7 +8,8 @@ import { imageIn, osImage } from '../testing/image-fixtures';
 import { firstDeviceDifference, withLoopDevice, withLoopDevices } from '../testing/loop-device';
 import { prepareFlash, runFlash } from './flash-job';
 import { verifyTargets } from '../pipelines/verify-targets';
-import { CHUNK_SIZE, WritePipeline, type VerifyWhileWriting } from '../pipelines/write-pipeline';
+import { CHUNK_SIZE, WritePipeline } from '../pipelines/write-pipeline';
+import type { VerifyWhileWriting } from '../pipelines/write-pipeline-contract';
 
 const MiB = 1 << 20;
 

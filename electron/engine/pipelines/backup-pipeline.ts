@@ -6,7 +6,7 @@ import type { ByteRange } from '../disks/filesystem-driver';
 import type { SourceInfo } from '../formats/image-source';
 import type { FromSource, RingSpec, ToSource } from '../workers/messages';
 import { spawnWorker, type TypedWorker, type WorkerKind } from '../worker-host';
-import type { SourceEnd } from './write-pipeline';
+import type { SourceEnd } from './write-pipeline-contract';
 import { CHUNK_SIZE } from './chunk-size';
 import { SEEKABLE_FRAME_SIZE } from '../formats/zstd-seekable-writer';
 import { BACKUP_CHECK_WORKER, COMPRESS_WRITER_WORKER, DRIVE_READER_WORKER, type FromCheck, type FromCompressWriter, type ToCheck, type ToCompressWriter } from '../workers/backup-messages';

@@ -22,7 +22,7 @@ export interface EarlyReadbackOptions {
 
 /**
  * One block-device target's read-back while the image is still being written
- * (write-pipeline.ts's VerifyWhileWriting): which chunks are wholly on the
+ * (write-pipeline-contract.ts's VerifyWhileWriting): which chunks are wholly on the
  * drive, which of those its verifier has been given, and the verifier itself,
  * which goes on to the final pass after the write (verify-targets.ts).
  */

@@ -5,7 +5,7 @@ import type { TargetProgress } from '../../../shared/job-events';
 /**
  * What the write pipeline's watchdog calls a hang, and what it tells the
  * user, kept apart from the pipeline's bookkeeping. `limit` is the stall
- * timeout in ms (write-pipeline.ts's DEFAULT_STALL_TIMEOUT_MS or the caller's).
+ * timeout in ms (write-pipeline-contract.ts's DEFAULT_STALL_TIMEOUT_MS or the caller's).
  */
 
 function seconds(limit: number): string {
@@ -18,7 +18,7 @@ export function hungSource(info: SourceInfo, sourceBytes: number, limit: number)
   return { code: 'E_DEVICE_HUNG', message: `${info.path}: reading the image stopped: nothing came from it for ${seconds(limit)}. ${what}`, offset: sourceBytes };
 }
 
-/** What the watchdog looks at in a target being written (write-pipeline's TargetRun has all of it). */
+/** What the watchdog looks at in a target being written (write-pipeline-contract's TargetRun has all of it). */
 export interface WatchedTarget {
   plan: { path: string };
   progress: TargetProgress;

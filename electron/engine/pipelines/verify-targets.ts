@@ -2,7 +2,7 @@ import type { TargetProgress } from '../../../shared/job-events';
 import type { SourceInfo } from '../formats/image-source';
 import type { ChunkCheck } from '../workers/messages';
 import { TargetVerifier } from './target-verifier';
-import { DEFAULT_STALL_TIMEOUT_MS } from './write-pipeline';
+import { DEFAULT_STALL_TIMEOUT_MS } from './write-pipeline-contract';
 
 export interface VerifyTask {
   progress: TargetProgress;

@@ -53,7 +53,7 @@ export function startStallWatchdog<T extends WatchedTarget>(w: StallWatch<T>): (
 export interface TargetReadbackOptions extends Omit<EarlyReadbackOptions, 'mayOffer' | 'onFailed'> {
   /** The target is still being written. */
   writing(): boolean;
-  /** The pace allows a read-back now (write-pipeline.ts's VerifyWhileWriting). */
+  /** The pace allows a read-back now (write-pipeline-contract.ts's VerifyWhileWriting). */
   mayReadBack(): boolean;
   /** Stops the target's writer and fails the target. */
   fail(error: ErrorInfo): void;
