@@ -47,6 +47,11 @@ export function folderOf(path: string): string {
 
 export const createBrowseSlice: SliceCreator<BrowseSlice> = (set, get, api) => {
   const patch = (p: Partial<BrowseState>) => set((s) => ({ browse: { ...s.browse, ...p } }));
+  // Listings can answer out of order (the start folder's listing may be slower
+  // than the one typed after it): only the newest request's answer is shown,
+  // and an answer never overwrites a folder typed while it was on its way.
+  let newest = 0;
+  let typedSinceRequest = false;
   return {
     browse: CLOSED,
 
@@ -59,14 +64,19 @@ export const createBrowseSlice: SliceCreator<BrowseSlice> = (set, get, api) => {
 
     browseFolderOpened: async (path) => {
       if (get().browse.for === null) return;
+      const request = ++newest;
+      typedSinceRequest = false;
       patch({ loading: true, error: null });
       const result = await api.listFolder({ path });
-      if (get().browse.for === null) return;
-      if (result.ok) patch({ listing: result.value, loading: false, folderInput: result.value.path });
+      if (get().browse.for === null || request !== newest) return;
+      if (result.ok) patch({ listing: result.value, loading: false, ...(typedSinceRequest ? {} : { folderInput: result.value.path }) });
       else patch({ loading: false, error: result.error.message });
     },
 
-    browseFolderTyped: (text) => patch({ folderInput: text }),
+    browseFolderTyped: (text) => {
+      typedSinceRequest = true;
+      patch({ folderInput: text });
+    },
 
     browseFileChosen: async (name) => {
       const { for: what, listing } = get().browse;

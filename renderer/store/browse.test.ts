@@ -33,3 +33,32 @@ test('the browser opens in the folder of the path typed', () => {
   assert.equal(folderOf('/os.img'), '/');
   assert.equal(folderOf('os.img'), '/');
 });
+
+test('listings that answer late or out of order: a folder typed meanwhile is kept, and the folder opened last is shown', async () => {
+  const api = createFakeApi();
+  const pending = new Map<string, () => void>();
+  api.answer('listFolder', (r) => new Promise((resolve) => {
+    const listing = FOLDERS[r.path] as FolderListing;
+    pending.set(r.path, () => resolve({ ok: true, value: listing }));
+  }));
+  const store = createAppStore(api);
+  const s = () => store.getState();
+  // The start folder answers after the user typed another: the typing stays.
+  const opening = s().browseOpened('image', '');
+  s().browseFolderTyped('/images');
+  pending.get('/')?.();
+  await opening;
+  assert.equal(s().browse.listing?.path, '/');
+  assert.equal(s().browse.folderInput, '/images', 'the answer does not overwrite what the user typed');
+  // Two requests, answered in reverse: the older answer is dropped.
+  pending.clear();
+  const first = s().browseFolderOpened('/');
+  const second = s().browseFolderOpened('/images');
+  pending.get('/images')?.();
+  await second;
+  pending.get('/')?.();
+  await first;
+  assert.equal(s().browse.listing?.path, '/images', 'the older answer for "/" does not replace the newer listing');
+  assert.equal(s().browse.folderInput, '/images');
+  assert.equal(s().browse.loading, false);
+});

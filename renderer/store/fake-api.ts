@@ -8,7 +8,8 @@ import type { CallName, Calls, Events, ImprintApi, Result } from '../../shared/i
  */
 export interface FakeApi extends ImprintApi {
   calls: { name: CallName; request: unknown }[];
-  answer<K extends CallName>(name: K, result: Result<Calls[K]['response']> | ((req: Calls[K]['request']) => Result<Calls[K]['response']>)): void;
+  /** A table answer, or a function of the request; a function may answer later (a Promise), so tests can order answers. */
+  answer<K extends CallName>(name: K, result: Result<Calls[K]['response']> | ((req: Calls[K]['request']) => Result<Calls[K]['response']> | Promise<Result<Calls[K]['response']>>)): void;
   emitDrives(drives: Events['onDrivesChanged']): void;
   emitJob(event: Events['onJobEvent']): void;
   listenerCount(): number;
@@ -23,7 +24,7 @@ export function createFakeApi(): FakeApi {
     calls.push({ name, request });
     const a = answers.get(name);
     if (a === undefined) return { ok: false, error: { code: 'E_INTERNAL', message: `fake api: no answer for ${name}` } };
-    return typeof a === 'function' ? (a as (r: unknown) => Result<Calls[K]['response']>)(request) : (a as Result<Calls[K]['response']>);
+    return typeof a === 'function' ? (a as (r: unknown) => Promise<Result<Calls[K]['response']>>)(request) : (a as Result<Calls[K]['response']>);
   };
   return {
     calls,
