@@ -4,7 +4,7 @@ import { makeRawImage } from '../support/images';
 import { checkScreen, SCHEMES } from '../support/screen-checks';
 import { screens } from '../support/screens';
 import { driveControl, openApp, useSession } from '../support/session';
-import { createSlowDrive, slowDriveUnavailable, type SlowDrive } from '../support/slow-drive';
+import { createSlowDrive, slowDriveUnavailable, type SlowDrive } from '../../electron/engine/testing/slow-drive';
 
 const MiB = 1024 * 1024;
 

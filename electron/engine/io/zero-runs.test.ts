@@ -2,12 +2,16 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { ZeroRuns, deviceZeroOut, deviceZeroOutInBackground } from './zero-runs';
+import { ZeroCallSizer, ZERO_PACE, type ZeroPace } from './zero-pace';
 import { readDirect, withLoopDevice, writeDirect } from '../testing/loop-device';
 
 const MiB = 1 << 20;
 
+/** Each run in one call, whatever its length: the tests of how runs are gathered (pacing has its own below). */
+const ONE_CALL: ZeroPace = { ...ZERO_PACE, first: 2 ** 40, max: 2 ** 40 };
+
 /** Records what ZeroRuns asks of the drive, and when each run landed: pure logic, checked without a disk. */
-function recorder(accept = true): { calls: string[]; runs: ZeroRuns; release: () => void } {
+function recorder(accept = true, pace = ONE_CALL): { calls: string[]; runs: ZeroRuns; release: () => void } {
   const calls: string[] = [];
   let gate: () => void = () => {};
   let held = new Promise<void>((resolve) => (gate = resolve));
@@ -22,6 +26,7 @@ function recorder(accept = true): { calls: string[]; runs: ZeroRuns; release: ()
     512,
     16 * MiB,
     (offset, length) => void calls.push(`landed ${offset / MiB}+${length / MiB}`),
+    pace,
   );
   return {
     calls,
@@ -80,6 +85,7 @@ test('a run the drive refuses is written instead, and the drive is not asked aga
   runs.add(32 * MiB, 32 * MiB);
   runs.flush();
   await runs.settled();
+  // (Once refused, the writer holds no zeros back: ZeroRuns.enabled is false, and they go out as the data they are.)
   assert.deepEqual(calls, ['zero 0+16', 'write 0+16', 'landed 0+16', 'write 32+32', 'landed 32+32']);
   assert.equal(runs.enabled, false);
   assert.equal(runs.zeroedBytes, 0);
@@ -116,6 +122,59 @@ test('a run not aligned to the sector size is written, not zeroed', () => {
   runs.add(0, 16 * MiB + 100);
   runs.flush();
   assert.deepEqual(calls, ['write 0+' + (16 * MiB + 100) / MiB, 'landed 0+' + (16 * MiB + 100) / MiB]);
+});
+
+test('pacing: calls start small, grow at most 4x on a fast drive up to 1 GiB, and shrink to about a second of a slow one', () => {
+  const sizer = new ZeroCallSizer(4096);
+  assert.equal(sizer.next(Infinity), 16 * MiB, 'the first call');
+  assert.equal(sizer.next(5 * MiB), 5 * MiB, 'never more than is left');
+  sizer.took(16 * MiB, 2);
+  assert.equal(sizer.next(Infinity), 64 * MiB, 'fast: 4x, not the 8 GiB its rate would allow');
+  sizer.took(64 * MiB, 2);
+  sizer.took(256 * MiB, 2);
+  sizer.took(1024 * MiB, 2);
+  assert.equal(sizer.next(Infinity), 1024 * MiB, 'at most 1 GiB');
+  sizer.took(1024 * MiB, 100_000);
+  assert.equal(sizer.next(Infinity), 10 * MiB + 4096 * 61, 'a drive at 10.7 MB/s: a second of it');
+  sizer.took(10 * MiB, 20_000);
+  assert.equal(sizer.next(Infinity), 4 * MiB, 'at 0.5 MB/s: the floor of 4 MiB');
+  sizer.took(4 * MiB, 200);
+  assert.equal(sizer.next(Infinity), 16 * MiB, '20 MB/s: 4x at most');
+  const odd = new ZeroCallSizer(4096);
+  odd.took(16 * MiB, 3000);
+  assert.equal(odd.next(Infinity) % 4096, 0, 'whole blocks');
+});
+
+test('a run longer than a call goes to the drive in several, each reported as it lands, in order', async () => {
+  const { calls, runs, release } = recorder(true, ZERO_PACE);
+  release();
+  runs.add(0, 48 * MiB);
+  runs.flush();
+  await runs.settled();
+  // The recorder's drive answers at once: after the first 16 MiB the next call may be 4x larger (the 32 MiB left).
+  assert.deepEqual(calls, ['zero 0+16', 'landed 0+16', 'zero 16+32', 'landed 16+32']);
+  assert.equal(runs.zeroedBytes, 48 * MiB);
+});
+
+test('a drive that refuses part-way: the rest of the run is written, the part zeroed stays zeroed', async () => {
+  let answered = 0;
+  const calls: string[] = [];
+  const runs = new ZeroRuns(
+    async (offset, length) => {
+      calls.push(`zero ${offset / MiB}+${length / MiB}`);
+      return answered++ === 0;
+    },
+    (offset, length) => void calls.push(`write ${offset / MiB}+${length / MiB}`),
+    512,
+    16 * MiB,
+    (offset, length) => void calls.push(`landed ${offset / MiB}+${length / MiB}`),
+  );
+  runs.add(0, 40 * MiB);
+  runs.flush();
+  await runs.settled();
+  assert.deepEqual(calls, ['zero 0+16', 'landed 0+16', 'zero 16+24', 'write 16+16', 'landed 16+16', 'write 32+8', 'landed 32+8']);
+  assert.equal(runs.zeroedBytes, 16 * MiB);
+  assert.equal(runs.enabled, false);
 });
 
 // IMPRINT_ZERO_OUT=write asks for this mode: jobs/engine-settings.test.ts.

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'child_process';
+import { ZeroCallSizer, ZERO_PACE, type ZeroPace } from './zero-pace';
 
 /**
  * Runs of zeros in an image (free space: often half of an OS image) written
@@ -19,6 +20,9 @@ import { spawn, spawnSync } from 'child_process';
 
 /** The shortest run worth a process: 16 MiB takes ~8 ms to write at 2 GB/s, the call ~2 ms. */
 export const MIN_ZERO_RUN = 16 << 20;
+
+/** Zeros written for a run the drive refused go in pieces of this, each reported as it lands. */
+const WRITTEN_PIECE = 16 << 20;
 
 /** Zeroes [offset, offset + length) of a block device; false when the device or system cannot. */
 export type ZeroOut = (offset: number, length: number) => boolean;
@@ -78,6 +82,9 @@ export function deviceZeroOutInBackground(device: string, mode: ZeroOutMode = 'd
  * zeroed once it ends (a non-zero piece, or the end of the image). The drive
  * zeroes a run in the background, one run at a time, while the caller goes
  * on writing what follows it; `settled` waits for every run handed over. A
+ * long run goes to the drive in several calls (io/zero-pace.ts), each told
+ * to `onLanded` as it ends: a USB stick zeroes at its write speed, and one
+ * call for a GiB of free space left the job without progress for a minute. A
  * run that is too short, misaligned for the device, or that the device
  * refuses to zero is written as ordinary data instead: the result on the
  * device is the same either way, and errors then surface through the write
@@ -88,6 +95,7 @@ export class ZeroRuns {
   private start = 0;
   private length = 0;
   private zeroOut: BackgroundZeroOut | null;
+  private readonly sizer: ZeroCallSizer;
   /** The runs handed to the drive, in order: each starts once the one before it is done. */
   private queue: Promise<void> = Promise.resolve();
   private failure: unknown = null;
@@ -102,8 +110,10 @@ export class ZeroRuns {
     private readonly minRun = MIN_ZERO_RUN,
     /** Told of each run once it is on the device (zeroed or written), maybe after `add` or `flush` returned. */
     private readonly onLanded: (offset: number, length: number) => void = () => {},
+    pace: ZeroPace = ZERO_PACE,
   ) {
     this.zeroOut = zeroOut;
+    this.sizer = new ZeroCallSizer(blockSize, pace);
   }
 
   /** Whether all-zero pieces are worth holding back at all. */
@@ -147,18 +157,33 @@ export class ZeroRuns {
     this.onLanded(start, length);
   }
 
+  /** Zeroes the run call by call (each sized by the drive's pace), or writes what the drive refused. */
   private async zeroNow(start: number, length: number): Promise<void> {
-    if (this.stopped || this.failure) return;
+    const end = start + length;
     try {
-      const zeroed = this.zeroOut !== null && (await this.zeroOut(start, length));
-      if (this.stopped) return;
-      if (zeroed) {
-        this.zeroedBytes += length;
-      } else {
-        this.zeroOut = null;
-        this.writeZeros(start, length);
+      for (let at = start; at < end; ) {
+        if (this.stopped || this.failure) return;
+        if (this.zeroOut === null) {
+          // Refused (now or by an earlier run): written as data, in pieces that each say they landed.
+          const n = Math.min(end - at, WRITTEN_PIECE);
+          this.writeZeros(at, n);
+          this.onLanded(at, n);
+          at += n;
+          continue;
+        }
+        const n = this.sizer.next(end - at);
+        const began = Date.now();
+        const zeroed = await this.zeroOut(at, n);
+        if (this.stopped) return;
+        if (!zeroed) {
+          this.zeroOut = null;
+          continue;
+        }
+        this.sizer.took(n, Date.now() - began);
+        this.zeroedBytes += n;
+        this.onLanded(at, n);
+        at += n;
       }
-      this.onLanded(start, length);
     } catch (err) {
       this.failure ??= err;
     }

@@ -216,7 +216,10 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
     if (opts.wipeFreeSpace) {
       for (const t of live(targets)) {
         const end = t.plan.isBlockDevice ? blockDeviceSize(t.plan.path) : size;
-        await wipeRanges(t.plan.path, t.fd as number, complementWithin(ranges, 0, end), t.plan.isBlockDevice).catch((err) => fail(t, err, reporter));
+        await wipeRanges(t.plan.path, t.fd as number, complementWithin(ranges, 0, end), t.plan.isBlockDevice, opts.signal).catch((err) => {
+          if (err instanceof ImprintError && err.code === 'E_CANCELLED') throw err;
+          fail(t, err, reporter);
+        });
       }
     }
     if (opts.verify) {

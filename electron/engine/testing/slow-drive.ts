@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { teardown, trackNewDevice } from '../../electron/engine/testing/faulty-device-teardown';
-import { attachLoop } from '../../electron/engine/testing/loop-device';
-import { resolveTool, startDaemon, waitForPidFile } from '../../electron/engine/testing/run-tool';
+import { teardown, trackNewDevice } from './faulty-device-teardown';
+import { attachLoop } from './loop-device';
+import { resolveTool, startDaemon, waitForPidFile } from './run-tool';
 
 /**
  * A real block device that writes and reads slowly, so a spec can act in the
@@ -10,11 +10,16 @@ import { resolveTool, startDaemon, waitForPidFile } from '../../electron/engine/
  * rate filter, exposed as a file by nbdfuse, then `losetup --direct-io=on`
  * (direct I/O, so the pace is the drive's and not the page cache's; see
  * docs/block-io.md). The same chain and teardown as the
- * engine's faulty devices (electron/engine/testing/faulty-device.ts), whose
- * janitor also removes what a killed test run left.
+ * engine's faulty devices (faulty-device.ts), whose janitor also removes
+ * what a killed test run left. With `noWriteZeroes` it is a USB stick or SD
+ * card as the kernel sees one: no "write zeroes" command (nbdkit's nozero
+ * filter turns zero requests into writes, at the same pace), so the kernel
+ * zeroes a range by writing zeros to it.
  */
 export interface SlowDrive {
   device: string;
+  /** The file behind the drive: what landed, read without going through the drive's pace (after a flush). */
+  backingFile: string;
   /** Kills nbdkit (pending I/O fails), detaches the loop, unmounts, removes the files. Idempotent. */
   close(): Promise<void>;
 }
@@ -33,17 +38,20 @@ export function slowDriveUnavailable(): string | null {
  * A drive of `bytes` whose reads and writes together pass at most
  * `bitsPerSecond` (nbdkit's rate filter counts bits: "16M" is 2 MB/s).
  */
-export async function createSlowDrive(bytes: number, bitsPerSecond: string): Promise<SlowDrive> {
+export async function createSlowDrive(bytes: number, bitsPerSecond: string, opts: { noWriteZeroes?: boolean; initialContent?: Buffer } = {}): Promise<SlowDrive> {
   const res = trackNewDevice();
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => (closing ??= teardown(res));
   try {
     const backing = path.join(res.dir, 'backing.img');
-    fs.writeFileSync(backing, '');
+    fs.writeFileSync(backing, opts.initialContent ?? '');
     fs.truncateSync(backing, bytes);
     const socket = path.join(res.dir, 'nbd.sock');
     const nbdkitPid = path.join(res.dir, 'nbdkit.pid');
-    res.nbdkit = startDaemon('nbdkit', ['-f', '--exit-with-parent', '-U', socket, '-P', nbdkitPid, '--filter=rate', 'file', backing, `rate=${bitsPerSecond}`]);
+    // (Filters apply top down: nozero's emulated writes pass through rate.)
+    const nozero = opts.noWriteZeroes ? ['--filter=nozero'] : [];
+    const nozeroArgs = opts.noWriteZeroes ? ['zeromode=emulate'] : [];
+    res.nbdkit = startDaemon('nbdkit', ['-f', '--exit-with-parent', '-U', socket, '-P', nbdkitPid, ...nozero, '--filter=rate', 'file', backing, `rate=${bitsPerSecond}`, ...nozeroArgs]);
     await waitForPidFile(res.nbdkit, nbdkitPid, 'nbdkit');
     fs.writeFileSync(res.mountFile, '');
     const fusePid = path.join(res.dir, 'nbdfuse.pid');
@@ -54,5 +62,5 @@ export async function createSlowDrive(bytes: number, bitsPerSecond: string): Pro
     await close().catch(() => undefined);
     throw err;
   }
-  return { device: res.device, close };
+  return { device: res.device, backingFile: path.join(res.dir, 'backing.img'), close };
 }
