@@ -262,3 +262,33 @@ test('restore onto a larger drive moves the GPT to its end, and sgdisk finds no 
   assert.equal(header.subarray(0, 8).toString('latin1'), 'EFI PART', 'the backup header sits in the last sector');
   await checkRestored(dest.device);
 });
+
+test('a smart backup whose recorded SHA-256 disagrees with its frames: each frame decodes, yet the restore fails before the partition table is written', async () => {
+  const good = smartOut();
+  const sha = metadataOf(good).sha256;
+  const other = (sha[0] === '0' ? '1' : '0') + sha.slice(1);
+  // The description inside the file (and beside it) names another SHA-256, of the same length: no frame changes.
+  const bytes = fs.readFileSync(good);
+  let found = 0;
+  for (let at = bytes.indexOf(sha, 0, 'latin1'); at >= 0; at = bytes.indexOf(sha, at + 1, 'latin1')) {
+    bytes.write(other, at, 'latin1');
+    found++;
+  }
+  assert.ok(found > 0, 'the file describes itself');
+  const bad = path.join(t.dir, 'described-wrong.img.zst');
+  fs.writeFileSync(bad, bytes);
+  fs.writeFileSync(`${bad}.json`, fs.readFileSync(`${good}.json`, 'utf8').replaceAll(sha, other));
+  const dest = await target(SIZE, 61);
+  const headOf = (): Buffer => {
+    const b = Buffer.alloc(MiB);
+    const fd = fs.openSync(dest.device, 'r');
+    fs.readSync(fd, b, 0, MiB, 0);
+    fs.closeSync(fd);
+    return b;
+  };
+  const before = headOf();
+  const r = await runCli(['restore', bad, dest.device, '--yes', '--json']);
+  assert.equal(r.code, 1, r.stderr + r.stdout.slice(-2000));
+  assert.equal(r.finished?.error?.code, 'E_CHECKSUM_MISMATCH', r.stdout.slice(-2000));
+  assert.ok(headOf().equals(before), "the target's first MiB (its partition table) was not written");
+});

@@ -49,7 +49,9 @@ than the backed-up drive. The content's SHA-256 is checked against the
 recorded one while writing (on a mismatch the drive's partition table is
 never written) and every target is read back from the device afterwards.
 A smart backup (the default of imprint backup) writes only what it stored,
-each 4 MiB checked against the CRC-32 it recorded before and after writing;
+each frame checked against its own checksum as it is decoded, the whole
+against the recorded SHA-256 before the partition table is written, and
+each 4 MiB read back against the CRC-32 it recorded;
 the target's free space keeps what it held. A larger target's GPT is moved to
 its new end.
   --no-verify  skip reading the targets back

@@ -3,7 +3,6 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fixtureDir, pseudoRandom } from '../testing/image-fixtures';
-import { chunkCrc } from '../io/chunk-crc';
 import { ZstdChunkPool } from './zstd-chunk-pool';
 import { SeekableZstdReader } from './zstd-seekable-reader';
 import { SeekableZstdWriter } from './zstd-seekable-writer';
@@ -51,7 +50,7 @@ test('readInto gives the same bytes as the input, whether ranges hold whole fram
   }
 });
 
-test('the pool decodes ranges into shared memory, each with the CRC-32 of its bytes, several at once', async () => {
+test('the pool decodes ranges into shared memory, several at once', async () => {
   const chunk = 4 * MiB;
   const memory = new SharedArrayBuffer(4 * chunk);
   const pool = new ZstdChunkPool(2, { file, memory });
@@ -65,7 +64,6 @@ test('the pool decodes ranges into shared memory, each with the CRC-32 of its by
         const got = done[i];
         assert.equal(got?.bytes, expected.length, `range at ${at}: count`);
         assert.ok(Buffer.from(memory, i * chunk, expected.length).equals(expected), `range at ${at}: bytes`);
-        assert.equal(got?.crc, chunkCrc(expected), `range at ${at}: CRC-32`);
       });
     }
   } finally {
@@ -81,12 +79,14 @@ test('a damaged frame is refused as a damaged file, and the pool says so for tha
   for (let i = 0; i < 16; i++) bytes[at + i] = (bytes[at + i] as number) ^ 0x5a;
   const bad = path.join(path.dirname(file), 'damaged.zst');
   fs.writeFileSync(bad, bytes);
-  const pool = new ZstdChunkPool(1, { file: bad, memory: new SharedArrayBuffer(4 * MiB) });
+  const memory = new SharedArrayBuffer(4 * MiB);
+  const pool = new ZstdChunkPool(1, { file: bad, memory });
   try {
     await assert.rejects(pool.decode(0, 4 * MiB, 0), (err: Error & { code?: string }) => err.code === 'E_CORRUPT_SOURCE' && /damaged/.test(err.message));
     // The threads go on: a range without the damage still decodes.
     const ok = await pool.decode(6 * MiB, 2 * MiB, 0);
-    assert.equal(ok.crc, chunkCrc(content.subarray(6 * MiB, 8 * MiB)));
+    assert.equal(ok.bytes, 2 * MiB);
+    assert.ok(Buffer.from(memory, 0, 2 * MiB).equals(content.subarray(6 * MiB, 8 * MiB)));
   } finally {
     await pool.close();
   }

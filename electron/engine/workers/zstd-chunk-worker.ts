@@ -1,14 +1,15 @@
 import * as fs from 'fs';
 import { toErrorInfo } from '../errors';
-import { chunkCrc } from '../io/chunk-crc';
 import { ZSTD_CHUNK_WORKER, type FromChunkWorker } from '../formats/zstd-chunk-pool';
 import { SeekableZstdReader } from '../formats/zstd-seekable-reader';
 import { workerPort } from './worker-port';
 
 /**
  * One thread of ZstdChunkPool: decodes a range of a seekable .zst into the
- * shared memory it is told, and takes its CRC-32 there. The file and its seek
- * table are opened (and checked) once, on the first request.
+ * shared memory it is told; libzstd checks every frame against its content
+ * checksum as it decodes it. No CRC-32 is taken here (pipelines/stored-chunks.ts
+ * says why). The file and its seek table are opened (and checked) once, on
+ * the first request.
  */
 const port = workerPort(ZSTD_CHUNK_WORKER);
 const data = port.data;
@@ -33,7 +34,7 @@ port.onMessage((msg) => {
   try {
     const out = Buffer.from(data.memory, msg.at, msg.length);
     const bytes = open().readInto(msg.offset, out);
-    reply = { type: 'done', id: msg.id, bytes, crc: chunkCrc(out.subarray(0, bytes)) };
+    reply = { type: 'done', id: msg.id, bytes };
   } catch (err) {
     reply = { type: 'error', id: msg.id, error: toErrorInfo(err) };
   }
