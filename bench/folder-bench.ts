@@ -4,7 +4,7 @@ import * as path from 'path';
 import type { FolderBackupJobDetails, JobEvent } from '../shared/job-events';
 import { CACHE_ROOT, IMPRINT_CLI, MiB } from './bench-config';
 import { exec, mustBash, mustExec } from './exec';
-import { attachLoopTarget, flushDevice, type LoopTarget } from './loop-target';
+import { attachLoopTarget, flushDevice, settleWrites, type LoopTarget } from './loop-target';
 import { fmtRate, okSeconds, rate, table, type TargetCheck } from './report';
 import { ensureSmartDrive, SMART_DRIVE_SIZE } from './smart-drive-builder';
 
@@ -143,6 +143,7 @@ export async function runFolderBench(opts: FolderBenchOptions): Promise<{ text: 
     const targetDevice = target.device;
     await mustExec(['partx', '-a', drive]).catch(() => undefined);
     const step = async (key: string, name: string, sizeOf: string, run: () => Promise<Timed>): Promise<void> => {
+      await settleWrites();
       await dropCache(drive);
       const before = await bytesUnder(sizeOf);
       const t = await run();
@@ -164,6 +165,7 @@ export async function runFolderBench(opts: FolderBenchOptions): Promise<{ text: 
         ['folder', folder],
         ['single', single],
       ] as const) {
+        await settleWrites();
         const t = await imprint(['restore', source, targetDevice]);
         await flushDevice(targetDevice);
         restores[key].push(t);

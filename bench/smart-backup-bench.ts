@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CACHE_ROOT, IMPRINT_CLI } from './bench-config';
 import { bash, exec, mustExec } from './exec';
-import { attachLoopTarget, flushDevice } from './loop-target';
+import { attachLoopTarget, flushDevice, settleWrites } from './loop-target';
 import type { Measurement } from './peers';
 import { atLeast, fmtRate, okSeconds, rate, table, type TargetCheck } from './report';
 import { ensureSmartDrive, SMART_DRIVE_SIZE, SMART_PARTITIONS } from './smart-drive-builder';
@@ -71,6 +71,7 @@ export async function runSmartBackupBench(opts: SmartBenchOptions): Promise<{ te
         const m = await run();
         runs[key].push(m);
         await flushDevice(target.device);
+        await settleWrites();
         opts.log(`  round ${round + 1} ${name.padEnd(40)} ${m.seconds.toFixed(2).padStart(6)} s${m.ok ? '' : `  FAILED: ${m.error ?? ''}`}`);
       }
       sizes.imprint = sizeOf([imprintOut]);
