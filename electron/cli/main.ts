@@ -5,6 +5,7 @@ import { ImprintError, toErrorInfo } from '../engine/errors';
 import { exitCodeFor } from '../../shared/error-codes';
 import { stuckThreads } from '../engine/worker-host';
 import { createOutput } from './output';
+import { watchBrokenPipes } from './broken-pipe';
 import { COMMANDS, usage } from './commands';
 import { isParseArgsError, parseArgsErrorMessage, unknownCommandMessage } from './arguments';
 
@@ -13,6 +14,7 @@ import { isParseArgsError, parseArgsErrorMessage, unknownCommandMessage } from '
  * operation failed, 2 refused or bad input.
  */
 export async function main(argv: string[]): Promise<number> {
+  watchBrokenPipes();
   const [name, ...rest] = argv;
   const json = rest.includes('--json');
   const out = createOutput(json);

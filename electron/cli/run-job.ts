@@ -4,6 +4,7 @@ import { formatBytes } from '../../shared/units';
 import { ImprintError } from '../engine/errors';
 import { engineSettingsFromEnv, type EngineSettings } from '../engine/jobs/engine-settings';
 import type { Output } from './output';
+import { cancelOnBrokenPipe } from './broken-pipe';
 
 /**
  * Runs a job with Ctrl-C wired to its AbortSignal: the first Ctrl-C cancels
@@ -31,9 +32,12 @@ export async function withCancel<T>(out: Output, fn: (signal: AbortSignal) => Pr
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
+  // Whoever reads our output is gone (a pipe closed): cancelled as by Ctrl-C (broken-pipe.ts).
+  const stopWatching = cancelOnBrokenPipe(() => controller.abort());
   try {
     return await fn(controller.signal);
   } finally {
+    stopWatching();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
     if (opts.stdinCancel) {
