@@ -23,8 +23,8 @@ export function watchBrokenPipes(exit: (code: number) => void = (code) => proces
   watching = true;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
-      // Anything else on our own output is not something to carry on from: as before, it ends the process.
-      if (err.code !== 'EPIPE') throw err;
+      // EIO: a terminal that closed (its window shut). Anything else is not something to carry on from: as before, it ends the process.
+      if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
       if (broken) return;
       broken = true;
       if (cancels.size === 0) exit(BROKEN_PIPE_EXIT);

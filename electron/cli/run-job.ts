@@ -9,7 +9,7 @@ import { cancelOnBrokenPipe } from './broken-pipe';
 /**
  * Runs a job with Ctrl-C wired to its AbortSignal: the first Ctrl-C cancels
  * (workers stop after the current 4 MiB and close the devices); a second one
- * exits at once.
+ * exits at once. SIGTERM and SIGHUP (the terminal went away) do the same.
  */
 export async function withCancel<T>(out: Output, fn: (signal: AbortSignal) => Promise<T>, opts: { stdinCancel?: boolean } = {}): Promise<T> {
   const controller = new AbortController();
@@ -32,6 +32,8 @@ export async function withCancel<T>(out: Output, fn: (signal: AbortSignal) => Pr
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
+  // The terminal closed under the job (its window shut, an ssh session dropped): cancelled and cleaned up, not killed mid-write.
+  process.on('SIGHUP', onSigint);
   // Whoever reads our output is gone (a pipe closed): cancelled as by Ctrl-C (broken-pipe.ts).
   const stopWatching = cancelOnBrokenPipe(() => controller.abort());
   try {
@@ -40,6 +42,7 @@ export async function withCancel<T>(out: Output, fn: (signal: AbortSignal) => Pr
     stopWatching();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    process.off('SIGHUP', onSigint);
     if (opts.stdinCancel) {
       process.stdin.off('end', onStdinEnd);
       process.stdin.off('error', onStdinEnd);

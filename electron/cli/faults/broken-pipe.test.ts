@@ -31,3 +31,26 @@ faultTest('the reader of --json output goes away mid-backup: the backup is cance
     await drive.close();
   }
 });
+
+faultTest('SIGHUP (the terminal closed) mid-backup: cancelled and cleaned up as by Ctrl-C, exit 1', async () => {
+  const drive = await createSlowDrive(32 * MiB, '16M', { initialContent: pseudoRandom(32 * MiB, 'hang up') });
+  const out = path.join(fixtureDir(), `hang-up-${process.pid}.img.zst`);
+  const leftovers = [out, `${out}.json`, `${out}.imprint-partial`];
+  try {
+    const child = spawnCli(['backup', drive.device, out, '--sector-by-sector', '--yes', '--json']);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    let stdout = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await within(new Promise<void>((resolve) => child.stdout?.once('data', () => resolve())), 30_000, 'the first event');
+    child.kill('SIGHUP');
+    const code = await within(exited, 60_000, 'imprint backup after SIGHUP');
+    assert.equal(code, 1, `stderr:\n${stderr}`);
+    assert.match(stdout, /"code":"E_CANCELLED"/, 'the job says it was cancelled');
+    assert.deepEqual(leftovers.filter((f) => fs.existsSync(f)), [], 'nothing left that looks like a backup, nor a partial file');
+  } finally {
+    for (const f of leftovers) fs.rmSync(f, { force: true });
+    await drive.close();
+  }
+});
