@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { detailsOf, type FolderBackupJobDetails } from '../../../shared/job-events';
 import { announcePartitions, tempDir } from '../../engine/testing/test-drives';
-import { createLoopDevice, removeLoopDevice, type LoopDevice } from '../../engine/testing/loop-device';
+import { createLoopDevice, readDirect, removeLoopDevice, type LoopDevice } from '../../engine/testing/loop-device';
 import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
 import { readGeneration } from '../../engine/formats/backup-folder/generation-index';
 import { runCli } from '../testing/run-cli';
@@ -133,6 +133,36 @@ test('every generation restores onto a junk-filled drive with its files as they 
   assert.equal(latest.code, 0, latest.stderr);
   assert.match((latest.finished?.details as { backup?: string }).backup ?? '', new RegExp(`#${(gens[2] as (typeof gens)[number]).details.generation}$`));
   fs.rmSync(path.join(t.dir, 'latest.img'));
+});
+
+test('a generation whose recorded CRC-32s disagree with its pieces: the restore fails before the partition table is written, with read-back or without', async () => {
+  // A copy: the folder's own generations stay as they are for the tests after this one.
+  const copy = path.join(t.dir, 'crc-mismatch');
+  fs.cpSync(folder, copy, { recursive: true });
+  const id = (gens[0] as (typeof gens)[number]).details.generation;
+  const file = path.join(copy, 'generations', `${id}.json`);
+  const index = JSON.parse(fs.readFileSync(file, 'utf8')) as { metadata: { storage: { chunkSize: number; ranges: [number, number][]; chunkCrc32: string } } };
+  const storage = index.metadata.storage;
+  const crcs = Buffer.from(storage.chunkCrc32, 'base64');
+  // Every piece keeps its name and content: only the record of one chunk (not the first, the partition table's) changes.
+  const chunk = Math.floor((storage.ranges[storage.ranges.length - 1] as [number, number])[0] / storage.chunkSize);
+  assert.ok(chunk > 0);
+  crcs.writeUInt32LE((crcs.readUInt32LE(chunk * 4) ^ 1) >>> 0, chunk * 4);
+  storage.chunkCrc32 = crcs.toString('base64');
+  fs.writeFileSync(file, JSON.stringify(index));
+  const tgt = target as LoopDevice;
+  // What the drive holds (O_DIRECT), not what the page cache kept of it.
+  const head = (): Buffer => readDirect(tgt.device, 0, MiB);
+  // With read-back (the default) the written chunks are read back against the record before the head; without, each is checked as decoded.
+  for (const [extra, code] of [[[], 'E_VERIFY_MISMATCH'], [['--no-verify'], 'E_CORRUPT_SOURCE']] as const) {
+    fillRandom(tgt.device, SIZE);
+    const before = head();
+    const r = await runCli(['restore', `${copy}#1`, tgt.device, '--yes', '--json', ...extra]);
+    assert.equal(r.code, 1, r.stdout.slice(-1500));
+    assert.equal(r.finished?.error?.code, code, r.stdout.slice(-1500));
+    assert.ok(head().equals(before), `${code}: the target's first MiB (its partition table) was not written`);
+  }
+  fs.rmSync(copy, { recursive: true, force: true });
 });
 
 test('verify names exactly the generations a damaged or missing piece affects; their restore fails', async () => {

@@ -101,6 +101,6 @@ function restoreHeld(p: PreparedFolderRestore, opts: FolderRestoreRunOptions): P
     details,
     // A plain folder's pieces decode on the pool's threads; an encrypted one's are opened on
     // this thread, so its keys never leave it (the pool's workers get only what workerData can carry).
-    ...(p.keys ? { content: generationContent(p.folder, p.index, opts.signal, p.keys) } : { chunks: decodeFolderChunks(p.folder, p.index) }),
+    ...(p.keys ? { content: generationContent(p.folder, p.index, opts.signal, p.keys) } : { chunks: decodeFolderChunks(p.folder, p.index, { crcs: !opts.verify }) }),
   });
 }

@@ -126,6 +126,19 @@ function writeChunk(targets: Target[], buf: Buffer, chunkStart: number, parts: B
   });
 }
 
+/**
+ * Waits until each target's chunks written so far are read back and found
+ * as recorded (its EarlyReadBack); a target where one is not fails, and its
+ * head is then not written.
+ */
+async function readBackBeforeHead(targets: Target[], reporter: JobReporter): Promise<void> {
+  for (const t of live(targets)) {
+    if (!t.early) throw new ImprintError('E_INTERNAL', 'A backup folder was restored without checking its chunks (no CRC-32s while decoding, no read-back).');
+    await t.early.drain();
+    if (t.early.error) fail(t, t.early.error, reporter);
+  }
+}
+
 /** Chunks read back at once: one O_DIRECT read at a time left the drive idle between replies (io/chunk-reader.ts). */
 const VERIFY_AHEAD = 4;
 
@@ -226,12 +239,15 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
       for (const t of live(targets)) t.early = new EarlyReadBack(t.plan.path, t.plan.isBlockDevice, storage.chunkSize, crcs, (n) => void (t.progress.bytesVerified += n));
     }
     // The writes are flushed as soon as the last chunk is handed on, while the SHA-256 thread finishes (8-28 ms).
-    const { first, sha256 } = await writeStored(info, storage, crcs, size, targets, reporter, { signal: opts.signal, onHandedOn: () => void flushData().catch(() => undefined) }, opts.chunks ? undefined : opts.content, opts.chunks);
+    const { first, sha256, crcsChecked } = await writeStored(info, storage, crcs, size, targets, reporter, { signal: opts.signal, onHandedOn: () => void flushData().catch(() => undefined) }, opts.chunks ? undefined : opts.content, opts.chunks);
     // The stored data must have the SHA-256 the backup recorded (null: a backup folder's pieces were each checked against their names); otherwise the head is never written.
     if (sha256 !== null && sha256 !== metadata.sha256) {
       throw new ImprintError('E_CHECKSUM_MISMATCH', `The backup's content does not have the SHA-256 it recorded (expected ${metadata.sha256}, got ${sha256}): the backup file or its description is corrupt. The drives' partition tables were not written, so they do not look usable.`);
     }
     await flushData();
+    // A backup folder restored with read-back had its chunks' CRC-32s left to it (stored-chunks.ts, decodeFolderChunks):
+    // every chunk, its writes done, is read back against the record before the head, so a mismatch leaves no partition table.
+    if (sha256 === null && !crcsChecked) await readBackBeforeHead(targets, reporter);
     // The head last: until now the drive holds no partition table that points at half-written data.
     if (first) {
       await Promise.all(writeChunk(targets, first.buf, 0, first.parts, reporter));
@@ -284,7 +300,7 @@ async function writeStored(
   decodeOpts: DecodeOptions,
   content?: AsyncIterable<Buffer>,
   chunks?: ChunkDecoder,
-): Promise<{ first: { buf: Buffer; parts: ByteRange[] } | null; sha256: string | null }> {
+): Promise<{ first: { buf: Buffer; parts: ByteRange[] } | null; sha256: string | null; crcsChecked: boolean }> {
   const { signal } = decodeOpts;
   // A seekable .zst (what Imprint writes): only the frames holding stored ranges are decoded, on several threads.
   let held: { buf: Buffer; parts: ByteRange[] } | null = null;
@@ -309,7 +325,7 @@ async function writeStored(
     );
     return Promise.all(writes).then(() => undefined);
   });
-  if (seekable) return { first: held, sha256: seekable.sha256 };
+  if (seekable) return { first: held, sha256: seekable.sha256, crcsChecked: seekable.crcsChecked };
   const hash = crypto.createHash('sha256');
   const size = crcs.length > 0 ? Math.min(storage.chunkSize * crcs.length, Number.MAX_SAFE_INTEGER) : 0;
   const cursor = new RangeCursor(storage.ranges.map(([start, length]) => ({ start, length })));
@@ -355,7 +371,7 @@ async function writeStored(
   if (index * storage.chunkSize < size && index < crcs.length) {
     throw new ImprintError('E_CORRUPT_SOURCE', `${info.path} ends after ${index} chunks; the backup recorded ${crcs.length}. It is truncated. The drive's partition table was not written.`);
   }
-  return { first, sha256: hash.digest('hex') };
+  return { first, sha256: hash.digest('hex'), crcsChecked: true };
 }
 
 /** Flushes a target; asynchronous, so the chunks still waiting to be read back are read meanwhile. */

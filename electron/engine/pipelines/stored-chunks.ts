@@ -70,10 +70,14 @@ function corrupt(source: string, why: string, offset?: number): ImprintError {
 /**
  * How the decoded data was checked: `sha256` of all the stored data (in
  * drive order), for the caller to compare with the one recorded, or null
- * when every piece was checked against its name instead (a backup folder).
+ * when every piece was checked against its name instead (a backup folder);
+ * `crcsChecked`, whether each chunk's CRC-32 was compared with the record
+ * before it was handed on. With neither, the caller must read the written
+ * chunks back against the record before it writes the partition table.
  */
 export interface DecodedCheck {
   sha256: string | null;
+  crcsChecked: boolean;
 }
 
 /** What decodeStoredChunks and decodeFolderChunks have in common: a restore's source of checked chunks. */
@@ -108,15 +112,21 @@ const FOLDER_THREADS = THREADS;
  * The names are the check of the data: each piece's SHA-256 is taken once,
  * on the thread that decodes it, so no SHA-256 of all the data is taken
  * again (on the bench's 762 MiB, 0.3-0.4 CPU-s of a 3.5-4 s restore). Each
- * chunk's CRC-32 is taken there too, piece by piece, and compared with the
- * one recorded before the chunk is handed on: with no SHA-256 of the whole,
- * that is what ties the pieces, put where the index says, to the drive the
- * generation recorded, before its partition table is written.
+ * chunk must then still match the CRC-32 recorded before the partition
+ * table is written: with no SHA-256 of the whole, that is what ties the
+ * pieces, put where the index says, to the drive the generation recorded.
+ * With `crcs` each chunk's CRC-32 is taken there too, piece by piece, and
+ * compared before the chunk is handed on (a restore without read-back);
+ * without, the restore reads every written chunk back against the record
+ * before it writes the partition table (jobs/smart-restore.ts), which it
+ * reads anyway to verify: the CRC-32s taken twice cost 0.18 of a folder
+ * restore's 2.8 CPU-seconds on the bench drive.
  */
-export function decodeFolderChunks(folder: string, index: GenerationIndex): ChunkDecoder {
-  return (storage, crcs, size, opts, onChunk) => {
+export function decodeFolderChunks(folder: string, index: GenerationIndex, opts: { crcs: boolean } = { crcs: true }): ChunkDecoder {
+  return (storage, crcs, size, decodeOpts, onChunk) => {
     const pieces = sharePieces(index.pieces);
-    return decodeChunks(`${folder}#${index.id}`, storage, crcs, size, opts, onChunk, (memory) => new ZstdChunkPool(FOLDER_THREADS, { folder, pieces, memory }, FOLDER_CHUNK_WORKER), 'piece-names');
+    const startPool = (memory: SharedArrayBuffer) => new ZstdChunkPool(FOLDER_THREADS, { folder, pieces, memory, crcs: opts.crcs }, FOLDER_CHUNK_WORKER);
+    return decodeChunks(`${folder}#${index.id}`, storage, crcs, size, decodeOpts, onChunk, startPool, { sha256: false, crcs: opts.crcs });
   };
 }
 
@@ -144,7 +154,7 @@ export async function decodeStoredChunks(
   }
   if (!reader) return null;
   if (reader.size !== size) throw corrupt(info.path, `it holds ${reader.size} bytes of drive content, but its description says the drive held ${size}`);
-  return decodeChunks(info.path, storage, crcs, size, opts, onChunk, (memory) => new ZstdChunkPool(THREADS, { file: info.path, memory }), 'sha256');
+  return decodeChunks(info.path, storage, crcs, size, opts, onChunk, (memory) => new ZstdChunkPool(THREADS, { file: info.path, memory }), { sha256: true, crcs: false });
 }
 
 async function decodeChunks(
@@ -155,8 +165,8 @@ async function decodeChunks(
   opts: DecodeOptions,
   onChunk: (chunk: StoredChunk) => Promise<void>,
   startPool: (memory: SharedArrayBuffer) => { readonly capacity: number; decode(offset: number, length: number, at: number): Promise<DecodedChunk>; close(): Promise<void> },
-  /** Beside each chunk's CRC-32: a SHA-256 of all the stored data, or none (the pieces were checked against their names). */
-  checks: 'sha256' | 'piece-names',
+  /** A SHA-256 of all the stored data, or none (the pieces were checked against their names); each chunk's CRC-32 compared, or not. */
+  checks: { sha256: boolean; crcs: boolean },
 ): Promise<DecodedCheck> {
   const { chunkSize } = storage;
   const cursor = new RangeCursor(storage.ranges.map(([start, length]) => ({ start, length })));
@@ -171,7 +181,7 @@ async function decodeChunks(
   // The calling thread keeps the writes; the decoding and the SHA-256 take other threads, so a
   // write never waits behind hashing (0.5-0.9 s of a bench restore's critical path when it did).
   const pool = startPool(memory);
-  const hash = checks === 'sha256' ? new SharedSha256(memory) : null;
+  const hash = checks.sha256 ? new SharedSha256(memory) : null;
   // The slot freed last is used first, and no more are decoded into than the threads can take on:
   // the memory of a slot is touched (one page fault per page, 13-18 us each here) only when needed.
   const free = Array.from({ length: SLOTS }, (_, i) => SLOTS - 1 - i);
@@ -215,7 +225,7 @@ async function decodeChunks(
       const { bytes, crc } = await head.decoded;
       if (bytes < job.length) throw corrupt(source, `its content ends at byte ${job.at + bytes}, inside what the backup stored`, job.at + bytes);
       const buf = Buffer.from(memory, slot * chunkSize, job.length);
-      if (checks === 'piece-names' && crc !== crcs[job.index]) throw corrupt(source, `its data between bytes ${job.at} and ${job.at + job.length} does not match the checksum the backup recorded`, job.at);
+      if (checks.crcs && crc !== crcs[job.index]) throw corrupt(source, `its data between bytes ${job.at} and ${job.at + job.length} does not match the checksum the backup recorded`, job.at);
       const base = slot * chunkSize - job.at;
       const hashed = hash ? hash.update(job.parts.map((p): [number, number] => [base + p.start, p.length])) : Promise.resolve();
       hashed.catch(() => undefined);
@@ -223,7 +233,7 @@ async function decodeChunks(
       void Promise.allSettled([onChunk({ index: job.index, at: job.at, buf, parts: job.parts }), hashed]).then(() => release(slot));
     }
     opts.onHandedOn?.();
-    return { sha256: hash ? await hash.digest() : null };
+    return { sha256: hash ? await hash.digest() : null, crcsChecked: checks.crcs };
   } finally {
     stopped = true;
     // Not waited for: ending the threads took about 20 ms, and the restore's flush and head need none of them.

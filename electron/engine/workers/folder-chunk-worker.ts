@@ -21,7 +21,7 @@ import { workerPort } from './worker-port';
  * with this memory.
  */
 const port = workerPort(FOLDER_CHUNK_WORKER);
-const { folder, pieces, memory } = port.data;
+const { folder, pieces, memory, crcs } = port.data;
 const reader = new PieceReader(folder);
 const nameOf = pieceNames(pieces);
 let scratch: Buffer | null = null;
@@ -97,8 +97,10 @@ function fill(offset: number, out: Buffer): number {
       if (repeated) keep(hash, got.frame);
     }
     if (!whole) scratch?.copy(out, from - offset, from - pOffset, to - pOffset);
-    crc = zlib.crc32(out.subarray(from - offset, to - offset), crc32AfterZeros(crc, from - crcAt));
-    crcAt = to;
+    if (crcs) {
+      crc = zlib.crc32(out.subarray(from - offset, to - offset), crc32AfterZeros(crc, from - crcAt));
+      crcAt = to;
+    }
   }
   return crc32AfterZeros(crc, end - crcAt);
 }
@@ -111,7 +113,8 @@ port.onMessage((msg) => {
   let reply: FromChunkWorker;
   try {
     const out = Buffer.from(memory, msg.at, msg.length);
-    reply = { type: 'done', id: msg.id, bytes: msg.length, crc: fill(msg.offset, out) };
+    const crc = fill(msg.offset, out);
+    reply = { type: 'done', id: msg.id, bytes: msg.length, ...(crcs ? { crc } : {}) };
   } catch (err) {
     reply = { type: 'error', id: msg.id, error: toErrorInfo(err) };
   }

@@ -13,6 +13,8 @@ export interface FolderChunkWorkerData {
   /** The generation's pieces, in drive order (checked when the index was read). */
   pieces: SharedPieceList;
   memory: SharedArrayBuffer;
+  /** Take each range's CRC-32 (pipelines/stored-chunks.ts's decodeFolderChunks says when not). */
+  crcs: boolean;
 }
 
 /**
