@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'child_process';
+import { spawn } from 'child_process';
 import { ZeroCallSizer, ZERO_PACE, type ZeroPace } from './zero-pace';
 
 /**
@@ -24,31 +24,8 @@ export const MIN_ZERO_RUN = 16 << 20;
 /** Zeros written for a run the drive refused go in pieces of this, each reported as it lands. */
 const WRITTEN_PIECE = 16 << 20;
 
-/** Zeroes [offset, offset + length) of a block device; false when the device or system cannot. */
-export type ZeroOut = (offset: number, length: number) => boolean;
-
 /** How runs of zeros reach a drive: zeroed by the drive's own command, or written as data. */
 export type ZeroOutMode = 'device' | 'write';
-
-/**
- * The `fallocate --zero-range` call for one device. It opens the device
- * without O_EXCL, so it works beside the writer's exclusive descriptor; it
- * returns only once the range is zeroed (blkdev_issue_zeroout waits), and the
- * writer's closing fsync flushes it to the medium with everything else.
- * The kernel clamps a range that runs past the device's end instead of
- * refusing it: the writer checks the drive's size first (E_TARGET_END).
- * Null off Linux, or when the caller asks for plain writes ('write').
- */
-export function deviceZeroOut(device: string, mode: ZeroOutMode = 'device'): ZeroOut | null {
-  if (process.platform !== 'linux' || mode === 'write') return null;
-  return (offset, length) => {
-    const r = spawnSync('fallocate', fallocateArgs(device, offset, length), {
-      stdio: 'ignore',
-      env: { ...process.env, LC_ALL: 'C' },
-    });
-    return r.status === 0;
-  };
-}
 
 /** Zeroes [offset, offset + length) of a block device while the caller goes on; resolves false when the device or system cannot. */
 export type BackgroundZeroOut = (offset: number, length: number) => Promise<boolean>;
@@ -58,13 +35,19 @@ function fallocateArgs(device: string, offset: number, length: number): string[]
 }
 
 /**
- * The same call as deviceZeroOut, in a child process the calling thread does
- * not wait for: zeroing a long run takes the drive from tens of milliseconds
- * (a loop device, an SSD) to seconds (a USB stick, where the kernel writes the
- * zeros itself), and the writer meanwhile writes the data after the run (the
- * ranges are disjoint) instead of holding up the ring, and with it the
- * image's reader or a download. `signal` kills a call still running (the
- * write was abandoned).
+ * The `fallocate --zero-range` call for one device, in a child process the
+ * calling thread does not wait for. It opens the device without O_EXCL, so
+ * it works beside the writer's exclusive descriptor; it ends only once the
+ * range is zeroed (blkdev_issue_zeroout waits), and the writer's closing
+ * fsync flushes it to the medium with everything else. The kernel clamps a
+ * range that runs past the device's end instead of refusing it: the writer
+ * checks the drive's size first (E_TARGET_END). Zeroing a long run takes
+ * the drive from tens of milliseconds (a loop device, an SSD) to seconds (a
+ * USB stick, where the kernel writes the zeros itself), and the writer
+ * meanwhile writes the data after the run (the ranges are disjoint) instead
+ * of holding up the ring, and with it the image's reader or a download.
+ * `signal` kills a call still running (the write was abandoned). Null off
+ * Linux, or when the caller asks for plain writes ('write').
  */
 export function deviceZeroOutInBackground(device: string, mode: ZeroOutMode = 'device', signal?: AbortSignal): BackgroundZeroOut | null {
   if (process.platform !== 'linux' || mode === 'write') return null;

@@ -2,13 +2,13 @@
 // EngineSettings; the engine takes them as options. What each variable asks for:
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { deviceZeroOut } from '../io/zero-runs';
+import { deviceZeroOutInBackground } from '../io/zero-runs';
 import { DEFAULT_ENGINE_SETTINGS, engineSettingsFromEnv } from './engine-settings';
 
 test('IMPRINT_ZERO_OUT=write turns the drive command off', () => {
   const settings = engineSettingsFromEnv({ IMPRINT_ZERO_OUT: 'write' });
   assert.equal(settings.zeroOut, 'write');
-  assert.equal(deviceZeroOut('/dev/loop0', settings.zeroOut), null);
+  assert.equal(deviceZeroOutInBackground('/dev/loop0', settings.zeroOut), null);
 });
 
 test('an empty environment gives the defaults', () => {
