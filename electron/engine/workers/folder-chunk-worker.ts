@@ -12,13 +12,13 @@ import { workerPort } from './worker-port';
  * offset + length) of a generation into the shared memory it is told, from
  * the pieces there; what lies between them (free space, never written nor
  * hashed: 0.07 CPU-s of zeroing per GB restored) is left as it was. Each
- * piece is checked against its name (the SHA-256 of its content), and the
- * range's CRC-32 is taken piece by piece while each is fresh in the cache,
- * the free space between them folded in as the zeros it stands for
- * (io/crc32-zeros.ts): the restore compares it with the CRC-32 the
- * generation recorded before the range is written, as for a single file
- * (pipelines/stored-chunks.ts), and its read-back then compares the drive
- * with this memory.
+ * piece is checked against its name (the SHA-256 of its content), and, when
+ * asked (`crcs`: a restore without read-back), the range's CRC-32 is taken
+ * piece by piece while each is fresh in the cache, the free space between
+ * them folded in as the zeros it stands for (io/crc32-zeros.ts): the restore
+ * compares it with the CRC-32 the generation recorded before the range is
+ * written. With read-back, the drive is compared with the record instead,
+ * before the partition table is written (pipelines/stored-chunks.ts).
  */
 const port = workerPort(FOLDER_CHUNK_WORKER);
 const { folder, pieces, memory, crcs } = port.data;
