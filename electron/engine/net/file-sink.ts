@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import { ImprintError } from '../errors';
+import { isAllZero } from '../io/chunk-crc';
 import type { GrowingFile } from '../io/growing-file';
 import type { DownloadSink } from './http-download';
 
@@ -45,6 +46,14 @@ export class FileSink implements DownloadSink {
       if (n === chunk.length) return;
       chunk = chunk.subarray(n);
       offset += n;
+    }
+    if (offset >= this.written && isAllZero(chunk)) {
+      // Zeros past the file's end become a hole, not written: an OS image is half zeros (the feed
+      // leaves its runs of zeros as holes too, net/feed-sink.ts), and a hole reads as zeros.
+      if (fs.fstatSync(this.fd).size < offset + chunk.length) fs.ftruncateSync(this.fd, offset + chunk.length);
+      this.written = offset + chunk.length;
+      this.followed?.advance(this.written);
+      return;
     }
     let done = 0;
     // Short writes happen (a full disk on the way to ENOSPC): loop until all is down.
