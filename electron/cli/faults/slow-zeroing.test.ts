@@ -14,8 +14,12 @@ const DATA = 4 * MiB;
 /** Zeroed through nbdkit's rate filter at about 8-14 MB/s: 7-12 s, longer than STALL_MS. */
 const ZEROS = 96 * MiB;
 const DRIVE = 128 * MiB;
-/** Shorter than the whole run of zeros takes, longer than one paced call of it (about 1-2 s). */
-const STALL_MS = 6_000;
+/**
+ * Shorter than the whole run of zeros takes, longer than any paced call of
+ * it: about 1 s each, and 32 MiB (4.2 s) at most, after nbdkit's rate bucket
+ * (2 s of burst, like a stick's write cache) let the first 16 MiB through at once.
+ */
+const STALL_MS = 8_000;
 
 faultTest('a long run of zeros on a slow drive without write-zeroes: zeroed call by call with progress, never "stopped responding"', async () => {
   const image = path.join(fixtureDir(), 'data-then-zeros.img');

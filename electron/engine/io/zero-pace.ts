@@ -9,7 +9,10 @@
  * sized from the rate the drive showed, to take about `targetMs` each: the
  * first is small, and they grow at most `growth` times per call, because a
  * stick's write cache can swallow one small call at once and then take the
- * next at the card's own speed.
+ * next at the card's own speed: after a 16 MiB call the cache swallowed,
+ * 2x is 32 MiB, 16 s at a slow card's 2 MB/s, inside the watchdog's 30 s;
+ * 4x was 64 MiB, 32 s, and failed it (so did a test drive whose bucket let
+ * its first 16 MiB through at once, under a 6 s watchdog).
  */
 export interface ZeroPace {
   /** The first call's bytes: at 1 MB/s still well inside the stall timeout. */
@@ -24,7 +27,7 @@ export interface ZeroPace {
   growth: number;
 }
 
-export const ZERO_PACE: ZeroPace = { first: 16 << 20, min: 4 << 20, max: 1 << 30, targetMs: 1000, growth: 4 };
+export const ZERO_PACE: ZeroPace = { first: 16 << 20, min: 4 << 20, max: 1 << 30, targetMs: 1000, growth: 2 };
 
 /** Sizes successive calls over one drive from how long each took. */
 export class ZeroCallSizer {
