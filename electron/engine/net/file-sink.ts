@@ -18,6 +18,7 @@ export class FileSink implements DownloadSink {
   written = 0;
 
   constructor(
+    /** A file made empty for this download (the cache's temporary file), written only through this sink. */
     private readonly fd: number,
     private readonly followed: GrowingFile | null = null,
   ) {}
@@ -50,7 +51,8 @@ export class FileSink implements DownloadSink {
     if (offset >= this.written && isAllZero(chunk)) {
       // Zeros past the file's end become a hole, not written: an OS image is half zeros (the feed
       // leaves its runs of zeros as holes too, net/feed-sink.ts), and a hole reads as zeros.
-      if (fs.fstatSync(this.fd).size < offset + chunk.length) fs.ftruncateSync(this.fd, offset + chunk.length);
+      // The file was made empty and only this sink extends it: its size is `written`, short of the new end.
+      fs.ftruncateSync(this.fd, offset + chunk.length);
       this.written = offset + chunk.length;
       this.followed?.advance(this.written);
       return;
