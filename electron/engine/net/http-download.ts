@@ -6,6 +6,7 @@ import { directGet } from './direct-get';
 import { openUrl, type HttpOptions } from './http-request';
 import { proxyFor } from './proxy';
 import { parseHttpUrl, redact } from './url-policy';
+import { contentLength, header, parseContentRange, validatorOf, type BodyRequest, type BodyResponse } from './response-headers';
 
 /**
  * Where downloaded bytes go. Bytes arrive in order; `offset` is always the
@@ -126,52 +127,6 @@ function transientCause(err: unknown): string | null {
   if (code && TRANSIENT_ERRNOS.has(code)) return `${code}: ${(err as Error).message}`;
   if (err instanceof Error && /socket hang up|aborted|premature/i.test(err.message)) return err.message;
   return null;
-}
-
-/** `bytes START-END/TOTAL` (TOTAL may be `*`). */
-function parseContentRange(value: string | undefined): { start: number; end: number; total: number | null } | null {
-  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(value?.trim() ?? '');
-  if (!m?.[1] || !m[2] || !m[3]) return null;
-  const start = Number(m[1]);
-  const end = Number(m[2]);
-  const total = m[3] === '*' ? null : Number(m[3]);
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start || (total !== null && (!Number.isSafeInteger(total) || end >= total))) return null;
-  return { start, end, total };
-}
-
-/** What the download reads of a response: Node's (http-request.ts) or a direct socket's (direct-get.ts). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as EventEmitter's own listener type
-type Listener = (...args: any[]) => void;
-interface BodyResponse {
-  statusCode?: number;
-  statusMessage?: string;
-  headers: Record<string, string | string[] | undefined>;
-  complete: boolean;
-  on(event: string, listener: Listener): unknown;
-  pause(): unknown;
-  resume(): unknown;
-}
-interface BodyRequest {
-  on(event: string, listener: Listener): unknown;
-  destroy(): unknown;
-}
-
-function header(res: BodyResponse, name: string): string | undefined {
-  const v = res.headers[name];
-  return Array.isArray(v) ? v.join(', ') : v;
-}
-
-/** What If-Range sends back: a strong ETag (a weak one may not be used there, RFC 9110 13.1.5), else Last-Modified. */
-function validatorOf(res: BodyResponse): string | null {
-  const etag = header(res, 'etag');
-  return etag && !etag.startsWith('W/') ? etag : (header(res, 'last-modified') ?? null);
-}
-
-function contentLength(res: BodyResponse): number | null {
-  const raw = header(res, 'content-length');
-  if (raw === undefined) return null;
-  const n = Number(raw);
-  return /^\d+$/.test(raw.trim()) && Number.isSafeInteger(n) ? n : null;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
