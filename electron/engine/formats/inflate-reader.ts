@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { crc32 } from '../io/crc32';
 import { waitForBytes } from '../io/growing-file';
 import * as zlib from 'zlib';
 
@@ -158,7 +159,7 @@ export class InflateReader {
 
   private counted(out: Buffer): void {
     this.total += out.length;
-    if (this.opts.expect) this.crc = zlib.crc32(out, this.crc);
+    if (this.opts.expect) this.crc = crc32(out, this.crc);
   }
 
   private finish(): void {

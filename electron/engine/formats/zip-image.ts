@@ -1,4 +1,5 @@
 import * as zlib from 'zlib';
+import { crc32 } from '../io/crc32';
 import { defineImageKind, INFLATE_CHUNK, startsWith, type ImageFile } from './image-kind';
 import { canInflateInPlace, InflateReader } from './inflate-reader';
 import { streamThrough } from './stream-through';
@@ -40,7 +41,7 @@ async function* streamEntry(file: ImageFile, entry: ZipImageEntry, opts: { signa
   let crc = 0;
   for await (const chunk of streamThrough(file.path, decoder, { ...opts, start: entry.dataOffset, end: entry.dataOffset + entry.compressedSize - 1 })) {
     total += chunk.length;
-    crc = zlib.crc32(chunk, crc);
+    crc = crc32(chunk, crc);
     yield chunk;
   }
   if (total !== entry.uncompressedSize) throw new Error(`expected ${entry.uncompressedSize} bytes, got ${total}`);

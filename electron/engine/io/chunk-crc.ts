@@ -1,4 +1,4 @@
-import * as zlib from 'zlib';
+import { crc32 } from './crc32';
 import { crc32AfterZeros } from './crc32-zeros';
 
 /**
@@ -41,7 +41,7 @@ export function zeroCrc(length: number): number {
 
 /** The CRC-32 of one whole chunk (what ChunkCrcStream computes for it). */
 export function chunkCrc(chunk: Uint8Array): number {
-  return isAllZero(chunk) ? zeroCrc(chunk.length) : zlib.crc32(chunk) >>> 0;
+  return isAllZero(chunk) ? zeroCrc(chunk.length) : crc32(chunk);
 }
 
 /** Per-chunk CRC-32s of a stream that arrives in pieces of any size. */
@@ -61,7 +61,7 @@ export class ChunkCrcStream {
       const piece = buf.subarray(at, at + n);
       if (isAllZero(piece)) this.pendingZeros += n;
       else {
-        this.crc = zlib.crc32(piece, crc32AfterZeros(this.crc, this.pendingZeros));
+        this.crc = crc32(piece, crc32AfterZeros(this.crc, this.pendingZeros));
         this.pendingZeros = 0;
       }
       this.filled += n;

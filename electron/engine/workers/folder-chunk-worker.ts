@@ -1,6 +1,6 @@
-import * as zlib from 'zlib';
 import type * as ZstdBinding from 'zstd-napi/binding';
 import { ImprintError, toErrorInfo } from '../errors';
+import { crc32 } from '../io/crc32';
 import { crc32AfterZeros } from '../io/crc32-zeros';
 import { FOLDER_CHUNK_WORKER, pieceNames } from '../formats/backup-folder/folder-chunk-kind';
 import { PieceReader } from '../formats/backup-folder/piece-store';
@@ -98,7 +98,7 @@ function fill(offset: number, out: Buffer): number {
     }
     if (!whole) scratch?.copy(out, from - offset, from - pOffset, to - pOffset);
     if (crcs) {
-      crc = zlib.crc32(out.subarray(from - offset, to - offset), crc32AfterZeros(crc, from - crcAt));
+      crc = crc32(out.subarray(from - offset, to - offset), crc32AfterZeros(crc, from - crcAt));
       crcAt = to;
     }
   }
