@@ -72,3 +72,35 @@ test('extract never replaces an existing file without --force', async () => {
   assert.equal(f.code, 0, f.stderr);
   assert.equal(fs.readFileSync(path.join(dest, 'notes.txt'), 'utf8'), 'hello\n');
 });
+
+test('a symlink in the way is never followed: skipped without --force, replaced (not its target) with it; a folder in the way is kept', async () => {
+  const dest = fs.mkdtempSync(path.join(t.dir, 'links-'));
+  const outside = path.join(t.dir, `outside-${process.pid}.txt`);
+  fs.writeFileSync(outside, 'not yours');
+  const dangling = path.join(t.dir, `nowhere-${process.pid}.txt`);
+  fs.symlinkSync(outside, path.join(dest, 'notes.txt'));
+  const r = await runCli(['extract', d.disk, '2:/docs/notes.txt', dest]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /notes\.txt already exists/);
+  assert.equal(fs.readFileSync(outside, 'utf8'), 'not yours');
+  fs.rmSync(path.join(dest, 'notes.txt'));
+  // A dangling symlink is taken as well (O_EXCL refuses it): without --force, nothing is created where it points.
+  fs.symlinkSync(dangling, path.join(dest, 'notes.txt'));
+  const s = await runCli(['extract', d.disk, '2:/docs/notes.txt', dest]);
+  assert.equal(s.code, 1);
+  assert.match(s.stderr, /already exists/);
+  assert.equal(fs.existsSync(dangling), false);
+  const f = await runCli(['extract', d.disk, '2:/docs/notes.txt', dest, '--force']);
+  assert.equal(f.code, 0, f.stderr);
+  assert.equal(fs.lstatSync(path.join(dest, 'notes.txt')).isFile(), true);
+  assert.equal(fs.readFileSync(path.join(dest, 'notes.txt'), 'utf8'), 'hello\n');
+  assert.equal(fs.existsSync(dangling), false);
+  assert.equal(fs.readFileSync(outside, 'utf8'), 'not yours');
+  fs.rmSync(path.join(dest, 'notes.txt'));
+  fs.mkdirSync(path.join(dest, 'notes.txt'));
+  const g = await runCli(['extract', d.disk, '2:/docs/notes.txt', dest, '--force']);
+  assert.equal(g.code, 1);
+  assert.match(g.stderr, /notes\.txt is a folder/);
+  assert.equal(fs.statSync(path.join(dest, 'notes.txt')).isDirectory(), true);
+  fs.rmSync(outside);
+});

@@ -16,6 +16,20 @@ import { unsafeNameReason } from './destination-names';
 
 /** Bytes read from the source per step. */
 const CHUNK = 4 << 20;
+/**
+ * Files of a folder are queued as the walk finds them and copied in batches
+ * of this many, in the order their data lies in the volume (see
+ * `copyQueued`). Bounded so that a folder of millions of files does not
+ * hold them all in memory at once.
+ */
+const ORDER_BATCH = 16_384;
+
+/** A file found by the walk, waiting for its turn in volume order. */
+interface QueuedFile {
+  entry: FileEntry;
+  dest: string;
+  sourcePath: string;
+}
 
 export interface ExtractProblem {
   /** The entry's path in the source, '/'-joined as stored. */
@@ -54,6 +68,7 @@ export class Extractor {
   /** Folders to stamp with their times and modes once their contents are in (deepest first). */
   private readonly folderTimes: { dest: string; entry: FileEntry }[] = [];
   private readonly platform: NodeJS.Platform;
+  private readonly queued: QueuedFile[] = [];
 
   constructor(
     private readonly view: FilesystemView,
@@ -107,11 +122,46 @@ export class Extractor {
           destOf.set(key, dest);
           this.folderTimes.push({ dest, entry: item.entry });
         } else skip.add(key);
+      } else if (item.entry.kind === 'file') {
+        this.queued.push({ entry: item.entry, dest, sourcePath: show(item.names) });
+        if (this.queued.length >= ORDER_BATCH) await this.copyQueued();
       } else {
         await this.one(item.entry, dest, show(item.names));
       }
     }
+    await this.copyQueued();
     for (const p of problems) this.problem(show(p.names), p.message);
+  }
+
+  /**
+   * Copies the queued files in the order their first bytes lie in the
+   * volume, not in the walk's. A backup is decoded a frame (4 MiB) at a
+   * time and only the last few frames are kept, while a folder's files lie
+   * all over the partition: taken in the walk's order, the bench drive's
+   * /usr (39,000 files, 240 MiB) decoded its frames again and again, 7.2 of
+   * a 13 s extraction. In volume order each frame is decoded about once, and
+   * a drive or an image is read forward instead of back and forth. Files the
+   * view cannot place (no extents: inline, resident or compressed data, or a
+   * driver without them) keep their walk order, after the others.
+   */
+  private async copyQueued(): Promise<void> {
+    const batch = this.queued.splice(0);
+    const placed: (QueuedFile & { at: number })[] = [];
+    for (const f of batch) placed.push({ ...f, at: await this.firstByteAt(f.entry) });
+    // Array.prototype.sort is stable: equal places (the unplaced, at Infinity) keep the walk's order.
+    placed.sort((a, b) => a.at - b.at);
+    for (const f of placed) await this.one(f.entry, f.dest, f.sourcePath);
+  }
+
+  /** Where in the volume `entry`'s data starts, or Infinity where the view cannot say. */
+  private async firstByteAt(entry: FileEntry): Promise<number> {
+    if (!this.view.extents || entry.size === 0) return Infinity;
+    try {
+      return (await this.view.extents(entry))?.[0]?.volumeOffset ?? Infinity;
+    } catch {
+      // Damaged metadata: the copy itself meets it again and reports it for this file.
+      return Infinity;
+    }
   }
 
   /** Stamps folders with their times and modes, deepest first (writing into a folder changes its time). */
@@ -142,14 +192,19 @@ export class Extractor {
   /** A file, symlink or other entry at `dest`. */
   private async one(entry: FileEntry, dest: string, sourcePath: string): Promise<void> {
     if (entry.kind === 'other') return this.problem(sourcePath, 'skipped: not a file, folder or symlink (a device, FIFO or socket)');
-    if (fs.existsSync(dest) || isDanglingLink(dest)) {
-      if (!this.opts.force) return this.problem(sourcePath, `skipped: ${dest} already exists (--force replaces it)`);
-      if (fs.lstatSync(dest).isDirectory()) return this.problem(sourcePath, `skipped: ${dest} is a folder`);
-      fs.unlinkSync(dest);
-    }
+    const create = (): Promise<void> => (entry.kind === 'symlink' ? this.symlink(entry, dest) : this.file(entry, dest));
     try {
-      if (entry.kind === 'symlink') await this.symlink(entry, dest);
-      else await this.file(entry, dest);
+      try {
+        await create();
+      } catch (err) {
+        // Both creations refuse a name that is taken (O_EXCL, symlink(2)), a dangling symlink included: what is there is
+        // looked at only then, two calls fewer per file than looking first, and nothing is followed or truncated.
+        if (errnoOf(err) !== 'EEXIST') throw err;
+        if (!this.opts.force) return this.problem(sourcePath, `skipped: ${dest} already exists (--force replaces it)`);
+        if (fs.lstatSync(dest).isDirectory()) return this.problem(sourcePath, `skipped: ${dest} is a folder`);
+        fs.unlinkSync(dest);
+        await create();
+      }
     } catch (err) {
       if (err instanceof ImprintError && err.kind === 'failed' && err.code !== 'E_CORRUPT_SOURCE') throw err;
       this.problem(sourcePath, `not extracted: ${(err as Error).message}`);
@@ -180,6 +235,8 @@ export class Extractor {
     let ok = false;
     try {
       const extents = this.opts.copier && this.view.extents && entry.size >= COPY_MIN_BYTES ? await this.view.extents(entry) : null;
+      /** End of the bytes written: where it falls short of the size (holes at the end, or the copier's), the size is set. */
+      let written = 0;
       if (extents && this.opts.copier) {
         const { copier, volumeStart, volumeSize } = this.opts.copier;
         const before = this.totals.bytes;
@@ -198,19 +255,27 @@ export class Extractor {
         if (!isZeros(piece)) {
           let done = 0;
           while (done < piece.length) done += fs.writeSync(fd, piece, done, piece.length - done, at + done);
+          written = at + piece.length;
         }
         at += piece.length;
         this.totals.bytes += piece.length;
         this.opts.onBytes?.(this.totals.bytes);
       }
-      fs.ftruncateSync(fd, entry.size);
+      if (extents || written !== entry.size) fs.ftruncateSync(fd, entry.size);
+      // Through the open file, not the path: no second lookup of it, and nothing else can have taken the name meanwhile.
+      if (entry.mode !== undefined && this.platform !== 'win32') {
+        try {
+          fs.fchmodSync(fd, entry.mode & 0o777);
+        } catch {
+          // Modes are kept where the destination allows (a FAT or exFAT stick does not).
+        }
+      }
+      if (entry.mtimeMs !== undefined) fs.futimesSync(fd, new Date(entry.mtimeMs), new Date(entry.mtimeMs));
       ok = true;
     } finally {
       fs.closeSync(fd);
       if (!ok) fs.rmSync(dest, { force: true });
     }
-    if (entry.mode !== undefined && this.platform !== 'win32') fs.chmodSync(dest, entry.mode & 0o777);
-    if (entry.mtimeMs !== undefined) fs.utimesSync(dest, new Date(entry.mtimeMs), new Date(entry.mtimeMs));
     this.totals.files++;
   }
 }
@@ -219,12 +284,4 @@ const ZEROS = Buffer.alloc(CHUNK);
 
 function isZeros(b: Buffer): boolean {
   return b.length <= ZEROS.length && b.equals(ZEROS.subarray(0, b.length));
-}
-
-function isDanglingLink(p: string): boolean {
-  try {
-    return fs.lstatSync(p).isSymbolicLink();
-  } catch {
-    return false;
-  }
 }
