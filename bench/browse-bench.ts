@@ -3,6 +3,7 @@ import * as path from 'path';
 import { CACHE_ROOT, IMPRINT_CLI, MiB } from './bench-config';
 import { bash, exec, haveTool, mustExec } from './exec';
 import { atLeast, fmtRate, table, type TargetCheck } from './report';
+import { extractFolderRows } from './extract-folder-bench';
 import { ensureSmartDrive, SMART_DRIVE_FILE, SMART_PARTITIONS } from './smart-drive-builder';
 
 /**
@@ -17,7 +18,8 @@ import { ensureSmartDrive, SMART_DRIVE_FILE, SMART_PARTITIONS } from './smart-dr
  * about a tenth of a second), and (b) the time to get the files against the
  * time zstd takes to decode the whole backup. Each with the command's own
  * time ("job", from its final JSON event, Node's start-up left out) and wall
- * time. `7z l` of the raw drive image is printed beside as a reference.
+ * time. `7z l` of the raw drive image is printed beside as a reference, and
+ * so is taking a whole folder out (extract-folder-bench.ts).
  */
 
 /** Large files of the bench drive (smart-drive-builder.ts), one per filesystem: 140 MiB in all (the drive has no single 150 MiB file). */
@@ -72,6 +74,7 @@ export async function runBrowseBench(log: (s: string) => void): Promise<{ text: 
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
+  rows.push(...(await extractFolderRows(backup, driveFile)));
   const z = await bash('zstd -dc -- "$1" > /dev/null', [backup]);
   const content = fs.statSync(SMART_DRIVE_FILE).size;
   const zstd = z.code === 0 ? z.seconds : null;
