@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import { ImprintError, toErrorInfo } from '../errors';
 import { chunkCrc, zeroCrc } from '../io/chunk-crc';
 import { ReadAhead, readChunkAt, type ChunkSource } from '../io/chunk-reader';
+import { loadXxh64Low32 } from '../io/xxh64';
 import { RangeCursor, zeroGaps } from '../disks/byte-ranges';
 import type { ByteRange } from '../disks/filesystem-driver';
 import { SlotQueue, workerPort } from './worker-port';
@@ -64,19 +65,12 @@ async function readParts(src: ChunkSource, view: Buffer, offset: number, length:
   return counts.reduce((a, b) => a + b, 0);
 }
 
-function loadXxh64(): ReturnType<typeof import('hash-wasm')['createXXHash64']> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- one algorithm's bundle of hash-wasm (the package's main loads them all)
-  const { createXXHash64 } = require('hash-wasm/dist/xxhash64.umd.min.js') as Pick<typeof import('hash-wasm'), 'createXXHash64'>;
-  return createXXHash64();
-}
-
 async function run(): Promise<void> {
   const fd = fs.openSync(device, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
   const src: ChunkSource = { fd, path: device, isBlockDevice: true };
   const hash = crypto.createHash('sha256');
-  // Loaded while the first reads are under way: hash-wasm's XXH64 alone, 8 ms to load and compile
-  // where its whole bundle (every algorithm) took 115 ms, on the way to the first chunk.
-  const xxhReady = data.check === 'xxh64' ? loadXxh64() : null;
+  // Loaded while the first reads are under way (hash-wasm's, where the native one is missing, takes 8 ms to compile).
+  const xxhReady = data.check === 'xxh64' ? loadXxh64Low32() : null;
   xxhReady?.catch(() => {});
   let next = 0;
   let stopping = false;
@@ -122,11 +116,8 @@ async function run(): Promise<void> {
       else hash.update(bytes);
       // The backup file is read back and compared with these, chunk by chunk (backup-check-worker.ts),
       // or what was compressed is (DriveReaderData.check).
-      if (xxh) {
-        xxh.init();
-        xxh.update(bytes);
-        port.post({ type: 'chunk', slot: chunk.slot, offset: chunk.offset, length: chunk.length, xxh: Buffer.from(xxh.digest('binary')).readUInt32BE(4) });
-      } else port.post({ type: 'chunk', slot: chunk.slot, offset: chunk.offset, length: chunk.length, crc: chunkCrc(bytes) });
+      if (xxh) port.post({ type: 'chunk', slot: chunk.slot, offset: chunk.offset, length: chunk.length, xxh: xxh(bytes) });
+      else port.post({ type: 'chunk', slot: chunk.slot, offset: chunk.offset, length: chunk.length, crc: chunkCrc(bytes) });
       port.post({ type: 'input', bytes: chunk.read });
     }
     if (cancelled) return;
