@@ -94,6 +94,21 @@ test('a damaged, truncated, wrong or missing piece is refused by the reader with
   assert.equal(!r0.ok && r0.problem, 'missing');
 });
 
+test("a piece is checked against its name, not its frame's own XXH64: a wrong frame checksum over the right content reads, and zstd itself refuses that frame", () => {
+  const folder = fresh();
+  const index = storeSample(folder, sampleDrive());
+  const [, length, hash] = index.pieces.find(([, l]) => l > 4096) as [number, number, string];
+  const file = piecePath(folder, hash);
+  const bytes = fs.readFileSync(file);
+  // The frame's last 4 bytes are its content checksum (the checksum flag is set on every piece).
+  bytes.writeUInt32LE(bytes.readUInt32LE(bytes.length - 4) ^ 0x5a5a5a5a, bytes.length - 4);
+  fs.writeFileSync(file, bytes);
+  assert.notEqual(spawnSync('zstd', ['-t', '-q', file]).status, 0, 'zstd -t finds the checksum wrong: the decoder here really skips it');
+  const r = new PieceReader(folder).read(hash, length);
+  assert.equal(r.ok, true, r.ok ? '' : r.detail);
+  assert.equal(r.ok && sha256Hex(r.data), hash);
+});
+
 test('crafted indexes are refused with a reason, never followed', () => {
   const folder = fresh();
   const index = storeSample(folder, sampleDrive());
