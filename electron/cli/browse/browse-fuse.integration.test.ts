@@ -1,9 +1,11 @@
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { withExfatMount } from '../../engine/disks/exfat/testing/exfat-images';
 import { makeNtfs, withNtfsMount } from '../../engine/disks/ntfs/ntfs-test-volume';
+import { attachLoop, detachLoop } from '../../engine/testing/loop-device';
 import { tempDir } from '../../engine/testing/test-drives';
 import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
 import { runCli } from '../testing/run-cli';
@@ -37,7 +39,14 @@ before(async () => {
   fs.writeFileSync(exfat, '');
   fs.truncateSync(exfat, 32 * MIB);
   await runTool('mkfs.exfat', ['-L', 'EXLABEL', exfat], SLOW_TOOL_MS);
-  await withExfatMount(exfat, false, (mnt) => fs.cpSync(plain, mnt, { recursive: true, preserveTimestamps: true }));
+  await withExfatMount(exfat, false, (mnt) => {
+    fs.cpSync(plain, mnt, { recursive: true, preserveTimestamps: true });
+    // A file large enough to be copied from its extents out of a backup (jobs/extract-copy.ts), grown after another
+    // file was written so that exfat-fuse gives it a FAT chain in two runs.
+    fs.writeFileSync(path.join(mnt, 'large.bin'), crypto.randomBytes(3 * MIB));
+    fs.writeFileSync(path.join(mnt, 'between.bin'), crypto.randomBytes(MIB));
+    fs.appendFileSync(path.join(mnt, 'large.bin'), crypto.randomBytes(3 * MIB + 77));
+  });
   exfatRef = await withExfatMount(exfat, true, (mnt) => {
     const tree = hostTree(mnt);
     hashesOf(mnt, tree, exfatHashes);
@@ -71,7 +80,7 @@ async function compare(image: string, ref: Map<string, HostEntry>, hashes: Map<s
     if (h.kind === 'symlink') assert.equal(e.target, h.target, k);
     if (h.kind === 'file') assert.ok(Math.abs(e.mtimeMs! / 1000 - h.mtimeS) < 2, `${k}: mtime`);
   }
-  const dest = path.join(t.dir, `out-${fsName}`);
+  const dest = fs.mkdtempSync(path.join(t.dir, `out-${fsName}-`));
   const x = await runCli(['extract', image, '1:/', dest, '--json']);
   assert.equal(x.code, 0, x.stderr + x.stdout.slice(-1000));
   const got = hostTree(dest);
@@ -84,6 +93,19 @@ async function compare(image: string, ref: Map<string, HostEntry>, hashes: Map<s
 
 test('exFAT (whole-volume image): listing and extraction match exfat-fuse', async () => {
   await compare(exfat, exfatRef, exfatHashes, 'exfat', 'EXLABEL');
+});
+
+test('exFAT through its Imprint backup (seekable zstd): the same listing and extraction, the large file from its extents', async () => {
+  const dev = await attachLoop(exfat, { readOnly: true });
+  const backup = path.join(t.dir, 'exfat.img.zst');
+  try {
+    const b = await runCli(['backup', dev, backup, '--json']);
+    assert.equal(b.code, 0, b.stderr);
+  } finally {
+    await detachLoop(dev);
+  }
+  assert.ok(exfatRef.get('/large.bin')!.size > 4 * MIB);
+  await compare(backup, exfatRef, exfatHashes, 'exfat', 'EXLABEL');
 });
 
 test('NTFS (whole-volume image, with a symlink): listing and extraction match ntfs-3g', async () => {

@@ -2,6 +2,7 @@ import { after, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
+import type { FileEntry } from '../filesystem-driver';
 import { exfatDriver } from './exfat-driver';
 import { entrySetChecksum } from './exfat-entries';
 import { withExfatMount } from './testing/exfat-images';
@@ -95,6 +96,30 @@ describe('exFAT file view', async () => {
       const whole = await view.read(big, 0, big.size);
       assert.deepEqual(await view.read(big, 5000, 9000), whole.subarray(5000, 14_000));
       assert.deepEqual(await view.read(big, big.size - 3, 50), whole.subarray(big.size - 3));
+    });
+  });
+
+  test("extents(): each file's bytes, taken from the volume where its extents say (zeros elsewhere), are what read() gives, FAT-chained files too", async () => {
+    await withVolume(image, async (v) => {
+      const view = await exfatDriver.open!(v);
+      let files = 0;
+      let split = 0;
+      const visit = async (dir: FileEntry): Promise<void> => {
+        for (const e of await view.list(dir)) {
+          if (e.kind === 'directory') await visit(e);
+          if (e.kind !== 'file') continue;
+          const extents = await view.extents!(e);
+          assert.ok(extents, e.name);
+          const fromExtents = Buffer.alloc(e.size);
+          for (const x of extents) (await v.read(x.volumeOffset, x.length)).copy(fromExtents, x.offset);
+          assert.ok(fromExtents.equals(await view.read(e, 0, e.size)), e.name);
+          files++;
+          if (extents.length > 1) split++;
+        }
+      };
+      await visit(view.root());
+      assert.ok(files > 2000, `${files} files`);
+      assert.ok(split > 0, 'side.bin, grown after the others were written, lies in more than one run');
     });
   });
 

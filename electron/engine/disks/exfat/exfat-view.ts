@@ -1,4 +1,4 @@
-import type { FileEntry, FilesystemView } from '../filesystem-driver';
+import type { FileEntry, FileExtent, FilesystemView } from '../filesystem-driver';
 import type { Volume } from '../volume';
 import { clampRead, readFromRuns } from '../fat/cluster-reader';
 import type { ClusterRun } from '../fat/fat-table';
@@ -103,20 +103,48 @@ class ExfatView implements FilesystemView {
     const validEnd = Math.min(end, s.validLength);
     const out = validEnd >= end ? null : Buffer.alloc(end - from);
     if (validEnd > from) {
-      const key = `${s.firstCluster}:${s.validLength}:${s.contiguous}`;
-      let runs = this.runsCache.get(key);
-      if (!runs) {
-        const r = await this.fs.runs(s, s.validLength);
-        if (r.error) throw new Error(`${file.name}: ${r.error}`);
-        runs = r.runs;
-        if (this.runsCache.size > 256) this.runsCache.clear();
-        this.runsCache.set(key, runs);
-      }
+      const runs = await this.runsOf(file.name, s);
       const data = await readFromRuns(this.fs.volume, runs, this.fs.g.clusterSize, (c) => this.fs.clusterOffset(c), from, validEnd - from);
       if (!out) return data;
       data.copy(out, 0);
     }
     return out ?? Buffer.alloc(0);
+  }
+
+  /**
+   * Where the file's written bytes lie: its cluster runs up to its
+   * ValidDataLength. What lies past that reads as zeros, so no extent
+   * covers it (jobs/extract-copy.ts leaves it a hole).
+   */
+  async extents(file: FileEntry): Promise<FileExtent[] | null> {
+    const ref = refOf(file);
+    if (file.kind !== 'file' || !ref.stream) return null;
+    const s = ref.stream;
+    const valid = Math.min(s.validLength, s.dataLength);
+    const out: FileExtent[] = [];
+    if (valid <= 0) return out;
+    let offset = 0;
+    for (const r of await this.runsOf(file.name, s)) {
+      if (offset >= valid) break;
+      const length = Math.min(r.count * this.fs.g.clusterSize, valid - offset);
+      out.push({ offset, length, volumeOffset: this.fs.clusterOffset(r.first) });
+      offset += length;
+    }
+    return out;
+  }
+
+  /** The cluster runs holding a stream's written bytes (cached: a file is read in several steps). */
+  private async runsOf(name: string, s: ExfatStream): Promise<ClusterRun[]> {
+    const key = `${s.firstCluster}:${s.validLength}:${s.contiguous}`;
+    let runs = this.runsCache.get(key);
+    if (!runs) {
+      const r = await this.fs.runs(s, s.validLength);
+      if (r.error) throw new Error(`${name}: ${r.error}`);
+      runs = r.runs;
+      if (this.runsCache.size > 256) this.runsCache.clear();
+      this.runsCache.set(key, runs);
+    }
+    return runs;
   }
 
   async readlink(link: FileEntry): Promise<string> {
