@@ -16,7 +16,7 @@ import { exec, mustExec } from './exec';
 const FOLDER = '/usr';
 
 export async function extractFolderRows(backup: string, driveFile: string): Promise<string[][]> {
-  const shm = fs.existsSync('/dev/shm') && fs.statfsSync('/dev/shm').bavail * fs.statfsSync('/dev/shm').bsize > 2 << 30;
+  const shm = hasRoom('/dev/shm', 2 << 30);
   const root = fs.mkdtempSync(path.join(shm ? '/dev/shm' : CACHE_ROOT, 'imprint-extract-folder-'));
   const rows: string[][] = [];
   try {
@@ -31,6 +31,16 @@ export async function extractFolderRows(backup: string, driveFile: string): Prom
     fs.rmSync(root, { recursive: true, force: true });
   }
   return rows;
+}
+
+/** Whether `dir` exists and has more than `bytes` free. */
+function hasRoom(dir: string, bytes: number): boolean {
+  try {
+    const st = fs.statfsSync(dir);
+    return st.bavail * st.bsize > bytes;
+  } catch {
+    return false;
+  }
 }
 
 /** `cp -a` of FOLDER from partition 1 of the raw image, mounted read-only: [seconds, '-', result]. */

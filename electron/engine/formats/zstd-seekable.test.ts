@@ -10,6 +10,7 @@ import { chunkCrc } from '../io/chunk-crc';
 import { SeekableZstdReader } from './zstd-seekable-reader';
 import { EMPTY_CONTENT_CHECKSUM, readSeekTable, seekTableFrameLength } from './zstd-seek-table';
 import { ZstdFramePool } from './zstd-frame-pool';
+import { xxhsumLow32 } from '../testing/xxhsum';
 
 const MiB = 1 << 20;
 let counter = 0;
@@ -63,14 +64,6 @@ function openError(file: string): ImprintError {
   assert.fail(`${file} opened`);
 }
 
-/** Low 32 bits of XXH64 by the real xxhsum program (an independent implementation of the checksum). */
-function xxh64Low32(data: Buffer): number {
-  const out = execFileSync('xxhsum', ['-H1'], { input: data }).toString();
-  const hex = /^([0-9a-f]{16})\b/.exec(out)?.[1];
-  assert.ok(hex, out);
-  return parseInt(hex.slice(8), 16);
-}
-
 // The base OS-like image: a FAT partition, an ext4 one with files, and free space (zeros).
 /** The writer's frame size: the cases below cut, cross and damage frames by it. */
 const FRAME = SEEKABLE_FRAME_SIZE;
@@ -113,14 +106,14 @@ test('the seek table lists each frame with its sizes and the XXH64 of its conten
   assert.equal(last.decompressedSize, 0, 'the metadata frame holds no content');
   assert.equal(last.compressedSize, metadata.length);
   assert.ok(written.bytes.subarray(last.compressedOffset, last.compressedOffset + metadata.length).equals(metadata));
-  assert.equal(last.checksum, xxh64Low32(Buffer.alloc(0)));
-  assert.equal(EMPTY_CONTENT_CHECKSUM, xxh64Low32(Buffer.alloc(0)));
+  assert.equal(last.checksum, xxhsumLow32(Buffer.alloc(0)));
+  assert.equal(EMPTY_CONTENT_CHECKSUM, xxhsumLow32(Buffer.alloc(0)));
   // Each data frame: decodes on its own (zstd -d of its bytes alone) to its slice, whose XXH64 the table holds.
   for (const f of frames.slice(0, 3).concat(frames.slice(-2, -1))) {
     const alone = written.bytes.subarray(f.compressedOffset, f.compressedOffset + f.compressedSize);
     const slice = image.subarray(f.decompressedOffset, f.decompressedOffset + f.decompressedSize);
     assert.ok(execFileSync('zstd', ['-dc'], { input: alone, maxBuffer: 1 << 24 }).equals(slice), `frame ${f.index} decodes alone`);
-    assert.equal(f.checksum, xxh64Low32(slice), `frame ${f.index} checksum`);
+    assert.equal(f.checksum, xxhsumLow32(slice), `frame ${f.index} checksum`);
   }
   // Free space: all-zero frames are the same ready-made bytes.
   const zeroFrames = frames.filter((f) => f.decompressedSize === FRAME && image.subarray(f.decompressedOffset, f.decompressedOffset + f.decompressedSize).every((b) => b === 0));

@@ -1,16 +1,9 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { loadXxh64Low32, xxh64Implementation } from './xxh64';
-
-/** Low 32 bits of XXH64 by the xxhsum program (xxHash's own command line: an independent implementation). */
-function xxhsumLow32(data: Buffer): number {
-  const hex = /^([0-9a-f]{16})\b/.exec(execFileSync('xxhsum', ['-H1'], { input: data }).toString())?.[1];
-  assert.ok(hex);
-  return parseInt(hex.slice(8), 16);
-}
+import { xxhsumLow32 } from '../testing/xxhsum';
 
 /** What a worker thread's loadXxh64Low32 says of "123456789" (and which implementation it used), with `env`. */
 async function onWorker(env: NodeJS.ProcessEnv): Promise<[string, number]> {

@@ -126,8 +126,8 @@ export type PieceRead =
 /**
  * libzstd's ZSTD_d_forceIgnoreChecksum (ZSTD_d_experimentalParam3 in zstd.h,
  * since zstd 1.4.7; zstd-napi bundles its own libzstd, so the number cannot
- * change under us unnoticed: piece-store tests decode a piece whose frame
- * checksum is wrong).
+ * change under us unnoticed: backup-folder.test.ts reads a piece whose
+ * frame checksum is wrong).
  */
 const ZSTD_D_FORCE_IGNORE_CHECKSUM = 1002;
 
