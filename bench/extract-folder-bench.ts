@@ -34,7 +34,7 @@ export async function extractFolderRows(backup: string, driveFile: string): Prom
 }
 
 /** Whether `dir` exists and has more than `bytes` free. */
-function hasRoom(dir: string, bytes: number): boolean {
+export function hasRoom(dir: string, bytes: number): boolean {
   try {
     const st = fs.statfsSync(dir);
     return st.bavail * st.bsize > bytes;
