@@ -133,6 +133,7 @@ export async function runFolderBench(opts: FolderBenchOptions): Promise<{ text: 
   let changed = 0;
   let drive = '';
   let target: LoopTarget | null = null;
+  let device: DeviceTime | null = null;
   try {
     // A copy of the cached drive, changed by this bench (the cache is only read). dd writes every
     // byte, so the copy has no holes (which would slow direct I/O, docs/block-io.md).
@@ -172,6 +173,8 @@ export async function runFolderBench(opts: FolderBenchOptions): Promise<{ text: 
         log(`round ${round + 1} imprint restore ${key === 'folder' ? 'FOLDER (latest)' : 'single.img.zst'}`, t);
       }
     }
+    const stored = res.imprint3?.details?.storedBytes;
+    if (stored) device = await deviceTime(targetDevice, stored);
   } finally {
     if (drive) {
       await mustExec(['partx', '-d', drive]).catch(() => undefined);
@@ -180,10 +183,36 @@ export async function runFolderBench(opts: FolderBenchOptions): Promise<{ text: 
     await target?.detach();
     fs.rmSync(work, { recursive: true, force: true });
   }
-  return report(res, grew, restores, changed, opts.runs);
+  return report(res, grew, restores, changed, opts.runs, device);
 }
 
-function report(res: Record<string, Timed>, grew: Record<string, number>, restores: { folder: Timed[]; single: Timed[] }, changed: number, runs: number): { text: string; checks: TargetCheck[] } {
+/** Each round's seconds, in order, as the table prints them. */
+const rounds = (ts: Timed[]): string => ts.map((t) => `${t.seconds.toFixed(2)}${t.ok ? '' : ' (failed)'}`).join(', ');
+
+/**
+ * dd writing `bytes` of zeros to the target with 4 MiB direct writes, then
+ * reading them back the same way: what the drive itself takes for a
+ * restore's writes and read-back, one after the other (a restore overlaps
+ * them). Both restores write and read exactly these bytes, so this shows how
+ * much of their time is the drive's.
+ */
+async function deviceTime(device: string, bytes: number): Promise<DeviceTime | null> {
+  const count = String(Math.ceil(bytes / (4 * MiB)));
+  await settleWrites();
+  const w = await exec(['dd', 'if=/dev/zero', `of=${device}`, 'bs=4M', `count=${count}`, 'oflag=direct', 'conv=fsync', 'status=none']);
+  await flushDevice(device);
+  const r = await exec(['dd', `if=${device}`, 'of=/dev/null', 'bs=4M', `count=${count}`, 'iflag=direct', 'status=none']);
+  return w.code === 0 && r.code === 0 ? { bytes, write: w.seconds, read: r.seconds, seconds: w.seconds + r.seconds } : null;
+}
+
+interface DeviceTime {
+  bytes: number;
+  write: number;
+  read: number;
+  seconds: number;
+}
+
+function report(res: Record<string, Timed>, grew: Record<string, number>, restores: { folder: Timed[]; single: Timed[] }, changed: number, runs: number, device: DeviceTime | null): { text: string; checks: TargetCheck[] } {
   const mib = (b: number | undefined): string => (b === undefined ? '-' : (b / MiB).toFixed(1));
   const secs = (t: Timed | undefined): string => (t ? `${t.seconds.toFixed(2)}${t.ok ? '' : ' (failed)'}` : '-');
   const ok = (...keys: string[]): boolean => keys.every((k) => res[k]?.ok === true);
@@ -203,10 +232,11 @@ function report(res: Record<string, Timed>, grew: Record<string, number>, restor
     ),
     '',
     table(
-      ['restore of the latest generation onto a 3 GiB loop drive', 'MB/s'],
+      ['restore of the latest generation onto a 3 GiB loop drive', 'MB/s', 'each round, s'],
       [
-        ['imprint restore FOLDER (read back and checked)', fmtRate(rf)],
-        [`imprint restore single.img.zst (smart single file, made in ${secs(res.single)} s, ${mib(grew.single)} MiB)`, fmtRate(rs)],
+        ['imprint restore FOLDER (read back and checked)', fmtRate(rf), rounds(restores.folder)],
+        [`imprint restore single.img.zst (smart single file, made in ${secs(res.single)} s, ${mib(grew.single)} MiB)`, fmtRate(rs), rounds(restores.single)],
+        ...(device ? [[`dd writing as many bytes (${mib(device.bytes)} MiB of zeros, 4 MiB direct writes) to the same drive, then reading them back (reference)`, fmtRate(rate(SMART_DRIVE_SIZE, [device.seconds])), `${device.write.toFixed(2)} + ${device.read.toFixed(2)}`]] : []),
       ],
     ),
   ].join('\n');
