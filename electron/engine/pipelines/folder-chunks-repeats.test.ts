@@ -37,10 +37,10 @@ function driveWithRepeats(): Buffer {
   return drive;
 }
 
-async function storedBytes(folder: string, index: ReturnType<typeof storeSample>): Promise<Buffer> {
+async function storedBytes(folder: string, index: ReturnType<typeof storeSample>, readAhead = false): Promise<Buffer> {
   const storage = index.metadata.storage as BackupStorage;
   const out: Buffer[] = [];
-  await decodeFolderChunks(folder, index)(storage, recordedCrcs(storage), SAMPLE_SIZE, {}, (c: StoredChunk) => {
+  await decodeFolderChunks(folder, index, { crcs: true, readAhead })(storage, recordedCrcs(storage), SAMPLE_SIZE, {}, (c: StoredChunk) => {
     for (const p of c.parts) out.push(Buffer.from(c.buf.subarray(p.start - c.at, p.start - c.at + p.length)));
     return Promise.resolve();
   });
@@ -49,28 +49,33 @@ async function storedBytes(folder: string, index: ReturnType<typeof storeSample>
 
 const expectedStored = (drive: Buffer, index: ReturnType<typeof storeSample>): Buffer => Buffer.concat((index.metadata.storage as BackupStorage).ranges.map(([s, l]) => drive.subarray(s, s + l)));
 
-test('repeated pieces come back at every place they were stored', async () => {
-  const folder = path.join(root, 'ok');
-  const drive = driveWithRepeats();
-  const index = storeSample(folder, drive);
-  const names = index.pieces.map((p) => p[2]);
-  assert.equal(new Set(names).size, names.length - 5, 'the sample lists 3 more zero pieces and 2 more copies than it stores');
-  assert.deepEqual(await storedBytes(folder, index), expectedStored(drive, index));
-});
+// Reading ahead (several pieces on their way at once), a repeat may be read again while its first place's read is on its way; the bytes must come back the same.
+for (const readAhead of [false, true]) {
+  const how = readAhead ? 'read ahead' : 'piece by piece';
 
-test('a damaged repeated piece stops the restore at its first place', async () => {
-  const folder = path.join(root, 'damaged');
-  const drive = driveWithRepeats();
-  const index = storeSample(folder, drive);
-  const [offset, , hash] = index.pieces.find((p) => p[0] === MiB + 3 * PIECE) as [number, number, string];
-  const file = piecePath(folder, hash);
-  const bytes = fs.readFileSync(file);
-  bytes.writeUInt8((bytes.readUInt8(bytes.length - 20) ^ 0x10) & 0xff, bytes.length - 20);
-  fs.writeFileSync(file, bytes);
-  await assert.rejects(storedBytes(folder, index), (err) => err instanceof ImprintError && err.code === 'E_CORRUPT_SOURCE' && err.message.includes(`piece ${hash}`) && err.message.includes(`drive bytes ${offset} to`));
-});
+  test(`repeated pieces come back at every place they were stored (${how})`, async () => {
+    const folder = path.join(root, `ok-${readAhead}`);
+    const drive = driveWithRepeats();
+    const index = storeSample(folder, drive);
+    const names = index.pieces.map((p) => p[2]);
+    assert.equal(new Set(names).size, names.length - 5, 'the sample lists 3 more zero pieces and 2 more copies than it stores');
+    assert.deepEqual(await storedBytes(folder, index, readAhead), expectedStored(drive, index));
+  });
 
-test('a repeated piece is read from its file once', () => {
+  test(`a damaged repeated piece stops the restore at its first place (${how})`, async () => {
+    const folder = path.join(root, `damaged-${readAhead}`);
+    const drive = driveWithRepeats();
+    const index = storeSample(folder, drive);
+    const [offset, , hash] = index.pieces.find((p) => p[0] === MiB + 3 * PIECE) as [number, number, string];
+    const file = piecePath(folder, hash);
+    const bytes = fs.readFileSync(file);
+    bytes.writeUInt8((bytes.readUInt8(bytes.length - 20) ^ 0x10) & 0xff, bytes.length - 20);
+    fs.writeFileSync(file, bytes);
+    await assert.rejects(storedBytes(folder, index, readAhead), (err) => err instanceof ImprintError && err.code === 'E_CORRUPT_SOURCE' && err.message.includes(`piece ${hash}`) && err.message.includes(`drive bytes ${offset} to`));
+  });
+}
+
+test('a repeated piece is read from its file once (piece by piece)', () => {
   const folder = path.join(root, 'once');
   const drive = driveWithRepeats();
   const index = storeSample(folder, drive);

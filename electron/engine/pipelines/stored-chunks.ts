@@ -122,10 +122,10 @@ const FOLDER_THREADS = THREADS;
  * reads anyway to verify: the CRC-32s taken twice cost 0.18 of a folder
  * restore's 2.8 CPU-seconds on the bench drive.
  */
-export function decodeFolderChunks(folder: string, index: GenerationIndex, opts: { crcs: boolean } = { crcs: true }): ChunkDecoder {
+export function decodeFolderChunks(folder: string, index: GenerationIndex, opts: { crcs: boolean; readAhead?: boolean } = { crcs: true }): ChunkDecoder {
   return (storage, crcs, size, decodeOpts, onChunk) => {
     const pieces = sharePieces(index.pieces);
-    const startPool = (memory: SharedArrayBuffer) => new ZstdChunkPool(FOLDER_THREADS, { folder, pieces, memory, crcs: opts.crcs }, FOLDER_CHUNK_WORKER);
+    const startPool = (memory: SharedArrayBuffer) => new ZstdChunkPool(FOLDER_THREADS, { folder, pieces, memory, crcs: opts.crcs, readAhead: opts.readAhead === true }, FOLDER_CHUNK_WORKER);
     return decodeChunks(`${folder}#${index.id}`, storage, crcs, size, decodeOpts, onChunk, startPool, { sha256: false, crcs: opts.crcs });
   };
 }

@@ -4,7 +4,7 @@ import { crc32 } from '../io/crc32';
 import { crc32AfterZeros } from '../io/crc32-zeros';
 import { FOLDER_CHUNK_WORKER, pieceNames } from '../formats/backup-folder/folder-chunk-kind';
 import { PieceReader } from '../formats/backup-folder/piece-store';
-import type { FromChunkWorker } from '../formats/zstd-chunk-pool';
+import type { ToChunkWorker } from '../formats/zstd-chunk-pool';
 import { workerPort } from './worker-port';
 
 /**
@@ -19,9 +19,17 @@ import { workerPort } from './worker-port';
  * compares it with the CRC-32 the generation recorded before the range is
  * written. With read-back, the drive is compared with the record instead,
  * before the partition table is written (pipelines/stored-chunks.ts).
+ *
+ * Pieces are read one after the other while they come from the page cache,
+ * and several at once on libuv's threads once a range shows they come from
+ * the disk (fill() and fillAhead() below): on this machine, with the
+ * folder's pages dropped, a restore of the bench drive's folder took 5.6 s
+ * reading piece by piece and 3.5-4.6 s reading ahead, against 3.6-4.2 s for
+ * its single-file backup; with the pages cached, reading ahead only costs
+ * CPU (0.15-0.25 CPU-s more for 12,000 pieces).
  */
 const port = workerPort(FOLDER_CHUNK_WORKER);
-const { folder, pieces, memory, crcs } = port.data;
+const { folder, pieces, memory, crcs, readAhead } = port.data;
 const reader = new PieceReader(folder);
 const nameOf = pieceNames(pieces);
 let scratch: Buffer | null = null;
@@ -70,39 +78,232 @@ function firstEndingAfter(offset: number): number {
   return lo;
 }
 
-/** Fills `out` with the pieces of drive range [offset, offset + out.length); returns the range's CRC-32 (zeros between pieces). */
-function fill(offset: number, out: Buffer): number {
-  const end = offset + out.length;
-  let crc = 0;
-  /** Drive offset up to which the CRC is taken. */
-  let crcAt = offset;
+/** One piece of a range being filled: where it goes, and where its decoded bytes come from. */
+interface Placed {
+  i: number;
+  hash: string;
+  pOffset: number;
+  pLength: number;
+  /** Inside the range: decoded straight into place; across its edge (never, with pieces that divide the chunk): through scratch. */
+  whole: boolean;
+}
+
+function damaged(detail: string, p: Placed): ImprintError {
+  return new ImprintError('E_CORRUPT_SOURCE', `The backup folder ${folder} is damaged: ${detail}; it held drive bytes ${p.pOffset} to ${p.pOffset + p.pLength}. The drive's partition table was not written.`, { offset: p.pOffset });
+}
+
+/** The pieces of drive range [offset, end), in drive order. */
+function placed(offset: number, end: number): Placed[] {
+  const out: Placed[] = [];
   for (let i = firstEndingAfter(offset); i < pieces.count; i++) {
     const pOffset = pieces.offsets[i] as number;
     const pLength = pieces.lengths[i] as number;
     if (pOffset >= end) break;
-    const hash = nameOf(i);
-    const whole = pOffset >= offset && pOffset + pLength <= end;
-    // A piece inside the range decodes straight into place; one across its edge (never, with pieces that divide the chunk) through scratch.
-    if (!whole && (!scratch || scratch.length < pLength)) scratch = Buffer.allocUnsafe(pLength);
-    const from = Math.max(offset, pOffset);
-    const to = Math.min(end, pOffset + pLength);
-    const into = whole ? out.subarray(pOffset - offset, pOffset - offset + pLength) : (scratch as Buffer);
-    const repeated = pieces.repeats[i] === 1;
-    const frame = repeated ? kept.get(hash) : undefined;
-    if (!frame || !decodeKept(frame, pLength, into)) {
-      const got = reader.read(hash, pLength, into);
-      if (!got.ok) {
-        throw new ImprintError('E_CORRUPT_SOURCE', `The backup folder ${folder} is damaged: ${got.detail}; it held drive bytes ${pOffset} to ${pOffset + pLength}. The drive's partition table was not written.`, { offset: pOffset });
-      }
-      if (repeated) keep(hash, got.frame);
+    out.push({ i, hash: nameOf(i), pOffset, pLength, whole: pOffset >= offset && pOffset + pLength <= end });
+  }
+  return out;
+}
+
+/** Where piece `p` decodes to: its place in `out`, or scratch. */
+function target(p: Placed, offset: number, out: Buffer): Buffer {
+  if (p.whole) return out.subarray(p.pOffset - offset, p.pOffset - offset + p.pLength);
+  if (!scratch || scratch.length < p.pLength) scratch = Buffer.allocUnsafe(p.pLength);
+  return scratch;
+}
+
+/** Copies a piece decoded through scratch to the part of it inside the range. */
+function settle(p: Placed, offset: number, out: Buffer): void {
+  if (!p.whole) scratch?.copy(out, Math.max(offset, p.pOffset) - offset, Math.max(offset, p.pOffset) - p.pOffset, Math.min(offset + out.length, p.pOffset + p.pLength) - p.pOffset);
+}
+
+/** Decodes piece `p` from a frame kept earlier; false if there is none (or it does not give the piece, never: it did before). */
+function fromKept(p: Placed, into: Buffer): boolean {
+  const frame = pieces.repeats[p.i] === 1 ? kept.get(p.hash) : undefined;
+  return frame !== undefined && decodeKept(frame, p.pLength, into);
+}
+
+/** Checks and decodes a piece's file into place, keeping its frame when the piece is repeated; throws naming the drive bytes if it is damaged. */
+function accept(p: Placed, file: Buffer, into: Buffer): void {
+  const got = reader.check(p.hash, p.pLength, file, into);
+  if (!got.ok) throw damaged(got.detail, p);
+  if (pieces.repeats[p.i] === 1) keep(p.hash, got.frame);
+}
+
+/** The range's CRC-32, its pieces in place in `out` and zeros between them. */
+function crcOf(list: readonly Placed[], offset: number, out: Buffer): number {
+  const end = offset + out.length;
+  let crc = 0;
+  /** Drive offset up to which the CRC is taken. */
+  let crcAt = offset;
+  for (const p of list) {
+    const from = Math.max(offset, p.pOffset);
+    const to = Math.min(end, p.pOffset + p.pLength);
+    crc = crc32(out.subarray(from - offset, to - offset), crc32AfterZeros(crc, from - crcAt));
+    crcAt = to;
+  }
+  return crc32AfterZeros(crc, end - crcAt);
+}
+
+/**
+ * Reading a piece's file that takes longer than this found it on the disk,
+ * not in the page cache. Measured on the bench drive's folder (64 KiB
+ * pieces, 64 to a range): cached, the median read of a range took 36-51 us
+ * and at most 5 of 64 took longer than 0.1 ms (the thread was preempted, on
+ * busy cores); from this machine's disk, the median took 0.13-0.28 ms and
+ * 36 to all 64 of them longer.
+ */
+const SLOW_READ_MS = 0.1;
+/** Ranges read ahead before the next is read piece by piece again, to see whether the pieces are cached by now. */
+const RANGES_AHEAD_BEFORE_PROBE = 8;
+/** Piece files on their way from the disk at once while reading ahead. */
+const AHEAD = 8;
+
+/** Whether this thread reads ahead, and for how many more ranges before it looks again. */
+let aheadLeft = 0;
+/** Buffers of the reads ahead, one per read on its way. */
+const aheadBufs: Buffer[] = [];
+
+/**
+ * Fills `out` with the pieces of drive range [offset, offset + out.length)
+ * one after the other, each read, checked and decoded before the next: when
+ * the pieces are in the page cache (a backup made or read a moment ago) the
+ * cheapest way. Returns the range's CRC-32 (zeros between pieces) when
+ * asked, and how many pieces it read and how many of those reads were slow.
+ */
+function fill(offset: number, out: Buffer): { crc: number; reads: number; slow: number } {
+  const end = offset + out.length;
+  let crc = 0;
+  /** Drive offset up to which the CRC is taken. */
+  let crcAt = offset;
+  let reads = 0;
+  let slow = 0;
+  for (const p of placed(offset, end)) {
+    const into = target(p, offset, out);
+    if (!fromKept(p, into)) {
+      const t0 = performance.now();
+      const file = reader.readFile(p.hash, p.pLength);
+      reads++;
+      if (performance.now() - t0 > SLOW_READ_MS) slow++;
+      if ('problem' in file) throw damaged(file.detail, p);
+      accept(p, file, into);
     }
-    if (!whole) scratch?.copy(out, from - offset, from - pOffset, to - pOffset);
+    settle(p, offset, out);
     if (crcs) {
+      const from = Math.max(offset, p.pOffset);
+      const to = Math.min(end, p.pOffset + p.pLength);
       crc = crc32(out.subarray(from - offset, to - offset), crc32AfterZeros(crc, from - crcAt));
       crcAt = to;
     }
   }
-  return crc32AfterZeros(crc, end - crcAt);
+  return { crc: crc32AfterZeros(crc, end - crcAt), reads, slow };
+}
+
+/**
+ * The same with up to AHEAD piece files read at once on libuv's threads,
+ * each checked and decoded as it arrives: when the pieces are on the disk
+ * (a restore after a crash, from a USB disk), reading them one after the
+ * other waited for the disk once per piece, and a restore of the bench
+ * drive's folder took 5.6 s against 3.6-4.2 s for its single-file backup.
+ * Pieces across the range's edge (never, with pieces that divide the chunk)
+ * share one scratch buffer, so they are read one at a time. The CRC-32 is
+ * taken at the end, over the pieces in drive order.
+ */
+function fillAhead(offset: number, out: Buffer, done: (err: unknown, crc: number) => void): void {
+  const list = placed(offset, offset + out.length);
+  let next = 0;
+  let reading = 0;
+  let error: unknown = null;
+  let ended = false;
+  // Answers once nothing is on its way: a read still landing in a slot's buffer must not meet the next range's.
+  const end = (): void => {
+    if (ended || reading > 0 || (error === null && next < list.length)) return;
+    ended = true;
+    if (error !== null) return done(error, 0);
+    let crc = 0;
+    try {
+      if (crcs) crc = crcOf(list, offset, out);
+    } catch (err) {
+      return done(err, 0);
+    }
+    done(null, crc);
+  };
+  /** Starts the next piece's read in `slot` (whose buffer is free), deciding kept pieces on the way. */
+  const run = (slot: number): void => {
+    while (error === null && next < list.length) {
+      const p = list[next] as Placed;
+      if (!p.whole && reading > 0) break; // scratch is one buffer: this piece waits until nothing else is on its way
+      next++;
+      const into = target(p, offset, out);
+      try {
+        if (fromKept(p, into)) {
+          settle(p, offset, out);
+          continue;
+        }
+      } catch (err) {
+        error = err;
+        break;
+      }
+      const need = reader.readLength(p.pLength);
+      let buf = aheadBufs[slot];
+      if (!buf || buf.length < need) buf = aheadBufs[slot] = Buffer.allocUnsafe(Math.max(need, 128 << 10));
+      reading++;
+      reader.readFileAhead(p.hash, p.pLength, buf, (file) => {
+        reading--;
+        if (error === null) {
+          try {
+            if ('problem' in file) throw damaged(file.detail, p);
+            accept(p, file, into);
+            settle(p, offset, out);
+          } catch (err) {
+            error = err;
+          }
+        }
+        // Only this slot's buffer is free, unless nothing is on its way (then slots a waiting piece stopped go on too).
+        if (reading === 0) for (let s = 0; s < AHEAD; s++) run(s);
+        else run(slot);
+        end();
+      });
+      return;
+    }
+    end();
+  };
+  for (let s = 0; s < AHEAD; s++) run(s);
+}
+
+/**
+ * Ranges are answered in the order given (the pool gives a few at once), so
+ * one is filled at a time: a range read ahead finishes before the next starts.
+ */
+const waiting: Extract<ToChunkWorker, { type: 'decode' }>[] = [];
+let busy = false;
+
+function reply(msg: Extract<ToChunkWorker, { type: 'decode' }>, err: unknown, crc: number): void {
+  port.post(err ? { type: 'error', id: msg.id, error: toErrorInfo(err) } : { type: 'done', id: msg.id, bytes: msg.length, ...(crcs ? { crc } : {}) });
+}
+
+function pump(): void {
+  while (!busy && waiting.length > 0) {
+    const msg = waiting.shift() as Extract<ToChunkWorker, { type: 'decode' }>;
+    const out = Buffer.from(memory, msg.at, msg.length);
+    if (readAhead === true || aheadLeft > 0) {
+      aheadLeft = Math.max(0, aheadLeft - 1);
+      busy = true;
+      fillAhead(msg.offset, out, (err, crc) => {
+        busy = false;
+        reply(msg, err, crc);
+        pump();
+      });
+      return;
+    }
+    try {
+      const { crc, reads, slow } = fill(msg.offset, out);
+      // Most of a range's reads slow: its pieces were on the disk, and the next ranges' likely are too.
+      if (reads >= 8 && slow * 2 > reads) aheadLeft = RANGES_AHEAD_BEFORE_PROBE;
+      reply(msg, null, crc);
+    } catch (err) {
+      reply(msg, err, 0);
+    }
+  }
 }
 
 port.onMessage((msg) => {
@@ -110,13 +311,6 @@ port.onMessage((msg) => {
     port.close();
     return;
   }
-  let reply: FromChunkWorker;
-  try {
-    const out = Buffer.from(memory, msg.at, msg.length);
-    const crc = fill(msg.offset, out);
-    reply = { type: 'done', id: msg.id, bytes: msg.length, ...(crcs ? { crc } : {}) };
-  } catch (err) {
-    reply = { type: 'error', id: msg.id, error: toErrorInfo(err) };
-  }
-  port.post(reply);
+  waiting.push(msg);
+  pump();
 });

@@ -15,6 +15,12 @@ export interface FolderChunkWorkerData {
   memory: SharedArrayBuffer;
   /** Take each range's CRC-32 (pipelines/stored-chunks.ts's decodeFolderChunks says when not). */
   crcs: boolean;
+  /**
+   * Read every range's pieces ahead, several at once, from the start; by
+   * default a thread does so only once it finds them on the disk rather
+   * than in the page cache (workers/folder-chunk-worker.ts).
+   */
+  readAhead?: boolean;
 }
 
 /**

@@ -175,6 +175,11 @@ export class PieceReader {
     return fs.openSync(file, fs.constants.O_RDONLY);
   }
 
+  /** Bytes to read of a piece that must hold `length` bytes: its largest possible file, and one more to tell a larger one. */
+  readLength(length: number): number {
+    return this.z.compressBound(length) + (this.keys ? SEALED_PIECE_OVERHEAD : 0) + 1;
+  }
+
   /**
    * Reads the piece `hash` that must hold `length` bytes. The file is
    * untrusted: its size is bounded before it is read, the frame must declare
@@ -184,23 +189,65 @@ export class PieceReader {
    * have that keyed hash.
    */
   read(hash: string, length: number, into?: Buffer): PieceRead {
-    const file = piecePathIn(this.piecesDir, hash, this.keys !== null);
+    const got = this.readFile(hash, length);
+    return 'problem' in got ? got : this.check(hash, length, got, into);
+  }
+
+  /**
+   * The bytes of the piece's file, in a buffer this reader reuses (valid
+   * until its next read). A zstd frame of `length` bytes is never larger than
+   * compressBound(length), so one read of a byte more than that gives the
+   * size without an fstat (a restore opens about 12,000 pieces per GB): a
+   * regular file reads short only at its end, and a byte past the bound
+   * means too large (check() refuses it).
+   */
+  readFile(hash: string, length: number): Buffer | PieceProblem {
     let fd: number;
     try {
-      fd = this.open(file);
+      fd = this.open(piecePathIn(this.piecesDir, hash, this.keys !== null));
     } catch {
-      return { ok: false, problem: 'missing', detail: `piece ${hash} is missing` };
+      return missing(hash);
     }
     try {
+      const want = this.readLength(length);
+      if (this.src.length < want) this.src = Buffer.allocUnsafe(Math.max(want, 512 << 10));
+      return this.src.subarray(0, fs.readSync(fd, this.src, 0, want, 0));
+    } catch (err) {
+      return unreadable(hash, err);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * readFile() on libuv's threads, into `buf` (at least readLength(length)
+   * bytes), so that several pieces can be on their way from the disk at once:
+   * `done` gets the file's bytes (a view of `buf`) or the problem.
+   */
+  readFileAhead(hash: string, length: number, buf: Buffer, done: (got: Buffer | PieceProblem) => void): void {
+    const flags = fs.constants.O_RDONLY | (this.noAtime ? fs.constants.O_NOATIME : 0);
+    fs.open(piecePathIn(this.piecesDir, hash, this.keys !== null), flags, (err, fd) => {
+      if (err) {
+        if (err.code === 'EPERM' && this.noAtime) {
+          this.noAtime = false;
+          return this.readFileAhead(hash, length, buf, done);
+        }
+        return done(missing(hash));
+      }
+      fs.read(fd, buf, 0, this.readLength(length), 0, (readErr, n) => {
+        fs.close(fd, () => undefined);
+        done(readErr ? unreadable(hash, readErr) : buf.subarray(0, n));
+      });
+    });
+  }
+
+  /** Checks and decodes the file `raw` of the piece `hash` (from readFile or readFileAhead) into `into`, or a fresh buffer. */
+  check(hash: string, length: number, raw: Buffer, into?: Buffer): PieceRead {
+    try {
       const overhead = this.keys ? SEALED_PIECE_OVERHEAD : 0;
-      // A zstd frame of `length` bytes is never larger than compressBound(length). One read of a
-      // byte more than that gives the size without an fstat (a restore opens about 12,000 pieces
-      // per GB): a regular file reads short only at its end, and a byte past the bound means too large.
-      const bound = this.z.compressBound(length) + overhead;
-      if (this.src.length < bound + 1) this.src = Buffer.allocUnsafe(Math.max(bound + 1, 512 << 10));
-      const size = fs.readSync(fd, this.src, 0, bound + 1, 0);
+      const bound = this.readLength(length) - 1;
+      const size = raw.length;
       if (size < 8 + overhead || size > bound) return { ok: false, problem: 'damaged', detail: `piece ${hash} is ${size > bound ? `more than ${bound}` : size} bytes, impossible for ${length} bytes of data` };
-      const raw = this.src.subarray(0, size);
       let src: Buffer = raw;
       if (this.keys) {
         const opened = this.keys.openPiece(hash, length, raw);
@@ -228,9 +275,13 @@ export class PieceReader {
       return { ok: true, data: out, storedBytes: size, frame: src };
     } catch (err) {
       if (err instanceof ImprintError) throw err;
-      return { ok: false, problem: 'damaged', detail: `piece ${hash} cannot be read (${(err as Error).message})` };
-    } finally {
-      fs.closeSync(fd);
+      return unreadable(hash, err);
     }
   }
 }
+
+type PieceProblem = Extract<PieceRead, { ok: false }>;
+
+const missing = (hash: string): PieceProblem => ({ ok: false, problem: 'missing', detail: `piece ${hash} is missing` });
+
+const unreadable = (hash: string, err: unknown): PieceProblem => ({ ok: false, problem: 'damaged', detail: `piece ${hash} cannot be read (${(err as Error).message})` });
