@@ -146,7 +146,7 @@ async function killedRun(n: number, r: Run): Promise<{ killedInside: boolean }> 
   const lock = readHolder(path.join(copy, LOCK_FILE));
   if (lock) assert.notEqual(lock.pid, process.pid);
   // backups verify (in this process: the engine's verifyFolder) reads and checks every piece each remaining index names.
-  const verify = verifyFolder(copy, { passphrase: passOf(copy) });
+  const verify = await verifyFolder(copy, { passphrase: passOf(copy) });
   assert.equal(verify.ok, true, `${what}: verify after the kill: ${JSON.stringify(verify.problems.slice(0, 3))}`);
   const named = piecesNamed(copy);
   const disk = piecesOnDisk(copy);

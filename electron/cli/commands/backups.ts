@@ -42,8 +42,8 @@ function list(folder: string, passphrase: string | null, out: Output): number {
   return EXIT.ok;
 }
 
-function verify(folder: string, passphrase: string | null, out: Output): number {
-  const result = verifyFolder(folder, { passphrase });
+async function verify(folder: string, passphrase: string | null, out: Output): Promise<number> {
+  const result = await withCancel(out, (signal) => verifyFolder(folder, { passphrase, signal }));
   if (out.json) {
     out.result('', { type: 'backup-folder-verified', folder, ...result });
     return result.ok ? EXIT.ok : EXIT.failed;

@@ -81,7 +81,7 @@ test('a wrong or missing passphrase is refused with its own code before anything
   assert.equal(unlockFolder(plain, 'anything'), null, 'a plain folder needs no passphrase');
 });
 
-test('swapped pieces and a renamed index fail authentication; verify reports them as damaged', () => {
+test('swapped pieces and a renamed index fail authentication; verify reports them as damaged', async () => {
   const dir = fs.mkdtempSync(path.join(root, 'swap-'));
   fs.cpSync(folder, dir, { recursive: true });
   const [a, b] = [index.pieces[1], index.pieces[2]] as [GenerationIndex['pieces'][number], GenerationIndex['pieces'][number]];
@@ -92,14 +92,14 @@ test('swapped pieces and a renamed index fail authentication; verify reports the
   const tmp = fs.readFileSync(fa);
   fs.copyFileSync(fb, fa);
   fs.writeFileSync(fb, tmp);
-  const r = verifyFolder(dir, { passphrase: PASS });
+  const r = await verifyFolder(dir, { passphrase: PASS });
   assert.equal(r.ok, false);
   assert.deepEqual(r.problems.map((p) => [p.hash, p.problem]).sort(), [[a[2], 'damaged'], [b[2], 'damaged']].sort());
   assert.ok(r.problems.every((p) => /fails authentication/.test(p.detail) && p.affects[0]?.id === index.id));
   // An index moved under another generation's name does not authenticate as that generation.
   const other = '20261206T080000Z-000002';
   fs.copyFileSync(path.join(dir, 'generations', `${index.id}.json`), path.join(dir, 'generations', `${other}.json`));
-  const r2 = verifyFolder(dir, { passphrase: PASS });
+  const r2 = await verifyFolder(dir, { passphrase: PASS });
   assert.deepEqual(r2.damagedIndexes.map((d) => d.id), [other]);
   assert.match(r2.damagedIndexes[0]?.error ?? '', /fails authentication/);
 });
@@ -129,5 +129,5 @@ test('export of an encrypted generation is the plain standard file; prune remove
   assert.deepEqual(pruned.removed, [index.id]);
   assert.equal(pruned.piecesRemoved, first, 'every piece only the first generation used is gone (random drives share none)');
   assert.equal(sealed(), first, 'the second drive\'s pieces are kept');
-  assert.equal(verifyFolder(f, { passphrase: PASS }).ok, true);
+  assert.equal((await verifyFolder(f, { passphrase: PASS })).ok, true);
 });

@@ -37,7 +37,7 @@ test('rules keep the newest N, the newest of each of the last N days and weeks, 
   assert.deepEqual([...generationsToKeep([g('x', '2026-12-28T00:00:00Z'), g('y', '2027-01-01T00:00:00Z'), g('z', '2027-01-04T00:00:00Z')], { keepWeekly: 5 })].sort(), ['y', 'z']);
 });
 
-test('prune removes the other generations and exactly the pieces only they named; the kept ones verify', () => {
+test('prune removes the other generations and exactly the pieces only they named; the kept ones verify', async () => {
   const folder = path.join(root, 'f');
   const drive = sampleDrive();
   const ids = ['20261201T000000Z-000001', '20261202T000000Z-000002', '20261203T000000Z-000003'];
@@ -57,7 +57,7 @@ test('prune removes the other generations and exactly the pieces only they named
   assert.ok(r.piecesRemoved >= 2);
   for (const h of all) assert.equal(fs.existsSync(piecePath(folder, h)), keptPieces.has(h), `piece ${h.slice(0, 8)}`);
   assert.ok(fs.existsSync(stray), 'a file that is not a piece is never deleted');
-  assert.equal(verifyFolder(folder).ok, true);
+  assert.equal((await verifyFolder(folder)).ok, true);
   assert.equal(fs.existsSync(path.join(folder, LOCK_FILE)), false);
   // Nothing more to remove the second time.
   assert.deepEqual(pruneFolder(folder, { keepLast: 1 }).piecesRemoved, 0);

@@ -33,7 +33,7 @@ function twoGenerations(name: string): string {
 
 const busy = (pattern: RegExp) => (err: unknown) => err instanceof ImprintError && err.code === 'E_FOLDER_BUSY' && pattern.test(err.message);
 
-test('a registered reader makes prune refuse, naming it; after it is done prune goes ahead', () => {
+test('a registered reader makes prune refuse, naming it; after it is done prune goes ahead', async () => {
   const folder = twoGenerations('reader-first');
   const hold = holdForReading(folder, `a verify of ${folder}`);
   assert.throws(() => pruneFolder(folder, { keepLast: 1 }), busy(new RegExp(`being read by Imprint process ${process.pid} on .*a verify of`)));
@@ -44,16 +44,16 @@ test('a registered reader makes prune refuse, naming it; after it is done prune 
   const r = pruneFolder(folder, { keepLast: 1 });
   assert.deepEqual(r.removed, ['20261201T070000Z-000001']);
   assert.ok(r.piecesRemoved > 0);
-  assert.equal(verifyFolder(folder).ok, true);
+  assert.equal((await verifyFolder(folder)).ok, true);
 });
 
-test("a prune's lock makes every reader refuse, naming the prune; a backup's lock stops none", () => {
+test("a prune's lock makes every reader refuse, naming the prune; a backup's lock stops none", async () => {
   const folder = twoGenerations('prune-first');
   const prune = lockFolder(folder, 'prune', { excludesReaders: true });
   try {
     const byPrune = busy(new RegExp(`being pruned by Imprint process ${process.pid} on .*prune`));
     assert.throws(() => listFolder(folder), byPrune);
-    assert.throws(() => verifyFolder(folder), byPrune);
+    await assert.rejects(verifyFolder(folder), byPrune);
     assert.throws(() => holdFolderRef(`${folder}#1`, (f) => `a restore from ${f}`), byPrune);
     assert.deepEqual(fs.readdirSync(path.join(folder, READERS_DIR)), [], 'a refused reader leaves no mark');
   } finally {
@@ -62,7 +62,7 @@ test("a prune's lock makes every reader refuse, naming the prune; a backup's loc
   const backup = lockFolder(folder, 'backup of /dev/test');
   try {
     assert.equal(listFolder(folder).length, 2);
-    assert.equal(verifyFolder(folder).ok, true);
+    assert.equal((await verifyFolder(folder)).ok, true);
   } finally {
     backup.release();
   }
@@ -107,4 +107,20 @@ test('a generation pruned between the restore being prepared and run is refused 
   assert.equal(kept.index.id, '20261202T070000Z-000002');
   const done = await runFolderRestore(kept, { verify: true, onEvent: () => undefined });
   assert.equal(done.ok, true, JSON.stringify(done.error));
+});
+
+test('a verify cancelled while it reads stops with E_CANCELLED and leaves no reader mark', async () => {
+  const folder = twoGenerations('verify-cancel');
+  const controller = new AbortController();
+  let seen = 0;
+  const verifying = verifyFolder(folder, {
+    signal: controller.signal,
+    onProgress: () => {
+      if (++seen === 3) controller.abort();
+    },
+  });
+  await assert.rejects(verifying, (err) => err instanceof ImprintError && err.code === 'E_CANCELLED');
+  assert.ok(seen >= 3, 'it had read some pieces');
+  assert.deepEqual(fs.readdirSync(path.join(folder, READERS_DIR)), [], 'its reader mark is removed');
+  assert.equal((await verifyFolder(folder)).ok, true, 'the folder is untouched');
 });

@@ -3,8 +3,9 @@ import { ImprintError } from '../errors';
 import type { FolderKeys } from '../formats/backup-folder/folder-crypto';
 import { unlockFolder } from '../formats/backup-folder/folder-keys';
 import { listGenerations, type ListedGeneration } from '../formats/backup-folder/generation-index';
-import { PieceReader } from '../formats/backup-folder/piece-store';
-import { whileReadingSync } from '../formats/backup-folder/folder-readers';
+import { PieceReader, type PieceRead } from '../formats/backup-folder/piece-store';
+import { ReadPace } from '../formats/backup-folder/read-pace';
+import { whileReading, whileReadingSync } from '../formats/backup-folder/folder-readers';
 
 /**
  * `imprint backups list` and `imprint backups verify`: what a folder holds,
@@ -66,17 +67,87 @@ export interface FolderVerifyResult {
  * Reads every piece every generation names, once each, and checks it against
  * its name (SHA-256; in an encrypted folder it must also authenticate, and
  * match its keyed hash: a tampered piece is reported as damaged).
+ * `readAhead`: read every piece ahead (tests; by default only once they
+ * come from the disk rather than the page cache).
  */
-export function verifyFolder(folder: string, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; passphrase?: string | null } = {}): FolderVerifyResult {
+export async function verifyFolder(folder: string, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; passphrase?: string | null; readAhead?: boolean } = {}): Promise<FolderVerifyResult> {
   const keys = unlockFolder(folder, opts.passphrase);
-  return whileReadingSync(folder, `a verify of ${folder}`, () => verifyHeld(folder, keys, opts));
+  return whileReading(folder, `a verify of ${folder}`, () => verifyHeld(folder, keys, opts));
 }
 
-function verifyHeld(folder: string, keys: FolderKeys | null, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): FolderVerifyResult {
+type PieceUse = { hash: string; length: number; refs: Map<string, { number: number; id: string; ranges: [number, number][] }> };
+
+/** Piece files on their way from the disk at once while reading ahead. */
+const AHEAD = 8;
+/** Pieces read the same way, one after the other or ahead (formats/backup-folder/read-pace.ts decides which). */
+const BATCH = 64;
+
+/** Reads and checks pieces [from, to) of `uses`, AHEAD at once on libuv's threads, calling `onRead` for each as it is checked. */
+function readAhead(reader: PieceReader, uses: readonly PieceUse[], from: number, to: number, onRead: (i: number, got: PieceRead) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const bufs: Buffer[] = [];
+    let next = from;
+    let reading = 0;
+    let error: unknown = null;
+    // Settles once nothing is on its way, so no read lands in a buffer after we return.
+    const end = (): void => {
+      if (reading > 0 || (error === null && next < to)) return;
+      if (error !== null) reject(error);
+      else resolve();
+    };
+    const run = (slot: number): void => {
+      if (error !== null || next >= to) return end();
+      const i = next++;
+      const u = uses[i] as PieceUse;
+      const need = reader.readLength(u.length);
+      let buf = bufs[slot];
+      if (!buf || buf.length < need) buf = bufs[slot] = Buffer.allocUnsafe(Math.max(need, 128 << 10));
+      reading++;
+      reader.readFileAhead(u.hash, u.length, buf, (file) => {
+        reading--;
+        if (error === null) {
+          try {
+            onRead(i, 'problem' in file ? file : reader.check(u.hash, u.length, file));
+          } catch (err) {
+            error = err;
+          }
+        }
+        run(slot);
+      });
+    };
+    for (let s = 0; s < AHEAD; s++) run(s);
+  });
+}
+
+/**
+ * Reads and checks every piece of `uses`, in batches: one after the other
+ * while they come from the page cache, ahead once they come from the disk
+ * (a folder on a USB disk plugged in to be verified: the bench drive's
+ * folder, its pages dropped, took 3.7-4.0 s one by one and 2.1-2.3 s so).
+ * Between batches the event loop runs, so a Ctrl-C is heard.
+ */
+async function readAll(reader: PieceReader, uses: readonly PieceUse[], pace: ReadPace, signal: AbortSignal | undefined, onRead: (i: number, got: PieceRead) => void): Promise<void> {
+  for (let from = 0; from < uses.length; from += BATCH) {
+    if (signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled.');
+    const to = Math.min(uses.length, from + BATCH);
+    if (pace.nextAhead()) {
+      await readAhead(reader, uses, from, to, onRead);
+      continue;
+    }
+    for (let i = from; i < to; i++) {
+      const u = uses[i] as PieceUse;
+      const file = pace.timed(() => reader.readFile(u.hash, u.length));
+      onRead(i, 'problem' in file ? file : reader.check(u.hash, u.length, file));
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+async function verifyHeld(folder: string, keys: FolderKeys | null, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; readAhead?: boolean }): Promise<FolderVerifyResult> {
   const listed = listGenerations(folder, keys);
   const damagedIndexes = listed.flatMap((g) => ('error' in g ? [{ number: g.number, id: g.id, error: g.error }] : []));
   /** Uses of each piece, keyed by hash and length (a crafted index may name one hash with two lengths). */
-  const uses = new Map<string, { hash: string; length: number; refs: Map<string, { number: number; id: string; ranges: [number, number][] }> }>();
+  const uses = new Map<string, PieceUse>();
   let total = 0;
   for (const g of listed) {
     if ('error' in g) continue;
@@ -96,14 +167,17 @@ function verifyHeld(folder: string, keys: FolderKeys | null, opts: { signal?: Ab
   const problems: PieceProblem[] = [];
   let bytes = 0;
   let storedBytes = 0;
-  for (const u of uses.values()) {
-    if (opts.signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled.');
-    const got = reader.read(u.hash, u.length);
+  const list = [...uses.values()];
+  /** Problems by the piece's place in `list`: read several at once, pieces are checked in any order, and reported in the order the generations name them. */
+  const found: [number, PieceProblem][] = [];
+  await readAll(reader, list, new ReadPace(opts.readAhead === true), opts.signal, (i, got) => {
+    const u = list[i] as PieceUse;
     bytes += u.length;
     if (got.ok) storedBytes += got.storedBytes;
-    else problems.push({ hash: u.hash, problem: got.problem, detail: got.detail, affects: [...u.refs.values()] });
+    else found.push([i, { hash: u.hash, problem: got.problem, detail: got.detail, affects: [...u.refs.values()] }]);
     opts.onProgress?.(bytes, total);
-  }
+  });
+  problems.push(...found.sort((a, b) => a[0] - b[0]).map(([, p]) => p));
   const bad = new Map<string, number>();
   for (const d of damagedIndexes) bad.set(d.id, d.number);
   for (const p of problems) for (const a of p.affects) bad.set(a.id, a.number);

@@ -4,6 +4,7 @@ import { crc32 } from '../io/crc32';
 import { crc32AfterZeros } from '../io/crc32-zeros';
 import { FOLDER_CHUNK_WORKER, pieceNames } from '../formats/backup-folder/folder-chunk-kind';
 import { PieceReader } from '../formats/backup-folder/piece-store';
+import { ReadPace } from '../formats/backup-folder/read-pace';
 import type { ToChunkWorker } from '../formats/zstd-chunk-pool';
 import { workerPort } from './worker-port';
 
@@ -22,11 +23,10 @@ import { workerPort } from './worker-port';
  *
  * Pieces are read one after the other while they come from the page cache,
  * and several at once on libuv's threads once a range shows they come from
- * the disk (fill() and fillAhead() below): on this machine, with the
- * folder's pages dropped, a restore of the bench drive's folder took 5.6 s
- * reading piece by piece and 3.5-4.6 s reading ahead, against 3.6-4.2 s for
- * its single-file backup; with the pages cached, reading ahead only costs
- * CPU (0.15-0.25 CPU-s more for 12,000 pieces).
+ * the disk (fill() and fillAhead() below, formats/backup-folder/read-pace.ts):
+ * on this machine, with the folder's pages dropped, a restore of the bench
+ * drive's folder took 5.6 s reading piece by piece and 3.5-4.6 s reading
+ * ahead, against 3.6-4.2 s for its single-file backup.
  */
 const port = workerPort(FOLDER_CHUNK_WORKER);
 const { folder, pieces, memory, crcs, readAhead } = port.data;
@@ -144,22 +144,11 @@ function crcOf(list: readonly Placed[], offset: number, out: Buffer): number {
   return crc32AfterZeros(crc, end - crcAt);
 }
 
-/**
- * Reading a piece's file that takes longer than this found it on the disk,
- * not in the page cache. Measured on the bench drive's folder (64 KiB
- * pieces, 64 to a range): cached, the median read of a range took 36-51 us
- * and at most 5 of 64 took longer than 0.1 ms (the thread was preempted, on
- * busy cores); from this machine's disk, the median took 0.13-0.28 ms and
- * 36 to all 64 of them longer.
- */
-const SLOW_READ_MS = 0.1;
-/** Ranges read ahead before the next is read piece by piece again, to see whether the pieces are cached by now. */
-const RANGES_AHEAD_BEFORE_PROBE = 8;
 /** Piece files on their way from the disk at once while reading ahead. */
 const AHEAD = 8;
 
-/** Whether this thread reads ahead, and for how many more ranges before it looks again. */
-let aheadLeft = 0;
+/** Whether this thread's next range is read ahead (formats/backup-folder/read-pace.ts). */
+const pace = new ReadPace(readAhead === true);
 /** Buffers of the reads ahead, one per read on its way. */
 const aheadBufs: Buffer[] = [];
 
@@ -167,23 +156,18 @@ const aheadBufs: Buffer[] = [];
  * Fills `out` with the pieces of drive range [offset, offset + out.length)
  * one after the other, each read, checked and decoded before the next: when
  * the pieces are in the page cache (a backup made or read a moment ago) the
- * cheapest way. Returns the range's CRC-32 (zeros between pieces) when
- * asked, and how many pieces it read and how many of those reads were slow.
+ * cheapest way; each read timed, to tell when they stop being cached.
+ * Returns the range's CRC-32 (zeros between pieces) when asked.
  */
-function fill(offset: number, out: Buffer): { crc: number; reads: number; slow: number } {
+function fill(offset: number, out: Buffer): number {
   const end = offset + out.length;
   let crc = 0;
   /** Drive offset up to which the CRC is taken. */
   let crcAt = offset;
-  let reads = 0;
-  let slow = 0;
   for (const p of placed(offset, end)) {
     const into = target(p, offset, out);
     if (!fromKept(p, into)) {
-      const t0 = performance.now();
-      const file = reader.readFile(p.hash, p.pLength);
-      reads++;
-      if (performance.now() - t0 > SLOW_READ_MS) slow++;
+      const file = pace.timed(() => reader.readFile(p.hash, p.pLength));
       if ('problem' in file) throw damaged(file.detail, p);
       accept(p, file, into);
     }
@@ -195,7 +179,7 @@ function fill(offset: number, out: Buffer): { crc: number; reads: number; slow: 
       crcAt = to;
     }
   }
-  return { crc: crc32AfterZeros(crc, end - crcAt), reads, slow };
+  return crc32AfterZeros(crc, end - crcAt);
 }
 
 /**
@@ -285,8 +269,7 @@ function pump(): void {
   while (!busy && waiting.length > 0) {
     const msg = waiting.shift() as Extract<ToChunkWorker, { type: 'decode' }>;
     const out = Buffer.from(memory, msg.at, msg.length);
-    if (readAhead === true || aheadLeft > 0) {
-      aheadLeft = Math.max(0, aheadLeft - 1);
+    if (pace.nextAhead()) {
       busy = true;
       fillAhead(msg.offset, out, (err, crc) => {
         busy = false;
@@ -296,10 +279,7 @@ function pump(): void {
       return;
     }
     try {
-      const { crc, reads, slow } = fill(msg.offset, out);
-      // Most of a range's reads slow: its pieces were on the disk, and the next ranges' likely are too.
-      if (reads >= 8 && slow * 2 > reads) aheadLeft = RANGES_AHEAD_BEFORE_PROBE;
-      reply(msg, null, crc);
+      reply(msg, null, fill(msg.offset, out));
     } catch (err) {
       reply(msg, err, 0);
     }

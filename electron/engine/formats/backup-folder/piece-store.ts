@@ -280,7 +280,7 @@ export class PieceReader {
   }
 }
 
-type PieceProblem = Extract<PieceRead, { ok: false }>;
+export type PieceProblem = Extract<PieceRead, { ok: false }>;
 
 const missing = (hash: string): PieceProblem => ({ ok: false, problem: 'missing', detail: `piece ${hash} is missing` });
 
