@@ -99,11 +99,8 @@ function readAhead(reader: PieceReader, uses: readonly PieceUse[], from: number,
       if (error !== null || next >= to) return end();
       const i = next++;
       const u = uses[i] as PieceUse;
-      const need = reader.readLength(u.length);
-      let buf = bufs[slot];
-      if (!buf || buf.length < need) buf = bufs[slot] = Buffer.allocUnsafe(Math.max(need, 128 << 10));
       reading++;
-      reader.readFileAhead(u.hash, u.length, buf, (file) => {
+      reader.readFileAhead(u.hash, u.length, reader.slotBuffer(bufs, slot, u.length), (file) => {
         reading--;
         if (error === null) {
           try {

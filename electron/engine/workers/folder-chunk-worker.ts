@@ -227,11 +227,8 @@ function fillAhead(offset: number, out: Buffer, done: (err: unknown, crc: number
         error = err;
         break;
       }
-      const need = reader.readLength(p.pLength);
-      let buf = aheadBufs[slot];
-      if (!buf || buf.length < need) buf = aheadBufs[slot] = Buffer.allocUnsafe(Math.max(need, 128 << 10));
       reading++;
-      reader.readFileAhead(p.hash, p.pLength, buf, (file) => {
+      reader.readFileAhead(p.hash, p.pLength, reader.slotBuffer(aheadBufs, slot, p.pLength), (file) => {
         reading--;
         if (error === null) {
           try {

@@ -52,7 +52,7 @@ export async function* generationContent(folder: string, index: GenerationIndex,
     // Reads ahead stay inside the batch, so none is on its way when the next batch is read one by one.
     for (; ahead && asked < batchEnd && asked < i + AHEAD; asked++) {
       const [, length, hash] = pieces[asked] as PieceRef;
-      const slot = slots[asked % AHEAD] ?? (slots[asked % AHEAD] = Buffer.allocUnsafe(reader.readLength(index.pieceSize)));
+      const slot = reader.slotBuffer(slots, asked % AHEAD, length);
       files.push(new Promise((resolve) => reader.readFileAhead(hash, length, slot, resolve)));
     }
     const [offset, length, hash] = pieces[i] as PieceRef;

@@ -219,6 +219,13 @@ export class PieceReader {
     }
   }
 
+  /** Buffer `slot` of `bufs` (one per read on its way), made large enough for the file of a piece of `length` bytes. */
+  slotBuffer(bufs: Buffer[], slot: number, length: number): Buffer {
+    const need = this.readLength(length);
+    const have = bufs[slot];
+    return have && have.length >= need ? have : (bufs[slot] = Buffer.allocUnsafe(Math.max(need, 128 << 10)));
+  }
+
   /**
    * readFile() on libuv's threads, into `buf` (at least readLength(length)
    * bytes), so that several pieces can be on their way from the disk at once:
