@@ -192,6 +192,8 @@ test('verify names exactly the generations a damaged or missing piece affects; t
   assert.deepEqual(report2.problems.find((p) => p.hash === shared[2])?.problem, 'missing');
   const human = await runCli(['backups', 'verify', folder]);
   assert.match(human.stdout, /NOT restorable: generation 1 .*generation 2 .*generation 3/);
+  // Its progress, for people, on stderr: off a terminal, one closing line for the phase (with --json, stdout holds the one report above).
+  assert.match(human.stderr, /^verifying\s+\S+ \S*B in \d+\.\d s/m, human.stderr);
   const restore = await runCli(['restore', `${folder}#1`, (target as LoopDevice).device, '--yes', '--json']);
   assert.equal(restore.code, 1);
   assert.equal(restore.finished?.error?.code, 'E_CORRUPT_SOURCE');

@@ -8,6 +8,7 @@ import { pruneFolder } from '../../engine/jobs/folder-prune';
 import { parseFolderRef } from '../../engine/jobs/folder-restore-job';
 import { isEncryptedFolder } from '../../engine/formats/backup-folder/folder-keys';
 import { withCancel } from '../run-job';
+import { progressEvents } from '../progress-events';
 import type { Output } from '../output';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
@@ -43,7 +44,10 @@ function list(folder: string, passphrase: string | null, out: Output): number {
 }
 
 async function verify(folder: string, passphrase: string | null, out: Output): Promise<number> {
-  const result = await withCancel(out, (signal) => verifyFolder(folder, { passphrase, signal }));
+  // Progress for people only: with --json, stdout carries the one result object.
+  const onProgress = out.json ? undefined : progressEvents(out, 'backups-verify', 'verifying');
+  const result = await withCancel(out, (signal) => verifyFolder(folder, { passphrase, signal, ...(onProgress ? { onProgress } : {}) }));
+  out.done();
   if (out.json) {
     out.result('', { type: 'backup-folder-verified', folder, ...result });
     return result.ok ? EXIT.ok : EXIT.failed;
