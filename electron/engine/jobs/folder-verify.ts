@@ -120,7 +120,7 @@ function readAhead(reader: PieceReader, uses: readonly PieceUse[], from: number,
  * Reads and checks every piece of `uses`, in batches: one after the other
  * while they come from the page cache, ahead once they come from the disk
  * (a folder on a USB disk plugged in to be verified: the bench drive's
- * folder, its pages dropped, took 3.7-4.0 s one by one and 2.1-2.3 s so).
+ * folder, its pages dropped, took 3.7-4.0 s one by one and 2.1-2.6 s so).
  * Between batches the event loop runs, so a Ctrl-C is heard.
  */
 async function readAll(reader: PieceReader, uses: readonly PieceUse[], pace: ReadPace, signal: AbortSignal | undefined, onRead: (i: number, got: PieceRead) => void): Promise<void> {

@@ -21,7 +21,7 @@ const BATCH = 64;
  * the pieces come from the disk rather than the page cache (read-pace.ts),
  * the next AHEAD pieces' files are read meanwhile on libuv's threads: an
  * export of the bench drive's folder, its pages dropped, took 7.1-7.3 s
- * reading them one after the other and 6.7-6.9 s so.
+ * reading them one after the other and 6.3-6.9 s so.
  */
 export async function* generationContent(folder: string, index: GenerationIndex, signal?: AbortSignal, keys: FolderKeys | null = null, pace = new ReadPace()): AsyncGenerator<Buffer> {
   const reader = new PieceReader(folder, keys);
