@@ -25,8 +25,9 @@ import { workerPort } from './worker-port';
  * and several at once on libuv's threads once a range shows they come from
  * the disk (fill() and fillAhead() below, formats/backup-folder/read-pace.ts):
  * on this machine, with the folder's pages dropped, a restore of the bench
- * drive's folder took 5.6 s reading piece by piece and 3.5-4.6 s reading
- * ahead, against 3.6-4.2 s for its single-file backup.
+ * drive's folder took 5.55-5.68 s reading piece by piece and 3.5-5.6 s
+ * (median 4.9 s) reading ahead, against 3.4-4.7 s for its single-file
+ * backup (this machine's disk varies from hour to hour).
  */
 const port = workerPort(FOLDER_CHUNK_WORKER);
 const { folder, pieces, memory, crcs, readAhead } = port.data;
@@ -187,7 +188,7 @@ function fill(offset: number, out: Buffer): number {
  * each checked and decoded as it arrives: when the pieces are on the disk
  * (a restore after a crash, from a USB disk), reading them one after the
  * other waited for the disk once per piece, and a restore of the bench
- * drive's folder took 5.6 s against 3.6-4.2 s for its single-file backup.
+ * drive's folder took 5.6 s against 3.4-4.7 s for its single-file backup.
  * Pieces across the range's edge (never, with pieces that divide the chunk)
  * share one scratch buffer, so they are read one at a time. The CRC-32 is
  * taken at the end, over the pieces in drive order.
