@@ -3,7 +3,7 @@ import { ImprintError } from '../errors';
 import type { FolderKeys } from '../formats/backup-folder/folder-crypto';
 import { unlockFolder } from '../formats/backup-folder/folder-keys';
 import { listGenerations, type ListedGeneration } from '../formats/backup-folder/generation-index';
-import { PieceReader, type PieceRead } from '../formats/backup-folder/piece-store';
+import { PieceReader, type PieceProblem as PieceFileProblem, type PieceRead } from '../formats/backup-folder/piece-store';
 import { ReadPace } from '../formats/backup-folder/read-pace';
 import { whileReading, whileReadingSync } from '../formats/backup-folder/folder-readers';
 
@@ -77,44 +77,8 @@ export async function verifyFolder(folder: string, opts: { signal?: AbortSignal;
 
 type PieceUse = { hash: string; length: number; refs: Map<string, { number: number; id: string; ranges: [number, number][] }> };
 
-/** Piece files on their way from the disk at once while reading ahead. */
-const AHEAD = 8;
 /** Pieces read the same way, one after the other or ahead (formats/backup-folder/read-pace.ts decides which). */
 const BATCH = 64;
-
-/** Reads and checks pieces [from, to) of `uses`, AHEAD at once on libuv's threads, calling `onRead` for each as it is checked. */
-function readAhead(reader: PieceReader, uses: readonly PieceUse[], from: number, to: number, onRead: (i: number, got: PieceRead) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const bufs: Buffer[] = [];
-    let next = from;
-    let reading = 0;
-    let error: unknown = null;
-    // Settles once nothing is on its way, so no read lands in a buffer after we return.
-    const end = (): void => {
-      if (reading > 0 || (error === null && next < to)) return;
-      if (error !== null) reject(error);
-      else resolve();
-    };
-    const run = (slot: number): void => {
-      if (error !== null || next >= to) return end();
-      const i = next++;
-      const u = uses[i] as PieceUse;
-      reading++;
-      reader.readFileAhead(u.hash, u.length, reader.slotBuffer(bufs, slot, u.length), (file) => {
-        reading--;
-        if (error === null) {
-          try {
-            onRead(i, 'problem' in file ? file : reader.check(u.hash, u.length, file));
-          } catch (err) {
-            error = err;
-          }
-        }
-        run(slot);
-      });
-    };
-    for (let s = 0; s < AHEAD; s++) run(s);
-  });
-}
 
 /**
  * Reads and checks every piece of `uses`, in batches: one after the other
@@ -124,17 +88,28 @@ function readAhead(reader: PieceReader, uses: readonly PieceUse[], from: number,
  * Between batches the event loop runs, so a Ctrl-C is heard.
  */
 async function readAll(reader: PieceReader, uses: readonly PieceUse[], pace: ReadPace, signal: AbortSignal | undefined, onRead: (i: number, got: PieceRead) => void): Promise<void> {
+  const checked = (i: number, file: Buffer | PieceFileProblem): void => {
+    const u = uses[i] as PieceUse;
+    onRead(i, 'problem' in file ? file : reader.check(u.hash, u.length, file));
+  };
   for (let from = 0; from < uses.length; from += BATCH) {
     if (signal?.aborted) throw new ImprintError('E_CANCELLED', 'Cancelled.');
     const to = Math.min(uses.length, from + BATCH);
     if (pace.nextAhead()) {
-      await readAhead(reader, uses, from, to, onRead);
+      await new Promise<void>((resolve, reject) =>
+        reader.readAhead(
+          from,
+          to,
+          (i) => uses[i] as PieceUse,
+          checked,
+          (err) => (err === null ? resolve() : reject(err as Error)),
+        ),
+      );
       continue;
     }
     for (let i = from; i < to; i++) {
       const u = uses[i] as PieceUse;
-      const file = pace.timed(() => reader.readFile(u.hash, u.length));
-      onRead(i, 'problem' in file ? file : reader.check(u.hash, u.length, file));
+      checked(i, pace.timed(() => reader.readFile(u.hash, u.length)));
     }
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
@@ -161,7 +136,6 @@ async function verifyHeld(folder: string, keys: FolderKeys | null, opts: { signa
     }
   }
   const reader = new PieceReader(folder, keys);
-  const problems: PieceProblem[] = [];
   let bytes = 0;
   let storedBytes = 0;
   const list = [...uses.values()];
@@ -174,7 +148,7 @@ async function verifyHeld(folder: string, keys: FolderKeys | null, opts: { signa
     else found.push([i, { hash: u.hash, problem: got.problem, detail: got.detail, affects: [...u.refs.values()] }]);
     opts.onProgress?.(bytes, total);
   });
-  problems.push(...found.sort((a, b) => a[0] - b[0]).map(([, p]) => p));
+  const problems = found.sort((a, b) => a[0] - b[0]).map(([, p]) => p);
   const bad = new Map<string, number>();
   for (const d of damagedIndexes) bad.set(d.id, d.number);
   for (const p of problems) for (const a of p.affects) bad.set(a.id, a.number);

@@ -130,28 +130,34 @@ function accept(p: Placed, file: Buffer, into: Buffer): void {
   if (pieces.repeats[p.i] === 1) keep(p.hash, got.frame);
 }
 
-/** The range's CRC-32, its pieces in place in `out` and zeros between them. */
-function crcOf(list: readonly Placed[], offset: number, out: Buffer): number {
-  const end = offset + out.length;
-  let crc = 0;
+/** The CRC-32 of a drive range [offset, end), taken piece by piece in drive order, what lies between pieces as the zeros it stands for. */
+class RangeCrc {
+  private crc = 0;
   /** Drive offset up to which the CRC is taken. */
-  let crcAt = offset;
-  for (const p of list) {
-    const from = Math.max(offset, p.pOffset);
-    const to = Math.min(end, p.pOffset + p.pLength);
-    crc = crc32(out.subarray(from - offset, to - offset), crc32AfterZeros(crc, from - crcAt));
-    crcAt = to;
-  }
-  return crc32AfterZeros(crc, end - crcAt);
-}
+  private at: number;
 
-/** Piece files on their way from the disk at once while reading ahead. */
-const AHEAD = 8;
+  constructor(
+    private readonly offset: number,
+    private readonly end: number,
+  ) {
+    this.at = offset;
+  }
+
+  /** Takes piece `p`'s part of the range, in place in `out` (the range's memory). */
+  add(p: Placed, out: Buffer): void {
+    const from = Math.max(this.offset, p.pOffset);
+    const to = Math.min(this.end, p.pOffset + p.pLength);
+    this.crc = crc32(out.subarray(from - this.offset, to - this.offset), crc32AfterZeros(this.crc, from - this.at));
+    this.at = to;
+  }
+
+  value(): number {
+    return crc32AfterZeros(this.crc, this.end - this.at);
+  }
+}
 
 /** Whether this thread's next range is read ahead (formats/backup-folder/read-pace.ts). */
 const pace = new ReadPace(readAhead === true);
-/** Buffers of the reads ahead, one per read on its way. */
-const aheadBufs: Buffer[] = [];
 
 /**
  * Fills `out` with the pieces of drive range [offset, offset + out.length)
@@ -161,11 +167,8 @@ const aheadBufs: Buffer[] = [];
  * Returns the range's CRC-32 (zeros between pieces) when asked.
  */
 function fill(offset: number, out: Buffer): number {
-  const end = offset + out.length;
-  let crc = 0;
-  /** Drive offset up to which the CRC is taken. */
-  let crcAt = offset;
-  for (const p of placed(offset, end)) {
+  const crc = new RangeCrc(offset, offset + out.length);
+  for (const p of placed(offset, offset + out.length)) {
     const into = target(p, offset, out);
     if (!fromKept(p, into)) {
       const file = pace.timed(() => reader.readFile(p.hash, p.pLength));
@@ -173,83 +176,55 @@ function fill(offset: number, out: Buffer): number {
       accept(p, file, into);
     }
     settle(p, offset, out);
-    if (crcs) {
-      const from = Math.max(offset, p.pOffset);
-      const to = Math.min(end, p.pOffset + p.pLength);
-      crc = crc32(out.subarray(from - offset, to - offset), crc32AfterZeros(crc, from - crcAt));
-      crcAt = to;
-    }
+    if (crcs) crc.add(p, out);
   }
-  return crc32AfterZeros(crc, end - crcAt);
+  return crc.value();
 }
 
 /**
- * The same with up to AHEAD piece files read at once on libuv's threads,
- * each checked and decoded as it arrives: when the pieces are on the disk
- * (a restore after a crash, from a USB disk), reading them one after the
- * other waited for the disk once per piece, and a restore of the bench
- * drive's folder took 5.6 s against 3.4-4.7 s for its single-file backup.
- * Pieces across the range's edge (never, with pieces that divide the chunk)
- * share one scratch buffer, so they are read one at a time. The CRC-32 is
- * taken at the end, over the pieces in drive order.
+ * The same with up to AHEAD piece files read at once on libuv's threads
+ * (PieceReader.readAhead), each checked and decoded as it arrives: when the
+ * pieces are on the disk (a restore after a crash, from a USB disk),
+ * reading them one after the other waited for the disk once per piece, and
+ * a restore of the bench drive's folder took 5.6 s against 3.4-4.7 s for
+ * its single-file backup. Kept pieces are decoded before any read, and a
+ * piece across the range's edge (never, with pieces that divide the chunk)
+ * is read on this thread, since all such pieces share one scratch buffer.
+ * The CRC-32 is taken at the end, over the pieces in drive order.
  */
 function fillAhead(offset: number, out: Buffer, done: (err: unknown, crc: number) => void): void {
   const list = placed(offset, offset + out.length);
-  let next = 0;
-  let reading = 0;
-  let error: unknown = null;
-  let ended = false;
-  // Answers once nothing is on its way: a read still landing in a slot's buffer must not meet the next range's.
-  const end = (): void => {
-    if (ended || reading > 0 || (error === null && next < list.length)) return;
-    ended = true;
-    if (error !== null) return done(error, 0);
-    let crc = 0;
-    try {
-      if (crcs) crc = crcOf(list, offset, out);
-    } catch (err) {
-      return done(err, 0);
-    }
-    done(null, crc);
-  };
-  /** Starts the next piece's read in `slot` (whose buffer is free), deciding kept pieces on the way. */
-  const run = (slot: number): void => {
-    while (error === null && next < list.length) {
-      const p = list[next] as Placed;
-      if (!p.whole && reading > 0) break; // scratch is one buffer: this piece waits until nothing else is on its way
-      next++;
+  reader.readAhead(
+    0,
+    list.length,
+    (k) => {
+      const p = list[k] as Placed;
       const into = target(p, offset, out);
-      try {
-        if (fromKept(p, into)) {
-          settle(p, offset, out);
-          continue;
-        }
-      } catch (err) {
-        error = err;
-        break;
+      if (!fromKept(p, into)) {
+        if (p.whole) return { hash: p.hash, length: p.pLength };
+        const file = reader.readFile(p.hash, p.pLength);
+        if ('problem' in file) throw damaged(file.detail, p);
+        accept(p, file, into);
       }
-      reading++;
-      reader.readFileAhead(p.hash, p.pLength, reader.slotBuffer(aheadBufs, slot, p.pLength), (file) => {
-        reading--;
-        if (error === null) {
-          try {
-            if ('problem' in file) throw damaged(file.detail, p);
-            accept(p, file, into);
-            settle(p, offset, out);
-          } catch (err) {
-            error = err;
-          }
-        }
-        // Only this slot's buffer is free, unless nothing is on its way (then slots a waiting piece stopped go on too).
-        if (reading === 0) for (let s = 0; s < AHEAD; s++) run(s);
-        else run(slot);
-        end();
-      });
-      return;
-    }
-    end();
-  };
-  for (let s = 0; s < AHEAD; s++) run(s);
+      settle(p, offset, out);
+      return null;
+    },
+    (k, file) => {
+      const p = list[k] as Placed;
+      if ('problem' in file) throw damaged(file.detail, p);
+      accept(p, file, target(p, offset, out));
+    },
+    (err) => {
+      if (err !== null) return done(err, 0);
+      const crc = new RangeCrc(offset, offset + out.length);
+      try {
+        if (crcs) for (const p of list) crc.add(p, out);
+      } catch (e) {
+        return done(e, 0);
+      }
+      done(null, crc.value());
+    },
+  );
 }
 
 /**

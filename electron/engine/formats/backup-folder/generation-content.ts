@@ -1,14 +1,12 @@
 import { ImprintError } from '../../errors';
 import type { FolderKeys } from './folder-crypto';
 import type { GenerationIndex, PieceRef } from './generation-index';
-import { PieceReader, type PieceProblem } from './piece-store';
+import { AHEAD, PieceReader, type PieceProblem } from './piece-store';
 import { ReadPace } from './read-pace';
 
 /** Zeros handed out for what a generation did not store (free space); read-only by the consumer's contract. */
 const ZEROS = Buffer.alloc(4 << 20);
 
-/** Piece files on their way from the disk at once while reading ahead. */
-const AHEAD = 8;
 /** Pieces read the same way, one after the other or ahead (read-pace.ts decides which). */
 const BATCH = 64;
 

@@ -131,6 +131,13 @@ export type PieceRead =
  */
 const ZSTD_D_FORCE_IGNORE_CHECKSUM = 1002;
 
+/**
+ * Piece files readAhead() has on their way from the disk at once: reading
+ * the bench drive's folder (11,714 files), its pages dropped, took 1.5 s one
+ * after the other and 1.0 s eight at a time (disk-bound; 16 took as long).
+ */
+export const AHEAD = 8;
+
 export class PieceReader {
   private readonly z = loadBinding();
   private readonly dctx = PieceReader.decoder(this.z);
@@ -154,6 +161,8 @@ export class PieceReader {
   /** Whether O_NOATIME is refused (it needs the file's owner or CAP_FOWNER); then pieces are opened without it. */
   private noAtime = true;
   private readonly piecesDir: string;
+  /** The buffers of readAhead(), one per read on its way. */
+  private readonly aheadBufs: Buffer[] = [];
 
   constructor(
     folder: string,
@@ -217,6 +226,56 @@ export class PieceReader {
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  /**
+   * Reads the files of pieces [from, to) of a caller's list, AHEAD at once
+   * on libuv's threads, in this reader's own buffers (one such read at a
+   * time per reader). `piece(i)` names piece i, or gives null when the
+   * caller has it already (nothing is read); `onFile(i, file)` gets each file
+   * as it arrives (a view valid during the call) or its problem. Either may
+   * throw to stop the reads; `done` hears the first error, or null, once
+   * nothing is on its way any more, so no read lands in a buffer after it.
+   */
+  readAhead(from: number, to: number, piece: (i: number) => { hash: string; length: number } | null, onFile: (i: number, file: Buffer | PieceProblem) => void, done: (err: unknown) => void): void {
+    let next = from;
+    let reading = 0;
+    let error: unknown = null;
+    let ended = false;
+    const end = (): void => {
+      if (ended || reading > 0 || (error === null && next < to)) return;
+      ended = true;
+      done(error);
+    };
+    /** Starts the next read in `slot`, whose buffer is free. */
+    const run = (slot: number): void => {
+      while (error === null && next < to) {
+        const i = next++;
+        let p: { hash: string; length: number } | null;
+        try {
+          p = piece(i);
+        } catch (err) {
+          error = err;
+          break;
+        }
+        if (p === null) continue;
+        reading++;
+        this.readFileAhead(p.hash, p.length, this.slotBuffer(this.aheadBufs, slot, p.length), (file) => {
+          reading--;
+          if (error === null) {
+            try {
+              onFile(i, file);
+            } catch (err) {
+              error = err;
+            }
+          }
+          run(slot);
+        });
+        return;
+      }
+      end();
+    };
+    for (let slot = 0; slot < AHEAD; slot++) run(slot);
   }
 
   /** Buffer `slot` of `bufs` (one per read on its way), made large enough for the file of a piece of `length` bytes. */
