@@ -55,8 +55,8 @@ function analyse(folder: string): string[] {
   const [id1, id2] = generationIds(folder);
   const g1 = readGeneration(folder, id1 as string);
   const g2 = readGeneration(folder, id2 as string);
-  const had = new Set(g1.pieces.map((p) => p[2]));
-  const at1 = new Map(g1.pieces.map((p) => [p[0], p]));
+  const had = new Set([...g1.pieces].map((p) => p[2]));
+  const at1 = new Map([...g1.pieces].map((p) => [p[0], p]));
   const reader = new PieceReader(folder);
   const levels = [3, 6, 9, 12, 19];
   const sums = new Map(levels.map((l) => [l, 0]));

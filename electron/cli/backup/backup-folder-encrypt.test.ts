@@ -148,7 +148,7 @@ test('a flipped byte in a piece fails authentication: verify names the generatio
   const g1 = readGeneration(enc, id1, keys);
   const reader = new PieceReader(enc, keys);
   // The piece that holds the marker file: both generations need it.
-  const piece = g1.pieces.find(([, length, hash]) => {
+  const piece = [...g1.pieces].find(([, length, hash]) => {
     const got = reader.read(hash, length);
     return got.ok && got.data.includes(MARKER);
   });
@@ -165,7 +165,7 @@ test('a flipped byte in a piece fails authentication: verify names the generatio
     assert.deepEqual(report.problems.map((p) => p.hash), [piece[2]]);
     assert.match(report.problems[0]?.detail ?? '', /fails authentication/);
     assert.deepEqual(report.problems[0]?.affects.map((x) => x.id), [id1, id2]);
-    assert.deepEqual(report.problems[0]?.affects[0]?.ranges, g1.pieces.filter((p) => p[2] === piece[2]).map((p) => [p[0], p[1]]));
+    assert.deepEqual(report.problems[0]?.affects[0]?.ranges, [...g1.pieces].filter((p) => p[2] === piece[2]).map((p) => [p[0], p[1]]));
     assert.deepEqual(report.unrestorable.map((g) => g.id), [id1, id2]);
     const human = await runCli(['backups', 'verify', enc, ...withFile]);
     assert.match(human.stdout, new RegExp(`fails authentication.*affects generation 1 \\(${id1}\\) drive bytes ${piece[0]}-${piece[0] + piece[1]}`));

@@ -76,7 +76,7 @@ function piecesOnDisk(folder: string): Set<string> {
 }
 function piecesNamed(folder: string): Set<string> {
   const keys = unlockFolder(folder, passOf(folder));
-  return new Set(idsIn(folder).flatMap((id) => readGeneration(folder, id, keys).pieces.map((p) => p[2])));
+  return new Set(idsIn(folder).flatMap((id) => [...readGeneration(folder, id, keys).pieces].map((p) => p[2])));
 }
 
 before(async () => {

@@ -169,7 +169,7 @@ test('verify names exactly the generations a damaged or missing piece affects; t
   const ok = await runCli(['backups', 'verify', folder, '--json']);
   assert.equal(ok.code, 0, ok.stdout);
   // Read as Imprint reads an index (a schema 2 index stores only the names; this spells out the pieces).
-  const idx = (n: number): [number, number, string][] => readGeneration(folder, (gens[n] as (typeof gens)[number]).details.generation).pieces;
+  const idx = (n: number): [number, number, string][] => [...readGeneration(folder, (gens[n] as (typeof gens)[number]).details.generation).pieces];
   const [p1, p2, p3] = [idx(0), idx(1), idx(2)];
   const in2 = new Set(p2.map((p) => p[2]));
   const onlyFirst = p1.find((p) => !in2.has(p[2]));

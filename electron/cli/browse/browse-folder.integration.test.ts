@@ -102,7 +102,7 @@ test('a missing piece fails the extract that needs it, naming the piece', async 
   const start = Number(fs.readFileSync(`/sys/class/block/${path.basename(part)}/start`, 'utf8')) * 512;
   const at = start + (blocks[0] as number) * blockSize;
   const index = readGeneration(folder, generationIds(folder)[1] as string);
-  const piece = index.pieces.find(([o, l]) => o <= at && at < o + l);
+  const piece = [...index.pieces].find(([o, l]) => o <= at && at < o + l);
   assert.ok(piece, `a piece holds drive byte ${at}`);
   fs.rmSync(piecePath(folder, piece[2]));
   const r = await runCli(['extract', `${folder}#2`, '1:/docs/report.bin', path.join(t.dir, 'out3')]);

@@ -17,7 +17,9 @@ import { FolderKeys, type FolderEncryption } from '../formats/backup-folder/fold
 import { keysFor, unlockFolder } from '../formats/backup-folder/folder-keys';
 import { MARKER_FILE, claimFolder, clearTmp, ensureMarker, holdsForeignFiles } from '../formats/backup-folder/folder-layout';
 import { lockFolder } from '../formats/backup-folder/folder-lock';
-import { generationIds, newGenerationId, writeGeneration, type PieceRef } from '../formats/backup-folder/generation-index';
+import { generationIds, newGenerationId, removeOrphanNames, writeGeneration } from '../formats/backup-folder/generation-index';
+import { NAME_BYTES, NameSet } from '../formats/backup-folder/name-set';
+import { PieceListBuilder, type PieceList } from '../formats/backup-folder/piece-list';
 import { PieceWriter } from '../formats/backup-folder/piece-store';
 import { cutRanges } from '../formats/backup-folder/piece-list';
 import { CHUNK_SIZE } from '../pipelines/chunk-size';
@@ -162,6 +164,7 @@ export async function runFolderBackup(p: PreparedFolderBackup, opts: FolderBacku
     const marker = ensureMarker(p.folder, p.pieceSize, p.secrets.record ?? undefined);
     const keys = keysUnderLock(p.folder, marker, p.secrets);
     clearTmp(p.folder);
+    removeOrphanNames(p.folder);
     const createdAt = new Date();
     const writer = new PieceWriter(p.folder, p.level, keys);
     fd = fs.openSync(drive.device, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
@@ -188,7 +191,7 @@ export async function runFolderBackup(p: PreparedFolderBackup, opts: FolderBacku
       storage: { mode: storage.mode, storedBytes: storage.storedBytes, partitions: storage.partitions, ranges: storage.ranges.map((r) => [r.start, r.length]), chunkSize: CHUNK_SIZE, chunkCrc32: cut.crcs.toString('base64') },
     };
     const added = { pieces: cut.newPieces, bytes: cut.newBytes, storedBytes: progress.bytesWritten };
-    writeGeneration(p.folder, { kind: 'imprint-backup-generation', schema: 2, id, pieceSize: marker.pieceSize, metadata, pieces: cut.pieces, added }, keys);
+    writeGeneration(p.folder, { kind: 'imprint-backup-generation', schema: 3, id, pieceSize: marker.pieceSize, metadata, pieces: cut.pieces, added }, keys);
     progress.status = 'written';
     const details: FolderBackupJobDetails = {
       kind: 'folder-backup',
@@ -217,8 +220,9 @@ export async function runFolderBackup(p: PreparedFolderBackup, opts: FolderBacku
     if (lock) {
       try {
         clearTmp(p.folder);
+        removeOrphanNames(p.folder);
       } catch {
-        // Debris in tmp/ is cleared by the next writer.
+        // Debris in tmp/ (and a names file without its index) is cleared by the next writer.
       }
       lock.release();
     }
@@ -226,7 +230,7 @@ export async function runFolderBackup(p: PreparedFolderBackup, opts: FolderBacku
 }
 
 interface CutResult {
-  pieces: PieceRef[];
+  pieces: PieceList;
   newPieces: number;
   newBytes: number;
   sha256: string;
@@ -247,9 +251,10 @@ async function readAndStore(fd: number, p: PreparedFolderBackup, pieceSize: numb
   const crcs = Buffer.alloc(chunks * 4);
   const zeroCrcs = new Map<number, number>();
   const hash = crypto.createHash('sha256');
-  const pieces: PieceRef[] = [];
+  const pieces = new PieceListBuilder(Math.ceil(p.storage.storedBytes / pieceSize) + p.storage.ranges.length);
   /** Pieces stored by this run: the same content twice in one drive is written once. */
-  const seen = new Set<string>();
+  const seen = new NameSet();
+  const name = Buffer.alloc(NAME_BYTES);
   let newPieces = 0;
   let newBytes = 0;
   for (let i = 0; i < chunks; i++) {
@@ -277,17 +282,18 @@ async function readAndStore(fd: number, p: PreparedFolderBackup, pieceSize: numb
         const end = off + pieceLength;
         const piece = buf.subarray(off - at, end - at);
         const h = writer.nameOf(piece);
+        name.write(h, 'hex');
         let stored = 0;
-        if (!seen.has(h) && !writer.has(h)) {
+        if (!seen.has(name) && !writer.has(h)) {
           stored = writer.write(h, piece);
           newPieces++;
           newBytes += piece.length;
         }
-        seen.add(h);
-        pieces.push([off, pieceLength, h]);
+        seen.add(name);
+        pieces.push(off, pieceLength, name);
         onRead(pieceLength, stored);
       }
     }
   }
-  return { pieces, newPieces, newBytes, sha256: hash.digest('hex'), crcs };
+  return { pieces: pieces.finish(), newPieces, newBytes, sha256: hash.digest('hex'), crcs };
 }

@@ -13,7 +13,7 @@ import { FolderKeys } from '../formats/backup-folder/folder-crypto';
 import { unlockFolder } from '../formats/backup-folder/folder-keys';
 import { MARKER_FILE, openFolder, piecePath } from '../formats/backup-folder/folder-layout';
 import { generationContent } from '../formats/backup-folder/generation-content';
-import { readGeneration, type GenerationIndex } from '../formats/backup-folder/generation-index';
+import { readGeneration, type GenerationIndex, type PieceRef } from '../formats/backup-folder/generation-index';
 import { sha256Hex } from '../formats/backup-folder/piece-store';
 
 /**
@@ -52,9 +52,9 @@ test('an encrypted generation reads back as the plain one; its pieces are sealed
   assert.equal(sha256Hex(image.subarray(0, 12288)), sha256Hex(drive.subarray(0, 12288)));
   assert.ok(image.subarray(1 << 20, 3 << 20).equals(drive.subarray(1 << 20, 3 << 20)));
   const plainIndex = readGeneration(plain, index.id);
-  const plainNames = new Set(plainIndex.pieces.map((p) => p[2]));
+  const plainNames = new Set([...plainIndex.pieces].map((p) => p[2]));
   assert.equal(index.pieces.length, plainIndex.pieces.length);
-  assert.ok(index.pieces.every((p) => !plainNames.has(p[2])), 'no piece is named by its SHA-256');
+  assert.ok([...index.pieces].every((p) => !plainNames.has(p[2])), 'no piece is named by its SHA-256');
   for (const [, , h] of index.pieces) assert.ok(fs.existsSync(piecePath(folder, h, true)), `${h}.enc exists`);
   const marker = openFolder(folder);
   assert.equal(marker.schema, 2);
@@ -84,7 +84,7 @@ test('a wrong or missing passphrase is refused with its own code before anything
 test('swapped pieces and a renamed index fail authentication; verify reports them as damaged', async () => {
   const dir = fs.mkdtempSync(path.join(root, 'swap-'));
   fs.cpSync(folder, dir, { recursive: true });
-  const [a, b] = [index.pieces[1], index.pieces[2]] as [GenerationIndex['pieces'][number], GenerationIndex['pieces'][number]];
+  const [a, b] = [index.pieces.at(1), index.pieces.at(2)] as [PieceRef, PieceRef];
   // Same length, so only the AAD's name tells them apart.
   assert.equal(a[1], b[1]);
   const fa = piecePath(dir, a[2], true);

@@ -46,8 +46,8 @@ test('prune removes the other generations and exactly the pieces only they named
     drive.fill(i + 1, (1 << 20) + i * (256 << 10), (1 << 20) + i * (256 << 10) + 4096);
     return storeSample(folder, drive, id, { createdAt: `2026-12-0${i + 1}T00:00:00.000Z` });
   });
-  const all = new Set(indexes.flatMap((x) => x.pieces.map((p) => p[2])));
-  const keptPieces = new Set((indexes[2] as (typeof indexes)[number]).pieces.map((p) => p[2]));
+  const all = new Set(indexes.flatMap((x) => [...x.pieces].map((p) => p[2])));
+  const keptPieces = new Set([...(indexes[2] as (typeof indexes)[number]).pieces].map((p) => p[2]));
   const stray = path.join(folder, 'pieces', 'zz-not-a-piece');
   fs.writeFileSync(stray, 'a person put this here');
   const r = pruneFolder(folder, { keepLast: 1 });

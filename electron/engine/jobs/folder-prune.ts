@@ -1,11 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ImprintError } from '../errors';
-import { HASH_PATTERN, PIECES_DIR, clearTmp, fsyncFolder, generationPath, pieceSuffix, GENERATIONS_DIR } from '../formats/backup-folder/folder-layout';
+import { HASH_PATTERN, PIECES_DIR, clearTmp, fsyncFolder, pieceSuffix, GENERATIONS_DIR } from '../formats/backup-folder/folder-layout';
 import { unlockFolder } from '../formats/backup-folder/folder-keys';
 import { lockFolder } from '../formats/backup-folder/folder-lock';
 import { refuseWhileRead } from '../formats/backup-folder/folder-readers';
-import { listGenerations, type GenerationIndex } from '../formats/backup-folder/generation-index';
+import { listGenerations, readGeneration, removeGeneration, removeOrphanNames, type GenerationHeader } from '../formats/backup-folder/generation-index';
+import { NAME_BYTES, NameSet } from '../formats/backup-folder/name-set';
 
 /**
  * `imprint backups prune FOLDER --keep-last N [--keep-daily N] [--keep-weekly N]`:
@@ -67,7 +68,7 @@ export function generationsToKeep(gens: readonly PruneCandidate[], rules: PruneR
   return keep;
 }
 
-function driveOf(index: GenerationIndex): string {
+function driveOf(index: GenerationHeader): string {
   const s = index.metadata.source;
   return s.serial ? `serial:${s.serial}` : `${s.model ?? ''}|${s.device}|${index.metadata.size}`;
 }
@@ -101,19 +102,30 @@ export function pruneFolder(folder: string, rules: PruneRules, passphrase?: stri
     // Readers (verify, restore, export...) may need any piece: none may be at work (folder-readers.ts).
     refuseWhileRead(folder);
     clearTmp(folder);
+    removeOrphanNames(folder);
     const listed = listGenerations(folder, keys);
     const damaged = listed.filter((g) => 'error' in g);
     if (damaged.length > 0) {
       throw new ImprintError('E_CORRUPT_SOURCE', `Not pruning ${folder}: ${damaged.map((g) => `generation ${g.number} (${g.id})`).join(', ')} cannot be read, so which pieces it needs is unknown. Run imprint backups verify ${folder}.`);
     }
-    const gens = listed as { id: string; number: number; index: GenerationIndex }[];
+    const gens = listed as { id: string; number: number; index: GenerationHeader }[];
     const keep = generationsToKeep(gens.map((g) => ({ id: g.id, createdAt: g.index.metadata.createdAt, drive: driveOf(g.index) })), rules);
-    const referenced = new Set<string>();
-    for (const g of gens) if (keep.has(g.id)) for (const [, , h] of g.index.pieces) referenced.add(h);
+    // Names as bytes (name-set.ts), one generation's list in memory at a time: a drive's generations name millions of pieces each.
+    const referenced = new NameSet();
+    for (const g of gens) {
+      if (!keep.has(g.id)) continue;
+      let names: Buffer;
+      try {
+        names = readGeneration(folder, g.id, keys).pieces.names;
+      } catch (err) {
+        throw new ImprintError('E_CORRUPT_SOURCE', `Not pruning ${folder}: generation ${g.number} (${g.id}) cannot be read, so which pieces it needs is unknown (${(err as Error).message}). Run imprint backups verify ${folder}.`, { cause: err });
+      }
+      for (let at = 0; at < names.length; at += NAME_BYTES) referenced.add(names, at);
+    }
     const removed = gens.filter((g) => !keep.has(g.id)).map((g) => g.id);
     step('planned');
     for (const id of removed) {
-      fs.rmSync(generationPath(folder, id), { force: true });
+      removeGeneration(folder, id);
       step('index-removed');
     }
     if (removed.length > 0) fsyncFolder(path.join(folder, GENERATIONS_DIR));
@@ -128,7 +140,7 @@ export function pruneFolder(folder: string, rules: PruneRules, passphrase?: stri
       for (const name of fs.readdirSync(dir)) {
         const hash = name.endsWith(suffix) ? name.slice(0, -suffix.length) : '';
         // Only Imprint's own piece files are ever deleted.
-        if (!HASH_PATTERN.test(hash) || hash.slice(0, 2) !== fan || referenced.has(hash)) continue;
+        if (!HASH_PATTERN.test(hash) || hash.slice(0, 2) !== fan || referenced.hasHex(hash)) continue;
         const file = path.join(dir, name);
         bytesFreed += fs.statSync(file).size;
         fs.rmSync(file);

@@ -32,8 +32,8 @@ async function content(folder: string, index: GenerationIndex, pace: ReadPace, k
 
 /** Breaks two pieces of `index` in `folder`: the 6th is left out, the 20th has a byte of its frame flipped. Returns them. */
 function breakTwo(folder: string, index: GenerationIndex): { missing: string; damaged: string } {
-  const missing = (index.pieces[5] as [number, number, string])[2];
-  const damaged = (index.pieces[20] as [number, number, string])[2];
+  const missing = (index.pieces.at(5) as [number, number, string])[2];
+  const damaged = (index.pieces.at(20) as [number, number, string])[2];
   fs.rmSync(piecePath(folder, missing));
   const file = piecePath(folder, damaged);
   const bytes = fs.readFileSync(file);
@@ -54,7 +54,7 @@ test('read ahead, a missing piece stops the content naming the drive bytes it he
   const folder = path.join(root, 'content-broken');
   const index = storeSample(folder, sampleDrive());
   const { missing } = breakTwo(folder, index);
-  const [offset] = index.pieces[5] as [number, number, string];
+  const [offset] = index.pieces.at(5) as [number, number, string];
   await assert.rejects(content(folder, index, new ReadPace(true)), (err) => err instanceof ImprintError && err.code === 'E_CORRUPT_SOURCE' && err.message.includes(`piece ${missing} is missing`) && err.message.includes(`drive bytes ${offset} to`));
 });
 

@@ -57,7 +57,7 @@ for (const readAhead of [false, true]) {
     const folder = path.join(root, `ok-${readAhead}`);
     const drive = driveWithRepeats();
     const index = storeSample(folder, drive);
-    const names = index.pieces.map((p) => p[2]);
+    const names = [...index.pieces].map((p) => p[2]);
     assert.equal(new Set(names).size, names.length - 5, 'the sample lists 3 more zero pieces and 2 more copies than it stores');
     assert.deepEqual(await storedBytes(folder, index, readAhead), expectedStored(drive, index));
   });
@@ -66,7 +66,7 @@ for (const readAhead of [false, true]) {
     const folder = path.join(root, `damaged-${readAhead}`);
     const drive = driveWithRepeats();
     const index = storeSample(folder, drive);
-    const [offset, , hash] = index.pieces.find((p) => p[0] === MiB + 3 * PIECE) as [number, number, string];
+    const [offset, , hash] = [...index.pieces].find((p) => p[0] === MiB + 3 * PIECE) as [number, number, string];
     const file = piecePath(folder, hash);
     const bytes = fs.readFileSync(file);
     bytes.writeUInt8((bytes.readUInt8(bytes.length - 20) ^ 0x10) & 0xff, bytes.length - 20);
@@ -79,8 +79,8 @@ test('a repeated piece is read from its file once (piece by piece)', () => {
   const folder = path.join(root, 'once');
   const drive = driveWithRepeats();
   const index = storeSample(folder, drive);
-  const zeros = index.pieces.find((p) => p[0] === MiB + 2 * PIECE) as [number, number, string];
-  const copied = index.pieces.find((p) => p[0] === MiB + 3 * PIECE) as [number, number, string];
+  const zeros = [...index.pieces].find((p) => p[0] === MiB + 2 * PIECE) as [number, number, string];
+  const copied = [...index.pieces].find((p) => p[0] === MiB + 3 * PIECE) as [number, number, string];
   const script = [
     `const { decodeFolderChunks } = require(${JSON.stringify(path.join(__dirname, 'stored-chunks.js'))});`,
     `const { resolveGeneration } = require(${JSON.stringify(path.join(__dirname, '..', 'formats', 'backup-folder', 'generation-index.js'))});`,
@@ -98,5 +98,5 @@ test('a repeated piece is read from its file once (piece by piece)', () => {
   const count = (hash: string): number => opens.filter((l) => l.includes(`${hash}.zst`)).length;
   assert.equal(count(zeros[2]), 1, 'the zeros, stored at 4 places, are read once');
   assert.equal(count(copied[2]), 1, 'the piece stored at 3 places is read once');
-  assert.equal(count((index.pieces[0] as [number, number, string])[2]), 1, 'a piece stored once is read once');
+  assert.equal(count((index.pieces.at(0) as [number, number, string])[2]), 1, 'a piece stored once is read once');
 });

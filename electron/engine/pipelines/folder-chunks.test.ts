@@ -66,7 +66,7 @@ for (const mode of MODES) {
   test(`a piece file holding another piece, or a damaged frame, fails the restore naming the drive bytes (${mode.name})`, async () => {
     const folder = path.join(root, `bad-${mode.readAhead}`);
     const index = storeSample(folder, sampleDrive());
-    const [pa, pb] = index.pieces.slice(-2) as [[number, number, string], [number, number, string]];
+    const [pa, pb] = [...index.pieces].slice(-2) as [[number, number, string], [number, number, string]];
     fs.copyFileSync(piecePath(folder, pb[2]), piecePath(folder, pa[2]));
     await assert.rejects(
       decodeAll(folder, index, mode.readAhead),
@@ -74,7 +74,7 @@ for (const mode of MODES) {
     );
     const folder2 = path.join(root, `bad2-${mode.readAhead}`);
     const index2 = storeSample(folder2, sampleDrive());
-    const [offset, , hash] = index2.pieces[3] as [number, number, string];
+    const [offset, , hash] = index2.pieces.at(3) as [number, number, string];
     const file = piecePath(folder2, hash);
     const bytes = fs.readFileSync(file);
     bytes.writeUInt8((bytes.readUInt8(bytes.length - 20) ^ 0x10) & 0xff, bytes.length - 20);
@@ -85,7 +85,7 @@ for (const mode of MODES) {
   test(`a missing piece fails the restore naming it and the drive bytes it held (${mode.name})`, async () => {
     const folder = path.join(root, `missing-${mode.readAhead}`);
     const index = storeSample(folder, sampleDrive());
-    const [offset, , hash] = index.pieces[20] as [number, number, string];
+    const [offset, , hash] = index.pieces.at(20) as [number, number, string];
     fs.rmSync(piecePath(folder, hash));
     await assert.rejects(decodeAll(folder, index, mode.readAhead), (err) => err instanceof ImprintError && err.code === 'E_CORRUPT_SOURCE' && err.message.includes(`piece ${hash} is missing`) && err.message.includes(`drive bytes ${offset} to`));
   });

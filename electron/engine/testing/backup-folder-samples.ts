@@ -4,6 +4,7 @@ import type { BackupMetadata } from '../../../shared/backup-metadata';
 import type { FolderEncryption, FolderKeys } from '../formats/backup-folder/folder-crypto';
 import { DEFAULT_PIECE_SIZE, openOrCreateFolder } from '../formats/backup-folder/folder-layout';
 import { writeGeneration, type GenerationIndex } from '../formats/backup-folder/generation-index';
+import { PieceListBuilder } from '../formats/backup-folder/piece-list';
 import { PieceWriter } from '../formats/backup-folder/piece-store';
 
 /**
@@ -26,12 +27,16 @@ export function sampleDrive(): Buffer {
   return drive;
 }
 
-/** Stores a sample drive into `folder` and writes its generation index; `secret`: as an encrypted folder (made with that record if new). */
-export function storeSample(folder: string, drive: Buffer, id = '20261206T070000Z-000001', opts: { createdAt?: string; serial?: string; secret?: { record: FolderEncryption; keys: FolderKeys } } = {}): GenerationIndex {
+/**
+ * Stores a sample drive into `folder` and writes its generation index (in the
+ * schema Imprint writes, unless `schema` says an older one); `secret`: as an
+ * encrypted folder (made with that record if new).
+ */
+export function storeSample(folder: string, drive: Buffer, id = '20261206T070000Z-000001', opts: { createdAt?: string; serial?: string; secret?: { record: FolderEncryption; keys: FolderKeys }; schema?: GenerationIndex['schema'] } = {}): GenerationIndex {
   const marker = openOrCreateFolder(folder, DEFAULT_PIECE_SIZE, opts.secret?.record);
   const keys = opts.secret?.keys ?? null;
   const writer = new PieceWriter(folder, 3, keys);
-  const pieces: GenerationIndex['pieces'] = [];
+  const pieces = new PieceListBuilder();
   let newPieces = 0;
   for (const [start, length] of RANGES) {
     for (let at = start; at < start + length; ) {
@@ -42,7 +47,7 @@ export function storeSample(folder: string, drive: Buffer, id = '20261206T070000
         writer.write(h, data);
         newPieces++;
       }
-      pieces.push([at, end - at, h]);
+      pieces.pushHex(at, end - at, h);
       at = end;
     }
   }
@@ -73,7 +78,7 @@ export function storeSample(folder: string, drive: Buffer, id = '20261206T070000
     filesystem: null,
     storage: { mode: 'used-blocks', storedBytes: 12288 + 2 * MiB, partitions: [], ranges: RANGES.map(([s, l]) => [s, l]), chunkSize: 4 * MiB, chunkCrc32: crcs.toString('base64') },
   };
-  const index: GenerationIndex = { kind: 'imprint-backup-generation', schema: 1, id, pieceSize: marker.pieceSize, metadata, pieces, added: { pieces: newPieces, bytes: 0, storedBytes: 0 } };
+  const index: GenerationIndex = { kind: 'imprint-backup-generation', schema: opts.schema ?? 3, id, pieceSize: marker.pieceSize, metadata, pieces: pieces.finish(), added: { pieces: newPieces, bytes: 0, storedBytes: 0 } };
   writeGeneration(folder, index, keys);
   return index;
 }

@@ -7,7 +7,7 @@ import { spawnSync } from 'child_process';
 import { ImprintError } from '../../errors';
 import { DEFAULT_PIECE_SIZE, GENERATIONS_DIR, LOCK_FILE, clearTmp, openFolder, openOrCreateFolder, piecePath } from './folder-layout';
 import { lockFolder } from './folder-lock';
-import { generationIds, indexProblem, newGenerationId, listGenerations, readGeneration, resolveGeneration, type GenerationIndex } from './generation-index';
+import { generationIds, indexProblem, newGenerationId, listGenerations, readGeneration, resolveGeneration, type GenerationIndex, type PieceRef } from './generation-index';
 import { generationContent } from './generation-content';
 import { SAMPLE_SIZE, sampleDrive, storeSample } from '../../testing/backup-folder-samples';
 import { PieceReader, PieceWriter, sha256Hex } from './piece-store';
@@ -43,7 +43,7 @@ test('pieces round-trip through the folder and a generation rebuilds the zero-fi
   assert.equal(image.length, SIZE);
   assert.ok(image.equals(expected), 'the rebuilt image is the stored ranges with zeros between');
   // A piece file is an ordinary zstd frame: the zstd tool decodes it to its content.
-  const [, len, h] = index.pieces[0] as [number, number, string];
+  const [, len, h] = index.pieces.at(0) as [number, number, string];
   const z = spawnSync('zstd', ['-dc', piecePath(folder, h)]);
   assert.equal(z.status, 0);
   assert.equal(sha256Hex(z.stdout), h);
@@ -56,7 +56,7 @@ test('a second identical generation stores no piece again', () => {
   const first = storeSample(folder, drive, '20261206T070000Z-000001');
   const before = fs.readdirSync(path.join(folder, 'pieces'), { recursive: true }).length;
   const writer = new PieceWriter(folder, 3);
-  const h = (first.pieces[1] as [number, number, string])[2];
+  const h = (first.pieces.at(1) as [number, number, string])[2];
   assert.ok(writer.has(h));
   storeSample(folder, drive, '20261206T070001Z-000002');
   assert.equal(fs.readdirSync(path.join(folder, 'pieces'), { recursive: true }).length, before);
@@ -73,7 +73,7 @@ test('a damaged, truncated, wrong or missing piece is refused by the reader with
   const drive = sampleDrive();
   const index = storeSample(folder, drive);
   const reader = new PieceReader(folder);
-  const [[, l0, h0], [, l1, h1], [, , h2]] = index.pieces as [[number, number, string], [number, number, string], [number, number, string]];
+  const [[, l0, h0], [, l1, h1], [, , h2]] = [...index.pieces] as [[number, number, string], [number, number, string], [number, number, string]];
   assert.equal(reader.read(h0, l0).ok, true);
   // Flip one byte inside the compressed data.
   const f1 = piecePath(folder, h1);
@@ -97,7 +97,7 @@ test('a damaged, truncated, wrong or missing piece is refused by the reader with
 test("a piece is checked against its name, not its frame's own XXH64: a wrong frame checksum over the right content reads, and zstd itself refuses that frame", () => {
   const folder = fresh();
   const index = storeSample(folder, sampleDrive());
-  const [, length, hash] = index.pieces.find(([, l]) => l > 4096) as [number, number, string];
+  const [, length, hash] = [...index.pieces].find(([, l]) => l > 4096) as [number, number, string];
   const file = piecePath(folder, hash);
   const bytes = fs.readFileSync(file);
   // The frame's last 4 bytes are its content checksum (the checksum flag is set on every piece).
@@ -112,9 +112,12 @@ test("a piece is checked against its name, not its frame's own XXH64: a wrong fr
 test('crafted indexes are refused with a reason, never followed', () => {
   const folder = fresh();
   const index = storeSample(folder, sampleDrive());
-  const good = JSON.parse(JSON.stringify(index)) as GenerationIndex;
+  // As a schema 1 index spells out its pieces: each can be edited on its own.
+  type Schema1 = Omit<GenerationIndex, 'pieces'> & { pieces: PieceRef[] };
+  const schema1: Schema1 = { ...index, schema: 1, pieces: [...index.pieces] };
+  const good = JSON.parse(JSON.stringify(schema1)) as Schema1;
   assert.equal(indexProblem(good, index.id), null);
-  const crafted: [string, (g: GenerationIndex) => void, RegExp][] = [
+  const crafted: [string, (g: Schema1) => void, RegExp][] = [
     ['a hash that is a path', (g) => ((g.pieces[0] as unknown[])[2] = '../../../../etc/passwd'), /malformed/],
     ['a length beyond the piece size', (g) => ((g.pieces[1] as unknown[])[1] = 3 * MiB), /boundary|not where/],
     ['a negative offset', (g) => ((g.pieces[0] as unknown[])[0] = -4096), /malformed/],
@@ -128,7 +131,7 @@ test('crafted indexes are refused with a reason, never followed', () => {
     ['a huge piece size', (g) => (g.pieceSize = 2 ** 40), /piece size/],
   ];
   for (const [what, mutate, reason] of crafted) {
-    const g = JSON.parse(JSON.stringify(index)) as GenerationIndex;
+    const g = JSON.parse(JSON.stringify(schema1)) as Schema1;
     mutate(g);
     const problem = indexProblem(g, index.id);
     assert.match(problem ?? 'accepted', reason, what);

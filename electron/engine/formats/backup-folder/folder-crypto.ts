@@ -61,6 +61,8 @@ const KEY_CHECK_AAD = Buffer.from('imprint key check v1');
 const PIECE_MAGIC = Buffer.from('IMPE');
 /** Extra bytes a sealed piece has beyond its zstd frame: magic, nonce, tag. */
 export const SEALED_PIECE_OVERHEAD = PIECE_MAGIC.length + NONCE_BYTES + TAG_BYTES;
+/** Bytes sealing adds to a generation's names file (FolderKeys.sealNames). */
+export const SEALED_NAMES_OVERHEAD = NONCE_BYTES + TAG_BYTES;
 
 const isPow2 = (n: number): boolean => Number.isSafeInteger(n) && n > 0 && (n & (n - 1)) === 0;
 
@@ -120,6 +122,10 @@ function indexAad(id: string): Buffer {
   return Buffer.from(`imprint index v1\0${id}`);
 }
 
+function namesAad(id: string): Buffer {
+  return Buffer.from(`imprint piece names v1\0${id}`);
+}
+
 /** The keys of an unlocked folder. Holds secrets: never logged, never sent over IPC. */
 export class FolderKeys {
   private constructor(
@@ -174,6 +180,16 @@ export class FolderKeys {
   /** The index's JSON, or null when it does not authenticate as generation `id`'s. */
   openIndex(id: string, sealed: Buffer): Buffer | null {
     return open(this.indexKey, indexAad(id), sealed);
+  }
+
+  /** A generation's piece names file (schema 3 indexes, piece-list.ts) sealed for generation `id`: its own binding, so it never opens as an index. */
+  sealNames(id: string, names: Buffer): Buffer {
+    return seal(this.indexKey, namesAad(id), [names]);
+  }
+
+  /** The piece names, or null when they do not authenticate as generation `id`'s. */
+  openNames(id: string, sealed: Buffer): Buffer | null {
+    return open(this.indexKey, namesAad(id), sealed);
   }
 }
 

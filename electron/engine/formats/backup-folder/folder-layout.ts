@@ -74,6 +74,12 @@ export function generationPath(folder: string, id: string): string {
   return path.join(folder, GENERATIONS_DIR, `${id}.json`);
 }
 
+/** A schema 3 generation's piece names (piece-list.ts), beside its index. */
+export function generationNamesPath(folder: string, id: string): string {
+  if (!GENERATION_ID_PATTERN.test(id)) throw new ImprintError('E_INTERNAL', `Not a generation id: ${id}`);
+  return path.join(folder, GENERATIONS_DIR, `${id}.names`);
+}
+
 /** fsync of a folder: makes the names created or renamed in it durable. */
 export function fsyncFolder(dir: string): void {
   const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);

@@ -8,6 +8,7 @@ import { openByteSource } from '../byte-source';
 import { DEFAULT_PIECE_SIZE, piecePath } from './folder-layout';
 import { openGenerationSource } from './generation-byte-source';
 import type { GenerationIndex, PieceRef } from './generation-index';
+import { PieceList } from './piece-list';
 
 /**
  * Random access to a backup folder generation (issue 16): reads across
@@ -72,9 +73,9 @@ test('crafted indexes whose pieces leave the drive, overlap or are empty are ref
   const folder = fresh();
   const index = storeSample(folder, sampleDrive());
   const crafted = (edit: (p: PieceRef[]) => void, size = SAMPLE_SIZE): GenerationIndex => {
-    const pieces = index.pieces.map((p) => [...p] as PieceRef);
+    const pieces = [...index.pieces].map((p) => [...p] as PieceRef);
     edit(pieces);
-    return { ...index, pieces, metadata: { ...index.metadata, size } };
+    return { ...index, pieces: PieceList.ofRefs(pieces), metadata: { ...index.metadata, size } };
   };
   const last = index.pieces.length - 1;
   const cases: [string, GenerationIndex, RegExp][] = [
@@ -94,10 +95,10 @@ test('a missing or damaged piece fails the reads that need it, naming it; other 
   const drive = sampleDrive();
   const index = storeSample(folder, drive);
   const want = stored(drive);
-  const [, , gone] = index.pieces[2] as PieceRef; // drive bytes 1 MiB + PIECE .. + 2 PIECE
-  const [, , bad] = index.pieces[4] as PieceRef;
+  const [, , gone] = index.pieces.at(2) as PieceRef; // drive bytes 1 MiB + PIECE .. + 2 PIECE
+  const [, , bad] = index.pieces.at(4) as PieceRef;
   fs.rmSync(piecePath(folder, gone));
-  fs.copyFileSync(piecePath(folder, (index.pieces[5] as PieceRef)[2]), piecePath(folder, bad));
+  fs.copyFileSync(piecePath(folder, (index.pieces.at(5) as PieceRef)[2]), piecePath(folder, bad));
   const src = openGenerationSource(folder, index);
   try {
     await assert.rejects(src.read(MiB + PIECE + 10, 10), (err: Error) => err.message.includes(`piece ${gone} is missing`) && err.message.includes(`${MiB + PIECE} to ${MiB + 2 * PIECE}`));

@@ -29,8 +29,10 @@ export function pieceBoundsProblem(index: GenerationIndex): string | null {
   const size = index.metadata.size;
   if (!Number.isSafeInteger(size) || size < 0) return `its drive size ${String(size)} is not a size`;
   let end = 0;
-  for (let i = 0; i < index.pieces.length; i++) {
-    const [offset, length] = index.pieces[i] as PieceRef;
+  const { offsets, lengths } = index.pieces;
+  for (let i = 0; i < offsets.length; i++) {
+    const offset = offsets[i] as number;
+    const length = lengths[i] as number;
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || length <= 0 || length > index.pieceSize) return `piece ${i} has a bad length (${String(length)})`;
     if (offset < end) return `piece ${i} (at byte ${offset}) overlaps or precedes the piece before it`;
     if (offset + length > size) return `piece ${i} (${length} bytes at ${offset}) lies past the end of the ${size}-byte drive`;
@@ -73,8 +75,7 @@ export function openGenerationSource(folder: string, index: GenerationIndex, key
     let hi = pieces.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const [o, l] = pieces[mid] as PieceRef;
-      if (o + l <= pos) lo = mid + 1;
+      if (pieces.offset(mid) + pieces.size(mid) <= pos) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -96,7 +97,7 @@ export function openGenerationSource(folder: string, index: GenerationIndex, key
       const out = Buffer.alloc(end - offset);
       // Bounded by the pieces inside [offset, end): each one is visited once.
       for (let i = firstEndingAfter(offset); i < pieces.length; i++) {
-        const piece = pieces[i] as PieceRef;
+        const piece = pieces.at(i);
         const [pOffset, pLength] = piece;
         if (pOffset >= end) break;
         const data = decoded(piece);

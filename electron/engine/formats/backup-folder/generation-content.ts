@@ -1,6 +1,6 @@
 import { ImprintError } from '../../errors';
 import type { FolderKeys } from './folder-crypto';
-import type { GenerationIndex, PieceRef } from './generation-index';
+import type { GenerationIndex } from './generation-index';
 import { AHEAD, PieceReader, type PieceProblem } from './piece-store';
 import { ReadPace } from './read-pace';
 
@@ -49,11 +49,12 @@ export async function* generationContent(folder: string, index: GenerationIndex,
     }
     // Reads ahead stay inside the batch, so none is on its way when the next batch is read one by one.
     for (; ahead && asked < batchEnd && asked < i + AHEAD; asked++) {
-      const [, length, hash] = pieces[asked] as PieceRef;
+      const length = pieces.size(asked);
+      const hash = pieces.hash(asked);
       const slot = reader.slotBuffer(slots, asked % AHEAD, length);
       files.push(new Promise((resolve) => reader.readFileAhead(hash, length, slot, resolve)));
     }
-    const [offset, length, hash] = pieces[i] as PieceRef;
+    const [offset, length, hash] = pieces.at(i);
     yield* zerosUpTo(offset);
     const file = ahead ? await (files.shift() as Promise<Buffer | PieceProblem>) : pace.timed(() => reader.readFile(hash, length));
     const got = 'problem' in file ? file : reader.check(hash, length, file, scratch);

@@ -5,10 +5,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { ImprintError } from '../../errors';
 import { FolderKeys } from './folder-crypto';
-import { GENERATIONS_DIR, generationPath } from './folder-layout';
+import { GENERATIONS_DIR, generationNamesPath, generationPath } from './folder-layout';
 import { compactIndex, indexProblem, listGenerations, readGeneration, writeGeneration, type GenerationIndex } from './generation-index';
 import { generationContent } from './generation-content';
-import { cutRanges, decodePieceList, pieceCount } from './piece-list';
+import { PieceList, cutRanges, decodePieceList, pieceCount } from './piece-list';
 import { sampleDrive, storeSample } from '../../testing/backup-folder-samples';
 
 /**
@@ -59,7 +59,7 @@ test('the cut of ranges into pieces is what stepping through every byte finds', 
 test('schema 1 and schema 2 indexes read into the same pieces; one folder holds both; schema 2 is half the size or less', async () => {
   const folder = fresh();
   const drive = sampleDrive();
-  const old = storeSample(folder, drive); // written as the first folders were: schema 1
+  const old = storeSample(folder, drive, undefined, { schema: 1 }); // written as the first folders were
   assert.equal(JSON.parse(fs.readFileSync(generationPath(folder, old.id), 'utf8')).schema, 1);
   const id2 = '20261206T080000Z-000002';
   writeGeneration(folder, asSchema2(old, id2));
@@ -67,7 +67,7 @@ test('schema 1 and schema 2 indexes read into the same pieces; one folder holds 
   assert.equal(onDisk.schema, 2);
   assert.equal(onDisk.pieces, undefined, 'no spelled-out piece list');
   assert.equal(onDisk.pieceCount, old.pieces.length);
-  assert.equal(Buffer.from(onDisk.pieceNames as string, 'base64').toString('hex'), old.pieces.map((p) => p[2]).join(''), 'the names, in drive order');
+  assert.equal(Buffer.from(onDisk.pieceNames as string, 'base64').toString('hex'), [...old.pieces].map((p) => p[2]).join(''), 'the names, in drive order');
   const back = readGeneration(folder, id2);
   assert.equal(back.schema, 2);
   assert.deepEqual(back.pieces, old.pieces);
@@ -81,12 +81,12 @@ test('schema 1 and schema 2 indexes read into the same pieces; one folder holds 
 test('an encrypted folder seals schema 2 indexes as it sealed schema 1 ones', async () => {
   const folder = fresh();
   const made = FolderKeys.create('correct horse battery staple');
-  const old = storeSample(folder, sampleDrive(), '20261206T070000Z-000001', { secret: made });
+  const old = storeSample(folder, sampleDrive(), '20261206T070000Z-000001', { secret: made, schema: 1 });
   const id2 = '20261206T080000Z-000002';
   writeGeneration(folder, asSchema2(old, id2), made.keys);
   const file = fs.readFileSync(generationPath(folder, id2), 'utf8');
   assert.equal(JSON.parse(file).kind, 'imprint-backup-generation-sealed');
-  assert.equal(file.includes(old.pieces[0]?.[2] as string), false, 'no piece name in the clear');
+  assert.equal(file.includes(old.pieces.at(0)?.[2] as string), false, 'no piece name in the clear');
   const back = readGeneration(folder, id2, made.keys);
   assert.deepEqual(back.pieces, old.pieces);
   assert.deepEqual(await content(folder, back, made.keys), await content(folder, old, made.keys));
@@ -95,7 +95,7 @@ test('an encrypted folder seals schema 2 indexes as it sealed schema 1 ones', as
 
 test('a crafted schema 2 index is refused with its reason, before anything is built from it', () => {
   const folder = fresh();
-  const index = asSchema2(storeSample(folder, sampleDrive()), '20261206T070000Z-000001');
+  const index = asSchema2(storeSample(folder, sampleDrive(), undefined, { schema: 1 }), '20261206T070000Z-000001');
   const good = compactIndex(index);
   assert.equal(indexProblem(JSON.parse(JSON.stringify(good)), index.id), null);
   const names = good.pieceNames as string;
@@ -113,7 +113,7 @@ test('a crafted schema 2 index is refused with its reason, before anything is bu
     ['a range moved so that it cuts differently', (g) => ((g.metadata as GenerationIndex['metadata']).storage!.ranges[1] = [(1 << 20) + 4096, 2 << 20]), /cut into|description/],
     ['another piece size (the names were cut at 64 KiB)', (g) => (g.pieceSize = 128 << 10), /cut into/],
     ['a piece size that is not a size', (g) => (g.pieceSize = 1000), /piece size/],
-    ['a newer schema', (g) => (g.schema = 3), /newer one/],
+    ['a newer schema', (g) => (g.schema = 4), /newer one/],
   ];
   for (const [what, mutate, reason] of crafted) {
     const g = JSON.parse(JSON.stringify(good)) as Record<string, unknown>;
@@ -128,10 +128,13 @@ test('a crafted schema 2 index is refused with its reason, before anything is bu
 
 test('an index whose pieces are not the cut of its ranges is never written (a bug, not a backup)', () => {
   const folder = fresh();
-  const index = asSchema2(storeSample(folder, sampleDrive()), '20261206T070000Z-000001');
-  const shifted = { ...index, pieces: index.pieces.map((p, i) => (i === 1 ? ([p[0] + 4096, p[1] - 4096, p[2]] as typeof p) : p)) };
-  assert.throws(() => writeGeneration(folder, shifted), (e: unknown) => e instanceof ImprintError && e.code === 'E_INTERNAL' && /not the cut/.test(e.message));
-  assert.throws(() => writeGeneration(folder, { ...index, pieces: index.pieces.slice(1) }), /pieces for ranges that cut into/);
+  const index = asSchema2(storeSample(folder, sampleDrive(), undefined, { schema: 1 }), '20261206T070000Z-000001');
+  const shifted = { ...index, pieces: PieceList.ofRefs([...index.pieces].map((p, i) => (i === 1 ? ([p[0] + 4096, p[1] - 4096, p[2]] as typeof p) : p))) };
+  for (const schema of [2, 3] as const) {
+    assert.throws(() => writeGeneration(folder, { ...shifted, schema }), (e: unknown) => e instanceof ImprintError && e.code === 'E_INTERNAL' && /not the cut/.test(e.message));
+    assert.throws(() => writeGeneration(folder, { ...index, schema, pieces: PieceList.ofRefs([...index.pieces].slice(1)) }), /pieces for ranges that cut into/);
+  }
+  assert.equal(fs.existsSync(generationNamesPath(folder, index.id)), false, 'no names file either');
   assert.equal(fs.existsSync(generationPath(folder, index.id)), true, 'the sample\'s own schema 1 index is untouched');
   assert.equal(JSON.parse(fs.readFileSync(generationPath(folder, index.id), 'utf8')).schema, 1);
 });

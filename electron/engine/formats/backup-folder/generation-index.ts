@@ -1,10 +1,12 @@
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { asBackupMetadata, type BackupMetadata } from '../../../../shared/backup-metadata';
 import { ImprintError } from '../../errors';
-import type { FolderKeys } from './folder-crypto';
-import { GENERATIONS_DIR, GENERATION_ID_PATTERN, HASH_PATTERN, MAX_PIECE_SIZE, generationPath, writeFileAtomic } from './folder-layout';
-import { decodePieceList, encodePieceNames } from './piece-list';
+import { SEALED_NAMES_OVERHEAD, type FolderKeys } from './folder-crypto';
+import { GENERATIONS_DIR, GENERATION_ID_PATTERN, HASH_PATTERN, MAX_PIECE_SIZE, generationNamesPath, generationPath, writeFileAtomic } from './folder-layout';
+import { NAME_BYTES } from './name-set';
+import { PieceList, cutNames, decodePieceList, pieceCount } from './piece-list';
 
 /**
  * A generation: one backup of one drive into a folder. Its index names the
@@ -29,43 +31,41 @@ interface SealedIndex {
 /** One piece of a generation: drive offset, bytes, SHA-256 of those bytes (the piece's name). */
 export type PieceRef = [offset: number, length: number, hash: string];
 
-/**
- * A generation index as the code uses it, pieces spelled out. On disk,
- * schema 1 (the first folders) lists [offset, length, hex name] per piece;
- * schema 2 (written since) stores only the names (piece-list.ts), as
- * `pieceCount` and `pieceNames` in place of `pieces`. `schema` says which
- * form it was read from, or is to be written in.
- */
-export interface GenerationIndex {
+/** A generation index without its piece list: what a listing shows. */
+export interface GenerationHeader {
   kind: 'imprint-backup-generation';
-  schema: 1 | 2;
+  schema: 1 | 2 | 3;
   id: string;
   /** Drive bytes per piece when it was cut (pieces never cross a multiple of it). */
   pieceSize: number;
   metadata: BackupMetadata;
-  pieces: PieceRef[];
   /** What this generation added to the folder: pieces no earlier generation had. */
   added: { pieces: number; bytes: number; storedBytes: number };
 }
 
-/** A generation as listed: its index, or why it cannot be read. */
-export type ListedGeneration = { id: string; number: number; index: GenerationIndex } | { id: string; number: number; error: string };
+/**
+ * A generation index as the code uses it, its pieces listed. On disk
+ * (piece-list.ts), schema 1 (the first folders) lists [offset, length, hex
+ * name] per piece; schema 2 stores only the names, as `pieceCount` and
+ * `pieceNames` (base64) in place of `pieces`; schema 3 (written since)
+ * stores them in generations/<id>.names, the index holding `pieceCount`
+ * and `pieceNamesSha256`. `schema` says which form it was read from, or is
+ * to be written in.
+ */
+export interface GenerationIndex extends GenerationHeader {
+  pieces: PieceList;
+}
+
+/** A generation as listed: its index without the pieces, or why it cannot be read. */
+export type ListedGeneration = { id: string; number: number; index: GenerationHeader } | { id: string; number: number; error: string };
 
 const isSize = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
-/**
- * Checks an index read from a folder (untrusted) and returns why it is not
- * usable, or null. Beyond its shape: every piece lies inside the drive, is
- * at most one piece long without crossing a piece boundary, comes in drive
- * order, and together they cover exactly the stored ranges. A schema 2
- * index, which holds only the names of that cut (piece-list.ts), gets the
- * spelled-out `pieces` in place of `pieceCount` and `pieceNames` when it is
- * usable, so the code that reads an index sees one form.
- */
-export function indexProblem(v: unknown, expectedId: string): string | null {
-  if (typeof v !== 'object' || v === null) return 'it is not a JSON object';
-  const g = v as Record<string, unknown>;
-  if (g.kind !== 'imprint-backup-generation' || (g.schema !== 1 && g.schema !== 2)) return 'it is not an Imprint generation index (or a newer one)';
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Why the parts of an index besides its piece list are not usable, or null. */
+function headerProblem(g: Record<string, unknown>, expectedId: string): string | null {
+  if (g.kind !== 'imprint-backup-generation' || (g.schema !== 1 && g.schema !== 2 && g.schema !== 3)) return 'it is not an Imprint generation index (or a newer one)';
   if (g.id !== expectedId) return `it calls itself ${JSON.stringify(g.id)}`;
   const pieceSize = g.pieceSize;
   if (!isSize(pieceSize) || pieceSize < 4096 || pieceSize > MAX_PIECE_SIZE) return 'its piece size is out of range';
@@ -76,9 +76,44 @@ export function indexProblem(v: unknown, expectedId: string): string | null {
   if (st.chunkSize !== 4 << 20 || Buffer.from(st.chunkCrc32, 'base64').length !== chunks * 4) return 'its chunk checksums do not match the drive size';
   const added = g.added as Record<string, unknown> | undefined;
   if (!added || !isSize(added.pieces) || !isSize(added.bytes) || !isSize(added.storedBytes)) return 'its "added" record is malformed';
+  if (g.schema === 3) {
+    if (!isSize(g.pieceCount) || g.pieceCount !== pieceCount(st.ranges, pieceSize)) return 'its piece count is not what its stored ranges cut into';
+    if (typeof g.pieceNamesSha256 !== 'string' || !HEX64.test(g.pieceNamesSha256)) return 'its piece names checksum is malformed';
+  }
+  return null;
+}
+
+/**
+ * Checks an index read from a folder (untrusted) and returns why it is not
+ * usable, or null. Beyond its shape: every piece lies inside the drive, is
+ * at most one piece long without crossing a piece boundary, comes in drive
+ * order, and together they cover exactly the stored ranges. A schema 2 or 3
+ * index, which holds only the names of that cut (piece-list.ts), gets the
+ * `pieces` built from the cut in place of `pieceCount` and `pieceNames`
+ * when it is usable, so the code that reads an index sees one form. A
+ * schema 3 index's names come from `names()`: the bytes of its names file
+ * (unsealed), or why they cannot be had.
+ */
+export function indexProblem(v: unknown, expectedId: string, names?: () => Buffer | string): string | null {
+  if (typeof v !== 'object' || v === null) return 'it is not a JSON object';
+  const g = v as Record<string, unknown>;
+  const header = headerProblem(g, expectedId);
+  if (header) return header;
+  const pieceSize = g.pieceSize as number;
+  const ranges = (g.metadata as BackupMetadata).storage!.ranges;
+  if (g.schema === 3) {
+    const raw = names ? names() : 'its piece names were not read';
+    if (typeof raw === 'string') return raw;
+    if (raw.length !== (g.pieceCount as number) * NAME_BYTES) return `its piece names file holds ${raw.length} bytes, not the ${g.pieceCount as number} names it counts`;
+    if (crypto.createHash('sha256').update(raw).digest('hex') !== g.pieceNamesSha256) return 'its piece names file is not the one it was written with (checksum differs)';
+    g.pieces = PieceList.ofCut(ranges, pieceSize, raw);
+    delete g.pieceCount;
+    delete g.pieceNamesSha256;
+    return null;
+  }
   if (g.schema === 2) {
     // The pieces are the ranges' cut, so only the names need checking; the list replaces them for the code that reads the index.
-    const pieces = decodePieceList(st.ranges, pieceSize, g.pieceCount, g.pieceNames);
+    const pieces = decodePieceList(ranges, pieceSize, g.pieceCount, g.pieceNames);
     if (typeof pieces === 'string') return pieces;
     g.pieces = pieces;
     delete g.pieceCount;
@@ -86,7 +121,6 @@ export function indexProblem(v: unknown, expectedId: string): string | null {
     return null;
   }
   if (!Array.isArray(g.pieces)) return 'it has no piece list';
-  const ranges = st.ranges;
   let r = 0;
   let at = ranges[0]?.[0] ?? 0;
   for (let i = 0; i < g.pieces.length; i++) {
@@ -103,6 +137,7 @@ export function indexProblem(v: unknown, expectedId: string): string | null {
     }
   }
   if (r !== ranges.length) return 'its pieces do not cover all the stored ranges';
+  g.pieces = PieceList.ofRefs(g.pieces as PieceRef[]);
   return null;
 }
 
@@ -115,27 +150,85 @@ function unseal(v: unknown, id: string, keys: FolderKeys): unknown {
   return JSON.parse(json.toString('utf8'));
 }
 
-/** Reads and checks one generation's index (unsealing it with `keys` in an encrypted folder); throws E_CORRUPT_SOURCE saying what is wrong with it. */
-export function readGeneration(folder: string, id: string, keys: FolderKeys | null = null): GenerationIndex {
+/** The parsed (and unsealed) JSON of a generation's index file; throws E_CORRUPT_SOURCE saying why it cannot be had. */
+function readIndexFile(folder: string, id: string, keys: FolderKeys | null): unknown {
   const file = generationPath(folder, id);
-  let v: unknown;
   try {
     const st = fs.statSync(file);
-    // Generous: 64 bytes a piece of a 2 TiB drive is still under 150 MiB (200 MiB as base64); anything larger is not ours.
+    // Generous: a schema 3 index is a few hundred bytes and its ranges (24 MiB for a million); a schema 2 one
+    // held 43 bytes a piece, and was refused past this size (384 GiB in use of 64 KiB pieces): schema 3 exists for that.
     if (st.size > 256 << 20) throw new Error(`it is ${st.size} bytes`);
-    v = JSON.parse(fs.readFileSync(file, 'utf8'));
-    if (keys) v = unseal(v, id, keys);
+    const v: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return keys ? unseal(v, id, keys) : v;
   } catch (err) {
     throw new ImprintError('E_CORRUPT_SOURCE', `Generation ${id} of ${folder} cannot be read: ${(err as Error).message}.`, { cause: err });
   }
-  const problem = indexProblem(v, id);
+}
+
+/** Bytes a schema 3 generation's names file must hold: `count` names, sealed or not. */
+function namesFileSize(count: number, keys: FolderKeys | null): number {
+  return count * NAME_BYTES + (keys ? SEALED_NAMES_OVERHEAD : 0);
+}
+
+/** A schema 3 generation's piece names, read from their file (and unsealed), or why they cannot be had; the size is checked before reading. */
+function readNames(folder: string, id: string, count: number, keys: FolderKeys | null): Buffer | string {
+  const file = generationNamesPath(folder, id);
+  let raw: Buffer;
+  try {
+    const size = fs.statSync(file).size;
+    if (size !== namesFileSize(count, keys)) return `its piece names file holds ${size} bytes, not the ${count} names it counts`;
+    raw = fs.readFileSync(file);
+  } catch (err) {
+    return `its piece names file cannot be read (${(err as Error).message})`;
+  }
+  if (!keys) return raw;
+  return keys.openNames(id, raw) ?? 'its piece names file fails authentication (altered or damaged)';
+}
+
+/** Reads and checks one generation's index (unsealing it with `keys` in an encrypted folder); throws E_CORRUPT_SOURCE saying what is wrong with it. */
+export function readGeneration(folder: string, id: string, keys: FolderKeys | null = null): GenerationIndex {
+  const v = readIndexFile(folder, id, keys);
+  const count = (v as Record<string, unknown> | null)?.pieceCount;
+  const problem = indexProblem(v, id, () => (isSize(count) ? readNames(folder, id, count, keys) : 'its piece count is malformed'));
   if (problem) throw new ImprintError('E_CORRUPT_SOURCE', `Generation ${id} of ${folder} is damaged or not Imprint's: ${problem}.`);
   return v as GenerationIndex;
 }
 
-/** Writes a generation's index, in the form its `schema` says: after this returns, the generation exists (and not a moment before). */
+/**
+ * One generation's index without its piece list (a listing's): only the
+ * index file is read, and a schema 3 one's names file looked at (present,
+ * of the size its count says), not read. readGeneration checks the rest.
+ */
+export function readGenerationHeader(folder: string, id: string, keys: FolderKeys | null = null): GenerationHeader {
+  const v = readIndexFile(folder, id, keys);
+  const g = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+  let problem = typeof v === 'object' && v !== null ? headerProblem(g, id) : 'it is not a JSON object';
+  if (!problem && g.schema === 3) {
+    const size = fs.statSync(generationNamesPath(folder, id), { throwIfNoEntry: false })?.size;
+    const want = namesFileSize(g.pieceCount as number, keys);
+    if (size !== want) problem = size === undefined ? 'its piece names file is missing' : `its piece names file holds ${size} bytes, not the ${g.pieceCount as number} names it counts`;
+  }
+  if (problem) throw new ImprintError('E_CORRUPT_SOURCE', `Generation ${id} of ${folder} is damaged or not Imprint's: ${problem}.`);
+  const { pieces: _p, pieceNames: _n, pieceCount: _c, pieceNamesSha256: _s, ...header } = g;
+  return header as unknown as GenerationHeader;
+}
+
+/**
+ * Writes a generation's index, in the form its `schema` says: after this
+ * returns, the generation exists (and not a moment before). A schema 3
+ * generation's names file is written first, durably, then the index that
+ * names its checksum: a crash between leaves a names file no index names,
+ * which removeOrphanNames() takes away under the folder's lock.
+ */
 export function writeGeneration(folder: string, index: GenerationIndex, keys: FolderKeys | null = null): void {
-  let json = Buffer.from(JSON.stringify(index.schema === 1 ? index : compactIndex(index)) + '\n');
+  let body: Record<string, unknown>;
+  if (index.schema === 3) {
+    const names = indexNames(index);
+    writeFileAtomic(folder, generationNamesPath(folder, index.id), keys ? keys.sealNames(index.id, names) : names);
+    const { pieces: _pieces, ...rest } = index;
+    body = { ...rest, pieceCount: index.pieces.length, pieceNamesSha256: crypto.createHash('sha256').update(names).digest('hex') };
+  } else body = index.schema === 2 ? compactIndex(index) : { ...index, pieces: [...index.pieces] };
+  let json = Buffer.from(JSON.stringify(body) + '\n');
   if (keys) {
     const sealed: SealedIndex = { kind: 'imprint-backup-generation-sealed', schema: 1, sealed: keys.sealIndex(index.id, json).toString('base64') };
     json = Buffer.from(JSON.stringify(sealed) + '\n');
@@ -143,14 +236,35 @@ export function writeGeneration(folder: string, index: GenerationIndex, keys: Fo
   writeFileAtomic(folder, generationPath(folder, index.id), json);
 }
 
-/** A schema 2 index as it is written: the piece list replaced by the pieces' names. */
-export function compactIndex(index: GenerationIndex): Record<string, unknown> {
-  const { pieces, ...rest } = index;
-  const ranges = index.metadata.storage?.ranges ?? [];
+/** The names of `index`'s pieces, checked to be the cut of its ranges. */
+function indexNames(index: GenerationIndex): Buffer {
   try {
-    return { ...rest, ...encodePieceNames(pieces, ranges, index.pieceSize) };
+    return cutNames(index.pieces, index.metadata.storage?.ranges ?? [], index.pieceSize);
   } catch (err) {
     throw new ImprintError('E_INTERNAL', `The index of generation ${index.id} does not match its stored ranges (a bug in Imprint): ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** A schema 2 index as it was written: the piece list replaced by the pieces' names, in base64 (older folders; tests). */
+export function compactIndex(index: GenerationIndex): Record<string, unknown> {
+  const { pieces, ...rest } = index;
+  return { ...rest, schema: 2, pieceCount: pieces.length, pieceNames: indexNames(index).toString('base64') };
+}
+
+/** Removes the generation `id`: its index first (the generation is gone from then on), then its names file. */
+export function removeGeneration(folder: string, id: string): void {
+  fs.rmSync(generationPath(folder, id), { force: true });
+  fs.rmSync(generationNamesPath(folder, id), { force: true });
+}
+
+/** Names files whose index does not exist (a backup stopped between the two, a prune between its removals); only under the folder's lock. */
+export function removeOrphanNames(folder: string): void {
+  const dir = path.join(folder, GENERATIONS_DIR);
+  const names = fs.readdirSync(dir);
+  const indexes = new Set(names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)));
+  for (const n of names) {
+    const id = n.endsWith('.names') ? n.slice(0, -6) : '';
+    if (GENERATION_ID_PATTERN.test(id) && !indexes.has(id)) fs.rmSync(path.join(dir, n), { force: true });
   }
 }
 
@@ -178,11 +292,15 @@ export function generationIds(folder: string): string[] {
   return names.filter((n) => n.endsWith('.json') && GENERATION_ID_PATTERN.test(n.slice(0, -5))).map((n) => n.slice(0, -5)).sort();
 }
 
-/** Every generation, numbered from 1 (oldest), each read and checked. */
+/**
+ * Every generation, numbered from 1 (oldest), each index read and checked
+ * without its piece list (readGenerationHeader): readGeneration reads one
+ * generation's list when it is needed, so no more than one is in memory.
+ */
 export function listGenerations(folder: string, keys: FolderKeys | null = null): ListedGeneration[] {
   return generationIds(folder).map((id, i) => {
     try {
-      return { id, number: i + 1, index: readGeneration(folder, id, keys) };
+      return { id, number: i + 1, index: readGenerationHeader(folder, id, keys) };
     } catch (err) {
       return { id, number: i + 1, error: (err as Error).message };
     }
