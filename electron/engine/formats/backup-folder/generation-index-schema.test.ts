@@ -1,23 +1,26 @@
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ImprintError } from '../../errors';
 import { FolderKeys } from './folder-crypto';
 import { GENERATIONS_DIR, generationNamesPath, generationPath } from './folder-layout';
-import { compactIndex, indexProblem, listGenerations, readGeneration, writeGeneration, type GenerationIndex } from './generation-index';
+import { compactIndex, generationIds, indexProblem, listGenerations, readGeneration, removeGeneration, removeOrphanNames, writeGeneration, type GenerationIndex } from './generation-index';
 import { generationContent } from './generation-content';
 import { PieceList, cutRanges, decodePieceList, pieceCount } from './piece-list';
 import { sampleDrive, storeSample } from '../../testing/backup-folder-samples';
 
 /**
- * Generation indexes of schema 2 (names only, piece-list.ts) beside schema 1
- * ([offset, length, name] per piece): both read into the same pieces, a
- * folder may hold both, and a crafted schema 2 index is refused with its
+ * Generation indexes of schema 3 (names in a file of their own), schema 2
+ * (names only, in the index) and schema 1 ([offset, length, name] per
+ * piece), piece-list.ts: all read into the same pieces, a folder may hold
+ * them side by side, and a crafted or damaged one is refused with its
  * reason before anything is built from it.
  */
 
+const MiB = 1 << 20;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'imprint-gen-schema-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 let n = 0;
@@ -137,4 +140,81 @@ test('an index whose pieces are not the cut of its ranges is never written (a bu
   assert.equal(fs.existsSync(generationNamesPath(folder, index.id)), false, 'no names file either');
   assert.equal(fs.existsSync(generationPath(folder, index.id)), true, 'the sample\'s own schema 1 index is untouched');
   assert.equal(JSON.parse(fs.readFileSync(generationPath(folder, index.id), 'utf8')).schema, 1);
+});
+
+test('schema 3 keeps the names in generations/<id>.names, bytes as they are, and the index only their count and SHA-256', async () => {
+  const folder = fresh();
+  const drive = sampleDrive();
+  const old = storeSample(folder, drive, undefined, { schema: 1 });
+  const index = storeSample(folder, drive, '20261206T080000Z-000002');
+  assert.equal(index.schema, 3, 'what Imprint writes');
+  const onDisk = JSON.parse(fs.readFileSync(generationPath(folder, index.id), 'utf8')) as Record<string, unknown>;
+  assert.equal(onDisk.schema, 3);
+  assert.equal(onDisk.pieces, undefined);
+  assert.equal(onDisk.pieceNames, undefined);
+  assert.equal(onDisk.pieceCount, index.pieces.length);
+  const names = fs.readFileSync(generationNamesPath(folder, index.id));
+  assert.equal(names.toString('hex'), [...old.pieces].map((p) => p[2]).join(''), 'the names, in drive order, 32 bytes each');
+  assert.equal(onDisk.pieceNamesSha256, crypto.createHash('sha256').update(names).digest('hex'));
+  const back = readGeneration(folder, index.id);
+  assert.deepEqual([...back.pieces], [...old.pieces]);
+  assert.deepEqual(await content(folder, back), await content(folder, old));
+  assert.deepEqual(listGenerations(folder).map((g) => ('index' in g ? g.index.schema : g.error)), [1, 3]);
+});
+
+test('a schema 3 names file that is missing, cut short, grown, altered or another generation\'s is refused, by the listing where its size tells', () => {
+  const folder = fresh();
+  const drive = sampleDrive();
+  const a = storeSample(folder, drive, '20261206T070000Z-000001');
+  const changed = Buffer.from(drive);
+  changed[MiB + 5] = (changed[MiB + 5] as number) ^ 1;
+  const b = storeSample(folder, changed, '20261206T080000Z-000002');
+  const file = generationNamesPath(folder, b.id);
+  const good = fs.readFileSync(file);
+  assert.notDeepEqual(good, fs.readFileSync(generationNamesPath(folder, a.id)), 'the two generations name different pieces');
+  const flipped = Buffer.from(good);
+  flipped[40] = (flipped[40] as number) ^ 0x80;
+  const cases: [string, (() => void), RegExp, boolean][] = [
+    ['missing', () => fs.rmSync(file), /names file (is missing|cannot be read)/, true],
+    ['cut short', () => fs.writeFileSync(file, good.subarray(0, good.length - 32)), /holds \d+ bytes, not the \d+ names/, true],
+    ['grown', () => fs.writeFileSync(file, Buffer.concat([good, Buffer.alloc(32)])), /holds \d+ bytes, not the \d+ names/, true],
+    ['one bit flipped', () => fs.writeFileSync(file, flipped), /checksum differs/, false],
+    ["the other generation's", () => fs.copyFileSync(generationNamesPath(folder, a.id), file), /checksum differs/, false],
+  ];
+  for (const [what, damage, reason, listed] of cases) {
+    damage();
+    assert.throws(() => readGeneration(folder, b.id), (e: unknown) => e instanceof ImprintError && e.code === 'E_CORRUPT_SOURCE' && reason.test(e.message), what);
+    const row = listGenerations(folder)[1];
+    assert.equal(row !== undefined && 'error' in row, listed, `${what}: ${listed ? 'the listing says so' : 'only reading the names finds it'}`);
+    fs.writeFileSync(file, good);
+    assert.deepEqual(readGeneration(folder, b.id).pieces, b.pieces, `${what}: put back, it reads again`);
+  }
+});
+
+test('an encrypted folder seals a schema 3 names file to its generation: no name in the clear, a wrong key or a swapped file fails authentication', () => {
+  const folder = fresh();
+  const made = FolderKeys.create('correct horse battery staple');
+  const a = storeSample(folder, sampleDrive(), '20261206T070000Z-000001', { secret: made });
+  const b = storeSample(folder, sampleDrive(), '20261206T080000Z-000002', { secret: made });
+  const sealed = fs.readFileSync(generationNamesPath(folder, a.id));
+  assert.equal(sealed.length, a.pieces.length * 32 + 28, 'nonce and tag around the names');
+  for (let i = 0; i < a.pieces.length; i++) assert.equal(sealed.includes(a.pieces.names.subarray(i * 32, (i + 1) * 32)), false, `name ${i} is not in the clear`);
+  assert.deepEqual(readGeneration(folder, a.id, made.keys).pieces, a.pieces);
+  assert.throws(() => readGeneration(folder, a.id, FolderKeys.create('wrong').keys), /authentication/);
+  // Same size, sealed with the same key, but for the other generation: the binding to the id refuses it.
+  fs.copyFileSync(generationNamesPath(folder, b.id), generationNamesPath(folder, a.id));
+  assert.throws(() => readGeneration(folder, a.id, made.keys), /names file fails authentication/);
+});
+
+test('a names file without its index (a backup stopped between the two) is removed under the lock; one with its index stays', () => {
+  const folder = fresh();
+  const index = storeSample(folder, sampleDrive());
+  const orphanId = '20261206T090000Z-00000f';
+  fs.copyFileSync(generationNamesPath(folder, index.id), generationNamesPath(folder, orphanId));
+  fs.writeFileSync(path.join(folder, GENERATIONS_DIR, 'notes.names'), 'not ours');
+  assert.deepEqual(generationIds(folder), [index.id], 'a names file alone is no generation');
+  removeOrphanNames(folder);
+  assert.deepEqual(fs.readdirSync(path.join(folder, GENERATIONS_DIR)).sort(), [`${index.id}.json`, `${index.id}.names`, 'notes.names']);
+  removeGeneration(folder, index.id);
+  assert.deepEqual(fs.readdirSync(path.join(folder, GENERATIONS_DIR)), ['notes.names']);
 });
