@@ -52,3 +52,13 @@ test('two generations of 7 million pieces each are written, listed, read back an
   assert.deepEqual(files.map((f) => path.basename(f, '.zst')), [r.stored.kept], 'the piece the kept generation names stays');
   assert.deepEqual(fs.readdirSync(path.join(folder, 'generations')).sort(), ['20261207T020000Z-000002.json', '20261207T020000Z-000002.names'], "the pruned generation's names file went with its index");
 });
+
+test('a schema 2 generation of 7 million pieces, as older Imprints wrote them (a 299 MB index), reads back', () => {
+  const folder = path.join(root, 'schema2');
+  const child = path.join(__dirname, '..', 'testing', 'folder-scale-child.js');
+  const out = execFileSync(process.execPath, [child, folder, String(COUNT), 'schema2'], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = JSON.parse(out.trim().split('\n').pop() as string) as { indexBytes: number; pieces: number; same: boolean };
+  assert.ok(r.indexBytes > 256 << 20, `the index is ${r.indexBytes} bytes: more than this reader took before`);
+  assert.equal(r.pieces, COUNT);
+  assert.equal(r.same, true, 'the same names, in the same order');
+});

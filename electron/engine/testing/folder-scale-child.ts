@@ -1,6 +1,7 @@
 import * as crypto from 'crypto';
+import * as fs from 'fs';
 import type { BackupMetadata } from '../../../shared/backup-metadata';
-import { DEFAULT_PIECE_SIZE, openOrCreateFolder } from '../formats/backup-folder/folder-layout';
+import { DEFAULT_PIECE_SIZE, generationPath, openOrCreateFolder } from '../formats/backup-folder/folder-layout';
 import { readGeneration, writeGeneration, type GenerationIndex } from '../formats/backup-folder/generation-index';
 import { NAME_BYTES } from '../formats/backup-folder/name-set';
 import { PieceList } from '../formats/backup-folder/piece-list';
@@ -16,7 +17,8 @@ import { listFolder } from '../jobs/folder-verify';
  * prune has something to keep and something to remove. No drive of that
  * size can be read here: the generations are made as the backup job makes
  * them (writeGeneration), from a cut of their ranges, not by a backup.
- * Prints one JSON line of what it found.
+ * Prints one JSON line of what it found. With `schema2` after the count,
+ * one generation is written and read back as older Imprints wrote them.
  */
 
 const [folder, countArg] = process.argv.slice(2) as [string, string];
@@ -58,6 +60,15 @@ function generation(id: string, first: string): GenerationIndex {
   names.write(kept, (count - 1) * NAME_BYTES, 'hex');
   const pieces = PieceList.ofCut(metadata.storage!.ranges, PIECE, names);
   return { kind: 'imprint-backup-generation', schema: 3, id, pieceSize: PIECE, metadata, pieces, added: { pieces: count, bytes: count * PIECE, storedBytes: 0 } };
+}
+
+if (process.argv[4] === 'schema2') {
+  // As older Imprints wrote it: the names in the index, as base64.
+  const index = { ...generation('20261207T010000Z-000001', dropped), schema: 2 as const };
+  writeGeneration(folder, index);
+  const back = readGeneration(folder, index.id);
+  console.log(JSON.stringify({ indexBytes: fs.statSync(generationPath(folder, index.id)).size, pieces: back.pieces.length, same: back.pieces.names.equals(index.pieces.names) }));
+  process.exit(0);
 }
 
 writeGeneration(folder, generation('20261207T010000Z-000001', dropped));

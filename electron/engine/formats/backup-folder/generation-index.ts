@@ -63,6 +63,9 @@ const isSize = (v: unknown): v is number => typeof v === 'number' && Number.isSa
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
+/** The largest index file read: about the longest string V8 makes (2^29 - 24 characters); past it, reading fails anyway. */
+const MAX_INDEX_BYTES = 512 << 20;
+
 /** Why the parts of an index besides its piece list are not usable, or null. */
 function headerProblem(g: Record<string, unknown>, expectedId: string): string | null {
   if (g.kind !== 'imprint-backup-generation' || (g.schema !== 1 && g.schema !== 2 && g.schema !== 3)) return 'it is not an Imprint generation index (or a newer one)';
@@ -155,9 +158,10 @@ function readIndexFile(folder: string, id: string, keys: FolderKeys | null): unk
   const file = generationPath(folder, id);
   try {
     const st = fs.statSync(file);
-    // Generous: a schema 3 index is a few hundred bytes and its ranges (24 MiB for a million); a schema 2 one
-    // held 43 bytes a piece, and was refused past this size (384 GiB in use of 64 KiB pieces): schema 3 exists for that.
-    if (st.size > 256 << 20) throw new Error(`it is ${st.size} bytes`);
+    // A schema 3 index is its metadata: a few hundred KB, and its ranges (24 MiB for a million). A schema 2 one held
+    // 43 bytes a piece (schema 3 exists for that), and older Imprints wrote them up to the longest string JavaScript
+    // holds (512 MiB, 800 GiB in use); this reader took 256 MiB at most, and lets those generations restore now.
+    if (st.size > MAX_INDEX_BYTES) throw new Error(`it is ${st.size} bytes`);
     const v: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
     return keys ? unseal(v, id, keys) : v;
   } catch (err) {
