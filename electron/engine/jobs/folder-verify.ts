@@ -123,7 +123,7 @@ class DistinctPieces {
   readonly names = new NameSet();
   private lengths = new Uint32Array(1024);
   /** Uses whose length differs from the first one's of the same name, keyed `name:length`, numbered after the names. */
-  readonly odd = new Map<string, number>();
+  private readonly odd = new Map<string, number>();
   private readonly oddUses: PieceUse[] = [];
   total = 0;
 
