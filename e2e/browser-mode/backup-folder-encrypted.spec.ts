@@ -53,6 +53,13 @@ test.describe.configure({ mode: 'serial' });
 /** The drive's bytes when it was backed up. */
 let atBackup: Buffer | null = null;
 
+/** Ids of the folder's generations, oldest first: one index each (generations/<id>.json; its piece names are <id>.names beside it). */
+const generationsIn = (folder: string): string[] =>
+  fs
+    .readdirSync(path.join(folder, 'generations'))
+    .filter((n) => n.endsWith('.json'))
+    .map((n) => n.slice(0, -'.json'.length))
+    .sort();
 const filesIn = (dir: string): string[] =>
   fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
 
@@ -116,14 +123,14 @@ test('back up into a new encrypted folder (passphrase twice, a mismatch blocks; 
   await page.getByLabel('Passphrase of this backup folder').fill(WRONG);
   await backUp.click();
   await expect(page.getByText(`Wrong passphrase for the encrypted backup folder ${folder}`, { exact: false })).toBeVisible({ timeout: 30_000 });
-  expect(fs.readdirSync(path.join(folder, 'generations')), 'still one generation').toHaveLength(1);
+  expect(generationsIn(folder), 'still one generation').toHaveLength(1);
   await page.getByRole('button', { name: 'Back up another' }).click();
   // The field starts empty again: nothing kept the passphrase.
   await expect(page.getByLabel('Passphrase of this backup folder')).toHaveValue('');
   await page.getByLabel('Passphrase of this backup folder').fill(PASS);
   await page.keyboard.press('Enter');
   await expect(result).toContainText(/Generation\s*2 \(/, { timeout: 60_000 });
-  expect(fs.readdirSync(path.join(folder, 'generations'))).toHaveLength(2);
+  expect(generationsIn(folder)).toHaveLength(2);
   const output = server.output();
   expect(output.includes(PASS) || output.includes(WRONG), 'the server printed no passphrase').toBe(false);
 });
@@ -133,7 +140,7 @@ test('restore: the folder asks for its passphrase, refuses a wrong one (nothing 
   const { dir, server } = session();
   const target = loop(1);
   const folder = path.join(dir, 'sealed');
-  const [first, second] = fs.readdirSync(path.join(folder, 'generations')).sort().map((n) => n.replace(/\.json$/, ''));
+  const [first, second] = generationsIn(folder);
   await openApp(page, server.url);
   await page.getByRole('tab', { name: 'Restore' }).click();
   await page.getByRole('radio', { name: 'A backup folder (choose one of its generations)' }).check();
