@@ -1,6 +1,6 @@
 import { workerKind } from '../../worker-host';
 import type { FromChunkWorker, ToChunkWorker } from '../zstd-chunk-pool';
-import { NAME_BYTES, NameSet } from './name-set';
+import { NAME_BYTES, firstOccurrences } from './name-set';
 import type { PieceList } from './piece-list';
 
 /**
@@ -57,14 +57,10 @@ export function sharePieces(pieces: PieceList): SharedPieceList {
   offsets.set(pieces.offsets);
   lengths.set(pieces.lengths);
   names.set(pieces.names);
-  /** The first piece of each distinct name, by its index in `seen`. */
-  const first = new Int32Array(count);
-  const seen = new NameSet(count);
+  const first = firstOccurrences(names);
   for (let i = 0; i < count; i++) {
-    const before = seen.size;
-    const k = seen.add(names, i * NAME_BYTES);
-    if (k === before) first[k] = i;
-    else repeats[i] = repeats[first[k] as number] = 1;
+    const f = first[i] as number;
+    if (f !== i) repeats[i] = repeats[f] = 1;
   }
   return { count, offsets, lengths, names, repeats };
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as crypto from 'crypto';
-import { NAME_BYTES, NameSet } from './name-set';
+import { NAME_BYTES, NameSet, firstOccurrences } from './name-set';
 
 /** NameSet against a Set of hex strings, the form it replaces, on the same names. */
 
@@ -34,4 +34,20 @@ test('a NameSet holds what a Set of the same names holds, through growth, repeat
   near[NAME_BYTES - 1] = (near[NAME_BYTES - 1] as number) ^ 1;
   assert.equal(set.has(near), reference.has(near.toString('hex')), 'one bit off the last byte is another name');
   assert.throws(() => set.hasHex('../../etc/passwd'), /not a piece name/);
+});
+
+test('firstOccurrences gives each name the index of its first equal, as a Map of the same names does', () => {
+  const count = 3000;
+  const names = crypto.randomBytes(count * NAME_BYTES);
+  for (let i = 5; i < count; i += 5) names.copy(names, i * NAME_BYTES, (i % 17) * NAME_BYTES, ((i % 17) + 1) * NAME_BYTES);
+  for (let i = 2000; i < 2050; i++) names.copy(names, i * NAME_BYTES, 1, NAME_BYTES); // differ from each other only in the last byte
+  const first = firstOccurrences(names);
+  const seen = new Map<string, number>();
+  for (let i = 0; i < count; i++) {
+    const hex = names.toString('hex', i * NAME_BYTES, (i + 1) * NAME_BYTES);
+    if (!seen.has(hex)) seen.set(hex, i);
+    assert.equal(first[i], seen.get(hex), `name ${i}`);
+  }
+  assert.ok(seen.size < count, 'the test has repeats');
+  assert.deepEqual([...firstOccurrences(Buffer.alloc(0))], []);
 });

@@ -85,13 +85,7 @@ export class NameSet {
   }
 
   private hash(src: Uint8Array, at: number): number {
-    let h = this.seed;
-    for (let i = at; i < at + NAME_BYTES; i += 4) {
-      const w = (src[i] as number) | ((src[i + 1] as number) << 8) | ((src[i + 2] as number) << 16) | ((src[i + 3] as number) << 24);
-      h = Math.imul(h ^ w, 0x9e3779b1);
-      h ^= h >>> 15;
-    }
-    return h >>> 0;
+    return hashName(src, at, this.seed);
   }
 
   private grow(): void {
@@ -104,6 +98,49 @@ export class NameSet {
     }
     this.table = table;
   }
+}
+
+/** A hash of the whole name at `at` of `src`, seeded. */
+function hashName(src: Uint8Array, at: number, seed: number): number {
+  let h = seed;
+  for (let i = at; i < at + NAME_BYTES; i += 4) {
+    const w = (src[i] as number) | ((src[i + 1] as number) << 8) | ((src[i + 2] as number) << 16) | ((src[i + 3] as number) << 24);
+    h = Math.imul(h ^ w, 0x9e3779b1);
+    h ^= h >>> 15;
+  }
+  return h >>> 0;
+}
+
+/**
+ * For each of the `names.length / NAME_BYTES` names in `names`, the index of
+ * the first one equal to it (its own index when it is the first). A NameSet
+ * would copy the names; this only indexes them where they are, 8 to 16
+ * bytes a name (a restore's list of 15 million pieces of a 1 TB drive).
+ */
+export function firstOccurrences(names: Uint8Array): Int32Array {
+  const count = Math.floor(names.length / NAME_BYTES);
+  const first = new Int32Array(count);
+  const table = new Int32Array(tableSizeFor(count));
+  const mask = table.length - 1;
+  const seed = crypto.randomBytes(4).readUInt32LE(0);
+  const view = Buffer.from(names.buffer, names.byteOffset, names.byteLength);
+  for (let i = 0; i < count; i++) {
+    const at = i * NAME_BYTES;
+    let slot = hashName(names, at, seed) & mask;
+    first[i] = i;
+    for (; ; slot = (slot + 1) & mask) {
+      const k = table[slot] as number;
+      if (k === 0) {
+        table[slot] = i + 1;
+        break;
+      }
+      if (view.compare(view, at, at + NAME_BYTES, (k - 1) * NAME_BYTES, k * NAME_BYTES) === 0) {
+        first[i] = k - 1;
+        break;
+      }
+    }
+  }
+  return first;
 }
 
 function tableSizeFor(n: number): number {
