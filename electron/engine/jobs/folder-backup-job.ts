@@ -284,12 +284,14 @@ async function readAndStore(fd: number, p: PreparedFolderBackup, pieceSize: numb
         const h = writer.nameOf(piece);
         name.write(h, 'hex');
         let stored = 0;
-        if (!seen.has(name) && !writer.has(h)) {
+        // add() gives a name it already held its earlier index: one lookup for both the test and the insert.
+        const known = seen.size;
+        const firstInRun = seen.add(name) === known;
+        if (firstInRun && !writer.has(h)) {
           stored = writer.write(h, piece);
           newPieces++;
           newBytes += piece.length;
         }
-        seen.add(name);
         pieces.push(off, pieceLength, name);
         onRead(pieceLength, stored);
       }

@@ -71,11 +71,6 @@ export class NameSet {
     return this.names.toString('hex', k * NAME_BYTES, (k + 1) * NAME_BYTES);
   }
 
-  /** Adds a name given in hex (64 digits; the caller checked them). */
-  addHex(hex: string): number {
-    return this.add(hexName(hex));
-  }
-
   hasHex(hex: string): boolean {
     return this.has(hexName(hex));
   }

@@ -57,13 +57,12 @@ export function cutNames(pieces: PieceList, ranges: readonly (readonly [number, 
 }
 
 /**
- * The names of a schema 2 index (untrusted), as bytes: the count must be
- * what the ranges cut into, and the names exactly that many, before
- * anything is built. Returns the names or why they cannot be used. `ranges`
- * are already checked (sorted, inside the drive, non-empty:
- * asBackupMetadata).
+ * The pieces of a schema 2 index (untrusted): the count must be what the
+ * ranges cut into, and the names exactly that many, before anything is
+ * built. Returns the list or why it cannot be used. `ranges` are already
+ * checked (sorted, inside the drive, non-empty: asBackupMetadata).
  */
-export function decodePieceNames(ranges: readonly (readonly [number, number])[], pieceSize: number, count: unknown, names: unknown): Buffer | string {
+export function decodePieceList(ranges: readonly (readonly [number, number])[], pieceSize: number, count: unknown, names: unknown): PieceList | string {
   if (!isSize(count)) return 'its piece count is malformed';
   if (typeof names !== 'string' || !BASE64.test(names)) return 'its piece names are not base64';
   // Checked on the text, before decoding it: a crafted count cannot make us allocate more than the file holds.
@@ -72,13 +71,7 @@ export function decodePieceNames(ranges: readonly (readonly [number, number])[],
   if (expected !== count) return `it counts ${count} pieces, but its stored ranges cut into ${expected}`;
   const raw = Buffer.from(names, 'base64');
   if (raw.length !== count * NAME_BYTES) return 'its piece names do not decode to whole names';
-  return raw;
-}
-
-/** decodePieceNames, as the list of pieces. */
-export function decodePieceList(ranges: readonly (readonly [number, number])[], pieceSize: number, count: unknown, names: unknown): PieceList | string {
-  const raw = decodePieceNames(ranges, pieceSize, count, names);
-  return typeof raw === 'string' ? raw : PieceList.ofCut(ranges, pieceSize, raw);
+  return PieceList.ofCut(ranges, pieceSize, raw);
 }
 
 /**
@@ -104,14 +97,11 @@ export class PieceList implements Iterable<Piece> {
     const count = pieceCount(ranges, pieceSize);
     const offsets = new Float64Array(count);
     const lengths = new Uint32Array(count);
+    // cutRanges: the one rule of the cut, which the backup cuts by too.
     let i = 0;
-    for (const [start, length] of ranges) {
-      for (let at = start; at < start + length; i++) {
-        const end = Math.min(start + length, (Math.floor(at / pieceSize) + 1) * pieceSize);
-        offsets[i] = at;
-        lengths[i] = end - at;
-        at = end;
-      }
+    for (const [at, length] of cutRanges(ranges, pieceSize)) {
+      offsets[i] = at;
+      lengths[i++] = length;
     }
     return new PieceList(offsets, lengths, names);
   }
