@@ -135,6 +135,7 @@ const details = union('kind', {
     newPieces: bytes,
     newBytes: bytes,
     newStoredBytes: bytes,
+    newDiskBytes: optional(bytes),
     sha256: hex(64),
     createdAt: text,
     storage: storageSummary,

@@ -144,6 +144,12 @@ export interface FolderBackupJobDetails {
   newPieces: number;
   newBytes: number;
   newStoredBytes: number;
+  /**
+   * About what those take on the folder's disk as its filesystem allocates
+   * them (measured on a sample of the files; absent where it could not be):
+   * several times newStoredBytes on a disk with large clusters (exFAT).
+   */
+  newDiskBytes?: number;
   sha256: string;
   createdAt: string;
   storage: StorageSummary;
@@ -246,4 +252,13 @@ export type HashAlgorithm = 'sha256' | 'sha1' | 'md5' | 'xxh3';
 export function detailsOf<K extends JobDetails['kind']>(event: Pick<JobFinishedEvent, 'details'>, kind: K): Extract<JobDetails, { kind: K }> | undefined {
   const d = event.details;
   return d?.kind === kind ? (d as Extract<JobDetails, { kind: K }>) : undefined;
+}
+
+/**
+ * What a folder backup's new pieces take on the folder's disk, where that is
+ * notably more than their compressed size (a disk with large clusters): the
+ * CLI and the app show it beside the size; null otherwise.
+ */
+export function notableDiskBytes(d: Pick<FolderBackupJobDetails, 'newStoredBytes' | 'newDiskBytes'>): number | null {
+  return d.newDiskBytes !== undefined && d.newDiskBytes >= d.newStoredBytes * 1.25 ? d.newDiskBytes : null;
 }

@@ -1,4 +1,4 @@
-import type { FolderBackupJobDetails } from '../../shared/job-events';
+import { notableDiskBytes, type FolderBackupJobDetails } from '../../shared/job-events';
 import { formatBytes } from '../../shared/units';
 import { useApp } from '../store/store-context';
 
@@ -7,6 +7,7 @@ export function FolderBackupResult({ details: d }: { details: FolderBackupJobDet
   const revealRequested = useApp((s) => s.revealRequested);
   const nativeDialogs = useApp((s) => s.nativeDialogs);
   const notice = useApp((s) => s.backup.notice);
+  const disk = notableDiskBytes(d);
   return (
     <div className="result">
       <dl className="facts" aria-label="Backup">
@@ -30,6 +31,11 @@ export function FolderBackupResult({ details: d }: { details: FolderBackupJobDet
           <dt>New data stored</dt>
           <dd>
             <span className="num">{formatBytes(d.newBytes)}</span> in {d.newPieces} of {d.pieces} pieces, <span className="num">{formatBytes(d.newStoredBytes)}</span> compressed
+            {disk !== null && (
+              <>
+                , about <span className="num">{formatBytes(disk)}</span> on the folder&apos;s disk
+              </>
+            )}
           </dd>
         </div>
         <div>

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { EXIT, exitCodeFor } from '../../../shared/error-codes';
-import { detailsOf } from '../../../shared/job-events';
+import { detailsOf, notableDiskBytes } from '../../../shared/job-events';
 import { formatBytes } from '../../../shared/units';
 import { MARKER_FILE } from '../../engine/formats/backup-folder/folder-layout';
 import { prepareFolderBackup, runFolderBackup } from '../../engine/jobs/folder-backup-job';
@@ -25,13 +25,15 @@ export async function backupIntoFolder(device: string, folder: string, opts: { y
   }
   await confirmMountedSource(prepared.warnings, opts.yes, out, 'back up');
   out.namePhases({ writing: 'reading' });
-  const result = await withCancel(out, (signal) => runFolderBackup(prepared, { signal, onEvent: (e) => (e.type === 'warning' && !out.json ? undefined : out.event(e)) }), { stdinCancel: opts.stdinCancel });
+  // The warnings and notes of the plan were shown above; what the backup finds as it runs (its pieces' space on the disk) was not.
+  const shown = new Set([...prepared.warnings, ...prepared.notes]);
+  const result = await withCancel(out, (signal) => runFolderBackup(prepared, { signal, onEvent: (e) => (e.type === 'warning' && !out.json && shown.has(e.message) ? undefined : out.event(e)) }), { stdinCancel: opts.stdinCancel });
   out.done();
   const d = detailsOf(result, 'folder-backup');
   if (!out.json) {
     if (result.ok && d) {
       out.result(`Generation ${d.number} (${d.generation}) added to ${d.folder}`);
-      out.info(`  ${formatBytes(d.storedBytes)} of ${formatBytes(d.size)} drive in ${d.pieces} pieces; new data stored: ${formatBytes(d.newBytes)} in ${d.newPieces} new pieces, ${formatBytes(d.newStoredBytes)} compressed`);
+      out.info(`  ${formatBytes(d.storedBytes)} of ${formatBytes(d.size)} drive in ${d.pieces} pieces; new data stored: ${formatBytes(d.newBytes)} in ${d.newPieces} new pieces, ${formatBytes(d.newStoredBytes)} compressed${onDisk(notableDiskBytes(d))}`);
       out.info(`  SHA-256 of the stored data (the used blocks, in drive order): ${d.sha256}`);
     } else if (result.error) {
       out.info(`imprint backup: ${result.error.message}`);
@@ -40,3 +42,5 @@ export async function backupIntoFolder(device: string, folder: string, opts: { y
   if (result.ok) return EXIT.ok;
   return result.error ? exitCodeFor(result.error.code) : EXIT.failed;
 }
+
+const onDisk = (bytes: number | null): string => (bytes === null ? '' : `, about ${formatBytes(bytes)} on the folder's disk`);

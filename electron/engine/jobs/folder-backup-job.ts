@@ -21,6 +21,7 @@ import { generationIds, newGenerationId, removeOrphanNames, writeGeneration } fr
 import { NAME_BYTES, NameSet } from '../formats/backup-folder/name-set';
 import { PieceListBuilder, type PieceList } from '../formats/backup-folder/piece-list';
 import { PieceWriter } from '../formats/backup-folder/piece-store';
+import { allocationWarning } from '../formats/backup-folder/piece-allocation';
 import { cutRanges } from '../formats/backup-folder/piece-list';
 import { CHUNK_SIZE } from '../pipelines/chunk-size';
 import { JobReporter, type EventSink } from './job-reporter';
@@ -167,14 +168,23 @@ export async function runFolderBackup(p: PreparedFolderBackup, opts: FolderBacku
     removeOrphanNames(p.folder);
     const createdAt = new Date();
     const writer = new PieceWriter(p.folder, p.level, keys);
+    // Said once, as soon as the sample is measured (the first commit of a large backup), or at the end for a small one.
+    let allocationSaid = false;
+    const sayAllocation = (): void => {
+      allocationSaid = true;
+      const w = allocationWarning(p.folder, writer.allocation);
+      if (w) reporter.warning(w);
+    };
     fd = fs.openSync(drive.device, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
     reporter.phaseStarted('writing', () => ({ done: read, total: storage.storedBytes, targets: [progress] }));
     const cut = await readAndStore(fd, p, marker.pieceSize, writer, opts.signal, (n, stored) => {
       read += n;
       progress.bytesWritten += stored;
+      if (!allocationSaid && writer.allocation.full) sayAllocation();
     });
     // Every piece the index names must be durable under its name before the index is.
     writer.commit();
+    if (!allocationSaid) sayAllocation();
     const id = newGenerationId(createdAt, generationIds(p.folder).at(-1));
     const metadata: BackupMetadata = {
       kind: 'imprint-backup',
@@ -204,6 +214,7 @@ export async function runFolderBackup(p: PreparedFolderBackup, opts: FolderBacku
       newPieces: cut.newPieces,
       newBytes: cut.newBytes,
       newStoredBytes: progress.bytesWritten,
+      ...newDiskBytes(writer),
       sha256: cut.sha256,
       createdAt: metadata.createdAt,
       storage: { mode: storage.mode, storedBytes: storage.storedBytes, partitions: storage.partitions },
@@ -227,6 +238,11 @@ export async function runFolderBackup(p: PreparedFolderBackup, opts: FolderBacku
       lock.release();
     }
   }
+}
+
+/** What the new pieces take on the folder's disk (piece-allocation.ts), where its filesystem says. */
+function newDiskBytes(writer: PieceWriter): { newDiskBytes?: number } {
+  return writer.allocation.ratio() === null ? {} : { newDiskBytes: writer.allocation.diskBytes };
 }
 
 interface CutResult {

@@ -6,6 +6,7 @@ import { ImprintError } from '../../errors';
 import { writeFully } from '../../io/full-io';
 import { syncFiles } from '../../io/sync-filesystem';
 import { SEALED_PIECE_OVERHEAD, type FolderKeys } from './folder-crypto';
+import { AllocationSample } from './piece-allocation';
 import { fsyncFolder, piecePath, piecePathIn, PIECES_DIR, TMP_DIR } from './folder-layout';
 
 /**
@@ -45,8 +46,10 @@ export class PieceWriter {
   private readonly cctx = new this.z.CCtx();
   private out: Buffer = Buffer.alloc(0);
   /** Pieces written to tmp/, not yet under their names. */
-  private pending = new Map<string, string>();
+  private pending = new Map<string, { tmp: string; size: number }>();
   private pendingBytes = 0;
+  /** What the first pieces given their names take on the folder's disk (piece-allocation.ts). */
+  readonly allocation = new AllocationSample();
 
   constructor(
     private readonly folder: string,
@@ -85,7 +88,7 @@ export class PieceWriter {
     } finally {
       fs.closeSync(fd);
     }
-    this.pending.set(hash, tmp);
+    this.pending.set(hash, { tmp, size: frame.length });
     this.pendingBytes += frame.length;
     if (this.pending.size >= BATCH_PIECES || this.pendingBytes >= BATCH_BYTES) this.commit();
     return frame.length;
@@ -99,9 +102,9 @@ export class PieceWriter {
    */
   commit(): void {
     if (this.pending.size === 0) return;
-    syncFiles(path.join(this.folder, TMP_DIR), [...this.pending.values()]);
+    syncFiles(path.join(this.folder, TMP_DIR), [...this.pending.values()].map((p) => p.tmp));
     const dirty = new Set<string>();
-    for (const [hash, tmp] of this.pending) {
+    for (const [hash, { tmp }] of this.pending) {
       const file = piecePath(this.folder, hash, this.keys !== null);
       const dir = path.dirname(file);
       if (!dirty.has(dir) && !fs.existsSync(dir)) {
@@ -110,7 +113,10 @@ export class PieceWriter {
       }
       fs.renameSync(tmp, file);
       dirty.add(dir);
+      // After the syncfs above, so that filesystems which allocate at write-back (ext4) have.
+      if (!this.allocation.full) this.allocation.measure(file);
     }
+    for (const { size } of this.pending.values()) this.allocation.count(size);
     for (const d of dirty) fsyncFolder(d);
     this.pending.clear();
     this.pendingBytes = 0;
