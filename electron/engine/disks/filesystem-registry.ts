@@ -1,3 +1,4 @@
+import { btrfsDriver } from './btrfs/btrfs-driver';
 import { exfatDriver } from './exfat/exfat-driver';
 import { extDriver } from './ext/ext-driver';
 import { fatDriver } from './fat/fat-driver';
@@ -12,7 +13,7 @@ import { swapDriver } from './swap-driver';
  * ISO 9660 comes before FAT: a hybrid ISO starts with a boot sector that
  * may look like FAT's, while "CD001" at 32 KiB is its own.
  */
-export const FILESYSTEM_DRIVERS: readonly FilesystemDriver[] = [extDriver, iso9660Driver, fatDriver, exfatDriver, ntfsDriver, swapDriver];
+export const FILESYSTEM_DRIVERS: readonly FilesystemDriver[] = [extDriver, iso9660Driver, fatDriver, exfatDriver, ntfsDriver, btrfsDriver, swapDriver];
 
 /** The driver that recognises a volume by its first bytes, or null. */
 export function driverForHead(head: Uint8Array): FilesystemDriver | null {

@@ -122,7 +122,7 @@ export async function openPartition(p: SourcePartition): Promise<PartitionConten
   }
   const driver = driverForHead(head);
   if (!driver) return { driver: null, view: null, problem: 'not a filesystem Imprint can read' };
-  if (!driver.open) return { driver, view: null, problem: `${driver.family} holds no files Imprint can list` };
+  if (!driver.open) return { driver, view: null, problem: driver.family === 'swap' ? 'swap holds no files Imprint can list' : `Imprint cannot list the files of ${driver.family} yet` };
   try {
     return { driver, view: await driver.open(p.volume), problem: null };
   } catch (err) {

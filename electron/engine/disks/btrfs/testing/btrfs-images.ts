@@ -1,0 +1,96 @@
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { attachLoop, detachLoop } from '../../../testing/loop-device';
+import { must, run } from '../../fat/testing/volume-files';
+
+/**
+ * btrfs test images made by the real tools: mkfs.btrfs on a file, the
+ * kernel's btrfs through a loop device to fill it (random and repetitive
+ * files, a folder of small ones with inline data, a file deleted after a
+ * commit so its space is free, a subvolume, a snapshot and a reflinked
+ * copy), then unmounted cleanly. And the read side: every file's SHA-256
+ * through a read-only mount.
+ */
+
+export interface BtrfsImage {
+  file: string;
+  /** './path' -> sha256, for every file. */
+  files: Map<string, string>;
+}
+
+export interface BtrfsImageSpec {
+  sizeMiB: number;
+  /** Extra mkfs.btrfs arguments (-m single, --csum xxhash...). */
+  mkfs?: string[];
+  /** Mount options while filling (compress=zstd...). */
+  mountOptions?: string[];
+}
+
+/** Mounts `image` through a loop device for `fn` (read-only unless `writable`), then unmounts and detaches. */
+export async function withBtrfsMount<T>(image: string, writable: boolean, fn: (dir: string, device: string) => T | Promise<T>, options: string[] = []): Promise<T> {
+  const mnt = fs.mkdtempSync(path.join(path.dirname(image), 'mnt-'));
+  const dev = await attachLoop(image, { readOnly: !writable });
+  let mounted = false;
+  try {
+    const opts = [...(writable ? [] : ['ro']), ...options];
+    must('mount', [...(opts.length > 0 ? ['-o', opts.join(',')] : []), dev, mnt]);
+    mounted = true;
+    return await fn(mnt, dev);
+  } finally {
+    if (mounted) must('umount', [mnt]);
+    await detachLoop(dev);
+    fs.rmdirSync(mnt);
+  }
+}
+
+/** SHA-256 of every regular file under `root`, by './relative/path'. */
+export function hashFiles(root: string, rel = '.', into = new Map<string, string>()): Map<string, string> {
+  for (const e of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
+    const r = `${rel}/${e.name}`;
+    if (e.isDirectory()) hashFiles(root, r, into);
+    else if (e.isFile()) into.set(r, crypto.createHash('sha256').update(fs.readFileSync(path.join(root, r))).digest('hex'));
+  }
+  return into;
+}
+
+export async function makeBtrfsImage(dir: string, name: string, spec: BtrfsImageSpec): Promise<BtrfsImage> {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, '');
+  fs.truncateSync(file, spec.sizeMiB << 20);
+  must('mkfs.btrfs', ['-q', '-f', ...(spec.mkfs ?? []), file]);
+  const files = await withBtrfsMount(
+    file,
+    true,
+    (mnt) => {
+      fs.writeFileSync(path.join(mnt, 'random.bin'), crypto.randomBytes(24 << 20));
+      fs.writeFileSync(path.join(mnt, 'text.log'), 'a line of a log that repeats\n'.repeat(200_000));
+      fs.mkdirSync(path.join(mnt, 'small'));
+      for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(mnt, 'small', `f${i}.txt`), `small file ${i}\n`.repeat(1 + (i % 40)));
+      fs.writeFileSync(path.join(mnt, 'gone.bin'), crypto.randomBytes(12 << 20));
+      must('sync', ['-f', path.join(mnt, 'gone.bin')]);
+      fs.rmSync(path.join(mnt, 'gone.bin'));
+      must('btrfs', ['subvolume', 'create', path.join(mnt, 'sub')]);
+      fs.writeFileSync(path.join(mnt, 'sub', 'inside.bin'), crypto.randomBytes(3 << 20));
+      must('cp', ['--reflink=always', path.join(mnt, 'random.bin'), path.join(mnt, 'sub', 'shared.bin')]);
+      must('btrfs', ['subvolume', 'snapshot', path.join(mnt, 'sub'), path.join(mnt, 'snap')]);
+      fs.appendFileSync(path.join(mnt, 'snap', 'inside.bin'), crypto.randomBytes(1 << 20));
+      return hashFiles(mnt);
+    },
+    spec.mountOptions,
+  );
+  return { file, files };
+}
+
+/** The places on the device of each copy of logical address `logical` (btrfs-map-logical), first copy first. */
+export function physicalCopies(image: string, logical: number): number[] {
+  const r = run('btrfs-map-logical', ['-l', String(logical), image]);
+  return [...`${r.stdout}${r.stderr}`.matchAll(/physical (\d+)/g)].map((m) => Number(m[1]));
+}
+
+/** The superblock's figures, from `btrfs inspect-internal dump-super`. */
+export function superFigures(image: string): { bytesUsed: number; root: number; logRoot: number } {
+  const out = must('btrfs', ['inspect-internal', 'dump-super', image]);
+  const num = (re: RegExp): number => Number(re.exec(out)?.[1] ?? NaN);
+  return { bytesUsed: num(/^bytes_used\s+(\d+)/m), root: num(/^root\s+(\d+)/m), logRoot: num(/^log_root\s+(\d+)/m) };
+}
