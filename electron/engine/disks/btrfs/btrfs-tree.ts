@@ -121,28 +121,56 @@ export class ChunkMap {
   }
 }
 
-/** Reads and checks tree blocks, and walks trees. */
+/** Orders keys as btrfs does: objectid, then type, then offset. */
+export function compareKeys(a: BtrfsKey, b: BtrfsKey): number {
+  if (a.objectid !== b.objectid) return a.objectid < b.objectid ? -1 : 1;
+  if (a.type !== b.type) return a.type - b.type;
+  return a.offset === b.offset ? 0 : a.offset < b.offset ? -1 : 1;
+}
+
+/** Tree blocks kept decoded (a view looks up the same inode and folder blocks again and again): 256 of at most 64 KiB. */
+const CACHED_BLOCKS = 256;
+
+/**
+ * Reads and checks tree blocks, and walks trees. A walk visits each block
+ * at most once per path from the root, each child one level below its
+ * parent, and at most `budget` blocks in all (as many as the volume holds,
+ * by default), so a crafted tree whose nodes share children ends too.
+ */
 export class TreeReader {
-  /** Blocks read so far: a walk never reads more than the volume holds. */
-  private reads = 0;
   /** Every tree block read, as logical addresses (their places are part of the used map). */
   readonly blocks: number[] = [];
+  private readonly cache = new Map<number, Buffer>();
 
   constructor(
     private readonly volume: Volume,
     private readonly sb: BtrfsSuper,
-    private readonly map: ChunkMap,
+    readonly map: ChunkMap,
+    private readonly keepCache = false,
   ) {}
 
+  private defaultBudget(): { left: number } {
+    return { left: Math.max(16, Math.floor(this.volume.size / this.sb.nodeSize)) };
+  }
+
   /** The tree block at `logical`, which must be at `level`. Where a DUP chunk's first copy does not check, the second is tried. */
-  async block(logical: number, level: number): Promise<Buffer> {
-    if (++this.reads > this.volume.size / this.sb.nodeSize) throw new BtrfsProblem('its trees hold more blocks than the volume (a loop in its metadata)');
+  async block(logical: number, level: number, budget: { left: number }): Promise<Buffer> {
+    if (--budget.left < 0) throw new BtrfsProblem('its trees hold more blocks than the volume (a loop in its metadata)');
+    const cached = this.cache.get(logical);
+    if (cached && cached.readUInt8(0x64) === level) {
+      this.cache.delete(logical);
+      this.cache.set(logical, cached);
+      return cached;
+    }
     let problem = '';
     for (const place of this.map.physical(logical, this.sb.nodeSize)) {
       const buf = await this.volume.read(place.start, this.sb.nodeSize);
       problem = this.check(buf, logical, level);
       if (problem === '') {
-        this.blocks.push(logical);
+        if (this.keepCache) {
+          this.cache.set(logical, buf);
+          if (this.cache.size > CACHED_BLOCKS) this.cache.delete(this.cache.keys().next().value as number);
+        } else this.blocks.push(logical);
         return buf;
       }
     }
@@ -159,15 +187,24 @@ export class TreeReader {
   }
 
   /** Every item of the tree rooted at `root` (level `level`), in key order. */
-  async *items(root: number, level: number): AsyncGenerator<LeafItem> {
+  items(root: number, level: number): AsyncGenerator<LeafItem> {
+    return this.range(root, level, null, null);
+  }
+
+  /** The items of a tree whose keys lie in [lo, hi] (null: no bound), in key order. */
+  async *range(root: number, level: number, lo: BtrfsKey | null, hi: BtrfsKey | null, budget = this.defaultBudget()): AsyncGenerator<LeafItem> {
     if (level > MAX_LEVEL) throw new BtrfsProblem(`a tree claims ${level} levels`);
-    const buf = await this.block(root, level);
+    const buf = await this.block(root, level, budget);
     const count = buf.readUInt32LE(0x60);
     if (level > 0) {
       if (HEADER_SIZE + count * KEY_PTR_SIZE > buf.length) throw new BtrfsProblem(`its tree node at ${root} lists more children than it holds`);
-      for (let i = 0; i < count; i++) {
-        const at = HEADER_SIZE + i * KEY_PTR_SIZE + KEY_SIZE;
-        yield* this.items(offsetAt(buf, at, 'tree block address'), level - 1);
+      // Child i holds the keys from its key up to the next child's: start at the last child whose key is not above `lo`.
+      let first = 0;
+      if (lo) for (let i = 1; i < count && compareKeys(keyAt(buf, HEADER_SIZE + i * KEY_PTR_SIZE), lo) <= 0; i++) first = i;
+      for (let i = first; i < count; i++) {
+        const at = HEADER_SIZE + i * KEY_PTR_SIZE;
+        if (hi && i > first && compareKeys(keyAt(buf, at), hi) > 0) break;
+        yield* this.range(offsetAt(buf, at + KEY_SIZE, 'tree block address'), level - 1, lo, hi, budget);
       }
       return;
     }
@@ -175,10 +212,13 @@ export class TreeReader {
     const dataArea = buf.length - HEADER_SIZE;
     for (let i = 0; i < count; i++) {
       const at = HEADER_SIZE + i * ITEM_SIZE;
+      const key = keyAt(buf, at);
+      if (lo && compareKeys(key, lo) < 0) continue;
+      if (hi && compareKeys(key, hi) > 0) return;
       const offset = buf.readUInt32LE(at + KEY_SIZE);
       const size = buf.readUInt32LE(at + KEY_SIZE + 4);
       if (offset + size > dataArea || offset < count * ITEM_SIZE) throw new BtrfsProblem(`an item of its tree leaf at ${root} lies outside the leaf`);
-      yield { key: keyAt(buf, at), data: buf.subarray(HEADER_SIZE + offset, HEADER_SIZE + offset + size) };
+      yield { key, data: buf.subarray(HEADER_SIZE + offset, HEADER_SIZE + offset + size) };
     }
   }
 }
