@@ -1,11 +1,12 @@
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { tempDir } from '../../engine/testing/test-drives';
 import { attachLoop, detachLoop } from '../../engine/testing/loop-device';
 import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
-import { withBtrfsMount } from '../../engine/disks/btrfs/testing/btrfs-images';
+import { physicalCopies, withBtrfsMount } from '../../engine/disks/btrfs/testing/btrfs-images';
 import { runCli } from '../testing/run-cli';
 import { compareExtract, compareListing, rows } from './browse-checks';
 import { MIB, makeGptDisk, writeTree } from './browse-fixtures';
@@ -16,10 +17,10 @@ import { MIB, makeGptDisk, writeTree } from './browse-fixtures';
  * (`cp -a` into a mount): nested folders, Unicode and long names, an empty
  * file and folder, a symlink, a folder of 3,000 files (its index spans many
  * leaves and a node above them), and a subvolume, which lists as a folder.
- * Plain, and compressed with zstd and with zlib (compress-force, so the
+ * Plain, and compressed with zstd, zlib and LZO (compress-force, so the
  * small files are compressed inline and the large ones in extents); then
- * the same through a smart backup, read through its seek table. A file
- * compressed with LZO is reported, and the rest extracts.
+ * the same through a smart backup, read through its seek table. A folder
+ * whose index leaf is damaged is an error for that folder only.
  */
 
 const t = tempDir('browse-btrfs');
@@ -38,11 +39,12 @@ before(() => {
 after(() => t.remove());
 
 /** A GPT disk whose one partition is btrfs filled with `tree` through a mount with `options`; 'vol' is a subvolume. */
-async function btrfsDisk(name: string, options: string[]): Promise<string> {
+async function btrfsDisk(name: string, options: string[], damage?: (part: string, manyIno: number) => void): Promise<string> {
   const part = path.join(t.dir, `${name}.part`);
   fs.writeFileSync(part, '');
   fs.truncateSync(part, 160 * MIB);
   await runTool('mkfs.btrfs', ['-q', '-f', '-L', 'BTRPART', part], SLOW_TOOL_MS);
+  let manyIno = 0;
   await withBtrfsMount(
     part,
     true,
@@ -54,9 +56,11 @@ async function btrfsDisk(name: string, options: string[]): Promise<string> {
       // The top folder's own time is not part of the comparison; the subvolume's is.
       const st = fs.statSync(path.join(tree, 'vol'));
       fs.utimesSync(path.join(mnt, 'vol'), st.atime, st.mtime);
+      manyIno = fs.statSync(path.join(mnt, 'many')).ino;
     },
     options,
   );
+  damage?.(part, manyIno);
   const disk = path.join(t.dir, `${name}.img`);
   await makeGptDisk(disk, [{ image: part, size: 160 * MIB, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4' }]);
   fs.rmSync(part);
@@ -67,6 +71,7 @@ for (const [name, options] of [
   ['plain', []],
   ['zstd', ['compress-force=zstd']],
   ['zlib', ['compress-force=zlib']],
+  ['lzo', ['compress-force=lzo']],
 ] as const) {
   test(`btrfs (${name}): ls -R --long and extract match the tree it was filled from`, async () => {
     const disk = await btrfsDisk(name, [...options]);
@@ -93,13 +98,28 @@ for (const [name, options] of [
   });
 }
 
-test('btrfs: a file compressed with LZO is reported, and the rest extracts', async () => {
-  const disk = await btrfsDisk('lzo', ['compress-force=lzo']);
-  const dest = path.join(t.dir, 'lzo-out');
-  const r = await runCli(['extract', disk, '1:/docs', '1:/empty-file', dest, '--json']);
-  assert.equal(r.code, 1, 'some entries could not be read');
-  const problems = rows(r.stdout).filter((x) => x.type === 'problem') as unknown as { path: string; message: string }[];
-  assert.ok(problems.length > 0 && problems.every((x) => /compressed with lzo, which Imprint does not decode yet/.test(x.message)), JSON.stringify(problems));
-  assert.ok(fs.existsSync(path.join(dest, 'empty-file')), 'an empty file holds no LZO data and is extracted');
+test('btrfs: a folder whose index leaf is damaged (both copies) is an error for that folder; the rest lists and extracts', async () => {
+  const disk = await btrfsDisk('damaged', [], (part, ino) => {
+    // A node's pointer to a leaf that starts inside the folder's entries (its 3,000 files fill several leaves).
+    const dump = execFileSync('btrfs', ['inspect-internal', 'dump-tree', '-t', '5', part], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const m = new RegExp(`key \\(${ino} DIR_INDEX \\d+\\) block (\\d+)`).exec(dump);
+    assert.ok(m, 'a leaf of the folder\'s entries is found');
+    const fd = fs.openSync(part, 'r+');
+    for (const at of physicalCopies(part, Number(m[1]))) fs.writeSync(fd, Buffer.alloc(64, 0x5a), 0, 64, at + 200);
+    fs.closeSync(fd);
+  });
+  const bad = await runCli(['ls', disk, '1:/many']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /fails its checksum/);
+  const good = await runCli(['ls', disk, '1:/docs', '--json']);
+  assert.equal(good.code, 0, good.stderr);
+  assert.deepEqual(rows(good.stdout).filter((x) => x.type === 'entry').map((x) => x.path).sort(), ['/docs/deep', '/docs/notes.txt']);
+  const dest = path.join(t.dir, 'damaged-out');
+  const x = await runCli(['extract', disk, '1:/', dest, '--json']);
+  assert.equal(x.code, 1, x.stderr);
+  const problems = rows(x.stdout).filter((r) => r.type === 'problem') as unknown as { path: string; message: string }[];
+  assert.ok(problems.some((p) => p.path === '/many' && /fails its checksum/.test(p.message)), JSON.stringify(problems));
+  assert.ok(fs.existsSync(path.join(dest, 'docs', 'deep', 'er', 'still', 'file.bin')), 'the rest is extracted');
+  assert.ok(fs.existsSync(path.join(dest, 'vol', 'inner', 'in-subvolume.txt')));
   fs.rmSync(disk);
 });

@@ -11,7 +11,7 @@ import type { BtrfsKey, TreeReader } from './btrfs-tree';
  * snapshot appears as the folder that holds it (Fedora's "root" and
  * "home"). Folders are listed from their DIR_INDEX items, files read from
  * their EXTENT_DATA items: inline, regular (holes and preallocated ranges
- * read as zeros) and compressed with zlib or zstd. Layout: btrfs_tree.h
+ * read as zeros) and compressed (zlib, zstd, LZO: btrfs-compression.ts). Layout: btrfs_tree.h
  * (btrfs_inode_item, btrfs_dir_item, btrfs_file_extent_item). A log tree
  * left by a crash is not replayed: what it holds is missing, and the view
  * says so.
