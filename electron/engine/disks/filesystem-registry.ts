@@ -6,6 +6,7 @@ import type { FilesystemDriver } from './filesystem-driver';
 import { iso9660Driver } from './iso9660/iso-driver';
 import { ntfsDriver } from './ntfs/ntfs-driver';
 import { swapDriver } from './swap-driver';
+import { xfsDriver } from './xfs/xfs-driver';
 
 /**
  * Every filesystem reader Imprint has, one line each. A reader is found by
@@ -13,7 +14,7 @@ import { swapDriver } from './swap-driver';
  * ISO 9660 comes before FAT: a hybrid ISO starts with a boot sector that
  * may look like FAT's, while "CD001" at 32 KiB is its own.
  */
-export const FILESYSTEM_DRIVERS: readonly FilesystemDriver[] = [extDriver, iso9660Driver, fatDriver, exfatDriver, ntfsDriver, btrfsDriver, swapDriver];
+export const FILESYSTEM_DRIVERS: readonly FilesystemDriver[] = [extDriver, iso9660Driver, fatDriver, exfatDriver, ntfsDriver, btrfsDriver, xfsDriver, swapDriver];
 
 /** The driver that recognises a volume by its first bytes, or null. */
 export function driverForHead(head: Uint8Array): FilesystemDriver | null {

@@ -11,18 +11,19 @@ import { runCli } from '../testing/run-cli';
 
 /**
  * A smart backup of a drive holding btrfs (the default of Fedora and
- * openSUSE installs), through the `imprint` command: the drive held junk
- * before it was partitioned, the filesystem got files, a deleted one, a
- * subvolume and a snapshot. Only its used blocks are stored; the restore
- * onto another junk-filled drive passes `btrfs check --check-data-csum`
- * with every file the same, and `imprint ls` names it with its used space.
+ * openSUSE installs) and XFS (RHEL's), through the `imprint` command: the
+ * drive held junk before it was partitioned, each filesystem got files and
+ * deleted ones. Only their used blocks are stored; the restore onto
+ * another junk-filled drive passes `btrfs check --check-data-csum` and
+ * `xfs_repair -n` with every file the same, and `imprint ls` names both.
  */
 
 const MiB = 1 << 20;
-const SIZE = 400 * MiB;
+const SIZE = 720 * MiB;
 const t = tempDir('smart-btrfs');
 const drives: LoopDevice[] = [];
 let expected = new Map<string, string>();
+let expectedXfs = new Map<string, string>();
 
 function fillWithJunk(device: string, seed: number): void {
   const fd = fs.openSync(device, 'w');
@@ -53,8 +54,8 @@ async function withMount<T>(part: string, options: string, fn: (dir: string) => 
 
 before(async () => {
   const drive = await junkDrive('drive.img', 3);
-  await runTool('sfdisk', ['-q', drive.device], { input: 'label: gpt\nstart=2048, size=720896, type=L\n' });
-  const [part] = await announcePartitions(drive.device, 1);
+  await runTool('sfdisk', ['-q', drive.device], { input: 'label: gpt\nstart=2048, size=655360, type=L\nstart=657408, size=796672, type=L\n' });
+  const [part, xfsPart] = await announcePartitions(drive.device, 2);
   await runTool('mkfs.btrfs', ['-q', '-f', '-L', 'fedora-root', part as string], SLOW_TOOL_MS);
   expected = await withMount(part as string, 'rw', (mnt) => {
     for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(mnt, `data-${i}.bin`), noise(6 * MiB, 40 + i));
@@ -65,6 +66,12 @@ before(async () => {
     return hashFiles(mnt);
   });
   assert.ok(expected.size > 200);
+  await runTool('mkfs.xfs', ['-q', '-f', '-L', 'rhel-data', xfsPart as string], SLOW_TOOL_MS);
+  expectedXfs = await withMount(xfsPart as string, 'rw', (mnt) => {
+    for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(mnt, `db-${i}.bin`), noise(5 * MiB, 60 + i));
+    fs.rmSync(path.join(mnt, 'db-2.bin'));
+    return hashFiles(mnt);
+  });
 });
 
 after(async () => {
@@ -72,7 +79,7 @@ after(async () => {
   t.remove();
 });
 
-test('btrfs: only used blocks are stored, the restore onto junk checks clean with every file the same', async () => {
+test('btrfs and xfs: only used blocks are stored, the restore onto junk checks clean with every file the same', async () => {
   const out = path.join(t.dir, 'drive.img.zst');
   const backup = await runCli(['backup', (drives[0] as LoopDevice).device, out, '--yes', '--json']);
   assert.equal(backup.code, 0, backup.stderr);
@@ -84,15 +91,23 @@ test('btrfs: only used blocks are stored, the restore onto junk checks clean wit
   // 18 MiB of files in use: a few MiB of metadata beside them, never the 12 MiB deleted nor the ~330 MiB of junk.
   assert.ok(p1.storedBytes !== undefined && p1.storedBytes >= 18 * MiB && p1.storedBytes < 30 * MiB, `partition 1: stored ${p1.storedBytes} bytes`);
 
+  const p2 = storage.partitions.find((p) => p.number === 2);
+  assert.ok(p2 && p2.filesystem === 'xfs' && p2.stored === 'used-blocks', `partition 2: ${p2?.reason ?? ''}`);
+  // 15 MiB of files, the log (the smallest mkfs.xfs makes is 64 MiB here, stored whole) and a few MiB of metadata: never the ~390 MiB free.
+  assert.ok(p2.storedBytes !== undefined && p2.storedBytes < 120 * MiB, `partition 2: stored ${p2.storedBytes} bytes`);
+
   const ls = await runCli(['ls', out, '--json']);
   assert.equal(ls.code, 0, ls.stderr);
-  assert.match(ls.stdout, /"filesystem":"btrfs"/);
-  assert.match(ls.stdout, /cannot list the files of btrfs yet/);
+  assert.match(ls.stdout, /"filesystem":"btrfs","label":"fedora-root"/);
+  assert.match(ls.stdout, /cannot list the files of xfs yet/);
 
   const target = await junkDrive('target.img', 99);
   const restore = await runCli(['restore', out, target.device, '--yes', '--json']);
   assert.equal(restore.code, 0, restore.stderr);
-  const [part] = await announcePartitions(target.device, 1);
+  const [part, xfsPart] = await announcePartitions(target.device, 2);
+  const repair = await runTool('xfs_repair', ['-n', xfsPart as string], { allowFail: true, timeoutMs: SLOW_TOOL_MS });
+  assert.equal(repair.code, 0, `xfs_repair -n on the restored partition:\n${repair.stdout}${repair.stderr}`);
+  assert.deepEqual(await withMount(xfsPart as string, 'ro', (mnt) => hashFiles(mnt)), expectedXfs);
   const check = await runTool('btrfs', ['check', '--readonly', '--check-data-csum', part as string], { allowFail: true, timeoutMs: SLOW_TOOL_MS });
   assert.equal(check.code, 0, `btrfs check on the restored partition:\n${check.stdout}${check.stderr}`);
   assert.deepEqual(await withMount(part as string, 'ro', (mnt) => hashFiles(mnt)), expected);
