@@ -99,7 +99,10 @@ test('btrfs and xfs: only used blocks are stored, the restore onto junk checks c
   const ls = await runCli(['ls', out, '--json']);
   assert.equal(ls.code, 0, ls.stderr);
   assert.match(ls.stdout, /"filesystem":"btrfs","label":"fedora-root"/);
-  assert.match(ls.stdout, /cannot list the files of xfs yet/);
+  assert.match(ls.stdout, /"filesystem":"xfs","label":"rhel-data"/);
+  const listed = await runCli(['ls', out, '2:/', '--json']);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.deepEqual(listed.stdout.split('\n').filter((l) => l.startsWith('{"type":"entry"')).map((l) => (JSON.parse(l) as { name: string }).name).sort(), ['db-0.bin', 'db-1.bin', 'db-3.bin']);
 
   const target = await junkDrive('target.img', 99);
   const restore = await runCli(['restore', out, target.device, '--yes', '--json']);

@@ -31,6 +31,13 @@ export interface XfsSuper {
   /** Version 5: every metadata block checksummed. */
   crc: boolean;
   label: string;
+  rootIno: number;
+  inodeSize: number;
+  /** log2 of inodes per block, and of directory blocks in filesystem blocks. */
+  inodesPerBlockLog: number;
+  dirBlockLog: number;
+  /** Directory entries carry the file type (a byte more each). */
+  hasFtype: boolean;
 }
 
 export function hasXfsMagic(head: Uint8Array): boolean {
@@ -65,6 +72,9 @@ export function parseSuper(buf: Buffer): XfsSuper {
   const agCount = buf.readUInt32BE(88);
   const dataBlocks = u64(buf, 8, 'size');
   if (agBlocks === 0 || agCount === 0 || dataBlocks > agBlocks * agCount || dataBlocks <= agBlocks * (agCount - 1)) throw new XfsProblem('its allocation groups do not add up to its size');
+  const inodeSize = buf.readUInt16BE(104);
+  if (!pow2(inodeSize) || inodeSize < 256 || inodeSize > 2048 || inodeSize * 2 ** buf.readUInt8(123) !== blockSize) throw new XfsProblem(`its inode size ${inodeSize} is not possible`);
+  if (buf.readUInt8(192) > 8) throw new XfsProblem('its directory block size is not possible');
   const agBlockLog = buf.readUInt8(124);
   if (agBlockLog > 31 || 2 ** agBlockLog < agBlocks) throw new XfsProblem(`its AG block bits (${agBlockLog}) cannot number its ${agBlocks} blocks per group`);
   const name = buf.subarray(108, 120);
@@ -81,6 +91,12 @@ export function parseSuper(buf: Buffer): XfsSuper {
     agBlockLog,
     crc,
     label: (nul < 0 ? name : name.subarray(0, nul)).toString('latin1'),
+    rootIno: u64(buf, 56, 'root inode'),
+    inodeSize: buf.readUInt16BE(104),
+    inodesPerBlockLog: buf.readUInt8(123),
+    dirBlockLog: buf.readUInt8(192),
+    // v5: the incompat FTYPE feature; v4: features2's FTYPE bit.
+    hasFtype: crc ? (buf.readUInt32BE(216) & 1) !== 0 : (buf.readUInt32BE(200) & 0x200) !== 0,
   };
 }
 
