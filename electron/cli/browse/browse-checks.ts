@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { runCli } from '../testing/run-cli';
+import { attachLoop, detachLoop } from '../../engine/testing/loop-device';
 import { hostTree, makeExt4, makeFat, makeGptDisk, MIB, sha256, writeTree, type HostEntry } from './browse-fixtures';
 
 /**
@@ -99,3 +100,14 @@ export async function checkSource(d: TestDisk, source: string, full = true): Pro
   if (full) await compareExtract(d.dir, source, 1, d.fatTree, true);
 }
 
+
+/** A smart backup of the disk image `disk` into `out`, read through a read-only loop device (backup reads drives, not files). */
+export async function smartBackupOf(disk: string, out: string): Promise<void> {
+  const dev = await attachLoop(disk, { readOnly: true });
+  try {
+    const b = await runCli(['backup', dev, out, '--yes', '--json']);
+    assert.equal(b.code, 0, b.stderr);
+  } finally {
+    await detachLoop(dev);
+  }
+}

@@ -4,10 +4,10 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { tempDir } from '../../engine/testing/test-drives';
-import { attachLoop, detachLoop } from '../../engine/testing/loop-device';
+import { withLoopMount } from '../../engine/testing/loop-mount';
 import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
 import { runCli } from '../testing/run-cli';
-import { compareExtract, compareListing, rows } from './browse-checks';
+import { compareExtract, compareListing, rows, smartBackupOf } from './browse-checks';
 import { MIB, makeGptDisk, writeTree } from './browse-fixtures';
 
 /**
@@ -44,28 +44,13 @@ before(() => {
 
 after(() => t.remove());
 
-async function mounted<T>(image: string, fn: (mnt: string) => Promise<T> | T): Promise<T> {
-  const mnt = fs.mkdtempSync(path.join(t.dir, 'mnt-'));
-  const dev = await attachLoop(image, {});
-  try {
-    await runTool('mount', [dev, mnt], SLOW_TOOL_MS);
-    try {
-      return await fn(mnt);
-    } finally {
-      await runTool('umount', [mnt], SLOW_TOOL_MS);
-    }
-  } finally {
-    await detachLoop(dev);
-  }
-}
-
 /** A GPT disk whose one partition is XFS filled with `tree`; returns it and the inode numbers of a few entries. */
 async function xfsDisk(name: string, damage?: (part: string, inodes: Map<string, number>) => Promise<void>): Promise<string> {
   const part = path.join(t.dir, `${name}.part`);
   fs.writeFileSync(part, '');
   fs.truncateSync(part, 320 * MIB);
   await runTool('mkfs.xfs', ['-q', '-f', '-L', 'XFSPART', part], SLOW_TOOL_MS);
-  const inodes = await mounted(part, async (mnt) => {
+  const inodes = await withLoopMount(part, true, async (mnt) => {
     await runTool('cp', ['-a', ...fs.readdirSync(tree).map((n) => path.join(tree, n)), mnt], SLOW_TOOL_MS);
     // The tail of prealloc.bin as unwritten extents: fallocate, then the data written in place.
     const p = path.join(mnt, 'prealloc.bin');
@@ -97,13 +82,7 @@ test('xfs: ls -R --long and extract match the tree it was filled from, from the 
   await compareListing(disk, 1, tree, false);
   await compareExtract(t.dir, disk, 1, tree, false);
   const backup = path.join(t.dir, 'xfs.img.zst');
-  const dev = await attachLoop(disk, { readOnly: true });
-  try {
-    const b = await runCli(['backup', dev, backup, '--yes', '--json']);
-    assert.equal(b.code, 0, b.stderr);
-  } finally {
-    await detachLoop(dev);
-  }
+  await smartBackupOf(disk, backup);
   await compareListing(backup, 1, tree, false);
   await compareExtract(t.dir, backup, 1, tree, false);
   fs.rmSync(disk);

@@ -6,7 +6,8 @@ import { btrfsDriver } from './btrfs-driver';
 import { SUPER_OFFSET } from './btrfs-superblock';
 import { driverForHead } from '../filesystem-registry';
 import { checkMapShape, mappedBytesIn, must, run, scrambleOutside, tempDir, withVolume } from '../fat/testing/volume-files';
-import { hashFiles, makeBtrfsImage, physicalCopies, superFigures, withBtrfsMount } from './testing/btrfs-images';
+import { hashFiles, makeBtrfsImage, physicalCopies, superFigures } from './testing/btrfs-images';
+import { withLoopMount } from '../../testing/loop-mount';
 import type { AllocationMap } from '../filesystem-driver';
 
 /**
@@ -76,7 +77,7 @@ for (const [name, spec] of variants) {
       const r = run('btrfs', ['check', '--readonly', '--check-data-csum', junked]);
       assert.equal(r.status, 0, `btrfs check on the junked copy:\n${r.stdout}${r.stderr}`);
       assert.ok(image.files.size > 300);
-      assert.deepEqual(await withBtrfsMount(junked, false, (mnt) => hashFiles(mnt)), image.files);
+      assert.deepEqual(await withLoopMount(junked, false, (mnt) => hashFiles(mnt)), image.files);
       fs.rmSync(junked);
     });
   });
@@ -98,7 +99,7 @@ describe('what is copied whole, with the reason', async () => {
   test('a log tree (fsync after the last commit, then no unmount)', async () => {
     // A copy of the device taken while it is mounted, after an fsync: what a crash leaves.
     const dirty = path.join(dir, 'dirty.img');
-    await withBtrfsMount(
+    await withLoopMount(
       image.file,
       true,
       (mnt, dev) => {

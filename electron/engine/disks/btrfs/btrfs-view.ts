@@ -1,4 +1,5 @@
 import type { FileEntry, FileExtent, FilesystemView } from '../filesystem-driver';
+import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, kindOfMode } from '../posix-mode';
 import { VolumeRangeError, type Volume } from '../volume';
 import { decodeExtent, MAX_DECODED } from './btrfs-compression';
 import { loadBtrfs, treeRoot } from './btrfs-load';
@@ -30,11 +31,6 @@ const MAX_WARNINGS = 200;
 const EXTENT_CACHE = 64;
 /** The longest symlink target read (PATH_MAX). */
 const MAX_LINK = 4096;
-/** Inode mode bits. */
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
-const S_IFREG = 0o100000;
-const S_IFLNK = 0o120000;
 
 interface BtrfsRef {
   tree: number;
@@ -78,18 +74,6 @@ function safe(v: bigint, what: string): number {
   return Number(v);
 }
 
-function kindOf(mode: number): FileEntry['kind'] {
-  switch (mode & S_IFMT) {
-    case S_IFREG:
-      return 'file';
-    case S_IFDIR:
-      return 'directory';
-    case S_IFLNK:
-      return 'symlink';
-    default:
-      return 'other';
-  }
-}
 
 function parseInode(data: Buffer): Inode {
   if (data.length < 160) throw new BtrfsProblem('an inode item is truncated');
@@ -172,7 +156,7 @@ class BtrfsView implements FilesystemView {
 
   async entry(name: string, ref: BtrfsRef): Promise<FileEntry> {
     const inode = await this.inode(ref);
-    const kind = kindOf(inode.mode);
+    const kind = kindOfMode(inode.mode);
     return { name, kind, size: kind === 'directory' ? 0 : inode.size, mode: inode.mode & 0o7777, mtimeMs: inode.mtimeMs, ref };
   }
 

@@ -1,5 +1,6 @@
 import type { FileEntry, FileExtent, FilesystemView } from '../filesystem-driver';
 import type { Volume } from '../volume';
+import { kindOfMode } from '../posix-mode';
 import { parseDirBlock, type RawDirent } from './ext-directory';
 import { fileExtents, inlineContent, isMapped, readExtents, type Extent } from './ext-file-map';
 import { readGroupDescriptors, type GroupDesc } from './ext-groups';
@@ -37,18 +38,10 @@ function inoOf(entry: FileEntry): number {
   return ref.ino!;
 }
 
-function kindOf(mode: number): FileEntry['kind'] {
-  switch (mode & S_IFMT) {
-    case S_IFREG: return 'file';
-    case S_IFDIR: return 'directory';
-    case S_IFLNK: return 'symlink';
-    default: return 'other';
-  }
-}
 
 function entryOf(name: string, inode: Inode): FileEntry {
   const ref: ExtRef = { ino: inode.ino };
-  return { name, kind: kindOf(inode.mode), size: inode.size, mode: inode.mode & 0o7777, mtimeMs: inode.mtimeMs, ref };
+  return { name, kind: kindOfMode(inode.mode), size: inode.size, mode: inode.mode & 0o7777, mtimeMs: inode.mtimeMs, ref };
 }
 
 class ExtView implements FilesystemView {

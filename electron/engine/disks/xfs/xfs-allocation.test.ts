@@ -6,6 +6,7 @@ import * as path from 'path';
 import { xfsDriver } from './xfs-driver';
 import { driverForHead } from '../filesystem-registry';
 import { attachLoop, detachLoop } from '../../testing/loop-device';
+import { withLoopMount } from '../../testing/loop-mount';
 import { checkMapShape, must, run, scrambleOutside, tempDir, withVolume } from '../fat/testing/volume-files';
 import { hashFiles } from '../btrfs/testing/btrfs-images';
 import type { AllocationMap } from '../filesystem-driver';
@@ -26,28 +27,13 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const mapOf = (file: string): Promise<AllocationMap> => withVolume(file, (v) => xfsDriver.allocation!(v));
 
-async function withMount<T>(image: string, writable: boolean, fn: (mnt: string, dev: string) => T | Promise<T>): Promise<T> {
-  const mnt = fs.mkdtempSync(path.join(dir, 'mnt-'));
-  const dev = await attachLoop(image, { readOnly: !writable });
-  let mounted = false;
-  try {
-    must('mount', [...(writable ? [] : ['-o', 'ro']), dev, mnt]);
-    mounted = true;
-    return await fn(mnt, dev);
-  } finally {
-    if (mounted) must('umount', [mnt]);
-    await detachLoop(dev);
-    fs.rmdirSync(mnt);
-  }
-}
-
 /** An XFS image filled through the kernel; returns the files' hashes. */
 async function makeXfs(name: string, mkfs: string[]): Promise<{ file: string; files: Map<string, string> }> {
   const file = path.join(dir, name);
   fs.writeFileSync(file, '');
   fs.truncateSync(file, 320 << 20);
   must('mkfs.xfs', ['-q', '-f', ...mkfs, file]);
-  const files = await withMount(file, true, (mnt) => {
+  const files = await withLoopMount(file, true, (mnt) => {
     fs.writeFileSync(path.join(mnt, 'random.bin'), crypto.randomBytes(20 << 20));
     fs.mkdirSync(path.join(mnt, 'small'));
     for (let i = 0; i < 1600; i++) fs.writeFileSync(path.join(mnt, 'small', `f${i}`), crypto.randomBytes(3000 + (i % 5) * 1000));
@@ -109,7 +95,7 @@ for (const [name, mkfs] of [
       const r = run('xfs_repair', ['-n', '-f', junked]);
       assert.equal(r.status, 0, `xfs_repair -n on the junked copy:\n${r.stdout}${r.stderr}`);
       assert.ok(image.files.size > 800);
-      assert.deepEqual(await withMount(junked, false, (mnt) => hashFiles(mnt)), image.files);
+      assert.deepEqual(await withLoopMount(junked, false, (mnt) => hashFiles(mnt)), image.files);
       fs.rmSync(junked);
     });
   });
@@ -120,7 +106,7 @@ describe('what is copied whole, with the reason', async () => {
 
   test('a log a mount would replay (the volume copied while mounted, after a sync)', async () => {
     const dirty = path.join(dir, 'dirty.img');
-    await withMount(image.file, true, (mnt, dev) => {
+    await withLoopMount(image.file, true, (mnt, dev) => {
       fs.writeFileSync(path.join(mnt, 'late.txt'), 'written while mounted\n');
       must('sync', []);
       fs.writeFileSync(path.join(mnt, 'later.txt'), 'and more\n');

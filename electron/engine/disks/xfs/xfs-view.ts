@@ -1,4 +1,5 @@
 import type { FileEntry, FileExtent, FilesystemView } from '../filesystem-driver';
+import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, kindOfMode } from '../posix-mode';
 import { VolumeRangeError, type Volume } from '../volume';
 import { blockEntries, shortFormEntries, type XfsDirent } from './xfs-directory';
 import { FORMAT_LOCAL, inodeExtents, readInode, type XfsExtent, type XfsInode } from './xfs-inode';
@@ -14,10 +15,6 @@ import { XfsProblem, fsbToByte, parseSuper, type XfsSuper } from './xfs-superblo
  * so, and shows the volume as it was at its last checkpoint.
  */
 
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
-const S_IFREG = 0o100000;
-const S_IFLNK = 0o120000;
 /** Directory data lives below this byte offset of the directory (XFS_DIR2_LEAF_OFFSET); leaves and free indexes above. */
 const DIR_DATA_END = 32 * 2 ** 30;
 const MAX_WARNINGS = 200;
@@ -41,21 +38,9 @@ function inoOf(entry: FileEntry): number {
   return ref.ino!;
 }
 
-function kindOf(mode: number): FileEntry['kind'] {
-  switch (mode & S_IFMT) {
-    case S_IFREG:
-      return 'file';
-    case S_IFDIR:
-      return 'directory';
-    case S_IFLNK:
-      return 'symlink';
-    default:
-      return 'other';
-  }
-}
 
 function entryOf(name: string, inode: XfsInode): FileEntry {
-  const kind = kindOf(inode.mode);
+  const kind = kindOfMode(inode.mode);
   return { name, kind, size: kind === 'directory' ? 0 : inode.size, mode: inode.mode & 0o7777, mtimeMs: inode.mtimeMs, ref: { ino: inode.ino } };
 }
 

@@ -1,7 +1,7 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { attachLoop, detachLoop } from '../../../testing/loop-device';
+import { withLoopMount } from '../../../testing/loop-mount';
 import { must, run } from '../../fat/testing/volume-files';
 
 /**
@@ -27,23 +27,6 @@ export interface BtrfsImageSpec {
   mountOptions?: string[];
 }
 
-/** Mounts `image` through a loop device for `fn` (read-only unless `writable`), then unmounts and detaches. */
-export async function withBtrfsMount<T>(image: string, writable: boolean, fn: (dir: string, device: string) => T | Promise<T>, options: string[] = []): Promise<T> {
-  const mnt = fs.mkdtempSync(path.join(path.dirname(image), 'mnt-'));
-  const dev = await attachLoop(image, { readOnly: !writable });
-  let mounted = false;
-  try {
-    const opts = [...(writable ? [] : ['ro']), ...options];
-    must('mount', [...(opts.length > 0 ? ['-o', opts.join(',')] : []), dev, mnt]);
-    mounted = true;
-    return await fn(mnt, dev);
-  } finally {
-    if (mounted) must('umount', [mnt]);
-    await detachLoop(dev);
-    fs.rmdirSync(mnt);
-  }
-}
-
 /** SHA-256 of every regular file under `root`, by './relative/path'. */
 export function hashFiles(root: string, rel = '.', into = new Map<string, string>()): Map<string, string> {
   for (const e of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
@@ -59,7 +42,7 @@ export async function makeBtrfsImage(dir: string, name: string, spec: BtrfsImage
   fs.writeFileSync(file, '');
   fs.truncateSync(file, spec.sizeMiB << 20);
   must('mkfs.btrfs', ['-q', '-f', ...(spec.mkfs ?? []), file]);
-  const files = await withBtrfsMount(
+  const files = await withLoopMount(
     file,
     true,
     (mnt) => {
