@@ -8,7 +8,7 @@ import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
 import { physicalCopies } from '../../engine/disks/btrfs/testing/btrfs-images';
 import { withLoopMount } from '../../engine/testing/loop-mount';
 import { runCli } from '../testing/run-cli';
-import { compareExtract, compareListing, rows, smartBackupOf } from './browse-checks';
+import { checkBigSparseFile, compareExtract, compareListing, rows, smartBackupOf } from './browse-checks';
 import { MIB, makeGptDisk, writeTree } from './browse-fixtures';
 
 /**
@@ -116,4 +116,12 @@ test('btrfs: a folder whose index leaf is damaged (both copies) is an error for 
   assert.ok(fs.existsSync(path.join(dest, 'docs', 'deep', 'er', 'still', 'file.bin')), 'the rest is extracted');
   assert.ok(fs.existsSync(path.join(dest, 'vol', 'inner', 'in-subvolume.txt')));
   fs.rmSync(disk);
+});
+
+test('btrfs: a sparse file past 4 GiB lists its size and extracts with its data at the end, still sparse', async () => {
+  await checkBigSparseFile('btrfs', async (part) => {
+    fs.writeFileSync(part, '');
+    fs.truncateSync(part, 160 * MIB);
+    await runTool('mkfs.btrfs', ['-q', '-f', part], SLOW_TOOL_MS);
+  });
 });

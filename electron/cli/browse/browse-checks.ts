@@ -1,9 +1,13 @@
 import * as assert from 'node:assert/strict';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { runCli } from '../testing/run-cli';
 import { attachLoop, detachLoop } from '../../engine/testing/loop-device';
-import { hostTree, makeExt4, makeFat, makeGptDisk, MIB, sha256, writeTree, type HostEntry } from './browse-fixtures';
+import { withLoopMount } from '../../engine/testing/loop-mount';
+import { makeGptDisk } from './browse-fixtures';
+import { hostTree, makeExt4, makeFat, MIB, sha256, writeTree, type HostEntry } from './browse-fixtures';
 
 /**
  * Checks shared by the ls/extract tests: a GPT disk image holding FAT32
@@ -109,5 +113,49 @@ export async function smartBackupOf(disk: string, out: string): Promise<void> {
     assert.equal(b.code, 0, b.stderr);
   } finally {
     await detachLoop(dev);
+  }
+}
+
+/**
+ * A file of 5 GiB + 1 MiB with only its last MiB written (the rest a hole),
+ * on a filesystem `make` formats in a partition image and the kernel fills:
+ * `ls` gives its size, `extract` its data at the end and holes elsewhere
+ * (offsets past 4 GiB are where 32-bit arithmetic would break).
+ */
+export async function checkBigSparseFile(name: string, make: (part: string) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `imprint-${name}-big-`));
+  try {
+    const part = path.join(dir, 'part.img');
+    await make(part);
+    const tail = crypto.randomBytes(MIB);
+    const size = 5 * 1024 * MIB + MIB;
+    await withLoopMount(part, true, (mnt) => {
+      const fd = fs.openSync(path.join(mnt, 'big-sparse.bin'), 'w');
+      fs.writeSync(fd, tail, 0, tail.length, size - MIB);
+      fs.closeSync(fd);
+    });
+    const disk = path.join(dir, 'disk.img');
+    await makeGptDisk(disk, [{ image: part, size: fs.statSync(part).size, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4' }]);
+    fs.rmSync(part);
+    const ls = await runCli(['ls', disk, '1:/', '--json']);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.equal(rows(ls.stdout).find((r) => r.path === '/big-sparse.bin')?.size, size);
+    const out = path.join(dir, 'out');
+    const x = await runCli(['extract', disk, '1:/big-sparse.bin', out, '--json']);
+    assert.equal(x.code, 0, x.stderr);
+    const file = path.join(out, 'big-sparse.bin');
+    const st = fs.statSync(file);
+    assert.equal(st.size, size);
+    assert.ok(st.blocks * 512 < 64 * MIB, `the hole stays a hole (${st.blocks * 512} bytes allocated)`);
+    const got = Buffer.alloc(MIB);
+    const fd = fs.openSync(file, 'r');
+    fs.readSync(fd, got, 0, MIB, size - MIB);
+    const before = Buffer.alloc(4096, 1);
+    fs.readSync(fd, before, 0, before.length, 4 * 1024 * MIB);
+    fs.closeSync(fd);
+    assert.ok(got.equals(tail), 'the last MiB is the data written');
+    assert.ok(before.equals(Buffer.alloc(4096)), 'the hole reads as zeros');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }

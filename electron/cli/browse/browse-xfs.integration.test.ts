@@ -7,7 +7,7 @@ import { tempDir } from '../../engine/testing/test-drives';
 import { withLoopMount } from '../../engine/testing/loop-mount';
 import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
 import { runCli } from '../testing/run-cli';
-import { compareExtract, compareListing, rows, smartBackupOf } from './browse-checks';
+import { checkBigSparseFile, compareExtract, compareListing, rows, smartBackupOf } from './browse-checks';
 import { MIB, makeGptDisk, writeTree } from './browse-fixtures';
 
 /**
@@ -100,4 +100,12 @@ test('xfs: a folder whose inode is damaged is left out with a warning; the rest 
   const warnings = (rows(r.stdout).filter((x) => x.type === 'warning') as unknown as { message: string }[]).map((w) => w.message);
   assert.ok(warnings.some((w) => /"many" in folder inode \d+ left out: inode \d+ fails its checksum/.test(w)), warnings.join('\n'));
   fs.rmSync(disk);
+});
+
+test('xfs: a sparse file past 4 GiB lists its size and extracts with its data at the end, still sparse', async () => {
+  await checkBigSparseFile('xfs', async (part) => {
+    fs.writeFileSync(part, '');
+    fs.truncateSync(part, 320 * MIB);
+    await runTool('mkfs.xfs', ['-q', '-f', part], SLOW_TOOL_MS);
+  });
 });
