@@ -184,14 +184,17 @@ class XfsView implements FilesystemView {
       return inode.fork.subarray(0, inode.size);
     }
     const parts: Buffer[] = [];
+    let have = 0;
     for (const e of await this.extentsOf(inode)) {
-      for (let b = 0; b < e.length; b++) {
+      // A target is at most MAX_LINK bytes: a crafted extent of millions of blocks is not read through.
+      for (let b = 0; b < e.length && have < inode.size; b++) {
         const block = await this.volume.read(fsbToByte(this.sb, e.start + b), this.sb.blockSize);
         if (!this.sb.crc) parts.push(block);
         else {
           if (block.readUInt32BE(0) !== SYMLINK_MAGIC) throw new XfsProblem(`symbolic link inode ${inode.ino}'s block is not one`);
           parts.push(block.subarray(SYMLINK_HEADER, SYMLINK_HEADER + Math.min(block.readUInt32BE(8), this.sb.blockSize - SYMLINK_HEADER)));
         }
+        have += parts[parts.length - 1]!.length;
       }
     }
     return Buffer.concat(parts).subarray(0, inode.size);
