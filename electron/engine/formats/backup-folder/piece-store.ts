@@ -113,7 +113,7 @@ export class PieceWriter {
       }
       fs.renameSync(tmp, file);
       dirty.add(dir);
-      // After the syncfs above, so that filesystems which allocate at write-back (ext4) have.
+      // After the syncfs above: filesystems that allocate at write-back (ext4) have allocated by now.
       if (!this.allocation.full) this.allocation.measure(file);
     }
     for (const { size } of this.pending.values()) this.allocation.count(size);
