@@ -75,6 +75,13 @@ export interface FilesystemDriver {
   detect(head: Uint8Array): boolean;
   /** The used-block map, or `whole` with the reason. Throws only on a read error of the source. */
   allocation?(volume: Volume): Promise<AllocationMap>;
+  /**
+   * The bytes in use as the filesystem counts them, from its own counters,
+   * for a listing of partitions: where building the whole map walks a tree
+   * as large as the filesystem's metadata (btrfs's extent tree). Null when
+   * the counters cannot be read. Without it, the map's figure is shown.
+   */
+  usedBytes?(volume: Volume): Promise<number | null>;
   /** Opens the filesystem for listing and reading; throws an Error with a user-facing message when it cannot. */
   open?(volume: Volume): Promise<FilesystemView>;
 }

@@ -132,6 +132,7 @@ export async function openPartition(p: SourcePartition): Promise<PartitionConten
 
 /** Used bytes from the driver's allocation map, or null when it cannot say. */
 export async function usedBytesOf(driver: FilesystemDriver | null, volume: Volume): Promise<number | null> {
+  if (driver?.usedBytes) return driver.usedBytes(volume).catch(() => null);
   if (!driver?.allocation) return null;
   try {
     const map: AllocationMap = await driver.allocation(volume);

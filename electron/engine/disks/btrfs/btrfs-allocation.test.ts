@@ -60,6 +60,8 @@ for (const [name, spec] of variants) {
       if (map.kind !== 'used-blocks') return;
       const { bytesUsed } = superFigures(image.file);
       assert.ok(map.usedBytes >= bytesUsed, `${map.usedBytes} mapped, ${bytesUsed} used`);
+      // A partition listing shows the superblock's count, without walking the extent tree.
+      assert.equal(await withVolume(image.file, (v) => btrfsDriver.usedBytes!(v)), bytesUsed);
       // Metadata counted twice (DUP), plus the first MiB and the superblock copies: never the deleted 12 MiB, nor the free space.
       assert.ok(map.usedBytes < bytesUsed + (8 << 20), `${map.usedBytes} mapped for ${bytesUsed} used`);
       assert.ok(map.usedBytes < size / 4, 'the free space is left out');
