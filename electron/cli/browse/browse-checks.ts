@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runCli } from '../testing/run-cli';
+import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
 import { attachLoop, detachLoop } from '../../engine/testing/loop-device';
 import { withLoopMount } from '../../engine/testing/loop-mount';
 import { makeGptDisk } from './browse-fixtures';
@@ -158,4 +159,42 @@ export async function checkBigSparseFile(name: string, make: (part: string) => P
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A partition image of `mib` MiB formatted by `mkfs` (its argv, the image
+ * path appended) and filled by the kernel with what the crafted-image tests
+ * then edit by hand: top/abcd (to be renamed "../x"), top/sub/`loopName`
+ * (to be pointed back at top) and kept.txt. Returns the image and the inode
+ * numbers of top and sub.
+ */
+export async function craftableImage(dir: string, mib: number, mkfs: string[], loopName: string): Promise<{ part: string; top: number; sub: number }> {
+  fs.mkdirSync(dir, { recursive: true });
+  const part = path.join(dir, 'part.img');
+  fs.writeFileSync(part, '');
+  fs.truncateSync(part, mib * MIB);
+  await runTool(mkfs[0]!, [...mkfs.slice(1), part], SLOW_TOOL_MS);
+  const ino = await withLoopMount(part, true, (mnt) => {
+    fs.mkdirSync(path.join(mnt, 'top', 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(mnt, 'top', 'abcd'), 'renamed to ../x\n');
+    fs.writeFileSync(path.join(mnt, 'top', 'sub', loopName), 'becomes a loop\n');
+    fs.writeFileSync(path.join(mnt, 'kept.txt'), 'kept\n');
+    return { top: fs.statSync(path.join(mnt, 'top')).ino, sub: fs.statSync(path.join(mnt, 'top', 'sub')).ino };
+  });
+  return { part, ...ino };
+}
+
+/** Extracts the edited image (craftableImage) as a GPT disk: "../x" and the loop at `loopPath` are reported and skipped, nothing lands beside DEST, the rest is extracted. */
+export async function checkCraftedExtract(dir: string, part: string, loopPath: string): Promise<void> {
+  const disk = path.join(dir, 'disk.img');
+  await makeGptDisk(disk, [{ image: part, size: fs.statSync(part).size, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4' }]);
+  fs.rmSync(part);
+  const dest = path.join(dir, 'dest', 'inside');
+  const r = await runCli(['extract', disk, '1:/', dest, '--json']);
+  assert.equal(r.code, 1, 'entries were skipped');
+  const problems = rows(r.stdout).filter((x) => x.type === 'problem') as unknown as { path: string; message: string }[];
+  assert.ok(problems.some((p) => p.path === '/top/../x' && /would make it a path/.test(p.message)), JSON.stringify(problems));
+  assert.ok(problems.some((p) => p.path === loopPath && /contains itself/.test(p.message)), JSON.stringify(problems));
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'dest')), ['inside'], 'nothing beside DEST');
+  assert.equal(fs.readFileSync(path.join(dest, 'kept.txt'), 'utf8'), 'kept\n');
 }
