@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import { ImprintError } from '../../errors';
 import { DEFAULT_PIECE_SIZE, GENERATIONS_DIR, LOCK_FILE, clearTmp, openFolder, openOrCreateFolder, piecePath } from './folder-layout';
 import { lockFolder } from './folder-lock';
@@ -185,6 +185,25 @@ test('the lock refuses a second holder by name, and a dead holder\'s lock is tak
   fs.writeFileSync(path.join(folder, 'tmp', 'piece.partial'), 'x');
   clearTmp(folder);
   assert.deepEqual(fs.readdirSync(path.join(folder, 'tmp')), []);
+});
+
+test('a lock found while its holder is still writing it is refused by the holder\'s name, once written', async () => {
+  const folder = fresh();
+  openOrCreateFolder(folder);
+  const file = path.join(folder, LOCK_FILE);
+  // The state between the holder's O_EXCL create and its write: an empty lock file.
+  fs.writeFileSync(file, '');
+  const holder = JSON.stringify({ pid: process.pid, host: os.hostname(), startedAt: 'now', purpose: 'backup of /dev/slow' });
+  // Another process writes the holder a moment after it says it has started (this thread waits inside lockFolder meanwhile).
+  const writer = spawn(process.execPath, ['-e', 'process.stdout.write("ready"); setTimeout(() => require("fs").writeFileSync(process.argv[1], process.argv[2]), 100)', file, holder]);
+  const exited = new Promise((resolve) => writer.on('exit', resolve));
+  await new Promise((resolve) => writer.stdout.once('data', resolve));
+  assert.throws(() => lockFolder(folder, 'another backup'), (e: unknown) => e instanceof ImprintError && e.code === 'E_FOLDER_BUSY' && e.message.includes('backup of /dev/slow'));
+  await exited;
+  // One that stays empty (its writer is stuck, or died a moment ago) is refused without a name, and left alone.
+  fs.writeFileSync(file, '');
+  assert.throws(() => lockFolder(folder, 'another backup'), (e: unknown) => e instanceof ImprintError && e.code === 'E_FOLDER_BUSY' && e.message.includes('its lock file is being written'));
+  assert.equal(fs.readFileSync(file, 'utf8'), '');
 });
 
 test('generation ids sort in the order the generations were made, even within one second', () => {

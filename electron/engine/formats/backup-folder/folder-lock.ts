@@ -56,6 +56,27 @@ function isRunning(pid: number): boolean {
 /** A lock file this old without a readable holder was left half-written by a writer that died. */
 const HALF_WRITTEN_AGE_MS = 60_000;
 
+/**
+ * How long a process refused the lock waits for the holder's name to appear
+ * in a lock file it found empty or half-written. The lock is created (O_EXCL)
+ * and then written and fsynced: two backups started together (the crash
+ * test) saw the other's lock in between on these machines, and the one
+ * refused was not told by whom. An fsync on a slow USB stick can take this
+ * long.
+ */
+const HOLDER_SETTLE_MS = 1_000;
+const HOLDER_POLL_MS = 20;
+
+/** readHolder, waiting up to HOLDER_SETTLE_MS for a lock file that is still being written (young, unreadable) to name its holder. */
+function readSettledHolder(file: string): LockHolder | null {
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; ; waited += HOLDER_POLL_MS) {
+    const holder = readSettledHolder(file);
+    if (holder || waited >= HOLDER_SETTLE_MS || isStale(file, null)) return holder;
+    Atomics.wait(sleeper, 0, 0, HOLDER_POLL_MS);
+  }
+}
+
 export function isStale(file: string, holder: LockHolder | null): boolean {
   if (holder) return holder.host === os.hostname() && holder.pid !== process.pid && !isRunning(holder.pid);
   try {
@@ -78,7 +99,7 @@ export function lockFolder(folder: string, purpose: string, opts: { excludesRead
       fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
     } catch (err) {
       if (errnoOf(err) !== 'EEXIST') throw new ImprintError('E_PERMISSION', `Cannot lock the backup folder ${folder}: ${(err as Error).message}`, { cause: err });
-      const holder = readHolder(file);
+      const holder = readSettledHolder(file);
       if (!isStale(file, holder)) {
         const who = holder ? describeHolder(holder) : 'another Imprint process (its lock file is being written)';
         throw new ImprintError('E_FOLDER_BUSY', `The backup folder ${folder} is in use by ${who}. Wait for it to finish. If that process no longer runs, delete ${file}.`);
