@@ -66,6 +66,12 @@ export interface FileExtent {
   offset: number;
   length: number;
   volumeOffset: number;
+  /**
+   * Checks bytes of this extent against the filesystem's own checksums of
+   * them (btrfs), before they are written out: `data` holds the extent's
+   * bytes from its byte `at`. Throws, naming the damage, when they do not match.
+   */
+  check?(at: number, data: Buffer): Promise<void>;
 }
 
 export interface FilesystemDriver {

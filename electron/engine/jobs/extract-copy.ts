@@ -53,8 +53,8 @@ interface Step {
   /** Offset in the source's content, and bytes decoded from there (a whole frame where the buffer holds one). */
   source: number;
   length: number;
-  /** What of the buffer goes where in the file: `at` in the buffer, `offset` in the file. */
-  writes: { at: number; offset: number; length: number }[];
+  /** What of the buffer goes where in the file: `at` in the buffer, `offset` in the file; checked first by `check` where the filesystem keeps checksums. */
+  writes: { at: number; offset: number; length: number; check?: (data: Buffer) => Promise<void> }[];
 }
 
 type SeekableSource = ByteSource & { seekable: NonNullable<ByteSource['seekable']> };
@@ -95,6 +95,8 @@ export class ExtentCopier {
         const data = buffers[slot]!.subarray(0, s.length);
         await writes[slot];
         if (reader.readInto(s.source, data) !== data.length) throw new Error(`the backup ends inside the file's data (at byte ${s.source} of its content)`);
+        // Checked against the filesystem's own checksums (btrfs) before any of it is written.
+        for (const w of s.writes) await w.check?.(data.subarray(w.at, w.at + w.length));
         // A run of zeros (a hole the filesystem allocated, mostly) stays a hole where the destination can.
         const pending = s.writes.map((w) => data.subarray(w.at, w.at + w.length)).map((piece, k) => (isAllZero(piece) ? null : writeAll(fd, piece, s.writes[k]!.offset)));
         writes[slot] = Promise.all(pending);
@@ -119,7 +121,8 @@ export class ExtentCopier {
    */
   private plan(size: number, extents: readonly FileExtent[], volumeStart: number, volumeSize: number): { steps: Step[]; step: number } {
     const { table, size: content } = this.source.seekable.reader;
-    const pieces: { frame: number; source: number; offset: number; length: number }[] = [];
+    /** `extent`: the one the piece is part of, from its byte `at`, for its check. */
+    const pieces: { frame: number; source: number; offset: number; length: number; extent: FileExtent; at: number }[] = [];
     let fileEnd = 0;
     for (const e of extents) {
       const ok = [e.offset, e.length, e.volumeOffset].every((n) => Number.isSafeInteger(n) && n >= 0);
@@ -132,7 +135,7 @@ export class ExtentCopier {
         const frame = table.frameAt(source);
         const { decompressedOffset, decompressedSize } = table.frame(frame);
         const length = Math.min(e.length - done, decompressedOffset + decompressedSize - source);
-        pieces.push({ frame, source, offset: e.offset + done, length });
+        pieces.push({ frame, source, offset: e.offset + done, length, extent: e, at: done });
         done += length;
       }
     }
@@ -145,12 +148,13 @@ export class ExtentCopier {
       const last = steps.at(-1);
       if (frame.decompressedSize <= step) {
         const at = p.source - frame.decompressedOffset;
-        if (last?.source === frame.decompressedOffset && last.length === frame.decompressedSize) last.writes.push({ at, offset: p.offset, length: p.length });
-        else steps.push({ source: frame.decompressedOffset, length: frame.decompressedSize, writes: [{ at, offset: p.offset, length: p.length }] });
+        const write = { at, offset: p.offset, length: p.length, ...checkOf(p.extent, p.at) };
+        if (last?.source === frame.decompressedOffset && last.length === frame.decompressedSize) last.writes.push(write);
+        else steps.push({ source: frame.decompressedOffset, length: frame.decompressedSize, writes: [write] });
       } else {
         for (let done = 0; done < p.length; done += step) {
           const length = Math.min(step, p.length - done);
-          steps.push({ source: p.source + done, length, writes: [{ at: 0, offset: p.offset + done, length }] });
+          steps.push({ source: p.source + done, length, writes: [{ at: 0, offset: p.offset + done, length, ...checkOf(p.extent, p.at + done) }] });
         }
       }
     }
@@ -163,6 +167,12 @@ export class ExtentCopier {
     steps.at(-1)?.writes.sort((a, b) => a.offset + a.length - (b.offset + b.length));
     return { steps, step };
   }
+}
+
+/** The check of a write of extent `e`'s bytes from its byte `at`, where the filesystem keeps checksums. */
+function checkOf(e: FileExtent, at: number): { check?: (data: Buffer) => Promise<void> } {
+  const check = e.check?.bind(e);
+  return check ? { check: (data) => check(at, data) } : {};
 }
 
 async function writeAll(fd: number, data: Buffer, at: number): Promise<void> {

@@ -2,6 +2,7 @@ import type { FileEntry, FileExtent, FilesystemView } from '../filesystem-driver
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, kindOfMode } from '../posix-mode';
 import { VolumeRangeError, type Volume } from '../volume';
 import { decodeExtent, MAX_DECODED } from './btrfs-compression';
+import { BtrfsDataDamage, BtrfsDataSums } from './btrfs-data-sums';
 import { loadBtrfs, treeRoot } from './btrfs-load';
 import { BtrfsProblem, type BtrfsSuper } from './btrfs-superblock';
 import type { BtrfsKey, TreeReader } from './btrfs-tree';
@@ -13,9 +14,10 @@ import type { BtrfsKey, TreeReader } from './btrfs-tree';
  * "home"). Folders are listed from their DIR_INDEX items, files read from
  * their EXTENT_DATA items: inline, regular (holes and preallocated ranges
  * read as zeros) and compressed (zlib, zstd, LZO: btrfs-compression.ts). Layout: btrfs_tree.h
- * (btrfs_inode_item, btrfs_dir_item, btrfs_file_extent_item). A log tree
- * left by a crash is not replayed: what it holds is missing, and the view
- * says so.
+ * (btrfs_inode_item, btrfs_dir_item, btrfs_file_extent_item). Data is
+ * checked against the checksums btrfs keeps of it, as the kernel does
+ * (btrfs-data-sums.ts), unless the file is nodatasum. A log tree left by a
+ * crash is not replayed: what it holds is missing, and the view says so.
  */
 
 const INODE_ITEM_KEY = 1;
@@ -31,6 +33,8 @@ const MAX_WARNINGS = 200;
 const EXTENT_CACHE = 64;
 /** The longest symlink target read (PATH_MAX). */
 const MAX_LINK = 4096;
+/** btrfs_inode_item flags: the file's data has no checksums (chattr +C, nodatasum). */
+const INODE_NODATASUM = 1n;
 
 interface BtrfsRef {
   tree: number;
@@ -41,6 +45,8 @@ interface Inode {
   size: number;
   mode: number;
   mtimeMs: number;
+  /** Whether btrfs keeps checksums of the file's data. */
+  dataSums: boolean;
 }
 
 /** One EXTENT_DATA item: `length` bytes of the file from `fileOffset`. */
@@ -77,7 +83,12 @@ function safe(v: bigint, what: string): number {
 
 function parseInode(data: Buffer): Inode {
   if (data.length < 160) throw new BtrfsProblem('an inode item is truncated');
-  return { size: safe(data.readBigUInt64LE(16), 'file size'), mode: data.readUInt32LE(52), mtimeMs: Number(data.readBigInt64LE(136)) * 1000 + Math.floor(data.readUInt32LE(144) / 1e6) };
+  return {
+    size: safe(data.readBigUInt64LE(16), 'file size'),
+    mode: data.readUInt32LE(52),
+    mtimeMs: Number(data.readBigInt64LE(136)) * 1000 + Math.floor(data.readUInt32LE(144) / 1e6),
+    dataSums: (data.readBigUInt64LE(64) & INODE_NODATASUM) === 0n,
+  };
 }
 
 function parseExtent(fileOffset: number, data: Buffer): Extent {
@@ -106,6 +117,7 @@ class BtrfsView implements FilesystemView {
   readonly label: string | null;
   private readonly roots = new Map<number, Promise<{ at: number; level: number }>>();
   private readonly extentCache = new Map<string, Promise<Extent[]>>();
+  private readonly sums: BtrfsDataSums;
   /** The top-level subvolume's folder, read when the view opens. */
   private top: FileEntry = { name: '', kind: 'directory', size: 0, ref: { tree: TOP_LEVEL, ino: FIRST_INODE } };
 
@@ -116,6 +128,7 @@ class BtrfsView implements FilesystemView {
     readonly warnings: string[],
   ) {
     this.label = sb.label === '' ? null : sb.label;
+    this.sums = new BtrfsDataSums(trees, sb);
   }
 
   private warn(msg: string): void {
@@ -202,7 +215,7 @@ class BtrfsView implements FilesystemView {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof BtrfsProblem || err instanceof VolumeRangeError) throw new Error(`"${entry.name}": btrfs ${err.message}`);
+      if (err instanceof BtrfsProblem || err instanceof VolumeRangeError || err instanceof BtrfsDataDamage) throw new Error(`"${entry.name}": btrfs ${err.message}`);
       throw err;
     }
   }
@@ -231,8 +244,8 @@ class BtrfsView implements FilesystemView {
     return p;
   }
 
-  /** Bytes [from, from + length) of extent `e`'s content. */
-  private async extentBytes(e: Extent, from: number, length: number): Promise<Buffer> {
+  /** Bytes [from, from + length) of extent `e`'s content, checked against the filesystem's checksums when `summed`. */
+  private async extentBytes(e: Extent, from: number, length: number, summed: boolean): Promise<Buffer> {
     if (e.inline) {
       const content = e.compression ? decodeExtent(e.compression, e.inline, e.ramBytes) : e.inline;
       return content.subarray(from, from + length);
@@ -241,9 +254,39 @@ class BtrfsView implements FilesystemView {
     if (e.compression) {
       if (e.diskBytes > MAX_DECODED) throw new BtrfsProblem(`a compressed extent is ${e.diskBytes} bytes on disk`);
       const raw = await this.readLogical(e.diskBytenr, e.diskBytes);
+      // Summed as it lies on the disk, compressed; a compressed extent is whole sectors.
+      if (summed) await this.sums.check(e.diskBytenr, raw);
       return decodeExtent(e.compression, raw, e.ramBytes).subarray(e.extentOffset + from, e.extentOffset + from + length);
     }
-    return this.readLogical(e.diskBytenr + e.extentOffset + from, length);
+    const logical = e.diskBytenr + e.extentOffset + from;
+    const bytes = await this.readLogical(logical, length);
+    if (summed) await this.checkPart(logical, bytes);
+    return bytes;
+  }
+
+  /**
+   * Checks `data`, the bytes at logical address `logical`, which need not be
+   * whole sectors: the whole sectors inside are checked as they are; a sector
+   * it holds only part of (a read's or a copy step's edge, a file's last
+   * bytes) is read whole, must hold the same bytes where they overlap, and
+   * is checked.
+   */
+  private async checkPart(logical: number, data: Buffer): Promise<void> {
+    const sector = this.sums.sectorSize;
+    const end = logical + data.length;
+    const first = Math.ceil(logical / sector) * sector;
+    const last = Math.floor(end / sector) * sector;
+    if (last > first) await this.sums.check(first, data.subarray(first - logical, last - logical));
+    const partial = new Set<number>();
+    if (logical % sector !== 0) partial.add(logical - (logical % sector));
+    if (end % sector !== 0) partial.add(end - (end % sector));
+    for (const at of partial) {
+      const whole = await this.readLogical(at, sector);
+      const from = Math.max(at, logical);
+      const to = Math.min(at + sector, end);
+      if (!whole.subarray(from - at, to - at).equals(data.subarray(from - logical, to - logical))) throw new BtrfsDataDamage(`its data at logical byte ${from} reads differently twice`);
+      await this.sums.check(at, whole);
+    }
   }
 
   /** Logical bytes, read from their first copy. */
@@ -264,7 +307,7 @@ class BtrfsView implements FilesystemView {
         const from = Math.max(offset, e.fileOffset);
         const to = Math.min(end, e.fileOffset + e.length);
         if (from >= to) continue;
-        const bytes = await this.extentBytes(e, from - e.fileOffset, to - from);
+        const bytes = await this.extentBytes(e, from - e.fileOffset, to - from, inode.dataSums);
         bytes.copy(out, from - offset);
       }
       return out;
@@ -281,8 +324,14 @@ class BtrfsView implements FilesystemView {
         if (e.inline || e.compression) return null;
         if (e.diskBytenr === 0 || e.fileOffset >= inode.size) continue;
         const length = Math.min(e.length, inode.size - e.fileOffset);
-        const [place] = this.trees.map.physical(e.diskBytenr + e.extentOffset, length);
-        out.push({ offset: e.fileOffset, length, volumeOffset: place!.start });
+        const logical = e.diskBytenr + e.extentOffset;
+        const [place] = this.trees.map.physical(logical, length);
+        out.push({
+          offset: e.fileOffset,
+          length,
+          volumeOffset: place!.start,
+          ...(inode.dataSums ? { check: (at: number, data: Buffer) => this.wrap(file, () => this.checkPart(logical + at, data)) } : {}),
+        });
       }
       return out;
     });
