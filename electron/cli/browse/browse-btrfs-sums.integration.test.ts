@@ -20,7 +20,8 @@ import { MIB, makeGptDisk } from './browse-fixtures';
  * or copied from its extents through a smart backup's seek table, its
  * damage in the middle, in its last, partly used sector, or in a compressed
  * extent. A nodatasum file (chattr +C) has no checksums: it is extracted as
- * the drive holds it, as the kernel reads it.
+ * the drive holds it, as the kernel reads it. With each checksum btrfs
+ * offers for data (crc32c, xxhash64, sha256; blake2b volumes are not opened).
  */
 
 const t = tempDir('browse-btrfs-sums');
@@ -49,11 +50,11 @@ function logicalOf(file: string, at: number): number {
   throw new Error(`no extent of ${file} holds byte ${at}:\n${out}`);
 }
 
-async function damagedDisk(): Promise<string> {
-  const part = path.join(t.dir, 'part.img');
+async function damagedDisk(csum: string): Promise<string> {
+  const part = path.join(t.dir, `${csum}.part`);
   fs.writeFileSync(part, '');
   fs.truncateSync(part, 160 * MIB);
-  await runTool('mkfs.btrfs', ['-q', '-f', '-L', 'SUMS', part], SLOW_TOOL_MS);
+  await runTool('mkfs.btrfs', ['-q', '-f', '-L', 'SUMS', '--csum', csum, part], SLOW_TOOL_MS);
   const logical = new Map<string, number>();
   await withLoopMount(part, true, async (mnt) => {
     for (const [name, data] of Object.entries(FILES)) {
@@ -81,7 +82,7 @@ async function damagedDisk(): Promise<string> {
   } finally {
     fs.closeSync(fd);
   }
-  const disk = path.join(t.dir, 'disk.img');
+  const disk = path.join(t.dir, `${csum}.img`);
   await makeGptDisk(disk, [{ image: part, size: 160 * MIB, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4' }]);
   fs.rmSync(part);
   return disk;
@@ -107,10 +108,16 @@ async function checkExtract(source: string, dest: string): Promise<void> {
   assert.equal(rows(ls.stdout).filter((r) => r.type === 'entry').length, Object.keys(FILES).length);
 }
 
-test('btrfs: files whose data fails its checksums are reported and not extracted, from an image and through a smart backup; a nodatasum file is extracted as it is', async () => {
-  const disk = await damagedDisk();
+test('btrfs (crc32c): files whose data fails its checksums are reported and not extracted, from an image and through a smart backup; a nodatasum file is extracted as it is', async () => {
+  const disk = await damagedDisk('crc32c');
   await checkExtract(disk, path.join(t.dir, 'from-image'));
   const backup = path.join(t.dir, 'disk.img.zst');
   await smartBackupOf(disk, backup);
   await checkExtract(backup, path.join(t.dir, 'from-backup'));
 });
+
+for (const csum of ['xxhash', 'sha256']) {
+  test(`btrfs (${csum}): the same checks with the other checksums btrfs offers`, async () => {
+    await checkExtract(await damagedDisk(csum), path.join(t.dir, `from-${csum}`));
+  });
+}
