@@ -56,7 +56,8 @@ test('a multi-block .xz decodes through the program to the exact content, with i
 });
 
 test('a truncated or damaged file ends in the program\'s own words, after the data it could decode', async () => {
-  const content = sample();
+  // 4 MiB, several bzip2 blocks: compressing the whole sample took bzip2 12-14 s and xz 7 s here.
+  const content = sample().subarray(0, 4 << 20);
   const good = execFileSync('bzip2', ['-c'], { input: content, maxBuffer: 1 << 28 });
   const bzip2 = findProgram(['lbzip2', 'pbzip2', 'bzip2']) as string;
   const truncated = path.join(dir, 'cut.bz2');
@@ -74,8 +75,10 @@ test('a truncated or damaged file ends in the program\'s own words, after the da
 
 test('stopping early (a cancelled job) ends the program', async () => {
   const file = path.join(dir, 'zeros.xz');
-  // 2 GiB of zeros: far longer to decode than this test waits.
-  execFileSync('bash', ['-c', `head -c 2G /dev/zero | xz -T2 -1 -c > "${file}"`]);
+  // 2 GiB of zeros, far longer to decode than this test waits: one stream of 64 MiB, 32 times (xz decodes
+  // concatenated streams as one file; compressing 2 GiB took 12 s).
+  const stream = execFileSync('bash', ['-c', 'head -c 64M /dev/zero | xz -T1 -1 -c'], { maxBuffer: 1 << 24 });
+  fs.writeFileSync(file, Buffer.concat(Array.from({ length: 32 }, () => stream)));
   const before = liveChildrenOf(process.pid);
   for await (const chunk of decodeWithProgram('xz', nativeXzArgs(), file)) {
     assert.ok(chunk.length > 0);
