@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { FolderBackupJobDetails, JobEvent } from '../shared/job-events';
 import { CACHE_ROOT, IMPRINT_CLI, MiB } from './bench-config';
-import { exec, mustBash, mustExec } from './exec';
+import { bash, exec, mustBash, mustExec } from './exec';
 import { attachLoopTarget, flushDevice, settleWrites, type LoopTarget } from './loop-target';
 import { fmtRate, okSeconds, rate, table, type TargetCheck } from './report';
 import { ensureSmartDrive, SMART_DRIVE_SIZE } from './smart-drive-builder';
@@ -51,6 +51,40 @@ async function casync(store: string, index: string, device: string): Promise<Tim
 async function bytesUnder(dir: string): Promise<number> {
   if (!fs.existsSync(dir)) return 0;
   return Number((await mustExec(['du', '-sb', dir])).stdout.split(/\s/)[0]);
+}
+
+/**
+ * Share of `source`'s bytes (a file, or every file under a folder) in the
+ * page cache, from util-linux's fincore; null when it cannot tell.
+ */
+async function cachedShare(source: string): Promise<number | null> {
+  const r = await bash('find "$1" -type f -print0 | xargs -0 -r fincore --bytes --noheadings --raw --output RES,SIZE', [source]);
+  if (r.code !== 0) return null;
+  let res = 0;
+  let size = 0;
+  for (const line of r.stdout.trim().split('\n')) {
+    const [a, b] = line.trim().split(/\s+/).map(Number);
+    if (Number.isFinite(a) && Number.isFinite(b)) {
+      res += a as number;
+      size += b as number;
+    }
+  }
+  return size > 0 ? res / size : null;
+}
+
+/**
+ * Reads every file of `source` once, so that both restores start with their
+ * source in the page cache, as right after a backup. Before, they started
+ * from whatever state the backups had left: fincore (printed with the
+ * results) found the folder's pieces all in memory before every round and
+ * the single file, written a moment before, at 0% before the first, so
+ * round 1 compared a folder read from memory with a file read from the
+ * disk. A restore from a cold source (after a crash, from a USB disk)
+ * depends on that disk and is not compared here: workers/folder-chunk-worker.ts
+ * has the figures measured with the pages dropped.
+ */
+async function warm(source: string): Promise<void> {
+  await mustBash('find "$1" -type f -print0 | xargs -0 -r cat > /dev/null', [source]);
 }
 
 /** Drops the device's cached pages, so a tool that reads through the page cache does not find the previous run's reads there. */
@@ -130,6 +164,8 @@ export async function runFolderBench(opts: FolderBenchOptions): Promise<{ text: 
   const res: Record<string, Timed> = {};
   const grew: Record<string, number> = {};
   const restores: { folder: Timed[]; single: Timed[] } = { folder: [], single: [] };
+  /** Share of each source in the page cache before it was read to warm it, by round. */
+  const cachedBefore: { folder: (number | null)[]; single: (number | null)[] } = { folder: [], single: [] };
   let changed = 0;
   let drive = '';
   let target: LoopTarget | null = null;
@@ -167,6 +203,8 @@ export async function runFolderBench(opts: FolderBenchOptions): Promise<{ text: 
         ['single', single],
       ] as const) {
         await settleWrites();
+        cachedBefore[key].push(await cachedShare(source));
+        await warm(source);
         const t = await imprint(['restore', source, targetDevice]);
         await flushDevice(targetDevice);
         restores[key].push(t);
@@ -183,7 +221,7 @@ export async function runFolderBench(opts: FolderBenchOptions): Promise<{ text: 
     await target?.detach();
     fs.rmSync(work, { recursive: true, force: true });
   }
-  return report(res, grew, restores, changed, opts.runs, device);
+  return report(res, grew, restores, cachedBefore, changed, opts.runs, device);
 }
 
 /** Each round's seconds, in order, as the table prints them. */
@@ -212,15 +250,25 @@ interface DeviceTime {
   seconds: number;
 }
 
-function report(res: Record<string, Timed>, grew: Record<string, number>, restores: { folder: Timed[]; single: Timed[] }, changed: number, runs: number, device: DeviceTime | null): { text: string; checks: TargetCheck[] } {
+function report(
+  res: Record<string, Timed>,
+  grew: Record<string, number>,
+  restores: { folder: Timed[]; single: Timed[] },
+  cachedBefore: { folder: (number | null)[]; single: (number | null)[] },
+  changed: number,
+  runs: number,
+  device: DeviceTime | null,
+): { text: string; checks: TargetCheck[] } {
   const mib = (b: number | undefined): string => (b === undefined ? '-' : (b / MiB).toFixed(1));
   const secs = (t: Timed | undefined): string => (t ? `${t.seconds.toFixed(2)}${t.ok ? '' : ' (failed)'}` : '-');
+  // fincore counts whole pages: a folder of small files shows a little over 100%.
+  const shares = (xs: (number | null)[]): string => xs.map((x) => (x === null ? '?' : `${Math.min(100, x * 100).toFixed(0)}%`)).join(', ');
   const ok = (...keys: string[]): boolean => keys.every((k) => res[k]?.ok === true);
   const used = res.imprint1?.details?.storedBytes;
   const rf = rate(SMART_DRIVE_SIZE, okSeconds(restores.folder.map((t) => ({ ...t, writeSeconds: null, peakRssKiB: null }))));
   const rs = rate(SMART_DRIVE_SIZE, okSeconds(restores.single.map((t) => ({ ...t, writeSeconds: null, peakRssKiB: null }))));
   const text = [
-    `Drive: a copy of the smart-backup bench drive (${SMART_DRIVE_SIZE / MiB} MiB; ${mib(used)} MiB of it in use as Imprint reads it). Between generations 1 and 2, ${mib(changed)} MiB of new file content on ext4, FAT32 and NTFS (files added, deleted, 4 MiB overwritten in the middle of a large file, renamed). "Added" = growth of the folder or store (du --apparent-size); one run of each backup; restores: median of ${runs}.`,
+    `Drive: a copy of the smart-backup bench drive (${SMART_DRIVE_SIZE / MiB} MiB; ${mib(used)} MiB of it in use as Imprint reads it). Between generations 1 and 2, ${mib(changed)} MiB of new file content on ext4, FAT32 and NTFS (files added, deleted, 4 MiB overwritten in the middle of a large file, renamed). "Added" = growth of the folder or store (du --apparent-size); one run of each backup; restores: median of ${runs}, each source read once just before its restore, so both start from the page cache (in memory before that, by round: folder ${shares(cachedBefore.folder)}, single file ${shares(cachedBefore.single)}).`,
     '',
     table(
       ['step', 'Imprint folder: s', 'added MiB', 'casync: s', 'added MiB'],
