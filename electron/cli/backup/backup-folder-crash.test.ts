@@ -104,7 +104,7 @@ test('two processes on one folder: the second is refused, naming the holder', as
   const lock = path.join(folder, 'lock');
   fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), startedAt: '2026-12-06T07:00:00.000Z', purpose: 'backup of /dev/sdz' }));
   const refused = await runCli(['backup', (small as LoopDevice).device, '--into', folder, '--yes', '--json']);
-  assert.equal(refused.code, 2);
+  assert.equal(refused.code, 2, refused.stderr + refused.stdout);
   assert.equal(refused.finished?.error?.code ?? refused.error?.code, 'E_FOLDER_BUSY');
   assert.match(refused.stderr + refused.stdout, new RegExp(`process ${process.pid} on .*backup of /dev/sdz`));
   fs.rmSync(lock);

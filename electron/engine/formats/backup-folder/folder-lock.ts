@@ -71,7 +71,7 @@ const HOLDER_POLL_MS = 20;
 function readSettledHolder(file: string): LockHolder | null {
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   for (let waited = 0; ; waited += HOLDER_POLL_MS) {
-    const holder = readSettledHolder(file);
+    const holder = readHolder(file);
     if (holder || waited >= HOLDER_SETTLE_MS || isStale(file, null)) return holder;
     Atomics.wait(sleeper, 0, 0, HOLDER_POLL_MS);
   }
