@@ -2,9 +2,7 @@ import * as fs from 'fs';
 import { ImprintError } from '../errors';
 import { allocAligned, alignDown, alignUp } from '../io/aligned-buffer';
 import { readFully } from '../io/full-io';
-import { openGenerationSource } from './backup-folder/generation-byte-source';
 import { parseFolderRef } from './backup-folder/folder-ref';
-import { holdFolderRef } from './backup-folder/folder-readers';
 import { describeSource, inspectSource, type SourceInfo } from './image-source';
 import { SequentialCacheSource } from './sequential-cache-source';
 import { openXzBlockSource } from './xz-block-source';
@@ -26,6 +24,11 @@ export type { ByteSource, ByteSourceOptions } from './byte-source-types';
 /** Opens `path` (an image, a backup, a backup folder's FOLDER#GEN or a drive) for random access. */
 export async function openByteSource(path: string, opts: ByteSourceOptions = {}): Promise<ByteSource> {
   if (parseFolderRef(path)) {
+    // Required here: a folder's reading code is not loaded for the images and drives most sources are.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { holdFolderRef } = require('./backup-folder/folder-readers') as typeof import('./backup-folder/folder-readers');
+    const { openGenerationSource } = require('./backup-folder/generation-byte-source') as typeof import('./backup-folder/generation-byte-source');
+    /* eslint-enable @typescript-eslint/no-require-imports */
     // Registered as a reader until closed, so no prune deletes a piece under it (folder-readers.ts).
     const { folder, index, keys, hold } = holdFolderRef(path, (f) => `browsing ${f}`, opts.passphrase);
     try {

@@ -1,12 +1,12 @@
 import type { FilesystemDriver } from '../filesystem-driver';
-import { extAllocation } from './ext-allocation';
 import { hasExtMagic } from './ext-superblock';
-import { openExt } from './ext-view';
 
 /** ext2, ext3 and ext4: one reader, as the kernel's ext4 driver mounts all three. */
 export const extDriver: FilesystemDriver = {
   family: 'ext',
   detect: hasExtMagic,
-  allocation: extAllocation,
-  open: openExt,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when used (filesystem-registry.ts)
+  allocation: (volume) => (require('./ext-allocation') as typeof import('./ext-allocation')).extAllocation(volume),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when used (filesystem-registry.ts)
+  open: (volume) => (require('./ext-view') as typeof import('./ext-view')).openExt(volume),
 };

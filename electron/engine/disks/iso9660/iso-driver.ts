@@ -1,6 +1,5 @@
 import type { FilesystemDriver } from '../filesystem-driver';
 import { looksLikeIso9660 } from './iso-records';
-import { openIso9660 } from './iso-view';
 
 /**
  * ISO 9660 with Joliet and Rock Ridge: files only. No allocation map: a
@@ -10,5 +9,6 @@ import { openIso9660 } from './iso-view';
 export const iso9660Driver: FilesystemDriver = {
   family: 'iso9660',
   detect: (head) => looksLikeIso9660(head),
-  open: openIso9660,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when used (filesystem-registry.ts)
+  open: (volume) => (require('./iso-view') as typeof import('./iso-view')).openIso9660(volume),
 };

@@ -1,12 +1,12 @@
 import type { FilesystemDriver } from '../filesystem-driver';
-import { ntfsAllocation } from './allocation';
 import { looksLikeNtfs } from './boot-sector';
-import { openNtfs } from './ntfs-view';
 
 /** NTFS: used-cluster maps from $Bitmap (allocation.ts) and browsing through the MFT (ntfs-view.ts). */
 export const ntfsDriver: FilesystemDriver = {
   family: 'ntfs',
   detect: looksLikeNtfs,
-  allocation: ntfsAllocation,
-  open: openNtfs,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when used (filesystem-registry.ts)
+  allocation: (volume) => (require('./allocation') as typeof import('./allocation')).ntfsAllocation(volume),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when used (filesystem-registry.ts)
+  open: (volume) => (require('./ntfs-view') as typeof import('./ntfs-view')).openNtfs(volume),
 };
