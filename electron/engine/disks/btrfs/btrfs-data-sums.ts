@@ -1,8 +1,5 @@
-import * as crypto from 'crypto';
-import { crc32c } from '@node-rs/crc32';
-import { xxh64 } from '@node-rs/xxhash';
 import { treeRoot } from './btrfs-load';
-import { BtrfsProblem, csumName, type BtrfsSuper } from './btrfs-superblock';
+import { BtrfsProblem, csumName, sumMatches, type BtrfsSuper } from './btrfs-superblock';
 import type { TreeReader } from './btrfs-tree';
 
 /**
@@ -51,23 +48,6 @@ export class BtrfsDataSums {
     return this.sb.sectorSize;
   }
 
-  private sumOf(sector: Buffer): Buffer {
-    switch (this.sb.csumType) {
-      case 0: {
-        const b = Buffer.alloc(4);
-        b.writeUInt32LE(crc32c(sector) >>> 0);
-        return b;
-      }
-      case 1: {
-        const b = Buffer.alloc(8);
-        b.writeBigUInt64LE(xxh64(sector, 0n));
-        return b;
-      }
-      default:
-        return crypto.createHash('sha256').update(sector).digest();
-    }
-  }
-
   /**
    * Checks `data`, the bytes at logical address `logical`, against the
    * checksums the filesystem holds for them. Both must be whole sectors.
@@ -89,7 +69,7 @@ export class BtrfsDataSums {
       const covered = (item.data.length / this.sumSize) * sector;
       for (let at = Math.max(start, logical); at < Math.min(start + covered, end); at += sector) {
         const want = item.data.subarray(((at - start) / sector) * this.sumSize, ((at - start) / sector + 1) * this.sumSize);
-        if (!this.sumOf(data.subarray(at - logical, at - logical + sector)).equals(want)) {
+        if (sumMatches(this.sb.csumType, data.subarray(at - logical, at - logical + sector), want) !== true) {
           throw new BtrfsDataDamage(`its data at logical byte ${at} does not match the checksum btrfs keeps of it (the data on the drive is damaged; btrfs itself would refuse to read it)`);
         }
       }

@@ -84,22 +84,28 @@ export function offsetAt(buf: Buffer, at: number, what: string): number {
 }
 
 /**
- * Whether `block` (a superblock or a tree block) carries the checksum of
- * its bytes after the checksum field; null for a checksum type this reader
- * cannot compute (blake2b), whose blocks are then not trusted.
+ * Whether `sum` starts with the checksum of `data` of type `csumType`
+ * (crc32c, xxhash64, sha256), as btrfs stores them, little-endian; null
+ * for a type this reader cannot compute (blake2b), whose data is then not
+ * trusted. Tree blocks and superblocks carry theirs in a 32-byte field,
+ * data sectors theirs in the checksum tree, each only as long as the type.
  */
-export function checksumMatches(csumType: number, block: Buffer): boolean | null {
-  const data = block.subarray(CSUM_SIZE);
+export function sumMatches(csumType: number, data: Buffer, sum: Buffer): boolean | null {
   switch (csumType) {
     case 0:
-      return block.readUInt32LE(0) === crc32c(data) >>> 0;
+      return sum.readUInt32LE(0) === crc32c(data) >>> 0;
     case 1:
-      return block.readBigUInt64LE(0) === xxh64(data, 0n);
+      return sum.readBigUInt64LE(0) === xxh64(data, 0n);
     case 2:
-      return crypto.createHash('sha256').update(data).digest().equals(block.subarray(0, 32));
+      return crypto.createHash('sha256').update(data).digest().equals(sum.subarray(0, 32));
     default:
       return null;
   }
+}
+
+/** Whether `block` (a superblock or a tree block) carries the checksum of its bytes after the checksum field (sumMatches). */
+export function checksumMatches(csumType: number, block: Buffer): boolean | null {
+  return sumMatches(csumType, block.subarray(CSUM_SIZE), block);
 }
 
 export function csumName(csumType: number): string {

@@ -259,17 +259,21 @@ class BtrfsView implements FilesystemView {
       return decodeExtent(e.compression, raw, e.ramBytes).subarray(e.extentOffset + from, e.extentOffset + from + length);
     }
     const logical = e.diskBytenr + e.extentOffset + from;
-    const bytes = await this.readLogical(logical, length);
-    if (summed) await this.checkPart(logical, bytes);
-    return bytes;
+    if (!summed) return this.readLogical(logical, length);
+    // Whole sectors, read once and checked (a disk extent is whole sectors), then the part asked for.
+    const sector = this.sums.sectorSize;
+    const start = logical - (logical % sector);
+    const whole = await this.readLogical(start, Math.ceil((logical + length - start) / sector) * sector);
+    await this.sums.check(start, whole);
+    return whole.subarray(logical - start, logical - start + length);
   }
 
   /**
-   * Checks `data`, the bytes at logical address `logical`, which need not be
-   * whole sectors: the whole sectors inside are checked as they are; a sector
-   * it holds only part of (a read's or a copy step's edge, a file's last
-   * bytes) is read whole, must hold the same bytes where they overlap, and
-   * is checked.
+   * Checks `data`, the bytes at logical address `logical` that the extent
+   * copier is about to write, which need not be whole sectors: the whole
+   * sectors inside are checked as they are; a sector it holds only part of
+   * (a copy step's edge, a file's last bytes) is read whole, must hold the
+   * same bytes where they overlap, and is checked.
    */
   private async checkPart(logical: number, data: Buffer): Promise<void> {
     const sector = this.sums.sectorSize;
