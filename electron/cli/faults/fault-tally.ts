@@ -5,8 +5,11 @@ import * as path from 'node:path';
 /**
  * The fault bench's figures. Each fault test file runs in its own process
  * (node --test), so each appends one JSON line per event to a file shared by
- * the run, named after the test runner's pid (our parent). The last file of
- * the bench (zz-summary.test.ts) adds them up and prints the summary line.
+ * the run, named after the run: IMPRINT_TEST_RUN when scripts/run-tests.mjs
+ * set it (npm test: the summary runs in a second node --test, after all
+ * other files), else the test runner's pid (our parent: npm run test:faults).
+ * The last file of the bench (zz-summary.test.ts) adds them up and prints
+ * the summary line.
  */
 
 export type TallyEntry =
@@ -16,8 +19,14 @@ export type TallyEntry =
 
 const PREFIX = 'imprint-fault-tally-';
 
-/** The tally file of this run: one per test runner process. */
-export function tallyFile(runner = process.ppid): string {
+/** This run's id: the test runner's, so every test file of one run shares it. */
+function runId(): number {
+  const given = Number(process.env.IMPRINT_TEST_RUN);
+  return Number.isSafeInteger(given) && given > 0 ? given : process.ppid;
+}
+
+/** The tally file of this run. */
+export function tallyFile(runner = runId()): string {
   return path.join(os.tmpdir(), `${PREFIX}${runner}.jsonl`);
 }
 
@@ -56,6 +65,6 @@ export function summaryLine(t: Tally): string {
 export function removeStaleTallies(): void {
   for (const name of fs.readdirSync(os.tmpdir())) {
     const m = new RegExp(`^${PREFIX}(\\d+)\\.jsonl$`).exec(name);
-    if (m && Number(m[1]) !== process.ppid && !fs.existsSync(`/proc/${m[1]}`)) fs.rmSync(path.join(os.tmpdir(), name), { force: true });
+    if (m && Number(m[1]) !== runId() && !fs.existsSync(`/proc/${m[1]}`)) fs.rmSync(path.join(os.tmpdir(), name), { force: true });
   }
 }

@@ -1,4 +1,5 @@
-// Runs last in the fault bench (files run in name order): adds up what every
+// Runs last in the fault bench (npm run test:faults runs files in name order;
+// npm test runs it after all others, scripts/run-tests.mjs): adds up what every
 // fault test file reported (fault-tally.ts) and prints the bench's figures.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
