@@ -6,7 +6,6 @@ import type { FolderKeys } from '../formats/backup-folder/folder-crypto';
 import { holdFolderRef, holdForReading } from '../formats/backup-folder/folder-readers';
 import type { GenerationIndex } from '../formats/backup-folder/generation-index';
 import { generationPath } from '../formats/backup-folder/folder-layout';
-import { generationContent } from '../formats/backup-folder/generation-content';
 import { decodeFolderChunks } from '../pipelines/stored-chunks';
 import { planTargets, type TargetPlan } from '../pipelines/target-plan';
 import type { EventSink } from './job-reporter';
@@ -16,9 +15,8 @@ import { runSmartRestore } from './smart-restore';
  * Restores one generation of a backup folder with the smart restore: only
  * the stored ranges are written, each 4 MiB checked against the CRC-32 the
  * generation recorded and each piece against its name before it is written
- * (an encrypted folder's pieces also authenticated, and all its stored data
- * checked against the recorded SHA-256 before the partition table is
- * written), then read back from the drive.
+ * (an encrypted folder's pieces also authenticated, and checked against
+ * their keyed names), then read back from the drive.
  */
 
 export { parseFolderRef } from '../formats/backup-folder/folder-ref';
@@ -99,8 +97,7 @@ function restoreHeld(p: PreparedFolderRestore, opts: FolderRestoreRunOptions): P
     onEvent: opts.onEvent,
     jobId: opts.jobId,
     details,
-    // A plain folder's pieces decode on the pool's threads; an encrypted one's are opened on
-    // this thread, so its keys never leave it (the pool's workers get only what workerData can carry).
-    ...(p.keys ? { content: generationContent(p.folder, p.index, opts.signal, p.keys) } : { chunks: decodeFolderChunks(p.folder, p.index, { crcs: !opts.verify }) }),
+    // Pieces decode on the pool's threads, an encrypted folder's too: its threads get the piece and name keys.
+    chunks: decodeFolderChunks(p.folder, p.index, { crcs: !opts.verify, keys: p.keys }),
   });
 }

@@ -10,6 +10,7 @@ import { ZstdChunkPool, type DecodedChunk } from '../formats/zstd-chunk-pool';
 import { SeekableZstdReader } from '../formats/zstd-seekable-reader';
 import { SharedSha256 } from './shared-sha256';
 import { FOLDER_CHUNK_WORKER, sharePieces } from '../formats/backup-folder/folder-chunk-kind';
+import type { FolderKeys } from '../formats/backup-folder/folder-crypto';
 import type { GenerationIndex } from '../formats/backup-folder/generation-index';
 
 /**
@@ -122,10 +123,12 @@ const FOLDER_THREADS = THREADS;
  * reads anyway to verify: the CRC-32s taken twice cost 0.18 of a folder
  * restore's 2.8 CPU-seconds on the bench drive.
  */
-export function decodeFolderChunks(folder: string, index: GenerationIndex, opts: { crcs: boolean; readAhead?: boolean } = { crcs: true }): ChunkDecoder {
+export function decodeFolderChunks(folder: string, index: GenerationIndex, opts: { crcs: boolean; readAhead?: boolean; keys?: FolderKeys | null } = { crcs: true }): ChunkDecoder {
   return (storage, crcs, size, decodeOpts, onChunk) => {
     const pieces = sharePieces(index.pieces);
-    const startPool = (memory: SharedArrayBuffer) => new ZstdChunkPool(FOLDER_THREADS, { folder, pieces, memory, crcs: opts.crcs, readAhead: opts.readAhead === true }, FOLDER_CHUNK_WORKER);
+    // An encrypted folder's threads get its piece and name keys (only those): each opens, decodes and checks its pieces as a plain folder's do.
+    const keys = opts.keys ? { keys: opts.keys.pieceKeyBytes() } : {};
+    const startPool = (memory: SharedArrayBuffer) => new ZstdChunkPool(FOLDER_THREADS, { folder, pieces, memory, crcs: opts.crcs, readAhead: opts.readAhead === true, ...keys }, FOLDER_CHUNK_WORKER);
     return decodeChunks(`${folder}#${index.id}`, storage, crcs, size, decodeOpts, onChunk, startPool, { sha256: false, crcs: opts.crcs });
   };
 }

@@ -3,6 +3,7 @@ import { ImprintError, toErrorInfo } from '../errors';
 import { crc32 } from '../io/crc32';
 import { crc32AfterZeros } from '../io/crc32-zeros';
 import { FOLDER_CHUNK_WORKER, pieceNames } from '../formats/backup-folder/folder-chunk-kind';
+import { FolderKeys } from '../formats/backup-folder/folder-crypto';
 import { PieceReader } from '../formats/backup-folder/piece-store';
 import { ReadPace } from '../formats/backup-folder/read-pace';
 import type { ToChunkWorker } from '../formats/zstd-chunk-pool';
@@ -30,8 +31,8 @@ import { workerPort } from './worker-port';
  * backup (this machine's disk varies from hour to hour).
  */
 const port = workerPort(FOLDER_CHUNK_WORKER);
-const { folder, pieces, memory, crcs, readAhead } = port.data;
-const reader = new PieceReader(folder);
+const { folder, pieces, memory, crcs, readAhead, keys } = port.data;
+const reader = new PieceReader(folder, keys ? FolderKeys.forPieces(keys) : null);
 const nameOf = pieceNames(pieces);
 let scratch: Buffer | null = null;
 

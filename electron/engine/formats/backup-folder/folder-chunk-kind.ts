@@ -1,5 +1,6 @@
 import { workerKind } from '../../worker-host';
 import type { FromChunkWorker, ToChunkWorker } from '../zstd-chunk-pool';
+import type { PieceKeyBytes } from './folder-crypto';
 import { NAME_BYTES, firstOccurrences } from './name-set';
 import type { PieceList } from './piece-list';
 
@@ -22,6 +23,8 @@ export interface FolderChunkWorkerData {
    * than in the page cache (workers/folder-chunk-worker.ts).
    */
   readAhead?: boolean;
+  /** An encrypted folder's piece and name keys (FolderKeys.pieceKeyBytes); absent for a plain folder. */
+  keys?: PieceKeyBytes;
 }
 
 /**

@@ -126,13 +126,46 @@ function namesAad(id: string): Buffer {
   return Buffer.from(`imprint piece names v1\0${id}`);
 }
 
+/**
+ * The two sub-keys a thread that reads a folder's pieces needs, as bytes that
+ * workerData can carry (FolderKeys.pieceKeyBytes, FolderKeys.forPieces).
+ */
+export interface PieceKeyBytes {
+  piece: Uint8Array;
+  name: Uint8Array;
+}
+
 /** The keys of an unlocked folder. Holds secrets: never logged, never sent over IPC. */
 export class FolderKeys {
   private constructor(
     private readonly pieceKey: Buffer,
-    private readonly indexKey: Buffer,
+    /** Null in keys made for a thread that only reads pieces (forPieces). */
+    private readonly indexKey: Buffer | null,
     private readonly nameKey: Buffer,
   ) {}
+
+  /**
+   * The piece and name sub-keys, for a restore's decoding threads (workerData
+   * copies them into the thread, inside this process; nothing leaves it). Not
+   * the index key, nor the master key: those threads neither read nor write
+   * indexes. An encrypted folder's pieces were opened on the restore's own
+   * thread, one after the other, so its restores ran at about half the speed
+   * of a plain folder's (docs/backup-folder.md).
+   */
+  pieceKeyBytes(): PieceKeyBytes {
+    return { piece: Uint8Array.from(this.pieceKey), name: Uint8Array.from(this.nameKey) };
+  }
+
+  /** Keys that name, seal and open pieces, from pieceKeyBytes() on another thread; their index methods refuse. */
+  static forPieces(k: PieceKeyBytes): FolderKeys {
+    if (k.piece.length !== 32 || k.name.length !== 32) throw new ImprintError('E_INTERNAL', 'Piece keys must be 32 bytes each.');
+    return new FolderKeys(Buffer.from(k.piece), null, Buffer.from(k.name));
+  }
+
+  private indexKeyOrRefuse(): Buffer {
+    if (!this.indexKey) throw new ImprintError('E_INTERNAL', "These keys were made for reading pieces only; they cannot open or seal a generation's index.");
+    return this.indexKey;
+  }
 
   /** Derives the keys from `passphrase` and the folder's record; throws E_WRONG_PASSPHRASE when its key check does not open. */
   static unlock(passphrase: string, enc: FolderEncryption, folder: string): FolderKeys {
@@ -174,22 +207,22 @@ export class FolderKeys {
   }
 
   sealIndex(id: string, json: Buffer): Buffer {
-    return seal(this.indexKey, indexAad(id), [json]);
+    return seal(this.indexKeyOrRefuse(), indexAad(id), [json]);
   }
 
   /** The index's JSON, or null when it does not authenticate as generation `id`'s. */
   openIndex(id: string, sealed: Buffer): Buffer | null {
-    return open(this.indexKey, indexAad(id), sealed);
+    return open(this.indexKeyOrRefuse(), indexAad(id), sealed);
   }
 
   /** A generation's piece names file (schema 3 indexes, piece-list.ts) sealed for generation `id`: its own binding, so it never opens as an index. */
   sealNames(id: string, names: Buffer): Buffer {
-    return seal(this.indexKey, namesAad(id), [names]);
+    return seal(this.indexKeyOrRefuse(), namesAad(id), [names]);
   }
 
   /** The piece names, or null when they do not authenticate as generation `id`'s. */
   openNames(id: string, sealed: Buffer): Buffer | null {
-    return open(this.indexKey, namesAad(id), sealed);
+    return open(this.indexKeyOrRefuse(), namesAad(id), sealed);
   }
 }
 
