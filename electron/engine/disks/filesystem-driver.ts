@@ -69,7 +69,10 @@ export interface FileExtent {
   /**
    * Checks bytes of this extent against the filesystem's own checksums of
    * them (btrfs), before they are written out: `data` holds the extent's
-   * bytes from its byte `at`. Throws, naming the damage, when they do not match.
+   * bytes from its byte `at`, read at `volumeOffset`. Where they do not
+   * match and the filesystem keeps another copy (btrfs DUP), it may put that
+   * copy's bytes, checked, into `data` in their place; otherwise it throws,
+   * naming the damage.
    */
   check?(at: number, data: Buffer): Promise<void>;
 }

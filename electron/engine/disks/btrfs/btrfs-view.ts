@@ -16,7 +16,8 @@ import type { BtrfsKey, TreeReader } from './btrfs-tree';
  * read as zeros) and compressed (zlib, zstd, LZO: btrfs-compression.ts). Layout: btrfs_tree.h
  * (btrfs_inode_item, btrfs_dir_item, btrfs_file_extent_item). Data is
  * checked against the checksums btrfs keeps of it, as the kernel does
- * (btrfs-data-sums.ts), unless the file is nodatasum. A log tree left by a
+ * (btrfs-data-sums.ts), unless the file is nodatasum; where a DUP chunk's
+ * first copy fails, its second is read, as the kernel does. A log tree left by a
  * crash is not replayed: what it holds is missing, and the view says so.
  */
 
@@ -253,9 +254,8 @@ class BtrfsView implements FilesystemView {
     if (e.diskBytenr === 0) return Buffer.alloc(length);
     if (e.compression) {
       if (e.diskBytes > MAX_DECODED) throw new BtrfsProblem(`a compressed extent is ${e.diskBytes} bytes on disk`);
-      const raw = await this.readLogical(e.diskBytenr, e.diskBytes);
       // Summed as it lies on the disk, compressed; a compressed extent is whole sectors.
-      if (summed) await this.sums.check(e.diskBytenr, raw);
+      const raw = summed ? await this.readChecked(e.diskBytenr, e.diskBytes) : await this.readLogical(e.diskBytenr, e.diskBytes);
       return decodeExtent(e.compression, raw, e.ramBytes).subarray(e.extentOffset + from, e.extentOffset + from + length);
     }
     const logical = e.diskBytenr + e.extentOffset + from;
@@ -263,9 +263,29 @@ class BtrfsView implements FilesystemView {
     // Whole sectors, read once and checked (a disk extent is whole sectors), then the part asked for.
     const sector = this.sums.sectorSize;
     const start = logical - (logical % sector);
-    const whole = await this.readLogical(start, Math.ceil((logical + length - start) / sector) * sector);
-    await this.sums.check(start, whole);
+    const whole = await this.readChecked(start, Math.ceil((logical + length - start) / sector) * sector);
     return whole.subarray(logical - start, logical - start + length);
+  }
+
+  /**
+   * Logical bytes in whole sectors, checked, from the first copy that
+   * matches its checksums: a DUP chunk keeps two on the drive, and where
+   * the first is damaged the kernel reads the second (and so does this).
+   * Throws the first copy's damage when none matches.
+   */
+  private async readChecked(start: number, length: number): Promise<Buffer> {
+    let damage: BtrfsDataDamage | null = null;
+    for (const place of this.trees.map.physical(start, length)) {
+      const data = await this.volume.read(place.start, length);
+      try {
+        await this.sums.check(start, data);
+        return data;
+      } catch (err) {
+        if (!(err instanceof BtrfsDataDamage)) throw err;
+        damage ??= err;
+      }
+    }
+    throw damage ?? new BtrfsProblem(`its data at logical byte ${start} has no place on the drive`);
   }
 
   /**
@@ -273,9 +293,23 @@ class BtrfsView implements FilesystemView {
    * copier is about to write, which need not be whole sectors: the whole
    * sectors inside are checked as they are; a sector it holds only part of
    * (a copy step's edge, a file's last bytes) is read whole, must hold the
-   * same bytes where they overlap, and is checked.
+   * same bytes where they overlap, and is checked. The copier reads a
+   * file's first copy; where that is damaged and the chunk is DUP, `data`
+   * is replaced by the second copy's bytes, checked (readChecked).
    */
   private async checkPart(logical: number, data: Buffer): Promise<void> {
+    try {
+      await this.checkFirstCopy(logical, data);
+    } catch (err) {
+      if (!(err instanceof BtrfsDataDamage) || this.trees.map.physical(logical, data.length).length < 2) throw err;
+      const sector = this.sums.sectorSize;
+      const start = logical - (logical % sector);
+      const whole = await this.readChecked(start, Math.ceil((logical + data.length - start) / sector) * sector);
+      whole.copy(data, 0, logical - start, logical - start + data.length);
+    }
+  }
+
+  private async checkFirstCopy(logical: number, data: Buffer): Promise<void> {
     const sector = this.sums.sectorSize;
     const end = logical + data.length;
     const first = Math.ceil(logical / sector) * sector;
