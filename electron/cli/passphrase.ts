@@ -23,16 +23,22 @@ export const PASSPHRASE_HELP = `  --passphrase-file F   an encrypted folder's pa
   --passphrase-env NAME the passphrase is in environment variable NAME
                         (without either, a terminal is asked, without echo)`;
 
+/** `imprint backups passphrase`'s options for the new passphrase, as PASSPHRASE_OPTIONS are for the current one. */
+export const NEW_PASSPHRASE_OPTIONS = {
+  'new-passphrase-file': { type: 'string' },
+  'new-passphrase-env': { type: 'string' },
+} as const;
+
 /** A passphrase file larger than this is not a passphrase (someone gave the wrong file). */
 const MAX_PASSPHRASE_FILE = 64 << 10;
 
 type PassphraseValues = { 'passphrase-file'?: string | boolean; 'passphrase-env'?: string | boolean };
 
 /** The passphrase the options give, or null when they give none. */
-export function passphraseFromOptions(values: PassphraseValues, env: NodeJS.ProcessEnv = process.env): string | null {
+export function passphraseFromOptions(values: PassphraseValues, env: NodeJS.ProcessEnv = process.env, flag = 'passphrase'): string | null {
   const file = values['passphrase-file'];
   const name = values['passphrase-env'];
-  if (typeof file === 'string' && typeof name === 'string') throw new ImprintError('E_BAD_ARGUMENTS', 'Give --passphrase-file or --passphrase-env, not both.');
+  if (typeof file === 'string' && typeof name === 'string') throw new ImprintError('E_BAD_ARGUMENTS', `Give --${flag}-file or --${flag}-env, not both.`);
   let pass: string;
   if (typeof file === 'string') {
     let st: fs.Stats;
@@ -45,7 +51,7 @@ export function passphraseFromOptions(values: PassphraseValues, env: NodeJS.Proc
     pass = fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
   } else if (typeof name === 'string') {
     const v = env[name];
-    if (v === undefined) throw new ImprintError('E_BAD_ARGUMENTS', `--passphrase-env ${name}: no environment variable ${name} is set.`);
+    if (v === undefined) throw new ImprintError('E_BAD_ARGUMENTS', `--${flag}-env ${name}: no environment variable ${name} is set.`);
     pass = v;
   } else {
     return null;
@@ -106,4 +112,19 @@ function askHidden(prompt: string): Promise<string> {
     stdin.resume();
     stdin.on('data', onData);
   });
+}
+
+/**
+ * The new passphrase of `imprint backups passphrase`: from
+ * --new-passphrase-file or --new-passphrase-env, else asked twice on the
+ * terminal; null when there is none to ask (the engine then says so).
+ */
+export async function newPassphrase(folder: string, values: { 'new-passphrase-file'?: string | boolean; 'new-passphrase-env'?: string | boolean }): Promise<string | null> {
+  const given = passphraseFromOptions({ 'passphrase-file': values['new-passphrase-file'], 'passphrase-env': values['new-passphrase-env'] }, process.env, 'new-passphrase');
+  if (given !== null) return given;
+  if (!process.stdin.isTTY) return null;
+  const pass = await askHidden(`New passphrase for ${folder}: `);
+  if (pass.length === 0) throw new ImprintError('E_BAD_ARGUMENTS', 'The passphrase given is empty.');
+  if ((await askHidden('The same new passphrase again: ')) !== pass) throw new ImprintError('E_BAD_ARGUMENTS', 'The two passphrases differ; nothing was changed.');
+  return pass;
 }

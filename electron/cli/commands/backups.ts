@@ -5,6 +5,7 @@ import { ImprintError } from '../../engine/errors';
 import { listFolder, verifyFolder } from '../../engine/jobs/folder-verify';
 import { exportGeneration } from '../../engine/jobs/folder-export';
 import { pruneFolder } from '../../engine/jobs/folder-prune';
+import { changeFolderPassphrase } from '../../engine/jobs/folder-passphrase';
 import { parseFolderRef } from '../../engine/jobs/folder-restore-job';
 import { isEncryptedFolder } from '../../engine/formats/backup-folder/folder-keys';
 import { withCancel } from '../run-job';
@@ -12,7 +13,7 @@ import { progressEvents } from '../progress-events';
 import type { Output } from '../output';
 import type { Command } from '../commands';
 import { positionalArgs } from '../arguments';
-import { PASSPHRASE_HELP, PASSPHRASE_OPTIONS, passphraseFor } from '../passphrase';
+import { NEW_PASSPHRASE_OPTIONS, PASSPHRASE_HELP, PASSPHRASE_OPTIONS, newPassphrase, passphraseFor } from '../passphrase';
 import { killPointFromEnv } from '../test-kill-point';
 
 /** `imprint backups list|verify FOLDER`: what a backup folder holds, and whether all of it can be restored. */
@@ -90,11 +91,20 @@ function prune(folder: string, values: Record<string, string | boolean | undefin
   return EXIT.ok;
 }
 
+async function passphrase(folder: string, values: Record<string, string | boolean | undefined>, out: Output): Promise<number> {
+  const current = await passphraseFor(folder, values);
+  const r = changeFolderPassphrase(folder, current, await newPassphrase(folder, values));
+  if (out.json) out.result('', { type: 'backup-folder-passphrase-changed', folder: r.folder });
+  else out.result(`${folder} now opens with the new passphrase only. Nothing else in it changed: its pieces and generations are as they were.`);
+  return EXIT.ok;
+}
+
 export const backupsCommand: Command = {
   help: `Usage: imprint backups list FOLDER [--json]
        imprint backups verify FOLDER [--json]
        imprint backups export FOLDER[#GEN] OUT.img.zst [--force] [--json]
        imprint backups prune FOLDER --keep-last N [--keep-daily N] [--keep-weekly N] [--json]
+       imprint backups passphrase FOLDER [--new-passphrase-file F | --new-passphrase-env NAME] [--json]
 
 A backup folder (made by imprint backup DEVICE --into FOLDER) keeps every
 backup of one or more drives as a generation; data shared between
@@ -111,14 +121,20 @@ generations or drives is stored once.
            on its own: the newest N; the newest of each of the last N days;
            of each of the last N weeks), then the pieces no remaining
            generation needs; safe to interrupt
+  passphrase  changes an encrypted folder's passphrase (the new one from
+           --new-passphrase-file F or --new-passphrase-env NAME, or asked
+           twice on a terminal); only the folder's marker is rewritten
   --force  replace OUT.img.zst if it exists
   --json   one JSON object on stdout
 ${PASSPHRASE_HELP}
 An encrypted folder needs its passphrase for every action; a wrong one
 exits 3, having read nothing else. An export is a plain file (not encrypted).`,
   async run(args, out) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, force: { type: 'boolean' }, 'keep-last': { type: 'string' }, 'keep-daily': { type: 'string' }, 'keep-weekly': { type: 'string' }, ...PASSPHRASE_OPTIONS } });
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, force: { type: 'boolean' }, 'keep-last': { type: 'string' }, 'keep-daily': { type: 'string' }, 'keep-weekly': { type: 'string' }, ...PASSPHRASE_OPTIONS, ...NEW_PASSPHRASE_OPTIONS } });
     const action = positionals[0];
+    if (action !== 'passphrase' && Object.keys(NEW_PASSPHRASE_OPTIONS).some((k) => values[k as keyof typeof values] !== undefined)) {
+      throw new ImprintError('E_BAD_ARGUMENTS', '--new-passphrase-file and --new-passphrase-env are for imprint backups passphrase FOLDER.');
+    }
     if (action === 'export') {
       const [, ref, output] = positionalArgs('backups', positionals, 'export FOLDER[#GEN] OUT.img.zst') as [string, string, string];
       return exportOne(ref, output, values.force === true, await passphraseFor(parseFolderRef(ref)?.folder ?? ref, values), out);
@@ -127,6 +143,7 @@ exits 3, having read nothing else. An export is a plain file (not encrypted).`,
     if (action === 'list') return list(folder, await passphraseFor(folder, values), out);
     if (action === 'verify') return verify(folder, await passphraseFor(folder, values), out);
     if (action === 'prune') return prune(folder, values, await passphraseFor(folder, values), out);
-    throw new ImprintError('E_BAD_ARGUMENTS', `imprint backups takes list, verify, prune or export; got "${action}".`);
+    if (action === 'passphrase') return passphrase(folder, values, out);
+    throw new ImprintError('E_BAD_ARGUMENTS', `imprint backups takes list, verify, prune, export or passphrase; got "${action}".`);
   },
 };

@@ -15,6 +15,9 @@ import { cachedDerivation } from './derived-keys';
  *   check   AES-256-GCM of a fixed text, stored in the marker: a wrong
  *           passphrase is known before anything is read or written
  *
+ * A changed passphrase (rewrapFolderKey) does not change the master key: the
+ * marker then holds it sealed under what scrypt makes of the new passphrase.
+ *
  * Piece names are keyed hashes, so equal data is still stored once within
  * the folder (a name depends only on content and key) while nobody without
  * the passphrase can test a guess of the content against a name, or tell
@@ -36,6 +39,13 @@ export interface FolderEncryption {
   kdf: { name: 'scrypt'; N: number; r: number; p: number; salt: string };
   /** base64 of nonce, ciphertext and tag of KEY_CHECK_TEXT under the check sub-key. */
   keyCheck: string;
+  /**
+   * Present once the passphrase was changed (rewrapFolderKey): base64 of
+   * nonce, ciphertext and tag of the master key, sealed under what scrypt
+   * makes of the passphrase and `kdf`. Absent, the scrypt result is the
+   * master key itself (how every folder starts).
+   */
+  wrappedKey?: string;
 }
 
 /**
@@ -57,6 +67,8 @@ const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_CHECK_TEXT = Buffer.from('imprint backup folder key check v1');
 const KEY_CHECK_AAD = Buffer.from('imprint key check v1');
+const WRAPPED_KEY_AAD = Buffer.from('imprint wrapped master key v1');
+const KEY_BYTES = 32;
 /** First bytes of a sealed piece file: says what it is to a person running `file` or `xxd` on it. */
 const PIECE_MAGIC = Buffer.from('IMPE');
 /** Extra bytes a sealed piece has beyond its zstd frame: magic, nonce, tag. */
@@ -86,6 +98,7 @@ export function encryptionProblem(v: unknown): string | null {
   const problem = kdfProblem(e.kdf as Record<string, unknown> | null | undefined);
   if (problem) return problem;
   if (typeof e.keyCheck !== 'string' || Buffer.from(e.keyCheck, 'base64').length !== NONCE_BYTES + KEY_CHECK_TEXT.length + TAG_BYTES) return 'its key check is malformed';
+  if (e.wrappedKey !== undefined && (typeof e.wrappedKey !== 'string' || Buffer.from(e.wrappedKey, 'base64').length !== NONCE_BYTES + KEY_BYTES + TAG_BYTES)) return 'its wrapped key is malformed';
   return null;
 }
 
@@ -169,19 +182,14 @@ export class FolderKeys {
 
   /** Derives the keys from `passphrase` and the folder's record; throws E_WRONG_PASSPHRASE when its key check does not open. */
   static unlock(passphrase: string, enc: FolderEncryption, folder: string): FolderKeys {
-    const { master, check } = derive(passphrase, enc.kdf);
-    const text = open(check, KEY_CHECK_AAD, Buffer.from(enc.keyCheck, 'base64'));
-    if (!text || !text.equals(KEY_CHECK_TEXT)) {
-      throw new ImprintError('E_WRONG_PASSPHRASE', `Wrong passphrase for the encrypted backup folder ${folder} (or its imprint-backup-folder.json was altered). Nothing was read or written.`);
-    }
-    return FolderKeys.fromMaster(master);
+    return FolderKeys.fromMaster(unlockMaster(passphrase, enc, folder));
   }
 
   /** A new folder's encryption record and keys: a random salt, the default cost, a key check. */
   static create(passphrase: string): { record: FolderEncryption; keys: FolderKeys } {
     const kdf = { name: 'scrypt' as const, ...DEFAULT_KDF, salt: crypto.randomBytes(SALT_BYTES).toString('base64') };
-    const { master, check } = derive(passphrase, kdf);
-    const keyCheck = seal(check, KEY_CHECK_AAD, [KEY_CHECK_TEXT]).toString('base64');
+    const master = derive(passphrase, kdf);
+    const keyCheck = seal(subKey(master, 'check'), KEY_CHECK_AAD, [KEY_CHECK_TEXT]).toString('base64');
     return { record: { cipher: 'aes-256-gcm', kdf, keyCheck }, keys: FolderKeys.fromMaster(master) };
   }
 
@@ -226,14 +234,46 @@ export class FolderKeys {
   }
 }
 
-/** The master key and the check sub-key; the cost is checked again here, whoever read the record. */
-function derive(passphrase: string, kdf: FolderEncryption['kdf']): { master: Buffer; check: Buffer } {
+/**
+ * A new encryption record for the folder whose record is `enc`, opened by
+ * `next` instead of `current` (`imprint backups passphrase`): the master key
+ * stays the same, so every piece, name and index stays as it is, and only
+ * the marker is rewritten. It is sealed under what scrypt makes of `next`
+ * with a fresh salt (the default cost). Throws E_WRONG_PASSPHRASE when
+ * `current` does not open the folder. Whoever kept the old marker and knows
+ * the old passphrase can still derive the master key: a changed passphrase
+ * protects from then on, it does not re-encrypt what was stored (as borg's
+ * key change-passphrase).
+ */
+export function rewrapFolderKey(current: string, next: string, enc: FolderEncryption, folder: string): FolderEncryption {
+  const master = unlockMaster(current, enc, folder);
+  const kdf = { name: 'scrypt' as const, ...DEFAULT_KDF, salt: crypto.randomBytes(SALT_BYTES).toString('base64') };
+  const wrappedKey = seal(derive(next, kdf), WRAPPED_KEY_AAD, [master]).toString('base64');
+  return { cipher: 'aes-256-gcm', kdf, keyCheck: enc.keyCheck, wrappedKey };
+}
+
+/**
+ * The folder's master key from `passphrase`: what scrypt makes of it, or,
+ * once the passphrase was changed, the key sealed under that. The key check
+ * must then open under its check sub-key; E_WRONG_PASSPHRASE otherwise.
+ */
+function unlockMaster(passphrase: string, enc: FolderEncryption, folder: string): Buffer {
+  const wrong = (): ImprintError => new ImprintError('E_WRONG_PASSPHRASE', `Wrong passphrase for the encrypted backup folder ${folder} (or its imprint-backup-folder.json was altered). Nothing was read or written.`);
+  const derived = derive(passphrase, enc.kdf);
+  const master = enc.wrappedKey === undefined ? derived : open(derived, WRAPPED_KEY_AAD, Buffer.from(enc.wrappedKey, 'base64'));
+  if (!master || master.length !== KEY_BYTES) throw wrong();
+  const text = open(subKey(master, 'check'), KEY_CHECK_AAD, Buffer.from(enc.keyCheck, 'base64'));
+  if (!text || !text.equals(KEY_CHECK_TEXT)) throw wrong();
+  return master;
+}
+
+/** What scrypt makes of the passphrase and the record's salt and cost; the cost is checked again here, whoever read the record. */
+function derive(passphrase: string, kdf: FolderEncryption['kdf']): Buffer {
   const problem = kdfProblem(kdf as unknown as Record<string, unknown>);
   if (problem) throw new ImprintError('E_NOT_A_BACKUP', `The backup folder's encryption record is not usable: ${problem}.`);
   const { N, r, p, salt } = kdf;
   const nfc = passphrase.normalize('NFC');
-  const master = cachedDerivation(nfc, JSON.stringify([N, r, p, salt]), () => crypto.scryptSync(nfc, Buffer.from(salt, 'base64'), 32, { N, r, p, maxmem: 128 * N * r * p + (32 << 20) }));
-  return { master, check: subKey(master, 'check') };
+  return cachedDerivation(nfc, JSON.stringify([N, r, p, salt]), () => crypto.scryptSync(nfc, Buffer.from(salt, 'base64'), KEY_BYTES, { N, r, p, maxmem: 128 * N * r * p + (32 << 20) }));
 }
 
 function subKey(master: Buffer, use: string): Buffer {
