@@ -1,5 +1,6 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { sidecarPathOf } from '../../../shared/backup-metadata';
 import { ImprintError, errnoOf } from '../errors';
@@ -7,6 +8,7 @@ import { fsyncChecked, writeFully } from '../io/full-io';
 import { RangeCursor } from '../disks/byte-ranges';
 import { encodeEmbeddedMetadata, writeMetadataFile } from '../formats/backup-metadata';
 import { SeekableZstdWriter } from '../formats/zstd-seekable-writer';
+import { PooledFrameWriter } from '../pipelines/pooled-frame-writer';
 import type { FolderKeys } from '../formats/backup-folder/folder-crypto';
 import { unlockFolder } from '../formats/backup-folder/folder-keys';
 import { resolveGeneration } from '../formats/backup-folder/generation-index';
@@ -23,6 +25,9 @@ import { whileReading } from '../formats/backup-folder/folder-readers';
  * and every other reader of a smart backup take it. The stored data is
  * checked against the generation's SHA-256 before the file gets its name.
  */
+
+/** Compression threads: one per core, up to 4 (the pieces are read and decoded on the calling thread beside them). */
+const EXPORT_THREADS = Math.max(1, Math.min(4, os.availableParallelism()));
 
 export interface ExportResult {
   output: string;
@@ -63,10 +68,17 @@ async function exportHeld(folder: string, generation: string | undefined, keys: 
     const hash = crypto.createHash('sha256');
     const cursor = new RangeCursor((m.storage?.ranges ?? [[0, m.size]]).map(([start, length]) => ({ start, length })));
     let at = 0;
-    for await (const buf of generationContent(folder, index, opts.signal, keys)) {
-      for (const p of cursor.clip(at, at + buf.length)) hash.update(buf.subarray(p.start - at, p.start - at + p.length));
-      writer.write(buf);
-      at += buf.length;
+    // Pieces are read, checked and decoded here; frames are compressed on other threads meanwhile.
+    const frames = new PooledFrameWriter(writer, m.compressionLevel ?? 3, EXPORT_THREADS);
+    try {
+      for await (const buf of generationContent(folder, index, opts.signal, keys)) {
+        for (const p of cursor.clip(at, at + buf.length)) hash.update(buf.subarray(p.start - at, p.start - at + p.length));
+        await frames.write(buf);
+        at += buf.length;
+      }
+      await frames.finish();
+    } finally {
+      await frames.close();
     }
     const sha256 = hash.digest('hex');
     if (at !== m.size || sha256 !== m.sha256) {
