@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { tempDir } from '../../engine/testing/test-drives';
 import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
+import { flipByte, logicalOf, mirrorsOf } from '../../engine/disks/btrfs/testing/btrfs-images';
 import { withLoopMount } from '../../engine/testing/loop-mount';
 import { runCli } from '../testing/run-cli';
 import { rows, smartBackupOf } from './browse-checks';
@@ -33,45 +34,6 @@ const FILES: Record<string, Buffer> = {
 /** The damaged byte of each file (packed.txt: its first compressed extent, where it lies on the disk). */
 const DAMAGE: Record<string, number> = { 'big.bin': 5 * MIB + 123, 'small.bin': 70_000, 'packed.txt': 0 };
 
-/** Logical address (btrfs's own address space) of byte `at` of a file, from FIEMAP: btrfs reports logical addresses there. */
-function logicalOf(file: string, at: number): number {
-  const out = execFileSync('filefrag', ['-v', '-b4096', file], { encoding: 'utf8' });
-  for (const m of out.matchAll(/^\s*\d+:\s+(\d+)\.\.\s*(\d+):\s+(\d+)\.\.\s*\d+:/gm)) {
-    const [first, last, physical] = [Number(m[1]), Number(m[2]), Number(m[3])];
-    const block = Math.floor(at / 4096);
-    if (block >= first && block <= last) return (physical + block - first) * 4096 + (at % 4096);
-  }
-  throw new Error(`no extent of ${file} holds byte ${at}:\n${out}`);
-}
-
-/**
- * Where each copy of logical byte `at` lies in `image`, by btrfs-map-logical:
- * one line per mirror and sector ("mirror 2 logical L physical P"); for a
- * compressed extent it lists every sector of the extent, so only the lines
- * of the sector holding `at` count.
- */
-function mirrorsOf(image: string, at: number): number[] {
-  const out = execFileSync('btrfs-map-logical', ['-l', String(at), image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const places = new Map<number, number>();
-  for (const m of out.matchAll(/mirror (\d+) logical (\d+) physical (\d+)/g)) {
-    const [mirror, logical, physical] = [Number(m[1]), Number(m[2]), Number(m[3])];
-    if (logical <= at && at < logical + 4096 && !places.has(mirror)) places.set(mirror, physical + (at - logical));
-  }
-  return [...places.entries()].sort((a, b) => a[0] - b[0]).map(([, p]) => p);
-}
-
-function flip(file: string, at: number): void {
-  const fd = fs.openSync(file, 'r+');
-  try {
-    const b = Buffer.alloc(1);
-    fs.readSync(fd, b, 0, 1, at);
-    b[0] = b[0]! ^ 0xff;
-    fs.writeSync(fd, b, 0, 1, at);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** A DUP-data btrfs holding FILES, the first copy of each damaged; `bothOf` also damaged in its second copy. */
 async function dupDisk(name: string, bothOf: string | null): Promise<string> {
   const part = path.join(t.dir, `${name}.part`);
@@ -94,8 +56,8 @@ async function dupDisk(name: string, bothOf: string | null): Promise<string> {
     const copies = mirrorsOf(part, at);
     assert.equal(copies.length, 2, `${file}'s data has two copies on the drive (DUP)`);
     assert.notEqual(copies[0], copies[1]);
-    flip(part, copies[0]!);
-    if (file === bothOf) flip(part, copies[1]!);
+    flipByte(part, copies[0]!);
+    if (file === bothOf) flipByte(part, copies[1]!);
   }
   const disk = path.join(t.dir, `${name}.img`);
   await makeGptDisk(disk, [{ image: part, size: 256 * MIB, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4' }]);

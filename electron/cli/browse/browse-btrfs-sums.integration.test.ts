@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { tempDir } from '../../engine/testing/test-drives';
 import { SLOW_TOOL_MS, runTool } from '../../engine/testing/run-tool';
-import { physicalCopies } from '../../engine/disks/btrfs/testing/btrfs-images';
+import { flipByte, logicalOf, physicalCopies } from '../../engine/disks/btrfs/testing/btrfs-images';
 import { withLoopMount } from '../../engine/testing/loop-mount';
 import { runCli } from '../testing/run-cli';
 import { rows, smartBackupOf } from './browse-checks';
@@ -39,17 +39,6 @@ const FILES: Record<string, Buffer> = {
 /** Which byte of each file is damaged on the drive (packed.txt: its first compressed extent, where it lies on the disk). */
 const DAMAGE: Record<string, number> = { 'big-bad.bin': 5 * MIB + 123, 'tail-bad.bin': 5 * MIB + 500, 'small-bad.bin': 70_000, 'packed.txt': 0, 'unsummed.bin': 4096 * 3 + 7 };
 
-/** Logical address (btrfs's own address space) of byte `at` of a file, from FIEMAP: btrfs reports logical addresses there. */
-function logicalOf(file: string, at: number): number {
-  const out = execFileSync('filefrag', ['-v', '-b4096', file], { encoding: 'utf8' });
-  for (const m of out.matchAll(/^\s*\d+:\s+(\d+)\.\.\s*(\d+):\s+(\d+)\.\.\s*\d+:/gm)) {
-    const [first, last, physical] = [Number(m[1]), Number(m[2]), Number(m[3])];
-    const block = Math.floor(at / 4096);
-    if (block >= first && block <= last) return (physical + block - first) * 4096 + (at % 4096);
-  }
-  throw new Error(`no extent of ${file} holds byte ${at}:\n${out}`);
-}
-
 async function damagedDisk(csum: string): Promise<string> {
   const part = path.join(t.dir, `${csum}.part`);
   fs.writeFileSync(part, '');
@@ -69,18 +58,10 @@ async function damagedDisk(csum: string): Promise<string> {
     assert.match(execFileSync('filefrag', ['-v', path.join(mnt, 'packed.txt')], { encoding: 'utf8' }), /encoded/, 'packed.txt is stored compressed');
     for (const [name, at] of Object.entries(DAMAGE)) logical.set(name, logicalOf(path.join(mnt, name), at));
   });
-  const fd = fs.openSync(part, 'r+');
-  try {
-    for (const [name, at] of logical) {
-      const [place] = physicalCopies(part, at);
-      assert.ok(place !== undefined, `${name}'s data is mapped`);
-      const b = Buffer.alloc(1);
-      fs.readSync(fd, b, 0, 1, place);
-      b[0] = b[0]! ^ 0xff;
-      fs.writeSync(fd, b, 0, 1, place);
-    }
-  } finally {
-    fs.closeSync(fd);
+  for (const [name, at] of logical) {
+    const [place] = physicalCopies(part, at);
+    assert.ok(place !== undefined, `${name}'s data is mapped`);
+    flipByte(part, place);
   }
   const disk = path.join(t.dir, `${csum}.img`);
   await makeGptDisk(disk, [{ image: part, size: 160 * MIB, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4' }]);

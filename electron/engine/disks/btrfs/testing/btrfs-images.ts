@@ -1,4 +1,5 @@
 import * as crypto from 'crypto';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { withLoopMount } from '../../../testing/loop-mount';
@@ -76,4 +77,44 @@ export function superFigures(image: string): { bytesUsed: number; root: number; 
   const out = must('btrfs', ['inspect-internal', 'dump-super', image]);
   const num = (re: RegExp): number => Number(re.exec(out)?.[1] ?? NaN);
   return { bytesUsed: num(/^bytes_used\s+(\d+)/m), root: num(/^root\s+(\d+)/m), logRoot: num(/^log_root\s+(\d+)/m) };
+}
+
+/**
+ * Where each copy of logical byte `at` lies in `image`, mirror 1 first, by
+ * btrfs-map-logical: one line per mirror and sector ("mirror 2 logical L
+ * physical P"); for a compressed extent it lists every sector of the
+ * extent, so only the lines of the sector holding `at` count.
+ */
+export function mirrorsOf(image: string, at: number): number[] {
+  const r = run('btrfs-map-logical', ['-l', String(at), image]);
+  const places = new Map<number, number>();
+  for (const m of `${r.stdout}${r.stderr}`.matchAll(/mirror (\d+) logical (\d+) physical (\d+)/g)) {
+    const [mirror, logical, physical] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    if (logical <= at && at < logical + 4096 && !places.has(mirror)) places.set(mirror, physical + (at - logical));
+  }
+  return [...places.entries()].sort((a, b) => a[0] - b[0]).map(([, p]) => p);
+}
+
+/** Logical address (btrfs's own address space) of byte `at` of a file on a mounted btrfs, from FIEMAP: btrfs reports logical addresses there. */
+export function logicalOf(file: string, at: number): number {
+  const out = execFileSync('filefrag', ['-v', '-b4096', file], { encoding: 'utf8' });
+  for (const m of out.matchAll(/^\s*\d+:\s+(\d+)\.\.\s*(\d+):\s+(\d+)\.\.\s*\d+:/gm)) {
+    const [first, last, physical] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const block = Math.floor(at / 4096);
+    if (block >= first && block <= last) return (physical + block - first) * 4096 + (at % 4096);
+  }
+  throw new Error(`no extent of ${file} holds byte ${at}:\n${out}`);
+}
+
+/** Inverts the byte at `at` of `file` (damage, where the test wants it). */
+export function flipByte(file: string, at: number): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    if (fs.readSync(fd, b, 0, 1, at) !== 1) throw new Error(`${file} has no byte ${at}`);
+    b[0] = b[0]! ^ 0xff;
+    fs.writeSync(fd, b, 0, 1, at);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
