@@ -58,6 +58,26 @@ test('export makes an ordinary smart backup file that the existing restore write
   for (const f of [out, `${out}.json`, fromFile, fromFolder]) fs.rmSync(f);
 });
 
+test('an export of a generation with a damaged piece fails naming it, and leaves no file behind', async () => {
+  const pieces = fs.readdirSync(path.join(folder, 'pieces'), { recursive: true }).map(String).filter((n) => n.endsWith('.zst')).map((n) => path.join(folder, 'pieces', n));
+  const largest = pieces.sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0] as string;
+  const saved = fs.readFileSync(largest);
+  const bad = Buffer.from(saved);
+  bad[bad.length >> 1] = (bad[bad.length >> 1] as number) ^ 0xff;
+  fs.writeFileSync(largest, bad);
+  const out = path.join(t.dir, 'damaged.img.zst');
+  try {
+    const exp = await runCli(['backups', 'export', `${folder}#1`, out, '--json']);
+    assert.equal(exp.code, 1, exp.stderr);
+    assert.equal(exp.error?.code, 'E_CORRUPT_SOURCE');
+    assert.match(exp.error?.message ?? '', new RegExp(`piece ${path.basename(largest, '.zst')}.*nothing was exported`));
+    assert.doesNotMatch(exp.error?.message ?? '', /partition table/);
+    assert.deepEqual(fs.readdirSync(t.dir).filter((f) => f.startsWith('damaged.img.zst')), [], 'no file, sidecar or partial file is left');
+  } finally {
+    fs.writeFileSync(largest, saved);
+  }
+});
+
 test('a cancel (SIGINT) adds no generation, and leaves no lock and nothing temporary', async () => {
   const before = await generations(folder);
   const { child, done } = startCli(['backup', (large as LoopDevice).device, '--into', path.join(t.dir, 'cancelled'), '--yes', '--json']);

@@ -37,9 +37,7 @@ export interface SmartRestoreOptions {
   onEvent: EventSink;
   jobId?: string;
   details: RestoreJobDetails;
-  /** The image's content, when it comes from elsewhere than `info`'s file (a backup folder's generation). */
-  content?: AsyncIterable<Buffer>;
-  /** Decodes the stored chunks of a source other than `info`'s file on several threads (a backup folder's generation); takes precedence over `content`. */
+  /** Decodes the stored chunks of a source other than `info`'s file on several threads (a backup folder's generation, encrypted or not). */
   chunks?: ChunkDecoder;
 }
 
@@ -166,7 +164,7 @@ export async function runSmartRestore(info: SourceInfo, metadata: BackupMetadata
       for (const t of live(targets)) t.early = new EarlyReadBack(t.plan.path, t.plan.isBlockDevice, storage.chunkSize, crcs, (n) => void (t.progress.bytesVerified += n));
     }
     // The writes are flushed as soon as the last chunk is handed on, while the SHA-256 thread finishes (8-28 ms).
-    const { first, sha256, crcsChecked } = await writeStored(info, storage, crcs, size, targets, reporter, { signal: opts.signal, onHandedOn: () => void flushData().catch(() => undefined) }, opts.chunks ? undefined : opts.content, opts.chunks);
+    const { first, sha256, crcsChecked } = await writeStored(info, storage, crcs, size, targets, reporter, { signal: opts.signal, onHandedOn: () => void flushData().catch(() => undefined) }, opts.chunks);
     // The stored data must have the SHA-256 the backup recorded (null: a backup folder's pieces were each checked against their names); otherwise the head is never written.
     if (sha256 !== null && sha256 !== metadata.sha256) {
       throw new ImprintError('E_CHECKSUM_MISMATCH', `The backup's content does not have the SHA-256 it recorded (expected ${metadata.sha256}, got ${sha256}): the backup file or its description is corrupt. The drives' partition tables were not written, so they do not look usable.`);
@@ -225,15 +223,14 @@ async function writeStored(
   targets: Target[],
   reporter: JobReporter,
   decodeOpts: DecodeOptions,
-  content?: AsyncIterable<Buffer>,
   chunks?: ChunkDecoder,
 ): Promise<{ first: { buf: Buffer; parts: ByteRange[] } | null; sha256: string | null; crcsChecked: boolean }> {
   const { signal } = decodeOpts;
   // A seekable .zst (what Imprint writes): only the frames holding stored ranges are decoded, on several threads.
   let held: { buf: Buffer; parts: ByteRange[] } | null = null;
-  // An encrypted folder's pieces come as a stream (content) and take the streaming path below; a plain folder's are decoded on threads (chunks).
+  // A backup folder's generation brings its own decoder (chunks), which reads its pieces on threads.
   const decode: ChunkDecoder = chunks ?? ((...args) => decodeStoredChunks(info, ...args));
-  const seekable = content ? null : await decode(storage, crcs, driveSize, decodeOpts, (chunk) => {
+  const seekable = await decode(storage, crcs, driveSize, decodeOpts, (chunk) => {
     if (live(targets).length === 0) throw fromErrorInfo(targets[0]?.progress.error ?? { code: 'E_WRITE', message: 'Every target failed.' });
     if (chunk.index === 0) {
       // Held back where it was decoded: its slot is never given back (the promise never settles), so
@@ -284,7 +281,7 @@ async function writeStored(
     // Every drive failed: stop decoding, and report the first drive's error.
     if (live(targets).length === 0) throw fromErrorInfo(targets[0]?.progress.error ?? { code: 'E_WRITE', message: 'Every target failed.' });
   };
-  for await (const piece of content ?? openContent(info, { signal, transient: true })) {
+  for await (const piece of openContent(info, { signal, transient: true })) {
     let from = 0;
     while (from < piece.length) {
       const n = Math.min(piece.length - from, storage.chunkSize - filled);
