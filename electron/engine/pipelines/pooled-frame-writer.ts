@@ -7,7 +7,8 @@ import { SEEKABLE_FRAME_SIZE, SeekableFrameEncoder, type EncodedFrame, type Seek
  * Content written as a seekable .zst's frames, compressed on a pool of
  * threads (formats/zstd-frame-pool.ts) instead of the calling thread, for a
  * producer that hands over its bytes in order as plain buffers (a backup
- * folder's export, whose pieces are read and decoded on the calling thread).
+ * folder's export: its chunks, in drive order, from the restore's decoding
+ * threads).
  * The bytes are copied into one of a few frame slots of shared memory; a
  * full slot is compressed on a thread while the next fills, and frames are
  * appended to `writer` in content order. A slot of zeros (free space) gets
