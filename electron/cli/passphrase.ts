@@ -70,9 +70,14 @@ export async function passphraseFor(folder: string, values: PassphraseValues, cr
   if (given !== null) return given;
   if (!creating && !isEncryptedFolder(folder)) return null;
   if (!process.stdin.isTTY) return null;
-  const pass = await askHidden(`Passphrase for ${folder}: `);
+  return askPassphrase(`Passphrase for ${folder}: `, creating ? { prompt: 'The same passphrase again: ', differs: 'The two passphrases differ; nothing was written.' } : null);
+}
+
+/** A passphrase asked on the terminal (not empty), and asked `again` to be typed the same when given. */
+async function askPassphrase(prompt: string, again: { prompt: string; differs: string } | null): Promise<string> {
+  const pass = await askHidden(prompt);
   if (pass.length === 0) throw new ImprintError('E_BAD_ARGUMENTS', 'The passphrase given is empty.');
-  if (creating && (await askHidden('The same passphrase again: ')) !== pass) throw new ImprintError('E_BAD_ARGUMENTS', 'The two passphrases differ; nothing was written.');
+  if (again && (await askHidden(again.prompt)) !== pass) throw new ImprintError('E_BAD_ARGUMENTS', again.differs);
   return pass;
 }
 
@@ -123,8 +128,5 @@ export async function newPassphrase(folder: string, values: { 'new-passphrase-fi
   const given = passphraseFromOptions({ 'passphrase-file': values['new-passphrase-file'], 'passphrase-env': values['new-passphrase-env'] }, process.env, 'new-passphrase');
   if (given !== null) return given;
   if (!process.stdin.isTTY) return null;
-  const pass = await askHidden(`New passphrase for ${folder}: `);
-  if (pass.length === 0) throw new ImprintError('E_BAD_ARGUMENTS', 'The passphrase given is empty.');
-  if ((await askHidden('The same new passphrase again: ')) !== pass) throw new ImprintError('E_BAD_ARGUMENTS', 'The two passphrases differ; nothing was changed.');
-  return pass;
+  return askPassphrase(`New passphrase for ${folder}: `, { prompt: 'The same new passphrase again: ', differs: 'The two passphrases differ; nothing was changed.' });
 }

@@ -109,7 +109,7 @@ const ZERO_SOURCE = Buffer.alloc(1 << 20);
  * V8 fills byte by byte with relaxed stores, 2.7 GB/s here; copying zeros in
  * runs at 25 GB/s.
  */
-function fillZeros(buf: Buffer, from: number, to: number): void {
+export function fillZeros(buf: Buffer, from: number, to: number): void {
   if (!(buf.buffer instanceof SharedArrayBuffer)) {
     buf.fill(0, from, to);
     return;

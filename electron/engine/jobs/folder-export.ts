@@ -104,8 +104,8 @@ async function exportHeld(folder: string, generation: string | undefined, keys: 
  * recorded, before it is handed on), what lies between their stored ranges
  * zeroed, chunks it stored nothing of as zero frames, and every frame
  * compressed on a pool of threads (pipelines/pooled-frame-writer.ts).
- * Chunks are handed on in drive order, each before the last is taken: they
- * are written one after the other here.
+ * Chunks come in drive order, but the decoder hands on the next without
+ * waiting for the last one's promise: `tail` takes them one after the other.
  */
 async function writeContent(folder: string, index: GenerationIndex, keys: FolderKeys | null, writer: SeekableZstdWriter, signal?: AbortSignal): Promise<void> {
   const m = index.metadata;

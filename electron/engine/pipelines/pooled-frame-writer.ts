@@ -1,5 +1,6 @@
 import { ImprintError } from '../errors';
 import { isAllZero } from '../io/chunk-crc';
+import { fillZeros } from '../disks/byte-ranges';
 import { ZstdFramePool } from '../formats/zstd-frame-pool';
 import { SEEKABLE_FRAME_SIZE, SeekableFrameEncoder, type EncodedFrame, type SeekableZstdWriter } from '../formats/zstd-seekable-writer';
 
@@ -23,9 +24,6 @@ import { SEEKABLE_FRAME_SIZE, SeekableFrameEncoder, type EncodedFrame, type Seek
  * of the slot, which V8 does byte by byte in shared memory: slower than
  * copying it (6.7-7.3 s against 5.7-6.1); it copies zeros now.
  */
-
-/** Zeros to copy from. */
-const ZERO_SOURCE = new Uint8Array(1 << 20);
 
 /** Frames compressed or waiting at once: one per thread and as many again, so a thread finds the next frame ready. */
 const SLOTS_PER_THREAD = 2;
@@ -55,39 +53,39 @@ export class PooledFrameWriter {
 
   /** Appends `data` to the content (copied: the caller may reuse it when this resolves). */
   async write(data: Uint8Array): Promise<void> {
-    if (this.closed) throw new ImprintError('E_INTERNAL', 'PooledFrameWriter.write after finish.');
-    for (let at = 0; at < data.length; ) {
-      if (this.fill === 0) await this.slotFree();
-      const n = Math.min(this.frameSize - this.fill, data.length - at);
-      new Uint8Array(this.memory, this.slot * this.frameSize + this.fill, n).set(data.subarray(at, at + n));
-      this.fill += n;
-      at += n;
-      if (this.fill === this.frameSize) this.submit();
-    }
+    await this.append(data.length, (slot, done) => slot.set(data.subarray(done, done + slot.length)));
   }
 
   /**
    * Appends `length` zero bytes (free space, a chunk a generation stored
    * nothing of) without reading any: whole frames of them are the
    * ready-made zero frame, the rest is zeroed in the slot by copying zeros
-   * (in shared memory V8's fill() goes byte by byte: 2.7 GB/s here, against
-   * 25 for a copy, disks/byte-ranges.ts's zeroGaps).
+   * (disks/byte-ranges.ts's fillZeros: in shared memory V8's fill() goes
+   * byte by byte).
    */
   async writeZeros(length: number): Promise<void> {
-    if (this.closed) throw new ImprintError('E_INTERNAL', 'PooledFrameWriter.writeZeros after finish.');
-    for (let left = length; left > 0; ) {
+    await this.append(length, (slot) => fillZeros(slot, 0, slot.length), () => copyOf(this.zeros.zeroFrame(this.frameSize)));
+  }
+
+  /**
+   * Appends `length` bytes, `put` filling each part of a slot with them
+   * (`done`: how many came before it); `whole`, when given, is the frame of
+   * a whole slot of them, taken instead of filling and compressing one.
+   */
+  private async append(length: number, put: (slot: Buffer, done: number) => void, whole?: () => EncodedFrame): Promise<void> {
+    if (this.closed) throw new ImprintError('E_INTERNAL', 'PooledFrameWriter used after finish.');
+    for (let done = 0; done < length; ) {
       if (this.fill === 0) await this.slotFree();
-      if (this.fill === 0 && left >= this.frameSize) {
-        this.inflight.push(Promise.resolve(copyOf(this.zeros.zeroFrame(this.frameSize))));
+      if (whole && this.fill === 0 && length - done >= this.frameSize) {
+        this.inflight.push(Promise.resolve(whole()));
         this.slot = (this.slot + 1) % this.slots;
-        left -= this.frameSize;
+        done += this.frameSize;
         continue;
       }
-      const n = Math.min(this.frameSize - this.fill, left);
-      const slot = new Uint8Array(this.memory, this.slot * this.frameSize + this.fill, n);
-      for (let at = 0; at < n; at += ZERO_SOURCE.length) slot.set(ZERO_SOURCE.subarray(0, Math.min(ZERO_SOURCE.length, n - at)), at);
+      const n = Math.min(this.frameSize - this.fill, length - done);
+      put(Buffer.from(this.memory, this.slot * this.frameSize + this.fill, n), done);
       this.fill += n;
-      left -= n;
+      done += n;
       if (this.fill === this.frameSize) this.submit();
     }
   }
